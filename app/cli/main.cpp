@@ -1,0 +1,408 @@
+// convscope-cli: the headless face of ConvScope. Every command reads graph files
+// (or preset names) and prints what the engine computes; nothing is computed here.
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <filesystem>
+#include <iostream>
+#include <regex>
+#include <sstream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "blocks/registry.h"
+#include "cost/analysis.h"
+#include "cost/compare.h"
+#include "io/graph_json.h"
+#include "io/report.h"
+
+namespace fs = std::filesystem;
+using namespace convscope;
+
+namespace {
+
+/// Exit codes: 0 success, 1 the graph has problems, 2 bad usage or unreadable input.
+constexpr int kExitInvalid = 1;
+constexpr int kExitUsage = 2;
+
+std::vector<fs::path> preset_dirs() {
+  std::vector<fs::path> dirs;
+  if (const char* env = std::getenv("CONVSCOPE_PRESETS")) dirs.emplace_back(env);
+  dirs.emplace_back(CONVSCOPE_PRESET_DIR);
+  dirs.emplace_back("/usr/local/share/convscope/presets");
+  dirs.emplace_back("/usr/share/convscope/presets");
+  return dirs;
+}
+
+/// A file path, "-" for standard input, or the name of a preset ("mobilenet_v2").
+struct Source {
+  std::string shown;  // what messages call it
+  Result<ir::Graph> graph;
+};
+
+Source open_graph(const std::string& arg) {
+  if (arg == "-") {
+    std::ostringstream ss;
+    ss << std::cin.rdbuf();
+    return {"<stdin>", io::graph_from_json(ss.str())};
+  }
+  if (fs::exists(arg)) return {arg, io::load_graph(arg)};
+  if (arg.find('/') == std::string::npos)
+    for (const auto& dir : preset_dirs()) {
+      const fs::path p = dir / (arg + ".json");
+      if (fs::exists(p)) return {p.string(), io::load_graph(p)};
+    }
+  return {arg, fail("", "no such file or preset (presets: convscope-cli presets)")};
+}
+
+struct CostFlags {
+  std::optional<double> alpha;
+  std::optional<std::int64_t> resolution;
+  std::optional<std::int64_t> classes;
+  std::optional<std::int64_t> batch;
+  std::string convention = "paper";
+  std::string precision = "fp32";
+  std::string bias;  // "", "on", "off"
+  std::string bn;    // "", separate, counted, folded
+  bool no_classifier = false;
+  std::string memory = "ops";
+  std::int64_t split = 0;
+
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("--alpha", alpha, "width multiplier (make_divisible(c*alpha, 8))")->check(CLI::Range(0.01, 16.0));
+    cmd->add_option("--resolution", resolution, "input height and width in pixels")->check(CLI::Range(1, 1 << 20));
+    cmd->add_option("--classes", classes, "classifier outputs")->check(CLI::Range(1, 1 << 20));
+    cmd->add_option("--batch", batch, "images per run (MAdds and memory scale with it)")->check(CLI::Range(1, 65536));
+    std::string names;
+    for (const auto& c : cost::named_conventions()) names += (names.empty() ? "" : ", ") + c.name;
+    cmd->add_option("--convention", convention, "counting convention: " + names)->capture_default_str();
+    cmd->add_option("--precision", precision, "bytes per element: fp32, fp16 or int8")
+        ->check(CLI::IsMember({"fp32", "fp16", "int8"}))
+        ->capture_default_str();
+    cmd->add_option("--bias", bias, "override the convention: count conv/fc biases (on|off)")
+        ->check(CLI::IsMember({"on", "off"}));
+    cmd->add_option("--bn", bn, "override the convention: batch norm separate|counted|folded")
+        ->check(CLI::IsMember({"separate", "counted", "folded"}));
+    cmd->add_flag("--no-classifier", no_classifier, "leave the classifier out of the totals");
+    cmd->add_option("--memory", memory, "peak memory view: ops (every op materialises) or blocks (blocks as one op)")
+        ->check(CLI::IsMember({"ops", "blocks"}))
+        ->capture_default_str();
+    cmd->add_option("--split", split, "blocks view: keep inner tensors in T slices (the t-way split); 0 = not counted")
+        ->check(CLI::Range(0, 1 << 20));
+  }
+
+  /// Applies the overrides; returns an error message or empty.
+  std::string apply(ir::Graph& g, cost::AnalysisOptions& o) const {
+    if (alpha) g.settings.alpha = *alpha;
+    if (resolution) g.settings.resolution = *resolution;
+    if (classes) g.settings.classes = *classes;
+    if (batch) g.settings.batch = *batch;
+    auto c = cost::find_convention(convention);
+    if (!c) {
+      std::string names;
+      for (const auto& n : cost::named_conventions()) names += (names.empty() ? "" : ", ") + n.name;
+      return "--convention: unknown convention '" + convention + "' (known: " + names + ")";
+    }
+    o.convention = *c;
+    if (!bias.empty()) o.convention.count_bias = bias == "on";
+    if (!bn.empty()) cost::parse_bn_counting(bn, o.convention.bn);
+    if (no_classifier) o.convention.include_classifier = false;
+    if (!bias.empty() || !bn.empty() || no_classifier) o.convention.name += " (modified)";
+    cost::parse_precision(precision, o.precision);
+    cost::parse_memory_view(memory, o.memory_view);
+    o.split = split;
+    return {};
+  }
+};
+
+int print_load_error(const Source& s) {
+  std::cerr << format_diagnostics(s.graph.error(), "convscope-cli: " + s.shown);
+  return kExitUsage;
+}
+
+int cmd_stats(const std::string& file, const CostFlags& flags, const std::string& format, bool ops) {
+  Source src = open_graph(file);
+  if (!src.graph) return print_load_error(src);
+  ir::Graph g = std::move(*src.graph);
+  cost::AnalysisOptions options;
+  if (auto err = flags.apply(g, options); !err.empty()) {
+    std::cerr << "convscope-cli: " << err << "\n";
+    return kExitUsage;
+  }
+  const cost::Analysis a = cost::analyze(g, options);
+  if (format == "json") std::cout << io::report_json(g, a);
+  else if (format == "csv") std::cout << io::report_csv(g, a);
+  else std::cout << io::report_table(g, a, {.ops = ops});
+  if (!a.complete()) {
+    std::cerr << format_diagnostics(a.diagnostics, src.shown);
+    return kExitInvalid;
+  }
+  return 0;
+}
+
+int cmd_validate(const std::vector<std::string>& files, const CostFlags& flags) {
+  int rc = 0;
+  for (const auto& file : files) {
+    Source src = open_graph(file);
+    if (!src.graph) {
+      rc = std::max(rc, print_load_error(src));
+      continue;
+    }
+    ir::Graph g = std::move(*src.graph);
+    cost::AnalysisOptions options;
+    if (auto err = flags.apply(g, options); !err.empty()) {
+      std::cerr << "convscope-cli: " << err << "\n";
+      return kExitUsage;
+    }
+    const cost::Analysis a = cost::analyze(g, options);
+    if (a.complete()) {
+      std::cout << src.shown << ": ok (" << g.nodes.size() << " blocks, " << a.ops.size() << " ops, "
+                << io::with_commas(a.totals.params) << " params, " << io::with_commas(a.totals.madds) << " MAdds)\n";
+    } else {
+      std::cerr << format_diagnostics(a.diagnostics, src.shown);
+      rc = std::max(rc, kExitInvalid);
+    }
+  }
+  return rc;
+}
+
+int cmd_blocks(const std::string& format) {
+  const auto& reg = blocks::Registry::builtin();
+  if (format == "json") {
+    nlohmann::ordered_json j = nlohmann::ordered_json::array();
+    for (const auto& k : reg.kinds()) {
+      const auto& info = k->info();
+      nlohmann::ordered_json b;
+      b["name"] = info.name;
+      b["title"] = info.title;
+      b["category"] = std::string(blocks::category_name(info.category));
+      b["summary"] = info.summary;
+      b["reference"] = info.reference;
+      b["inputs"] = {{"min", info.min_inputs},
+                     {"max", info.max_inputs == blocks::kVariadic ? nlohmann::ordered_json(nullptr)
+                                                                  : nlohmann::ordered_json(info.max_inputs)}};
+      b["params"] = nlohmann::ordered_json::array();
+      for (const auto& p : info.params)
+        b["params"].push_back({{"name", p.name},
+                               {"type", ir::param_type_name(p.type)},
+                               {"default", ir::param_value_str(p.def)},
+                               {"range", ir::param_range_str(p)},
+                               {"optional", p.optional},
+                               {"doc", p.doc}});
+      j.push_back(b);
+    }
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  for (const auto& k : reg.kinds()) {
+    const auto& info = k->info();
+    std::cout << info.name << "  [" << blocks::category_name(info.category) << "]  " << info.title << "\n";
+    std::cout << "  " << info.summary << "\n";
+    if (!info.reference.empty()) std::cout << "  ref: " << info.reference << "\n";
+    // The closed form with the defaults on a 56x56x32 input, as an example.
+    ir::ParamMap eff;
+    for (const auto& p : info.params)
+      if (!p.optional) eff.emplace(p.name, p.def);
+    std::vector<ir::Shape> ins(std::max<std::size_t>(info.min_inputs, info.max_inputs == 0 ? 0 : 1), ir::Shape{56, 56, 32});
+    if (info.category != blocks::Category::Input) {
+      const blocks::BlockContext ctx(eff, ins);
+      blocks::Checks checks;
+      k->check(ctx, checks);
+      if (checks.items().empty()) std::cout << "  MAdds = " << k->formula(ctx).symbolic << "\n";
+    }
+    for (const auto& p : info.params)
+      std::cout << "    " << p.name << " (" << ir::param_type_name(p.type) << " " << ir::param_range_str(p)
+                << (p.optional ? ", optional" : ", default " + ir::param_value_str(p.def)) << "): " << p.doc << "\n";
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+int cmd_compare(const std::string& in_str, std::int64_t out_c, std::int64_t stride, std::int64_t kernel,
+                const std::string& format, const CostFlags& flags) {
+  static const std::regex shape_re(R"((\d+)x(\d+)x(\d+))");
+  std::smatch m;
+  if (!std::regex_match(in_str, m, shape_re)) {
+    std::cerr << "convscope-cli: --in: expected HxWxC such as 56x56x32, got '" << in_str << "'\n";
+    return kExitUsage;
+  }
+  ir::Shape in;
+  try {
+    in = {std::stoll(m[1]), std::stoll(m[2]), std::stoll(m[3])};
+  } catch (const std::exception&) {
+    std::cerr << "convscope-cli: --in: number out of range in '" << in_str << "'\n";
+    return kExitUsage;
+  }
+  if (!in.valid() || in.h > (1 << 20) || in.w > (1 << 20) || in.c > (1 << 20)) {
+    std::cerr << "convscope-cli: --in: each of H, W, C must be in 1..1048576, got " << in.str() << "\n";
+    return kExitUsage;
+  }
+  ir::Graph dummy;
+  cost::AnalysisOptions options;
+  if (auto err = flags.apply(dummy, options); !err.empty()) {
+    std::cerr << "convscope-cli: " << err << "\n";
+    return kExitUsage;
+  }
+  const auto rows = cost::compare_blocks(in, out_c, stride, kernel, options);
+  if (format == "json") std::cout << io::compare_json(rows, in, out_c, stride, kernel);
+  else if (format == "csv") std::cout << io::compare_csv(rows);
+  else std::cout << io::compare_table(rows, in, out_c, stride, kernel);
+  return 0;
+}
+
+int cmd_format(const std::vector<std::string>& files, bool in_place, bool check) {
+  int rc = 0;
+  for (const auto& file : files) {
+    Source src = open_graph(file);
+    if (!src.graph) {
+      rc = std::max(rc, print_load_error(src));
+      continue;
+    }
+    const std::string text = io::graph_to_json(*src.graph);
+    if (check || in_place) {
+      std::ifstream f(src.shown, std::ios::binary);
+      std::ostringstream ss;
+      ss << f.rdbuf();
+      const bool same = ss.str() == text;
+      if (check && !same) {
+        std::cerr << src.shown << ": not in canonical form (run convscope-cli format --in-place)\n";
+        rc = std::max(rc, kExitInvalid);
+      }
+      if (in_place && !same) {
+        if (auto r = io::write_file_atomic(src.shown, text); !r) {
+          std::cerr << format_diagnostics(r.error(), "convscope-cli: " + src.shown);
+          rc = kExitUsage;
+        }
+      }
+    } else {
+      std::cout << text;
+    }
+  }
+  return rc;
+}
+
+int cmd_presets(const std::string& format) {
+  std::vector<fs::path> files;
+  for (const auto& dir : preset_dirs()) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) continue;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.path().extension() == ".json") files.push_back(e.path());
+    if (!files.empty()) break;
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) {
+    std::cerr << "convscope-cli: no presets found (set CONVSCOPE_PRESETS to the presets folder)\n";
+    return kExitUsage;
+  }
+  int rc = 0;
+  if (format != "json") std::printf("%-26s %-40s %8s %13s %11s %12s\n", "preset", "network", "blocks", "params", "MAdds", "peak memory");
+  nlohmann::ordered_json j = nlohmann::ordered_json::array();
+  for (const auto& f : files) {
+    auto g = io::load_graph(f);
+    if (!g) {
+      std::cerr << format_diagnostics(g.error(), f.string());
+      rc = kExitInvalid;
+      continue;
+    }
+    const auto a = cost::analyze(*g);
+    if (!a.complete()) rc = kExitInvalid;
+    if (format == "json") {
+      j.push_back({{"preset", f.stem().string()}, {"name", g->name}, {"blocks", g->nodes.size()},
+                   {"params", a.totals.params}, {"madds", a.totals.madds}, {"peak_memory_bytes", a.memory.peak_bytes},
+                   {"complete", a.complete()}});
+    } else {
+      std::printf("%-26s %-40s %8zu %13s %11s %12s%s\n", f.stem().string().c_str(), g->name.substr(0, 40).c_str(),
+                  g->nodes.size(), io::with_commas(a.totals.params).c_str(), io::human(a.totals.madds).c_str(),
+                  io::human(a.memory.peak_bytes, true).c_str(), a.complete() ? "" : "  INVALID");
+    }
+  }
+  if (format == "json") std::cout << j.dump(2) << "\n";
+  return rc;
+}
+
+int cmd_conventions() {
+  for (const auto& c : cost::named_conventions()) {
+    std::cout << c.name << ": " << c.description << "\n";
+    std::cout << "    bias " << (c.count_bias ? "counted" : "not counted") << ", batch norm "
+              << cost::bn_counting_name(c.bn) << ", classifier " << (c.include_classifier ? "included" : "excluded")
+              << (c.background_class ? ", +1 background class" : "") << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"convscope-cli: parameters, multiply-adds and memory of efficient CNN blocks and networks"};
+  app.set_version_flag("--version", std::string("convscope-cli ") + CONVSCOPE_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  std::string file, format = "table", in_shape;
+  std::vector<std::string> files;
+  bool ops = false, in_place = false, check = false;
+  std::int64_t out_c = 0, stride = 1, kernel = 3;
+  CostFlags flags;
+
+  auto* stats = app.add_subcommand("stats", "per-layer table and totals of a graph file or preset");
+  stats->add_option("FILE", file, "graph file (.json), preset name, or - for stdin")->required();
+  stats->add_option("--format", format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+  stats->add_flag("--ops", ops, "table: one row per primitive op instead of per block");
+  flags.add_to(stats);
+
+  auto* validate = app.add_subcommand("validate", "check graph files; print every problem with its path");
+  validate->add_option("FILE", files, "graph files or preset names")->required();
+  flags.add_to(validate);
+
+  auto* blocks_cmd = app.add_subcommand("blocks", "every block kind with its parameters, ranges and formula");
+  blocks_cmd->add_option("--format", format, "table or json")->check(CLI::IsMember({"table", "json"}));
+
+  auto* compare = app.add_subcommand("compare", "the block kinds side by side for one input and output shape");
+  compare->add_option("--in", in_shape, "input shape HxWxC, e.g. 56x56x32")->required();
+  compare->add_option("--out", out_c, "output channels")->required()->check(CLI::Range(1, 1 << 20));
+  compare->add_option("--stride", stride, "stride")->check(CLI::Range(1, 16))->capture_default_str();
+  compare->add_option("--kernel", kernel, "spatial kernel size k")->check(CLI::Range(1, 31))->capture_default_str();
+  compare->add_option("--format", format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+  flags.add_to(compare);
+
+  auto* format_cmd = app.add_subcommand("format", "print graph files in canonical form");
+  format_cmd->add_option("FILE", files, "graph files")->required();
+  format_cmd->add_flag("-i,--in-place", in_place, "rewrite the files (atomically)");
+  format_cmd->add_flag("--check", check, "exit 1 if a file is not in canonical form");
+
+  auto* presets = app.add_subcommand("presets", "list the bundled presets with their totals");
+  presets->add_option("--format", format, "table or json")->check(CLI::IsMember({"table", "json"}));
+
+  auto* conventions = app.add_subcommand("conventions", "list the named counting conventions");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "convscope-cli: " << e.what() << "\nRun 'convscope-cli --help' for usage.\n";
+    return kExitUsage;
+  }
+
+  try {
+    if (*stats) return cmd_stats(file, flags, format, ops);
+    if (*validate) return cmd_validate(files, flags);
+    if (*blocks_cmd) return cmd_blocks(format);
+    if (*compare) return cmd_compare(in_shape, out_c, stride, kernel, format, flags);
+    if (*format_cmd) return cmd_format(files, in_place, check);
+    if (*presets) return cmd_presets(format);
+    if (*conventions) return cmd_conventions();
+  } catch (const std::exception& e) {
+    // Nothing should reach here; if it does, say so instead of aborting.
+    std::cerr << "convscope-cli: internal error: " << e.what() << "\n";
+    return 70;
+  }
+  return kExitUsage;
+}
