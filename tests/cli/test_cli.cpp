@@ -1,0 +1,194 @@
+// End-to-end tests of the real convscope-cli binary: output, exit codes, messages.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliRun {
+  int rc = -1;
+  std::string out, err;
+};
+
+CliRun run(const std::string& args, const std::string& stdin_text = {}) {
+  const fs::path dir = fs::temp_directory_path();
+  const fs::path err = dir / ("convscope_cli_err_" + std::to_string(::getpid()));
+  const fs::path in = dir / ("convscope_cli_in_" + std::to_string(::getpid()));
+  { std::ofstream(in) << stdin_text; }
+  const std::string cmd = std::string(CONVSCOPE_CLI) + " " + args + " <" + in.string() + " 2>" + err.string();
+  CliRun r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream e(err);
+  std::ostringstream ss;
+  ss << e.rdbuf();
+  r.err = ss.str();
+  fs::remove(err);
+  fs::remove(in);
+  return r;
+}
+
+const std::string kPresets = CONVSCOPE_PRESET_DIR;
+
+TEST(Cli, StatsJsonHasTheContractKeys) {
+  CliRun r = run("stats " + kPresets + "/mobilenet_v2.json --format json --convention torchvision");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  for (const char* k : {"params", "bn_params", "madds", "flops", "peak_memory_bytes"})
+    EXPECT_TRUE(j["totals"].contains(k)) << k;
+  EXPECT_EQ(j["totals"]["params"], 3504872);
+  EXPECT_EQ(j["convention"]["name"], "torchvision");
+  EXPECT_EQ(j["totals"]["flops"], 2 * j["totals"]["madds"].get<std::int64_t>());
+  // Every op is listed, and the layers add up to the totals.
+  std::int64_t madds = 0;
+  for (const auto& l : j["layers"]) madds += l["madds"].get<std::int64_t>();
+  EXPECT_EQ(madds, j["totals"]["madds"]);
+  EXPECT_GT(j["layers"].size(), 100u);
+}
+
+TEST(Cli, StatsTfSlimWithAlphaAndResolution) {
+  CliRun r = run("stats mobilenet_v2 --convention tf-slim --alpha 1.4 --resolution 224 --format json");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["totals"]["madds"].get<std::int64_t>() / 1000000, 582);
+  EXPECT_EQ(j["settings"]["classes"], 1001);
+}
+
+TEST(Cli, StatsTableSaysWhichConvention) {
+  CliRun r = run("stats " + kPresets + "/squeezenet1_0.json");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("convention: paper"), std::string::npos);
+  EXPECT_NE(r.out.find("1,248,424"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("fire2"), std::string::npos);
+}
+
+TEST(Cli, StatsCsvHasOneRowPerOp) {
+  CliRun r = run("stats mobilenet_v1 --format csv");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("block,kind,op,type,", 0), 0u);
+  EXPECT_GT(std::count(r.out.begin(), r.out.end(), '\n'), 50);
+}
+
+TEST(Cli, ValidateGoodAndBad) {
+  CliRun ok = run("validate " + kPresets + "/mobilenet_v3_small.json");
+  EXPECT_EQ(ok.rc, 0) << ok.err;
+  EXPECT_NE(ok.out.find(": ok ("), std::string::npos);
+  const fs::path bad = fs::temp_directory_path() / "convscope_bad_graph.json";
+  {
+    std::ofstream(bad) << R"({"format": "convscope-graph", "version": 1, "blocks": [
+      {"id": "in", "kind": "input"},
+      {"id": "b3", "kind": "inverted_residual", "inputs": ["in"], "expansion": 0}]})";
+  }
+  CliRun r = run("validate " + bad.string());
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find(bad.string() + ": blocks[1].expansion: must be >= 1, got 0"), std::string::npos) << r.err;
+  fs::remove(bad);
+}
+
+TEST(Cli, MalformedFileExitsTwoWithPosition) {
+  CliRun r = run("stats -", "{\"format\": \"convscope-graph\",");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("<stdin>: malformed JSON"), std::string::npos) << r.err;
+}
+
+TEST(Cli, MissingFile) {
+  CliRun r = run("stats /no/such/file.json");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("/no/such/file.json"), std::string::npos) << r.err;
+}
+
+TEST(Cli, UsageErrors) {
+  EXPECT_EQ(run("").rc, 2);
+  EXPECT_EQ(run("frobnicate").rc, 2);
+  CliRun r = run("stats mobilenet_v2 --alpha -1");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("--alpha"), std::string::npos) << r.err;
+  CliRun c = run("stats mobilenet_v2 --convention nonsense");
+  EXPECT_EQ(c.rc, 2);
+  EXPECT_NE(c.err.find("unknown convention 'nonsense' (known: paper, torchvision, tf-slim"), std::string::npos) << c.err;
+  CliRun s = run("compare --in 56x56 --out 64");
+  EXPECT_EQ(s.rc, 2);
+  EXPECT_NE(s.err.find("expected HxWxC"), std::string::npos) << s.err;
+  EXPECT_EQ(run("--help").rc, 0);
+}
+
+TEST(Cli, CompareShowsTheClassicRatio) {
+  CliRun r = run("compare --in 56x56x64 --out 64 --stride 1 --format json");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  std::set<std::string> kinds;
+  for (const auto& b : j["blocks"]) {
+    kinds.insert(b["kind"].get<std::string>());
+    EXPECT_TRUE(b["ok"].get<bool>()) << b.dump();
+    if (b["kind"] == "separable") {
+      // MAdds ratio to the standard conv equals 1/N + 1/k^2 exactly.
+      EXPECT_NEAR(b["madds_ratio"].get<double>(), 1.0 / 64 + 1.0 / 9, 1e-12);
+      EXPECT_NEAR(b["paper_ratio"]["value"].get<double>(), 1.0 / 64 + 1.0 / 9, 1e-12);
+    }
+    if (b["kind"] == "conv") {
+      EXPECT_EQ(b["costs"]["madds"], 56 * 56 * 64 * 64 * 9);
+    }
+  }
+  for (const char* k : {"conv", "separable", "fire", "igcv1", "igcv3", "inverted_residual"}) EXPECT_TRUE(kinds.count(k)) << k;
+  CliRun t = run("compare --in 56x56x64 --out 128 --stride 2");
+  ASSERT_EQ(t.rc, 0) << t.err;
+  EXPECT_NE(t.out.find("1/N + 1/k^2"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("fire"), std::string::npos);  // listed as n/a: no stride
+}
+
+TEST(Cli, BlocksListsEveryKindWithParameters) {
+  CliRun r = run("blocks --format json");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_GE(j.size(), 20u);
+  bool found = false;
+  for (const auto& b : j)
+    if (b["name"] == "inverted_residual") {
+      found = true;
+      EXPECT_EQ(b["category"], "block");
+      bool has_t = false;
+      for (const auto& p : b["params"]) has_t |= p["name"] == "expansion";
+      EXPECT_TRUE(has_t);
+    }
+  EXPECT_TRUE(found);
+  CliRun t = run("blocks");
+  EXPECT_NE(t.out.find("MAdds = h*w*d'*t*(d' + k^2 + d'')"), std::string::npos);
+}
+
+TEST(Cli, FormatCheckAndPresets) {
+  CliRun f = run("format --check " + kPresets + "/mobilenet_v2.json");
+  EXPECT_EQ(f.rc, 0) << f.err;
+  CliRun p = run("presets --format json");
+  ASSERT_EQ(p.rc, 0) << p.err;
+  auto j = nlohmann::json::parse(p.out);
+  EXPECT_GE(j.size(), 12u);
+  for (const auto& e : j) EXPECT_TRUE(e["complete"].get<bool>()) << e.dump();
+}
+
+TEST(Cli, InvalidGraphStillPrintsTheValidPartAndExitsOne) {
+  CliRun r = run("stats -", R"({"format": "convscope-graph", "version": 1, "blocks": [
+      {"id": "in", "kind": "input", "height": 8, "width": 8, "channels": 30},
+      {"id": "bad", "kind": "conv", "inputs": ["in"], "groups": 4},
+      {"id": "good", "kind": "conv", "inputs": ["in"], "out": 8}]})");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("blocks[1].groups: input channels must be divisible by groups, got 30 and 4"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.out.find("INCOMPLETE"), std::string::npos);
+  EXPECT_NE(r.out.find("good"), std::string::npos);
+}
+
+}  // namespace

@@ -1,0 +1,54 @@
+#include "test_util.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "io/graph_json.h"
+
+namespace convscope::testing {
+
+std::string preset_dir() { return CONVSCOPE_PRESET_DIR; }
+
+ir::Graph load_preset(const std::string& name) {
+  auto g = io::load_graph(preset_dir() + "/" + name + ".json");
+  if (!g) {
+    ADD_FAILURE() << name << ": " << format_diagnostics(g.error());
+    return {};
+  }
+  return *g;
+}
+
+cost::Analysis analyze_preset(const std::string& name, const std::string& convention, double alpha, int resolution) {
+  ir::Graph g = load_preset(name);
+  g.settings.alpha = alpha;
+  if (resolution > 0) g.settings.resolution = resolution;
+  cost::AnalysisOptions o;
+  o.convention = *cost::find_convention(convention);
+  auto a = cost::analyze(g, o);
+  EXPECT_TRUE(a.complete()) << name << ": " << format_diagnostics(a.diagnostics);
+  return a;
+}
+
+ir::Graph single_block(const std::string& kind, const ir::ParamMap& params, ir::Shape in) {
+  ir::Graph g;
+  g.nodes.push_back({.id = "input", .kind = "input", .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
+  g.nodes.push_back({.id = "block", .kind = kind, .inputs = {"input"}, .params = params});
+  return g;
+}
+
+const cost::NodeRecord& node(const ir::Graph& g, const cost::Analysis& a, const std::string& id) {
+  const int i = g.find(id);
+  EXPECT_GE(i, 0) << "no block " << id;
+  return a.nodes.at(static_cast<std::size_t>(i < 0 ? 0 : i));
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace convscope::testing
