@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <set>
+#include <unordered_map>
 
 #include "blocks/registry.h"
 #include "cost/memory.h"
@@ -66,6 +67,22 @@ std::string describe_cycle(const ir::Graph& g, const std::vector<std::vector<int
     path.push_back(next);
     v = next;
   }
+}
+
+/// Channel connectivity depends only on the block's kind, parameters and input
+/// shapes. Re-costing after an edit re-analyzes every block, so unchanged blocks
+/// reuse their matrix from a small per-thread cache.
+std::optional<Connectivity> cached_connectivity(const blocks::BlockKind& kind, const blocks::BlockContext& ctx,
+                                                const ir::BlockLowering& low) {
+  std::string key = kind.name();
+  for (const auto& [name, value] : ctx.params()) key += "|" + name + "=" + ir::param_value_str(value);
+  for (std::size_t i = 0; i < ctx.n_inputs(); ++i) key += "|" + ctx.in(i).str();
+  thread_local std::unordered_map<std::string, std::optional<Connectivity>> cache;
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  if (cache.size() >= 256) cache.clear();
+  auto c = channel_connectivity(low, low.connectivity_output);
+  cache.emplace(std::move(key), c);
+  return c;
 }
 
 }  // namespace
@@ -322,7 +339,7 @@ Analysis analyze(const ir::Graph& graph, const AnalysisOptions& options) {
     rec.output_tensor = global[static_cast<std::size_t>(low.output)];
     rec.out = low.tensors[static_cast<std::size_t>(low.output)];
     rec.formula = rec.kind->formula(ctx);
-    if (low.connectivity_output != ir::kNoTensor) rec.connectivity = channel_connectivity(low, low.connectivity_output);
+    if (low.connectivity_output != ir::kNoTensor) rec.connectivity = cached_connectivity(*rec.kind, ctx, low);
     rec.status = NodeStatus::Ok;
   }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 
 namespace convscope::cost {
 namespace {
@@ -9,17 +10,15 @@ namespace {
 /// Rows = channels of a tensor, columns = input channels; entries = path counts.
 struct Matrix {
   std::int64_t rows = 0, cols = 0;
-  std::vector<std::uint32_t> v;
-  std::uint32_t* row(std::int64_t r) { return v.data() + r * cols; }
-  [[nodiscard]] const std::uint32_t* row(std::int64_t r) const { return v.data() + r * cols; }
+  std::vector<std::uint8_t> v;
+  std::uint8_t* row(std::int64_t r) { return v.data() + r * cols; }
+  [[nodiscard]] const std::uint8_t* row(std::int64_t r) const { return v.data() + r * cols; }
 };
 
-std::uint32_t sat(std::uint64_t x) {
-  return static_cast<std::uint32_t>(std::min<std::uint64_t>(x, std::numeric_limits<std::uint32_t>::max()));
-}
+std::uint8_t sat(std::uint64_t x) { return static_cast<std::uint8_t>(std::min<std::uint64_t>(x, kPathCountCap)); }
 
 Matrix make(std::int64_t rows, std::int64_t cols) {
-  return Matrix{rows, cols, std::vector<std::uint32_t>(static_cast<std::size_t>(rows * cols), 0)};
+  return Matrix{rows, cols, std::vector<std::uint8_t>(static_cast<std::size_t>(rows * cols), 0)};
 }
 
 /// Every output channel of group g sums the rows of the input channels of group g.
@@ -54,30 +53,43 @@ std::optional<Connectivity> channel_connectivity(const ir::BlockLowering& l, ir:
   for (const auto& s : l.tensors)
     if (s.c > kConnectivityChannelLimit) return std::nullopt;
 
-  std::vector<std::optional<Matrix>> m(l.tensors.size());
-  m[0] = make(cin, cin);
-  for (std::int64_t i = 0; i < cin; ++i) m[0]->row(i)[i] = 1;
+  // Channel-wise ops share their input's matrix instead of copying it.
+  std::vector<std::shared_ptr<const Matrix>> m(l.tensors.size());
+  {
+    Matrix id = make(cin, cin);
+    for (std::int64_t i = 0; i < cin; ++i) id.row(i)[i] = 1;
+    m[0] = std::make_shared<const Matrix>(std::move(id));
+  }
   // Other block inputs carry no path from input 0.
-  for (std::size_t t = 1; t < l.n_inputs; ++t) m[t] = make(l.tensors[t].c, cin);
+  for (std::size_t t = 1; t < l.n_inputs; ++t) m[t] = std::make_shared<const Matrix>(make(l.tensors[t].c, cin));
 
   for (const auto& op : l.ops) {
-    const Matrix& a = *m[static_cast<std::size_t>(op.inputs.front())];
+    const auto& in_ptr = m[static_cast<std::size_t>(op.inputs.front())];
+    const Matrix& a = *in_ptr;
     const std::int64_t oc = l.tensors[static_cast<std::size_t>(op.output)].c;
     Matrix out;
     switch (op.op.kind) {
       case ir::OpKind::Conv:
-      case ir::OpKind::ConvTranspose: out = grouped(a, oc, op.op.groups); break;
+      case ir::OpKind::ConvTranspose:
+        if (op.op.groups == a.rows && oc == a.rows) {  // depthwise: channel-wise
+          m[static_cast<std::size_t>(op.output)] = in_ptr;
+          continue;
+        }
+        out = grouped(a, oc, op.op.groups);
+        break;
       case ir::OpKind::FullyConnected: out = grouped(a, oc, 1); break;
       case ir::OpKind::BatchNorm:
       case ir::OpKind::Activation:
       case ir::OpKind::Pool:
       case ir::OpKind::GlobalPool:
       case ir::OpKind::Upsample:
-      case ir::OpKind::Mul: out = a; break;  // channel-wise (the SE gate only rescales)
+      case ir::OpKind::Mul:  // channel-wise (the SE gate only rescales)
+        m[static_cast<std::size_t>(op.output)] = in_ptr;
+        continue;
       case ir::OpKind::Add: {
         out = a;
         const Matrix& b = *m[static_cast<std::size_t>(op.inputs[1])];
-        for (std::size_t i = 0; i < out.v.size(); ++i) out.v[i] = sat(std::uint64_t{out.v[i]} + b.v[i]);
+        for (std::size_t i = 0; i < out.v.size(); ++i) out.v[i] = sat(std::uint64_t{out.v[i]} + std::uint64_t{b.v[i]});
         break;
       }
       case ir::OpKind::Concat:
@@ -106,7 +118,7 @@ std::optional<Connectivity> channel_connectivity(const ir::BlockLowering& l, ir:
         break;
       }
     }
-    m[static_cast<std::size_t>(op.output)] = std::move(out);
+    m[static_cast<std::size_t>(op.output)] = std::make_shared<const Matrix>(std::move(out));
   }
 
   const Matrix& r = *m[static_cast<std::size_t>(to)];
@@ -114,10 +126,10 @@ std::optional<Connectivity> channel_connectivity(const ir::BlockLowering& l, ir:
   c.in_channels = cin;
   c.out_channels = r.rows;
   c.paths = r.v;
-  c.min_paths = std::numeric_limits<std::uint32_t>::max();
+  c.min_paths = kPathCountCap;
   for (std::int64_t o = 0; o < r.rows; ++o)
     for (std::int64_t i = 0; i < cin; ++i) {
-      const std::uint32_t p = r.row(o)[i];
+      const std::uint8_t p = r.row(o)[i];
       c.min_paths = std::min(c.min_paths, p);
       c.max_paths = std::max(c.max_paths, p);
       if (p == 0 && !c.missing) c.missing = std::make_pair(i, o);

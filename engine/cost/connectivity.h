@@ -25,17 +25,20 @@ std::string_view complementary_name(Complementary c);
 struct Connectivity {
   std::int64_t in_channels = 0;
   std::int64_t out_channels = 0;
-  std::vector<std::uint32_t> paths;  ///< out_channels x in_channels, row-major (saturating)
+  std::vector<std::uint8_t> paths;  ///< out_channels x in_channels, row-major, saturating at kPathCountCap
   Complementary condition = Complementary::Strict;
-  std::uint32_t min_paths = 0;
-  std::uint32_t max_paths = 0;
+  std::uint8_t min_paths = 0;
+  std::uint8_t max_paths = 0;
   /// A pair (input channel, output channel) with no path, when Broken.
   std::optional<std::pair<std::int64_t, std::int64_t>> missing;
 
-  [[nodiscard]] std::uint32_t at(std::int64_t out, std::int64_t in) const {
+  [[nodiscard]] std::uint8_t at(std::int64_t out, std::int64_t in) const {
     return paths[static_cast<std::size_t>(out * in_channels + in)];
   }
 };
+
+/// Path counts saturate here: the condition only needs 0, 1 or more.
+inline constexpr std::uint8_t kPathCountCap = 255;
 
 /// Largest channel count for which connectivity is computed (the matrix is C x C).
 inline constexpr std::int64_t kConnectivityChannelLimit = 4096;

@@ -25,8 +25,8 @@ TEST(Igcv1, StrictWhenChannelsAreLTimesM) {
   auto a = igcv1(64, 4, 16);
   const auto& c = connectivity(a);
   EXPECT_EQ(c.condition, cost::Complementary::Strict);
-  EXPECT_EQ(c.min_paths, 1u);
-  EXPECT_EQ(c.max_paths, 1u);
+  EXPECT_EQ(c.min_paths, std::uint8_t{1});
+  EXPECT_EQ(c.max_paths, std::uint8_t{1});
   EXPECT_FALSE(c.missing.has_value());
   EXPECT_EQ(c.in_channels, 64);
   EXPECT_EQ(c.out_channels, 64);
@@ -40,7 +40,7 @@ TEST(Igcv1, BrokenWhenSecondaryPartitionsAreTooSmall) {
   EXPECT_EQ(c.condition, cost::Complementary::Broken);
   ASSERT_TRUE(c.missing.has_value());
   const auto [in, out] = *c.missing;
-  EXPECT_EQ(c.at(out, in), 0u);
+  EXPECT_EQ(c.at(out, in), std::uint8_t{0});
   // Input channel 0 (primary partition 0) and output channel 0: output 0 reads
   // shuffled channels 0 and 1, which come from primary partitions 0 and 1, so
   // the first unreachable pair is input 32 (partition 2) for output 0.
@@ -54,15 +54,15 @@ TEST(Igcv1, LooseWhenSecondaryPartitionsAreLarger) {
   auto a = igcv1(64, 4, 8);
   const auto& c = connectivity(a);
   EXPECT_EQ(c.condition, cost::Complementary::Loose);
-  EXPECT_EQ(c.min_paths, 2u);
-  EXPECT_EQ(c.max_paths, 2u);
+  EXPECT_EQ(c.min_paths, std::uint8_t{2});
+  EXPECT_EQ(c.max_paths, std::uint8_t{2});
 }
 
 TEST(Igcv3, DefaultBlockIsLoose) {
   auto a = cost::analyze(testing::single_block("igcv3", {{"out", std::int64_t{32}}}, {14, 14, 32}));
   const auto& c = connectivity(a);
   EXPECT_EQ(c.condition, cost::Complementary::Loose);
-  EXPECT_GE(c.min_paths, 1u);
+  EXPECT_GE(c.min_paths, std::uint8_t{1});
 }
 
 TEST(Igcv3, BrokenWithoutMixing) {
