@@ -122,7 +122,7 @@ int print_load_error(const Source& s) {
   return kExitUsage;
 }
 
-int cmd_stats(const std::string& file, const CostFlags& flags, const std::string& format, bool ops) {
+int cmd_stats(const std::string& file, const CostFlags& flags, const std::string& format, bool ops, bool formulas) {
   Source src = open_graph(file);
   if (!src.graph) return print_load_error(src);
   ir::Graph g = std::move(*src.graph);
@@ -134,7 +134,7 @@ int cmd_stats(const std::string& file, const CostFlags& flags, const std::string
   const cost::Analysis a = cost::analyze(g, options);
   if (format == "json") std::cout << io::report_json(g, a);
   else if (format == "csv") std::cout << io::report_csv(g, a);
-  else std::cout << io::report_table(g, a, {.ops = ops});
+  else std::cout << io::report_table(g, a, {.ops = ops, .formulas = formulas});
   if (!a.complete()) {
     std::cerr << format_diagnostics(a.diagnostics, src.shown);
     return kExitInvalid;
@@ -343,7 +343,7 @@ int main(int argc, char** argv) {
 
   std::string file, format = "table", in_shape;
   std::vector<std::string> files;
-  bool ops = false, in_place = false, check = false;
+  bool ops = false, formulas = false, in_place = false, check = false;
   std::int64_t out_c = 0, stride = 1, kernel = 3;
   CostFlags flags;
 
@@ -351,6 +351,7 @@ int main(int argc, char** argv) {
   stats->add_option("FILE", file, "graph file (.json), preset name, or - for stdin")->required();
   stats->add_option("--format", format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
   stats->add_flag("--ops", ops, "table: one row per primitive op instead of per block");
+  stats->add_flag("--formulas", formulas, "table: each block's closed-form formula with its numbers filled in");
   flags.add_to(stats);
 
   auto* validate = app.add_subcommand("validate", "check graph files; print every problem with its path");
@@ -392,7 +393,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (*stats) return cmd_stats(file, flags, format, ops);
+    if (*stats) return cmd_stats(file, flags, format, ops, formulas);
     if (*validate) return cmd_validate(files, flags);
     if (*blocks_cmd) return cmd_blocks(format);
     if (*compare) return cmd_compare(in_shape, out_c, stride, kernel, format, flags);

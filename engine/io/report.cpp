@@ -172,6 +172,25 @@ std::string report_table(const ir::Graph& g, const Analysis& a, const ReportOpti
   }
   out += table.str();
   out += "\n";
+  if (options.formulas) {
+    for (int idx : a.order) {
+      const NodeRecord& rec = a.nodes[static_cast<std::size_t>(idx)];
+      if (rec.status != NodeStatus::Ok || !rec.formula || rec.formula->madds == 0) continue;
+      const auto& f = *rec.formula;
+      out += g.nodes[static_cast<std::size_t>(idx)].id + ": MAdds = " + f.symbolic + " = " + f.filled + " = " +
+             with_commas(f.madds) + "\n    " + f.legend + "\n";
+      if (rec.connectivity) {
+        const auto& c = *rec.connectivity;
+        out += "    complementary condition: " + std::string(cost::complementary_name(c.condition)) + " (paths per channel pair " +
+               std::to_string(c.min_paths) + ".." + std::to_string(c.max_paths) + ")";
+        if (c.missing)
+          out += "; no path from input channel " + std::to_string(c.missing->first) + " to output channel " +
+                 std::to_string(c.missing->second);
+        out += "\n";
+      }
+    }
+    out += "\n";
+  }
   out += "params      " + with_commas(t.params) + "  (" + human(t.params) + ")  weights " + with_commas(t.weights) +
          ", biases " + with_commas(t.biases) + (a.options.convention.count_bias ? "" : " (not counted)") + "\n";
   out += "BN params   " + with_commas(t.bn_params) + "  (" +

@@ -11,7 +11,8 @@
 namespace convscope::io {
 
 struct ReportOptions {
-  bool ops = false;  ///< table: one row per op instead of per block
+  bool ops = false;       ///< table: one row per op instead of per block
+  bool formulas = false;  ///< table: each block's closed-form formula with its numbers
 };
 
 /// Human-readable table with totals, convention and memory.

@@ -76,6 +76,23 @@ TEST(Cli, StatsTableSaysWhichConvention) {
   EXPECT_NE(r.out.find("fire2"), std::string::npos);
 }
 
+TEST(Cli, StatsFormulasWithNumbersAndComplementaryCondition) {
+  const fs::path f = fs::temp_directory_path() / "convscope_igc.json";
+  {
+    std::ofstream(f) << R"({"format": "convscope-graph", "version": 1, "blocks": [
+      {"id": "in", "kind": "input", "height": 8, "width": 8, "channels": 64},
+      {"id": "igc", "kind": "igcv1", "inputs": ["in"], "out": 64, "primary_groups": 4, "secondary_groups": 32}]})";
+  }
+  CliRun r = run("stats " + f.string() + " --formulas");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("igc: MAdds = H'*W'*(k^2*(C/L)*N + (N/M)*N) = 8*8*(3^2*(64/4)*64 + (64/32)*64) = 598,016"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("complementary condition: broken"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no path from input channel 32 to output channel 0"), std::string::npos) << r.out;
+  fs::remove(f);
+}
+
 TEST(Cli, StatsCsvHasOneRowPerOp) {
   CliRun r = run("stats mobilenet_v1 --format csv");
   ASSERT_EQ(r.rc, 0) << r.err;
