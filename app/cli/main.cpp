@@ -122,21 +122,36 @@ int print_load_error(const Source& s) {
   return kExitUsage;
 }
 
-int cmd_stats(const std::string& file, const CostFlags& flags, const std::string& format, bool ops, bool formulas) {
+struct Loaded {
+  std::string shown;
+  ir::Graph graph;
+  cost::Analysis analysis;
+};
+
+/// Opens FILE, applies the flags and analyzes it; on failure prints why and
+/// returns the exit code instead.
+tl::expected<Loaded, int> load_and_analyze(const std::string& file, const CostFlags& flags) {
   Source src = open_graph(file);
-  if (!src.graph) return print_load_error(src);
-  ir::Graph g = std::move(*src.graph);
+  if (!src.graph) return tl::unexpected(print_load_error(src));
+  Loaded l{src.shown, std::move(*src.graph), {}};
   cost::AnalysisOptions options;
-  if (auto err = flags.apply(g, options); !err.empty()) {
+  if (auto err = flags.apply(l.graph, options); !err.empty()) {
     std::cerr << "convscope-cli: " << err << "\n";
-    return kExitUsage;
+    return tl::unexpected(kExitUsage);
   }
-  const cost::Analysis a = cost::analyze(g, options);
+  l.analysis = cost::analyze(l.graph, options);
+  return l;
+}
+
+int cmd_stats(const std::string& file, const CostFlags& flags, const std::string& format, bool ops, bool formulas) {
+  auto l = load_and_analyze(file, flags);
+  if (!l) return l.error();
+  const auto& [shown, g, a] = *l;
   if (format == "json") std::cout << io::report_json(g, a);
   else if (format == "csv") std::cout << io::report_csv(g, a);
   else std::cout << io::report_table(g, a, {.ops = ops, .formulas = formulas});
   if (!a.complete()) {
-    std::cerr << format_diagnostics(a.diagnostics, src.shown);
+    std::cerr << format_diagnostics(a.diagnostics, shown);
     return kExitInvalid;
   }
   return 0;
@@ -145,23 +160,17 @@ int cmd_stats(const std::string& file, const CostFlags& flags, const std::string
 int cmd_validate(const std::vector<std::string>& files, const CostFlags& flags) {
   int rc = 0;
   for (const auto& file : files) {
-    Source src = open_graph(file);
-    if (!src.graph) {
-      rc = std::max(rc, print_load_error(src));
+    auto l = load_and_analyze(file, flags);
+    if (!l) {
+      rc = std::max(rc, l.error());
       continue;
     }
-    ir::Graph g = std::move(*src.graph);
-    cost::AnalysisOptions options;
-    if (auto err = flags.apply(g, options); !err.empty()) {
-      std::cerr << "convscope-cli: " << err << "\n";
-      return kExitUsage;
-    }
-    const cost::Analysis a = cost::analyze(g, options);
+    const auto& [shown, g, a] = *l;
     if (a.complete()) {
-      std::cout << src.shown << ": ok (" << g.nodes.size() << " blocks, " << a.ops.size() << " ops, "
+      std::cout << shown << ": ok (" << g.nodes.size() << " blocks, " << a.ops.size() << " ops, "
                 << io::with_commas(a.totals.params) << " params, " << io::with_commas(a.totals.madds) << " MAdds)\n";
     } else {
-      std::cerr << format_diagnostics(a.diagnostics, src.shown);
+      std::cerr << format_diagnostics(a.diagnostics, shown);
       rc = std::max(rc, kExitInvalid);
     }
   }

@@ -31,21 +31,15 @@ tl::expected<OpCost, std::string> op_cost(const ir::Op& op, std::span<const ir::
   };
 
   switch (op.kind) {
-    case OpKind::Conv: {
-      auto w = product("weight count", {op.out_c, in.c / op.groups, op.k_h, op.k_w});
-      if (!w) return tl::unexpected(w.error());
-      auto m = product("multiply-add count", {*w, out.h, out.w});
-      if (!m) return tl::unexpected(m.error());
-      c.weights = *w;
-      c.madds = *m;
-      c.biases = op.bias ? op.out_c : 0;
-      c.other_ops = op.bias ? out_el : 0;
-      break;
-    }
+    case OpKind::Conv:
     case OpKind::ConvTranspose: {
-      auto w = product("weight count", {in.c, op.out_c / op.groups, op.k_h, op.k_w});
+      // A convolution visits every output pixel; a transposed one scatters every input pixel.
+      const bool transposed = op.kind == OpKind::ConvTranspose;
+      auto w = transposed ? product("weight count", {in.c, op.out_c / op.groups, op.k_h, op.k_w})
+                          : product("weight count", {op.out_c, in.c / op.groups, op.k_h, op.k_w});
       if (!w) return tl::unexpected(w.error());
-      auto m = product("multiply-add count", {*w, in.h, in.w});
+      const ir::Shape& visited = transposed ? in : out;
+      auto m = product("multiply-add count", {*w, visited.h, visited.w});
       if (!m) return tl::unexpected(m.error());
       c.weights = *w;
       c.madds = *m;

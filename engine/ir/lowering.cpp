@@ -32,49 +32,54 @@ TensorRef OpBuilder::emit(Op op, std::vector<TensorRef> inputs, Shape out) {
   return ref;
 }
 
+namespace {
+/// The op for a convolution spec (Conv or ConvTranspose).
+Op conv_op(OpKind kind, const ConvSpec& s, std::string name) {
+  Op op{.kind = kind, .name = std::move(name)};
+  op.out_c = s.out_c;
+  op.k_h = op.k_w = s.k;
+  op.stride = s.stride;
+  op.pad = s.pad;
+  op.dilation = s.dilation;
+  op.groups = s.groups;
+  op.bias = s.bias;
+  return op;
+}
+
+bool groups_fit(const ConvSpec& s, std::int64_t in_c) {
+  return s.groups >= 1 && in_c % s.groups == 0 && s.out_c % s.groups == 0;
+}
+
+std::string groups_error(const ConvSpec& s, std::int64_t in_c) {
+  return "groups " + std::to_string(s.groups) + " must divide input channels " + std::to_string(in_c) +
+         " and output channels " + std::to_string(s.out_c);
+}
+}  // namespace
+
 TensorRef OpBuilder::conv(TensorRef x, const ConvSpec& s, std::string name) {
   if (!ok({x})) return kNoTensor;
   const Shape in = shape(x);
-  if (s.groups < 1 || in.c % s.groups != 0 || s.out_c % s.groups != 0)
-    return error(name, "groups " + std::to_string(s.groups) + " must divide input channels " + std::to_string(in.c) +
-                           " and output channels " + std::to_string(s.out_c));
+  if (!groups_fit(s, in.c)) return error(name, groups_error(s, in.c));
   const std::int64_t oh = window_out(in.h, s.k, s.stride, 2 * s.pad, s.dilation);
   const std::int64_t ow = window_out(in.w, s.k, s.stride, 2 * s.pad, s.dilation);
   if (oh <= 0 || ow <= 0)
     return error(name, "kernel " + std::to_string(s.k) + "x" + std::to_string(s.k) + " (dilation " +
                            std::to_string(s.dilation) + ") is larger than the padded input " +
                            std::to_string(in.h + 2 * s.pad) + "x" + std::to_string(in.w + 2 * s.pad));
-  Op op{.kind = OpKind::Conv, .name = std::move(name)};
-  op.out_c = s.out_c;
-  op.k_h = op.k_w = s.k;
-  op.stride = s.stride;
-  op.pad = s.pad;
-  op.dilation = s.dilation;
-  op.groups = s.groups;
-  op.bias = s.bias;
-  return emit(std::move(op), {x}, Shape{oh, ow, s.out_c});
+  return emit(conv_op(OpKind::Conv, s, std::move(name)), {x}, Shape{oh, ow, s.out_c});
 }
 
 TensorRef OpBuilder::conv_transpose(TensorRef x, const ConvSpec& s, std::int64_t output_padding, std::string name) {
   if (!ok({x})) return kNoTensor;
   const Shape in = shape(x);
-  if (s.groups < 1 || in.c % s.groups != 0 || s.out_c % s.groups != 0)
-    return error(name, "groups " + std::to_string(s.groups) + " must divide input channels " + std::to_string(in.c) +
-                           " and output channels " + std::to_string(s.out_c));
+  if (!groups_fit(s, in.c)) return error(name, groups_error(s, in.c));
   if (output_padding >= s.stride && output_padding >= s.dilation)
     return error(name, "output_padding " + std::to_string(output_padding) + " must be smaller than stride or dilation");
   const std::int64_t span = s.dilation * (s.k - 1) + 1;
   const std::int64_t oh = (in.h - 1) * s.stride - 2 * s.pad + span + output_padding;
   const std::int64_t ow = (in.w - 1) * s.stride - 2 * s.pad + span + output_padding;
   if (oh <= 0 || ow <= 0) return error(name, "padding " + std::to_string(s.pad) + " removes the whole output");
-  Op op{.kind = OpKind::ConvTranspose, .name = std::move(name)};
-  op.out_c = s.out_c;
-  op.k_h = op.k_w = s.k;
-  op.stride = s.stride;
-  op.pad = s.pad;
-  op.dilation = s.dilation;
-  op.groups = s.groups;
-  op.bias = s.bias;
+  Op op = conv_op(OpKind::ConvTranspose, s, std::move(name));
   op.output_padding = output_padding;
   return emit(std::move(op), {x}, Shape{oh, ow, s.out_c});
 }
