@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -209,14 +210,27 @@ std::string spaced(const json& j) {
 
 Result<ir::Graph> graph_from_json(std::string_view text) {
   json root;
+  // JSON allows repeated keys and the parser keeps the last one silently; a graph
+  // file with `"stride": 1, ..., "stride": 2` is more likely a mistake, so say so.
+  std::vector<std::set<std::string>> open_objects;
+  std::string duplicate;
+  auto watch = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) open_objects.emplace_back();
+    else if (event == json::parse_event_t::object_end && !open_objects.empty()) open_objects.pop_back();
+    else if (event == json::parse_event_t::key && !open_objects.empty() &&
+             !open_objects.back().insert(parsed.get<std::string>()).second && duplicate.empty())
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
   try {
-    root = json::parse(text);
+    root = json::parse(text, watch);
   } catch (const json::parse_error& e) {
     // nlohmann's message is "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
     std::string what = e.what();
     const auto pos = what.find("parse error");
     return fail("", "malformed JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
   }
+  if (!duplicate.empty()) return fail("", "key \"" + duplicate + "\" appears twice in one object");
   if (!root.is_object()) return fail("", "expected a JSON object at the top level, got " + type_name(root));
   Diagnostics d;
   if (!root.contains("format") || root["format"] != kGraphFormat)

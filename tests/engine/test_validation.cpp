@@ -30,6 +30,13 @@ TEST(Load, MalformedJsonNamesLineAndColumn) {
   EXPECT_NE(g.error().front().message.find("line 5"), std::string::npos) << messages(g.error());
 }
 
+TEST(Load, DuplicateKeysAreNotSilentlyDropped) {
+  auto g = io::graph_from_json(R"({"format": "convscope-graph", "version": 1, "blocks": [
+    {"id": "in", "kind": "input", "height": 8, "height": 16}]})");
+  ASSERT_FALSE(g.has_value());
+  EXPECT_EQ(g.error().front().message, "key \"height\" appears twice in one object");
+}
+
 TEST(Load, NotAGraphFile) {
   auto g = io::graph_from_json(R"({"hello": 1})");
   ASSERT_FALSE(g.has_value());
