@@ -1,0 +1,50 @@
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/kernels.h"
+
+namespace convscope::kernels {
+
+namespace portable {
+const KernelTable& table();
+}
+#if defined(CONVSCOPE_HAVE_AVX2)
+namespace avx2 {
+const KernelTable& table();
+}
+#endif
+
+std::int64_t packed_b_size(std::int64_t n, std::int64_t k) { return (n + kGemmNr - 1) / kGemmNr * kGemmNr * k; }
+
+void pack_gemm_b(const float* w, std::int64_t n, std::int64_t k, float* out) {
+  const std::int64_t panels = (n + kGemmNr - 1) / kGemmNr;
+  for (std::int64_t p = 0; p < panels; ++p)
+    for (std::int64_t kk = 0; kk < k; ++kk)
+      for (std::int64_t j = 0; j < kGemmNr; ++j) {
+        const std::int64_t col = p * kGemmNr + j;
+        out[(p * k + kk) * kGemmNr + j] = col < n ? w[col * k + kk] : 0.f;
+      }
+}
+
+const KernelTable& kernels_for(Isa isa) {
+#if defined(CONVSCOPE_HAVE_AVX2)
+  if (isa == Isa::Avx2) return avx2::table();
+#else
+  (void)isa;
+#endif
+  return portable::table();
+}
+
+const KernelTable& best_kernels() {
+  static const KernelTable& best = [&]() -> const KernelTable& {
+    const char* force = std::getenv("CONVSCOPE_ISA");
+    if (force && std::strcmp(force, "portable") == 0) return portable::table();
+#if defined(CONVSCOPE_HAVE_AVX2)
+    if (cpu_info().avx2) return avx2::table();
+#endif
+    return portable::table();
+  }();
+  return best;
+}
+
+}  // namespace convscope::kernels

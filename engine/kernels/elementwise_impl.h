@@ -1,0 +1,45 @@
+#pragma once
+/// Element-wise kernels written as plain loops; each ISA's translation unit
+/// includes this inside its own namespace and the compiler vectorises it for
+/// that unit's instruction set.
+
+#include <cstdint>
+
+#include "kernels/kernels.h"
+
+inline void activation_loop(float* y, std::int64_t n, convscope::ir::Activation act) {
+  using convscope::ir::Activation;
+  switch (act) {
+    case Activation::None: return;
+    case Activation::ReLU:
+      for (std::int64_t i = 0; i < n; ++i) y[i] = y[i] > 0.f ? y[i] : 0.f;
+      return;
+    case Activation::ReLU6:
+      for (std::int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.f ? 0.f : (y[i] > 6.f ? 6.f : y[i]);
+      return;
+    case Activation::HSigmoid:
+      for (std::int64_t i = 0; i < n; ++i) {
+        const float t = y[i] + 3.f;
+        y[i] = (t < 0.f ? 0.f : (t > 6.f ? 6.f : t)) * (1.f / 6.f);
+      }
+      return;
+    case Activation::HSwish:
+      for (std::int64_t i = 0; i < n; ++i) {
+        const float t = y[i] + 3.f;
+        y[i] = y[i] * (t < 0.f ? 0.f : (t > 6.f ? 6.f : t)) * (1.f / 6.f);
+      }
+      return;
+    case Activation::Sigmoid:
+      for (std::int64_t i = 0; i < n; ++i) y[i] = convscope::kernels::activate(y[i], act);
+      return;
+  }
+}
+
+inline void add_loop(const float* a, const float* b, float* y, std::int64_t n, convscope::ir::Activation act) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+  activation_loop(y, n, act);
+}
+
+inline void scale_shift_loop(const float* x, const float* scale, const float* shift, float* y, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] * scale[i] + shift[i];
+}

@@ -1,0 +1,94 @@
+#pragma once
+/// The kernel interface. Micro-kernels are pure functions over pointers and
+/// strides; one table per instruction set, picked at start-up from the CPU's
+/// features (or forced, for tests and for comparing the paths).
+///
+/// Layout: activations NHWC float32; a "pixel stride" is the distance in floats
+/// between two neighbouring pixels (>= channels, so a kernel can read or write a
+/// channel range of a wider tensor, e.g. a slice or a concat written in place).
+
+#include <cstdint>
+
+#include "ir/op.h"
+#include "kernels/cpu.h"
+
+namespace convscope::kernels {
+
+/// Columns of B per packed panel (the GEMM micro-kernel's width).
+inline constexpr std::int64_t kGemmNr = 16;
+
+/// A pixel-major view of one image: h x w pixels of c channels, `stride` floats apart.
+struct View {
+  float* data = nullptr;
+  std::int64_t h = 0, w = 0, c = 0;
+  std::int64_t stride = 0;  ///< floats between neighbouring pixels
+  [[nodiscard]] float* px(std::int64_t y, std::int64_t x) const { return data + (y * w + x) * stride; }
+};
+
+/// C[m x n] = act(A[m x k] * B + bias): A row-major (lda), B pre-packed by
+/// pack_gemm_b, C row-major (ldc). `bias` may be null.
+struct GemmArgs {
+  std::int64_t m = 0, n = 0, k = 0;
+  const float* a = nullptr;
+  std::int64_t lda = 0;
+  const float* packed_b = nullptr;
+  float* c = nullptr;
+  std::int64_t ldc = 0;
+  const float* bias = nullptr;
+  ir::Activation act = ir::Activation::None;
+};
+
+/// Depthwise convolution of one image, weights [k*k][c], one filter per channel.
+struct DwArgs {
+  View in, out;
+  std::int64_t k = 3, stride = 1, pad = 0, dilation = 1;
+  const float* weights = nullptr;  ///< [k*k][c]
+  const float* bias = nullptr;     ///< [c] or null
+  ir::Activation act = ir::Activation::None;
+  std::int64_t y_begin = 0, y_end = 0;  ///< output rows to compute (for threads)
+};
+
+struct KernelTable {
+  Isa isa = Isa::Portable;
+  /// Rows [row_begin, row_end) of a GEMM (the caller splits rows across threads).
+  void (*gemm)(const GemmArgs& args, std::int64_t row_begin, std::int64_t row_end) = nullptr;
+  void (*depthwise)(const DwArgs& args) = nullptr;
+  /// y[i] = act(y[i]) over n floats.
+  void (*activation)(float* y, std::int64_t n, ir::Activation act) = nullptr;
+  /// y[i] = act(a[i] + b[i]).
+  void (*add)(const float* a, const float* b, float* y, std::int64_t n, ir::Activation act) = nullptr;
+  /// y[i] = x[i] * scale[i] + shift[i] (per-channel, over n channels).
+  void (*scale_shift)(const float* x, const float* scale, const float* shift, float* y, std::int64_t n) = nullptr;
+};
+
+/// Packs B given as rows of K weights per output column (W[n][k], the OHWI
+/// layout of a 1x1 convolution) into panels of kGemmNr columns, zero padded.
+/// `out` must hold packed_b_size(n, k) floats.
+std::int64_t packed_b_size(std::int64_t n, std::int64_t k);
+void pack_gemm_b(const float* w, std::int64_t n, std::int64_t k, float* out);
+
+/// The best table for this CPU, unless CONVSCOPE_ISA=portable forces the fallback.
+const KernelTable& best_kernels();
+/// A specific table; the AVX2 table is only valid when cpu_info().avx2.
+const KernelTable& kernels_for(Isa isa);
+
+/// Applies an activation to one value (shared by every path).
+inline float activate(float v, ir::Activation act) {
+  switch (act) {
+    case ir::Activation::None: return v;
+    case ir::Activation::ReLU: return v > 0.f ? v : 0.f;
+    case ir::Activation::ReLU6: return v < 0.f ? 0.f : (v > 6.f ? 6.f : v);
+    case ir::Activation::HSigmoid: {
+      const float t = v + 3.f;
+      return (t < 0.f ? 0.f : (t > 6.f ? 6.f : t)) * (1.f / 6.f);
+    }
+    case ir::Activation::HSwish: {
+      const float t = v + 3.f;
+      return v * (t < 0.f ? 0.f : (t > 6.f ? 6.f : t)) * (1.f / 6.f);
+    }
+    case ir::Activation::Sigmoid: return 1.f / (1.f + __builtin_expf(-v));
+  }
+  return v;
+}
+
+}  // namespace convscope::kernels

@@ -1,0 +1,66 @@
+// The portable kernel table: plain C++ the compiler vectorises for the
+// baseline instruction set. Always available; the reference for dispatch.
+#include <algorithm>
+
+#include "kernels/kernels.h"
+
+namespace convscope::kernels::portable {
+namespace {
+
+#include "kernels/elementwise_impl.h"
+#include "kernels/gemm_driver.h"
+
+struct Micro {
+  static constexpr std::int64_t kMr = 4;
+  template <int MR>
+  static void run(const MicroArgs& m) {
+    float acc[MR][kGemmNr];
+    for (int r = 0; r < MR; ++r)
+      for (std::int64_t j = 0; j < kGemmNr; ++j) acc[r][j] = (m.first || j >= m.nr) ? 0.f : m.c[r * m.ldc + j];
+    for (std::int64_t k = 0; k < m.kc; ++k) {
+      const float* b = m.b + k * kGemmNr;
+      for (int r = 0; r < MR; ++r) {
+        const float a = m.a[r * m.lda + k];
+        for (std::int64_t j = 0; j < kGemmNr; ++j) acc[r][j] += a * b[j];
+      }
+    }
+    for (int r = 0; r < MR; ++r)
+      for (std::int64_t j = 0; j < m.nr; ++j) {
+        float v = acc[r][j];
+        if (m.last) v = activate(v + (m.bias ? m.bias[j] : 0.f), m.act);
+        m.c[r * m.ldc + j] = v;
+      }
+  }
+};
+
+void gemm(const GemmArgs& g, std::int64_t row_begin, std::int64_t row_end) { gemm_rows<Micro>(g, row_begin, row_end); }
+
+void depthwise(const DwArgs& d) {
+  const std::int64_t c = d.in.c;
+  for (std::int64_t oy = d.y_begin; oy < d.y_end; ++oy)
+    for (std::int64_t ox = 0; ox < d.out.w; ++ox) {
+      float* y = d.out.px(oy, ox);
+      for (std::int64_t ch = 0; ch < c; ++ch) y[ch] = d.bias ? d.bias[ch] : 0.f;
+      for (std::int64_t ky = 0; ky < d.k; ++ky) {
+        const std::int64_t iy = oy * d.stride - d.pad + ky * d.dilation;
+        if (iy < 0 || iy >= d.in.h) continue;
+        for (std::int64_t kx = 0; kx < d.k; ++kx) {
+          const std::int64_t ix = ox * d.stride - d.pad + kx * d.dilation;
+          if (ix < 0 || ix >= d.in.w) continue;
+          const float* x = d.in.px(iy, ix);
+          const float* w = d.weights + (ky * d.k + kx) * c;
+          for (std::int64_t ch = 0; ch < c; ++ch) y[ch] += x[ch] * w[ch];
+        }
+      }
+      activation_loop(y, c, d.act);
+    }
+}
+
+}  // namespace
+
+const KernelTable& table() {
+  static const KernelTable t{Isa::Portable, gemm, depthwise, activation_loop, add_loop, scale_shift_loop};
+  return t;
+}
+
+}  // namespace convscope::kernels::portable

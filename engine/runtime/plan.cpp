@@ -1,0 +1,636 @@
+#include "runtime/plan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#include "runtime/reference_executor.h"
+
+namespace convscope::runtime {
+
+std::string_view step_kind_name(StepKind k) {
+  switch (k) {
+    case StepKind::Gemm: return "gemm";
+    case StepKind::ConvIm2col: return "conv_im2col";
+    case StepKind::Depthwise: return "depthwise";
+    case StepKind::ConvTranspose: return "conv_transpose";
+    case StepKind::ScaleShift: return "scale_shift";
+    case StepKind::Activation: return "activation";
+    case StepKind::Add: return "add";
+    case StepKind::Mul: return "mul";
+    case StepKind::Concat: return "concat";
+    case StepKind::Slice: return "slice";
+    case StepKind::Shuffle: return "shuffle";
+    case StepKind::Pool: return "pool";
+    case StepKind::GlobalPool: return "global_pool";
+    case StepKind::Upsample: return "upsample";
+    case StepKind::CReLU: return "crelu";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr std::int64_t kTile = 96;      // pixels per im2col / col2im tile
+constexpr std::int64_t kAlignFloats = 16;  // 64-byte alignment inside the arena
+
+struct Value {
+  ir::Shape shape;
+  std::int64_t offset = 0;  // floats into the arena
+  int first = 0, last = 0;  // live steps (inclusive)
+  std::string name;
+};
+
+struct FreeDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<float[], FreeDeleter>;
+
+Buffer allocate(std::int64_t floats) {
+  const auto bytes = static_cast<std::size_t>((std::max<std::int64_t>(floats, 1) * 4 + 63) / 64 * 64);
+  auto* p = static_cast<float*>(std::aligned_alloc(64, bytes));
+  if (p) std::memset(p, 0, bytes);  // touch every page now, not during timing
+  return Buffer(p);
+}
+
+struct Step {
+  StepInfo info;
+  ir::Op op;
+  ir::Activation act = ir::Activation::None;
+  std::vector<int> in;  // value ids
+  int out = -1;
+  std::vector<float> w;     // packed GEMM panels (per group, concatenated) or depthwise [k*k][c]
+  std::vector<float> bias;  // folded bias [out_c]
+  std::vector<float> scale, shift;  // ScaleShift
+  std::int64_t k_gemm = 0;  // GEMM depth per group
+};
+
+}  // namespace
+
+struct Plan::Impl {
+  const kernels::KernelTable* kt = nullptr;
+  std::unique_ptr<ThreadPool> pool;
+  std::int64_t batch = 1;
+  std::vector<Value> values;
+  std::vector<Step> steps;
+  std::vector<int> inputs, outputs;  // value ids
+  Buffer arena;
+  std::int64_t arena_floats = 0;
+  std::vector<Buffer> scratch;  // one per thread
+  std::int64_t scratch_floats = 0;
+  std::int64_t weight_floats = 0;
+
+  float* ptr(int v) const { return arena.get() + values[static_cast<std::size_t>(v)].offset; }
+  const ir::Shape& shape(int v) const { return values[static_cast<std::size_t>(v)].shape; }
+
+  void run_step(const Step& s);
+  void run_conv_im2col(const Step& s);
+  void run_conv_transpose(const Step& s);
+};
+
+Plan::Plan() = default;
+Plan::~Plan() = default;
+Plan::Plan(Plan&&) noexcept = default;
+Plan& Plan::operator=(Plan&&) noexcept = default;
+
+namespace {
+
+/// BN folded into per-channel scale and shift.
+void bn_scale_shift(const OpWeights& bn, std::vector<float>& scale, std::vector<float>& shift) {
+  scale.resize(bn.gamma.size());
+  shift.resize(bn.gamma.size());
+  for (std::size_t c = 0; c < bn.gamma.size(); ++c) {
+    scale[c] = bn.gamma[c] / std::sqrt(bn.var[c] + kBnEpsilon);
+    shift[c] = bn.beta[c] - bn.mean[c] * scale[c];
+  }
+}
+
+}  // namespace
+
+Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const PlanOptions& options) {
+  if (!a.complete()) return fail("", "the graph has problems; fix them before running it");
+  Plan plan;
+  plan.impl_ = std::make_unique<Impl>();
+  Impl& p = *plan.impl_;
+  p.kt = options.kernels ? options.kernels : &kernels::best_kernels();
+  p.pool = std::make_unique<ThreadPool>(std::max(1, options.threads));
+  p.batch = a.settings.batch;
+  Weights generated;
+  if (!options.weights) generated = Weights::generate(graph, a, options.seed);
+  const Weights& w = options.weights ? *options.weights : generated;
+  if (w.size() != a.ops.size()) return fail("", "weights are given for " + std::to_string(w.size()) + " ops, the graph has " +
+                                                    std::to_string(a.ops.size()));
+
+  // Readers per tensor, to know when an op's output can be fused away.
+  std::vector<int> readers(a.tensors.size(), 0);
+  for (const auto& o : a.ops)
+    for (int t : o.inputs) ++readers[static_cast<std::size_t>(t)];
+  std::vector<int> value_of(a.tensors.size(), -1);
+  auto value_for = [&](int t) {
+    auto& v = value_of[static_cast<std::size_t>(t)];
+    if (v < 0) {
+      v = static_cast<int>(p.values.size());
+      const auto& rec = a.tensors[static_cast<std::size_t>(t)];
+      std::string name = graph.nodes[static_cast<std::size_t>(rec.node)].id;
+      if (rec.producer >= 0) name += "/" + a.ops[static_cast<std::size_t>(rec.producer)].op.name;
+      p.values.push_back({rec.shape, 0, 0, 0, name});
+    }
+    return v;
+  };
+  for (int t : input_tensors(a)) p.inputs.push_back(value_for(t));
+
+  const std::int64_t n = p.batch;
+  for (std::size_t i = 0; i < a.ops.size();) {
+    const auto& o = a.ops[i];
+    Step s;
+    s.op = o.op;
+    s.info.node = o.node;
+    s.info.ops = {static_cast<int>(i)};
+    s.info.name = o.op.name;
+    int out_tensor = o.output;
+    const ir::Shape in = a.tensors[static_cast<std::size_t>(o.inputs.front())].shape;
+    // Fusion: the next op of the same block that is the only reader of our output.
+    auto next_fusable = [&](ir::OpKind kind) -> int {
+      const std::size_t j = i + s.info.ops.size();
+      if (!options.fuse || j >= a.ops.size()) return -1;
+      const auto& nx = a.ops[j];
+      if (nx.node != o.node || nx.op.kind != kind || nx.inputs.front() != out_tensor ||
+          readers[static_cast<std::size_t>(out_tensor)] != 1)
+        return -1;
+      return static_cast<int>(j);
+    };
+    const bool conv_like = o.op.kind == ir::OpKind::Conv || o.op.kind == ir::OpKind::ConvTranspose ||
+                           o.op.kind == ir::OpKind::FullyConnected;
+    std::vector<float> bn_scale, bn_shift;
+    if (conv_like) {
+      if (int j = next_fusable(ir::OpKind::BatchNorm); j >= 0) {
+        bn_scale_shift(w.op(static_cast<std::size_t>(j)), bn_scale, bn_shift);
+        s.info.ops.push_back(j);
+        s.info.name += "+" + a.ops[static_cast<std::size_t>(j)].op.name;
+        out_tensor = a.ops[static_cast<std::size_t>(j)].output;
+      }
+    }
+    if (conv_like || o.op.kind == ir::OpKind::Add || o.op.kind == ir::OpKind::BatchNorm) {
+      if (int j = next_fusable(ir::OpKind::Activation); j >= 0) {
+        s.act = a.ops[static_cast<std::size_t>(j)].op.act;
+        s.info.ops.push_back(j);
+        s.info.name += "+" + a.ops[static_cast<std::size_t>(j)].op.name;
+        out_tensor = a.ops[static_cast<std::size_t>(j)].output;
+      }
+    }
+    if (o.op.kind == ir::OpKind::Activation) s.act = o.op.act;
+
+    const OpWeights& ow = w.op(i);
+    const std::int64_t out_c = o.op.out_c;
+    auto fold = [&](std::int64_t oc) {  // scale for output channel oc, and the folded bias
+      return bn_scale.empty() ? 1.f : bn_scale[static_cast<std::size_t>(oc)];
+    };
+    if (conv_like) {
+      s.bias.assign(static_cast<std::size_t>(out_c), 0.f);
+      for (std::int64_t oc = 0; oc < out_c; ++oc) {
+        const float b = o.op.bias ? ow.bias[static_cast<std::size_t>(oc)] : 0.f;
+        s.bias[static_cast<std::size_t>(oc)] = bn_scale.empty() ? b : b * bn_scale[static_cast<std::size_t>(oc)] +
+                                                                          bn_shift[static_cast<std::size_t>(oc)];
+      }
+    }
+    switch (o.op.kind) {
+      case ir::OpKind::Conv: {
+        const std::int64_t g = o.op.groups, cin_g = in.c / g, cout_g = out_c / g, kk = o.op.k_h * o.op.k_w;
+        const bool depthwise = g == in.c && out_c == in.c;
+        const bool pointwise = kk == 1 && o.op.stride == 1 && o.op.pad == 0 && g == 1;
+        if (depthwise) {
+          s.info.kind = StepKind::Depthwise;
+          s.w.resize(static_cast<std::size_t>(kk * out_c));
+          for (std::int64_t oc = 0; oc < out_c; ++oc)
+            for (std::int64_t t = 0; t < kk; ++t)
+              s.w[static_cast<std::size_t>(t * out_c + oc)] = ow.w[static_cast<std::size_t>(oc * kk + t)] * fold(oc);
+        } else {
+          s.info.kind = pointwise ? StepKind::Gemm : StepKind::ConvIm2col;
+          s.k_gemm = kk * cin_g;
+          std::vector<float> scaled(ow.w);
+          for (std::int64_t oc = 0; oc < out_c; ++oc)
+            for (std::int64_t t = 0; t < s.k_gemm; ++t) scaled[static_cast<std::size_t>(oc * s.k_gemm + t)] *= fold(oc);
+          const std::int64_t per = kernels::packed_b_size(cout_g, s.k_gemm);
+          s.w.resize(static_cast<std::size_t>(per * g));
+          for (std::int64_t grp = 0; grp < g; ++grp)
+            kernels::pack_gemm_b(scaled.data() + grp * cout_g * s.k_gemm, cout_g, s.k_gemm, s.w.data() + grp * per);
+        }
+        break;
+      }
+      case ir::OpKind::FullyConnected: {
+        s.info.kind = StepKind::Gemm;
+        s.k_gemm = in.elements();
+        std::vector<float> scaled(ow.w);
+        for (std::int64_t oc = 0; oc < out_c; ++oc)
+          for (std::int64_t t = 0; t < s.k_gemm; ++t) scaled[static_cast<std::size_t>(oc * s.k_gemm + t)] *= fold(oc);
+        s.w.resize(static_cast<std::size_t>(kernels::packed_b_size(out_c, s.k_gemm)));
+        kernels::pack_gemm_b(scaled.data(), out_c, s.k_gemm, s.w.data());
+        break;
+      }
+      case ir::OpKind::ConvTranspose: {
+        // B[k = input channel][n = (ky, kx, o_local)]: transpose to rows of n, then pack per group.
+        s.info.kind = StepKind::ConvTranspose;
+        const std::int64_t g = o.op.groups, cin_g = in.c / g, cout_g = out_c / g, kk = o.op.k_h * o.op.k_w;
+        const std::int64_t ncols = kk * cout_g;
+        s.k_gemm = cin_g;
+        const std::int64_t per = kernels::packed_b_size(ncols, cin_g);
+        s.w.resize(static_cast<std::size_t>(per * g));
+        std::vector<float> bt(static_cast<std::size_t>(ncols * cin_g));
+        for (std::int64_t grp = 0; grp < g; ++grp) {
+          for (std::int64_t ci = 0; ci < cin_g; ++ci)
+            for (std::int64_t col = 0; col < ncols; ++col) {
+              const std::int64_t ol = col % cout_g;
+              bt[static_cast<std::size_t>(col * cin_g + ci)] =
+                  ow.w[static_cast<std::size_t>((grp * cin_g + ci) * ncols + col)] * fold(grp * cout_g + ol);
+            }
+          kernels::pack_gemm_b(bt.data(), ncols, cin_g, s.w.data() + grp * per);
+        }
+        break;
+      }
+      case ir::OpKind::BatchNorm:
+        s.info.kind = StepKind::ScaleShift;
+        bn_scale_shift(ow, s.scale, s.shift);
+        break;
+      case ir::OpKind::Activation: s.info.kind = StepKind::Activation; break;
+      case ir::OpKind::Add: s.info.kind = StepKind::Add; break;
+      case ir::OpKind::Mul: s.info.kind = StepKind::Mul; break;
+      case ir::OpKind::Concat: s.info.kind = StepKind::Concat; break;
+      case ir::OpKind::Slice: s.info.kind = StepKind::Slice; break;
+      case ir::OpKind::ChannelShuffle: s.info.kind = StepKind::Shuffle; break;
+      case ir::OpKind::Pool: s.info.kind = StepKind::Pool; break;
+      case ir::OpKind::GlobalPool: s.info.kind = StepKind::GlobalPool; break;
+      case ir::OpKind::Upsample: s.info.kind = StepKind::Upsample; break;
+      case ir::OpKind::CReLU: s.info.kind = StepKind::CReLU; break;
+    }
+    for (int t : o.inputs) s.in.push_back(value_for(t));
+    s.out = value_for(out_tensor);
+    s.info.out = a.tensors[static_cast<std::size_t>(out_tensor)].shape;
+    std::int64_t in_el = 0;
+    for (int t : o.inputs) in_el += a.tensors[static_cast<std::size_t>(t)].shape.elements();
+    for (int k : s.info.ops) {
+      const auto& c = a.ops[static_cast<std::size_t>(k)].cost;
+      s.info.madds += c.madds * n;
+      s.info.flops += (2 * c.madds + c.other_ops) * n;
+    }
+    s.info.bytes = (in_el + s.info.out.elements()) * n * 4 +
+                   static_cast<std::int64_t>(s.w.size() + s.bias.size() + s.scale.size() + s.shift.size()) * 4;
+    p.weight_floats += static_cast<std::int64_t>(s.w.size() + s.bias.size() + s.scale.size() + s.shift.size());
+    i += s.info.ops.size();
+    p.steps.push_back(std::move(s));
+  }
+  for (int t : output_tensors(a)) p.outputs.push_back(value_of[static_cast<std::size_t>(t)]);
+
+  // Liveness and arena placement (largest first, lowest offset that fits in time).
+  const int n_steps = static_cast<int>(p.steps.size());
+  for (auto& v : p.values) {
+    v.first = n_steps;
+    v.last = -1;
+  }
+  for (int v : p.inputs) p.values[static_cast<std::size_t>(v)].first = 0;
+  for (int s = 0; s < n_steps; ++s) {
+    const Step& st = p.steps[static_cast<std::size_t>(s)];
+    auto& out = p.values[static_cast<std::size_t>(st.out)];
+    out.first = std::min(out.first, s);
+    for (int v : st.in) p.values[static_cast<std::size_t>(v)].last = std::max(p.values[static_cast<std::size_t>(v)].last, s);
+  }
+  for (int v : p.outputs) p.values[static_cast<std::size_t>(v)].last = n_steps;
+  for (auto& v : p.values) v.last = std::max(v.last, v.first);
+  std::vector<int> order(p.values.size());
+  for (std::size_t v = 0; v < order.size(); ++v) order[v] = static_cast<int>(v);
+  auto size_of = [&](const Value& v) { return (v.shape.elements() * n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; };
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
+    return size_of(p.values[static_cast<std::size_t>(x)]) > size_of(p.values[static_cast<std::size_t>(y)]);
+  });
+  std::vector<int> placed;
+  for (int v : order) {
+    Value& val = p.values[static_cast<std::size_t>(v)];
+    std::vector<std::pair<std::int64_t, std::int64_t>> busy;
+    for (int q : placed) {
+      const Value& o2 = p.values[static_cast<std::size_t>(q)];
+      if (o2.first <= val.last && val.first <= o2.last) busy.emplace_back(o2.offset, o2.offset + size_of(o2));
+    }
+    std::sort(busy.begin(), busy.end());
+    std::int64_t offset = 0;
+    for (const auto& [b, e] : busy) {
+      if (offset + size_of(val) <= b) break;
+      offset = std::max(offset, e);
+    }
+    val.offset = offset;
+    p.arena_floats = std::max(p.arena_floats, offset + size_of(val));
+    placed.push_back(v);
+  }
+
+  // Scratch: one im2col / col2im tile per thread.
+  for (const Step& s : p.steps) {
+    if (s.info.kind == StepKind::ConvIm2col) p.scratch_floats = std::max(p.scratch_floats, kTile * s.k_gemm);
+    if (s.info.kind == StepKind::ConvTranspose)
+      p.scratch_floats = std::max(p.scratch_floats, kTile * s.op.k_h * s.op.k_w * (s.op.out_c / s.op.groups));
+  }
+  const std::int64_t total = (p.arena_floats + p.weight_floats + p.scratch_floats * options.threads) * 4;
+  if (total > options.memory_limit_bytes) {
+    const Value* largest = &p.values.front();
+    for (const auto& v : p.values)
+      if (v.shape.elements() > largest->shape.elements()) largest = &v;
+    return fail("", "the plan needs " + std::to_string(total) + " bytes (activations " + std::to_string(p.arena_floats * 4) +
+                        ", weights " + std::to_string(p.weight_floats * 4) + "), over the limit of " +
+                        std::to_string(options.memory_limit_bytes) + "; largest tensor '" + largest->name + "' " +
+                        std::to_string(n) + "x" + largest->shape.str() + " = " +
+                        std::to_string(largest->shape.elements() * n * 4) + " bytes");
+  }
+  p.arena = allocate(p.arena_floats);
+  if (!p.arena) return fail("", "cannot allocate " + std::to_string(p.arena_floats * 4) + " bytes for activations");
+  for (int t = 0; t < std::max(1, options.threads); ++t) p.scratch.push_back(allocate(p.scratch_floats));
+  return plan;
+}
+
+float* Plan::input(std::size_t i) { return impl_->ptr(impl_->inputs.at(i)); }
+ir::Shape Plan::input_shape(std::size_t i) const { return impl_->shape(impl_->inputs.at(i)); }
+std::size_t Plan::n_inputs() const { return impl_->inputs.size(); }
+const float* Plan::output(std::size_t i) const { return impl_->ptr(impl_->outputs.at(i)); }
+ir::Shape Plan::output_shape(std::size_t i) const { return impl_->shape(impl_->outputs.at(i)); }
+std::size_t Plan::n_outputs() const { return impl_->outputs.size(); }
+std::int64_t Plan::batch() const { return impl_->batch; }
+std::size_t Plan::n_steps() const { return impl_->steps.size(); }
+const StepInfo& Plan::step(std::size_t i) const { return impl_->steps.at(i).info; }
+std::int64_t Plan::arena_bytes() const { return impl_->arena_floats * 4; }
+std::int64_t Plan::weight_bytes() const { return impl_->weight_floats * 4; }
+int Plan::threads() const { return impl_->pool->threads(); }
+kernels::Isa Plan::isa() const { return impl_->kt->isa; }
+
+void Plan::run() {
+  for (const Step& s : impl_->steps) impl_->run_step(s);
+}
+
+void Plan::run_step(std::size_t i) { impl_->run_step(impl_->steps.at(i)); }
+
+void Plan::Impl::run_conv_im2col(const Step& s) {
+  const ir::Shape in = shape(s.in[0]), out = shape(s.out);
+  const float* x = ptr(s.in[0]);
+  float* y = ptr(s.out);
+  const std::int64_t g = s.op.groups, cin_g = in.c / g, cout_g = s.op.out_c / g, k = s.k_gemm;
+  const std::int64_t pixels = batch * out.h * out.w;
+  const std::int64_t per = kernels::packed_b_size(cout_g, k);
+  const std::int64_t tiles = (pixels + kTile - 1) / kTile;
+  // One part per thread, each with its own scratch tile.
+  const std::int64_t parts = std::min<std::int64_t>(static_cast<std::int64_t>(scratch.size()), tiles);
+  pool->parallel_for(parts, [&](std::int64_t part, std::int64_t part_end) {
+    if (part_end != part + 1) return;  // parallel_for hands out single parts here
+    float* col = scratch[static_cast<std::size_t>(part)].get();
+    const std::int64_t t0 = tiles * part / parts, t1 = tiles * (part + 1) / parts;
+    for (std::int64_t t = t0; t < t1; ++t) {
+      const std::int64_t p0 = t * kTile, p1 = std::min(pixels, p0 + kTile);
+      for (std::int64_t grp = 0; grp < g; ++grp) {
+        for (std::int64_t pix = p0; pix < p1; ++pix) {
+          const std::int64_t b = pix / (out.h * out.w), rem = pix % (out.h * out.w), oy = rem / out.w, ox = rem % out.w;
+          float* row = col + (pix - p0) * k;
+          for (std::int64_t ky = 0; ky < s.op.k_h; ++ky) {
+            const std::int64_t iy = oy * s.op.stride - s.op.pad + ky * s.op.dilation;
+            for (std::int64_t kx = 0; kx < s.op.k_w; ++kx) {
+              const std::int64_t ix = ox * s.op.stride - s.op.pad + kx * s.op.dilation;
+              float* dst = row + (ky * s.op.k_w + kx) * cin_g;
+              if (iy < 0 || iy >= in.h || ix < 0 || ix >= in.w) {
+                std::memset(dst, 0, static_cast<std::size_t>(cin_g) * sizeof(float));
+              } else {
+                std::memcpy(dst, x + ((b * in.h + iy) * in.w + ix) * in.c + grp * cin_g,
+                            static_cast<std::size_t>(cin_g) * sizeof(float));
+              }
+            }
+          }
+        }
+        kernels::GemmArgs ga{p1 - p0, cout_g, k, col, k, s.w.data() + grp * per, y + p0 * out.c + grp * cout_g, out.c,
+                             s.bias.data() + grp * cout_g, s.act};
+        kt->gemm(ga, 0, p1 - p0);
+      }
+    }
+  });
+}
+
+void Plan::Impl::run_conv_transpose(const Step& s) {
+  const ir::Shape in = shape(s.in[0]), out = shape(s.out);
+  const float* x = ptr(s.in[0]);
+  float* y = ptr(s.out);
+  const std::int64_t g = s.op.groups, cin_g = in.c / g, cout_g = s.op.out_c / g;
+  const std::int64_t kk = s.op.k_h * s.op.k_w, ncols = kk * cout_g;
+  const std::int64_t per = kernels::packed_b_size(ncols, cin_g);
+  // Output starts as the bias; every input pixel scatters a k x k patch into it.
+  for (std::int64_t px = 0; px < batch * out.h * out.w; ++px)
+    std::memcpy(y + px * out.c, s.bias.data(), static_cast<std::size_t>(out.c) * sizeof(float));
+  float* col = scratch.front().get();
+  const std::int64_t pixels = batch * in.h * in.w;
+  for (std::int64_t p0 = 0; p0 < pixels; p0 += kTile) {
+    const std::int64_t p1 = std::min(pixels, p0 + kTile);
+    for (std::int64_t grp = 0; grp < g; ++grp) {
+      kernels::GemmArgs ga{p1 - p0, ncols, cin_g, x + p0 * in.c + grp * cin_g, in.c, s.w.data() + grp * per, col, ncols,
+                           nullptr, ir::Activation::None};
+      pool->parallel_for(p1 - p0, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ga, r0, r1); }, 6);
+      for (std::int64_t pix = p0; pix < p1; ++pix) {
+        const std::int64_t b = pix / (in.h * in.w), rem = pix % (in.h * in.w), iy = rem / in.w, ix = rem % in.w;
+        const float* src = col + (pix - p0) * ncols;
+        for (std::int64_t ky = 0; ky < s.op.k_h; ++ky) {
+          const std::int64_t oy = iy * s.op.stride - s.op.pad + ky * s.op.dilation;
+          if (oy < 0 || oy >= out.h) continue;
+          for (std::int64_t kx = 0; kx < s.op.k_w; ++kx) {
+            const std::int64_t ox = ix * s.op.stride - s.op.pad + kx * s.op.dilation;
+            if (ox < 0 || ox >= out.w) continue;
+            float* dst = y + ((b * out.h + oy) * out.w + ox) * out.c + grp * cout_g;
+            const float* patch = src + (ky * s.op.k_w + kx) * cout_g;
+            for (std::int64_t o = 0; o < cout_g; ++o) dst[o] += patch[o];
+          }
+        }
+      }
+    }
+  }
+  if (s.act != ir::Activation::None) kt->activation(y, batch * out.elements(), s.act);
+}
+
+void Plan::Impl::run_step(const Step& s) {
+  const ir::Shape out = shape(s.out);
+  float* y = ptr(s.out);
+  const std::int64_t total = batch * out.elements();
+  switch (s.info.kind) {
+    case StepKind::Gemm: {
+      const ir::Shape in = shape(s.in[0]);
+      const bool fc = s.op.kind == ir::OpKind::FullyConnected;
+      const std::int64_t m = fc ? batch : batch * in.h * in.w;
+      kernels::GemmArgs ga{m, s.op.out_c, s.k_gemm, ptr(s.in[0]), s.k_gemm, s.w.data(), y, s.op.out_c, s.bias.data(), s.act};
+      pool->parallel_for(m, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ga, r0, r1); }, 6);
+      return;
+    }
+    case StepKind::ConvIm2col: run_conv_im2col(s); return;
+    case StepKind::Depthwise: {
+      const ir::Shape in = shape(s.in[0]);
+      for (std::int64_t b = 0; b < batch; ++b) {
+        kernels::DwArgs d;
+        d.in = {ptr(s.in[0]) + b * in.elements(), in.h, in.w, in.c, in.c};
+        d.out = {y + b * out.elements(), out.h, out.w, out.c, out.c};
+        d.k = s.op.k_h;
+        d.stride = s.op.stride;
+        d.pad = s.op.pad;
+        d.dilation = s.op.dilation;
+        d.weights = s.w.data();
+        d.bias = s.bias.data();
+        d.act = s.act;
+        pool->parallel_for(out.h, [&](std::int64_t r0, std::int64_t r1) {
+          kernels::DwArgs part = d;
+          part.y_begin = r0;
+          part.y_end = r1;
+          kt->depthwise(part);
+        });
+      }
+      return;
+    }
+    case StepKind::ConvTranspose: run_conv_transpose(s); return;
+    case StepKind::ScaleShift: {
+      const float* x = ptr(s.in[0]);
+      for (std::int64_t px = 0; px < total / out.c; ++px)
+        kt->scale_shift(x + px * out.c, s.scale.data(), s.shift.data(), y + px * out.c, out.c);
+      kt->activation(y, total, s.act);
+      return;
+    }
+    case StepKind::Activation:
+      if (ptr(s.in[0]) != y) std::memcpy(y, ptr(s.in[0]), static_cast<std::size_t>(total) * sizeof(float));
+      kt->activation(y, total, s.act);
+      return;
+    case StepKind::Add: kt->add(ptr(s.in[0]), ptr(s.in[1]), y, total, s.act); return;
+    case StepKind::Mul: {
+      const float* x = ptr(s.in[0]);
+      const float* sc = ptr(s.in[1]);
+      const std::int64_t hw = out.h * out.w;
+      for (std::int64_t b = 0; b < batch; ++b)
+        for (std::int64_t px = 0; px < hw; ++px) {
+          const float* xi = x + (b * hw + px) * out.c;
+          float* yo = y + (b * hw + px) * out.c;
+          const float* si = sc + b * out.c;
+          for (std::int64_t c = 0; c < out.c; ++c) yo[c] = xi[c] * si[c];
+        }
+      return;
+    }
+    case StepKind::Concat: {
+      const std::int64_t pixels = batch * out.h * out.w;
+      std::int64_t c0 = 0;
+      for (int v : s.in) {
+        const std::int64_t c = shape(v).c;
+        const float* x = ptr(v);
+        for (std::int64_t px = 0; px < pixels; ++px)
+          std::memcpy(y + px * out.c + c0, x + px * c, static_cast<std::size_t>(c) * sizeof(float));
+        c0 += c;
+      }
+      return;
+    }
+    case StepKind::Slice: {
+      const std::int64_t cin = shape(s.in[0]).c;
+      const float* x = ptr(s.in[0]);
+      for (std::int64_t px = 0; px < batch * out.h * out.w; ++px)
+        std::memcpy(y + px * out.c, x + px * cin + s.op.slice_start, static_cast<std::size_t>(out.c) * sizeof(float));
+      return;
+    }
+    case StepKind::Shuffle: {
+      const float* x = ptr(s.in[0]);
+      const std::int64_t g = s.op.groups, per = out.c / g;
+      for (std::int64_t px = 0; px < batch * out.h * out.w; ++px) {
+        const float* xi = x + px * out.c;
+        float* yo = y + px * out.c;
+        for (std::int64_t a = 0; a < per; ++a)
+          for (std::int64_t gg = 0; gg < g; ++gg) yo[a * g + gg] = xi[gg * per + a];
+      }
+      return;
+    }
+    case StepKind::Pool: {
+      const ir::Shape in = shape(s.in[0]);
+      const float* x = ptr(s.in[0]);
+      const bool mx = s.op.pool == ir::PoolMode::Max;
+      pool->parallel_for(batch * out.h, [&](std::int64_t r0, std::int64_t r1) {
+        for (std::int64_t r = r0; r < r1; ++r) {
+          const std::int64_t b = r / out.h, oy = r % out.h;
+          for (std::int64_t ox = 0; ox < out.w; ++ox) {
+            float* yo = y + ((b * out.h + oy) * out.w + ox) * out.c;
+            for (std::int64_t c = 0; c < out.c; ++c) yo[c] = mx ? -std::numeric_limits<float>::infinity() : 0.f;
+            std::int64_t count = 0;
+            for (std::int64_t ky = 0; ky < s.op.k_h; ++ky) {
+              const std::int64_t iy = oy * s.op.stride - s.op.pad + ky;
+              if (iy < 0 || iy >= in.h) continue;
+              for (std::int64_t kx = 0; kx < s.op.k_w; ++kx) {
+                const std::int64_t ix = ox * s.op.stride - s.op.pad + kx;
+                if (ix < 0 || ix >= in.w) continue;
+                const float* xi = x + ((b * in.h + iy) * in.w + ix) * in.c;
+                if (mx)
+                  for (std::int64_t c = 0; c < out.c; ++c) yo[c] = yo[c] > xi[c] ? yo[c] : xi[c];
+                else
+                  for (std::int64_t c = 0; c < out.c; ++c) yo[c] += xi[c];
+                ++count;
+              }
+            }
+            if (!mx) {
+              const float inv = 1.f / static_cast<float>(count);
+              for (std::int64_t c = 0; c < out.c; ++c) yo[c] *= inv;
+            }
+          }
+        }
+      });
+      return;
+    }
+    case StepKind::GlobalPool: {
+      const ir::Shape in = shape(s.in[0]);
+      const float* x = ptr(s.in[0]);
+      const bool mx = s.op.pool == ir::PoolMode::Max;
+      const std::int64_t hw = in.h * in.w;
+      for (std::int64_t b = 0; b < batch; ++b) {
+        float* yo = y + b * out.c;
+        for (std::int64_t c = 0; c < out.c; ++c) yo[c] = mx ? -std::numeric_limits<float>::infinity() : 0.f;
+        for (std::int64_t px = 0; px < hw; ++px) {
+          const float* xi = x + (b * hw + px) * in.c;
+          if (mx)
+            for (std::int64_t c = 0; c < out.c; ++c) yo[c] = yo[c] > xi[c] ? yo[c] : xi[c];
+          else
+            for (std::int64_t c = 0; c < out.c; ++c) yo[c] += xi[c];
+        }
+        if (!mx)
+          for (std::int64_t c = 0; c < out.c; ++c) yo[c] /= static_cast<float>(hw);
+      }
+      return;
+    }
+    case StepKind::Upsample: {
+      const ir::Shape in = shape(s.in[0]);
+      const float* x = ptr(s.in[0]);
+      const std::int64_t sc = s.op.scale;
+      for (std::int64_t b = 0; b < batch; ++b)
+        for (std::int64_t oy = 0; oy < out.h; ++oy)
+          for (std::int64_t ox = 0; ox < out.w; ++ox) {
+            float* yo = y + ((b * out.h + oy) * out.w + ox) * out.c;
+            if (s.op.upsample == ir::UpsampleMode::Nearest) {
+              std::memcpy(yo, x + ((b * in.h + oy / sc) * in.w + ox / sc) * in.c, static_cast<std::size_t>(out.c) * sizeof(float));
+              continue;
+            }
+            const float sy = std::max(0.f, (static_cast<float>(oy) + 0.5f) / static_cast<float>(sc) - 0.5f);
+            const float sx = std::max(0.f, (static_cast<float>(ox) + 0.5f) / static_cast<float>(sc) - 0.5f);
+            const std::int64_t y0 = std::min(static_cast<std::int64_t>(sy), in.h - 1), x0 = std::min(static_cast<std::int64_t>(sx), in.w - 1);
+            const std::int64_t y1 = std::min(y0 + 1, in.h - 1), x1 = std::min(x0 + 1, in.w - 1);
+            const float fy = sy - static_cast<float>(y0), fx = sx - static_cast<float>(x0);
+            const float* a00 = x + ((b * in.h + y0) * in.w + x0) * in.c;
+            const float* a01 = x + ((b * in.h + y0) * in.w + x1) * in.c;
+            const float* a10 = x + ((b * in.h + y1) * in.w + x0) * in.c;
+            const float* a11 = x + ((b * in.h + y1) * in.w + x1) * in.c;
+            for (std::int64_t c = 0; c < out.c; ++c)
+              yo[c] = (1 - fy) * ((1 - fx) * a00[c] + fx * a01[c]) + fy * ((1 - fx) * a10[c] + fx * a11[c]);
+          }
+      return;
+    }
+    case StepKind::CReLU: {
+      const std::int64_t cin = shape(s.in[0]).c;
+      const float* x = ptr(s.in[0]);
+      for (std::int64_t px = 0; px < batch * out.h * out.w; ++px) {
+        const float* xi = x + px * cin;
+        float* yo = y + px * out.c;
+        for (std::int64_t c = 0; c < cin; ++c) {
+          yo[c] = xi[c] > 0.f ? xi[c] : 0.f;
+          yo[cin + c] = xi[c] < 0.f ? -xi[c] : 0.f;
+        }
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace convscope::runtime

@@ -1,0 +1,42 @@
+#pragma once
+/// A small fork-join pool: parallel_for splits a range into one chunk per
+/// thread; the calling thread works too. One thread (the default) runs inline.
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace convscope::runtime {
+
+class ThreadPool {
+ public:
+  /// `threads` >= 1 in total, the caller included.
+  explicit ThreadPool(int threads = 1);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  [[nodiscard]] int threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  /// Calls fn(begin, end) on disjoint chunks covering [0, n), at most one per
+  /// thread, chunk boundaries multiples of `grain`; returns when all are done.
+  void parallel_for(std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn,
+                    std::int64_t grain = 1);
+
+ private:
+  void worker(int index);
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable start_, done_;
+  const std::function<void(std::int64_t, std::int64_t)>* job_ = nullptr;
+  std::vector<std::pair<std::int64_t, std::int64_t>> chunks_;
+  std::uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stop_ = false;
+};
+
+}  // namespace convscope::runtime

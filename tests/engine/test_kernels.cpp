@@ -1,0 +1,157 @@
+// Kernel testers in the XNNPACK style: every kernel of every ISA against plain
+// loops, over odd and prime sizes, channels below, at and above the vector
+// width, every stride, padding and dilation; outputs pre-filled with NaN so an
+// unwritten element fails. Tolerance: 1e-5 relative to the largest |output|
+// (float32 sums of at most a few thousand products).
+#include <cmath>
+#include <limits>
+#include <random>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "ir/shape.h"
+#include "kernels/kernels.h"
+
+namespace convscope {
+namespace {
+
+using kernels::Isa;
+
+std::vector<Isa> isas() {
+  std::vector<Isa> v{Isa::Portable};
+  if (kernels::cpu_info().avx2) v.push_back(Isa::Avx2);
+  return v;
+}
+
+std::vector<float> random_vec(std::size_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<float> d(-1.f, 1.f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+void expect_close(const std::vector<float>& got, const std::vector<double>& want, const std::string& what) {
+  double scale = 1e-6;
+  for (double w : want) scale = std::max(scale, std::fabs(w));
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    ASSERT_FALSE(std::isnan(got[i])) << what << " element " << i << " not written";
+    ASSERT_NEAR(got[i], want[i], 1e-5 * scale) << what << " element " << i;
+  }
+}
+
+struct GemmTester {
+  std::int64_t m = 1, n = 1, k = 1;
+  bool bias = false;
+  ir::Activation act = ir::Activation::None;
+  GemmTester& M(std::int64_t v) { m = v; return *this; }
+  GemmTester& N(std::int64_t v) { n = v; return *this; }
+  GemmTester& K(std::int64_t v) { k = v; return *this; }
+  GemmTester& Bias(bool v) { bias = v; return *this; }
+  GemmTester& Act(ir::Activation v) { act = v; return *this; }
+
+  void test(Isa isa) const {
+    std::mt19937 rng(static_cast<unsigned>(m * 131 + n * 17 + k));
+    const std::int64_t lda = k + 3, ldc = n + 5;  // strides wider than the rows
+    auto a = random_vec(static_cast<std::size_t>(m * lda), rng);
+    auto w = random_vec(static_cast<std::size_t>(n * k), rng);
+    auto b = random_vec(static_cast<std::size_t>(n), rng);
+    std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(n, k)));
+    kernels::pack_gemm_b(w.data(), n, k, packed.data());
+    std::vector<float> c(static_cast<std::size_t>(m * ldc), std::numeric_limits<float>::quiet_NaN());
+    kernels::GemmArgs g{m, n, k, a.data(), lda, packed.data(), c.data(), ldc, bias ? b.data() : nullptr, act};
+    kernels::kernels_for(isa).gemm(g, 0, m);
+    std::vector<float> got;
+    std::vector<double> want;
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < n; ++j) {
+        double s = bias ? b[static_cast<std::size_t>(j)] : 0.0;
+        for (std::int64_t t = 0; t < k; ++t)
+          s += static_cast<double>(a[static_cast<std::size_t>(i * lda + t)]) * w[static_cast<std::size_t>(j * k + t)];
+        want.push_back(kernels::activate(static_cast<float>(s), act));
+        got.push_back(c[static_cast<std::size_t>(i * ldc + j)]);
+      }
+    std::ostringstream what;
+    what << kernels::isa_name(isa) << " gemm m=" << m << " n=" << n << " k=" << k << " bias=" << bias
+         << " act=" << ir::activation_name(act);
+    expect_close(got, want, what.str());
+    // Padding columns of C between rows must be untouched.
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = n; j < ldc; ++j) ASSERT_TRUE(std::isnan(c[static_cast<std::size_t>(i * ldc + j)])) << what.str();
+  }
+};
+
+TEST(Gemm, ShapesAroundTheTile) {
+  for (Isa isa : isas())
+    for (std::int64_t m : {1, 2, 5, 6, 7, 13, 72, 73})
+      for (std::int64_t n : {1, 7, 8, 9, 15, 16, 17, 31, 33})
+        for (std::int64_t k : {1, 3, 8, 17, 257, 300}) GemmTester().M(m).N(n).K(k).test(isa);
+}
+
+TEST(Gemm, BiasAndEveryActivation) {
+  for (Isa isa : isas())
+    for (auto act : {ir::Activation::None, ir::Activation::ReLU, ir::Activation::ReLU6, ir::Activation::HSwish,
+                     ir::Activation::HSigmoid, ir::Activation::Sigmoid})
+      GemmTester().M(11).N(37).K(29).Bias(true).Act(act).test(isa);
+}
+
+struct DwTester {
+  std::int64_t h = 5, w = 5, c = 8, k = 3, stride = 1, pad = 1, dil = 1;
+  ir::Activation act = ir::Activation::ReLU6;
+  void test(Isa isa) const {
+    std::mt19937 rng(static_cast<unsigned>(h * 7 + w * 11 + c * 13 + k * 17 + stride * 19 + pad * 23 + dil));
+    const std::int64_t oh = ir::window_out(h, k, stride, 2 * pad, dil), ow = ir::window_out(w, k, stride, 2 * pad, dil);
+    if (oh <= 0 || ow <= 0) return;
+    const std::int64_t in_stride = c + 2, out_stride = c + 3;  // pixel strides wider than the channels
+    auto x = random_vec(static_cast<std::size_t>(h * w * in_stride), rng);
+    auto wt = random_vec(static_cast<std::size_t>(k * k * c), rng);
+    auto b = random_vec(static_cast<std::size_t>(c), rng);
+    std::vector<float> y(static_cast<std::size_t>(oh * ow * out_stride), std::numeric_limits<float>::quiet_NaN());
+    kernels::DwArgs d;
+    d.in = {x.data(), h, w, c, in_stride};
+    d.out = {y.data(), oh, ow, c, out_stride};
+    d.k = k;
+    d.stride = stride;
+    d.pad = pad;
+    d.dilation = dil;
+    d.weights = wt.data();
+    d.bias = b.data();
+    d.act = act;
+    d.y_begin = 0;
+    d.y_end = oh;
+    kernels::kernels_for(isa).depthwise(d);
+    std::vector<float> got;
+    std::vector<double> want;
+    for (std::int64_t oy = 0; oy < oh; ++oy)
+      for (std::int64_t ox = 0; ox < ow; ++ox)
+        for (std::int64_t ch = 0; ch < c; ++ch) {
+          double s = b[static_cast<std::size_t>(ch)];
+          for (std::int64_t ky = 0; ky < k; ++ky)
+            for (std::int64_t kx = 0; kx < k; ++kx) {
+              const std::int64_t iy = oy * stride - pad + ky * dil, ix = ox * stride - pad + kx * dil;
+              if (iy < 0 || ix < 0 || iy >= h || ix >= w) continue;
+              s += static_cast<double>(x[static_cast<std::size_t>((iy * w + ix) * in_stride + ch)]) *
+                   wt[static_cast<std::size_t>((ky * k + kx) * c + ch)];
+            }
+          want.push_back(kernels::activate(static_cast<float>(s), act));
+          got.push_back(y[static_cast<std::size_t>((oy * ow + ox) * out_stride + ch)]);
+        }
+    std::ostringstream what;
+    what << kernels::isa_name(isa) << " depthwise " << h << "x" << w << "x" << c << " k=" << k << " s=" << stride
+         << " p=" << pad << " d=" << dil;
+    expect_close(got, want, what.str());
+  }
+};
+
+TEST(Depthwise, EveryStridePaddingDilationAndChannelTail) {
+  for (Isa isa : isas())
+    for (std::int64_t c : {1, 7, 8, 9, 16, 17, 33})
+      for (std::int64_t k : {3, 5})
+        for (std::int64_t s : {1, 2})
+          for (std::int64_t p : {0, 1, 2})
+            for (std::int64_t d : {1, 2})
+              for (std::int64_t hw : {1, 5, 13}) DwTester{hw, hw + 2, c, k, s, p, d}.test(isa);
+}
+
+}  // namespace
+}  // namespace convscope

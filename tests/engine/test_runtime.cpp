@@ -1,0 +1,161 @@
+// The planned, fused, SIMD executor against the reference executor: every block
+// kind, every preset, both ISAs, 1 and 2 threads. Tolerance: max |diff| <= 1e-4
+// x max |reference output| (float32 with BN folded into the weights changes
+// rounding, never more than that on these depths).
+#include <cmath>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "blocks/registry.h"
+#include "runtime/plan.h"
+#include "runtime/reference_executor.h"
+#include "test_util.h"
+
+namespace convscope {
+namespace {
+
+std::vector<runtime::Tensor> random_inputs(const cost::Analysis& a, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(-1.f, 1.f);
+  std::vector<runtime::Tensor> ins;
+  for (int t : runtime::input_tensors(a)) {
+    runtime::Tensor x(a.settings.batch, a.tensors[static_cast<std::size_t>(t)].shape);
+    for (auto& v : x.data) v = d(rng);
+    ins.push_back(std::move(x));
+  }
+  return ins;
+}
+
+/// Runs `g` both ways and compares every graph output.
+void compare_with_reference(const ir::Graph& g, const std::string& what, const kernels::KernelTable& kt, int threads) {
+  const auto a = cost::analyze(g);
+  ASSERT_TRUE(a.complete()) << what << ": " << format_diagnostics(a.diagnostics);
+  const auto w = runtime::Weights::generate(g, a, 7);
+  const auto ins = random_inputs(a, 3);
+  const auto ref = runtime::run_reference(a, w, ins);
+  runtime::PlanOptions o;
+  o.weights = &w;
+  o.kernels = &kt;
+  o.threads = threads;
+  auto plan = runtime::Plan::build(g, a, o);
+  ASSERT_TRUE(plan.has_value()) << what << ": " << format_diagnostics(plan.error());
+  for (std::size_t i = 0; i < plan->n_inputs(); ++i)
+    std::copy(ins[i].data.begin(), ins[i].data.end(), plan->input(i));
+  plan->run();
+  const auto outs = runtime::output_tensors(a);
+  ASSERT_EQ(outs.size(), plan->n_outputs());
+  for (std::size_t i = 0; i < outs.size(); ++i) {
+    const auto& r = ref[static_cast<std::size_t>(outs[i])];
+    const float* got = plan->output(i);
+    double scale = 1e-6, worst = 0;
+    for (float v : r.data) scale = std::max(scale, static_cast<double>(std::fabs(v)));
+    for (std::size_t k = 0; k < r.data.size(); ++k) {
+      ASSERT_FALSE(std::isnan(got[k])) << what << " output " << i << " element " << k;
+      worst = std::max(worst, std::fabs(static_cast<double>(got[k]) - r.data[k]));
+    }
+    EXPECT_LE(worst, 1e-4 * scale) << what << " (" << kernels::isa_name(kt.isa) << ", " << threads
+                                   << " threads): max |diff| " << worst << " vs max |ref| " << scale;
+  }
+}
+
+std::vector<const kernels::KernelTable*> tables() {
+  std::vector<const kernels::KernelTable*> t{&kernels::kernels_for(kernels::Isa::Portable)};
+  if (kernels::cpu_info().avx2) t.push_back(&kernels::kernels_for(kernels::Isa::Avx2));
+  return t;
+}
+
+class EveryBlockKind : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EveryBlockKind, MatchesReference) {
+  const auto* kind = blocks::Registry::builtin().find(GetParam());
+  if (kind->info().category == blocks::Category::Input) return;
+  std::vector<ir::ParamMap> variants{{}};
+  if (kind->param("stride")) variants.push_back({{"stride", std::int64_t{2}}});
+  if (kind->param("kernel")) variants.push_back({{"kernel", std::int64_t{5}}});
+  if (kind->param("se")) variants.push_back({{"se", true}, {"activation", std::string("hswish")}});
+  if (kind->param("crelu")) variants.push_back({{"crelu", true}});
+  if (kind->param("mode") && kind->name() == "upsample") variants.push_back({{"mode", std::string("bilinear")}});
+  if (kind->param("mode") && kind->name() == "pool") variants.push_back({{"mode", std::string("avg")}, {"padding", std::int64_t{1}}, {"kernel", std::int64_t{3}}});
+  for (const auto& params : variants)
+    for (const ir::Shape in : {ir::Shape{9, 11, 24}, ir::Shape{8, 8, 17 * 2}}) {
+      ir::Graph g;
+      g.nodes.push_back({.id = "in", .kind = "input", .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
+      ir::Node n{.id = "b", .kind = kind->name(), .params = params};
+      for (std::size_t i = 0; i < std::max<std::size_t>(kind->info().min_inputs, 1); ++i) n.inputs.push_back("in");
+      g.nodes.push_back(n);
+      if (!cost::analyze(g).complete()) continue;  // e.g. groups that do not divide 34 channels
+      std::string what = kind->name() + " on " + in.str();
+      for (const auto& [k, v] : params) what += " " + k + "=" + ir::param_value_str(v);
+      for (const auto* kt : tables()) compare_with_reference(g, what, *kt, 1);
+    }
+}
+
+std::vector<std::string> kind_names() {
+  std::vector<std::string> names;
+  for (const auto& k : blocks::Registry::builtin().kinds()) names.push_back(k->name());
+  return names;
+}
+INSTANTIATE_TEST_SUITE_P(All, EveryBlockKind, ::testing::ValuesIn(kind_names()), [](const auto& p) { return p.param; });
+
+class EveryPreset : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EveryPreset, MatchesReferenceAtLowResolution) {
+  ir::Graph g = testing::load_preset(GetParam());
+  g.settings.resolution = 64;
+  for (const auto* kt : tables()) compare_with_reference(g, GetParam() + " @64", *kt, kt->isa == kernels::Isa::Avx2 ? 2 : 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, EveryPreset,
+                         ::testing::Values("mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small",
+                                           "squeezenet1_0", "squeezenet1_1_bypass", "shufflenet_v2_x1_0", "xception",
+                                           "igcv3_d", "mobilenet_seg"),
+                         [](const auto& p) { return p.param; });
+
+TEST(Plan, BatchOfThree) {
+  ir::Graph g = testing::load_preset("mobilenet_v3_small");
+  g.settings.resolution = 48;
+  g.settings.batch = 3;
+  compare_with_reference(g, "mobilenet_v3_small batch 3", kernels::best_kernels(), 2);
+}
+
+TEST(Plan, ArenaIsNoLargerThanTheCostModelPeak) {
+  for (const char* name : {"mobilenet_v2", "squeezenet1_1", "shufflenet_v2_x1_0"}) {
+    ir::Graph g = testing::load_preset(name);
+    const auto a = cost::analyze(g);
+    auto plan = runtime::Plan::build(g, a);
+    ASSERT_TRUE(plan.has_value());
+    // Fusion removes BN and activation outputs, so the plan needs at most the
+    // every-op-materialises peak, and at least the largest single tensor.
+    EXPECT_LE(plan->arena_bytes(), a.memory.ops_peak_bytes + 64 * 8) << name;
+    std::int64_t largest = 0;
+    for (const auto& t : a.tensors) largest = std::max(largest, t.shape.elements() * 4);
+    EXPECT_GE(plan->arena_bytes(), largest) << name;
+  }
+}
+
+TEST(Plan, RefusesGraphsOverTheMemoryLimit) {
+  ir::Graph g = testing::load_preset("mobilenet_v2");
+  g.settings.resolution = 2048;
+  const auto a = cost::analyze(g);
+  runtime::PlanOptions o;
+  o.memory_limit_bytes = 256 << 20;
+  auto plan = runtime::Plan::build(g, a, o);
+  ASSERT_FALSE(plan.has_value());
+  const std::string m = plan.error().front().message;
+  EXPECT_NE(m.find("over the limit of 268435456"), std::string::npos) << m;
+  EXPECT_NE(m.find("largest tensor 'ir2/expand"), std::string::npos) << m;
+}
+
+TEST(Plan, FusesConvBatchNormAndActivation) {
+  ir::Graph g = testing::load_preset("mobilenet_v2");
+  const auto a = cost::analyze(g);
+  auto plan = runtime::Plan::build(g, a);
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_LT(plan->n_steps(), a.ops.size() / 2);
+  EXPECT_EQ(plan->step(0).name, "conv+conv_bn+conv_relu6");
+  EXPECT_EQ(plan->step(0).ops.size(), 3u);
+}
+
+}  // namespace
+}  // namespace convscope
