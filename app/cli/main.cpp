@@ -1,5 +1,7 @@
 // convscope-cli: the headless face of ConvScope. Every command reads graph files
 // (or preset names) and prints what the engine computes; nothing is computed here.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -16,7 +18,11 @@
 #include "cost/analysis.h"
 #include "cost/compare.h"
 #include "io/graph_json.h"
+#include "io/profile_report.h"
 #include "io/report.h"
+#include "profile/calibration.h"
+#include "profile/profiler.h"
+#include "runtime/plan.h"
 
 namespace fs = std::filesystem;
 using namespace convscope;
@@ -332,6 +338,93 @@ int cmd_presets(const std::string& format) {
   return rc;
 }
 
+struct ProfileFlags {
+  int threads = 1;
+  bool json = false;
+  double min_time = 0.5;
+  int min_runs = 10;
+  int warmup = 3;
+  bool portable = false;
+  std::int64_t memory_limit_mb = 4096;
+  bool force_calibration = false;
+};
+
+const kernels::KernelTable& pick_kernels(bool portable) {
+  return portable ? kernels::kernels_for(kernels::Isa::Portable) : kernels::best_kernels();
+}
+
+int cmd_calibrate(const ProfileFlags& pf) {
+  auto cal = profile::load_or_measure(pick_kernels(pf.portable), true);
+  if (!cal) {
+    std::cerr << format_diagnostics(cal.error(), "convscope-cli");
+    return kExitUsage;
+  }
+  if (pf.json) {
+    nlohmann::ordered_json j{{"cpu", cal->cpu}, {"isa", cal->isa}, {"cores", cal->cores},
+                             {"peak_gflops_1", cal->peak_gflops_1}, {"peak_gflops_all", cal->peak_gflops_all},
+                             {"cache_gbps", cal->cache_gbps}, {"dram_gbps", cal->dram_gbps},
+                             {"measured_at", cal->measured_at}, {"cache_file", profile::cache_path().string()}};
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("cpu            %s (%d logical CPUs)\n", cal->cpu.c_str(), cal->cores);
+  std::printf("kernels        %s\n", cal->isa.c_str());
+  std::printf("peak FP32      %.1f GFLOP/s on one core, %.1f GFLOP/s on %d\n", cal->peak_gflops_1, cal->peak_gflops_all,
+              cal->cores);
+  std::printf("bandwidth      %.1f GB/s cache-resident (256 KiB), %.1f GB/s DRAM (256 MiB)\n", cal->cache_gbps,
+              cal->dram_gbps);
+  std::printf("ridge point    %.1f FLOP/B (DRAM, one core)\n", cal->peak_gflops_1 / cal->dram_gbps);
+  std::printf("saved to       %s\n", profile::cache_path().string().c_str());
+  return 0;
+}
+
+int cmd_profile(const std::string& file, const CostFlags& flags, const ProfileFlags& pf) {
+  auto l = load_and_analyze(file, flags);
+  if (!l) return l.error();
+  const auto& [shown, g, a] = *l;
+  if (!a.complete()) {
+    std::cerr << format_diagnostics(a.diagnostics, shown);
+    return kExitInvalid;
+  }
+  const auto& kt = pick_kernels(pf.portable);
+  runtime::PlanOptions po;
+  po.threads = pf.threads;
+  po.kernels = &kt;
+  po.memory_limit_bytes = pf.memory_limit_mb << 20;
+  auto plan = runtime::Plan::build(g, a, po);
+  if (!plan) {
+    std::cerr << format_diagnostics(plan.error(), "convscope-cli: " + shown);
+    return kExitInvalid;
+  }
+  // Deterministic input values: latency does not depend on them.
+  for (std::size_t i = 0; i < plan->n_inputs(); ++i) {
+    float* x = plan->input(i);
+    const std::int64_t n = plan->batch() * plan->input_shape(i).elements();
+    for (std::int64_t k = 0; k < n; ++k) x[k] = static_cast<float>((k * 7919) % 2001) / 1000.f - 1.f;
+  }
+  auto cal = profile::load_or_measure(kt, pf.force_calibration);
+  if (!cal) {
+    std::cerr << format_diagnostics(cal.error(), "convscope-cli");
+    return kExitUsage;
+  }
+  profile::ProfileOptions o;
+  o.warmup = pf.warmup;
+  o.min_runs = pf.min_runs;
+  o.min_seconds = pf.min_time;
+  const bool tty = ::isatty(2) != 0;
+  if (tty)
+    o.progress = [](double f) {
+      const int w = 40, done = static_cast<int>(f * w);
+      std::fprintf(stderr, "\rprofiling [%s%s] %3d%%", std::string(static_cast<std::size_t>(done), '#').c_str(),
+                   std::string(static_cast<std::size_t>(w - done), ' ').c_str(), static_cast<int>(f * 100));
+    };
+  const auto r = profile::profile_plan(*plan, o);
+  if (tty) std::fprintf(stderr, "\r%60s\r", "");
+  if (pf.json) std::cout << io::profile_json(g, a, *plan, r, *cal);
+  else std::cout << io::profile_table(g, a, *plan, r, *cal);
+  return 0;
+}
+
 int cmd_conventions() {
   for (const auto& c : cost::named_conventions()) {
     std::cout << c.name << ": " << c.description << "\n";
@@ -388,6 +481,26 @@ int main(int argc, char** argv) {
 
   auto* conventions = app.add_subcommand("conventions", "list the named counting conventions");
 
+  ProfileFlags pf;
+  auto* profile_cmd = app.add_subcommand("profile", "run a graph on the CPU backend: measured latency per layer beside the roofline");
+  profile_cmd->add_option("FILE", file, "graph file, preset name, or - for stdin")->required();
+  profile_cmd->add_option("--threads", pf.threads, "worker threads (1 gives the most stable numbers)")
+      ->check(CLI::Range(1, 256))->capture_default_str();
+  profile_cmd->add_flag("--json", pf.json, "print one JSON object (network, machine, layers, blocks)");
+  profile_cmd->add_option("--min-time", pf.min_time, "seconds per phase (whole network, then per layer)")
+      ->check(CLI::Range(0.0, 600.0))->capture_default_str();
+  profile_cmd->add_option("--min-runs", pf.min_runs, "runs per phase at least")->check(CLI::Range(1, 100000))->capture_default_str();
+  profile_cmd->add_option("--warmup", pf.warmup, "warm-up runs")->check(CLI::Range(0, 1000))->capture_default_str();
+  profile_cmd->add_flag("--portable", pf.portable, "use the portable kernels instead of the best for this CPU");
+  profile_cmd->add_option("--memory-limit", pf.memory_limit_mb, "refuse plans needing more than this many MiB")
+      ->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  profile_cmd->add_flag("--recalibrate", pf.force_calibration, "measure the machine's ceilings again first");
+  flags.add_to(profile_cmd);
+
+  auto* calibrate_cmd = app.add_subcommand("calibrate", "measure this machine's peak FLOP/s and bandwidth (cached)");
+  calibrate_cmd->add_flag("--json", pf.json, "print JSON");
+  calibrate_cmd->add_flag("--portable", pf.portable, "calibrate the portable kernels");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -409,6 +522,8 @@ int main(int argc, char** argv) {
     if (*format_cmd) return cmd_format(files, in_place, check);
     if (*presets) return cmd_presets(format);
     if (*conventions) return cmd_conventions();
+    if (*profile_cmd) return cmd_profile(file, flags, pf);
+    if (*calibrate_cmd) return cmd_calibrate(pf);
   } catch (const std::exception& e) {
     // Nothing should reach here; if it does, say so instead of aborting.
     std::cerr << "convscope-cli: internal error: " << e.what() << "\n";

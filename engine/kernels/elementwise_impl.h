@@ -43,3 +43,17 @@ inline void add_loop(const float* a, const float* b, float* y, std::int64_t n, c
 inline void scale_shift_loop(const float* x, const float* scale, const float* shift, float* y, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] * scale[i] + shift[i];
 }
+
+inline float read_sum_loop(const float* x, std::int64_t n) {
+  // 64 partial sums: several independent vector accumulators, so the loop is
+  // bound by the loads, not by the latency of one chain of additions.
+  constexpr int kLanes = 64;
+  float acc[kLanes] = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) acc[j] += x[i + j];
+  for (; i < n; ++i) acc[0] += x[i];
+  float s = 0;
+  for (float a : acc) s += a;
+  return s;
+}

@@ -59,6 +59,11 @@ struct KernelTable {
   void (*add)(const float* a, const float* b, float* y, std::int64_t n, ir::Activation act) = nullptr;
   /// y[i] = x[i] * scale[i] + shift[i] (per-channel, over n channels).
   void (*scale_shift)(const float* x, const float* scale, const float* shift, float* y, std::int64_t n) = nullptr;
+  /// Calibration: `iterations` rounds of independent multiply-adds in registers;
+  /// returns the FLOPs performed (writes a sink so nothing is optimised away).
+  double (*fma_loop)(std::int64_t iterations, float* sink) = nullptr;
+  /// Calibration: sums n floats (a streaming read); returns the sum.
+  float (*read_sum)(const float* x, std::int64_t n) = nullptr;
 };
 
 /// Packs B given as rows of K weights per output column (W[n][k], the OHWI

@@ -56,10 +56,24 @@ void depthwise(const DwArgs& d) {
     }
 }
 
+double fma_loop(std::int64_t iterations, float* sink) {
+  constexpr int kLanes = 64;
+  float acc[kLanes];
+  for (int j = 0; j < kLanes; ++j) acc[j] = static_cast<float>(j) * 1e-3f;
+  const float a = 0.999999f, b = 1e-7f;
+  for (std::int64_t i = 0; i < iterations; ++i)
+    for (int j = 0; j < kLanes; ++j) acc[j] = acc[j] * a + b;
+  float s = 0;
+  for (float v : acc) s += v;
+  *sink = s;
+  return 2.0 * kLanes * static_cast<double>(iterations);
+}
+
 }  // namespace
 
 const KernelTable& table() {
-  static const KernelTable t{Isa::Portable, gemm, depthwise, activation_loop, add_loop, scale_shift_loop};
+  static const KernelTable t{Isa::Portable, gemm, depthwise, activation_loop, add_loop, scale_shift_loop, fma_loop,
+                             read_sum_loop};
   return t;
 }
 

@@ -1,0 +1,159 @@
+#include "io/profile_report.h"
+
+#include <cstdio>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "io/report.h"
+
+namespace convscope::io {
+namespace {
+
+std::string fmt(double v, int digits) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", digits, v);
+  return b;
+}
+
+struct Row {
+  std::string block, step, kind;
+  ir::Shape out;
+  std::int64_t madds = 0, flops = 0, bytes = 0;
+  double predicted_ns = 0, median_ns = 0, min_ns = 0, p90_ns = 0, cv = 0;
+  std::string bound;
+  bool fused = false;
+};
+
+std::vector<Row> rows(const ir::Graph& g, const runtime::Plan& plan, const profile::ProfileResult& r,
+                      const profile::Calibration& cal) {
+  std::vector<Row> out;
+  for (std::size_t s = 0; s < plan.n_steps(); ++s) {
+    const auto& st = plan.step(s);
+    Row row;
+    row.block = g.nodes[static_cast<std::size_t>(st.node)].id;
+    row.step = st.name;
+    row.kind = std::string(runtime::step_kind_name(st.kind));
+    row.out = st.out;
+    row.madds = st.madds;
+    row.flops = st.flops;
+    row.bytes = st.bytes;
+    row.fused = st.ops.size() > 1;
+    row.predicted_ns = cal.roofline_ns(static_cast<double>(st.flops), static_cast<double>(st.bytes), plan.threads());
+    row.bound = cal.bound(static_cast<double>(st.flops), static_cast<double>(st.bytes), plan.threads());
+    if (s < r.step_ns.size()) {
+      row.median_ns = r.step_ns[s].median;
+      row.min_ns = r.step_ns[s].min;
+      row.p90_ns = r.step_ns[s].p90;
+      row.cv = r.step_ns[s].cv;
+    }
+    out.push_back(row);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string profile_table(const ir::Graph& g, const cost::Analysis& a, const runtime::Plan& plan,
+                          const profile::ProfileResult& r, const profile::Calibration& cal) {
+  std::string out;
+  const auto rs = rows(g, plan, r, cal);
+  const double peak = cal.peak_gflops(plan.threads());
+  char line[512];
+  std::snprintf(line, sizeof line, "%-12s %-34s %10s %7s %10s %10s %7s %8s %6s %-7s\n", "block", "step (fused ops)",
+                "MAdds", "FLOP/B", "pred. us", "median us", "meas/pr", "GFLOP/s", "%peak", "bound");
+  out += line;
+  out += std::string(122, '-') + "\n";
+  for (const auto& row : rs) {
+    const double ai = row.bytes > 0 ? static_cast<double>(row.flops) / static_cast<double>(row.bytes) : 0;
+    const double gf = row.median_ns > 0 ? static_cast<double>(row.flops) / row.median_ns : 0;
+    std::snprintf(line, sizeof line, "%-12s %-34s %10s %7.1f %10.1f %10.1f %7.2f %8.2f %6.1f %-7s\n",
+                  row.block.substr(0, 12).c_str(), row.step.substr(0, 34).c_str(), human(row.madds).c_str(), ai,
+                  row.predicted_ns / 1e3, row.median_ns / 1e3, row.predicted_ns > 0 ? row.median_ns / row.predicted_ns : 0,
+                  gf, peak > 0 ? 100.0 * gf / peak : 0, row.bound.c_str());
+    out += line;
+  }
+  double predicted = 0;
+  for (const auto& row : rs) predicted += row.predicted_ns;
+  out += "\n";
+  out += g.name + ": median " + fmt(r.network_ns.median / 1e6, 3) + " ms, min " + fmt(r.network_ns.min / 1e6, 3) +
+         " ms, p90 " + fmt(r.network_ns.p90 / 1e6, 3) + " ms, CV " + fmt(100 * r.network_ns.cv, 1) + " % over " +
+         std::to_string(r.network_ns.n) + " runs (batch " + std::to_string(plan.batch()) + ")\n";
+  out += "sum of per-step medians " + fmt(r.sum_of_step_medians_ns / 1e6, 3) + " ms (" +
+         fmt(r.network_ns.median > 0 ? 100.0 * (r.sum_of_step_medians_ns / r.network_ns.median - 1.0) : 0, 1) +
+         " % vs the un-instrumented run); roofline prediction " + fmt(predicted / 1e6, 3) + " ms\n";
+  out += "MAdds " + with_commas(a.totals.madds) + "; achieved " +
+         fmt(r.network_ns.median > 0 ? 2.0 * static_cast<double>(a.totals.madds) / r.network_ns.median : 0, 2) +
+         " GFLOP/s (2 x MAdds / median)\n";
+  out += "machine: " + r.cpu + ", " + r.isa + ", " + std::to_string(r.threads) + " thread(s); ceilings " +
+         fmt(peak, 1) + " GFLOP/s, cache " + fmt(cal.cache_gbps, 1) + " GB/s, DRAM " + fmt(cal.dram_gbps, 1) +
+         " GB/s (calibrated " + cal.measured_at + ")\n";
+  out += "activation arena " + human(plan.arena_bytes(), true) + " (cost model, every op materialised: " +
+         human(a.memory.ops_peak_bytes, true) + "); fused steps show one time for all their ops\n";
+  if (r.cancelled) out += "CANCELLED: the figures cover the runs made before the cancel\n";
+  return out;
+}
+
+std::string profile_json(const ir::Graph& g, const cost::Analysis& a, const runtime::Plan& plan,
+                         const profile::ProfileResult& r, const profile::Calibration& cal) {
+  using nlohmann::ordered_json;
+  ordered_json j;
+  j["graph"] = g.name;
+  ordered_json net;
+  net["median_ms"] = r.network_ns.median / 1e6;
+  net["min_ms"] = r.network_ns.min / 1e6;
+  net["p90_ms"] = r.network_ns.p90 / 1e6;
+  net["mean_ms"] = r.network_ns.mean / 1e6;
+  net["cv"] = r.network_ns.cv;
+  net["runs"] = r.network_ns.n;
+  net["sum_of_step_medians_ms"] = r.sum_of_step_medians_ns / 1e6;
+  net["batch"] = plan.batch();
+  net["madds"] = a.totals.madds;
+  net["arena_bytes"] = plan.arena_bytes();
+  net["cost_model_peak_bytes"] = a.memory.ops_peak_bytes;
+  net["cancelled"] = r.cancelled;
+  j["network"] = net;
+  j["machine"] = {{"cpu", r.cpu}, {"isa", r.isa}, {"threads", r.threads},
+                  {"peak_gflops", cal.peak_gflops(plan.threads())}, {"peak_gflops_1", cal.peak_gflops_1},
+                  {"peak_gflops_all", cal.peak_gflops_all}, {"cache_gbps", cal.cache_gbps},
+                  {"dram_gbps", cal.dram_gbps}, {"calibrated_at", cal.measured_at}};
+  const auto rs = rows(g, plan, r, cal);
+  const double peak = cal.peak_gflops(plan.threads());
+  j["layers"] = ordered_json::array();
+  std::map<std::string, double> block_ns;
+  std::vector<std::string> block_order;
+  for (std::size_t s = 0; s < rs.size(); ++s) {
+    const auto& row = rs[s];
+    const double gf = row.median_ns > 0 ? static_cast<double>(row.flops) / row.median_ns : 0;
+    ordered_json l;
+    l["block"] = row.block;
+    l["step"] = row.step;
+    l["kind"] = row.kind;
+    l["fused"] = row.fused;
+    ordered_json ops = ordered_json::array();
+    for (int k : plan.step(s).ops) ops.push_back(a.ops[static_cast<std::size_t>(k)].op.name);
+    l["ops"] = ops;
+    l["output_shape"] = {row.out.h, row.out.w, row.out.c};
+    l["madds"] = row.madds;
+    l["flops"] = row.flops;
+    l["bytes"] = row.bytes;
+    l["intensity_flops_per_byte"] = row.bytes > 0 ? static_cast<double>(row.flops) / static_cast<double>(row.bytes) : 0.0;
+    l["predicted_ms"] = row.predicted_ns / 1e6;
+    l["bound"] = row.bound;
+    l["median_ms"] = row.median_ns / 1e6;
+    l["min_ms"] = row.min_ns / 1e6;
+    l["p90_ms"] = row.p90_ns / 1e6;
+    l["cv"] = row.cv;
+    l["measured_over_predicted"] = row.predicted_ns > 0 ? row.median_ns / row.predicted_ns : 0.0;
+    l["achieved_gflops"] = gf;
+    l["percent_of_peak"] = peak > 0 ? 100.0 * gf / peak : 0.0;
+    j["layers"].push_back(l);
+    if (!block_ns.count(row.block)) block_order.push_back(row.block);
+    block_ns[row.block] += row.median_ns;
+  }
+  j["blocks"] = ordered_json::array();
+  for (const auto& b : block_order) j["blocks"].push_back({{"block", b}, {"sum_of_step_medians_ms", block_ns[b] / 1e6}});
+  return j.dump(2) + "\n";
+}
+
+}  // namespace convscope::io

@@ -1,0 +1,47 @@
+#pragma once
+/// This machine's roofline ceilings, measured: peak FP32 FLOP/s (one core and
+/// all cores, with the kernels' instruction set) and memory bandwidth (DRAM,
+/// and a cache-resident buffer). A few seconds; cached per machine.
+
+#include <filesystem>
+#include <string>
+
+#include "kernels/kernels.h"
+#include "util/result.h"
+
+namespace convscope::profile {
+
+struct Calibration {
+  std::string cpu;                 ///< CPU model
+  std::string isa;                 ///< instruction set of the kernels measured
+  int cores = 1;                   ///< threads used for the all-core figures
+  double peak_gflops_1 = 0;        ///< one core
+  double peak_gflops_all = 0;      ///< all cores
+  double dram_gbps = 0;            ///< streaming read of a buffer far larger than the caches (GB/s)
+  double cache_gbps = 0;           ///< streaming read of a 256 KiB buffer (GB/s)
+  std::string measured_at;         ///< ISO date-time
+
+  /// Peak GFLOP/s for `threads` threads (interpolated between one and all cores).
+  [[nodiscard]] double peak_gflops(int threads) const;
+  /// The roofline prediction in nanoseconds for an op moving `bytes` and doing
+  /// `flops`: max(flops / peak, bytes / bandwidth), using the cache bandwidth
+  /// when the op's bytes fit in `cache_fit_bytes`.
+  [[nodiscard]] double roofline_ns(double flops, double bytes, int threads) const;
+  /// Which ceiling bounds the op: "compute", "cache" or "dram".
+  [[nodiscard]] std::string bound(double flops, double bytes, int threads) const;
+};
+
+/// Bytes up to which an op's traffic is assumed to stay in cache (L2-sized).
+inline constexpr double kCacheFitBytes = 1024.0 * 1024.0;
+
+/// Measures now (about 2 to 4 seconds).
+Calibration measure(const kernels::KernelTable& kt);
+
+/// The cache file: $CONVSCOPE_CACHE_DIR, else $XDG_CACHE_HOME/convscope, else ~/.cache/convscope.
+std::filesystem::path cache_path();
+
+/// Cached calibration for this CPU and ISA, or a fresh measurement (saved) when
+/// there is none or `force` is set.
+Result<Calibration> load_or_measure(const kernels::KernelTable& kt, bool force = false);
+
+}  // namespace convscope::profile

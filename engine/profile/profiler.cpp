@@ -1,0 +1,73 @@
+#include "profile/profiler.h"
+
+#include <chrono>
+
+namespace convscope::profile {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ns_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::nano>(b - a).count();
+}
+
+}  // namespace
+
+ProfileResult profile_plan(runtime::Plan& plan, const ProfileOptions& o) {
+  ProfileResult r;
+  r.cpu = kernels::cpu_info().model;
+  r.isa = kernels::isa_name(plan.isa());
+  r.threads = plan.threads();
+  auto cancelled = [&] { return o.cancel && o.cancel->load(std::memory_order_relaxed); };
+  auto report = [&](double f) {
+    if (o.progress) o.progress(std::min(1.0, f));
+  };
+  const double phase_ns = o.min_seconds * 1e9;
+  auto phase_fraction = [&](int runs, double spent_ns) {
+    return std::min(static_cast<double>(runs) / o.min_runs, spent_ns / phase_ns);
+  };
+
+  // Phase 1: the whole network, as a user of the plan would run it.
+  for (int i = 0; i < o.warmup && !cancelled(); ++i) plan.run();
+  std::vector<double> whole;
+  double spent = 0;
+  while (!cancelled() && static_cast<int>(whole.size()) < o.max_runs &&
+         (static_cast<int>(whole.size()) < o.min_runs || spent < phase_ns)) {
+    const auto t0 = Clock::now();
+    plan.run();
+    const double ns = ns_between(t0, Clock::now());
+    whole.push_back(ns);
+    spent += ns;
+    report(0.5 * phase_fraction(static_cast<int>(whole.size()), spent));
+  }
+  r.network_ns = summarize(whole);
+
+  // Phase 2: every step timed on its own.
+  const std::size_t n = plan.n_steps();
+  std::vector<std::vector<double>> per(n);
+  spent = 0;
+  int runs = 0;
+  while (!cancelled() && runs < o.max_runs && (runs < o.min_runs || spent < phase_ns)) {
+    const auto start = Clock::now();
+    auto t0 = start;
+    for (std::size_t s = 0; s < n; ++s) {
+      plan.run_step(s);
+      const auto t1 = Clock::now();
+      per[s].push_back(ns_between(t0, t1));
+      t0 = t1;
+    }
+    spent += ns_between(start, t0);
+    ++runs;
+    report(0.5 + 0.5 * phase_fraction(runs, spent));
+  }
+  r.step_ns.reserve(n);
+  for (auto& samples : per) {
+    r.step_ns.push_back(summarize(std::move(samples)));
+    r.sum_of_step_medians_ns += r.step_ns.back().median;
+  }
+  r.cancelled = cancelled();
+  if (!r.cancelled) report(1.0);
+  return r;
+}
+
+}  // namespace convscope::profile

@@ -1,0 +1,39 @@
+#pragma once
+/// Measured latency of a plan: the whole network un-instrumented, and every
+/// step timed on its own. Warm-up runs first, then runs until both a minimum
+/// count and a minimum time are reached. Progress is reported and the run can
+/// be cancelled from another thread.
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "profile/stats.h"
+#include "runtime/plan.h"
+
+namespace convscope::profile {
+
+struct ProfileOptions {
+  int warmup = 3;
+  int min_runs = 10;
+  double min_seconds = 0.5;  ///< per phase (whole network, then per step)
+  int max_runs = 10000;
+  /// Called with the fraction done (0..1) after every run.
+  std::function<void(double)> progress;
+  /// Set from any thread to stop early; the result then has cancelled = true.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct ProfileResult {
+  Stats network_ns;                  ///< whole plan, no per-step timers
+  std::vector<Stats> step_ns;        ///< per plan step
+  double sum_of_step_medians_ns = 0; ///< beside network_ns.median: the instrumentation's distortion
+  std::string cpu, isa;
+  int threads = 1;
+  bool cancelled = false;
+};
+
+ProfileResult profile_plan(runtime::Plan& plan, const ProfileOptions& options = {});
+
+}  // namespace convscope::profile
