@@ -362,7 +362,7 @@ int cmd_calibrate(const ProfileFlags& pf) {
   if (pf.json) {
     nlohmann::ordered_json j{{"cpu", cal->cpu}, {"isa", cal->isa}, {"cores", cal->cores},
                              {"peak_gflops_1", cal->peak_gflops_1}, {"peak_gflops_all", cal->peak_gflops_all},
-                             {"cache_gbps", cal->cache_gbps}, {"dram_gbps", cal->dram_gbps},
+                             {"cache_gbps", cal->cache_gbps}, {"l3_gbps", cal->l3_gbps}, {"dram_gbps", cal->dram_gbps},
                              {"measured_at", cal->measured_at}, {"cache_file", profile::cache_path().string()}};
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -371,8 +371,8 @@ int cmd_calibrate(const ProfileFlags& pf) {
   std::printf("kernels        %s\n", cal->isa.c_str());
   std::printf("peak FP32      %.1f GFLOP/s on one core, %.1f GFLOP/s on %d\n", cal->peak_gflops_1, cal->peak_gflops_all,
               cal->cores);
-  std::printf("bandwidth      %.1f GB/s cache-resident (256 KiB), %.1f GB/s DRAM (256 MiB)\n", cal->cache_gbps,
-              cal->dram_gbps);
+  std::printf("bandwidth      %.1f GB/s L2 (256 KiB buffer), %.1f GB/s L3 (8 MiB), %.1f GB/s DRAM (512 MiB)\n",
+              cal->cache_gbps, cal->l3_gbps, cal->dram_gbps);
   std::printf("ridge point    %.1f FLOP/B (DRAM, one core)\n", cal->peak_gflops_1 / cal->dram_gbps);
   std::printf("saved to       %s\n", profile::cache_path().string().c_str());
   return 0;

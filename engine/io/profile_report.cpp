@@ -86,7 +86,8 @@ std::string profile_table(const ir::Graph& g, const cost::Analysis& a, const run
          fmt(r.network_ns.median > 0 ? 2.0 * static_cast<double>(a.totals.madds) / r.network_ns.median : 0, 2) +
          " GFLOP/s (2 x MAdds / median)\n";
   out += "machine: " + r.cpu + ", " + r.isa + ", " + std::to_string(r.threads) + " thread(s); ceilings " +
-         fmt(peak, 1) + " GFLOP/s, cache " + fmt(cal.cache_gbps, 1) + " GB/s, DRAM " + fmt(cal.dram_gbps, 1) +
+         fmt(peak, 1) + " GFLOP/s, L2 " + fmt(cal.cache_gbps, 1) + " GB/s, L3 " + fmt(cal.l3_gbps, 1) + " GB/s, DRAM " +
+         fmt(cal.dram_gbps, 1) +
          " GB/s (calibrated " + cal.measured_at + ")\n";
   out += "activation arena " + human(plan.arena_bytes(), true) + " (cost model, every op materialised: " +
          human(a.memory.ops_peak_bytes, true) + "); fused steps show one time for all their ops\n";
@@ -115,7 +116,7 @@ std::string profile_json(const ir::Graph& g, const cost::Analysis& a, const runt
   j["network"] = net;
   j["machine"] = {{"cpu", r.cpu}, {"isa", r.isa}, {"threads", r.threads},
                   {"peak_gflops", cal.peak_gflops(plan.threads())}, {"peak_gflops_1", cal.peak_gflops_1},
-                  {"peak_gflops_all", cal.peak_gflops_all}, {"cache_gbps", cal.cache_gbps},
+                  {"peak_gflops_all", cal.peak_gflops_all}, {"cache_gbps", cal.cache_gbps}, {"l3_gbps", cal.l3_gbps},
                   {"dram_gbps", cal.dram_gbps}, {"calibrated_at", cal.measured_at}};
   const auto rs = rows(g, plan, r, cal);
   const double peak = cal.peak_gflops(plan.threads());

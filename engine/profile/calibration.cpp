@@ -69,7 +69,7 @@ std::string now_iso() {
 
 nlohmann::json to_json(const Calibration& c) {
   return {{"cpu", c.cpu}, {"isa", c.isa}, {"cores", c.cores}, {"peak_gflops_1", c.peak_gflops_1},
-          {"peak_gflops_all", c.peak_gflops_all}, {"dram_gbps", c.dram_gbps}, {"cache_gbps", c.cache_gbps},
+          {"peak_gflops_all", c.peak_gflops_all}, {"dram_gbps", c.dram_gbps}, {"l3_gbps", c.l3_gbps}, {"cache_gbps", c.cache_gbps},
           {"measured_at", c.measured_at}};
 }
 
@@ -81,18 +81,23 @@ double Calibration::peak_gflops(int threads) const {
   return peak_gflops_1 + (peak_gflops_all - peak_gflops_1) * (threads - 1) / (cores - 1);
 }
 
+double Calibration::bandwidth_gbps(double bytes) const {
+  if (bytes <= kL2FitBytes) return cache_gbps;
+  if (bytes <= kL3FitBytes) return l3_gbps > 0 ? l3_gbps : dram_gbps;
+  return dram_gbps;
+}
+
 double Calibration::roofline_ns(double flops, double bytes, int threads) const {
-  const double bw = bytes <= kCacheFitBytes ? cache_gbps : dram_gbps;
   const double compute = flops / std::max(peak_gflops(threads), 1e-9);
-  const double memory = bytes / std::max(bw, 1e-9);
+  const double memory = bytes / std::max(bandwidth_gbps(bytes), 1e-9);
   return std::max(compute, memory);  // GFLOP/s = FLOP/ns, GB/s = B/ns
 }
 
 std::string Calibration::bound(double flops, double bytes, int threads) const {
-  const bool cache = bytes <= kCacheFitBytes;
   const double compute = flops / std::max(peak_gflops(threads), 1e-9);
-  const double memory = bytes / std::max(cache ? cache_gbps : dram_gbps, 1e-9);
-  return compute >= memory ? "compute" : (cache ? "cache" : "dram");
+  const double memory = bytes / std::max(bandwidth_gbps(bytes), 1e-9);
+  if (compute >= memory) return "compute";
+  return bytes <= kL2FitBytes ? "L2" : (bytes <= kL3FitBytes ? "L3" : "DRAM");
 }
 
 Calibration measure(const kernels::KernelTable& kt) {
@@ -111,8 +116,9 @@ Calibration measure(const kernels::KernelTable& kt) {
   } else {
     c.peak_gflops_all = c.peak_gflops_1;
   }
-  c.cache_gbps = read_gbps(kt, 64 * 1024, 0.3);          // 256 KiB
-  c.dram_gbps = read_gbps(kt, 64 * 1024 * 1024, 1.0);    // 256 MiB
+  c.cache_gbps = read_gbps(kt, 64 * 1024, 0.3);         // 256 KiB
+  c.l3_gbps = read_gbps(kt, 2 * 1024 * 1024, 0.4);      // 8 MiB
+  c.dram_gbps = read_gbps(kt, 128 * 1024 * 1024, 1.0);  // 512 MiB
   c.measured_at = now_iso();
   return c;
 }
@@ -150,8 +156,9 @@ Result<Calibration> load_or_measure(const kernels::KernelTable& kt, bool force) 
       c.peak_gflops_all = j.at("peak_gflops_all").get<double>();
       c.dram_gbps = j.at("dram_gbps").get<double>();
       c.cache_gbps = j.at("cache_gbps").get<double>();
+      c.l3_gbps = j.at("l3_gbps").get<double>();
       c.measured_at = j.at("measured_at").get<std::string>();
-      if (c.peak_gflops_1 > 0 && c.dram_gbps > 0 && c.cache_gbps > 0) return c;
+      if (c.peak_gflops_1 > 0 && c.dram_gbps > 0 && c.cache_gbps > 0 && c.l3_gbps > 0) return c;
     } catch (const nlohmann::json::exception&) {
     }
   }

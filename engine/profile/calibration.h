@@ -17,22 +17,26 @@ struct Calibration {
   int cores = 1;                   ///< threads used for the all-core figures
   double peak_gflops_1 = 0;        ///< one core
   double peak_gflops_all = 0;      ///< all cores
-  double dram_gbps = 0;            ///< streaming read of a buffer far larger than the caches (GB/s)
-  double cache_gbps = 0;           ///< streaming read of a 256 KiB buffer (GB/s)
+  double dram_gbps = 0;            ///< streaming read of a 512 MiB buffer, beyond any cache (GB/s)
+  double l3_gbps = 0;              ///< streaming read of an 8 MiB buffer (GB/s)
+  double cache_gbps = 0;           ///< streaming read of a 256 KiB buffer, L2-resident (GB/s)
   std::string measured_at;         ///< ISO date-time
 
   /// Peak GFLOP/s for `threads` threads (interpolated between one and all cores).
   [[nodiscard]] double peak_gflops(int threads) const;
+  /// The bandwidth an op moving `bytes` sees: L2 up to kL2FitBytes, L3 up to
+  /// kL3FitBytes, DRAM beyond (GB/s).
+  [[nodiscard]] double bandwidth_gbps(double bytes) const;
   /// The roofline prediction in nanoseconds for an op moving `bytes` and doing
-  /// `flops`: max(flops / peak, bytes / bandwidth), using the cache bandwidth
-  /// when the op's bytes fit in `cache_fit_bytes`.
+  /// `flops`: max(flops / peak, bytes / bandwidth_gbps(bytes)).
   [[nodiscard]] double roofline_ns(double flops, double bytes, int threads) const;
-  /// Which ceiling bounds the op: "compute", "cache" or "dram".
+  /// Which ceiling bounds the op: "compute", "L2", "L3" or "DRAM".
   [[nodiscard]] std::string bound(double flops, double bytes, int threads) const;
 };
 
-/// Bytes up to which an op's traffic is assumed to stay in cache (L2-sized).
-inline constexpr double kCacheFitBytes = 1024.0 * 1024.0;
+/// Traffic up to which an op is assumed to stream from L2 / from L3.
+inline constexpr double kL2FitBytes = 1024.0 * 1024.0;
+inline constexpr double kL3FitBytes = 16.0 * 1024.0 * 1024.0;
 
 /// Measures now (about 2 to 4 seconds).
 Calibration measure(const kernels::KernelTable& kt);

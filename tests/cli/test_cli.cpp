@@ -196,6 +196,42 @@ TEST(Cli, FormatCheckAndPresets) {
   for (const auto& e : j) EXPECT_TRUE(e["complete"].get<bool>()) << e.dump();
 }
 
+TEST(Cli, ProfileJsonHasNetworkAndLayers) {
+  const fs::path cache = fs::temp_directory_path() / "convscope_cli_calibration";
+  const std::string env = "CONVSCOPE_CACHE_DIR=" + cache.string() + " ";
+  // The env prefix goes before the binary: run() puts the binary first, so use sh.
+  const std::string cmd = "sh -c '" + env + CONVSCOPE_CLI +
+                          " profile mobilenet_v3_small --resolution 64 --min-time 0.01 --min-runs 3 --json'";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ASSERT_EQ(::pclose(p), 0) << out;
+  auto j = nlohmann::json::parse(out);
+  for (const char* k : {"median_ms", "min_ms", "p90_ms"}) {
+    ASSERT_TRUE(j["network"].contains(k)) << k;
+    EXPECT_GT(j["network"][k].get<double>(), 0.0) << k;
+  }
+  EXPECT_LE(j["network"]["min_ms"].get<double>(), j["network"]["median_ms"].get<double>());
+  ASSERT_GT(j["layers"].size(), 10u);
+  const auto& l = j["layers"][1];
+  for (const char* k : {"madds", "intensity_flops_per_byte", "predicted_ms", "median_ms", "measured_over_predicted",
+                        "achieved_gflops", "percent_of_peak"})
+    EXPECT_TRUE(l.contains(k)) << k;
+  EXPECT_FALSE(j["machine"]["isa"].get<std::string>().empty());
+  EXPECT_FALSE(j["machine"]["cpu"].get<std::string>().empty());
+  fs::remove_all(cache);
+}
+
+TEST(Cli, ProfileRefusesOverTheMemoryLimit) {
+  CliRun r = run("profile mobilenet_v2 --resolution 4096 --memory-limit 64");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("over the limit of 67108864"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("largest tensor"), std::string::npos) << r.err;
+}
+
 TEST(Cli, InvalidGraphStillPrintsTheValidPartAndExitsOne) {
   CliRun r = run("stats -", R"({"format": "convscope-graph", "version": 1, "blocks": [
       {"id": "in", "kind": "input", "height": 8, "width": 8, "channels": 30},

@@ -1,0 +1,126 @@
+// Statistics, the profiler's contract (counts, progress, cancel) and the
+// calibration's roofline arithmetic and cache.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "profile/calibration.h"
+#include "profile/profiler.h"
+#include "profile/stats.h"
+#include "test_util.h"
+
+namespace convscope {
+namespace {
+
+TEST(Stats, ExactValues) {
+  const auto s = profile::summarize({5, 1, 4, 2, 3});
+  EXPECT_EQ(s.n, 5);
+  EXPECT_DOUBLE_EQ(s.median, 3);
+  EXPECT_DOUBLE_EQ(s.min, 1);
+  EXPECT_DOUBLE_EQ(s.p90, 5);  // nearest rank: ceil(0.9 * 5) = 5th
+  EXPECT_DOUBLE_EQ(s.mean, 3);
+  EXPECT_NEAR(s.cv, std::sqrt(2.5) / 3.0, 1e-12);
+  const auto e = profile::summarize({4, 1, 3, 2});
+  EXPECT_DOUBLE_EQ(e.median, 2.5);
+  std::vector<double> ten;
+  for (int i = 1; i <= 10; ++i) ten.push_back(i);
+  EXPECT_DOUBLE_EQ(profile::summarize(ten).p90, 9);
+  EXPECT_EQ(profile::summarize({}).n, 0);
+  EXPECT_DOUBLE_EQ(profile::summarize({7}).cv, 0);
+}
+
+TEST(Calibration, RooflineArithmetic) {
+  profile::Calibration c;
+  c.cores = 2;
+  c.peak_gflops_1 = 100;
+  c.peak_gflops_all = 200;
+  c.cache_gbps = 100;
+  c.l3_gbps = 50;
+  c.dram_gbps = 20;
+  // Compute bound: 1e6 FLOPs at 100 GFLOP/s = 10 us; 1e3 bytes at 100 GB/s = 10 ns.
+  EXPECT_DOUBLE_EQ(c.roofline_ns(1e6, 1e3, 1), 1e4);
+  EXPECT_EQ(c.bound(1e6, 1e3, 1), "compute");
+  EXPECT_DOUBLE_EQ(c.roofline_ns(1e6, 1e3, 2), 5e3);
+  // DRAM bound: 64 MiB at 20 GB/s.
+  const double big = 64.0 * 1024 * 1024;
+  EXPECT_DOUBLE_EQ(c.roofline_ns(1e3, big, 1), big / 20);
+  EXPECT_EQ(c.bound(1e3, big, 1), "DRAM");
+  EXPECT_EQ(c.bound(1e3, 4.0 * 1024 * 1024, 1), "L3");
+  EXPECT_EQ(c.bound(1e3, 512.0 * 1024, 1), "L2");
+}
+
+TEST(Profiler, TimesEveryStepAndTheWholeNetwork) {
+  ir::Graph g = testing::load_preset("mobilenet_v3_small");
+  g.settings.resolution = 64;
+  const auto a = cost::analyze(g);
+  auto plan = runtime::Plan::build(g, a);
+  ASSERT_TRUE(plan.has_value());
+  profile::ProfileOptions o;
+  o.warmup = 1;
+  o.min_runs = 5;
+  o.min_seconds = 0.0;
+  std::vector<double> progress;
+  o.progress = [&](double f) { progress.push_back(f); };
+  const auto r = profile::profile_plan(*plan, o);
+  EXPECT_FALSE(r.cancelled);
+  EXPECT_EQ(r.network_ns.n, 5);
+  ASSERT_EQ(r.step_ns.size(), plan->n_steps());
+  for (const auto& s : r.step_ns) {
+    EXPECT_EQ(s.n, 5);
+    EXPECT_GT(s.median, 0);
+    EXPECT_LE(s.min, s.median);
+    EXPECT_LE(s.median, s.p90);
+  }
+  EXPECT_GT(r.network_ns.median, 0);
+  EXPECT_GT(r.sum_of_step_medians_ns, 0);
+  ASSERT_FALSE(progress.empty());
+  EXPECT_DOUBLE_EQ(progress.back(), 1.0);
+  EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
+  EXPECT_FALSE(r.isa.empty());
+  EXPECT_FALSE(r.cpu.empty());
+}
+
+TEST(Profiler, CancelFromAnotherThreadStopsEarly) {
+  ir::Graph g = testing::load_preset("mobilenet_v2");
+  g.settings.resolution = 96;
+  const auto a = cost::analyze(g);
+  auto plan = runtime::Plan::build(g, a);
+  ASSERT_TRUE(plan.has_value());
+  std::atomic<bool> cancel{false};
+  profile::ProfileOptions o;
+  o.min_seconds = 60;  // would run a minute
+  o.cancel = &cancel;
+  o.progress = [&](double f) {
+    if (f > 0.1) cancel = true;  // stands in for a button press on the GUI thread
+  };
+  const auto r = profile::profile_plan(*plan, o);
+  EXPECT_TRUE(r.cancelled);
+  EXPECT_LT(r.network_ns.n, 10000);
+}
+
+TEST(Calibration, MeasuresOnceThenUsesTheCache) {
+  const auto dir = std::filesystem::temp_directory_path() / "convscope_test_calibration";
+  std::filesystem::remove_all(dir);
+  ::setenv("CONVSCOPE_CACHE_DIR", dir.c_str(), 1);
+  const auto& kt = kernels::best_kernels();
+  auto first = profile::load_or_measure(kt);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_GT(first->peak_gflops_1, 0.1);
+  EXPECT_GE(first->peak_gflops_all, first->peak_gflops_1 * 0.5);
+  EXPECT_GT(first->dram_gbps, 0.1);
+  EXPECT_GT(first->cache_gbps, 0.1);
+  EXPECT_TRUE(std::filesystem::exists(profile::cache_path()));
+  auto second = profile::load_or_measure(kt);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->measured_at, first->measured_at);
+  EXPECT_EQ(second->peak_gflops_1, first->peak_gflops_1);
+  ::unsetenv("CONVSCOPE_CACHE_DIR");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace convscope
