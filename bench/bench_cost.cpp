@@ -35,7 +35,8 @@ void BM_RecostAfterEdit(benchmark::State& state, const std::string& preset, cons
   state.counters["blocks"] = static_cast<double>(g.nodes.size());
 }
 
-BENCHMARK_CAPTURE(BM_RecostAfterEdit, igcv3_d_353_ops, "igcv3_d", "igc10", "expansion", 4, 6)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_RecostAfterEdit, igcv3_d_353_ops, "igcv3_d", "igc10", "expansion", 4, 6)
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_RecostAfterEdit, shufflenet_v2_210_ops, "shufflenet_v2_x1_0", "s3u2_b2_pw1", "out", 96, 116)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_RecostAfterEdit, mobilenet_v3_large_185_ops, "mobilenet_v3_large", "ir5", "expanded", 96, 120)

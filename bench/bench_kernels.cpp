@@ -34,26 +34,27 @@ void BM_Gemm(benchmark::State& state) {
     kt.gemm(g, 0, m);
     benchmark::ClobberMemory();
   }
-  state.counters["FLOP/s"] = benchmark::Counter(static_cast<double>(2 * m * n * k), benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["bytes/s"] =
-      benchmark::Counter(static_cast<double>(4 * (m * k + n * k + m * n)), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOP/s"] =
+      benchmark::Counter(static_cast<double>(2 * m * n * k), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(4 * (m * k + n * k + m * n)),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(kernels::isa_name(kt.isa));
 }
 
 // MobileNetV2 1.0/224 1x1 convolutions {pixels, C_in, C_out}: the largest by MAdds.
 BENCHMARK(BM_Gemm)
     ->ArgNames({"M", "K", "N", "portable"})
-    ->Args({12544, 16, 96, 0})   // ir2 expand
-    ->Args({3136, 24, 144, 0})   // ir3 expand
-    ->Args({3136, 144, 24, 0})   // ir3 project
-    ->Args({784, 32, 192, 0})    // ir5 expand
-    ->Args({196, 64, 384, 0})    // ir8 expand
-    ->Args({196, 384, 64, 0})    // ir8 project
-    ->Args({196, 96, 576, 0})    // ir12 expand
-    ->Args({196, 576, 96, 0})    // ir12 project
-    ->Args({49, 160, 960, 0})    // ir15 expand
-    ->Args({49, 960, 160, 0})    // ir15 project
-    ->Args({49, 320, 1280, 0})   // conv_last
+    ->Args({12544, 16, 96, 0})  // ir2 expand
+    ->Args({3136, 24, 144, 0})  // ir3 expand
+    ->Args({3136, 144, 24, 0})  // ir3 project
+    ->Args({784, 32, 192, 0})   // ir5 expand
+    ->Args({196, 64, 384, 0})   // ir8 expand
+    ->Args({196, 384, 64, 0})   // ir8 project
+    ->Args({196, 96, 576, 0})   // ir12 expand
+    ->Args({196, 576, 96, 0})   // ir12 project
+    ->Args({49, 160, 960, 0})   // ir15 expand
+    ->Args({49, 960, 160, 0})   // ir15 project
+    ->Args({49, 320, 1280, 0})  // conv_last
     // MobileNetV1 pointwise layers.
     ->Args({12544, 32, 64, 0})
     ->Args({3136, 128, 128, 0})

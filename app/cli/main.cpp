@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <regex>
 #include <sstream>
@@ -153,9 +153,12 @@ int cmd_stats(const std::string& file, const CostFlags& flags, const std::string
   auto l = load_and_analyze(file, flags);
   if (!l) return l.error();
   const auto& [shown, g, a] = *l;
-  if (format == "json") std::cout << io::report_json(g, a);
-  else if (format == "csv") std::cout << io::report_csv(g, a);
-  else std::cout << io::report_table(g, a, {.ops = ops, .formulas = formulas});
+  if (format == "json")
+    std::cout << io::report_json(g, a);
+  else if (format == "csv")
+    std::cout << io::report_csv(g, a);
+  else
+    std::cout << io::report_table(g, a, {.ops = ops, .formulas = formulas});
   if (!a.complete()) {
     std::cerr << format_diagnostics(a.diagnostics, shown);
     return kExitInvalid;
@@ -220,7 +223,8 @@ int cmd_blocks(const std::string& format) {
     ir::ParamMap eff;
     for (const auto& p : info.params)
       if (!p.optional) eff.emplace(p.name, p.def);
-    std::vector<ir::Shape> ins(std::max<std::size_t>(info.min_inputs, info.max_inputs == 0 ? 0 : 1), ir::Shape{56, 56, 32});
+    std::vector<ir::Shape> ins(std::max<std::size_t>(info.min_inputs, info.max_inputs == 0 ? 0 : 1),
+                               ir::Shape{56, 56, 32});
     if (info.category != blocks::Category::Input) {
       const blocks::BlockContext ctx(eff, ins);
       blocks::Checks checks;
@@ -261,9 +265,12 @@ int cmd_compare(const std::string& in_str, std::int64_t out_c, std::int64_t stri
     return kExitUsage;
   }
   const auto rows = cost::compare_blocks(in, out_c, stride, kernel, options);
-  if (format == "json") std::cout << io::compare_json(rows, in, out_c, stride, kernel);
-  else if (format == "csv") std::cout << io::compare_csv(rows);
-  else std::cout << io::compare_table(rows, in, out_c, stride, kernel);
+  if (format == "json")
+    std::cout << io::compare_json(rows, in, out_c, stride, kernel);
+  else if (format == "csv")
+    std::cout << io::compare_csv(rows);
+  else
+    std::cout << io::compare_table(rows, in, out_c, stride, kernel);
   return 0;
 }
 
@@ -313,7 +320,8 @@ int cmd_presets(const std::string& format) {
     return kExitUsage;
   }
   int rc = 0;
-  if (format != "json") std::printf("%-26s %-40s %8s %13s %11s %12s\n", "preset", "network", "blocks", "params", "MAdds", "peak memory");
+  if (format != "json")
+    std::printf("%-26s %-40s %8s %13s %11s %12s\n", "preset", "network", "blocks", "params", "MAdds", "peak memory");
   nlohmann::ordered_json j = nlohmann::ordered_json::array();
   for (const auto& f : files) {
     auto g = io::load_graph(f);
@@ -325,8 +333,12 @@ int cmd_presets(const std::string& format) {
     const auto a = cost::analyze(*g);
     if (!a.complete()) rc = kExitInvalid;
     if (format == "json") {
-      j.push_back({{"preset", f.stem().string()}, {"name", g->name}, {"blocks", g->nodes.size()},
-                   {"params", a.totals.params}, {"madds", a.totals.madds}, {"peak_memory_bytes", a.memory.peak_bytes},
+      j.push_back({{"preset", f.stem().string()},
+                   {"name", g->name},
+                   {"blocks", g->nodes.size()},
+                   {"params", a.totals.params},
+                   {"madds", a.totals.madds},
+                   {"peak_memory_bytes", a.memory.peak_bytes},
                    {"complete", a.complete()}});
     } else {
       std::printf("%-26s %-40s %8zu %13s %11s %12s%s\n", f.stem().string().c_str(), g->name.substr(0, 40).c_str(),
@@ -360,10 +372,16 @@ int cmd_calibrate(const ProfileFlags& pf) {
     return kExitUsage;
   }
   if (pf.json) {
-    nlohmann::ordered_json j{{"cpu", cal->cpu}, {"isa", cal->isa}, {"cores", cal->cores},
-                             {"peak_gflops_1", cal->peak_gflops_1}, {"peak_gflops_all", cal->peak_gflops_all},
-                             {"cache_gbps", cal->cache_gbps}, {"l3_gbps", cal->l3_gbps}, {"dram_gbps", cal->dram_gbps},
-                             {"measured_at", cal->measured_at}, {"cache_file", profile::cache_path().string()}};
+    nlohmann::ordered_json j{{"cpu", cal->cpu},
+                             {"isa", cal->isa},
+                             {"cores", cal->cores},
+                             {"peak_gflops_1", cal->peak_gflops_1},
+                             {"peak_gflops_all", cal->peak_gflops_all},
+                             {"cache_gbps", cal->cache_gbps},
+                             {"l3_gbps", cal->l3_gbps},
+                             {"dram_gbps", cal->dram_gbps},
+                             {"measured_at", cal->measured_at},
+                             {"cache_file", profile::cache_path().string()}};
     std::cout << j.dump(2) << "\n";
     return 0;
   }
@@ -420,8 +438,10 @@ int cmd_profile(const std::string& file, const CostFlags& flags, const ProfileFl
     };
   const auto r = profile::profile_plan(*plan, o);
   if (tty) std::fprintf(stderr, "\r%60s\r", "");
-  if (pf.json) std::cout << io::profile_json(g, a, *plan, r, *cal);
-  else std::cout << io::profile_table(g, a, *plan, r, *cal);
+  if (pf.json)
+    std::cout << io::profile_json(g, a, *plan, r, *cal);
+  else
+    std::cout << io::profile_table(g, a, *plan, r, *cal);
   return 0;
 }
 
@@ -482,18 +502,24 @@ int main(int argc, char** argv) {
   auto* conventions = app.add_subcommand("conventions", "list the named counting conventions");
 
   ProfileFlags pf;
-  auto* profile_cmd = app.add_subcommand("profile", "run a graph on the CPU backend: measured latency per layer beside the roofline");
+  auto* profile_cmd =
+      app.add_subcommand("profile", "run a graph on the CPU backend: measured latency per layer beside the roofline");
   profile_cmd->add_option("FILE", file, "graph file, preset name, or - for stdin")->required();
   profile_cmd->add_option("--threads", pf.threads, "worker threads (1 gives the most stable numbers)")
-      ->check(CLI::Range(1, 256))->capture_default_str();
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   profile_cmd->add_flag("--json", pf.json, "print one JSON object (network, machine, layers, blocks)");
   profile_cmd->add_option("--min-time", pf.min_time, "seconds per phase (whole network, then per layer)")
-      ->check(CLI::Range(0.0, 600.0))->capture_default_str();
-  profile_cmd->add_option("--min-runs", pf.min_runs, "runs per phase at least")->check(CLI::Range(1, 100000))->capture_default_str();
+      ->check(CLI::Range(0.0, 600.0))
+      ->capture_default_str();
+  profile_cmd->add_option("--min-runs", pf.min_runs, "runs per phase at least")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   profile_cmd->add_option("--warmup", pf.warmup, "warm-up runs")->check(CLI::Range(0, 1000))->capture_default_str();
   profile_cmd->add_flag("--portable", pf.portable, "use the portable kernels instead of the best for this CPU");
   profile_cmd->add_option("--memory-limit", pf.memory_limit_mb, "refuse plans needing more than this many MiB")
-      ->check(CLI::Range(1, 1 << 20))->capture_default_str();
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
   profile_cmd->add_flag("--recalibrate", pf.force_calibration, "measure the machine's ceilings again first");
   flags.add_to(profile_cmd);
 

@@ -28,7 +28,8 @@ class AddBlock final : public BlockKind {
     for (std::size_t i = 0; i < c.n_inputs(); ++i) shapes.push_back(c.in(i));
     ir::OpBuilder b(shapes);
     auto x = b.input(0);
-    for (std::size_t i = 1; i < c.n_inputs(); ++i) x = b.add(x, b.input(i), i == 1 ? "add" : "add_" + std::to_string(i));
+    for (std::size_t i = 1; i < c.n_inputs(); ++i)
+      x = b.add(x, b.input(i), i == 1 ? "add" : "add_" + std::to_string(i));
     return std::move(b).finish(b.activation(x, c.act("activation"), "add_" + c.s("activation")));
   }
 

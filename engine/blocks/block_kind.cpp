@@ -6,9 +6,12 @@ namespace convscope::blocks {
 
 std::string_view category_name(Category c) {
   switch (c) {
-    case Category::Input: return "input";
-    case Category::Block: return "block";
-    case Category::Layer: return "layer";
+    case Category::Input:
+      return "input";
+    case Category::Block:
+      return "block";
+    case Category::Layer:
+      return "layer";
   }
   return "?";
 }
@@ -54,9 +57,7 @@ const ir::ParamSpec* BlockKind::param(std::string_view name) const {
 
 void BlockKind::check(const BlockContext&, Checks&) const {}
 
-std::optional<BlockKind::TheoryRatio> BlockKind::theory_ratio(std::int64_t, std::int64_t) const {
-  return std::nullopt;
-}
+std::optional<BlockKind::TheoryRatio> BlockKind::theory_ratio(std::int64_t, std::int64_t) const { return std::nullopt; }
 
 std::optional<ir::ParamMap> BlockKind::compare_config(std::int64_t, std::int64_t) const { return std::nullopt; }
 

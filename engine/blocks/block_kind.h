@@ -39,8 +39,8 @@ struct Formula {
 
 /// Static description of a kind.
 struct BlockInfo {
-  std::string name;       ///< file and registry key: "inverted_residual"
-  std::string title;      ///< palette label: "Inverted residual"
+  std::string name;   ///< file and registry key: "inverted_residual"
+  std::string title;  ///< palette label: "Inverted residual"
   Category category = Category::Layer;
   std::string summary;    ///< one line for tooltips
   std::string reference;  ///< paper or source of the design
@@ -57,8 +57,7 @@ inline constexpr std::size_t kVariadic = std::numeric_limits<std::size_t>::max()
 /// filled in, width multiplier applied) and the shapes of its inputs.
 class BlockContext {
  public:
-  BlockContext(const ir::ParamMap& params, const std::vector<ir::Shape>& inputs)
-      : params_(params), inputs_(inputs) {}
+  BlockContext(const ir::ParamMap& params, const std::vector<ir::Shape>& inputs) : params_(params), inputs_(inputs) {}
 
   /// Integer or channel parameter.
   [[nodiscard]] std::int64_t i(std::string_view name) const;

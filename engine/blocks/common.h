@@ -25,8 +25,8 @@ ir::ParamSpec dilation_param();
 ir::ParamSpec activation_param(std::string name, std::string def, std::string doc);
 
 /// Checks that a (dilated) kernel fits the padded input; reports on `field`.
-void check_kernel_fits(const ir::Shape& in, std::int64_t k, std::int64_t pad, std::int64_t dilation,
-                       Checks& checks, const std::string& field = "kernel");
+void check_kernel_fits(const ir::Shape& in, std::int64_t k, std::int64_t pad, std::int64_t dilation, Checks& checks,
+                       const std::string& field = "kernel");
 /// Checks that `groups` divides `channels`; `what` names the channels.
 void check_divides(std::int64_t groups, std::int64_t channels, const std::string& field, const std::string& what,
                    Checks& checks);
@@ -37,6 +37,7 @@ std::string thousands(std::int64_t v);
 inline std::string num(std::int64_t v) { return std::to_string(v); }
 
 /// Output extent of a same-padded convolution of size `in` with stride `s`.
-std::int64_t conv_out(std::int64_t in, std::int64_t k, std::int64_t stride, std::int64_t pad, std::int64_t dilation = 1);
+std::int64_t conv_out(std::int64_t in, std::int64_t k, std::int64_t stride, std::int64_t pad,
+                      std::int64_t dilation = 1);
 
 }  // namespace convscope::blocks

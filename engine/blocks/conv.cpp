@@ -31,8 +31,13 @@ class ConvBlock final : public BlockKind {
   ir::BlockLowering lower(const BlockContext& c) const override {
     ir::OpBuilder b({c.in()});
     const std::int64_t k = c.i("kernel"), d = c.i("dilation");
-    const ir::ConvSpec spec{.out_c = c.i("out"), .k = k, .stride = c.i("stride"), .pad = c.padding("padding", k, d),
-                            .dilation = d, .groups = c.i("groups"), .bias = c.b("bias")};
+    const ir::ConvSpec spec{.out_c = c.i("out"),
+                            .k = k,
+                            .stride = c.i("stride"),
+                            .pad = c.padding("padding", k, d),
+                            .dilation = d,
+                            .groups = c.i("groups"),
+                            .bias = c.b("bias")};
     return std::move(b).finish(b.conv_bn_act(b.input(0), spec, c.b("bn"), c.act("activation"), "conv"));
   }
 

@@ -27,8 +27,13 @@ class DepthwiseBlock final : public BlockKind {
   ir::BlockLowering lower(const BlockContext& c) const override {
     ir::OpBuilder b({c.in()});
     const std::int64_t k = c.i("kernel"), d = c.i("dilation"), m = c.in().c;
-    const ir::ConvSpec spec{.out_c = m * c.i("multiplier"), .k = k, .stride = c.i("stride"),
-                            .pad = c.padding("padding", k, d), .dilation = d, .groups = m, .bias = c.b("bias")};
+    const ir::ConvSpec spec{.out_c = m * c.i("multiplier"),
+                            .k = k,
+                            .stride = c.i("stride"),
+                            .pad = c.padding("padding", k, d),
+                            .dilation = d,
+                            .groups = m,
+                            .bias = c.b("bias")};
     return std::move(b).finish(b.conv_bn_act(b.input(0), spec, c.b("bn"), c.act("activation"), "dw"));
   }
 
@@ -40,8 +45,8 @@ class DepthwiseBlock final : public BlockKind {
     Formula f;
     f.symbolic = mult == 1 ? "k^2*M*H'*W'" : "k^2*M*m*H'*W'";
     f.filled = num(k) + "^2*" + num(m) + (mult == 1 ? "" : "*" + num(mult)) + "*" + num(ho) + "*" + num(wo);
-    f.legend = "k=" + num(k) + " kernel, M=" + num(m) + " channels" + (mult == 1 ? "" : ", m=" + num(mult) + " multiplier") +
-               ", H'xW'=" + num(ho) + "x" + num(wo) + " output";
+    f.legend = "k=" + num(k) + " kernel, M=" + num(m) + " channels" +
+               (mult == 1 ? "" : ", m=" + num(mult) + " multiplier") + ", H'xW'=" + num(ho) + "x" + num(wo) + " output";
     f.weights = k * k * m * mult;
     f.madds = f.weights * ho * wo;
     return f;

@@ -34,7 +34,8 @@ class FireBlock final : public BlockKind {
     const ir::Activation act = c.act("activation");
     const auto sq = b.conv_bn_act(b.input(0), {.out_c = c.i("squeeze"), .k = 1, .bias = bias}, bn, act, "squeeze");
     const auto e1 = b.conv_bn_act(sq, {.out_c = c.i("expand1x1"), .k = 1, .bias = bias}, bn, act, "expand1x1");
-    const auto e3 = b.conv_bn_act(sq, {.out_c = c.i("expand3x3"), .k = 3, .pad = 1, .bias = bias}, bn, act, "expand3x3");
+    const auto e3 =
+        b.conv_bn_act(sq, {.out_c = c.i("expand3x3"), .k = 3, .pad = 1, .bias = bias}, bn, act, "expand3x3");
     auto out = b.concat({e1, e3}, "concat");
     if (c.b("bypass")) out = b.add(out, b.input(0), "bypass");
     return std::move(b).finish(out);
@@ -45,10 +46,10 @@ class FireBlock final : public BlockKind {
     const std::int64_t h = c.in().h, w = c.in().w;
     Formula f;
     f.symbolic = "H*W*(M*s1 + s1*e1 + 9*s1*e3)";
-    f.filled = num(h) + "*" + num(w) + "*(" + num(m) + "*" + num(s) + " + " + num(s) + "*" + num(e1) + " + 9*" + num(s) +
-               "*" + num(e3) + ")";
-    f.legend = "HxW=" + num(h) + "x" + num(w) + ", M=" + num(m) + " input channels, s1=" + num(s) + " squeeze, e1=" +
-               num(e1) + " expand 1x1, e3=" + num(e3) + " expand 3x3";
+    f.filled = num(h) + "*" + num(w) + "*(" + num(m) + "*" + num(s) + " + " + num(s) + "*" + num(e1) + " + 9*" +
+               num(s) + "*" + num(e3) + ")";
+    f.legend = "HxW=" + num(h) + "x" + num(w) + ", M=" + num(m) + " input channels, s1=" + num(s) +
+               " squeeze, e1=" + num(e1) + " expand 1x1, e3=" + num(e3) + " expand 3x3";
     f.weights = m * s + s * e1 + 9 * s * e3;
     f.madds = f.weights * h * w;
     return f;
@@ -57,8 +58,8 @@ class FireBlock final : public BlockKind {
   std::optional<ir::ParamMap> compare_config(std::int64_t out_c, std::int64_t stride) const override {
     // SqueezeNet's own ratios: squeeze ratio 1/8, half of the expand filters 3x3.
     if (stride != 1 || out_c < 2 || out_c % 2 != 0) return std::nullopt;
-    return ir::ParamMap{{"squeeze", std::max<std::int64_t>(1, out_c / 8)}, {"expand1x1", out_c / 2},
-                        {"expand3x3", out_c / 2}};
+    return ir::ParamMap{
+        {"squeeze", std::max<std::int64_t>(1, out_c / 8)}, {"expand1x1", out_c / 2}, {"expand3x3", out_c / 2}};
   }
 };
 

@@ -11,18 +11,19 @@ namespace {
 class Igcv1Block final : public BlockKind {
  public:
   Igcv1Block()
-      : BlockKind({.name = "igcv1",
-                   .title = "Interleaved group conv (IGCV1)",
-                   .category = Category::Block,
-                   .summary = "Primary k x k group conv (L partitions), interleave, secondary 1x1 group conv (M partitions)",
-                   .reference = "Zhang et al., Interleaved Group Convolutions, ICCV 2017",
-                   .params = {channels_param("out", 64, "output channels N (strict condition: N = L*M)"),
-                              int_param("primary_groups", 4, 1, kDimLimit, "L: partitions of the primary group conv"),
-                              int_param("secondary_groups", 16, 1, kDimLimit,
-                                        "M: partitions of the secondary 1x1 group conv"),
-                              kernel_param(3, "primary kernel size k"), stride_param(),
-                              bool_param("bn", true, "batch norm after each group conv"),
-                              activation_param("activation", "relu", "activation after the block")}}) {}
+      : BlockKind(
+            {.name = "igcv1",
+             .title = "Interleaved group conv (IGCV1)",
+             .category = Category::Block,
+             .summary = "Primary k x k group conv (L partitions), interleave, secondary 1x1 group conv (M partitions)",
+             .reference = "Zhang et al., Interleaved Group Convolutions, ICCV 2017",
+             .params = {
+                 channels_param("out", 64, "output channels N (strict condition: N = L*M)"),
+                 int_param("primary_groups", 4, 1, kDimLimit, "L: partitions of the primary group conv"),
+                 int_param("secondary_groups", 16, 1, kDimLimit, "M: partitions of the secondary 1x1 group conv"),
+                 kernel_param(3, "primary kernel size k"), stride_param(),
+                 bool_param("bn", true, "batch norm after each group conv"),
+                 activation_param("activation", "relu", "activation after the block")}}) {}
 
   void check(const BlockContext& c, Checks& checks) const override {
     const std::int64_t l = c.i("primary_groups"), m = c.i("secondary_groups"), n = c.i("out");
@@ -37,7 +38,8 @@ class Igcv1Block final : public BlockKind {
     ir::OpBuilder b({c.in()});
     const std::int64_t l = c.i("primary_groups"), m = c.i("secondary_groups"), n = c.i("out"), k = c.i("kernel");
     const bool bn = c.b("bn");
-    auto x = b.conv(b.input(0), {.out_c = n, .k = k, .stride = c.i("stride"), .pad = (k - 1) / 2, .groups = l}, "primary");
+    auto x =
+        b.conv(b.input(0), {.out_c = n, .k = k, .stride = c.i("stride"), .pad = (k - 1) / 2, .groups = l}, "primary");
     if (bn) x = b.batch_norm(x, "primary_bn");
     x = b.channel_shuffle(x, l, "interleave");
     x = b.conv(x, {.out_c = n, .k = 1, .groups = m}, "secondary");
@@ -54,8 +56,9 @@ class Igcv1Block final : public BlockKind {
     f.symbolic = "H'*W'*(k^2*(C/L)*N + (N/M)*N)";
     f.filled = num(ho) + "*" + num(wo) + "*(" + num(k) + "^2*(" + num(cin) + "/" + num(l) + ")*" + num(n) + " + (" +
                num(n) + "/" + num(m) + ")*" + num(n) + ")";
-    f.legend = "H'xW'=" + num(ho) + "x" + num(wo) + ", k=" + num(k) + ", C=" + num(cin) + " input channels, N=" +
-               num(n) + " output channels, L=" + num(l) + " primary partitions, M=" + num(m) + " secondary partitions";
+    f.legend = "H'xW'=" + num(ho) + "x" + num(wo) + ", k=" + num(k) + ", C=" + num(cin) +
+               " input channels, N=" + num(n) + " output channels, L=" + num(l) + " primary partitions, M=" + num(m) +
+               " secondary partitions";
     f.weights = k * k * (cin / l) * n + (n / m) * n;
     f.madds = f.weights * ho * wo;
     return f;

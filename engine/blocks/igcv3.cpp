@@ -57,11 +57,11 @@ class Igcv3Block final : public BlockKind {
     const std::int64_t ho = conv_out(h, k, s, (k - 1) / 2), wo = conv_out(w, k, s, (k - 1) / 2);
     Formula f;
     f.symbolic = "H*W*(C/g1)*tC + H'*W'*tC*k^2 + H'*W'*(tC/g2)*N";
-    f.filled = num(h) + "*" + num(w) + "*(" + num(cin) + "/" + num(g1) + ")*" + num(e) + " + " + num(ho) + "*" + num(wo) +
-               "*" + num(e) + "*" + num(k) + "^2 + " + num(ho) + "*" + num(wo) + "*(" + num(e) + "/" + num(g2) + ")*" +
-               num(n);
-    f.legend = "HxW=" + num(h) + "x" + num(w) + ", H'xW'=" + num(ho) + "x" + num(wo) + ", C=" + num(cin) + ", t=" +
-               num(t) + ", k=" + num(k) + ", N=" + num(n) + ", g1=" + num(g1) + ", g2=" + num(g2);
+    f.filled = num(h) + "*" + num(w) + "*(" + num(cin) + "/" + num(g1) + ")*" + num(e) + " + " + num(ho) + "*" +
+               num(wo) + "*" + num(e) + "*" + num(k) + "^2 + " + num(ho) + "*" + num(wo) + "*(" + num(e) + "/" +
+               num(g2) + ")*" + num(n);
+    f.legend = "HxW=" + num(h) + "x" + num(w) + ", H'xW'=" + num(ho) + "x" + num(wo) + ", C=" + num(cin) +
+               ", t=" + num(t) + ", k=" + num(k) + ", N=" + num(n) + ", g1=" + num(g1) + ", g2=" + num(g2);
     f.madds = h * w * (cin / g1) * e + ho * wo * e * k * k + ho * wo * (e / g2) * n;
     f.weights = (cin / g1) * e + e * k * k + (e / g2) * n;
     return f;

@@ -13,26 +13,28 @@ namespace {
 class InvertedResidualBlock final : public BlockKind {
  public:
   InvertedResidualBlock()
-      : BlockKind({.name = "inverted_residual",
-                   .title = "Inverted residual",
-                   .category = Category::Block,
-                   .summary = "Expand 1x1, depthwise k x k, [squeeze-excite], linear 1x1 project, shortcut "
-                              "(MobileNetV2/V3)",
-                   .reference = "Sandler et al., MobileNetV2, CVPR 2018; Howard et al., MobileNetV3, ICCV 2019",
-                   .params = {channels_param("out", 24, "d'': output channels"),
-                              int_param("expansion", 6, 1, 64, "t: expansion factor (1 skips the expansion conv)"),
-                              [] {
-                                auto p = channels_param("expanded", 96,
-                                                        "expanded channels e; when given it replaces t * input channels (MobileNetV3)");
-                                p.optional = true;
-                                return p;
-                              }(),
-                              kernel_param(3, "depthwise kernel size k"), stride_param("s: depthwise stride"),
-                              dilation_param(), activation_param("activation", "relu6", "activation (ReLU6 or h-swish)"),
-                              bool_param("se", false, "squeeze-excite after the depthwise (MobileNetV3)"),
-                              int_param("se_reduction", 4, 1, 64, "squeeze channels = make_divisible(expanded / r, 8)"),
-                              activation_param("se_gate", "hsigmoid", "squeeze-excite gate (h-sigmoid or sigmoid)"),
-                              bool_param("bn", true, "batch norm after each convolution")}}) {}
+      : BlockKind(
+            {.name = "inverted_residual",
+             .title = "Inverted residual",
+             .category = Category::Block,
+             .summary = "Expand 1x1, depthwise k x k, [squeeze-excite], linear 1x1 project, shortcut "
+                        "(MobileNetV2/V3)",
+             .reference = "Sandler et al., MobileNetV2, CVPR 2018; Howard et al., MobileNetV3, ICCV 2019",
+             .params = {channels_param("out", 24, "d'': output channels"),
+                        int_param("expansion", 6, 1, 64, "t: expansion factor (1 skips the expansion conv)"),
+                        [] {
+                          auto p = channels_param(
+                              "expanded", 96,
+                              "expanded channels e; when given it replaces t * input channels (MobileNetV3)");
+                          p.optional = true;
+                          return p;
+                        }(),
+                        kernel_param(3, "depthwise kernel size k"), stride_param("s: depthwise stride"),
+                        dilation_param(), activation_param("activation", "relu6", "activation (ReLU6 or h-swish)"),
+                        bool_param("se", false, "squeeze-excite after the depthwise (MobileNetV3)"),
+                        int_param("se_reduction", 4, 1, 64, "squeeze channels = make_divisible(expanded / r, 8)"),
+                        activation_param("se_gate", "hsigmoid", "squeeze-excite gate (h-sigmoid or sigmoid)"),
+                        bool_param("bn", true, "batch norm after each convolution")}}) {}
 
   void check(const BlockContext& c, Checks& checks) const override {
     const std::int64_t k = c.i("kernel"), d = c.i("dilation");
@@ -46,9 +48,9 @@ class InvertedResidualBlock final : public BlockKind {
     const ir::Activation act = c.act("activation");
     auto x = b.input(0);
     if (v.expand) x = b.conv_bn_act(x, {.out_c = v.e, .k = v.k, .groups = 1}, bn, act, "expand");
-    x = b.conv_bn_act(x, {.out_c = v.e, .k = v.kd, .stride = v.s, .pad = v.dil * (v.kd - 1) / 2, .dilation = v.dil,
-                          .groups = v.e},
-                      bn, act, "dw");
+    x = b.conv_bn_act(
+        x, {.out_c = v.e, .k = v.kd, .stride = v.s, .pad = v.dil * (v.kd - 1) / 2, .dilation = v.dil, .groups = v.e},
+        bn, act, "dw");
     if (v.se) {
       auto g = b.global_pool(x, ir::PoolMode::Avg, "se_pool");
       g = b.activation(b.fully_connected(g, v.sq, true, "se_reduce"), ir::Activation::ReLU, "se_relu");
@@ -80,8 +82,8 @@ class InvertedResidualBlock final : public BlockKind {
       f.symbolic += " + 2*e*q";
       f.filled += " + 2*" + num(v.e) + "*" + num(v.sq);
     }
-    f.legend = "hxw=" + num(h) + "x" + num(w) + ", h'xw'=" + num(ho) + "x" + num(wo) + ", d'=" + num(d1) + ", t=" +
-               num(v.t) + ", e=" + num(v.e) + " expanded, k=" + num(v.kd) + ", d''=" + num(v.n) +
+    f.legend = "hxw=" + num(h) + "x" + num(w) + ", h'xw'=" + num(ho) + "x" + num(wo) + ", d'=" + num(d1) +
+               ", t=" + num(v.t) + ", e=" + num(v.e) + " expanded, k=" + num(v.kd) + ", d''=" + num(v.n) +
                (v.se ? ", q=" + num(v.sq) + " squeeze" : "") + (v.shortcut ? "; shortcut" : "; no shortcut");
     const std::int64_t expand_w = v.expand ? d1 * v.e : 0;
     f.weights = expand_w + v.e * v.kd * v.kd + v.e * v.n + (v.se ? 2 * v.e * v.sq : 0);

@@ -7,15 +7,15 @@ namespace {
 class PoolBlock final : public BlockKind {
  public:
   PoolBlock()
-      : BlockKind({.name = "pool",
-                   .title = "Pooling",
-                   .category = Category::Layer,
-                   .summary = "Max or average pooling over a k x k window",
-                   .reference = "",
-                   .params = {choice_param("mode", "max", {"max", "avg"}, "max or average"), kernel_param(2, "window k"),
-                              int_param("stride", 2, 1, 16, "stride s"),
-                              int_param("padding", 0, 0, 15, "padding per side"),
-                              bool_param("ceil_mode", false, "round the output size up (as Caffe and SqueezeNet do)")}}) {}
+      : BlockKind(
+            {.name = "pool",
+             .title = "Pooling",
+             .category = Category::Layer,
+             .summary = "Max or average pooling over a k x k window",
+             .reference = "",
+             .params = {choice_param("mode", "max", {"max", "avg"}, "max or average"), kernel_param(2, "window k"),
+                        int_param("stride", 2, 1, 16, "stride s"), int_param("padding", 0, 0, 15, "padding per side"),
+                        bool_param("ceil_mode", false, "round the output size up (as Caffe and SqueezeNet do)")}}) {}
 
   void check(const BlockContext& c, Checks& checks) const override {
     if (2 * c.i("padding") > c.i("kernel"))

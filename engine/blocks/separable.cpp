@@ -10,20 +10,21 @@ namespace {
 class SeparableBlock final : public BlockKind {
  public:
   SeparableBlock()
-      : BlockKind({.name = "separable",
-                   .title = "Depthwise separable",
-                   .category = Category::Block,
-                   .summary = "Depthwise k x k then pointwise 1x1 (MobileNetV1, Xception)",
-                   .reference = "Howard et al., MobileNets, 2017; Chollet, Xception, CVPR 2017",
-                   .params = {channels_param("out", 64, "output channels N"), kernel_param(3), stride_param(),
-                              dilation_param(),
-                              choice_param("inner", "bn_act", {"bn_act", "bn", "none"},
-                                           "between depthwise and pointwise: BN + act (MobileNet), BN only, or "
-                                           "nothing (Xception)"),
-                              bool_param("bn", true, "batch norm after the convolutions"),
-                              activation_param("activation", "relu", "activation (after BN)"),
-                              bool_param("crelu", false,
-                                         "pointwise makes N/2 channels and CReLU doubles them (replaces activation)")}}) {}
+      : BlockKind(
+            {.name = "separable",
+             .title = "Depthwise separable",
+             .category = Category::Block,
+             .summary = "Depthwise k x k then pointwise 1x1 (MobileNetV1, Xception)",
+             .reference = "Howard et al., MobileNets, 2017; Chollet, Xception, CVPR 2017",
+             .params = {channels_param("out", 64, "output channels N"), kernel_param(3), stride_param(),
+                        dilation_param(),
+                        choice_param("inner", "bn_act", {"bn_act", "bn", "none"},
+                                     "between depthwise and pointwise: BN + act (MobileNet), BN only, or "
+                                     "nothing (Xception)"),
+                        bool_param("bn", true, "batch norm after the convolutions"),
+                        activation_param("activation", "relu", "activation (after BN)"),
+                        bool_param("crelu", false,
+                                   "pointwise makes N/2 channels and CReLU doubles them (replaces activation)")}}) {}
 
   void check(const BlockContext& c, Checks& checks) const override {
     const std::int64_t k = c.i("kernel"), d = c.i("dilation");
@@ -38,9 +39,9 @@ class SeparableBlock final : public BlockKind {
     const bool bn = c.b("bn"), crelu = c.b("crelu");
     const ir::Activation act = c.act("activation");
     const std::string& inner = c.s("inner");
-    auto x = b.conv(b.input(0),
-                    {.out_c = m, .k = k, .stride = c.i("stride"), .pad = d * (k - 1) / 2, .dilation = d, .groups = m},
-                    "dw");
+    auto x =
+        b.conv(b.input(0),
+               {.out_c = m, .k = k, .stride = c.i("stride"), .pad = d * (k - 1) / 2, .dilation = d, .groups = m}, "dw");
     x = b.bn_act(x, bn && inner != "none", inner == "bn_act" ? act : ir::Activation::None, "dw");
     const std::int64_t pw_out = crelu ? c.i("out") / 2 : c.i("out");
     x = b.conv(x, {.out_c = pw_out, .k = 1}, "pw");

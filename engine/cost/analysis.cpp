@@ -89,8 +89,10 @@ std::optional<Connectivity> cached_connectivity(const blocks::BlockKind& kind, c
 
 std::string_view memory_view_name(MemoryView v) {
   switch (v) {
-    case MemoryView::Ops: return "ops";
-    case MemoryView::Blocks: return "blocks";
+    case MemoryView::Ops:
+      return "ops";
+    case MemoryView::Blocks:
+      return "blocks";
   }
   return "?";
 }
@@ -183,8 +185,8 @@ Analysis analyze(const ir::Graph& graph, const AnalysisOptions& options) {
     a.diagnostics.push_back({"settings.classes", "must be in 1.." + std::to_string(kDimLimit) + ", got " +
                                                      std::to_string(*graph.settings.classes)});
   if (graph.settings.channel_divisor < 1 || graph.settings.channel_divisor > 1024)
-    a.diagnostics.push_back({"settings.channel_divisor", "must be in 1..1024, got " +
-                                                             std::to_string(graph.settings.channel_divisor)});
+    a.diagnostics.push_back(
+        {"settings.channel_divisor", "must be in 1..1024, got " + std::to_string(graph.settings.channel_divisor)});
   if (graph.settings.batch < 1 || graph.settings.batch > 65536)
     a.diagnostics.push_back({"settings.batch", "must be in 1..65536, got " + std::to_string(graph.settings.batch)});
   if (!a.diagnostics.empty()) {
@@ -207,9 +209,12 @@ Analysis analyze(const ir::Graph& graph, const AnalysisOptions& options) {
     for (std::size_t k = 0; k < node.inputs.size(); ++k) {
       const int p = graph.find(node.inputs[k]);
       const std::string ipath = path + ".inputs[" + std::to_string(k) + "]";
-      if (p < 0) rec.problems.push_back({ipath, "no block with id '" + node.inputs[k] + "'"});
-      else if (static_cast<std::size_t>(p) == i) rec.problems.push_back({ipath, "a block cannot feed itself"});
-      else preds[i].push_back(p);
+      if (p < 0)
+        rec.problems.push_back({ipath, "no block with id '" + node.inputs[k] + "'"});
+      else if (static_cast<std::size_t>(p) == i)
+        rec.problems.push_back({ipath, "a block cannot feed itself"});
+      else
+        preds[i].push_back(p);
     }
     if (rec.kind) {
       const auto& info = rec.kind->info();
@@ -220,7 +225,8 @@ Analysis analyze(const ir::Graph& graph, const AnalysisOptions& options) {
                                ? "at least " + std::to_string(info.min_inputs)
                                : std::to_string(info.min_inputs) + " to " + std::to_string(info.max_inputs);
         rec.problems.push_back({path + ".inputs", "'" + node.kind + "' takes " + want + " input" +
-                                                      (info.max_inputs == 1 ? "" : "s") + ", got " + std::to_string(got)});
+                                                      (info.max_inputs == 1 ? "" : "s") + ", got " +
+                                                      std::to_string(got)});
       }
       if (node.classifier && !rec.kind->param("out"))
         rec.problems.push_back({path + ".classifier", "'" + node.kind + "' has no output count to set to the classes"});
@@ -236,8 +242,9 @@ Analysis analyze(const ir::Graph& graph, const AnalysisOptions& options) {
       const std::string cyc = describe_cycle(graph, preds, s, in_stuck);
       // Only nodes actually on a cycle get the error; the ones behind it are unresolved.
       bool on_cycle = cyc.find("'" + graph.nodes[static_cast<std::size_t>(s)].id + "' ->") != std::string::npos;
-      if (on_cycle) a.nodes[static_cast<std::size_t>(s)].problems.push_back({node_path(static_cast<std::size_t>(s)) + ".inputs",
-                                                                              "cycle " + cyc});
+      if (on_cycle)
+        a.nodes[static_cast<std::size_t>(s)].problems.push_back(
+            {node_path(static_cast<std::size_t>(s)) + ".inputs", "cycle " + cyc});
       a.order.push_back(s);
     }
   }
@@ -247,10 +254,12 @@ Analysis analyze(const ir::Graph& graph, const AnalysisOptions& options) {
     if (!graph.nodes[i].classifier || !a.nodes[i].kind) continue;
     std::int64_t base = 0;
     auto it = graph.nodes[i].params.find("out");
-    if (graph.settings.classes) base = *graph.settings.classes;
+    if (graph.settings.classes)
+      base = *graph.settings.classes;
     else if (it != graph.nodes[i].params.end() && std::holds_alternative<std::int64_t>(it->second))
       base = std::get<std::int64_t>(it->second);
-    else if (const auto* spec = a.nodes[i].kind->param("out")) base = std::get<std::int64_t>(spec->def);
+    else if (const auto* spec = a.nodes[i].kind->param("out"))
+      base = std::get<std::int64_t>(spec->def);
     a.classes = base + (options.convention.background_class ? 1 : 0);
     break;
   }
@@ -277,7 +286,8 @@ Analysis analyze(const ir::Graph& graph, const AnalysisOptions& options) {
       const int p = graph.find(in_id);
       const NodeRecord& pr = a.nodes[static_cast<std::size_t>(p)];
       if (pr.status != NodeStatus::Ok) {
-        rec.unresolved_because = "input '" + in_id + "' " + (pr.status == NodeStatus::Invalid ? "is invalid" : "has no shape");
+        rec.unresolved_because =
+            "input '" + in_id + "' " + (pr.status == NodeStatus::Invalid ? "is invalid" : "has no shape");
         break;
       }
       in_tensors.push_back(pr.output_tensor);
@@ -297,7 +307,8 @@ Analysis analyze(const ir::Graph& graph, const AnalysisOptions& options) {
     }
     ir::BlockLowering low = rec.kind->lower(ctx);
     for (const auto& e : low.errors) rec.problems.push_back({path, e});
-    if (low.output == ir::kNoTensor && rec.problems.empty()) rec.problems.push_back({path, "lowering produced no output"});
+    if (low.output == ir::kNoTensor && rec.problems.empty())
+      rec.problems.push_back({path, "lowering produced no output"});
     // Costs per op (checked).
     std::vector<OpCost> costs;
     for (const auto& op : low.ops) {
@@ -305,8 +316,10 @@ Analysis analyze(const ir::Graph& graph, const AnalysisOptions& options) {
       std::vector<ir::Shape> ins;
       for (auto t : op.inputs) ins.push_back(low.tensors[static_cast<std::size_t>(t)]);
       auto c = op_cost(op.op, ins, low.tensors[static_cast<std::size_t>(op.output)]);
-      if (!c) rec.problems.push_back({path, "op '" + op.op.name + "': " + c.error()});
-      else costs.push_back(*c);
+      if (!c)
+        rec.problems.push_back({path, "op '" + op.op.name + "': " + c.error()});
+      else
+        costs.push_back(*c);
     }
     if (!rec.problems.empty()) {
       rec.status = NodeStatus::Invalid;
@@ -368,9 +381,14 @@ Analysis analyze(const ir::Graph& graph, const AnalysisOptions& options) {
     }
     t.params = c.weights + (conv.count_bias ? c.biases : 0);
     switch (conv.bn) {
-      case BnCounting::Separate: break;
-      case BnCounting::Counted: t.params += c.bn_params; break;
-      case BnCounting::Folded: t.params += bn_folds ? (conv.count_bias ? folded_bias : 0) : c.bn_params; break;
+      case BnCounting::Separate:
+        break;
+      case BnCounting::Counted:
+        t.params += c.bn_params;
+        break;
+      case BnCounting::Folded:
+        t.params += bn_folds ? (conv.count_bias ? folded_bias : 0) : c.bn_params;
+        break;
     }
     t.weight_bytes = (c.weights + c.biases + c.bn_params) * bpe;
     t.activation_bytes = c.output_elements * batch * bpe;

@@ -37,15 +37,15 @@ struct AnalysisOptions {
 /// Sums over ops, convention applied, times the batch size where per image.
 struct Totals {
   std::int64_t madds = 0;
-  std::int64_t flops = 0;      ///< 2 x madds
-  std::int64_t params = 0;     ///< by the convention
+  std::int64_t flops = 0;   ///< 2 x madds
+  std::int64_t params = 0;  ///< by the convention
   std::int64_t weights = 0;
   std::int64_t biases = 0;     ///< as built (whether or not counted in params)
   std::int64_t bn_params = 0;  ///< batch norm scale + shift (whether or not counted in params)
   std::int64_t other_ops = 0;
-  std::int64_t weight_bytes = 0;      ///< stored parameters (weights, biases, BN) at the precision
-  std::int64_t activation_bytes = 0;  ///< every op output at the precision
-  std::int64_t bytes_moved = 0;       ///< inputs + outputs + parameters, each touched once
+  std::int64_t weight_bytes = 0;            ///< stored parameters (weights, biases, BN) at the precision
+  std::int64_t activation_bytes = 0;        ///< every op output at the precision
+  std::int64_t bytes_moved = 0;             ///< inputs + outputs + parameters, each touched once
   [[nodiscard]] double intensity() const {  ///< FLOPs per byte moved
     return bytes_moved > 0 ? static_cast<double>(flops) / static_cast<double>(bytes_moved) : 0.0;
   }
@@ -55,12 +55,12 @@ struct Totals {
 /// One lowered op in the whole graph.
 struct OpRecord {
   ir::Op op;
-  int node = -1;                ///< index into Graph::nodes
-  std::vector<int> inputs;      ///< global tensor indices
+  int node = -1;            ///< index into Graph::nodes
+  std::vector<int> inputs;  ///< global tensor indices
   int output = -1;
-  OpCost cost;                  ///< per image, before the convention
-  Totals totals;                ///< convention and batch applied
-  bool counted = true;          ///< false when excluded by the convention (classifier)
+  OpCost cost;          ///< per image, before the convention
+  Totals totals;        ///< convention and batch applied
+  bool counted = true;  ///< false when excluded by the convention (classifier)
 };
 
 struct TensorRecord {
@@ -80,7 +80,7 @@ struct NodeRecord {
   Diagnostics problems;            ///< this block's own problems, with paths
   std::string unresolved_because;  ///< e.g. "input 'conv3' is invalid"
   const blocks::BlockKind* kind = nullptr;
-  ir::ParamMap effective;          ///< every parameter as evaluated (defaults, alpha applied)
+  ir::ParamMap effective;  ///< every parameter as evaluated (defaults, alpha applied)
   std::vector<ir::Shape> in_shapes;
   ir::Shape out;
   int output_tensor = -1;
@@ -94,26 +94,26 @@ struct NodeRecord {
 };
 
 struct MemoryReport {
-  std::int64_t ops_peak_bytes = 0;  ///< every op materialises its output
-  int ops_peak_at = -1;             ///< op index where the peak occurs
-  std::int64_t blocks_peak_bytes = 0;  ///< blocks as single ops, inner tensors disposable
-  int blocks_peak_at = -1;             ///< node index
-  std::int64_t split = 0;              ///< the t of the split view
+  std::int64_t ops_peak_bytes = 0;           ///< every op materialises its output
+  int ops_peak_at = -1;                      ///< op index where the peak occurs
+  std::int64_t blocks_peak_bytes = 0;        ///< blocks as single ops, inner tensors disposable
+  int blocks_peak_at = -1;                   ///< node index
+  std::int64_t split = 0;                    ///< the t of the split view
   std::int64_t blocks_split_peak_bytes = 0;  ///< blocks view, inner tensors in `split` slices
-  std::int64_t peak_bytes = 0;       ///< the selected view
+  std::int64_t peak_bytes = 0;               ///< the selected view
 };
 
 struct Analysis {
   AnalysisOptions options;
-  ir::Settings settings;            ///< as evaluated
-  std::int64_t classes = 0;         ///< classifier outputs after the convention (0: no classifier)
-  std::vector<NodeRecord> nodes;    ///< index = graph node index
-  std::vector<int> order;           ///< execution order of node indices (valid and not)
-  std::vector<OpRecord> ops;        ///< in execution order
+  ir::Settings settings;          ///< as evaluated
+  std::int64_t classes = 0;       ///< classifier outputs after the convention (0: no classifier)
+  std::vector<NodeRecord> nodes;  ///< index = graph node index
+  std::vector<int> order;         ///< execution order of node indices (valid and not)
+  std::vector<OpRecord> ops;      ///< in execution order
   std::vector<TensorRecord> tensors;
-  Totals totals;                    ///< over counted ops of valid blocks
+  Totals totals;  ///< over counted ops of valid blocks
   MemoryReport memory;
-  Diagnostics diagnostics;          ///< every problem, graph order
+  Diagnostics diagnostics;  ///< every problem, graph order
 
   /// True when every block is valid (totals cover the whole graph).
   [[nodiscard]] bool complete() const { return diagnostics.empty(); }

@@ -17,15 +17,16 @@ std::vector<CompareRow> compare_blocks(const ir::Shape& in, std::int64_t out_c, 
     row.title = kind->info().title;
     auto cfg = kind->compare_config(out_c, stride);
     if (!cfg) {
-      row.problem = "cannot map " + in.str() + " to " + std::to_string(out_c) + " channels with stride " +
-                    std::to_string(stride);
+      row.problem =
+          "cannot map " + in.str() + " to " + std::to_string(out_c) + " channels with stride " + std::to_string(stride);
       rows.push_back(std::move(row));
       continue;
     }
     if (kind->param("kernel")) (*cfg)["kernel"] = kernel;
     row.params = *cfg;
     ir::Graph g;
-    g.nodes.push_back(ir::Node{.id = "input", .kind = input_kind, .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
+    g.nodes.push_back(
+        ir::Node{.id = "input", .kind = input_kind, .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
     g.nodes.push_back(ir::Node{.id = "block", .kind = kind->name(), .inputs = {"input"}, .params = *cfg});
     const Analysis a = analyze(g, options);
     if (!a.complete()) {

@@ -12,19 +12,19 @@
 namespace convscope::cost {
 
 struct CompareRow {
-  std::string kind;        ///< registry name
+  std::string kind;  ///< registry name
   std::string title;
-  ir::ParamMap params;     ///< the block's parameters
+  ir::ParamMap params;  ///< the block's parameters
   bool ok = false;
-  std::string problem;     ///< why the kind could not be evaluated
+  std::string problem;  ///< why the kind could not be evaluated
   Totals totals;
   std::int64_t peak_memory_bytes = 0;
   ir::Shape out;
   std::string formula;     ///< filled-in closed form
   double madds_ratio = 0;  ///< to the standard convolution
   double params_ratio = 0;
-  std::string theory;      ///< the paper's ratio to standard conv, when it has one
-  double theory_ratio = 0; ///< its value (0 when none)
+  std::string theory;       ///< the paper's ratio to standard conv, when it has one
+  double theory_ratio = 0;  ///< its value (0 when none)
 };
 
 /// Evaluates every block kind with a compare configuration for input `in`.

@@ -40,9 +40,12 @@ Matrix grouped(const Matrix& in, std::int64_t out_c, std::int64_t groups) {
 
 std::string_view complementary_name(Complementary c) {
   switch (c) {
-    case Complementary::Strict: return "strict";
-    case Complementary::Loose: return "loose";
-    case Complementary::Broken: return "broken";
+    case Complementary::Strict:
+      return "strict";
+    case Complementary::Loose:
+      return "loose";
+    case Complementary::Broken:
+      return "broken";
   }
   return "?";
 }
@@ -77,7 +80,9 @@ std::optional<Connectivity> channel_connectivity(const ir::BlockLowering& l, ir:
         }
         out = grouped(a, oc, op.op.groups);
         break;
-      case ir::OpKind::FullyConnected: out = grouped(a, oc, 1); break;
+      case ir::OpKind::FullyConnected:
+        out = grouped(a, oc, 1);
+        break;
       case ir::OpKind::BatchNorm:
       case ir::OpKind::Activation:
       case ir::OpKind::Pool:
@@ -134,8 +139,8 @@ std::optional<Connectivity> channel_connectivity(const ir::BlockLowering& l, ir:
       c.max_paths = std::max(c.max_paths, p);
       if (p == 0 && !c.missing) c.missing = std::make_pair(i, o);
     }
-  c.condition = c.min_paths == 0 ? Complementary::Broken
-                                 : (c.max_paths == 1 ? Complementary::Strict : Complementary::Loose);
+  c.condition =
+      c.min_paths == 0 ? Complementary::Broken : (c.max_paths == 1 ? Complementary::Strict : Complementary::Loose);
   return c;
 }
 

@@ -23,10 +23,10 @@ bool parse_bn_counting(std::string_view name, BnCounting& out);
 struct Convention {
   std::string name;
   std::string description;
-  bool count_bias = true;           ///< convolution and fc biases are parameters
+  bool count_bias = true;  ///< convolution and fc biases are parameters
   BnCounting bn = BnCounting::Separate;
-  bool include_classifier = true;   ///< the classifier's params and MAdds are counted
-  bool background_class = false;    ///< one extra class (TF-slim's 1001 ImageNet classes)
+  bool include_classifier = true;  ///< the classifier's params and MAdds are counted
+  bool background_class = false;   ///< one extra class (TF-slim's 1001 ImageNet classes)
 };
 
 /// The named conventions: paper (default), torchvision, tf-slim, weights-only, deploy.

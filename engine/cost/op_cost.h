@@ -15,11 +15,11 @@
 namespace convscope::cost {
 
 struct OpCost {
-  std::int64_t madds = 0;      ///< multiply-accumulates
-  std::int64_t weights = 0;    ///< weight parameters (no bias, no batch norm)
-  std::int64_t biases = 0;     ///< bias parameters the op is built with
-  std::int64_t bn_params = 0;  ///< batch norm scale + shift (2 per channel)
-  std::int64_t other_ops = 0;  ///< non-MAdd arithmetic: bias adds, BN, activations, adds, pooling
+  std::int64_t madds = 0;            ///< multiply-accumulates
+  std::int64_t weights = 0;          ///< weight parameters (no bias, no batch norm)
+  std::int64_t biases = 0;           ///< bias parameters the op is built with
+  std::int64_t bn_params = 0;        ///< batch norm scale + shift (2 per channel)
+  std::int64_t other_ops = 0;        ///< non-MAdd arithmetic: bias adds, BN, activations, adds, pooling
   std::int64_t input_elements = 0;   ///< elements read from all inputs
   std::int64_t output_elements = 0;  ///< elements written
 };

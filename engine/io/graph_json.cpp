@@ -22,15 +22,22 @@ using nlohmann::json;
 
 std::string type_name(const json& j) {
   switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "object";
-    case json::value_t::array: return "array";
-    case json::value_t::string: return "string " + j.dump();
-    case json::value_t::boolean: return std::string("boolean ") + (j.get<bool>() ? "true" : "false");
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "object";
+    case json::value_t::array:
+      return "array";
+    case json::value_t::string:
+      return "string " + j.dump();
+    case json::value_t::boolean:
+      return std::string("boolean ") + (j.get<bool>() ? "true" : "false");
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
-    case json::value_t::number_float: return "number " + j.dump();
-    default: return "invalid value";
+    case json::value_t::number_float:
+      return "number " + j.dump();
+    default:
+      return "invalid value";
   }
 }
 
@@ -39,7 +46,8 @@ bool get_int(const json& j, std::int64_t& out) {
     out = j.get<std::int64_t>();
     return true;
   }
-  if (j.is_number_unsigned() && j.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+  if (j.is_number_unsigned() &&
+      j.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     out = static_cast<std::int64_t>(j.get<std::uint64_t>());
     return true;
   }
@@ -100,17 +108,23 @@ void parse_settings(const json& s, ir::Settings& out, Diagnostics& d) {
     const std::string path = "settings." + key;
     std::int64_t i = 0;
     if (key == "alpha") {
-      if (value.is_number()) out.alpha = value.get<double>();
-      else d.push_back({path, "expected number, got " + type_name(value)});
+      if (value.is_number())
+        out.alpha = value.get<double>();
+      else
+        d.push_back({path, "expected number, got " + type_name(value)});
     } else if (key == "resolution" || key == "classes" || key == "channel_divisor" || key == "batch") {
       if (!get_int(value, i)) {
         d.push_back({path, "expected integer, got " + type_name(value)});
         continue;
       }
-      if (key == "resolution") out.resolution = i;
-      else if (key == "classes") out.classes = i;
-      else if (key == "channel_divisor") out.channel_divisor = i;
-      else out.batch = i;
+      if (key == "resolution")
+        out.resolution = i;
+      else if (key == "classes")
+        out.classes = i;
+      else if (key == "channel_divisor")
+        out.channel_divisor = i;
+      else
+        out.batch = i;
     } else {
       d.push_back({path, "unknown setting (known: alpha, resolution, classes, channel_divisor, batch)"});
     }
@@ -126,9 +140,12 @@ void parse_block(const json& b, std::size_t index, ir::Graph& g, Diagnostics& d)
   ir::Node node;
   const auto& registry = blocks::Registry::builtin();
   const blocks::BlockKind* kind = nullptr;
-  if (!b.contains("id")) d.push_back({path + ".id", "missing"});
-  else if (!b["id"].is_string()) d.push_back({path + ".id", "expected string, got " + type_name(b["id"])});
-  else node.id = b["id"].get<std::string>();
+  if (!b.contains("id"))
+    d.push_back({path + ".id", "missing"});
+  else if (!b["id"].is_string())
+    d.push_back({path + ".id", "expected string, got " + type_name(b["id"])});
+  else
+    node.id = b["id"].get<std::string>();
   if (!b.contains("kind")) {
     d.push_back({path + ".kind", "missing"});
   } else if (!b["kind"].is_string()) {
@@ -151,22 +168,31 @@ void parse_block(const json& b, std::size_t index, ir::Graph& g, Diagnostics& d)
         continue;
       }
       for (std::size_t k = 0; k < value.size(); ++k) {
-        if (value[k].is_string()) node.inputs.push_back(value[k].get<std::string>());
-        else d.push_back({kpath + "[" + std::to_string(k) + "]", "expected block id string, got " + type_name(value[k])});
+        if (value[k].is_string())
+          node.inputs.push_back(value[k].get<std::string>());
+        else
+          d.push_back({kpath + "[" + std::to_string(k) + "]", "expected block id string, got " + type_name(value[k])});
       }
     } else if (key == "width_rule") {
       const std::string w = value.is_string() ? value.get<std::string>() : "";
-      if (w == "scale") node.width = ir::WidthRule::Scale;
-      else if (w == "fixed") node.width = ir::WidthRule::Fixed;
-      else if (w == "at_least") node.width = ir::WidthRule::AtLeast;
-      else d.push_back({kpath, "expected \"scale\", \"fixed\" or \"at_least\", got " + type_name(value)});
+      if (w == "scale")
+        node.width = ir::WidthRule::Scale;
+      else if (w == "fixed")
+        node.width = ir::WidthRule::Fixed;
+      else if (w == "at_least")
+        node.width = ir::WidthRule::AtLeast;
+      else
+        d.push_back({kpath, "expected \"scale\", \"fixed\" or \"at_least\", got " + type_name(value)});
     } else if (key == "classifier") {
-      if (value.is_boolean()) node.classifier = value.get<bool>();
-      else d.push_back({kpath, "expected true or false, got " + type_name(value)});
+      if (value.is_boolean())
+        node.classifier = value.get<bool>();
+      else
+        d.push_back({kpath, "expected true or false, got " + type_name(value)});
     } else if (key == "pos") {
       if (value.is_array() && value.size() == 2 && value[0].is_number() && value[1].is_number())
         node.pos = std::array<double, 2>{value[0].get<double>(), value[1].get<double>()};
-      else d.push_back({kpath, "expected [x, y], got " + type_name(value)});
+      else
+        d.push_back({kpath, "expected [x, y], got " + type_name(value)});
     } else if (kind) {
       const ir::ParamSpec* spec = kind->param(key);
       if (!spec) {
@@ -177,8 +203,10 @@ void parse_block(const json& b, std::size_t index, ir::Graph& g, Diagnostics& d)
         continue;
       }
       std::string why;
-      if (auto v = to_param(*spec, value, why)) node.params.emplace(key, std::move(*v));
-      else d.push_back({kpath, why});
+      if (auto v = to_param(*spec, value, why))
+        node.params.emplace(key, std::move(*v));
+      else
+        d.push_back({kpath, why});
     }
   }
   g.nodes.push_back(std::move(node));
@@ -215,8 +243,10 @@ Result<ir::Graph> graph_from_json(std::string_view text) {
   std::vector<std::set<std::string>> open_objects;
   std::string duplicate;
   auto watch = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) open_objects.emplace_back();
-    else if (event == json::parse_event_t::object_end && !open_objects.empty()) open_objects.pop_back();
+    if (event == json::parse_event_t::object_start)
+      open_objects.emplace_back();
+    else if (event == json::parse_event_t::object_end && !open_objects.empty())
+      open_objects.pop_back();
     else if (event == json::parse_event_t::key && !open_objects.empty() &&
              !open_objects.back().insert(parsed.get<std::string>()).second && duplicate.empty())
       duplicate = parsed.get<std::string>();
@@ -239,9 +269,11 @@ Result<ir::Graph> graph_from_json(std::string_view text) {
                               " (is this a ConvScope graph file?)");
   std::int64_t version = 0;
   if (!root.contains("version") || !get_int(root["version"], version))
-    return fail("version", "expected integer, got " + (root.contains("version") ? type_name(root["version"]) : std::string("nothing")));
+    return fail("version", "expected integer, got " +
+                               (root.contains("version") ? type_name(root["version"]) : std::string("nothing")));
   if (version > kGraphVersion)
-    return fail("version", "file is version " + std::to_string(version) + ", written by a newer ConvScope; this one reads version " +
+    return fail("version", "file is version " + std::to_string(version) +
+                               ", written by a newer ConvScope; this one reads version " +
                                std::to_string(kGraphVersion));
   if (version < 1) return fail("version", "must be >= 1, got " + std::to_string(version));
 
@@ -249,8 +281,10 @@ Result<ir::Graph> graph_from_json(std::string_view text) {
   for (const auto& [key, value] : root.items()) {
     if (key == "format" || key == "version") continue;
     if (key == "name" || key == "description") {
-      if (!value.is_string()) d.push_back({key, "expected string, got " + type_name(value)});
-      else (key == "name" ? g.name : g.description) = value.get<std::string>();
+      if (!value.is_string())
+        d.push_back({key, "expected string, got " + type_name(value)});
+      else
+        (key == "name" ? g.name : g.description) = value.get<std::string>();
     } else if (key == "settings") {
       parse_settings(value, g.settings, d);
     } else if (key == "blocks") {
@@ -309,7 +343,8 @@ std::string graph_to_json(const ir::Graph& g) {
     for (const auto& [name, value] : n.params)
       if (std::find(written.begin(), written.end(), name) == written.end() && !is_reserved(name))
         line += ", " + json(name).dump() + ": " + param_to_json(value).dump();
-    if (n.width != ir::WidthRule::Scale) line += ", \"width_rule\": " + json(std::string(ir::width_rule_name(n.width))).dump();
+    if (n.width != ir::WidthRule::Scale)
+      line += ", \"width_rule\": " + json(std::string(ir::width_rule_name(n.width))).dump();
     if (n.classifier) line += ", \"classifier\": true";
     if (n.pos) line += ", \"pos\": [" + json((*n.pos)[0]).dump() + ", " + json((*n.pos)[1]).dump() + "]";
     line += "}";

@@ -69,8 +69,9 @@ std::string profile_table(const ir::Graph& g, const cost::Analysis& a, const run
     const double gf = row.median_ns > 0 ? static_cast<double>(row.flops) / row.median_ns : 0;
     std::snprintf(line, sizeof line, "%-12s %-34s %10s %7.1f %10.1f %10.1f %7.2f %8.2f %6.1f %-7s\n",
                   row.block.substr(0, 12).c_str(), row.step.substr(0, 34).c_str(), human(row.madds).c_str(), ai,
-                  row.predicted_ns / 1e3, row.median_ns / 1e3, row.predicted_ns > 0 ? row.median_ns / row.predicted_ns : 0,
-                  gf, peak > 0 ? 100.0 * gf / peak : 0, row.bound.c_str());
+                  row.predicted_ns / 1e3, row.median_ns / 1e3,
+                  row.predicted_ns > 0 ? row.median_ns / row.predicted_ns : 0, gf, peak > 0 ? 100.0 * gf / peak : 0,
+                  row.bound.c_str());
     out += line;
   }
   double predicted = 0;
@@ -87,10 +88,10 @@ std::string profile_table(const ir::Graph& g, const cost::Analysis& a, const run
          " GFLOP/s (2 x MAdds / median)\n";
   out += "machine: " + r.cpu + ", " + r.isa + ", " + std::to_string(r.threads) + " thread(s); ceilings " +
          fmt(peak, 1) + " GFLOP/s, L2 " + fmt(cal.cache_gbps, 1) + " GB/s, L3 " + fmt(cal.l3_gbps, 1) + " GB/s, DRAM " +
-         fmt(cal.dram_gbps, 1) +
-         " GB/s (calibrated " + cal.measured_at + ")\n";
-  out += "activation arena " + human(plan.arena_bytes(), true) + " (cost model, every op materialised: " +
-         human(a.memory.ops_peak_bytes, true) + "); fused steps show one time for all their ops\n";
+         fmt(cal.dram_gbps, 1) + " GB/s (calibrated " + cal.measured_at + ")\n";
+  out += "activation arena " + human(plan.arena_bytes(), true) +
+         " (cost model, every op materialised: " + human(a.memory.ops_peak_bytes, true) +
+         "); fused steps show one time for all their ops\n";
   if (r.cancelled) out += "CANCELLED: the figures cover the runs made before the cancel\n";
   return out;
 }
@@ -114,10 +115,16 @@ std::string profile_json(const ir::Graph& g, const cost::Analysis& a, const runt
   net["cost_model_peak_bytes"] = a.memory.ops_peak_bytes;
   net["cancelled"] = r.cancelled;
   j["network"] = net;
-  j["machine"] = {{"cpu", r.cpu}, {"isa", r.isa}, {"threads", r.threads},
-                  {"peak_gflops", cal.peak_gflops(plan.threads())}, {"peak_gflops_1", cal.peak_gflops_1},
-                  {"peak_gflops_all", cal.peak_gflops_all}, {"cache_gbps", cal.cache_gbps}, {"l3_gbps", cal.l3_gbps},
-                  {"dram_gbps", cal.dram_gbps}, {"calibrated_at", cal.measured_at}};
+  j["machine"] = {{"cpu", r.cpu},
+                  {"isa", r.isa},
+                  {"threads", r.threads},
+                  {"peak_gflops", cal.peak_gflops(plan.threads())},
+                  {"peak_gflops_1", cal.peak_gflops_1},
+                  {"peak_gflops_all", cal.peak_gflops_all},
+                  {"cache_gbps", cal.cache_gbps},
+                  {"l3_gbps", cal.l3_gbps},
+                  {"dram_gbps", cal.dram_gbps},
+                  {"calibrated_at", cal.measured_at}};
   const auto rs = rows(g, plan, r, cal);
   const double peak = cal.peak_gflops(plan.threads());
   j["layers"] = ordered_json::array();
@@ -138,7 +145,8 @@ std::string profile_json(const ir::Graph& g, const cost::Analysis& a, const runt
     l["madds"] = row.madds;
     l["flops"] = row.flops;
     l["bytes"] = row.bytes;
-    l["intensity_flops_per_byte"] = row.bytes > 0 ? static_cast<double>(row.flops) / static_cast<double>(row.bytes) : 0.0;
+    l["intensity_flops_per_byte"] =
+        row.bytes > 0 ? static_cast<double>(row.flops) / static_cast<double>(row.bytes) : 0.0;
     l["predicted_ms"] = row.predicted_ns / 1e6;
     l["bound"] = row.bound;
     l["median_ms"] = row.median_ns / 1e6;
@@ -153,7 +161,8 @@ std::string profile_json(const ir::Graph& g, const cost::Analysis& a, const runt
     block_ns[row.block] += row.median_ns;
   }
   j["blocks"] = ordered_json::array();
-  for (const auto& b : block_order) j["blocks"].push_back({{"block", b}, {"sum_of_step_medians_ms", block_ns[b] / 1e6}});
+  for (const auto& b : block_order)
+    j["blocks"].push_back({{"block", b}, {"sum_of_step_medians_ms", block_ns[b] / 1e6}});
   return j.dump(2) + "\n";
 }
 

@@ -9,11 +9,11 @@
 namespace convscope::io {
 namespace {
 
-using nlohmann::ordered_json;
 using cost::Analysis;
 using cost::NodeRecord;
 using cost::NodeStatus;
 using cost::OpRecord;
+using nlohmann::ordered_json;
 
 std::string fixed(double v, int digits) {
   char buf[64];
@@ -51,8 +51,10 @@ class Table {
       std::string line;
       for (std::size_t i = 0; i < r.size(); ++i) {
         const std::size_t pad = width[i] - r[i].size();
-        if (i <= 1) line += r[i] + std::string(pad, ' ');
-        else line += std::string(pad, ' ') + r[i];
+        if (i <= 1)
+          line += r[i] + std::string(pad, ' ');
+        else
+          line += std::string(pad, ' ') + r[i];
         if (i + 1 < r.size()) line += "  ";
       }
       while (!line.empty() && line.back() == ' ') line.pop_back();
@@ -68,9 +70,12 @@ class Table {
 
 std::string status_name(NodeStatus s) {
   switch (s) {
-    case NodeStatus::Ok: return "ok";
-    case NodeStatus::Invalid: return "invalid";
-    case NodeStatus::Unresolved: return "unresolved";
+    case NodeStatus::Ok:
+      return "ok";
+    case NodeStatus::Invalid:
+      return "invalid";
+    case NodeStatus::Unresolved:
+      return "unresolved";
   }
   return "?";
 }
@@ -155,9 +160,11 @@ std::string report_table(const ir::Graph& g, const Analysis& a, const ReportOpti
     }
     if (!options.ops) {
       const auto& nt = rec.totals;
-      table.add({node.id, node.kind + (node.classifier && !a.options.convention.include_classifier ? " (excluded)" : ""),
+      table.add({node.id,
+                 node.kind + (node.classifier && !a.options.convention.include_classifier ? " (excluded)" : ""),
                  rec.out.str(), with_commas(nt.params), with_commas(nt.madds), pct(nt.madds, t.madds),
-                 with_commas(nt.other_ops), human(rec.out.elements() * cost::bytes_per_element(a.options.precision) * a.settings.batch, true),
+                 with_commas(nt.other_ops),
+                 human(rec.out.elements() * cost::bytes_per_element(a.options.precision) * a.settings.batch, true),
                  rec.n_ops ? fixed(nt.intensity(), 1) : "-"});
       continue;
     }
@@ -166,8 +173,8 @@ std::string report_table(const ir::Graph& g, const Analysis& a, const ReportOpti
       const auto& ot = o.totals;
       table.add({k == rec.first_op ? node.id : "", o.op.name + ": " + ir::op_summary(o.op),
                  a.tensors[static_cast<std::size_t>(o.output)].shape.str(), with_commas(o.counted ? ot.params : 0),
-                 with_commas(o.counted ? ot.madds : 0), pct(o.counted ? ot.madds : 0, t.madds), with_commas(ot.other_ops),
-                 human(ot.activation_bytes, true), fixed(ot.intensity(), 1)});
+                 with_commas(o.counted ? ot.madds : 0), pct(o.counted ? ot.madds : 0, t.madds),
+                 with_commas(ot.other_ops), human(ot.activation_bytes, true), fixed(ot.intensity(), 1)});
     }
   }
   out += table.str();
@@ -181,8 +188,8 @@ std::string report_table(const ir::Graph& g, const Analysis& a, const ReportOpti
              with_commas(f.madds) + "\n    " + f.legend + "\n";
       if (rec.connectivity) {
         const auto& c = *rec.connectivity;
-        out += "    complementary condition: " + std::string(cost::complementary_name(c.condition)) + " (paths per channel pair " +
-               std::to_string(c.min_paths) + ".." + std::to_string(c.max_paths) + ")";
+        out += "    complementary condition: " + std::string(cost::complementary_name(c.condition)) +
+               " (paths per channel pair " + std::to_string(c.min_paths) + ".." + std::to_string(c.max_paths) + ")";
         if (c.missing)
           out += "; no path from input channel " + std::to_string(c.missing->first) + " to output channel " +
                  std::to_string(c.missing->second);
@@ -194,9 +201,9 @@ std::string report_table(const ir::Graph& g, const Analysis& a, const ReportOpti
   out += "params      " + with_commas(t.params) + "  (" + human(t.params) + ")  weights " + with_commas(t.weights) +
          ", biases " + with_commas(t.biases) + (a.options.convention.count_bias ? "" : " (not counted)") + "\n";
   out += "BN params   " + with_commas(t.bn_params) + "  (" +
-         (a.options.convention.bn == cost::BnCounting::Counted ? "counted in params"
+         (a.options.convention.bn == cost::BnCounting::Counted  ? "counted in params"
           : a.options.convention.bn == cost::BnCounting::Folded ? "folded into conv biases"
-                                                                 : "reported separately, not in params") +
+                                                                : "reported separately, not in params") +
          ")\n";
   out += "MAdds       " + with_commas(t.madds) + "  (" + human(t.madds) + ")   FLOPs " + with_commas(t.flops) + " (" +
          human(t.flops) + ")\n";
@@ -207,8 +214,8 @@ std::string report_table(const ir::Graph& g, const Analysis& a, const ReportOpti
          std::string(cost::memory_view_name(a.options.memory_view)) + " view";
   if (a.options.memory_view == cost::MemoryView::Blocks && a.options.split > 0)
     out += ", inner tensors in " + std::to_string(a.options.split) + " slices";
-  out += ")   every op: " + human(a.memory.ops_peak_bytes, true) + ", blocks as ops: " +
-         human(a.memory.blocks_peak_bytes, true) + "\n";
+  out += ")   every op: " + human(a.memory.ops_peak_bytes, true) +
+         ", blocks as ops: " + human(a.memory.blocks_peak_bytes, true) + "\n";
   if (!a.complete()) {
     int bad = 0;
     for (const auto& n : a.nodes) bad += n.status != NodeStatus::Ok;
@@ -256,19 +263,27 @@ std::string report_json(const ir::Graph& g, const Analysis& a) {
       b["inner_peak_bytes"] = rec.inner_peak_bytes;
       ordered_json p;
       for (const auto& [k, v] : rec.effective) {
-        if (const auto* i = std::get_if<std::int64_t>(&v)) p[k] = *i;
-        else if (const auto* d = std::get_if<double>(&v)) p[k] = *d;
-        else if (const auto* bb = std::get_if<bool>(&v)) p[k] = *bb;
-        else p[k] = std::get<std::string>(v);
+        if (const auto* i = std::get_if<std::int64_t>(&v))
+          p[k] = *i;
+        else if (const auto* d = std::get_if<double>(&v))
+          p[k] = *d;
+        else if (const auto* bb = std::get_if<bool>(&v))
+          p[k] = *bb;
+        else
+          p[k] = std::get<std::string>(v);
       }
       b["params"] = p;
       if (rec.formula)
-        b["formula"] = {{"symbolic", rec.formula->symbolic}, {"filled", rec.formula->filled},
-                        {"legend", rec.formula->legend}, {"madds", rec.formula->madds}, {"weights", rec.formula->weights}};
+        b["formula"] = {{"symbolic", rec.formula->symbolic},
+                        {"filled", rec.formula->filled},
+                        {"legend", rec.formula->legend},
+                        {"madds", rec.formula->madds},
+                        {"weights", rec.formula->weights}};
       if (rec.connectivity) {
         const auto& c = *rec.connectivity;
         ordered_json cj{{"condition", std::string(cost::complementary_name(c.condition))},
-                        {"min_paths", c.min_paths}, {"max_paths", c.max_paths}};
+                        {"min_paths", c.min_paths},
+                        {"max_paths", c.max_paths}};
         if (c.missing) cj["missing"] = {{"input_channel", c.missing->first}, {"output_channel", c.missing->second}};
         b["complementary"] = cj;
       }
@@ -314,11 +329,11 @@ std::string report_csv(const ir::Graph& g, const Analysis& a) {
       const OpRecord& o = a.ops[static_cast<std::size_t>(k)];
       const auto& t = o.totals;
       const auto& sh = a.tensors[static_cast<std::size_t>(o.output)].shape;
-      out += quote(node.id) + "," + node.kind + "," + quote(o.op.name) + "," + std::string(ir::op_kind_name(o.op.kind)) +
-             "," + std::to_string(sh.h) + "," + std::to_string(sh.w) + "," + std::to_string(sh.c) + "," +
-             std::to_string(t.params) + "," + std::to_string(t.weights) + "," + std::to_string(t.biases) + "," +
-             std::to_string(t.bn_params) + "," + std::to_string(t.madds) + "," + std::to_string(t.flops) + "," +
-             std::to_string(t.other_ops) + "," + std::to_string(t.weight_bytes) + "," +
+      out += quote(node.id) + "," + node.kind + "," + quote(o.op.name) + "," +
+             std::string(ir::op_kind_name(o.op.kind)) + "," + std::to_string(sh.h) + "," + std::to_string(sh.w) + "," +
+             std::to_string(sh.c) + "," + std::to_string(t.params) + "," + std::to_string(t.weights) + "," +
+             std::to_string(t.biases) + "," + std::to_string(t.bn_params) + "," + std::to_string(t.madds) + "," +
+             std::to_string(t.flops) + "," + std::to_string(t.other_ops) + "," + std::to_string(t.weight_bytes) + "," +
              std::to_string(t.activation_bytes) + "," + std::to_string(t.bytes_moved) + "," + fixed(t.intensity(), 4) +
              "," + (o.counted ? "true" : "false") + "\n";
     }
@@ -328,16 +343,16 @@ std::string report_csv(const ir::Graph& g, const Analysis& a) {
 
 std::string compare_table(const std::vector<cost::CompareRow>& rows, const ir::Shape& in, std::int64_t out_c,
                           std::int64_t stride, std::int64_t kernel) {
-  std::string out = "input " + in.str() + " -> " + std::to_string(out_c) + " channels, stride " + std::to_string(stride) +
-                    ", kernel " + std::to_string(kernel) + "\n\n";
+  std::string out = "input " + in.str() + " -> " + std::to_string(out_c) + " channels, stride " +
+                    std::to_string(stride) + ", kernel " + std::to_string(kernel) + "\n\n";
   Table t({"block", "output", "weights", "MAdds", "peak mem", "MAdds / conv", "weights / conv", "paper ratio"});
   for (const auto& r : rows) {
     if (!r.ok) {
       t.add({r.kind, "n/a: " + r.problem});
       continue;
     }
-    t.add({r.kind, r.out.str(), with_commas(r.totals.weights), with_commas(r.totals.madds), human(r.peak_memory_bytes, true),
-           fixed(r.madds_ratio, 4), fixed(r.params_ratio, 4),
+    t.add({r.kind, r.out.str(), with_commas(r.totals.weights), with_commas(r.totals.madds),
+           human(r.peak_memory_bytes, true), fixed(r.madds_ratio, 4), fixed(r.params_ratio, 4),
            r.theory.empty() ? "-" : r.theory + " = " + fixed(r.theory_ratio, 4)});
   }
   out += t.str();

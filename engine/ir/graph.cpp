@@ -7,9 +7,12 @@ namespace convscope::ir {
 
 std::string_view width_rule_name(WidthRule rule) {
   switch (rule) {
-    case WidthRule::Scale: return "scale";
-    case WidthRule::Fixed: return "fixed";
-    case WidthRule::AtLeast: return "at_least";
+    case WidthRule::Scale:
+      return "scale";
+    case WidthRule::Fixed:
+      return "fixed";
+    case WidthRule::AtLeast:
+      return "at_least";
   }
   return "?";
 }
@@ -39,7 +42,8 @@ std::int64_t make_divisible(double value, std::int64_t divisor) {
 
 std::int64_t scale_channels(std::int64_t base, double alpha, std::int64_t divisor, WidthRule rule) {
   switch (rule) {
-    case WidthRule::Fixed: return base;
+    case WidthRule::Fixed:
+      return base;
     case WidthRule::Scale:
       if (alpha == 1.0) return base;  // alpha 1 is the published network as written
       return make_divisible(static_cast<double>(base) * alpha, divisor);

@@ -31,7 +31,7 @@ struct Node {
   std::vector<std::string> inputs;  ///< ids of the blocks feeding this one, in order
   ParamMap params;                  ///< as written by the user; missing = schema default
   WidthRule width = WidthRule::Scale;
-  bool classifier = false;          ///< final classifier: its `out` is the class count
+  bool classifier = false;                   ///< final classifier: its `out` is the class count
   std::optional<std::array<double, 2>> pos;  ///< canvas position, if placed
 
   friend bool operator==(const Node&, const Node&) = default;
@@ -39,11 +39,11 @@ struct Node {
 
 /// Per-network settings (graph file "settings").
 struct Settings {
-  double alpha = 1.0;                     ///< width multiplier
-  std::optional<std::int64_t> resolution; ///< overrides every input's height and width
-  std::optional<std::int64_t> classes;    ///< overrides the classifier's output count
-  std::int64_t channel_divisor = 8;       ///< make_divisible's divisor
-  std::int64_t batch = 1;                 ///< images per run (cost is reported per batch)
+  double alpha = 1.0;                      ///< width multiplier
+  std::optional<std::int64_t> resolution;  ///< overrides every input's height and width
+  std::optional<std::int64_t> classes;     ///< overrides the classifier's output count
+  std::int64_t channel_divisor = 8;        ///< make_divisible's divisor
+  std::int64_t batch = 1;                  ///< images per run (cost is reported per batch)
 
   friend bool operator==(const Settings&, const Settings&) = default;
 };

@@ -129,8 +129,8 @@ TensorRef OpBuilder::concat(const std::vector<TensorRef>& xs, std::string name) 
   for (TensorRef t : xs) {
     const Shape s = shape(t);
     if (s.h != out.h || s.w != out.w)
-      return error(name, "cannot concatenate " + shape(xs.front()).str() + " and " + s.str() +
-                             ": height and width must match");
+      return error(
+          name, "cannot concatenate " + shape(xs.front()).str() + " and " + s.str() + ": height and width must match");
     out.c += s.c;
   }
   return emit(Op{.kind = OpKind::Concat, .name = std::move(name)}, xs, out);
@@ -162,7 +162,8 @@ TensorRef OpBuilder::pool(TensorRef x, PoolMode mode, std::int64_t k, std::int64
                           bool ceil_mode, std::string name) {
   if (!ok({x})) return kNoTensor;
   const Shape in = shape(x);
-  if (2 * pad > k) return error(name, "padding " + std::to_string(pad) + " must be at most half the window " + std::to_string(k));
+  if (2 * pad > k)
+    return error(name, "padding " + std::to_string(pad) + " must be at most half the window " + std::to_string(k));
   std::int64_t oh = window_out(in.h, k, stride, 2 * pad, 1, ceil_mode);
   std::int64_t ow = window_out(in.w, k, stride, 2 * pad, 1, ceil_mode);
   // With ceil_mode the last window must start inside the input or left padding.

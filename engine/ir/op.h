@@ -38,9 +38,9 @@ struct Op {
   std::int64_t out_c = 0;  ///< Conv, ConvTranspose, FullyConnected: output channels
   std::int64_t k_h = 1, k_w = 1;
   std::int64_t stride = 1;
-  std::int64_t pad = 0;     ///< per side, symmetric
+  std::int64_t pad = 0;  ///< per side, symmetric
   std::int64_t dilation = 1;
-  std::int64_t groups = 1;  ///< Conv, ConvTranspose: channel groups; ChannelShuffle: groups
+  std::int64_t groups = 1;          ///< Conv, ConvTranspose: channel groups; ChannelShuffle: groups
   std::int64_t output_padding = 0;  ///< ConvTranspose: extra rows/cols at the bottom/right
   bool bias = false;                ///< Conv, ConvTranspose, FullyConnected
   bool ceil_mode = false;           ///< Pool

@@ -15,10 +15,14 @@ std::string number_str(double v) {
 
 std::string type_of(const ParamValue& v) {
   switch (v.index()) {
-    case 0: return "integer";
-    case 1: return "number";
-    case 2: return "boolean";
-    default: return "string";
+    case 0:
+      return "integer";
+    case 1:
+      return "number";
+    case 2:
+      return "boolean";
+    default:
+      return "string";
   }
 }
 
@@ -32,12 +36,18 @@ std::optional<std::string> check_range(const ParamSpec& spec, double v, const st
 
 std::string param_type_name(ParamType type) {
   switch (type) {
-    case ParamType::Int: return "int";
-    case ParamType::Channels: return "channels";
-    case ParamType::Float: return "float";
-    case ParamType::Bool: return "bool";
-    case ParamType::Choice: return "choice";
-    case ParamType::Padding: return "padding";
+    case ParamType::Int:
+      return "int";
+    case ParamType::Channels:
+      return "channels";
+    case ParamType::Float:
+      return "float";
+    case ParamType::Bool:
+      return "bool";
+    case ParamType::Choice:
+      return "choice";
+    case ParamType::Padding:
+      return "padding";
   }
   return "?";
 }
@@ -53,14 +63,17 @@ std::string param_range_str(const ParamSpec& spec) {
   switch (spec.type) {
     case ParamType::Int:
     case ParamType::Channels:
-    case ParamType::Float: return number_str(spec.min) + ".." + number_str(spec.max);
-    case ParamType::Bool: return "true|false";
+    case ParamType::Float:
+      return number_str(spec.min) + ".." + number_str(spec.max);
+    case ParamType::Bool:
+      return "true|false";
     case ParamType::Choice: {
       std::string s;
       for (const auto& c : spec.choices) s += (s.empty() ? "" : "|") + c;
       return s;
     }
-    case ParamType::Padding: return "same|0.." + number_str(spec.max);
+    case ParamType::Padding:
+      return "same|0.." + number_str(spec.max);
   }
   return {};
 }
@@ -70,23 +83,29 @@ std::optional<std::string> check_param(const ParamSpec& spec, const ParamValue& 
     case ParamType::Int:
     case ParamType::Channels: {
       const auto* i = std::get_if<std::int64_t>(&value);
-      if (!i) return "expected integer " + param_range_str(spec) + ", got " + type_of(value) + " " + param_value_str(value);
+      if (!i)
+        return "expected integer " + param_range_str(spec) + ", got " + type_of(value) + " " + param_value_str(value);
       return check_range(spec, static_cast<double>(*i), std::to_string(*i));
     }
     case ParamType::Float: {
       double v = 0;
-      if (const auto* d = std::get_if<double>(&value)) v = *d;
-      else if (const auto* i = std::get_if<std::int64_t>(&value)) v = static_cast<double>(*i);
-      else return "expected number " + param_range_str(spec) + ", got " + type_of(value) + " " + param_value_str(value);
+      if (const auto* d = std::get_if<double>(&value))
+        v = *d;
+      else if (const auto* i = std::get_if<std::int64_t>(&value))
+        v = static_cast<double>(*i);
+      else
+        return "expected number " + param_range_str(spec) + ", got " + type_of(value) + " " + param_value_str(value);
       if (!std::isfinite(v)) return "expected a finite number";
       return check_range(spec, v, number_str(v));
     }
     case ParamType::Bool:
-      if (!std::holds_alternative<bool>(value)) return "expected true or false, got " + type_of(value) + " " + param_value_str(value);
+      if (!std::holds_alternative<bool>(value))
+        return "expected true or false, got " + type_of(value) + " " + param_value_str(value);
       return std::nullopt;
     case ParamType::Choice: {
       const auto* s = std::get_if<std::string>(&value);
-      if (!s) return "expected one of " + param_range_str(spec) + ", got " + type_of(value) + " " + param_value_str(value);
+      if (!s)
+        return "expected one of " + param_range_str(spec) + ", got " + type_of(value) + " " + param_value_str(value);
       for (const auto& c : spec.choices)
         if (c == *s) return std::nullopt;
       return "expected one of " + param_range_str(spec) + ", got \"" + *s + "\"";

@@ -29,13 +29,13 @@ using ParamMap = std::map<std::string, ParamValue, std::less<>>;
 
 /// One entry of a block kind's parameter schema.
 struct ParamSpec {
-  std::string name;       ///< key in files and the inspector, snake_case
+  std::string name;  ///< key in files and the inspector, snake_case
   ParamType type = ParamType::Int;
-  ParamValue def;         ///< default value
-  double min = 0;         ///< inclusive lower bound (Int, Channels, Float)
-  double max = 0;         ///< inclusive upper bound (Int, Channels, Float)
+  ParamValue def;                    ///< default value
+  double min = 0;                    ///< inclusive lower bound (Int, Channels, Float)
+  double max = 0;                    ///< inclusive upper bound (Int, Channels, Float)
   std::vector<std::string> choices;  ///< allowed values (Choice)
-  std::string doc;        ///< one line shown in tooltips and `convscope-cli blocks`
+  std::string doc;                   ///< one line shown in tooltips and `convscope-cli blocks`
   /// May be left out; then the block derives it (e.g. expanded channels = t x C_in)
   /// and `def` is only the editor's starting value.
   bool optional = false;

@@ -24,8 +24,8 @@ struct Shape {
 /// Output extent of a sliding window (convolution or pooling), or a value <= 0
 /// when the (dilated) window does not fit into the padded input.
 /// `pad_total` is the sum of both sides' padding.
-inline std::int64_t window_out(std::int64_t in, std::int64_t k, std::int64_t stride,
-                               std::int64_t pad_total, std::int64_t dilation, bool ceil_mode = false) {
+inline std::int64_t window_out(std::int64_t in, std::int64_t k, std::int64_t stride, std::int64_t pad_total,
+                               std::int64_t dilation, bool ceil_mode = false) {
   const std::int64_t span = dilation * (k - 1) + 1;
   const std::int64_t room = in + pad_total - span;
   if (room < 0) return 0;

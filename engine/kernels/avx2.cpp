@@ -21,15 +21,18 @@ inline __m256 vector_act(__m256 v, ir::Activation act) {
   const __m256 zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6.f);
   switch (act) {
     case ir::Activation::None:
-    case ir::Activation::Sigmoid: return v;
-    case ir::Activation::ReLU: return _mm256_max_ps(v, zero);
-    case ir::Activation::ReLU6: return _mm256_min_ps(_mm256_max_ps(v, zero), six);
+    case ir::Activation::Sigmoid:
+      return v;
+    case ir::Activation::ReLU:
+      return _mm256_max_ps(v, zero);
+    case ir::Activation::ReLU6:
+      return _mm256_min_ps(_mm256_max_ps(v, zero), six);
     case ir::Activation::HSigmoid:
       return _mm256_mul_ps(_mm256_min_ps(_mm256_max_ps(_mm256_add_ps(v, _mm256_set1_ps(3.f)), zero), six),
                            _mm256_set1_ps(1.f / 6.f));
     case ir::Activation::HSwish: {
-      const __m256 g = _mm256_mul_ps(
-          _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(v, _mm256_set1_ps(3.f)), zero), six), _mm256_set1_ps(1.f / 6.f));
+      const __m256 g = _mm256_mul_ps(_mm256_min_ps(_mm256_max_ps(_mm256_add_ps(v, _mm256_set1_ps(3.f)), zero), six),
+                                     _mm256_set1_ps(1.f / 6.f));
       return _mm256_mul_ps(v, g);
     }
   }
@@ -46,16 +49,16 @@ struct Micro {
     const bool full = m.nr == kGemmNr;
     alignas(32) float tmp[MR][kGemmNr];
     if (m.first) {
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
     } else if (full) {
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
         acc0[r] = _mm256_loadu_ps(m.c + r * m.ldc);
         acc1[r] = _mm256_loadu_ps(m.c + r * m.ldc + 8);
       }
     } else {
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
         for (std::int64_t j = 0; j < kGemmNr; ++j) tmp[r][j] = j < m.nr ? m.c[r * m.ldc + j] : 0.f;
         acc0[r] = _mm256_load_ps(tmp[r]);
@@ -66,7 +69,7 @@ struct Micro {
     const float* b = m.b;
     for (std::int64_t k = 0; k < m.kc; ++k, b += kGemmNr) {
       const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
         const __m256 av = _mm256_broadcast_ss(a + r * m.lda + k);
         acc0[r] = _mm256_fmadd_ps(av, b0, acc0[r]);
@@ -77,26 +80,26 @@ struct Micro {
     if (m.last) {
       if (m.bias) {
         const __m256 bb0 = _mm256_load_ps(m.bias), bb1 = _mm256_load_ps(m.bias + 8);
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) {
           acc0[r] = _mm256_add_ps(acc0[r], bb0);
           acc1[r] = _mm256_add_ps(acc1[r], bb1);
         }
       }
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
         acc0[r] = vector_act(acc0[r], m.act);
         acc1[r] = vector_act(acc1[r], m.act);
       }
     }
     if (full) {
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
         _mm256_storeu_ps(m.c + r * m.ldc, acc0[r]);
         _mm256_storeu_ps(m.c + r * m.ldc + 8, acc1[r]);
       }
     } else {
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
         _mm256_store_ps(tmp[r], acc0[r]);
         _mm256_store_ps(tmp[r] + 8, acc1[r]);
@@ -104,7 +107,7 @@ struct Micro {
       }
     }
     if (scalar_act)
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int r = 0; r < MR; ++r)
         for (std::int64_t j = 0; j < m.nr; ++j) m.c[r * m.ldc + j] = activate(m.c[r * m.ldc + j], m.act);
   }
@@ -178,8 +181,10 @@ void depthwise_row(const DwArgs& d, std::int64_t oy, std::int64_t x_lo, std::int
         acc = _mm256_load_ps(t);
       }
       float* y = d.out.px(oy, px) + ch;
-      if (tail) _mm256_maskstore_ps(y, mask, acc);
-      else _mm256_storeu_ps(y, acc);
+      if (tail)
+        _mm256_maskstore_ps(y, mask, acc);
+      else
+        _mm256_storeu_ps(y, acc);
     };
     std::int64_t ox = 0;
     while (ox < d.out.w) {
@@ -226,10 +231,14 @@ void depthwise(const DwArgs& d) {
   while (x_lo < d.out.w && x_lo * d.stride - d.pad < 0) ++x_lo;
   while (x_hi > x_lo && (x_hi - 1) * d.stride - d.pad + (d.k - 1) * d.dilation >= d.in.w) --x_hi;
   for (std::int64_t oy = d.y_begin; oy < d.y_end; ++oy) {
-    if (d.k == 3) depthwise_row<3>(d, oy, x_lo, x_hi);
-    else if (d.k == 5) depthwise_row<5>(d, oy, x_lo, x_hi);
-    else if (d.k <= 7) depthwise_row<0>(d, oy, x_lo, x_hi);
-    else portable_depthwise_rows(d, oy, oy + 1);
+    if (d.k == 3)
+      depthwise_row<3>(d, oy, x_lo, x_hi);
+    else if (d.k == 5)
+      depthwise_row<5>(d, oy, x_lo, x_hi);
+    else if (d.k <= 7)
+      depthwise_row<0>(d, oy, x_lo, x_hi);
+    else
+      portable_depthwise_rows(d, oy, oy + 1);
   }
 }
 
@@ -252,8 +261,8 @@ double fma_loop(std::int64_t iterations, float* sink) {
 }  // namespace
 
 const KernelTable& table() {
-  static const KernelTable t{Isa::Avx2, gemm, depthwise, activation_loop, add_loop, scale_shift_loop, fma_loop,
-                             read_sum_loop};
+  static const KernelTable t{Isa::Avx2,        gemm,     depthwise,    activation_loop, add_loop,
+                             scale_shift_loop, fma_loop, read_sum_loop};
   return t;
 }
 

@@ -30,8 +30,10 @@ const CpuInfo& cpu_info() {
 
 std::string isa_name(Isa isa) {
   switch (isa) {
-    case Isa::Portable: return "portable";
-    case Isa::Avx2: return "avx2+fma";
+    case Isa::Portable:
+      return "portable";
+    case Isa::Avx2:
+      return "avx2+fma";
   }
   return "?";
 }

@@ -8,8 +8,8 @@ namespace convscope::kernels {
 enum class Isa { Portable, Avx2 };
 
 struct CpuInfo {
-  std::string model;   ///< e.g. "AMD EPYC 7B13" from /proc/cpuinfo
-  bool avx2 = false;   ///< AVX2 and FMA both present
+  std::string model;  ///< e.g. "AMD EPYC 7B13" from /proc/cpuinfo
+  bool avx2 = false;  ///< AVX2 and FMA both present
   int logical_cpus = 1;
 };
 

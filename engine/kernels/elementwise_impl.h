@@ -10,7 +10,8 @@
 inline void activation_loop(float* y, std::int64_t n, convscope::ir::Activation act) {
   using convscope::ir::Activation;
   switch (act) {
-    case Activation::None: return;
+    case Activation::None:
+      return;
     case Activation::ReLU:
       for (std::int64_t i = 0; i < n; ++i) y[i] = y[i] > 0.f ? y[i] : 0.f;
       return;

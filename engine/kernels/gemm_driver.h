@@ -13,15 +13,15 @@
 #include "kernels/kernels.h"
 
 struct MicroArgs {
-  std::int64_t kc;       // depth of this block
-  const float* a;        // first row, at column kc0
+  std::int64_t kc;  // depth of this block
+  const float* a;   // first row, at column kc0
   std::int64_t lda;
-  const float* b;        // packed panel at row kc0: kc x kGemmNr
+  const float* b;  // packed panel at row kc0: kc x kGemmNr
   float* c;
   std::int64_t ldc;
-  std::int64_t nr;       // valid columns (<= kGemmNr)
-  bool first;            // overwrite C (else accumulate)
-  const float* bias;     // kGemmNr values (zero padded) when this is the last block, else null
+  std::int64_t nr;    // valid columns (<= kGemmNr)
+  bool first;         // overwrite C (else accumulate)
+  const float* bias;  // kGemmNr values (zero padded) when this is the last block, else null
   convscope::ir::Activation act;
   bool last;
 };
@@ -50,12 +50,24 @@ void gemm_rows(const convscope::kernels::GemmArgs& g, std::int64_t row_begin, st
         for (std::int64_t i = m0; i < m1; i += Micro::kMr) {
           MicroArgs a{kc, g.a + i * g.lda + k0, g.lda, bp, g.c + i * g.ldc + j, g.ldc, nr, first, bias, g.act, last};
           switch (std::min<std::int64_t>(Micro::kMr, m1 - i)) {
-            case 1: Micro::template run<1>(a); break;
-            case 2: Micro::template run<2>(a); break;
-            case 3: Micro::template run<3>(a); break;
-            case 4: Micro::template run<4>(a); break;
-            case 5: Micro::template run<5>(a); break;
-            default: Micro::template run<Micro::kMr>(a); break;
+            case 1:
+              Micro::template run<1>(a);
+              break;
+            case 2:
+              Micro::template run<2>(a);
+              break;
+            case 3:
+              Micro::template run<3>(a);
+              break;
+            case 4:
+              Micro::template run<4>(a);
+              break;
+            case 5:
+              Micro::template run<5>(a);
+              break;
+            default:
+              Micro::template run<Micro::kMr>(a);
+              break;
           }
         }
       }

@@ -80,9 +80,12 @@ const KernelTable& kernels_for(Isa isa);
 /// Applies an activation to one value (shared by every path).
 inline float activate(float v, ir::Activation act) {
   switch (act) {
-    case ir::Activation::None: return v;
-    case ir::Activation::ReLU: return v > 0.f ? v : 0.f;
-    case ir::Activation::ReLU6: return v < 0.f ? 0.f : (v > 6.f ? 6.f : v);
+    case ir::Activation::None:
+      return v;
+    case ir::Activation::ReLU:
+      return v > 0.f ? v : 0.f;
+    case ir::Activation::ReLU6:
+      return v < 0.f ? 0.f : (v > 6.f ? 6.f : v);
     case ir::Activation::HSigmoid: {
       const float t = v + 3.f;
       return (t < 0.f ? 0.f : (t > 6.f ? 6.f : t)) * (1.f / 6.f);
@@ -91,7 +94,8 @@ inline float activate(float v, ir::Activation act) {
       const float t = v + 3.f;
       return v * (t < 0.f ? 0.f : (t > 6.f ? 6.f : t)) * (1.f / 6.f);
     }
-    case ir::Activation::Sigmoid: return 1.f / (1.f + __builtin_expf(-v));
+    case ir::Activation::Sigmoid:
+      return 1.f / (1.f + __builtin_expf(-v));
   }
   return v;
 }

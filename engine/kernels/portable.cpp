@@ -15,18 +15,18 @@ struct Micro {
   template <int MR>
   static void run(const MicroArgs& m) {
     float acc[MR][kGemmNr];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int r = 0; r < MR; ++r)
       for (std::int64_t j = 0; j < kGemmNr; ++j) acc[r][j] = (m.first || j >= m.nr) ? 0.f : m.c[r * m.ldc + j];
     for (std::int64_t k = 0; k < m.kc; ++k) {
       const float* b = m.b + k * kGemmNr;
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
         const float a = m.a[r * m.lda + k];
         for (std::int64_t j = 0; j < kGemmNr; ++j) acc[r][j] += a * b[j];
       }
     }
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int r = 0; r < MR; ++r)
       for (std::int64_t j = 0; j < m.nr; ++j) {
         float v = acc[r][j];
@@ -75,8 +75,8 @@ double fma_loop(std::int64_t iterations, float* sink) {
 }  // namespace
 
 const KernelTable& table() {
-  static const KernelTable t{Isa::Portable, gemm, depthwise, activation_loop, add_loop, scale_shift_loop, fma_loop,
-                             read_sum_loop};
+  static const KernelTable t{Isa::Portable,    gemm,     depthwise,    activation_loop, add_loop,
+                             scale_shift_loop, fma_loop, read_sum_loop};
   return t;
 }
 

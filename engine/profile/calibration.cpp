@@ -68,8 +68,14 @@ std::string now_iso() {
 }
 
 nlohmann::json to_json(const Calibration& c) {
-  return {{"cpu", c.cpu}, {"isa", c.isa}, {"cores", c.cores}, {"peak_gflops_1", c.peak_gflops_1},
-          {"peak_gflops_all", c.peak_gflops_all}, {"dram_gbps", c.dram_gbps}, {"l3_gbps", c.l3_gbps}, {"cache_gbps", c.cache_gbps},
+  return {{"cpu", c.cpu},
+          {"isa", c.isa},
+          {"cores", c.cores},
+          {"peak_gflops_1", c.peak_gflops_1},
+          {"peak_gflops_all", c.peak_gflops_all},
+          {"dram_gbps", c.dram_gbps},
+          {"l3_gbps", c.l3_gbps},
+          {"cache_gbps", c.cache_gbps},
           {"measured_at", c.measured_at}};
 }
 
@@ -126,7 +132,8 @@ Calibration measure(const kernels::KernelTable& kt) {
 std::filesystem::path cache_path() {
   if (const char* d = std::getenv("CONVSCOPE_CACHE_DIR")) return std::filesystem::path(d) / "calibration.json";
   if (const char* x = std::getenv("XDG_CACHE_HOME")) return std::filesystem::path(x) / "convscope" / "calibration.json";
-  if (const char* h = std::getenv("HOME")) return std::filesystem::path(h) / ".cache" / "convscope" / "calibration.json";
+  if (const char* h = std::getenv("HOME"))
+    return std::filesystem::path(h) / ".cache" / "convscope" / "calibration.json";
   return std::filesystem::temp_directory_path() / "convscope-calibration.json";
 }
 

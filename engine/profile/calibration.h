@@ -12,15 +12,15 @@
 namespace convscope::profile {
 
 struct Calibration {
-  std::string cpu;                 ///< CPU model
-  std::string isa;                 ///< instruction set of the kernels measured
-  int cores = 1;                   ///< threads used for the all-core figures
-  double peak_gflops_1 = 0;        ///< one core
-  double peak_gflops_all = 0;      ///< all cores
-  double dram_gbps = 0;            ///< streaming read of a 512 MiB buffer, beyond any cache (GB/s)
-  double l3_gbps = 0;              ///< streaming read of an 8 MiB buffer (GB/s)
-  double cache_gbps = 0;           ///< streaming read of a 256 KiB buffer, L2-resident (GB/s)
-  std::string measured_at;         ///< ISO date-time
+  std::string cpu;             ///< CPU model
+  std::string isa;             ///< instruction set of the kernels measured
+  int cores = 1;               ///< threads used for the all-core figures
+  double peak_gflops_1 = 0;    ///< one core
+  double peak_gflops_all = 0;  ///< all cores
+  double dram_gbps = 0;        ///< streaming read of a 512 MiB buffer, beyond any cache (GB/s)
+  double l3_gbps = 0;          ///< streaming read of an 8 MiB buffer (GB/s)
+  double cache_gbps = 0;       ///< streaming read of a 256 KiB buffer, L2-resident (GB/s)
+  std::string measured_at;     ///< ISO date-time
 
   /// Peak GFLOP/s for `threads` threads (interpolated between one and all cores).
   [[nodiscard]] double peak_gflops(int threads) const;

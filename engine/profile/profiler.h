@@ -26,9 +26,9 @@ struct ProfileOptions {
 };
 
 struct ProfileResult {
-  Stats network_ns;                  ///< whole plan, no per-step timers
-  std::vector<Stats> step_ns;        ///< per plan step
-  double sum_of_step_medians_ns = 0; ///< beside network_ns.median: the instrumentation's distortion
+  Stats network_ns;                   ///< whole plan, no per-step timers
+  std::vector<Stats> step_ns;         ///< per plan step
+  double sum_of_step_medians_ns = 0;  ///< beside network_ns.median: the instrumentation's distortion
   std::string cpu, isa;
   int threads = 1;
   bool cancelled = false;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 #include "runtime/reference_executor.h"
@@ -12,28 +13,43 @@ namespace convscope::runtime {
 
 std::string_view step_kind_name(StepKind k) {
   switch (k) {
-    case StepKind::Gemm: return "gemm";
-    case StepKind::ConvIm2col: return "conv_im2col";
-    case StepKind::Depthwise: return "depthwise";
-    case StepKind::ConvTranspose: return "conv_transpose";
-    case StepKind::ScaleShift: return "scale_shift";
-    case StepKind::Activation: return "activation";
-    case StepKind::Add: return "add";
-    case StepKind::Mul: return "mul";
-    case StepKind::Concat: return "concat";
-    case StepKind::Slice: return "slice";
-    case StepKind::Shuffle: return "shuffle";
-    case StepKind::Pool: return "pool";
-    case StepKind::GlobalPool: return "global_pool";
-    case StepKind::Upsample: return "upsample";
-    case StepKind::CReLU: return "crelu";
+    case StepKind::Gemm:
+      return "gemm";
+    case StepKind::ConvIm2col:
+      return "conv_im2col";
+    case StepKind::Depthwise:
+      return "depthwise";
+    case StepKind::ConvTranspose:
+      return "conv_transpose";
+    case StepKind::ScaleShift:
+      return "scale_shift";
+    case StepKind::Activation:
+      return "activation";
+    case StepKind::Add:
+      return "add";
+    case StepKind::Mul:
+      return "mul";
+    case StepKind::Concat:
+      return "concat";
+    case StepKind::Slice:
+      return "slice";
+    case StepKind::Shuffle:
+      return "shuffle";
+    case StepKind::Pool:
+      return "pool";
+    case StepKind::GlobalPool:
+      return "global_pool";
+    case StepKind::Upsample:
+      return "upsample";
+    case StepKind::CReLU:
+      return "crelu";
   }
   return "?";
 }
 
 namespace {
 
-constexpr std::int64_t kTile = 96;      // pixels per im2col / col2im tile
+constexpr std::int64_t kTile = 96;         // pixels per im2col / col2im tile
 constexpr std::int64_t kAlignFloats = 16;  // 64-byte alignment inside the arena
 
 struct Value {
@@ -61,10 +77,10 @@ struct Step {
   ir::Activation act = ir::Activation::None;
   std::vector<int> in;  // value ids
   int out = -1;
-  std::vector<float> w;     // packed GEMM panels (per group, concatenated) or depthwise [k*k][c]
-  std::vector<float> bias;  // folded bias [out_c]
+  std::vector<float> w;             // packed GEMM panels (per group, concatenated) or depthwise [k*k][c]
+  std::vector<float> bias;          // folded bias [out_c]
   std::vector<float> scale, shift;  // ScaleShift
-  std::int64_t k_gemm = 0;  // GEMM depth per group
+  std::int64_t k_gemm = 0;          // GEMM depth per group
 };
 
 }  // namespace
@@ -83,6 +99,16 @@ struct Plan::Impl {
   std::int64_t weight_floats = 0;
 
   float* ptr(int v) const { return arena.get() + values[static_cast<std::size_t>(v)].offset; }
+  /// Splits [0, n) across the pool, unless the step is too small for the
+  /// hand-off to pay (waking a thread costs microseconds).
+  void split(const Step& s, std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn,
+             std::int64_t grain = 1) const {
+    constexpr std::int64_t kMinParallelFlops = 2000000;
+    if (s.info.flops < kMinParallelFlops)
+      fn(0, n);
+    else
+      pool->parallel_for(n, fn, grain);
+  }
   const ir::Shape& shape(int v) const { return values[static_cast<std::size_t>(v)].shape; }
 
   void run_step(const Step& s);
@@ -120,8 +146,9 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
   Weights generated;
   if (!options.weights) generated = Weights::generate(graph, a, options.seed);
   const Weights& w = options.weights ? *options.weights : generated;
-  if (w.size() != a.ops.size()) return fail("", "weights are given for " + std::to_string(w.size()) + " ops, the graph has " +
-                                                    std::to_string(a.ops.size()));
+  if (w.size() != a.ops.size())
+    return fail("", "weights are given for " + std::to_string(w.size()) + " ops, the graph has " +
+                        std::to_string(a.ops.size()));
 
   // Readers per tensor, to know when an op's output can be fused away.
   std::vector<int> readers(a.tensors.size(), 0);
@@ -191,8 +218,8 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
       s.bias.assign(static_cast<std::size_t>(out_c), 0.f);
       for (std::int64_t oc = 0; oc < out_c; ++oc) {
         const float b = o.op.bias ? ow.bias[static_cast<std::size_t>(oc)] : 0.f;
-        s.bias[static_cast<std::size_t>(oc)] = bn_scale.empty() ? b : b * bn_scale[static_cast<std::size_t>(oc)] +
-                                                                          bn_shift[static_cast<std::size_t>(oc)];
+        s.bias[static_cast<std::size_t>(oc)] =
+            bn_scale.empty() ? b : b * bn_scale[static_cast<std::size_t>(oc)] + bn_shift[static_cast<std::size_t>(oc)];
       }
     }
     switch (o.op.kind) {
@@ -253,16 +280,36 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
         s.info.kind = StepKind::ScaleShift;
         bn_scale_shift(ow, s.scale, s.shift);
         break;
-      case ir::OpKind::Activation: s.info.kind = StepKind::Activation; break;
-      case ir::OpKind::Add: s.info.kind = StepKind::Add; break;
-      case ir::OpKind::Mul: s.info.kind = StepKind::Mul; break;
-      case ir::OpKind::Concat: s.info.kind = StepKind::Concat; break;
-      case ir::OpKind::Slice: s.info.kind = StepKind::Slice; break;
-      case ir::OpKind::ChannelShuffle: s.info.kind = StepKind::Shuffle; break;
-      case ir::OpKind::Pool: s.info.kind = StepKind::Pool; break;
-      case ir::OpKind::GlobalPool: s.info.kind = StepKind::GlobalPool; break;
-      case ir::OpKind::Upsample: s.info.kind = StepKind::Upsample; break;
-      case ir::OpKind::CReLU: s.info.kind = StepKind::CReLU; break;
+      case ir::OpKind::Activation:
+        s.info.kind = StepKind::Activation;
+        break;
+      case ir::OpKind::Add:
+        s.info.kind = StepKind::Add;
+        break;
+      case ir::OpKind::Mul:
+        s.info.kind = StepKind::Mul;
+        break;
+      case ir::OpKind::Concat:
+        s.info.kind = StepKind::Concat;
+        break;
+      case ir::OpKind::Slice:
+        s.info.kind = StepKind::Slice;
+        break;
+      case ir::OpKind::ChannelShuffle:
+        s.info.kind = StepKind::Shuffle;
+        break;
+      case ir::OpKind::Pool:
+        s.info.kind = StepKind::Pool;
+        break;
+      case ir::OpKind::GlobalPool:
+        s.info.kind = StepKind::GlobalPool;
+        break;
+      case ir::OpKind::Upsample:
+        s.info.kind = StepKind::Upsample;
+        break;
+      case ir::OpKind::CReLU:
+        s.info.kind = StepKind::CReLU;
+        break;
     }
     for (int t : o.inputs) s.in.push_back(value_for(t));
     s.out = value_for(out_tensor);
@@ -293,13 +340,16 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
     const Step& st = p.steps[static_cast<std::size_t>(s)];
     auto& out = p.values[static_cast<std::size_t>(st.out)];
     out.first = std::min(out.first, s);
-    for (int v : st.in) p.values[static_cast<std::size_t>(v)].last = std::max(p.values[static_cast<std::size_t>(v)].last, s);
+    for (int v : st.in)
+      p.values[static_cast<std::size_t>(v)].last = std::max(p.values[static_cast<std::size_t>(v)].last, s);
   }
   for (int v : p.outputs) p.values[static_cast<std::size_t>(v)].last = n_steps;
   for (auto& v : p.values) v.last = std::max(v.last, v.first);
   std::vector<int> order(p.values.size());
   for (std::size_t v = 0; v < order.size(); ++v) order[v] = static_cast<int>(v);
-  auto size_of = [&](const Value& v) { return (v.shape.elements() * n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; };
+  auto size_of = [&](const Value& v) {
+    return (v.shape.elements() * n + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+  };
   std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
     return size_of(p.values[static_cast<std::size_t>(x)]) > size_of(p.values[static_cast<std::size_t>(y)]);
   });
@@ -333,10 +383,10 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
     const Value* largest = &p.values.front();
     for (const auto& v : p.values)
       if (v.shape.elements() > largest->shape.elements()) largest = &v;
-    return fail("", "the plan needs " + std::to_string(total) + " bytes (activations " + std::to_string(p.arena_floats * 4) +
-                        ", weights " + std::to_string(p.weight_floats * 4) + "), over the limit of " +
-                        std::to_string(options.memory_limit_bytes) + "; largest tensor '" + largest->name + "' " +
-                        std::to_string(n) + "x" + largest->shape.str() + " = " +
+    return fail("", "the plan needs " + std::to_string(total) + " bytes (activations " +
+                        std::to_string(p.arena_floats * 4) + ", weights " + std::to_string(p.weight_floats * 4) +
+                        "), over the limit of " + std::to_string(options.memory_limit_bytes) + "; largest tensor '" +
+                        largest->name + "' " + std::to_string(n) + "x" + largest->shape.str() + " = " +
                         std::to_string(largest->shape.elements() * n * 4) + " bytes");
   }
   p.arena = allocate(p.arena_floats);
@@ -375,33 +425,43 @@ void Plan::Impl::run_conv_im2col(const Step& s) {
   const std::int64_t tiles = (pixels + kTile - 1) / kTile;
   // One part per thread, each with its own scratch tile.
   const std::int64_t parts = std::min<std::int64_t>(static_cast<std::int64_t>(scratch.size()), tiles);
-  pool->parallel_for(parts, [&](std::int64_t part, std::int64_t part_end) {
-    if (part_end != part + 1) return;  // parallel_for hands out single parts here
-    float* col = scratch[static_cast<std::size_t>(part)].get();
-    const std::int64_t t0 = tiles * part / parts, t1 = tiles * (part + 1) / parts;
-    for (std::int64_t t = t0; t < t1; ++t) {
-      const std::int64_t p0 = t * kTile, p1 = std::min(pixels, p0 + kTile);
-      for (std::int64_t grp = 0; grp < g; ++grp) {
-        for (std::int64_t pix = p0; pix < p1; ++pix) {
-          const std::int64_t b = pix / (out.h * out.w), rem = pix % (out.h * out.w), oy = rem / out.w, ox = rem % out.w;
-          float* row = col + (pix - p0) * k;
-          for (std::int64_t ky = 0; ky < s.op.k_h; ++ky) {
-            const std::int64_t iy = oy * s.op.stride - s.op.pad + ky * s.op.dilation;
-            for (std::int64_t kx = 0; kx < s.op.k_w; ++kx) {
-              const std::int64_t ix = ox * s.op.stride - s.op.pad + kx * s.op.dilation;
-              float* dst = row + (ky * s.op.k_w + kx) * cin_g;
-              if (iy < 0 || iy >= in.h || ix < 0 || ix >= in.w) {
-                std::memset(dst, 0, static_cast<std::size_t>(cin_g) * sizeof(float));
-              } else {
-                std::memcpy(dst, x + ((b * in.h + iy) * in.w + ix) * in.c + grp * cin_g,
-                            static_cast<std::size_t>(cin_g) * sizeof(float));
+  split(s, parts, [&](std::int64_t part_begin, std::int64_t part_end) {
+    for (std::int64_t part = part_begin; part < part_end; ++part) {
+      float* col = scratch[static_cast<std::size_t>(part)].get();
+      const std::int64_t t0 = tiles * part / parts, t1 = tiles * (part + 1) / parts;
+      for (std::int64_t t = t0; t < t1; ++t) {
+        const std::int64_t p0 = t * kTile, p1 = std::min(pixels, p0 + kTile);
+        for (std::int64_t grp = 0; grp < g; ++grp) {
+          for (std::int64_t pix = p0; pix < p1; ++pix) {
+            const std::int64_t b = pix / (out.h * out.w), rem = pix % (out.h * out.w), oy = rem / out.w,
+                               ox = rem % out.w;
+            float* row = col + (pix - p0) * k;
+            for (std::int64_t ky = 0; ky < s.op.k_h; ++ky) {
+              const std::int64_t iy = oy * s.op.stride - s.op.pad + ky * s.op.dilation;
+              for (std::int64_t kx = 0; kx < s.op.k_w; ++kx) {
+                const std::int64_t ix = ox * s.op.stride - s.op.pad + kx * s.op.dilation;
+                float* dst = row + (ky * s.op.k_w + kx) * cin_g;
+                if (iy < 0 || iy >= in.h || ix < 0 || ix >= in.w) {
+                  std::memset(dst, 0, static_cast<std::size_t>(cin_g) * sizeof(float));
+                } else {
+                  std::memcpy(dst, x + ((b * in.h + iy) * in.w + ix) * in.c + grp * cin_g,
+                              static_cast<std::size_t>(cin_g) * sizeof(float));
+                }
               }
             }
           }
+          kernels::GemmArgs ga{p1 - p0,
+                               cout_g,
+                               k,
+                               col,
+                               k,
+                               s.w.data() + grp * per,
+                               y + p0 * out.c + grp * cout_g,
+                               out.c,
+                               s.bias.data() + grp * cout_g,
+                               s.act};
+          kt->gemm(ga, 0, p1 - p0);
         }
-        kernels::GemmArgs ga{p1 - p0, cout_g, k, col, k, s.w.data() + grp * per, y + p0 * out.c + grp * cout_g, out.c,
-                             s.bias.data() + grp * cout_g, s.act};
-        kt->gemm(ga, 0, p1 - p0);
       }
     }
   });
@@ -422,9 +482,10 @@ void Plan::Impl::run_conv_transpose(const Step& s) {
   for (std::int64_t p0 = 0; p0 < pixels; p0 += kTile) {
     const std::int64_t p1 = std::min(pixels, p0 + kTile);
     for (std::int64_t grp = 0; grp < g; ++grp) {
-      kernels::GemmArgs ga{p1 - p0, ncols, cin_g, x + p0 * in.c + grp * cin_g, in.c, s.w.data() + grp * per, col, ncols,
-                           nullptr, ir::Activation::None};
-      pool->parallel_for(p1 - p0, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ga, r0, r1); }, 6);
+      kernels::GemmArgs ga{p1 - p0, ncols, cin_g,   x + p0 * in.c + grp * cin_g, in.c, s.w.data() + grp * per,
+                           col,     ncols, nullptr, ir::Activation::None};
+      split(
+          s, p1 - p0, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ga, r0, r1); }, 6);
       for (std::int64_t pix = p0; pix < p1; ++pix) {
         const std::int64_t b = pix / (in.h * in.w), rem = pix % (in.h * in.w), iy = rem / in.w, ix = rem % in.w;
         const float* src = col + (pix - p0) * ncols;
@@ -454,11 +515,15 @@ void Plan::Impl::run_step(const Step& s) {
       const ir::Shape in = shape(s.in[0]);
       const bool fc = s.op.kind == ir::OpKind::FullyConnected;
       const std::int64_t m = fc ? batch : batch * in.h * in.w;
-      kernels::GemmArgs ga{m, s.op.out_c, s.k_gemm, ptr(s.in[0]), s.k_gemm, s.w.data(), y, s.op.out_c, s.bias.data(), s.act};
-      pool->parallel_for(m, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ga, r0, r1); }, 6);
+      kernels::GemmArgs ga{m,          s.op.out_c, s.k_gemm,   ptr(s.in[0]),  s.k_gemm,
+                           s.w.data(), y,          s.op.out_c, s.bias.data(), s.act};
+      split(
+          s, m, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ga, r0, r1); }, 6);
       return;
     }
-    case StepKind::ConvIm2col: run_conv_im2col(s); return;
+    case StepKind::ConvIm2col:
+      run_conv_im2col(s);
+      return;
     case StepKind::Depthwise: {
       const ir::Shape in = shape(s.in[0]);
       for (std::int64_t b = 0; b < batch; ++b) {
@@ -472,7 +537,7 @@ void Plan::Impl::run_step(const Step& s) {
         d.weights = s.w.data();
         d.bias = s.bias.data();
         d.act = s.act;
-        pool->parallel_for(out.h, [&](std::int64_t r0, std::int64_t r1) {
+        split(s, out.h, [&](std::int64_t r0, std::int64_t r1) {
           kernels::DwArgs part = d;
           part.y_begin = r0;
           part.y_end = r1;
@@ -481,7 +546,9 @@ void Plan::Impl::run_step(const Step& s) {
       }
       return;
     }
-    case StepKind::ConvTranspose: run_conv_transpose(s); return;
+    case StepKind::ConvTranspose:
+      run_conv_transpose(s);
+      return;
     case StepKind::ScaleShift: {
       const float* x = ptr(s.in[0]);
       for (std::int64_t px = 0; px < total / out.c; ++px)
@@ -493,7 +560,9 @@ void Plan::Impl::run_step(const Step& s) {
       if (ptr(s.in[0]) != y) std::memcpy(y, ptr(s.in[0]), static_cast<std::size_t>(total) * sizeof(float));
       kt->activation(y, total, s.act);
       return;
-    case StepKind::Add: kt->add(ptr(s.in[0]), ptr(s.in[1]), y, total, s.act); return;
+    case StepKind::Add:
+      kt->add(ptr(s.in[0]), ptr(s.in[1]), y, total, s.act);
+      return;
     case StepKind::Mul: {
       const float* x = ptr(s.in[0]);
       const float* sc = ptr(s.in[1]);
@@ -541,7 +610,7 @@ void Plan::Impl::run_step(const Step& s) {
       const ir::Shape in = shape(s.in[0]);
       const float* x = ptr(s.in[0]);
       const bool mx = s.op.pool == ir::PoolMode::Max;
-      pool->parallel_for(batch * out.h, [&](std::int64_t r0, std::int64_t r1) {
+      split(s, batch * out.h, [&](std::int64_t r0, std::int64_t r1) {
         for (std::int64_t r = r0; r < r1; ++r) {
           const std::int64_t b = r / out.h, oy = r % out.h;
           for (std::int64_t ox = 0; ox < out.w; ++ox) {
@@ -600,12 +669,14 @@ void Plan::Impl::run_step(const Step& s) {
           for (std::int64_t ox = 0; ox < out.w; ++ox) {
             float* yo = y + ((b * out.h + oy) * out.w + ox) * out.c;
             if (s.op.upsample == ir::UpsampleMode::Nearest) {
-              std::memcpy(yo, x + ((b * in.h + oy / sc) * in.w + ox / sc) * in.c, static_cast<std::size_t>(out.c) * sizeof(float));
+              std::memcpy(yo, x + ((b * in.h + oy / sc) * in.w + ox / sc) * in.c,
+                          static_cast<std::size_t>(out.c) * sizeof(float));
               continue;
             }
             const float sy = std::max(0.f, (static_cast<float>(oy) + 0.5f) / static_cast<float>(sc) - 0.5f);
             const float sx = std::max(0.f, (static_cast<float>(ox) + 0.5f) / static_cast<float>(sc) - 0.5f);
-            const std::int64_t y0 = std::min(static_cast<std::int64_t>(sy), in.h - 1), x0 = std::min(static_cast<std::int64_t>(sx), in.w - 1);
+            const std::int64_t y0 = std::min(static_cast<std::int64_t>(sy), in.h - 1),
+                               x0 = std::min(static_cast<std::int64_t>(sx), in.w - 1);
             const std::int64_t y1 = std::min(y0 + 1, in.h - 1), x1 = std::min(x0 + 1, in.w - 1);
             const float fy = sy - static_cast<float>(y0), fx = sx - static_cast<float>(x0);
             const float* a00 = x + ((b * in.h + y0) * in.w + x0) * in.c;

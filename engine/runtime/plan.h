@@ -19,25 +19,25 @@
 namespace convscope::runtime {
 
 struct PlanOptions {
-  int threads = 1;                 ///< 1 by default for stable numbers
-  std::uint64_t seed = 1;          ///< deterministic weights (unless `weights` is given)
+  int threads = 1;                   ///< 1 by default for stable numbers
+  std::uint64_t seed = 1;            ///< deterministic weights (unless `weights` is given)
   const Weights* weights = nullptr;  ///< weights given by the caller, one per analysis op
   /// Refuse plans whose arena + weights + scratch exceed this many bytes.
   std::int64_t memory_limit_bytes = std::int64_t{4} << 30;
-  bool fuse = true;                ///< fold BN into convolutions, fuse activations
+  bool fuse = true;  ///< fold BN into convolutions, fuse activations
   /// Kernels to use (best_kernels() when null): tests pin the portable path.
   const kernels::KernelTable* kernels = nullptr;
 };
 
 enum class StepKind {
-  Gemm,            ///< 1x1 stride-1 convolution or fully connected: one GEMM
-  ConvIm2col,      ///< any other convolution: im2col tiles + GEMM, per group
-  Depthwise,       ///< depthwise convolution (one filter per channel)
-  ConvTranspose,   ///< GEMM then col2im scatter
-  ScaleShift,      ///< batch norm that could not be folded
+  Gemm,           ///< 1x1 stride-1 convolution or fully connected: one GEMM
+  ConvIm2col,     ///< any other convolution: im2col tiles + GEMM, per group
+  Depthwise,      ///< depthwise convolution (one filter per channel)
+  ConvTranspose,  ///< GEMM then col2im scatter
+  ScaleShift,     ///< batch norm that could not be folded
   Activation,
   Add,
-  Mul,             ///< per-channel scale (squeeze-excite)
+  Mul,  ///< per-channel scale (squeeze-excite)
   Concat,
   Slice,
   Shuffle,
@@ -51,13 +51,13 @@ std::string_view step_kind_name(StepKind k);
 /// One step of a plan, as reported to profilers and users.
 struct StepInfo {
   StepKind kind;
-  int node = -1;                ///< graph node the step belongs to
-  std::vector<int> ops;         ///< analysis op indices it covers (fused ops share a step)
-  std::string name;             ///< e.g. "expand+expand_bn+expand_relu6"
+  int node = -1;         ///< graph node the step belongs to
+  std::vector<int> ops;  ///< analysis op indices it covers (fused ops share a step)
+  std::string name;      ///< e.g. "expand+expand_bn+expand_relu6"
   ir::Shape out;
-  std::int64_t madds = 0;       ///< per batch
-  std::int64_t flops = 0;       ///< 2 x madds + other ops, per batch
-  std::int64_t bytes = 0;       ///< inputs + output + parameters read, per batch
+  std::int64_t madds = 0;  ///< per batch
+  std::int64_t flops = 0;  ///< 2 x madds + other ops, per batch
+  std::int64_t bytes = 0;  ///< inputs + output + parameters read, per batch
 };
 
 class Plan {

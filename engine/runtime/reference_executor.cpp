@@ -10,7 +10,9 @@ std::vector<int> input_tensors(const cost::Analysis& a) {
   std::vector<int> ins;
   for (std::size_t t = 0; t < a.tensors.size(); ++t)
     if (a.tensors[t].producer < 0) ins.push_back(static_cast<int>(t));
-  std::sort(ins.begin(), ins.end(), [&](int x, int y) { return a.tensors[static_cast<std::size_t>(x)].node < a.tensors[static_cast<std::size_t>(y)].node; });
+  std::sort(ins.begin(), ins.end(), [&](int x, int y) {
+    return a.tensors[static_cast<std::size_t>(x)].node < a.tensors[static_cast<std::size_t>(y)].node;
+  });
   return ins;
 }
 

@@ -23,8 +23,7 @@ class ThreadPool {
 
   /// Calls fn(begin, end) on disjoint chunks covering [0, n), at most one per
   /// thread, chunk boundaries multiples of `grain`; returns when all are done.
-  void parallel_for(std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn,
-                    std::int64_t grain = 1);
+  void parallel_for(std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn, std::int64_t grain = 1);
 
  private:
   void worker(int index);

@@ -65,7 +65,9 @@ Weights Weights::generate(const ir::Graph& graph, const cost::Analysis& a, std::
         he(in.c * per, o.op.k_h * o.op.k_w * in.c / o.op.groups / (o.op.stride * o.op.stride));
         break;
       }
-      case ir::OpKind::FullyConnected: he(o.op.out_c * in.elements(), in.elements()); break;
+      case ir::OpKind::FullyConnected:
+        he(o.op.out_c * in.elements(), in.elements());
+        break;
       case ir::OpKind::BatchNorm: {
         const auto c = static_cast<std::size_t>(in.c);
         fill(ow.gamma, c, rng, 0.5f, 1.5f);
@@ -83,7 +85,8 @@ Weights Weights::generate(const ir::Graph& graph, const cost::Analysis& a, std::
       case ir::OpKind::Pool:
       case ir::OpKind::GlobalPool:
       case ir::OpKind::Upsample:
-      case ir::OpKind::CReLU: break;
+      case ir::OpKind::CReLU:
+        break;
     }
     if (o.op.bias) fill(ow.bias, static_cast<std::size_t>(o.op.out_c), rng, -0.1f, 0.1f);
   }

@@ -18,9 +18,7 @@ struct Diagnostic {
   std::string message;
 
   /// "blocks[3].expansion: must be >= 1, got 0" (or just the message).
-  [[nodiscard]] std::string str() const {
-    return where.empty() ? message : where + ": " + message;
-  }
+  [[nodiscard]] std::string str() const { return where.empty() ? message : where + ": " + message; }
   friend bool operator==(const Diagnostic&, const Diagnostic&) = default;
 };
 

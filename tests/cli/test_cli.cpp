@@ -136,7 +136,8 @@ TEST(Cli, UsageErrors) {
   EXPECT_NE(r.err.find("--alpha"), std::string::npos) << r.err;
   CliRun c = run("stats mobilenet_v2 --convention nonsense");
   EXPECT_EQ(c.rc, 2);
-  EXPECT_NE(c.err.find("unknown convention 'nonsense' (known: paper, torchvision, tf-slim"), std::string::npos) << c.err;
+  EXPECT_NE(c.err.find("unknown convention 'nonsense' (known: paper, torchvision, tf-slim"), std::string::npos)
+      << c.err;
   CliRun s = run("compare --in 56x56 --out 64");
   EXPECT_EQ(s.rc, 2);
   EXPECT_NE(s.err.find("expected HxWxC"), std::string::npos) << s.err;
@@ -160,7 +161,8 @@ TEST(Cli, CompareShowsTheClassicRatio) {
       EXPECT_EQ(b["costs"]["madds"], 56 * 56 * 64 * 64 * 9);
     }
   }
-  for (const char* k : {"conv", "separable", "fire", "igcv1", "igcv3", "inverted_residual"}) EXPECT_TRUE(kinds.count(k)) << k;
+  for (const char* k : {"conv", "separable", "fire", "igcv1", "igcv3", "inverted_residual"})
+    EXPECT_TRUE(kinds.count(k)) << k;
   CliRun t = run("compare --in 56x56x64 --out 128 --stride 2");
   ASSERT_EQ(t.rc, 0) << t.err;
   EXPECT_NE(t.out.find("1/N + 1/k^2"), std::string::npos) << t.out;

@@ -13,7 +13,8 @@ namespace {
 ir::Graph graph_for(const blocks::BlockKind& kind, const ir::ParamMap& params, ir::Shape in, double alpha = 1.0) {
   ir::Graph g;
   g.settings.alpha = alpha;
-  g.nodes.push_back({.id = "input", .kind = "input", .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
+  g.nodes.push_back(
+      {.id = "input", .kind = "input", .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
   if (kind.info().category == blocks::Category::Input) return g;
   ir::Node n{.id = "block", .kind = kind.name(), .params = params};
   for (std::size_t i = 0; i < std::max<std::size_t>(kind.info().min_inputs, 1); ++i) n.inputs.push_back("input");
@@ -26,7 +27,8 @@ std::vector<ir::ParamMap> variations(const blocks::BlockKind& kind) {
   std::vector<ir::ParamMap> v{{}};
   if (kind.param("stride")) v.push_back({{"stride", std::int64_t{2}}});
   if (kind.param("kernel")) v.push_back({{"kernel", std::int64_t{5}}});
-  if (kind.param("stride") && kind.param("kernel")) v.push_back({{"stride", std::int64_t{2}}, {"kernel", std::int64_t{5}}});
+  if (kind.param("stride") && kind.param("kernel"))
+    v.push_back({{"stride", std::int64_t{2}}, {"kernel", std::int64_t{5}}});
   if (kind.param("bias")) v.push_back({{"bias", true}});
   if (kind.param("se")) v.push_back({{"se", true}, {"stride", std::int64_t{2}}});
   if (kind.param("expansion")) v.push_back({{"expansion", std::int64_t{1}}});
@@ -95,9 +97,10 @@ INSTANTIATE_TEST_SUITE_P(AllKinds, BlockConformance, ::testing::ValuesIn(kind_na
 
 TEST(Registry, HasTheFiveBlockFamiliesAndThePrimitiveLayers) {
   const auto& r = blocks::Registry::builtin();
-  for (const char* name : {"conv", "separable", "fire", "igcv1", "igcv3", "inverted_residual", "conv_transpose",
-                           "upsample", "pool", "global_pool", "fc", "add", "concat", "channel_shuffle", "crelu",
-                           "activation", "batch_norm", "depthwise", "split", "input"})
+  for (const char* name :
+       {"conv",       "separable",   "fire",  "igcv1", "igcv3",  "inverted_residual", "conv_transpose", "upsample",
+        "pool",       "global_pool", "fc",    "add",   "concat", "channel_shuffle",   "crelu",          "activation",
+        "batch_norm", "depthwise",   "split", "input"})
     EXPECT_NE(r.find(name), nullptr) << name;
   EXPECT_EQ(r.find("nonsense"), nullptr);
 }
@@ -110,7 +113,8 @@ TEST(InvertedResidual, ShortcutOnlyForStrideOneAndEqualChannels) {
   };
   using testing::single_block;
   EXPECT_TRUE(has_add(cost::analyze(single_block("inverted_residual", {{"out", std::int64_t{32}}}, {28, 28, 32}))));
-  EXPECT_FALSE(has_add(cost::analyze(single_block("inverted_residual", {{"out", std::int64_t{32}}, {"stride", std::int64_t{2}}}, {28, 28, 32}))));
+  EXPECT_FALSE(has_add(cost::analyze(
+      single_block("inverted_residual", {{"out", std::int64_t{32}}, {"stride", std::int64_t{2}}}, {28, 28, 32}))));
   EXPECT_FALSE(has_add(cost::analyze(single_block("inverted_residual", {{"out", std::int64_t{48}}}, {28, 28, 32}))));
 }
 

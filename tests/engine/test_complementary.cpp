@@ -15,8 +15,8 @@ const cost::Connectivity& connectivity(const cost::Analysis& a) {
 }
 
 cost::Analysis igcv1(std::int64_t out, std::int64_t l, std::int64_t m, std::int64_t in_c = 64) {
-  return cost::analyze(testing::single_block(
-      "igcv1", {{"out", out}, {"primary_groups", l}, {"secondary_groups", m}}, {8, 8, in_c}));
+  return cost::analyze(
+      testing::single_block("igcv1", {{"out", out}, {"primary_groups", l}, {"secondary_groups", m}}, {8, 8, in_c}));
 }
 
 TEST(Igcv1, StrictWhenChannelsAreLTimesM) {
@@ -67,9 +67,12 @@ TEST(Igcv3, DefaultBlockIsLoose) {
 
 TEST(Igcv3, BrokenWithoutMixing) {
   // As many groups as channels in both 1x1 convs: no channel ever mixes.
-  auto a = cost::analyze(testing::single_block(
-      "igcv3", {{"out", std::int64_t{16}}, {"groups1", std::int64_t{16}}, {"groups2", std::int64_t{16}}, {"expansion", std::int64_t{1}}},
-      {8, 8, 16}));
+  auto a = cost::analyze(testing::single_block("igcv3",
+                                               {{"out", std::int64_t{16}},
+                                                {"groups1", std::int64_t{16}},
+                                                {"groups2", std::int64_t{16}},
+                                                {"expansion", std::int64_t{1}}},
+                                               {8, 8, 16}));
   EXPECT_EQ(connectivity(a).condition, cost::Complementary::Broken);
 }
 

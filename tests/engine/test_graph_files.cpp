@@ -42,9 +42,9 @@ INSTANTIATE_TEST_SUITE_P(All, Preset, ::testing::ValuesIn(preset_names()), [](co
 
 TEST(Presets, TheIssueListIsThere) {
   const auto names = preset_names();
-  for (const char* n : {"mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "squeezenet1_0",
-                        "squeezenet1_1", "squeezenet1_0_bypass", "squeezenet1_1_bypass", "xception", "igcv3_d",
-                        "shufflenet_v2_x1_0", "mobilenet_seg"})
+  for (const char* n :
+       {"mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "squeezenet1_0", "squeezenet1_1",
+        "squeezenet1_0_bypass", "squeezenet1_1_bypass", "xception", "igcv3_d", "shufflenet_v2_x1_0", "mobilenet_seg"})
     EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
 }
 

@@ -44,11 +44,26 @@ struct GemmTester {
   std::int64_t m = 1, n = 1, k = 1;
   bool bias = false;
   ir::Activation act = ir::Activation::None;
-  GemmTester& M(std::int64_t v) { m = v; return *this; }
-  GemmTester& N(std::int64_t v) { n = v; return *this; }
-  GemmTester& K(std::int64_t v) { k = v; return *this; }
-  GemmTester& Bias(bool v) { bias = v; return *this; }
-  GemmTester& Act(ir::Activation v) { act = v; return *this; }
+  GemmTester& M(std::int64_t v) {
+    m = v;
+    return *this;
+  }
+  GemmTester& N(std::int64_t v) {
+    n = v;
+    return *this;
+  }
+  GemmTester& K(std::int64_t v) {
+    k = v;
+    return *this;
+  }
+  GemmTester& Bias(bool v) {
+    bias = v;
+    return *this;
+  }
+  GemmTester& Act(ir::Activation v) {
+    act = v;
+    return *this;
+  }
 
   void test(Isa isa) const {
     std::mt19937 rng(static_cast<unsigned>(m * 131 + n * 17 + k));
@@ -77,7 +92,8 @@ struct GemmTester {
     expect_close(got, want, what.str());
     // Padding columns of C between rows must be untouched.
     for (std::int64_t i = 0; i < m; ++i)
-      for (std::int64_t j = n; j < ldc; ++j) ASSERT_TRUE(std::isnan(c[static_cast<std::size_t>(i * ldc + j)])) << what.str();
+      for (std::int64_t j = n; j < ldc; ++j)
+        ASSERT_TRUE(std::isnan(c[static_cast<std::size_t>(i * ldc + j)])) << what.str();
   }
 };
 

@@ -42,8 +42,7 @@ void compare_with_reference(const ir::Graph& g, const std::string& what, const k
   o.threads = threads;
   auto plan = runtime::Plan::build(g, a, o);
   ASSERT_TRUE(plan.has_value()) << what << ": " << format_diagnostics(plan.error());
-  for (std::size_t i = 0; i < plan->n_inputs(); ++i)
-    std::copy(ins[i].data.begin(), ins[i].data.end(), plan->input(i));
+  for (std::size_t i = 0; i < plan->n_inputs(); ++i) std::copy(ins[i].data.begin(), ins[i].data.end(), plan->input(i));
   plan->run();
   const auto outs = runtime::output_tensors(a);
   ASSERT_EQ(outs.size(), plan->n_outputs());
@@ -57,7 +56,7 @@ void compare_with_reference(const ir::Graph& g, const std::string& what, const k
       worst = std::max(worst, std::fabs(static_cast<double>(got[k]) - r.data[k]));
     }
     EXPECT_LE(worst, tolerance * scale) << what << " (" << kernels::isa_name(kt.isa) << ", " << threads
-                                   << " threads): max |diff| " << worst << " vs max |ref| " << scale;
+                                        << " threads): max |diff| " << worst << " vs max |ref| " << scale;
   }
 }
 
@@ -78,11 +77,13 @@ TEST_P(EveryBlockKind, MatchesReference) {
   if (kind->param("se")) variants.push_back({{"se", true}, {"activation", std::string("hswish")}});
   if (kind->param("crelu")) variants.push_back({{"crelu", true}});
   if (kind->param("mode") && kind->name() == "upsample") variants.push_back({{"mode", std::string("bilinear")}});
-  if (kind->param("mode") && kind->name() == "pool") variants.push_back({{"mode", std::string("avg")}, {"padding", std::int64_t{1}}, {"kernel", std::int64_t{3}}});
+  if (kind->param("mode") && kind->name() == "pool")
+    variants.push_back({{"mode", std::string("avg")}, {"padding", std::int64_t{1}}, {"kernel", std::int64_t{3}}});
   for (const auto& params : variants)
     for (const ir::Shape in : {ir::Shape{9, 11, 24}, ir::Shape{8, 8, 17 * 2}}) {
       ir::Graph g;
-      g.nodes.push_back({.id = "in", .kind = "input", .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
+      g.nodes.push_back(
+          {.id = "in", .kind = "input", .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
       ir::Node n{.id = "b", .kind = kind->name(), .params = params};
       for (std::size_t i = 0; i < std::max<std::size_t>(kind->info().min_inputs, 1); ++i) n.inputs.push_back("in");
       g.nodes.push_back(n);
@@ -105,7 +106,8 @@ class EveryPreset : public ::testing::TestWithParam<std::string> {};
 TEST_P(EveryPreset, MatchesReferenceAtLowResolution) {
   ir::Graph g = testing::load_preset(GetParam());
   g.settings.resolution = 64;
-  for (const auto* kt : tables()) compare_with_reference(g, GetParam() + " @64", *kt, kt->isa == kernels::Isa::Avx2 ? 2 : 1, 5e-4);
+  for (const auto* kt : tables())
+    compare_with_reference(g, GetParam() + " @64", *kt, kt->isa == kernels::Isa::Avx2 ? 2 : 1, 5e-4);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, EveryPreset,

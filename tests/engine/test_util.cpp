@@ -33,7 +33,8 @@ cost::Analysis analyze_preset(const std::string& name, const std::string& conven
 
 ir::Graph single_block(const std::string& kind, const ir::ParamMap& params, ir::Shape in) {
   ir::Graph g;
-  g.nodes.push_back({.id = "input", .kind = "input", .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
+  g.nodes.push_back(
+      {.id = "input", .kind = "input", .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
   g.nodes.push_back({.id = "block", .kind = kind, .inputs = {"input"}, .params = params});
   return g;
 }

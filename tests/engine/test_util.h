@@ -10,8 +10,8 @@ namespace convscope::testing {
 /// Loads presets/<name>.json; fails the test (via ADD_FAILURE) and returns an empty graph if it cannot.
 ir::Graph load_preset(const std::string& name);
 /// The analysis of a preset under a named convention.
-cost::Analysis analyze_preset(const std::string& name, const std::string& convention = "paper",
-                              double alpha = 1.0, int resolution = 0);
+cost::Analysis analyze_preset(const std::string& name, const std::string& convention = "paper", double alpha = 1.0,
+                              int resolution = 0);
 /// A graph: one input of h x w x c feeding one block of `kind` with `params`.
 ir::Graph single_block(const std::string& kind, const ir::ParamMap& params, ir::Shape in);
 /// The node record of the block with this id.

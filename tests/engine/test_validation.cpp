@@ -12,8 +12,9 @@ std::string messages(const Diagnostics& d) { return format_diagnostics(d); }
 
 /// Loads a document with the given blocks (JSON array text) and analyzes it.
 cost::Analysis analyze_blocks(const std::string& blocks_json, ir::Graph* out = nullptr) {
-  const std::string doc = R"({"format": "convscope-graph", "version": 1, "name": "t", "settings": {"alpha": 1.0}, "blocks": )" +
-                          blocks_json + "}";
+  const std::string doc =
+      R"({"format": "convscope-graph", "version": 1, "name": "t", "settings": {"alpha": 1.0}, "blocks": )" +
+      blocks_json + "}";
   auto g = io::graph_from_json(doc);
   EXPECT_TRUE(g.has_value()) << (g ? "" : messages(g.error()));
   if (!g) return {};
@@ -61,7 +62,8 @@ TEST(Load, UnknownKindParameterAndField) {
 }
 
 TEST(Validate, OutOfRangeParameterIsReportedWithPath) {
-  auto a = analyze_blocks("[" + kInput + R"(, {"id": "ir", "kind": "inverted_residual", "inputs": ["in"], "expansion": 0}])");
+  auto a = analyze_blocks("[" + kInput +
+                          R"(, {"id": "ir", "kind": "inverted_residual", "inputs": ["in"], "expansion": 0}])");
   ASSERT_EQ(a.diagnostics.size(), 1u);
   EXPECT_EQ(a.diagnostics[0].str(), "blocks[1].expansion: must be >= 1, got 0");
 }
@@ -153,7 +155,8 @@ TEST(Validate, ValidRestKeepsItsNumbers) {
   auto a = analyze_blocks("[" + kInput + R"(,
      {"id": "bad", "kind": "conv", "inputs": ["in"], "out": 30, "groups": 4},
      {"id": "after_bad", "kind": "conv", "inputs": ["bad"], "out": 8},
-     {"id": "good", "kind": "conv", "inputs": ["in"], "out": 32, "bn": false, "activation": "none"}])", &g);
+     {"id": "good", "kind": "conv", "inputs": ["in"], "out": 32, "bn": false, "activation": "none"}])",
+                          &g);
   EXPECT_FALSE(a.complete());
   EXPECT_EQ(a.diagnostics.size(), 1u) << messages(a.diagnostics);
   EXPECT_EQ(a.diagnostics.at(0).str(), "blocks[1].groups: output channels must be divisible by groups, got 30 and 4");

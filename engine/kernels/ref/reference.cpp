@@ -67,15 +67,20 @@ void run_op(const ir::Op& op, const std::vector<const Tensor*>& inputs, const ru
   const Tensor& x = *inputs.front();
   const std::int64_t n = x.n;
   switch (op.kind) {
-    case ir::OpKind::Conv: conv(op, x, w, y); return;
-    case ir::OpKind::ConvTranspose: conv_transpose(op, x, w, y); return;
+    case ir::OpKind::Conv:
+      conv(op, x, w, y);
+      return;
+    case ir::OpKind::ConvTranspose:
+      conv_transpose(op, x, w, y);
+      return;
     case ir::OpKind::FullyConnected: {
       const std::int64_t k = x.image_size();
       for (std::int64_t b = 0; b < n; ++b)
         for (std::int64_t o = 0; o < op.out_c; ++o) {
           double acc = op.bias ? w.bias[static_cast<std::size_t>(o)] : 0.0;
           for (std::int64_t i = 0; i < k; ++i)
-            acc += static_cast<double>(x.data[static_cast<std::size_t>(b * k + i)]) * w.w[static_cast<std::size_t>(o * k + i)];
+            acc += static_cast<double>(x.data[static_cast<std::size_t>(b * k + i)]) *
+                   w.w[static_cast<std::size_t>(o * k + i)];
           y.data[static_cast<std::size_t>(b * op.out_c + o)] = static_cast<float>(acc);
         }
       return;
@@ -141,7 +146,8 @@ void run_op(const ir::Op& op, const std::vector<const Tensor*>& inputs, const ru
                   ++count;
                 }
               // Average pooling divides by the window cells inside the input (count_include_pad = false).
-              y.at(b, oy, ox, c) = static_cast<float>(op.pool == ir::PoolMode::Max ? acc : acc / static_cast<double>(count));
+              y.at(b, oy, ox, c) =
+                  static_cast<float>(op.pool == ir::PoolMode::Max ? acc : acc / static_cast<double>(count));
             }
       return;
     case ir::OpKind::GlobalPool:
@@ -152,7 +158,8 @@ void run_op(const ir::Op& op, const std::vector<const Tensor*>& inputs, const ru
             for (std::int64_t xx = 0; xx < x.shape.w; ++xx)
               acc = op.pool == ir::PoolMode::Max ? std::max(acc, static_cast<double>(x.at(b, yy, xx, c)))
                                                  : acc + x.at(b, yy, xx, c);
-          y.at(b, 0, 0, c) = static_cast<float>(op.pool == ir::PoolMode::Max ? acc : acc / static_cast<double>(x.shape.h * x.shape.w));
+          y.at(b, 0, 0, c) =
+              static_cast<float>(op.pool == ir::PoolMode::Max ? acc : acc / static_cast<double>(x.shape.h * x.shape.w));
         }
       return;
     case ir::OpKind::Upsample:
@@ -171,9 +178,9 @@ void run_op(const ir::Op& op, const std::vector<const Tensor*>& inputs, const ru
               const auto x0 = std::min(static_cast<std::int64_t>(sx), x.shape.w - 1);
               const std::int64_t y1 = std::min(y0 + 1, x.shape.h - 1), x1 = std::min(x0 + 1, x.shape.w - 1);
               const double fy = sy - static_cast<double>(y0), fx = sx - static_cast<double>(x0);
-              y.at(b, oy, ox, c) = static_cast<float>(
-                  (1 - fy) * ((1 - fx) * x.at(b, y0, x0, c) + fx * x.at(b, y0, x1, c)) +
-                  fy * ((1 - fx) * x.at(b, y1, x0, c) + fx * x.at(b, y1, x1, c)));
+              y.at(b, oy, ox, c) =
+                  static_cast<float>((1 - fy) * ((1 - fx) * x.at(b, y0, x0, c) + fx * x.at(b, y0, x1, c)) +
+                                     fy * ((1 - fx) * x.at(b, y1, x0, c) + fx * x.at(b, y1, x1, c)));
             }
       return;
     case ir::OpKind::CReLU:
