@@ -64,6 +64,9 @@ BENCHMARK(BM_Gemm)
     // SqueezeNet 1.1 fire expand 1x1.
     ->Args({3025, 16, 64, 0})
     ->Args({169, 64, 256, 0})
+    // Fully connected classifiers (one row: matrix-vector).
+    ->Args({1, 1280, 1000, 0})
+    ->Args({1, 1024, 1000, 0})
     // The portable path on one shape, for the ratio.
     ->Args({3136, 128, 128, 1});
 

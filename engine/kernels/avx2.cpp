@@ -67,7 +67,35 @@ struct Micro {
     }
     const float* a = m.a;
     const float* b = m.b;
-    for (std::int64_t k = 0; k < m.kc; ++k, b += kGemmNr) {
+    std::int64_t k = 0;
+    if constexpr (MR <= 2) {
+      // Few rows (a fully connected layer, a tail): two chains per row would be
+      // bound by the FMA latency, so split k over four partial sums.
+      __m256 p0[MR][3], p1[MR][3];
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r)
+        for (int u = 0; u < 3; ++u) p0[r][u] = p1[r][u] = _mm256_setzero_ps();
+      for (; k + 4 <= m.kc; k += 4, b += 4 * kGemmNr) {
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; ++r) {
+          const float* ar = a + r * m.lda + k;
+          acc0[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(ar), _mm256_loadu_ps(b), acc0[r]);
+          acc1[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(ar), _mm256_loadu_ps(b + 8), acc1[r]);
+#pragma GCC unroll 3
+          for (int u = 0; u < 3; ++u) {
+            const __m256 av = _mm256_broadcast_ss(ar + u + 1);
+            p0[r][u] = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + (u + 1) * kGemmNr), p0[r][u]);
+            p1[r][u] = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + (u + 1) * kGemmNr + 8), p1[r][u]);
+          }
+        }
+      }
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) {
+        acc0[r] = _mm256_add_ps(_mm256_add_ps(acc0[r], p0[r][0]), _mm256_add_ps(p0[r][1], p0[r][2]));
+        acc1[r] = _mm256_add_ps(_mm256_add_ps(acc1[r], p1[r][0]), _mm256_add_ps(p1[r][1], p1[r][2]));
+      }
+    }
+    for (; k < m.kc; ++k, b += kGemmNr) {
       const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
