@@ -5,6 +5,13 @@
 
 #include <benchmark/benchmark.h>
 
+#if defined(CONVSCOPE_HAVE_DNNL)
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+#include <unordered_map>
+#endif
+
 #include "kernels/kernels.h"
 
 namespace {
@@ -19,9 +26,10 @@ std::vector<float> random_vec(std::size_t n) {
   return v;
 }
 
-/// A 1x1 convolution as a GEMM: M pixels, K input channels, N output channels.
+/// A 1x1 convolution on an H x H image as a GEMM: M = H*H pixels, K input
+/// channels, N output channels (H = 1: a fully connected layer).
 void BM_Gemm(benchmark::State& state) {
-  const std::int64_t m = state.range(0), k = state.range(1), n = state.range(2);
+  const std::int64_t m = state.range(0) * state.range(0), k = state.range(1), n = state.range(2);
   const auto& kt = state.range(3) ? kernels::kernels_for(kernels::Isa::Portable) : kernels::best_kernels();
   auto a = random_vec(static_cast<std::size_t>(m * k));
   auto w = random_vec(static_cast<std::size_t>(n * k));
@@ -42,33 +50,38 @@ void BM_Gemm(benchmark::State& state) {
 }
 
 // MobileNetV2 1.0/224 1x1 convolutions {pixels, C_in, C_out}: the largest by MAdds.
-BENCHMARK(BM_Gemm)
-    ->ArgNames({"M", "K", "N", "portable"})
-    ->Args({12544, 16, 96, 0})  // ir2 expand
-    ->Args({3136, 24, 144, 0})  // ir3 expand
-    ->Args({3136, 144, 24, 0})  // ir3 project
-    ->Args({784, 32, 192, 0})   // ir5 expand
-    ->Args({196, 64, 384, 0})   // ir8 expand
-    ->Args({196, 384, 64, 0})   // ir8 project
-    ->Args({196, 96, 576, 0})   // ir12 expand
-    ->Args({196, 576, 96, 0})   // ir12 project
-    ->Args({49, 160, 960, 0})   // ir15 expand
-    ->Args({49, 960, 160, 0})   // ir15 project
-    ->Args({49, 320, 1280, 0})  // conv_last
-    // MobileNetV1 pointwise layers.
-    ->Args({12544, 32, 64, 0})
-    ->Args({3136, 128, 128, 0})
-    ->Args({784, 256, 256, 0})
-    ->Args({196, 512, 512, 0})
-    ->Args({49, 1024, 1024, 0})
-    // SqueezeNet 1.1 fire expand 1x1.
-    ->Args({3025, 16, 64, 0})
-    ->Args({169, 64, 256, 0})
-    // Fully connected classifiers (one row: matrix-vector).
-    ->Args({1, 1280, 1000, 0})
-    ->Args({1, 1024, 1000, 0})
-    // The portable path on one shape, for the ratio.
-    ->Args({3136, 128, 128, 1});
+/// The 1x1 shapes {H, C_in, C_out, portable}: MobileNetV2 1.0/224's 1x1
+/// convolutions, MobileNetV1's pointwise layers, SqueezeNet 1.1's expand 1x1
+/// and two classifiers.
+void gemm_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"H", "K", "N", "portable"})
+      ->Args({112, 16, 96, 0})   // ir2 expand
+      ->Args({56, 24, 144, 0})   // ir3 expand
+      ->Args({56, 144, 24, 0})   // ir3 project
+      ->Args({28, 32, 192, 0})   // ir5 expand
+      ->Args({14, 64, 384, 0})   // ir8 expand
+      ->Args({14, 384, 64, 0})   // ir8 project
+      ->Args({14, 96, 576, 0})   // ir12 expand
+      ->Args({14, 576, 96, 0})   // ir12 project
+      ->Args({7, 160, 960, 0})   // ir15 expand
+      ->Args({7, 960, 160, 0})   // ir15 project
+      ->Args({7, 320, 1280, 0})  // conv_last
+      // MobileNetV1 pointwise layers.
+      ->Args({112, 32, 64, 0})
+      ->Args({56, 128, 128, 0})
+      ->Args({28, 256, 256, 0})
+      ->Args({14, 512, 512, 0})
+      ->Args({7, 1024, 1024, 0})
+      // SqueezeNet 1.1 fire expand 1x1.
+      ->Args({55, 16, 64, 0})
+      ->Args({13, 64, 256, 0})
+      // Fully connected classifiers (one row: matrix-vector).
+      ->Args({1, 1280, 1000, 0})
+      ->Args({1, 1024, 1000, 0});
+}
+
+BENCHMARK(BM_Gemm)->Apply(gemm_shapes);
+BENCHMARK(BM_Gemm)->ArgNames({"H", "K", "N", "portable"})->Args({56, 128, 128, 1});  // the portable path, for the ratio
 
 void BM_Depthwise(benchmark::State& state) {
   const std::int64_t h = state.range(0), c = state.range(1), k = state.range(2), s = state.range(3);
@@ -101,23 +114,98 @@ void BM_Depthwise(benchmark::State& state) {
 }
 
 // MobileNetV2 / V1 depthwise layers {input size, channels, k, stride}.
-BENCHMARK(BM_Depthwise)
-    ->ArgNames({"H", "C", "k", "s", "portable"})
-    ->Args({112, 32, 3, 1, 0})
-    ->Args({112, 96, 3, 2, 0})
-    ->Args({56, 144, 3, 1, 0})
-    ->Args({56, 144, 3, 2, 0})
-    ->Args({28, 192, 3, 1, 0})
-    ->Args({14, 384, 3, 1, 0})
-    ->Args({14, 576, 3, 1, 0})
-    ->Args({7, 960, 3, 1, 0})
-    ->Args({56, 128, 3, 1, 0})
-    ->Args({14, 512, 3, 1, 0})
-    // MobileNetV3 5x5.
-    ->Args({28, 120, 5, 1, 0})
-    ->Args({14, 672, 5, 2, 0})
-    ->Args({56, 144, 3, 1, 1});
+/// Depthwise layers {H, C, k, stride, portable} of MobileNetV2 / V1 and MobileNetV3's 5x5.
+void depthwise_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"H", "C", "k", "s", "portable"})
+      ->Args({112, 32, 3, 1, 0})
+      ->Args({112, 96, 3, 2, 0})
+      ->Args({56, 144, 3, 1, 0})
+      ->Args({56, 144, 3, 2, 0})
+      ->Args({28, 192, 3, 1, 0})
+      ->Args({14, 384, 3, 1, 0})
+      ->Args({14, 576, 3, 1, 0})
+      ->Args({7, 960, 3, 1, 0})
+      ->Args({56, 128, 3, 1, 0})
+      ->Args({14, 512, 3, 1, 0})
+      // MobileNetV3 5x5.
+      ->Args({28, 120, 5, 1, 0})
+      ->Args({14, 672, 5, 2, 0});
+}
+
+BENCHMARK(BM_Depthwise)->Apply(depthwise_shapes);
+BENCHMARK(BM_Depthwise)->ArgNames({"H", "C", "k", "s", "portable"})->Args({56, 144, 3, 1, 1});
 
 }  // namespace
 
-BENCHMARK_MAIN();
+#if defined(CONVSCOPE_HAVE_DNNL)
+// ---------------------------------------------------------------------------
+// The peer: the same layers through oneDNN (Debian's libdnnl-dev), NHWC in and
+// out, the same fused bias + ReLU6, weights reordered to oneDNN's preferred
+// layout once outside the timed loop. One OpenMP thread (set in main).
+
+/// One oneDNN convolution on an H x H x C_in NHWC image.
+void run_onednn_conv(benchmark::State& state, std::int64_t h, std::int64_t cin, std::int64_t cout, std::int64_t k,
+                     std::int64_t stride, std::int64_t groups) {
+  using dnnl::memory;
+  using tag = memory::format_tag;
+  using dt = memory::data_type;
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  dnnl::stream strm(eng);
+  const std::int64_t pad = (k - 1) / 2, oh = (h + 2 * pad - k) / stride + 1;
+  const memory::desc src_md({1, cin, h, h}, dt::f32, tag::nhwc);
+  const memory::desc dst_md({1, cout, oh, oh}, dt::f32, tag::nhwc);
+  const memory::desc bias_md({cout}, dt::f32, tag::a);
+  const memory::dims wdims =
+      groups == 1 ? memory::dims{cout, cin, k, k} : memory::dims{groups, cout / groups, cin / groups, k, k};
+  const memory::desc wany(wdims, dt::f32, tag::any);
+  const memory::desc wuser(wdims, dt::f32, groups == 1 ? tag::oihw : tag::goihw);
+  dnnl::post_ops ops;
+  ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);  // ReLU6
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+  const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                             src_md, wany, bias_md, dst_md, {stride, stride}, {pad, pad}, {pad, pad});
+  const dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
+  auto src_v = random_vec(static_cast<std::size_t>(h * h * cin));
+  auto w_v = random_vec(static_cast<std::size_t>(cout * (cin / groups) * k * k));
+  auto b_v = random_vec(static_cast<std::size_t>(cout));
+  std::vector<float> dst_v(static_cast<std::size_t>(oh * oh * cout));
+  memory src(src_md, eng, src_v.data()), wu(wuser, eng, w_v.data()), bias(bias_md, eng, b_v.data()),
+      dst(dst_md, eng, dst_v.data());
+  memory w(pd.weights_desc(), eng);
+  dnnl::reorder(wu, w).execute(strm, wu, w);
+  strm.wait();
+  dnnl::convolution_forward conv(pd);
+  const std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}};
+  for (auto _ : state) {
+    conv.execute(strm, args);
+    strm.wait();
+  }
+  const double flops = 2.0 * static_cast<double>(oh * oh * cout * (cin / groups) * k * k);
+  state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string("oneDNN ") + pd.impl_info_str());
+}
+
+void BM_OneDnn1x1(benchmark::State& state) {
+  run_onednn_conv(state, state.range(0), state.range(1), state.range(2), 1, 1, 1);
+}
+BENCHMARK(BM_OneDnn1x1)->Apply(gemm_shapes);
+
+void BM_OneDnnDepthwise(benchmark::State& state) {
+  const std::int64_t c = state.range(1);
+  run_onednn_conv(state, state.range(0), c, c, state.range(2), state.range(3), c);
+}
+BENCHMARK(BM_OneDnnDepthwise)->Apply(depthwise_shapes);
+#endif
+
+int main(int argc, char** argv) {
+#if defined(CONVSCOPE_HAVE_DNNL)
+  omp_set_num_threads(1);  // one thread for both sides; our kernels are called on one thread
+#endif
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libexpected-dev libcli11-dev
+  libdnnl-dev
   python3
 )
 $SUDO apt-get update -qq
