@@ -173,34 +173,36 @@ inline __m256i tail_mask(std::int64_t n) {
 
 /// Depthwise, one output row and 8 channels at a time: the k*k weight vectors
 /// stay in registers for the whole row, so the only load per FMA is the input's;
-/// interior pixels go four at a time (four independent FMA chains) without
-/// bounds checks. Sweeping a row per channel block reads the input with a
-/// constant stride, which the hardware prefetcher follows (measured: faster
-/// than tiling pixels across all channel blocks, see docs/performance.md).
+/// interior columns go four pixels at a time (four independent FMA chains) with
+/// no per-tap bounds checks, kernel rows that fall into the padding are skipped
+/// as a range. Sweeping a row per channel block reads the input with a constant
+/// stride, which the hardware prefetcher follows.
 template <int K>
 void depthwise_row(const DwArgs& d, std::int64_t oy, std::int64_t x_lo, std::int64_t x_hi) {
-  const std::int64_t c = d.in.c, k = K > 0 ? K : d.k, kk = k * k;
+  const std::int64_t c = d.in.c, k = K > 0 ? K : d.k;
   const std::int64_t c8 = c / 8 * 8;
   const __m256i mask = tail_mask(c - c8);
   const std::int64_t iy0 = oy * d.stride - d.pad;
-  const bool row_inside = iy0 >= 0 && iy0 + (k - 1) * d.dilation < d.in.h;
+  // Kernel rows whose input row exists.
+  std::int64_t ky_lo = 0, ky_hi = k;
+  while (ky_lo < k && iy0 + ky_lo * d.dilation < 0) ++ky_lo;
+  while (ky_hi > ky_lo && iy0 + (ky_hi - 1) * d.dilation >= d.in.h) --ky_hi;
   constexpr int kMaxTaps = K > 0 ? K * K : 49;
-  std::int64_t offset[kMaxTaps];  // tap offsets from the window's top-left input pixel, in floats
-  for (std::int64_t ky = 0; ky < k; ++ky)
-    for (std::int64_t kx = 0; kx < k; ++kx)
-      offset[ky * k + kx] = (ky * d.dilation * d.in.w + kx * d.dilation) * d.in.stride;
+  const std::int64_t row = d.dilation * d.in.w * d.in.stride, dx = d.dilation * d.in.stride;
   const std::int64_t step = d.stride * d.in.stride;
+  float* const yrow = d.out.px(oy, 0);
   auto load = [&](const float* p, bool tail) { return tail ? _mm256_maskload_ps(p, mask) : _mm256_loadu_ps(p); };
+  const bool vector_epilogue = has_vector_act(d.act);
 
   for (std::int64_t ch = 0; ch < c; ch += 8) {
     const bool tail = ch >= c8;
     __m256 w[kMaxTaps];
 #pragma GCC unroll 49
     for (int t = 0; t < kMaxTaps; ++t)
-      if (t < kk) w[t] = load(d.weights + t * c + ch, tail);
+      if (t < k * k) w[t] = load(d.weights + t * c + ch, tail);
     const __m256 bias = d.bias ? load(d.bias + ch, tail) : _mm256_setzero_ps();
     auto finish = [&](__m256 acc, std::int64_t px) {
-      if (has_vector_act(d.act)) {
+      if (vector_epilogue) {
         acc = vector_act(acc, d.act);
       } else {
         alignas(32) float t[8];
@@ -208,48 +210,49 @@ void depthwise_row(const DwArgs& d, std::int64_t oy, std::int64_t x_lo, std::int
         for (float& v : t) v = activate(v, d.act);
         acc = _mm256_load_ps(t);
       }
-      float* y = d.out.px(oy, px) + ch;
-      if (tail)
-        _mm256_maskstore_ps(y, mask, acc);
-      else
-        _mm256_storeu_ps(y, acc);
+      float* y = yrow + px * d.out.stride + ch;
+      if (tail) _mm256_maskstore_ps(y, mask, acc);
+      else _mm256_storeu_ps(y, acc);
+    };
+    // Edge pixel (or channel tail): the kernel columns inside the input.
+    auto one_pixel = [&](std::int64_t ox) {
+      const std::int64_t ix0 = ox * d.stride - d.pad;
+      std::int64_t kx_lo = 0, kx_hi = k;
+      while (kx_lo < k && ix0 + kx_lo * d.dilation < 0) ++kx_lo;
+      while (kx_hi > kx_lo && ix0 + (kx_hi - 1) * d.dilation >= d.in.w) --kx_hi;
+      __m256 acc = bias;
+      for (std::int64_t ky = ky_lo; ky < ky_hi; ++ky) {
+        const float* r = d.in.data + ((iy0 + ky * d.dilation) * d.in.w + ix0) * d.in.stride + ch;
+        for (std::int64_t kx = kx_lo; kx < kx_hi; ++kx) acc = _mm256_fmadd_ps(load(r + kx * dx, tail), w[ky * k + kx], acc);
+      }
+      finish(acc, ox);
     };
     std::int64_t ox = 0;
-    while (ox < d.out.w) {
-      if (row_inside && !tail && ox >= x_lo && ox + 4 <= x_hi) {
-        const float* x = d.in.px(iy0, ox * d.stride - d.pad) + ch;
+    for (; ox < std::min(x_lo, d.out.w); ++ox) one_pixel(ox);
+    if (!tail) {
+      for (; ox + 4 <= x_hi; ox += 4) {
+        const float* x = d.in.data + (iy0 * d.in.w + ox * d.stride - d.pad) * d.in.stride + ch;
         __m256 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
-#pragma GCC unroll 49
-        for (int t = 0; t < kMaxTaps; ++t)
-          if (t < kk) {
-            const float* xt = x + offset[t];
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xt), w[t], a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(xt + step), w[t], a1);
-            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(xt + 2 * step), w[t], a2);
-            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(xt + 3 * step), w[t], a3);
+        for (std::int64_t ky = ky_lo; ky < ky_hi; ++ky) {
+          const float* r = x + ky * row;
+#pragma GCC unroll 7
+          for (int kx = 0; kx < (K > 0 ? K : 7); ++kx) {
+            if (K == 0 && kx >= k) break;
+            const float* xt = r + kx * dx;
+            const __m256 wt = w[ky * k + kx];
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xt), wt, a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(xt + step), wt, a1);
+            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(xt + 2 * step), wt, a2);
+            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(xt + 3 * step), wt, a3);
           }
+        }
         finish(a0, ox);
         finish(a1, ox + 1);
         finish(a2, ox + 2);
         finish(a3, ox + 3);
-        ox += 4;
-        continue;
       }
-      // Edge pixel (or channel tail): bounds-checked taps.
-      const std::int64_t ix0 = ox * d.stride - d.pad;
-      __m256 acc = bias;
-      for (std::int64_t ky = 0; ky < k; ++ky) {
-        const std::int64_t iy = iy0 + ky * d.dilation;
-        if (iy < 0 || iy >= d.in.h) continue;
-        for (std::int64_t kx = 0; kx < k; ++kx) {
-          const std::int64_t ix = ix0 + kx * d.dilation;
-          if (ix < 0 || ix >= d.in.w) continue;
-          acc = _mm256_fmadd_ps(load(d.in.px(iy, ix) + ch, tail), w[ky * k + kx], acc);
-        }
-      }
-      finish(acc, ox);
-      ++ox;
     }
+    for (; ox < d.out.w; ++ox) one_pixel(ox);
   }
 }
 
