@@ -359,6 +359,7 @@ struct ProfileFlags {
   bool portable = false;
   std::int64_t memory_limit_mb = 4096;
   bool force_calibration = false;
+  std::int64_t fuse_split = 0;
 };
 
 const kernels::KernelTable& pick_kernels(bool portable) {
@@ -409,6 +410,7 @@ int cmd_profile(const std::string& file, const CostFlags& flags, const ProfileFl
   po.threads = pf.threads;
   po.kernels = &kt;
   po.memory_limit_bytes = pf.memory_limit_mb << 20;
+  po.split = pf.fuse_split;
   auto plan = runtime::Plan::build(g, a, po);
   if (!plan) {
     std::cerr << format_diagnostics(plan.error(), "convscope-cli: " + shown);
@@ -521,6 +523,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
   profile_cmd->add_flag("--recalibrate", pf.force_calibration, "measure the machine's ceilings again first");
+  profile_cmd->add_option("--fuse-bottleneck", pf.fuse_split,
+                          "run each expand -> depthwise -> project chain as one step over T channel slices "
+                          "(the t-way split: the expanded tensor never exists whole); 0 = op by op")
+      ->check(CLI::Range(0, 1 << 20));
   flags.add_to(profile_cmd);
 
   auto* calibrate_cmd = app.add_subcommand("calibrate", "measure this machine's peak FLOP/s and bandwidth (cached)");

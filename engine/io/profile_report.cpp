@@ -89,9 +89,10 @@ std::string profile_table(const ir::Graph& g, const cost::Analysis& a, const run
   out += "machine: " + r.cpu + ", " + r.isa + ", " + std::to_string(r.threads) + " thread(s); ceilings " +
          fmt(peak, 1) + " GFLOP/s, L2 " + fmt(cal.cache_gbps, 1) + " GB/s, L3 " + fmt(cal.l3_gbps, 1) + " GB/s, DRAM " +
          fmt(cal.dram_gbps, 1) + " GB/s (calibrated " + cal.measured_at + ")\n";
-  out += "activation arena " + human(plan.arena_bytes(), true) +
-         " (cost model, every op materialised: " + human(a.memory.ops_peak_bytes, true) +
-         "); fused steps show one time for all their ops\n";
+  out += "activation memory " + human(plan.arena_bytes() + plan.scratch_bytes(), true) + " (arena " +
+         human(plan.arena_bytes(), true) + " + step temporaries " + human(plan.scratch_bytes(), true) +
+         "; cost model: every op materialised " + human(a.memory.ops_peak_bytes, true) + ", blocks as ops " +
+         human(a.memory.blocks_peak_bytes, true) + "); fused steps show one time for all their ops\n";
   if (r.cancelled) out += "CANCELLED: the figures cover the runs made before the cancel\n";
   return out;
 }
@@ -112,6 +113,8 @@ std::string profile_json(const ir::Graph& g, const cost::Analysis& a, const runt
   net["batch"] = plan.batch();
   net["madds"] = a.totals.madds;
   net["arena_bytes"] = plan.arena_bytes();
+  net["scratch_bytes"] = plan.scratch_bytes();
+  net["scratch_bytes"] = plan.scratch_bytes();
   net["cost_model_peak_bytes"] = a.memory.ops_peak_bytes;
   net["cancelled"] = r.cancelled;
   j["network"] = net;

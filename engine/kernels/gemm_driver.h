@@ -35,7 +35,7 @@ void gemm_rows(const convscope::kernels::GemmArgs& g, std::int64_t row_begin, st
   alignas(32) float bias_pad[kGemmNr];
   for (std::int64_t k0 = 0; k0 < g.k; k0 += kKc) {
     const std::int64_t kc = std::min(kKc, g.k - k0);
-    const bool first = k0 == 0, last = k0 + kc == g.k;
+    const bool first = k0 == 0 && !g.accumulate, last = k0 + kc == g.k;
     for (std::int64_t m0 = row_begin; m0 < row_end; m0 += kMc) {
       const std::int64_t m1 = std::min(m0 + kMc, row_end);
       for (std::int64_t p = 0; p < panels; ++p) {

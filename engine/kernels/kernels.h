@@ -25,8 +25,9 @@ struct View {
   [[nodiscard]] float* px(std::int64_t y, std::int64_t x) const { return data + (y * w + x) * stride; }
 };
 
-/// C[m x n] = act(A[m x k] * B + bias): A row-major (lda), B pre-packed by
-/// pack_gemm_b, C row-major (ldc). `bias` may be null.
+/// C[m x n] = act(A[m x k] * B + bias) (or act(C + A * B + bias) with
+/// `accumulate`): A row-major (lda), B pre-packed by pack_gemm_b, C row-major
+/// (ldc). `bias` may be null.
 struct GemmArgs {
   std::int64_t m = 0, n = 0, k = 0;
   const float* a = nullptr;
@@ -36,6 +37,7 @@ struct GemmArgs {
   std::int64_t ldc = 0;
   const float* bias = nullptr;
   ir::Activation act = ir::Activation::None;
+  bool accumulate = false;  ///< add to C instead of overwriting it
 };
 
 /// Depthwise convolution of one image, weights [k*k][c], one filter per channel.

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <optional>
 
 #include "runtime/reference_executor.h"
 
@@ -43,6 +44,8 @@ std::string_view step_kind_name(StepKind k) {
       return "upsample";
     case StepKind::CReLU:
       return "crelu";
+    case StepKind::FusedBottleneck:
+      return "fused_bottleneck";
   }
   return "?";
 }
@@ -71,8 +74,23 @@ Buffer allocate(std::int64_t floats) {
   return Buffer(p);
 }
 
+/// The fused expand -> depthwise -> project chain, run over channel slices of
+/// the expanded tensor (weights packed per slice, BN folded).
+struct Bottleneck {
+  std::vector<std::int64_t> lo;  // slice boundaries over the expanded channels (slices + 1 entries)
+  std::vector<std::vector<float>> expand_w, dw_w, project_w;  // per slice
+  std::vector<float> expand_bias, dw_bias, project_bias;
+  ir::Activation act_expand = ir::Activation::None, act_dw = ir::Activation::None, act_out = ir::Activation::None;
+  ir::Op dw;  // kernel, stride, padding, dilation of the depthwise
+  std::int64_t cin = 0, e = 0, cout = 0;
+  ir::Shape mid_in, mid_out;  // expanded tensor before and after the depthwise
+  bool shortcut = false;
+  std::int64_t ebuf_floats = 0, dbuf_floats = 0;  // one slice, before and after the depthwise
+};
+
 struct Step {
   StepInfo info;
+  std::unique_ptr<Bottleneck> bottleneck;
   ir::Op op;
   ir::Activation act = ir::Activation::None;
   std::vector<int> in;  // value ids
@@ -114,6 +132,9 @@ struct Plan::Impl {
   void run_step(const Step& s);
   void run_conv_im2col(const Step& s);
   void run_conv_transpose(const Step& s);
+  void run_bottleneck(const Step& s);
+  std::int64_t bottleneck_floats = 0;
+  Buffer bottleneck_scratch;  // shared by every fused bottleneck: steps run one at a time
 };
 
 Plan::Plan() = default;
@@ -130,6 +151,24 @@ void bn_scale_shift(const OpWeights& bn, std::vector<float>& scale, std::vector<
   for (std::size_t c = 0; c < bn.gamma.size(); ++c) {
     scale[c] = bn.gamma[c] / std::sqrt(bn.var[c] + kBnEpsilon);
     shift[c] = bn.beta[c] - bn.mean[c] * scale[c];
+  }
+}
+
+/// A convolution's weights (in their original layout) and bias with a
+/// following batch norm folded in: w'[o] = w[o] * scale[o], b' = b * scale + shift.
+void fold_into(const ir::Op& conv, const OpWeights& w, const OpWeights* bn, std::vector<float>& weights,
+               std::vector<float>& bias) {
+  const std::int64_t out_c = conv.out_c;
+  weights = w.w;
+  bias.assign(static_cast<std::size_t>(out_c), 0.f);
+  if (conv.bias) bias = w.bias;
+  if (!bn) return;
+  std::vector<float> scale, shift;
+  bn_scale_shift(*bn, scale, shift);
+  const auto per = static_cast<std::int64_t>(weights.size()) / out_c;
+  for (std::int64_t o = 0; o < out_c; ++o) {
+    for (std::int64_t t = 0; t < per; ++t) weights[static_cast<std::size_t>(o * per + t)] *= scale[static_cast<std::size_t>(o)];
+    bias[static_cast<std::size_t>(o)] = bias[static_cast<std::size_t>(o)] * scale[static_cast<std::size_t>(o)] + shift[static_cast<std::size_t>(o)];
   }
 }
 
@@ -169,8 +208,139 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
   for (int t : input_tensors(a)) p.inputs.push_back(value_for(t));
 
   const std::int64_t n = p.batch;
+
+  // expand 1x1 [+bn][+act] -> depthwise [+bn][+act] -> project 1x1 [+bn] [-> add(block input)][+act],
+  // every intermediate read only by the next op: one FusedBottleneck step.
+  auto try_bottleneck = [&](std::size_t i) -> std::optional<Step> {
+    const int node = a.ops[i].node;
+    std::size_t j = i;
+    auto op_at = [&](std::size_t q) -> const cost::OpRecord* {
+      return q < a.ops.size() && a.ops[q].node == node ? &a.ops[q] : nullptr;
+    };
+    int cur = -1;
+    auto next_reads_cur = [&](ir::OpKind kind) -> const cost::OpRecord* {
+      const auto* q = op_at(j);
+      if (!q || q->op.kind != kind || q->inputs.front() != cur || readers[static_cast<std::size_t>(cur)] != 1) return nullptr;
+      return q;
+    };
+    auto is_pointwise = [](const ir::Op& op) {
+      return op.kind == ir::OpKind::Conv && op.k_h == 1 && op.k_w == 1 && op.stride == 1 && op.pad == 0 &&
+             op.groups == 1 && op.dilation == 1;
+    };
+    const auto* ex = op_at(j);
+    if (!ex || !is_pointwise(ex->op)) return std::nullopt;
+    const int block_in = ex->inputs.front();
+    cur = ex->output;
+    std::vector<int> covered{static_cast<int>(j++)};
+    auto take = [&](ir::OpKind kind) -> const cost::OpRecord* {
+      const auto* q = next_reads_cur(kind);
+      if (q) {
+        covered.push_back(static_cast<int>(j++));
+        cur = q->output;
+      }
+      return q;
+    };
+    const auto* bn1 = take(ir::OpKind::BatchNorm);
+    const auto* act1 = take(ir::OpKind::Activation);
+    const auto* dw = take(ir::OpKind::Conv);
+    const std::int64_t e = ex->op.out_c;
+    if (!dw || dw->op.groups != e || dw->op.out_c != e) return std::nullopt;
+    const auto* bn2 = take(ir::OpKind::BatchNorm);
+    const auto* act2 = take(ir::OpKind::Activation);
+    const auto* pr = take(ir::OpKind::Conv);
+    if (!pr || !is_pointwise(pr->op)) return std::nullopt;
+    const auto* bn3 = take(ir::OpKind::BatchNorm);
+    const cost::OpRecord* add = nullptr;
+    if (const auto* q = op_at(j); q && q->op.kind == ir::OpKind::Add && readers[static_cast<std::size_t>(cur)] == 1 &&
+                                  ((q->inputs[0] == cur && q->inputs[1] == block_in) ||
+                                   (q->inputs[1] == cur && q->inputs[0] == block_in))) {
+      add = q;
+      covered.push_back(static_cast<int>(j++));
+      cur = q->output;
+    }
+    const auto* act3 = add ? take(ir::OpKind::Activation) : nullptr;
+
+    Step st;
+    st.op = ex->op;
+    st.info.kind = StepKind::FusedBottleneck;
+    st.info.node = node;
+    st.info.ops = covered;
+    auto b = std::make_unique<Bottleneck>();
+    b->cin = a.tensors[static_cast<std::size_t>(block_in)].shape.c;
+    b->e = e;
+    b->cout = pr->op.out_c;
+    b->dw = dw->op;
+    b->mid_in = a.tensors[static_cast<std::size_t>(ex->output)].shape;
+    b->mid_out = a.tensors[static_cast<std::size_t>(dw->output)].shape;
+    b->shortcut = add != nullptr;
+    b->act_expand = act1 ? act1->op.act : ir::Activation::None;
+    b->act_dw = act2 ? act2->op.act : ir::Activation::None;
+    b->act_out = act3 ? act3->op.act : ir::Activation::None;
+    auto wts = [&](const cost::OpRecord* r) { return &w.op(static_cast<std::size_t>(r - a.ops.data())); };
+    std::vector<float> ew, dww, pw;
+    fold_into(ex->op, *wts(ex), bn1 ? wts(bn1) : nullptr, ew, b->expand_bias);
+    fold_into(dw->op, *wts(dw), bn2 ? wts(bn2) : nullptr, dww, b->dw_bias);
+    fold_into(pr->op, *wts(pr), bn3 ? wts(bn3) : nullptr, pw, b->project_bias);
+    const std::int64_t slices = std::min<std::int64_t>(options.split, e);
+    const std::int64_t kk = dw->op.k_h * dw->op.k_w;
+    std::int64_t widest = 0;
+    for (std::int64_t q = 0; q <= slices; ++q) b->lo.push_back(e * q / slices);
+    for (std::int64_t q = 0; q < slices; ++q) {
+      const std::int64_t lo = b->lo[static_cast<std::size_t>(q)], es = b->lo[static_cast<std::size_t>(q) + 1] - lo;
+      widest = std::max(widest, es);
+      // Expand: rows lo..lo+es of W[e][cin].
+      std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(es, b->cin)));
+      kernels::pack_gemm_b(ew.data() + lo * b->cin, es, b->cin, packed.data());
+      b->expand_w.push_back(std::move(packed));
+      // Depthwise: [kk][es] for these channels.
+      std::vector<float> dws(static_cast<std::size_t>(kk * es));
+      for (std::int64_t c = 0; c < es; ++c)
+        for (std::int64_t t = 0; t < kk; ++t)
+          dws[static_cast<std::size_t>(t * es + c)] = dww[static_cast<std::size_t>((lo + c) * kk + t)];
+      b->dw_w.push_back(std::move(dws));
+      // Project: columns lo..lo+es of W[cout][e], as rows of K = es.
+      std::vector<float> cols(static_cast<std::size_t>(b->cout * es));
+      for (std::int64_t o2 = 0; o2 < b->cout; ++o2)
+        for (std::int64_t c = 0; c < es; ++c)
+          cols[static_cast<std::size_t>(o2 * es + c)] = pw[static_cast<std::size_t>(o2 * e + lo + c)];
+      std::vector<float> packed_p(static_cast<std::size_t>(kernels::packed_b_size(b->cout, es)));
+      kernels::pack_gemm_b(cols.data(), b->cout, es, packed_p.data());
+      b->project_w.push_back(std::move(packed_p));
+    }
+    b->ebuf_floats = n * b->mid_in.h * b->mid_in.w * widest;
+    b->dbuf_floats = n * b->mid_out.h * b->mid_out.w * widest;
+    st.info.name = "fused(" + std::to_string(covered.size()) + " ops, " + std::to_string(slices) + " slices)";
+    st.in.push_back(value_for(block_in));
+    st.out = value_for(cur);
+    st.info.out = a.tensors[static_cast<std::size_t>(cur)].shape;
+    for (int k : covered) {
+      const auto& c = a.ops[static_cast<std::size_t>(k)].cost;
+      st.info.madds += c.madds * n;
+      st.info.flops += (2 * c.madds + c.other_ops) * n;
+    }
+    std::int64_t wfloats = 0;
+    for (const auto& v : b->expand_w) wfloats += static_cast<std::int64_t>(v.size());
+    for (const auto& v : b->dw_w) wfloats += static_cast<std::int64_t>(v.size());
+    for (const auto& v : b->project_w) wfloats += static_cast<std::int64_t>(v.size());
+    wfloats += b->e * 2 + b->cout;
+    p.weight_floats += wfloats;
+    // Traffic: block input and output, weights; the slices stay in cache.
+    st.info.bytes = (b->mid_in.h * b->mid_in.w * b->cin + st.info.out.elements() * (b->shortcut ? 2 : 1)) * n * 4 +
+                    wfloats * 4;
+    p.bottleneck_floats = std::max(p.bottleneck_floats, b->ebuf_floats + b->dbuf_floats);
+    st.bottleneck = std::move(b);
+    return st;
+  };
+
   for (std::size_t i = 0; i < a.ops.size();) {
     const auto& o = a.ops[i];
+    if (options.split > 0 && options.fuse) {
+      if (auto fused = try_bottleneck(i)) {
+        i += fused->info.ops.size();
+        p.steps.push_back(std::move(*fused));
+        continue;
+      }
+    }
     Step s;
     s.op = o.op;
     s.info.node = o.node;
@@ -378,7 +548,8 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
     if (s.info.kind == StepKind::ConvTranspose)
       p.scratch_floats = std::max(p.scratch_floats, kTile * s.op.k_h * s.op.k_w * (s.op.out_c / s.op.groups));
   }
-  const std::int64_t total = (p.arena_floats + p.weight_floats + p.scratch_floats * options.threads) * 4;
+  const std::int64_t total =
+      (p.arena_floats + p.weight_floats + p.scratch_floats * options.threads + p.bottleneck_floats) * 4;
   if (total > options.memory_limit_bytes) {
     const Value* largest = &p.values.front();
     for (const auto& v : p.values)
@@ -392,6 +563,7 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
   p.arena = allocate(p.arena_floats);
   if (!p.arena) return fail("", "cannot allocate " + std::to_string(p.arena_floats * 4) + " bytes for activations");
   for (int t = 0; t < std::max(1, options.threads); ++t) p.scratch.push_back(allocate(p.scratch_floats));
+  if (p.bottleneck_floats > 0) p.bottleneck_scratch = allocate(p.bottleneck_floats);
   return plan;
 }
 
@@ -405,6 +577,9 @@ std::int64_t Plan::batch() const { return impl_->batch; }
 std::size_t Plan::n_steps() const { return impl_->steps.size(); }
 const StepInfo& Plan::step(std::size_t i) const { return impl_->steps.at(i).info; }
 std::int64_t Plan::arena_bytes() const { return impl_->arena_floats * 4; }
+std::int64_t Plan::scratch_bytes() const {
+  return (impl_->scratch_floats * static_cast<std::int64_t>(impl_->scratch.size()) + impl_->bottleneck_floats) * 4;
+}
 std::int64_t Plan::weight_bytes() const { return impl_->weight_floats * 4; }
 int Plan::threads() const { return impl_->pool->threads(); }
 kernels::Isa Plan::isa() const { return impl_->kt->isa; }
@@ -506,6 +681,49 @@ void Plan::Impl::run_conv_transpose(const Step& s) {
   if (s.act != ir::Activation::None) kt->activation(y, batch * out.elements(), s.act);
 }
 
+void Plan::Impl::run_bottleneck(const Step& s) {
+  const Bottleneck& b = *s.bottleneck;
+  float* const ebuf = bottleneck_scratch.get();
+  float* const dbuf = ebuf + b.ebuf_floats;
+  const float* x = ptr(s.in[0]);
+  float* y = ptr(s.out);
+  const std::int64_t p_in = batch * b.mid_in.h * b.mid_in.w, p_out = batch * b.mid_out.h * b.mid_out.w;
+  const std::int64_t slices = static_cast<std::int64_t>(b.lo.size()) - 1;
+  for (std::int64_t q = 0; q < slices; ++q) {
+    const std::int64_t lo = b.lo[static_cast<std::size_t>(q)], es = b.lo[static_cast<std::size_t>(q) + 1] - lo;
+    // Expand: this slice's channels for every pixel.
+    const kernels::GemmArgs ge{p_in,          es,   b.cin, x, b.cin, b.expand_w[static_cast<std::size_t>(q)].data(),
+                               ebuf, es,   b.expand_bias.data() + lo, b.act_expand};
+    split(s, p_in, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ge, r0, r1); }, 6);
+    // Depthwise on the slice.
+    for (std::int64_t img = 0; img < batch; ++img) {
+      kernels::DwArgs d;
+      d.in = {ebuf + img * b.mid_in.h * b.mid_in.w * es, b.mid_in.h, b.mid_in.w, es, es};
+      d.out = {dbuf + img * b.mid_out.h * b.mid_out.w * es, b.mid_out.h, b.mid_out.w, es, es};
+      d.k = b.dw.k_h;
+      d.stride = b.dw.stride;
+      d.pad = b.dw.pad;
+      d.dilation = b.dw.dilation;
+      d.weights = b.dw_w[static_cast<std::size_t>(q)].data();
+      d.bias = b.dw_bias.data() + lo;
+      d.act = b.act_dw;
+      split(s, b.mid_out.h, [&](std::int64_t r0, std::int64_t r1) {
+        kernels::DwArgs part = d;
+        part.y_begin = r0;
+        part.y_end = r1;
+        kt->depthwise(part);
+      });
+    }
+    // Project: the slice's share of the output, accumulated (linear bottleneck).
+    kernels::GemmArgs gp{p_out, b.cout, es, dbuf, es, b.project_w[static_cast<std::size_t>(q)].data(), y,
+                         b.cout, q == 0 ? b.project_bias.data() : nullptr, ir::Activation::None};
+    gp.accumulate = q > 0;
+    split(s, p_out, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(gp, r0, r1); }, 6);
+  }
+  if (b.shortcut) kt->add(y, x, y, p_out * b.cout, b.act_out);
+  else if (b.act_out != ir::Activation::None) kt->activation(y, p_out * b.cout, b.act_out);
+}
+
 void Plan::Impl::run_step(const Step& s) {
   const ir::Shape out = shape(s.out);
   float* y = ptr(s.out);
@@ -548,6 +766,9 @@ void Plan::Impl::run_step(const Step& s) {
     }
     case StepKind::ConvTranspose:
       run_conv_transpose(s);
+      return;
+    case StepKind::FusedBottleneck:
+      run_bottleneck(s);
       return;
     case StepKind::ScaleShift: {
       const float* x = ptr(s.in[0]);

@@ -25,6 +25,11 @@ struct PlanOptions {
   /// Refuse plans whose arena + weights + scratch exceed this many bytes.
   std::int64_t memory_limit_bytes = std::int64_t{4} << 30;
   bool fuse = true;  ///< fold BN into convolutions, fuse activations
+  /// Run each expand 1x1 -> depthwise -> project 1x1 chain (the inverted
+  /// residual) as one step over `split` channel slices of the expanded tensor,
+  /// which then never exists whole (MobileNetV2 paper, sec. 5.1, the t-way
+  /// split). 0 = run the chain op by op.
+  std::int64_t split = 0;
   /// Kernels to use (best_kernels() when null): tests pin the portable path.
   const kernels::KernelTable* kernels = nullptr;
 };
@@ -45,6 +50,8 @@ enum class StepKind {
   GlobalPool,
   Upsample,
   CReLU,
+  /// expand 1x1 + depthwise + project 1x1 (+ shortcut) over channel slices
+  FusedBottleneck,
 };
 std::string_view step_kind_name(StepKind k);
 
@@ -88,8 +95,10 @@ class Plan {
   [[nodiscard]] std::size_t n_steps() const;
   [[nodiscard]] const StepInfo& step(std::size_t i) const;
 
-  /// Bytes of the activation arena (the plan's peak activation memory).
+  /// Bytes of the activation arena (tensors passed between steps).
   [[nodiscard]] std::int64_t arena_bytes() const;
+  /// Bytes of the steps' own temporaries (im2col tiles, bottleneck slices).
+  [[nodiscard]] std::int64_t scratch_bytes() const;
   /// Bytes of packed weights and biases.
   [[nodiscard]] std::int64_t weight_bytes() const;
   [[nodiscard]] int threads() const;
