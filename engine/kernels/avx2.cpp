@@ -171,89 +171,123 @@ inline __m256i tail_mask(std::int64_t n) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kLanes + 8 - n));
 }
 
-/// Depthwise, one output row and 8 channels at a time: the k*k weight vectors
-/// stay in registers for the whole row, so the only load per FMA is the input's;
-/// interior columns go four pixels at a time (four independent FMA chains) with
-/// no per-tap bounds checks, kernel rows that fall into the padding are skipped
-/// as a range. Sweeping a row per channel block reads the input with a constant
-/// stride, which the hardware prefetcher follows.
+/// Depthwise, one output row at a time. Interior pixels go four at a time and,
+/// inside, the channels run in chunks of 24 (three vectors): 12 independent
+/// accumulators, one weight load per four FMAs, and every input pixel read as
+/// contiguous channels, so whole cache lines are used and the prefetcher sees
+/// sequential streams (the loop order of oneDNN's and XNNPACK's NHWC kernels).
+/// Kernel rows in the padding are skipped as a range; border pixels take a
+/// one-pixel path with the kernel columns clipped.
 template <int K>
 void depthwise_row(const DwArgs& d, std::int64_t oy, std::int64_t x_lo, std::int64_t x_hi) {
   const std::int64_t c = d.in.c, k = K > 0 ? K : d.k;
   const std::int64_t c8 = c / 8 * 8;
   const __m256i mask = tail_mask(c - c8);
   const std::int64_t iy0 = oy * d.stride - d.pad;
-  // Kernel rows whose input row exists.
-  std::int64_t ky_lo = 0, ky_hi = k;
+  std::int64_t ky_lo = 0, ky_hi = k;  // kernel rows whose input row exists
   while (ky_lo < k && iy0 + ky_lo * d.dilation < 0) ++ky_lo;
   while (ky_hi > ky_lo && iy0 + (ky_hi - 1) * d.dilation >= d.in.h) --ky_hi;
-  constexpr int kMaxTaps = K > 0 ? K * K : 49;
   const std::int64_t row = d.dilation * d.in.w * d.in.stride, dx = d.dilation * d.in.stride;
   const std::int64_t step = d.stride * d.in.stride;
   float* const yrow = d.out.px(oy, 0);
-  auto load = [&](const float* p, bool tail) { return tail ? _mm256_maskload_ps(p, mask) : _mm256_loadu_ps(p); };
   const bool vector_epilogue = has_vector_act(d.act);
+  auto epilogue = [&](__m256 acc) {
+    if (vector_epilogue) return vector_act(acc, d.act);
+    alignas(32) float t[8];
+    _mm256_store_ps(t, acc);
+    for (float& v : t) v = activate(v, d.act);
+    return _mm256_load_ps(t);
+  };
+  auto bias_at = [&](std::int64_t ch, bool tail) {
+    if (!d.bias) return _mm256_setzero_ps();
+    return tail ? _mm256_maskload_ps(d.bias + ch, mask) : _mm256_loadu_ps(d.bias + ch);
+  };
 
-  for (std::int64_t ch = 0; ch < c; ch += 8) {
-    const bool tail = ch >= c8;
-    __m256 w[kMaxTaps];
-#pragma GCC unroll 49
-    for (int t = 0; t < kMaxTaps; ++t)
-      if (t < k * k) w[t] = load(d.weights + t * c + ch, tail);
-    const __m256 bias = d.bias ? load(d.bias + ch, tail) : _mm256_setzero_ps();
-    auto finish = [&](__m256 acc, std::int64_t px) {
-      if (vector_epilogue) {
-        acc = vector_act(acc, d.act);
-      } else {
-        alignas(32) float t[8];
-        _mm256_store_ps(t, acc);
-        for (float& v : t) v = activate(v, d.act);
-        acc = _mm256_load_ps(t);
-      }
-      float* y = yrow + px * d.out.stride + ch;
-      if (tail) _mm256_maskstore_ps(y, mask, acc);
-      else _mm256_storeu_ps(y, acc);
-    };
-    // Edge pixel (or channel tail): the kernel columns inside the input.
-    auto one_pixel = [&](std::int64_t ox) {
-      const std::int64_t ix0 = ox * d.stride - d.pad;
-      std::int64_t kx_lo = 0, kx_hi = k;
-      while (kx_lo < k && ix0 + kx_lo * d.dilation < 0) ++kx_lo;
-      while (kx_hi > kx_lo && ix0 + (kx_hi - 1) * d.dilation >= d.in.w) --kx_hi;
-      __m256 acc = bias;
-      for (std::int64_t ky = ky_lo; ky < ky_hi; ++ky) {
-        const float* r = d.in.data + ((iy0 + ky * d.dilation) * d.in.w + ix0) * d.in.stride + ch;
-        for (std::int64_t kx = kx_lo; kx < kx_hi; ++kx) acc = _mm256_fmadd_ps(load(r + kx * dx, tail), w[ky * k + kx], acc);
-      }
-      finish(acc, ox);
-    };
-    std::int64_t ox = 0;
-    for (; ox < std::min(x_lo, d.out.w); ++ox) one_pixel(ox);
-    if (!tail) {
-      for (; ox + 4 <= x_hi; ox += 4) {
-        const float* x = d.in.data + (iy0 * d.in.w + ox * d.stride - d.pad) * d.in.stride + ch;
-        __m256 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
-        for (std::int64_t ky = ky_lo; ky < ky_hi; ++ky) {
-          const float* r = x + ky * row;
+  // Four pixels starting at ox, NB full vectors of channels starting at ch.
+  auto four_pixels = [&]<int NB>(std::int64_t ox, std::int64_t ch) {
+    const float* x = d.in.data + (iy0 * d.in.w + ox * d.stride - d.pad) * d.in.stride + ch;
+    __m256 acc[4][NB];
+#pragma GCC unroll 3
+    for (int b = 0; b < NB; ++b) {
+      const __m256 bv = bias_at(ch + 8 * b, false);
+#pragma GCC unroll 4
+      for (int px = 0; px < 4; ++px) acc[px][b] = bv;
+    }
+    for (std::int64_t ky = ky_lo; ky < ky_hi; ++ky) {
+      const float* r = x + ky * row;
+      const float* wr = d.weights + ky * k * c + ch;
 #pragma GCC unroll 7
-          for (int kx = 0; kx < (K > 0 ? K : 7); ++kx) {
-            if (K == 0 && kx >= k) break;
-            const float* xt = r + kx * dx;
-            const __m256 wt = w[ky * k + kx];
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xt), wt, a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(xt + step), wt, a1);
-            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(xt + 2 * step), wt, a2);
-            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(xt + 3 * step), wt, a3);
-          }
+      for (int kx = 0; kx < (K > 0 ? K : 7); ++kx) {
+        if (K == 0 && kx >= k) break;
+        const float* xt = r + kx * dx;
+#pragma GCC unroll 3
+        for (int b = 0; b < NB; ++b) {
+          const __m256 wv = _mm256_loadu_ps(wr + kx * c + 8 * b);
+#pragma GCC unroll 4
+          for (int px = 0; px < 4; ++px)
+            acc[px][b] = _mm256_fmadd_ps(_mm256_loadu_ps(xt + px * step + 8 * b), wv, acc[px][b]);
         }
-        finish(a0, ox);
-        finish(a1, ox + 1);
-        finish(a2, ox + 2);
-        finish(a3, ox + 3);
       }
     }
-    for (; ox < d.out.w; ++ox) one_pixel(ox);
+#pragma GCC unroll 4
+    for (int px = 0; px < 4; ++px)
+#pragma GCC unroll 3
+      for (int b = 0; b < NB; ++b)
+        _mm256_storeu_ps(yrow + (ox + px) * d.out.stride + ch + 8 * b, epilogue(acc[px][b]));
+  };
+  // Four pixels, the last partial vector of channels.
+  auto four_pixels_tail = [&](std::int64_t ox, std::int64_t ch) {
+    const float* x = d.in.data + (iy0 * d.in.w + ox * d.stride - d.pad) * d.in.stride + ch;
+    const __m256 bv = bias_at(ch, true);
+    __m256 a0 = bv, a1 = bv, a2 = bv, a3 = bv;
+    for (std::int64_t ky = ky_lo; ky < ky_hi; ++ky)
+      for (std::int64_t kx = 0; kx < k; ++kx) {
+        const float* xt = x + ky * row + kx * dx;
+        const __m256 wv = _mm256_maskload_ps(d.weights + (ky * k + kx) * c + ch, mask);
+        a0 = _mm256_fmadd_ps(_mm256_maskload_ps(xt, mask), wv, a0);
+        a1 = _mm256_fmadd_ps(_mm256_maskload_ps(xt + step, mask), wv, a1);
+        a2 = _mm256_fmadd_ps(_mm256_maskload_ps(xt + 2 * step, mask), wv, a2);
+        a3 = _mm256_fmadd_ps(_mm256_maskload_ps(xt + 3 * step, mask), wv, a3);
+      }
+    float* y = yrow + ox * d.out.stride + ch;
+    _mm256_maskstore_ps(y, mask, epilogue(a0));
+    _mm256_maskstore_ps(y + d.out.stride, mask, epilogue(a1));
+    _mm256_maskstore_ps(y + 2 * d.out.stride, mask, epilogue(a2));
+    _mm256_maskstore_ps(y + 3 * d.out.stride, mask, epilogue(a3));
+  };
+  // A border pixel: kernel columns clipped to the input.
+  auto one_pixel = [&](std::int64_t ox) {
+    const std::int64_t ix0 = ox * d.stride - d.pad;
+    std::int64_t kx_lo = 0, kx_hi = k;
+    while (kx_lo < k && ix0 + kx_lo * d.dilation < 0) ++kx_lo;
+    while (kx_hi > kx_lo && ix0 + (kx_hi - 1) * d.dilation >= d.in.w) --kx_hi;
+    for (std::int64_t ch = 0; ch < c; ch += 8) {
+      const bool tail = ch >= c8;
+      __m256 acc = bias_at(ch, tail);
+      for (std::int64_t ky = ky_lo; ky < ky_hi; ++ky) {
+        const float* r = d.in.data + ((iy0 + ky * d.dilation) * d.in.w + ix0) * d.in.stride + ch;
+        for (std::int64_t kx = kx_lo; kx < kx_hi; ++kx) {
+          const float* wp = d.weights + (ky * k + kx) * c + ch;
+          const __m256 xv = tail ? _mm256_maskload_ps(r + kx * dx, mask) : _mm256_loadu_ps(r + kx * dx);
+          const __m256 wv = tail ? _mm256_maskload_ps(wp, mask) : _mm256_loadu_ps(wp);
+          acc = _mm256_fmadd_ps(xv, wv, acc);
+        }
+      }
+      float* y = yrow + ox * d.out.stride + ch;
+      if (tail) _mm256_maskstore_ps(y, mask, epilogue(acc));
+      else _mm256_storeu_ps(y, epilogue(acc));
+    }
+  };
+
+  std::int64_t ox = 0;
+  for (; ox < std::min(x_lo, d.out.w); ++ox) one_pixel(ox);
+  for (; ox + 4 <= x_hi; ox += 4) {
+    std::int64_t ch = 0;
+    for (; ch + 24 <= c8; ch += 24) four_pixels.template operator()<3>(ox, ch);
+    for (; ch + 8 <= c8; ch += 8) four_pixels.template operator()<1>(ox, ch);
+    if (ch < c) four_pixels_tail(ox, ch);
   }
+  for (; ox < d.out.w; ++ox) one_pixel(ox);
 }
 
 void depthwise(const DwArgs& d) {
