@@ -1,0 +1,99 @@
+#!/usr/bin/python3
+"""Whole networks: ConvScope's backend against ONNX Runtime's CPU provider, on
+the same architectures, in one time window.
+
+The peer models are torchvision's (MobileNetV1 written out from the paper)
+with random weights, exported to ONNX with Debian's python3-torch; their
+parameter counts are checked against ConvScope's presets first, so both sides
+run the same network. Rounds alternate ours and the peer, and the ratio is
+taken from the medians over rounds (the machine is shared and noisy).
+
+Needs: apt-get install python3-torch python3-torchvision libopenblas0-openmp nodejs npm
+       (cd bench/peers && ONNXRUNTIME_NODE_INSTALL=skip npm install)   # done by this script if missing
+Usage: /usr/bin/python3 scripts/bench_networks.py [--threads 1,2] [--rounds 3] [--min-time 1.0]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+PEERS = os.path.join(ROOT, "bench", "peers")
+CLI = os.path.join(ROOT, "build", "app", "cli", "convscope-cli")
+NETWORKS = ["mobilenet_v2", "mobilenet_v1", "squeezenet1_1", "mobilenet_v3_small"]
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def ensure_peer():
+    if not os.path.isdir(os.path.join(PEERS, "node_modules", "onnxruntime-node")):
+        env = dict(os.environ, ONNXRUNTIME_NODE_INSTALL="skip")
+        print("installing onnxruntime-node (npm) ...", file=sys.stderr)
+        run(["npm", "install", "--no-audit", "--no-fund"], cwd=PEERS, env=env)
+    out_dir = os.path.join(ROOT, "build", "peers")
+    if not all(os.path.exists(os.path.join(out_dir, n + ".onnx")) for n in NETWORKS):
+        print("exporting the torchvision models to ONNX ...", file=sys.stderr)
+        run(["/usr/bin/python3", os.path.join(PEERS, "export_torchvision.py"), out_dir])
+    return out_dir
+
+
+def check_same_network(name, onnx_dir):
+    # The exporter printed parameter counts; recompute ours under torchvision's convention.
+    ours = json.loads(run([CLI, "stats", name, "--convention", "torchvision", "--format", "json"]))["totals"]["params"]
+    return ours
+
+
+def ours_ms(name, threads, min_time):
+    out = run([CLI, "profile", name, "--threads", str(threads), "--json", "--min-time", str(min_time)])
+    return json.loads(out)["network"]["median_ms"]
+
+
+def peer_ms(path, threads, min_time):
+    out = run(["node", os.path.join(PEERS, "ort_bench.js"), path, str(threads), str(min_time)], cwd=PEERS)
+    return json.loads(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--min-time", type=float, default=1.0)
+    ap.add_argument("--networks", default=",".join(NETWORKS))
+    args = ap.parse_args()
+    if not os.path.exists(CLI):
+        sys.exit("bench_networks: build first (bash scripts/build.sh)")
+    onnx_dir = ensure_peer()
+    exported = run(["/usr/bin/python3", os.path.join(PEERS, "export_torchvision.py"), onnx_dir])
+    torch_params = {line.split()[0]: int(line.split()[1]) for line in exported.splitlines() if line.strip()}
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    print(f"machine: {cpu}, {os.cpu_count()} logical CPUs; {args.rounds} alternating rounds, "
+          f"median of round medians; batch 1, 224x224, fp32")
+    print(f"{'network':20} {'threads':>7} {'ours ms':>9} {'ORT ms':>9} {'ours/ORT':>9}  params (same on both sides)")
+    for name in args.networks.split(","):
+        ours_params = check_same_network(name, onnx_dir)
+        if torch_params.get(name) != ours_params:
+            sys.exit(f"bench_networks: {name}: torchvision has {torch_params.get(name)} parameters, "
+                     f"ConvScope's preset {ours_params}: not the same network")
+        for t in [int(x) for x in args.threads.split(",")]:
+            ours, peer = [], []
+            version = "?"
+            for _ in range(args.rounds):
+                ours.append(ours_ms(name, t, args.min_time))
+                p = peer_ms(os.path.join(onnx_dir, name + ".onnx"), t, args.min_time)
+                peer.append(p["median_ms"])
+                version = p["ort_version"]
+            o, q = statistics.median(ours), statistics.median(peer)
+            print(f"{name:20} {t:7d} {o:9.3f} {q:9.3f} {o / q:9.2f}  {ours_params:,}  (ONNX Runtime {version})")
+
+
+if __name__ == "__main__":
+    main()
