@@ -611,17 +611,28 @@ void Plan::Impl::run_conv_im2col(const Step& s) {
             const std::int64_t b = pix / (out.h * out.w), rem = pix % (out.h * out.w), oy = rem / out.w,
                                ox = rem % out.w;
             float* row = col + (pix - p0) * k;
+            const std::int64_t ix0 = ox * s.op.stride - s.op.pad;
+            // With one group and no dilation, a kernel row's taps are k_w neighbouring
+            // pixels: one contiguous run of k_w * C_in floats when inside the input.
+            const bool contiguous =
+                g == 1 && s.op.dilation == 1 && ix0 >= 0 && ix0 + s.op.k_w <= in.w;
             for (std::int64_t ky = 0; ky < s.op.k_h; ++ky) {
               const std::int64_t iy = oy * s.op.stride - s.op.pad + ky * s.op.dilation;
+              float* dst_row = row + ky * s.op.k_w * cin_g;
+              if (iy < 0 || iy >= in.h) {
+                std::fill(dst_row, dst_row + s.op.k_w * cin_g, 0.f);
+                continue;
+              }
+              const float* src_row = x + ((b * in.h + iy) * in.w) * in.c + grp * cin_g;
+              if (contiguous) {
+                std::copy(src_row + ix0 * in.c, src_row + ix0 * in.c + s.op.k_w * cin_g, dst_row);
+                continue;
+              }
               for (std::int64_t kx = 0; kx < s.op.k_w; ++kx) {
-                const std::int64_t ix = ox * s.op.stride - s.op.pad + kx * s.op.dilation;
-                float* dst = row + (ky * s.op.k_w + kx) * cin_g;
-                if (iy < 0 || iy >= in.h || ix < 0 || ix >= in.w) {
-                  std::memset(dst, 0, static_cast<std::size_t>(cin_g) * sizeof(float));
-                } else {
-                  std::memcpy(dst, x + ((b * in.h + iy) * in.w + ix) * in.c + grp * cin_g,
-                              static_cast<std::size_t>(cin_g) * sizeof(float));
-                }
+                const std::int64_t ix = ix0 + kx * s.op.dilation;
+                float* dst = dst_row + kx * cin_g;
+                if (ix < 0 || ix >= in.w) std::fill(dst, dst + cin_g, 0.f);
+                else std::copy(src_row + ix * in.c, src_row + ix * in.c + cin_g, dst);
               }
             }
           }
