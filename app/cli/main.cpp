@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +25,7 @@
 #include "profile/calibration.h"
 #include "profile/profiler.h"
 #include "runtime/plan.h"
+#include "sweep/sweep.h"
 
 namespace fs = std::filesystem;
 using namespace convscope;
@@ -447,6 +450,148 @@ int cmd_profile(const std::string& file, const CostFlags& flags, const ProfileFl
   return 0;
 }
 
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_sigint(int) { g_interrupted = true; }
+
+struct SweepFlags {
+  std::string alphas, resolutions, out, pareto = "latency,params";
+  std::vector<std::string> params;
+  bool measure = false;
+  int threads = 1;
+  double min_time = 0.2;
+};
+
+int cmd_sweep(const std::string& file, const SweepFlags& sf) {
+  Source src = open_graph(file);
+  if (!src.graph) return print_load_error(src);
+  const ir::Graph g = std::move(*src.graph);
+  sweep::Spec spec;
+  Diagnostics bad;
+  if (!sf.alphas.empty()) {
+    if (auto a = sweep::parse_alphas(sf.alphas))
+      spec.alphas = *a;
+    else
+      bad.insert(bad.end(), a.error().begin(), a.error().end());
+  }
+  if (!sf.resolutions.empty()) {
+    if (auto r = sweep::parse_resolutions(sf.resolutions))
+      spec.resolutions = *r;
+    else
+      bad.insert(bad.end(), r.error().begin(), r.error().end());
+  }
+  for (const auto& text : sf.params) {
+    if (auto axis = sweep::parse_param_axis(text))
+      spec.params.push_back(*axis);
+    else
+      bad.insert(bad.end(), axis.error().begin(), axis.error().end());
+  }
+  const auto comma = sf.pareto.find(',');
+  auto metric_of = [](const std::string& name, sweep::Metric& m) {
+    if (name == "latency")
+      m = sweep::Metric::Latency;
+    else if (name == "madds")
+      m = sweep::Metric::MAdds;
+    else if (name == "params")
+      m = sweep::Metric::Params;
+    else if (name == "memory")
+      m = sweep::Metric::PeakMemory;
+    else
+      return false;
+    return true;
+  };
+  sweep::Metric mx = sweep::Metric::Latency, my = sweep::Metric::Params;
+  if (comma == std::string::npos || !metric_of(sf.pareto.substr(0, comma), mx) ||
+      !metric_of(sf.pareto.substr(comma + 1), my))
+    bad.push_back({"--pareto", "expected X,Y from latency, madds, params, memory; got '" + sf.pareto + "'"});
+  if (!bad.empty()) {
+    std::cerr << format_diagnostics(bad, "convscope-cli");
+    return kExitUsage;
+  }
+  if (auto ok = sweep::check(g, spec); !ok) {
+    std::cerr << format_diagnostics(ok.error(), "convscope-cli: " + src.shown);
+    return kExitUsage;
+  }
+  auto points = sweep::evaluate(g, spec);
+  auto write_out = [&](const std::vector<sweep::Point>& pts) -> bool {
+    if (sf.out.empty()) return true;
+    std::vector<sweep::Point> copy = pts;
+    sweep::fill_laws(copy);
+    sweep::mark_pareto(copy, mx, my);
+    const bool json = sf.out.size() >= 5 && sf.out.substr(sf.out.size() - 5) == ".json";
+    auto w = io::write_file_atomic(sf.out, json ? sweep::to_json(spec, copy) : sweep::to_csv(spec, copy));
+    if (!w) std::cerr << format_diagnostics(w.error(), "convscope-cli: " + sf.out);
+    return w.has_value();
+  };
+  int rc = 0;
+  if (sf.measure) {
+    // Resume: keep what an earlier, interrupted run of the same grid measured.
+    if (!sf.out.empty() && fs::exists(sf.out)) {
+      std::ifstream in(sf.out);
+      std::ostringstream ss;
+      ss << in.rdbuf();
+      std::size_t kept = 0;
+      for (const auto& old : sweep::read_previous(ss.str(), spec))
+        for (auto& p : points)
+          if (p.valid && !p.median_ms && sweep::point_key(p) == sweep::point_key(old)) {
+            p.median_ms = old.median_ms;
+            p.min_ms = old.min_ms;
+            p.p90_ms = old.p90_ms;
+            ++kept;
+          }
+      if (kept) std::cerr << "convscope-cli: resuming: " << kept << " points already measured in " << sf.out << "\n";
+    }
+    std::signal(SIGINT, on_sigint);
+    sweep::MeasureOptions mo;
+    mo.threads = sf.threads;
+    mo.min_seconds = sf.min_time;
+    mo.cancel = &g_interrupted;
+    const bool tty = ::isatty(2) != 0;
+    mo.progress = [&](std::size_t done, std::size_t total) {
+      if (!tty) return;
+      const int w = 40, bar = static_cast<int>(static_cast<double>(done) /
+                                               static_cast<double>(std::max<std::size_t>(total, 1)) * w);
+      std::fprintf(stderr, "\rmeasuring [%s%s] %zu/%zu", std::string(static_cast<std::size_t>(bar), '#').c_str(),
+                   std::string(static_cast<std::size_t>(w - bar), ' ').c_str(), done, total);
+    };
+    mo.checkpoint = [&](const std::vector<sweep::Point>& pts) { write_out(pts); };
+    if (!sweep::measure(g, spec, points, mo)) {
+      rc = 130;
+      std::cerr << "\nconvscope-cli: interrupted; the points measured so far are kept"
+                << (sf.out.empty() ? "" : " in " + sf.out + " (run the same command again to resume)") << "\n";
+    } else if (tty) {
+      std::fprintf(stderr, "\n");
+    }
+  }
+  sweep::fill_laws(points);
+  sweep::mark_pareto(points, mx, my);
+  if (!sf.out.empty()) {
+    if (!write_out(points)) return kExitUsage;
+    std::cerr << "convscope-cli: " << points.size() << " points written to " << sf.out << "\n";
+    return rc;
+  }
+  // A table on stdout.
+  std::printf("%-6s %6s", "alpha", "res");
+  for (const auto& a : spec.params) std::printf(" %12s", a.selector.substr(0, 12).c_str());
+  std::printf(" %12s %12s %11s %10s %7s %9s %10s %10s\n", "params", "MAdds", "peak mem", "median ms", "pareto",
+              "MAdds/law", "params/law", "lat/MAdds");
+  for (const auto& p : points) {
+    std::printf("%-6.3g %6lld", p.alpha, static_cast<long long>(p.resolution));
+    for (const auto& v : p.values) std::printf(" %12s", ir::param_value_str(v).c_str());
+    if (!p.valid) {
+      std::printf("  invalid: %s\n", p.problem.c_str());
+      continue;
+    }
+    std::printf(" %12s %12s %11s %10s %7s %9.3f %10.3f %10s\n", io::with_commas(p.params).c_str(),
+                io::human(p.madds).c_str(), io::human(p.peak_memory_bytes, true).c_str(),
+                p.median_ms ? std::to_string(*p.median_ms).substr(0, 7).c_str() : "-", p.pareto ? "*" : "", p.madds_law,
+                p.params_law, p.latency_law > 0 ? std::to_string(p.latency_law).substr(0, 5).c_str() : "-");
+  }
+  std::printf(
+      "\nlaws relative to the largest alpha and resolution: MAdds/law = (MAdds ratio) / (alpha^2 rho^2), "
+      "params/law = (params ratio) / alpha^2, lat/MAdds = (latency ratio) / (MAdds ratio); 1.000 = the law holds\n");
+  return rc;
+}
+
 int cmd_conventions() {
   for (const auto& c : cost::named_conventions()) {
     std::cout << c.name << ": " << c.description << "\n";
@@ -523,11 +668,32 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
   profile_cmd->add_flag("--recalibrate", pf.force_calibration, "measure the machine's ceilings again first");
-  profile_cmd->add_option("--fuse-bottleneck", pf.fuse_split,
-                          "run each expand -> depthwise -> project chain as one step over T channel slices "
-                          "(the t-way split: the expanded tensor never exists whole); 0 = op by op")
+  profile_cmd
+      ->add_option("--fuse-bottleneck", pf.fuse_split,
+                   "run each expand -> depthwise -> project chain as one step over T channel slices "
+                   "(the t-way split: the expanded tensor never exists whole); 0 = op by op")
       ->check(CLI::Range(0, 1 << 20));
   flags.add_to(profile_cmd);
+
+  SweepFlags sf;
+  auto* sweep_cmd = app.add_subcommand(
+      "sweep", "costs (and measured latency) over a grid of width multiplier, resolution and block parameters");
+  sweep_cmd->add_option("FILE", file, "graph file or preset name")->required();
+  sweep_cmd->add_option("--alpha", sf.alphas, "width multipliers, e.g. 0.35,0.5,0.75,1.0,1.4");
+  sweep_cmd->add_option("--resolution", sf.resolutions,
+                        "resolutions: START:STOP:STEP (inclusive) or a list, e.g. 96:224:32");
+  sweep_cmd->add_option(
+      "--param", sf.params,
+      "NAME=V1,V2 where NAME is a parameter (every block that has it), kind.param or block_id.param; repeatable");
+  sweep_cmd->add_flag("--measure", sf.measure,
+                      "also measure each point's latency on the CPU backend (resumable with --out)");
+  sweep_cmd->add_option("--threads", sf.threads, "threads for --measure")->check(CLI::Range(1, 256));
+  sweep_cmd->add_option("--min-time", sf.min_time, "seconds of timing per point")->check(CLI::Range(0.0, 600.0));
+  sweep_cmd
+      ->add_option("--pareto", sf.pareto, "the front to mark: X,Y from latency, madds, params, memory (both minimised)")
+      ->capture_default_str();
+  sweep_cmd->add_option("--out", sf.out,
+                        "write the results to FILE.csv or FILE.json (atomic; checkpointed while measuring)");
 
   auto* calibrate_cmd = app.add_subcommand("calibrate", "measure this machine's peak FLOP/s and bandwidth (cached)");
   calibrate_cmd->add_flag("--json", pf.json, "print JSON");
@@ -556,6 +722,7 @@ int main(int argc, char** argv) {
     if (*conventions) return cmd_conventions();
     if (*profile_cmd) return cmd_profile(file, flags, pf);
     if (*calibrate_cmd) return cmd_calibrate(pf);
+    if (*sweep_cmd) return cmd_sweep(file, sf);
   } catch (const std::exception& e) {
     // Nothing should reach here; if it does, say so instead of aborting.
     std::cerr << "convscope-cli: internal error: " << e.what() << "\n";

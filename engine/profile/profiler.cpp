@@ -42,6 +42,12 @@ ProfileResult profile_plan(runtime::Plan& plan, const ProfileOptions& o) {
   }
   r.network_ns = summarize(whole);
 
+  if (o.whole_network_only) {
+    r.cancelled = cancelled();
+    if (!r.cancelled) report(1.0);
+    return r;
+  }
+
   // Phase 2: every step timed on its own.
   const std::size_t n = plan.n_steps();
   std::vector<std::vector<double>> per(n);

@@ -23,6 +23,8 @@ struct ProfileOptions {
   std::function<void(double)> progress;
   /// Set from any thread to stop early; the result then has cancelled = true.
   const std::atomic<bool>* cancel = nullptr;
+  /// Time only the whole network (sweeps); step_ns stays empty.
+  bool whole_network_only = false;
 };
 
 struct ProfileResult {

@@ -234,6 +234,27 @@ TEST(Cli, ProfileRefusesOverTheMemoryLimit) {
   EXPECT_NE(r.err.find("largest tensor"), std::string::npos) << r.err;
 }
 
+TEST(Cli, SweepWritesCsvAndRefusesBadGrids) {
+  const fs::path out = fs::temp_directory_path() / "convscope_sweep_test.csv";
+  fs::remove(out);
+  CliRun r = run("sweep mobilenet_v1 --alpha 0.5,1.0 --resolution 128:224:96 --out " + out.string());
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::ifstream in(out);
+  std::string header, line;
+  std::getline(in, header);
+  EXPECT_EQ(header.rfind("alpha,resolution,valid,params,madds", 0), 0u) << header;
+  int rows = 0;
+  while (std::getline(in, line)) ++rows;
+  EXPECT_EQ(rows, 4);
+  fs::remove(out);
+  CliRun bad = run("sweep squeezenet1_0 --resolution 8,224");
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("resolution 8 is below this network's minimum of 29"), std::string::npos) << bad.err;
+  CliRun table = run("sweep mobilenet_v1 --alpha 0.25,1.0");
+  ASSERT_EQ(table.rc, 0) << table.err;
+  EXPECT_NE(table.out.find("MAdds/law"), std::string::npos);
+}
+
 TEST(Cli, InvalidGraphStillPrintsTheValidPartAndExitsOne) {
   CliRun r = run("stats -", R"({"format": "convscope-graph", "version": 1, "blocks": [
       {"id": "in", "kind": "input", "height": 8, "width": 8, "channels": 30},

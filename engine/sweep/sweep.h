@@ -1,0 +1,101 @@
+#pragma once
+/// Sweeps: a grid over the width multiplier, the input resolution and any block
+/// parameter; every point's costs (thousands of points a second), optionally its
+/// measured latency, the Pareto front, and the MobileNet scaling laws checked
+/// against the numbers (MAdds ~ alpha^2 rho^2, parameters ~ alpha^2).
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cost/analysis.h"
+#include "ir/graph.h"
+#include "util/result.h"
+
+namespace convscope::sweep {
+
+/// One swept block parameter. `selector` is "param" (every block that has it),
+/// "kind.param" (every block of that kind) or "id.param" (one block).
+struct ParamAxis {
+  std::string selector;
+  std::vector<ir::ParamValue> values;
+};
+
+struct Spec {
+  std::vector<double> alphas;             ///< empty: the graph's own
+  std::vector<std::int64_t> resolutions;  ///< empty: the graph's own
+  std::vector<ParamAxis> params;
+};
+
+struct Point {
+  double alpha = 1;
+  std::int64_t resolution = 0;
+  std::vector<ir::ParamValue> values;  ///< one per Spec::params axis
+  bool valid = false;
+  std::string problem;  ///< first diagnostic when not valid
+  std::int64_t params = 0, madds = 0, peak_memory_bytes = 0;
+  std::optional<double> median_ms, min_ms, p90_ms;  ///< when measured
+  bool pareto = false;
+  /// Scaling laws relative to the reference point (largest alpha and resolution):
+  double madds_law = 0;    ///< (MAdds / MAdds_ref) / ((a/a_ref)^2 (r/r_ref)^2): 1 when the law holds
+  double params_law = 0;   ///< (params / params_ref) / (a/a_ref)^2
+  double latency_law = 0;  ///< (latency / latency_ref) / (MAdds / MAdds_ref): 1 when latency follows MAdds
+};
+
+/// Parses "0.35,0.5,1" into alphas; "96:224:32" (start:stop:step, inclusive) or
+/// "128,160,224" into resolutions; "NAME=V1,V2" into a parameter axis.
+Result<std::vector<double>> parse_alphas(const std::string& text);
+Result<std::vector<std::int64_t>> parse_resolutions(const std::string& text);
+Result<ParamAxis> parse_param_axis(const std::string& text);
+
+/// Checks the grid before anything runs: non-empty, alpha in (0, 16], every
+/// resolution at or above the network's minimum (the smallest at which it is
+/// valid), every selector matching at least one block and every value accepted.
+Result<bool> check(const ir::Graph& graph, const Spec& spec);
+
+/// The graph at one point of the grid.
+ir::Graph apply(const ir::Graph& graph, const Spec& spec, const Point& point);
+
+/// Every point of the grid with its costs (alpha-major, then resolution, then params).
+std::vector<Point> evaluate(const ir::Graph& graph, const Spec& spec, const cost::AnalysisOptions& options = {});
+
+struct MeasureOptions {
+  int threads = 1;
+  double min_seconds = 0.2;  ///< per point (whole-network phase only)
+  int min_runs = 5;
+  int warmup = 2;
+  std::int64_t memory_limit_bytes = std::int64_t{4} << 30;
+  const std::atomic<bool>* cancel = nullptr;  ///< set from any thread to stop after the current point
+  std::function<void(std::size_t done, std::size_t total)> progress;
+  /// Called after every measured point, so a caller can save what it has.
+  std::function<void(const std::vector<Point>&)> checkpoint;
+};
+
+/// Measures every valid point that has no latency yet (points already measured,
+/// e.g. read back with read_previous, are kept). Returns false when cancelled.
+bool measure(const ir::Graph& graph, const Spec& spec, std::vector<Point>& points, const MeasureOptions& options);
+
+/// Marks the Pareto front of (x, y), both minimised: by default latency (or
+/// MAdds when unmeasured) against parameters.
+enum class Metric { Latency, MAdds, Params, PeakMemory };
+void mark_pareto(std::vector<Point>& points, Metric x, Metric y);
+
+/// Fills the scaling-law columns relative to the point with the largest alpha
+/// and resolution (and the first parameter values).
+void fill_laws(std::vector<Point>& points);
+
+/// CSV (one row per point) and JSON renderings; `axes` names the parameter columns.
+std::string to_csv(const Spec& spec, const std::vector<Point>& points);
+std::string to_json(const Spec& spec, const std::vector<Point>& points);
+
+/// Measured points read back from a previous CSV or JSON output of the same
+/// grid (a sweep resumed after an interruption keeps what it measured).
+std::vector<Point> read_previous(const std::string& text, const Spec& spec);
+
+/// A key identifying a point's grid position (for resuming).
+std::string point_key(const Point& p);
+
+}  // namespace convscope::sweep
