@@ -19,6 +19,7 @@
 #include "blocks/registry.h"
 #include "cost/analysis.h"
 #include "cost/compare.h"
+#include "io/export.h"
 #include "io/graph_json.h"
 #include "io/profile_report.h"
 #include "io/report.h"
@@ -592,6 +593,31 @@ int cmd_sweep(const std::string& file, const SweepFlags& sf) {
   return rc;
 }
 
+int cmd_export(const std::string& file, const CostFlags& flags, const std::string& to, const std::string& out) {
+  auto l = load_and_analyze(file, flags);
+  if (!l) return l.error();
+  const auto& [shown, g, a] = *l;
+  if (!a.complete() && to != "dot" && to != "json") {
+    std::cerr << format_diagnostics(a.diagnostics, shown);
+    std::cerr << "convscope-cli: export --to " << to << " needs a valid graph\n";
+    return kExitInvalid;
+  }
+  std::string text;
+  if (to == "dot") text = io::to_dot(g, a);
+  else if (to == "pytorch") text = io::to_pytorch(g, a);
+  else if (to == "csv") text = io::report_csv(g, a);
+  else text = io::graph_to_json(g);
+  if (out.empty() || out == "-") {
+    std::cout << text;
+    return 0;
+  }
+  if (auto w = io::write_file_atomic(out, text); !w) {
+    std::cerr << format_diagnostics(w.error(), "convscope-cli: " + out);
+    return kExitUsage;
+  }
+  return 0;
+}
+
 int cmd_conventions() {
   for (const auto& c : cost::named_conventions()) {
     std::cout << c.name << ": " << c.description << "\n";
@@ -695,6 +721,15 @@ int main(int argc, char** argv) {
   sweep_cmd->add_option("--out", sf.out,
                         "write the results to FILE.csv or FILE.json (atomic; checkpointed while measuring)");
 
+  std::string export_to, export_out;
+  auto* export_cmd = app.add_subcommand("export", "write the graph for other tools: Graphviz DOT, PyTorch code, per-layer CSV, graph JSON");
+  export_cmd->add_option("FILE", file, "graph file or preset name")->required();
+  export_cmd->add_option("--to", export_to, "dot, pytorch, csv or json")
+      ->required()
+      ->check(CLI::IsMember({"dot", "pytorch", "csv", "json"}));
+  export_cmd->add_option("--out", export_out, "output file (atomic); standard output when absent");
+  flags.add_to(export_cmd);
+
   auto* calibrate_cmd = app.add_subcommand("calibrate", "measure this machine's peak FLOP/s and bandwidth (cached)");
   calibrate_cmd->add_flag("--json", pf.json, "print JSON");
   calibrate_cmd->add_flag("--portable", pf.portable, "calibrate the portable kernels");
@@ -723,6 +758,7 @@ int main(int argc, char** argv) {
     if (*profile_cmd) return cmd_profile(file, flags, pf);
     if (*calibrate_cmd) return cmd_calibrate(pf);
     if (*sweep_cmd) return cmd_sweep(file, sf);
+    if (*export_cmd) return cmd_export(file, flags, export_to, export_out);
   } catch (const std::exception& e) {
     // Nothing should reach here; if it does, say so instead of aborting.
     std::cerr << "convscope-cli: internal error: " << e.what() << "\n";

@@ -255,6 +255,61 @@ TEST(Cli, SweepWritesCsvAndRefusesBadGrids) {
   EXPECT_NE(table.out.find("MAdds/law"), std::string::npos);
 }
 
+/// True when Debian's python3 can import torch (scripts/install-deps.sh installs python3-torch).
+bool have_torch() { return std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0; }
+
+class PytorchExport : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PytorchExport, ParameterCountAndOutputShapeMatch) {
+  if (!have_torch()) GTEST_SKIP() << "python3-torch is not installed (apt-get install python3-torch)";
+  const std::string name = GetParam();
+  const fs::path py = fs::temp_directory_path() / ("convscope_export_" + name + ".py");
+  CliRun e = run("export " + name + " --to pytorch --out " + py.string());
+  ASSERT_EQ(e.rc, 0) << e.err;
+  CliRun stats = run("stats " + name + " --convention torchvision --format json");
+  ASSERT_EQ(stats.rc, 0) << stats.err;
+  const auto j = nlohmann::json::parse(stats.out);
+  std::int64_t last_op_c = 0, last_op_h = 0, last_op_w = 0;
+  for (const auto& l : j["layers"]) {
+    last_op_h = l["output_shape"][0];
+    last_op_w = l["output_shape"][1];
+    last_op_c = l["output_shape"][2];
+  }
+  // Runs the generated module: it prints its parameter count and output shape.
+  FILE* p = ::popen(("/usr/bin/python3 " + py.string() + " 2>&1").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ASSERT_EQ(::pclose(p), 0) << out;
+  const std::string expected = std::to_string(j["totals"]["params"].get<std::int64_t>()) + " (1, " +
+                               std::to_string(last_op_c) + ", " + std::to_string(last_op_h) + ", " +
+                               std::to_string(last_op_w) + ")";
+  EXPECT_NE(out.find(expected), std::string::npos) << "python printed: " << out << "expected: " << expected;
+  fs::remove(py);
+}
+
+INSTANTIATE_TEST_SUITE_P(Presets, PytorchExport,
+                         ::testing::Values("mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "squeezenet1_0",
+                                           "shufflenet_v2_x1_0", "igcv3_d", "mobilenet_seg"),
+                         [](const auto& p) { return p.param; });
+
+TEST(Cli, ExportDotAndJson) {
+  CliRun d = run("export squeezenet1_1 --to dot");
+  ASSERT_EQ(d.rc, 0) << d.err;
+  EXPECT_EQ(d.out.rfind("digraph \"SqueezeNet 1.1\"", 0), 0u) << d.out.substr(0, 80);
+  EXPECT_NE(d.out.find("\"fire2\" -> \"fire3\""), std::string::npos);
+  CliRun j = run("export squeezenet1_1 --to json");
+  ASSERT_EQ(j.rc, 0) << j.err;
+  std::ifstream preset(kPresets + "/squeezenet1_1.json");
+  std::ostringstream ss;
+  ss << preset.rdbuf();
+  EXPECT_EQ(j.out, ss.str());
+  CliRun bad = run("export squeezenet1_1 --to onnx");
+  EXPECT_EQ(bad.rc, 2);
+}
+
 TEST(Cli, InvalidGraphStillPrintsTheValidPartAndExitsOne) {
   CliRun r = run("stats -", R"({"format": "convscope-graph", "version": 1, "blocks": [
       {"id": "in", "kind": "input", "height": 8, "width": 8, "channels": 30},
