@@ -7,9 +7,17 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libexpected-dev libcli11-dev
-  libdnnl-dev
+  libdnnl-dev libonnx-dev libprotobuf-dev
   python3-torch libopenblas0-openmp
   python3
 )
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}"
+
+# ONNX Runtime (npm onnxruntime-node; its CPU library ships inside the package,
+# the install step that fetches GPU binaries is skipped): the peer and the
+# checker of exported models in the tests.
+if ! command -v npm >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+(cd "$(dirname "$0")/../bench/peers" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --loglevel=error)

@@ -21,6 +21,7 @@
 #include "cost/compare.h"
 #include "io/export.h"
 #include "io/graph_json.h"
+#include "io/onnx_export.h"
 #include "io/profile_report.h"
 #include "io/report.h"
 #include "profile/calibration.h"
@@ -603,7 +604,19 @@ int cmd_export(const std::string& file, const CostFlags& flags, const std::strin
     return kExitInvalid;
   }
   std::string text;
-  if (to == "dot") text = io::to_dot(g, a);
+  if (to == "onnx") {
+    if (out.empty() || out == "-") {
+      std::cerr << "convscope-cli: export --to onnx writes a binary file: give --out FILE.onnx\n";
+      return kExitUsage;
+    }
+    const auto weights = runtime::Weights::generate(g, a, 1);
+    auto bytes = io::to_onnx(g, a, weights);
+    if (!bytes) {
+      std::cerr << format_diagnostics(bytes.error(), "convscope-cli: " + shown);
+      return kExitInvalid;
+    }
+    text = std::move(*bytes);
+  } else if (to == "dot") text = io::to_dot(g, a);
   else if (to == "pytorch") text = io::to_pytorch(g, a);
   else if (to == "csv") text = io::report_csv(g, a);
   else text = io::graph_to_json(g);
@@ -722,11 +735,12 @@ int main(int argc, char** argv) {
                         "write the results to FILE.csv or FILE.json (atomic; checkpointed while measuring)");
 
   std::string export_to, export_out;
-  auto* export_cmd = app.add_subcommand("export", "write the graph for other tools: Graphviz DOT, PyTorch code, per-layer CSV, graph JSON");
+  auto* export_cmd = app.add_subcommand(
+      "export", "write the graph for other tools: ONNX (opset 14, with weights), PyTorch code, Graphviz DOT, per-layer CSV, graph JSON");
   export_cmd->add_option("FILE", file, "graph file or preset name")->required();
-  export_cmd->add_option("--to", export_to, "dot, pytorch, csv or json")
+  export_cmd->add_option("--to", export_to, "onnx, pytorch, dot, csv or json")
       ->required()
-      ->check(CLI::IsMember({"dot", "pytorch", "csv", "json"}));
+      ->check(CLI::IsMember({"onnx", "dot", "pytorch", "csv", "json"}));
   export_cmd->add_option("--out", export_out, "output file (atomic); standard output when absent");
   flags.add_to(export_cmd);
 

@@ -308,6 +308,12 @@ TEST(Cli, ExportDotAndJson) {
   EXPECT_EQ(j.out, ss.str());
   CliRun bad = run("export squeezenet1_1 --to onnx");
   EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("give --out FILE.onnx"), std::string::npos) << bad.err;
+  const fs::path onnx = fs::temp_directory_path() / "convscope_cli_export.onnx";
+  CliRun good = run("export squeezenet1_1 --to onnx --out " + onnx.string());
+  ASSERT_EQ(good.rc, 0) << good.err;
+  EXPECT_GT(fs::file_size(onnx), 4u * 1235496u);  // the weights are in the file
+  fs::remove(onnx);
 }
 
 TEST(Cli, InvalidGraphStillPrintsTheValidPartAndExitsOne) {
