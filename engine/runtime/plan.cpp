@@ -121,7 +121,7 @@ struct Plan::Impl {
   /// hand-off to pay (waking a thread costs microseconds).
   void split(const Step& s, std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn,
              std::int64_t grain = 1) const {
-    constexpr std::int64_t kMinParallelFlops = 2000000;
+    constexpr std::int64_t kMinParallelFlops = 500000;
     if (s.info.flops < kMinParallelFlops)
       fn(0, n);
     else

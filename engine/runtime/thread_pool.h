@@ -1,7 +1,11 @@
 #pragma once
 /// A small fork-join pool: parallel_for splits a range into one chunk per
 /// thread; the calling thread works too. One thread (the default) runs inline.
+/// Workers spin briefly for the next job before sleeping, because a plan hands
+/// out a job every few microseconds and a sleeping thread takes longer than that
+/// to wake.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -23,7 +27,9 @@ class ThreadPool {
 
   /// Calls fn(begin, end) on disjoint chunks covering [0, n), at most one per
   /// thread, chunk boundaries multiples of `grain`; returns when all are done.
-  void parallel_for(std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn, std::int64_t grain = 1);
+  /// Not reentrant: call it from one thread at a time.
+  void parallel_for(std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn,
+                    std::int64_t grain = 1);
 
  private:
   void worker(int index);
@@ -33,9 +39,9 @@ class ThreadPool {
   std::condition_variable start_, done_;
   const std::function<void(std::int64_t, std::int64_t)>* job_ = nullptr;
   std::vector<std::pair<std::int64_t, std::int64_t>> chunks_;
-  std::uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
 };
 
 }  // namespace convscope::runtime
