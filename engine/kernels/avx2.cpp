@@ -7,7 +7,12 @@
 
 #include "kernels/kernels.h"
 
-namespace convscope::kernels::avx2 {
+namespace convscope::kernels {
+namespace portable {
+const KernelTable& table();
+}
+
+namespace avx2 {
 namespace {
 
 #include "kernels/elementwise_impl.h"
@@ -143,28 +148,6 @@ struct Micro {
 
 void gemm(const GemmArgs& g, std::int64_t row_begin, std::int64_t row_end) { gemm_rows<Micro>(g, row_begin, row_end); }
 
-/// Plain loops for rare large kernels (k > 7).
-void portable_depthwise_rows(const DwArgs& d, std::int64_t y0, std::int64_t y1) {
-  const std::int64_t c = d.in.c;
-  for (std::int64_t oy = y0; oy < y1; ++oy)
-    for (std::int64_t ox = 0; ox < d.out.w; ++ox) {
-      float* y = d.out.px(oy, ox);
-      for (std::int64_t ch = 0; ch < c; ++ch) y[ch] = d.bias ? d.bias[ch] : 0.f;
-      for (std::int64_t ky = 0; ky < d.k; ++ky) {
-        const std::int64_t iy = oy * d.stride - d.pad + ky * d.dilation;
-        if (iy < 0 || iy >= d.in.h) continue;
-        for (std::int64_t kx = 0; kx < d.k; ++kx) {
-          const std::int64_t ix = ox * d.stride - d.pad + kx * d.dilation;
-          if (ix < 0 || ix >= d.in.w) continue;
-          const float* x = d.in.px(iy, ix);
-          const float* w = d.weights + (ky * d.k + kx) * c;
-          for (std::int64_t ch = 0; ch < c; ++ch) y[ch] += x[ch] * w[ch];
-        }
-      }
-      for (std::int64_t ch = 0; ch < c; ++ch) y[ch] = activate(y[ch], d.act);
-    }
-}
-
 /// Mask of the first `n` (< 8) lanes.
 inline __m256i tail_mask(std::int64_t n) {
   alignas(32) static const int kLanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -295,15 +278,17 @@ void depthwise(const DwArgs& d) {
   std::int64_t x_lo = 0, x_hi = d.out.w;
   while (x_lo < d.out.w && x_lo * d.stride - d.pad < 0) ++x_lo;
   while (x_hi > x_lo && (x_hi - 1) * d.stride - d.pad + (d.k - 1) * d.dilation >= d.in.w) --x_hi;
+  if (d.k > 7) {  // rare large kernels: the portable loops
+    portable::table().depthwise(d);
+    return;
+  }
   for (std::int64_t oy = d.y_begin; oy < d.y_end; ++oy) {
     if (d.k == 3)
       depthwise_row<3>(d, oy, x_lo, x_hi);
     else if (d.k == 5)
       depthwise_row<5>(d, oy, x_lo, x_hi);
-    else if (d.k <= 7)
-      depthwise_row<0>(d, oy, x_lo, x_hi);
     else
-      portable_depthwise_rows(d, oy, oy + 1);
+      depthwise_row<0>(d, oy, x_lo, x_hi);
   }
 }
 
@@ -331,4 +316,5 @@ const KernelTable& table() {
   return t;
 }
 
-}  // namespace convscope::kernels::avx2
+}  // namespace avx2
+}  // namespace convscope::kernels

@@ -44,6 +44,22 @@ CliRun run(const std::string& args, const std::string& stdin_text = {}) {
 
 const std::string kPresets = CONVSCOPE_PRESET_DIR;
 
+/// Runs a shell command line; returns its standard output and sets `rc` to its exit status.
+std::string capture(const std::string& cmd, int& rc) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) {
+    rc = -1;
+    return out;
+  }
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = ::pclose(p);
+  rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
 TEST(Cli, StatsJsonHasTheContractKeys) {
   CliRun r = run("stats " + kPresets + "/mobilenet_v2.json --format json --convention torchvision");
   ASSERT_EQ(r.rc, 0) << r.err;
@@ -204,13 +220,9 @@ TEST(Cli, ProfileJsonHasNetworkAndLayers) {
   // The env prefix goes before the binary: run() puts the binary first, so use sh.
   const std::string cmd = "sh -c '" + env + CONVSCOPE_CLI +
                           " profile mobilenet_v3_small --resolution 64 --min-time 0.01 --min-runs 3 --json'";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ASSERT_EQ(::pclose(p), 0) << out;
+  int rc = 0;
+  const std::string out = capture(cmd, rc);
+  ASSERT_EQ(rc, 0) << out;
   auto j = nlohmann::json::parse(out);
   for (const char* k : {"median_ms", "min_ms", "p90_ms"}) {
     ASSERT_TRUE(j["network"].contains(k)) << k;
@@ -276,13 +288,9 @@ TEST_P(PytorchExport, ParameterCountAndOutputShapeMatch) {
     last_op_c = l["output_shape"][2];
   }
   // Runs the generated module: it prints its parameter count and output shape.
-  FILE* p = ::popen(("/usr/bin/python3 " + py.string() + " 2>&1").c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ASSERT_EQ(::pclose(p), 0) << out;
+  int rc = 0;
+  const std::string out = capture("/usr/bin/python3 " + py.string() + " 2>&1", rc);
+  ASSERT_EQ(rc, 0) << out;
   const std::string expected = std::to_string(j["totals"]["params"].get<std::int64_t>()) + " (1, " +
                                std::to_string(last_op_c) + ", " + std::to_string(last_op_h) + ", " +
                                std::to_string(last_op_w) + ")";
