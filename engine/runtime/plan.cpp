@@ -154,22 +154,32 @@ void bn_scale_shift(const OpWeights& bn, std::vector<float>& scale, std::vector<
   }
 }
 
-/// A convolution's weights (in their original layout) and bias with a
-/// following batch norm folded in: w'[o] = w[o] * scale[o], b' = b * scale + shift.
-void fold_into(const ir::Op& conv, const OpWeights& w, const OpWeights* bn, std::vector<float>& weights,
-               std::vector<float>& bias) {
-  const std::int64_t out_c = conv.out_c;
+/// A convolution's (or fully connected layer's) weights, in their original
+/// layout, and bias with a following batch norm folded in:
+/// w'[o] = w[o] * scale[o], b'[o] = b[o] * scale[o] + shift[o].
+void fold_into(const ir::Op& op, std::int64_t in_c, const OpWeights& w, const OpWeights* bn,
+               std::vector<float>& weights, std::vector<float>& bias) {
+  const std::int64_t out_c = op.out_c;
   weights = w.w;
   bias.assign(static_cast<std::size_t>(out_c), 0.f);
-  if (conv.bias) bias = w.bias;
+  if (op.bias) bias = w.bias;
   if (!bn) return;
   std::vector<float> scale, shift;
   bn_scale_shift(*bn, scale, shift);
-  const auto per = static_cast<std::int64_t>(weights.size()) / out_c;
-  for (std::int64_t o = 0; o < out_c; ++o) {
-    for (std::int64_t t = 0; t < per; ++t) weights[static_cast<std::size_t>(o * per + t)] *= scale[static_cast<std::size_t>(o)];
-    bias[static_cast<std::size_t>(o)] = bias[static_cast<std::size_t>(o)] * scale[static_cast<std::size_t>(o)] + shift[static_cast<std::size_t>(o)];
+  // Output channel of weight element `e`: OHWI (conv, fc) or [in][ky][kx][out/g] (transposed).
+  const auto total = static_cast<std::int64_t>(weights.size());
+  const std::int64_t per_out = total / out_c;
+  const std::int64_t cout_g = out_c / std::max<std::int64_t>(op.groups, 1);
+  const std::int64_t cin_g = in_c / std::max<std::int64_t>(op.groups, 1);
+  const std::int64_t per_in = op.k_h * op.k_w * cout_g;
+  for (std::int64_t e = 0; e < total; ++e) {
+    const std::int64_t o =
+        op.kind == ir::OpKind::ConvTranspose ? (e / per_in) / cin_g * cout_g + e % cout_g : e / per_out;
+    weights[static_cast<std::size_t>(e)] *= scale[static_cast<std::size_t>(o)];
   }
+  for (std::int64_t o = 0; o < out_c; ++o)
+    bias[static_cast<std::size_t>(o)] =
+        bias[static_cast<std::size_t>(o)] * scale[static_cast<std::size_t>(o)] + shift[static_cast<std::size_t>(o)];
 }
 
 }  // namespace
@@ -220,7 +230,8 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
     int cur = -1;
     auto next_reads_cur = [&](ir::OpKind kind) -> const cost::OpRecord* {
       const auto* q = op_at(j);
-      if (!q || q->op.kind != kind || q->inputs.front() != cur || readers[static_cast<std::size_t>(cur)] != 1) return nullptr;
+      if (!q || q->op.kind != kind || q->inputs.front() != cur || readers[static_cast<std::size_t>(cur)] != 1)
+        return nullptr;
       return q;
     };
     auto is_pointwise = [](const ir::Op& op) {
@@ -251,9 +262,9 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
     if (!pr || !is_pointwise(pr->op)) return std::nullopt;
     const auto* bn3 = take(ir::OpKind::BatchNorm);
     const cost::OpRecord* add = nullptr;
-    if (const auto* q = op_at(j); q && q->op.kind == ir::OpKind::Add && readers[static_cast<std::size_t>(cur)] == 1 &&
-                                  ((q->inputs[0] == cur && q->inputs[1] == block_in) ||
-                                   (q->inputs[1] == cur && q->inputs[0] == block_in))) {
+    if (const auto* q = op_at(j);
+        q && q->op.kind == ir::OpKind::Add && readers[static_cast<std::size_t>(cur)] == 1 &&
+        ((q->inputs[0] == cur && q->inputs[1] == block_in) || (q->inputs[1] == cur && q->inputs[0] == block_in))) {
       add = q;
       covered.push_back(static_cast<int>(j++));
       cur = q->output;
@@ -278,9 +289,9 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
     b->act_out = act3 ? act3->op.act : ir::Activation::None;
     auto wts = [&](const cost::OpRecord* r) { return &w.op(static_cast<std::size_t>(r - a.ops.data())); };
     std::vector<float> ew, dww, pw;
-    fold_into(ex->op, *wts(ex), bn1 ? wts(bn1) : nullptr, ew, b->expand_bias);
-    fold_into(dw->op, *wts(dw), bn2 ? wts(bn2) : nullptr, dww, b->dw_bias);
-    fold_into(pr->op, *wts(pr), bn3 ? wts(bn3) : nullptr, pw, b->project_bias);
+    fold_into(ex->op, b->cin, *wts(ex), bn1 ? wts(bn1) : nullptr, ew, b->expand_bias);
+    fold_into(dw->op, e, *wts(dw), bn2 ? wts(bn2) : nullptr, dww, b->dw_bias);
+    fold_into(pr->op, e, *wts(pr), bn3 ? wts(bn3) : nullptr, pw, b->project_bias);
     const std::int64_t slices = std::min<std::int64_t>(options.split, e);
     const std::int64_t kk = dw->op.k_h * dw->op.k_w;
     std::int64_t widest = 0;
@@ -325,8 +336,8 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
     wfloats += b->e * 2 + b->cout;
     p.weight_floats += wfloats;
     // Traffic: block input and output, weights; the slices stay in cache.
-    st.info.bytes = (b->mid_in.h * b->mid_in.w * b->cin + st.info.out.elements() * (b->shortcut ? 2 : 1)) * n * 4 +
-                    wfloats * 4;
+    st.info.bytes =
+        (b->mid_in.h * b->mid_in.w * b->cin + st.info.out.elements() * (b->shortcut ? 2 : 1)) * n * 4 + wfloats * 4;
     p.bottleneck_floats = std::max(p.bottleneck_floats, b->ebuf_floats + b->dbuf_floats);
     st.bottleneck = std::move(b);
     return st;
@@ -360,10 +371,10 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
     };
     const bool conv_like = o.op.kind == ir::OpKind::Conv || o.op.kind == ir::OpKind::ConvTranspose ||
                            o.op.kind == ir::OpKind::FullyConnected;
-    std::vector<float> bn_scale, bn_shift;
+    const OpWeights* bn_w = nullptr;
     if (conv_like) {
       if (int j = next_fusable(ir::OpKind::BatchNorm); j >= 0) {
-        bn_scale_shift(w.op(static_cast<std::size_t>(j)), bn_scale, bn_shift);
+        bn_w = &w.op(static_cast<std::size_t>(j));
         s.info.ops.push_back(j);
         s.info.name += "+" + a.ops[static_cast<std::size_t>(j)].op.name;
         out_tensor = a.ops[static_cast<std::size_t>(j)].output;
@@ -381,17 +392,8 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
 
     const OpWeights& ow = w.op(i);
     const std::int64_t out_c = o.op.out_c;
-    auto fold = [&](std::int64_t oc) {  // scale for output channel oc, and the folded bias
-      return bn_scale.empty() ? 1.f : bn_scale[static_cast<std::size_t>(oc)];
-    };
-    if (conv_like) {
-      s.bias.assign(static_cast<std::size_t>(out_c), 0.f);
-      for (std::int64_t oc = 0; oc < out_c; ++oc) {
-        const float b = o.op.bias ? ow.bias[static_cast<std::size_t>(oc)] : 0.f;
-        s.bias[static_cast<std::size_t>(oc)] =
-            bn_scale.empty() ? b : b * bn_scale[static_cast<std::size_t>(oc)] + bn_shift[static_cast<std::size_t>(oc)];
-      }
-    }
+    std::vector<float> folded;  // weights with the batch norm folded in, original layout
+    if (conv_like) fold_into(o.op, in.c, ow, bn_w, folded, s.bias);
     switch (o.op.kind) {
       case ir::OpKind::Conv: {
         const std::int64_t g = o.op.groups, cin_g = in.c / g, cout_g = out_c / g, kk = o.op.k_h * o.op.k_w;
@@ -402,28 +404,22 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
           s.w.resize(static_cast<std::size_t>(kk * out_c));
           for (std::int64_t oc = 0; oc < out_c; ++oc)
             for (std::int64_t t = 0; t < kk; ++t)
-              s.w[static_cast<std::size_t>(t * out_c + oc)] = ow.w[static_cast<std::size_t>(oc * kk + t)] * fold(oc);
+              s.w[static_cast<std::size_t>(t * out_c + oc)] = folded[static_cast<std::size_t>(oc * kk + t)];
         } else {
           s.info.kind = pointwise ? StepKind::Gemm : StepKind::ConvIm2col;
           s.k_gemm = kk * cin_g;
-          std::vector<float> scaled(ow.w);
-          for (std::int64_t oc = 0; oc < out_c; ++oc)
-            for (std::int64_t t = 0; t < s.k_gemm; ++t) scaled[static_cast<std::size_t>(oc * s.k_gemm + t)] *= fold(oc);
           const std::int64_t per = kernels::packed_b_size(cout_g, s.k_gemm);
           s.w.resize(static_cast<std::size_t>(per * g));
           for (std::int64_t grp = 0; grp < g; ++grp)
-            kernels::pack_gemm_b(scaled.data() + grp * cout_g * s.k_gemm, cout_g, s.k_gemm, s.w.data() + grp * per);
+            kernels::pack_gemm_b(folded.data() + grp * cout_g * s.k_gemm, cout_g, s.k_gemm, s.w.data() + grp * per);
         }
         break;
       }
       case ir::OpKind::FullyConnected: {
         s.info.kind = StepKind::Gemm;
         s.k_gemm = in.elements();
-        std::vector<float> scaled(ow.w);
-        for (std::int64_t oc = 0; oc < out_c; ++oc)
-          for (std::int64_t t = 0; t < s.k_gemm; ++t) scaled[static_cast<std::size_t>(oc * s.k_gemm + t)] *= fold(oc);
         s.w.resize(static_cast<std::size_t>(kernels::packed_b_size(out_c, s.k_gemm)));
-        kernels::pack_gemm_b(scaled.data(), out_c, s.k_gemm, s.w.data());
+        kernels::pack_gemm_b(folded.data(), out_c, s.k_gemm, s.w.data());
         break;
       }
       case ir::OpKind::ConvTranspose: {
@@ -437,11 +433,9 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
         std::vector<float> bt(static_cast<std::size_t>(ncols * cin_g));
         for (std::int64_t grp = 0; grp < g; ++grp) {
           for (std::int64_t ci = 0; ci < cin_g; ++ci)
-            for (std::int64_t col = 0; col < ncols; ++col) {
-              const std::int64_t ol = col % cout_g;
+            for (std::int64_t col = 0; col < ncols; ++col)
               bt[static_cast<std::size_t>(col * cin_g + ci)] =
-                  ow.w[static_cast<std::size_t>((grp * cin_g + ci) * ncols + col)] * fold(grp * cout_g + ol);
-            }
+                  folded[static_cast<std::size_t>((grp * cin_g + ci) * ncols + col)];
           kernels::pack_gemm_b(bt.data(), ncols, cin_g, s.w.data() + grp * per);
         }
         break;
@@ -614,8 +608,7 @@ void Plan::Impl::run_conv_im2col(const Step& s) {
             const std::int64_t ix0 = ox * s.op.stride - s.op.pad;
             // With one group and no dilation, a kernel row's taps are k_w neighbouring
             // pixels: one contiguous run of k_w * C_in floats when inside the input.
-            const bool contiguous =
-                g == 1 && s.op.dilation == 1 && ix0 >= 0 && ix0 + s.op.k_w <= in.w;
+            const bool contiguous = g == 1 && s.op.dilation == 1 && ix0 >= 0 && ix0 + s.op.k_w <= in.w;
             for (std::int64_t ky = 0; ky < s.op.k_h; ++ky) {
               const std::int64_t iy = oy * s.op.stride - s.op.pad + ky * s.op.dilation;
               float* dst_row = row + ky * s.op.k_w * cin_g;
@@ -631,8 +624,10 @@ void Plan::Impl::run_conv_im2col(const Step& s) {
               for (std::int64_t kx = 0; kx < s.op.k_w; ++kx) {
                 const std::int64_t ix = ix0 + kx * s.op.dilation;
                 float* dst = dst_row + kx * cin_g;
-                if (ix < 0 || ix >= in.w) std::fill(dst, dst + cin_g, 0.f);
-                else std::copy(src_row + ix * in.c, src_row + ix * in.c + cin_g, dst);
+                if (ix < 0 || ix >= in.w)
+                  std::fill(dst, dst + cin_g, 0.f);
+                else
+                  std::copy(src_row + ix * in.c, src_row + ix * in.c + cin_g, dst);
               }
             }
           }
@@ -703,9 +698,12 @@ void Plan::Impl::run_bottleneck(const Step& s) {
   for (std::int64_t q = 0; q < slices; ++q) {
     const std::int64_t lo = b.lo[static_cast<std::size_t>(q)], es = b.lo[static_cast<std::size_t>(q) + 1] - lo;
     // Expand: this slice's channels for every pixel.
-    const kernels::GemmArgs ge{p_in,          es,   b.cin, x, b.cin, b.expand_w[static_cast<std::size_t>(q)].data(),
-                               ebuf, es,   b.expand_bias.data() + lo, b.act_expand};
-    split(s, p_in, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ge, r0, r1); }, 6);
+    const kernels::GemmArgs ge{p_in,        es,    b.cin,
+                               x,           b.cin, b.expand_w[static_cast<std::size_t>(q)].data(),
+                               ebuf,        es,    b.expand_bias.data() + lo,
+                               b.act_expand};
+    split(
+        s, p_in, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ge, r0, r1); }, 6);
     // Depthwise on the slice.
     for (std::int64_t img = 0; img < batch; ++img) {
       kernels::DwArgs d;
@@ -726,13 +724,24 @@ void Plan::Impl::run_bottleneck(const Step& s) {
       });
     }
     // Project: the slice's share of the output, accumulated (linear bottleneck).
-    kernels::GemmArgs gp{p_out, b.cout, es, dbuf, es, b.project_w[static_cast<std::size_t>(q)].data(), y,
-                         b.cout, q == 0 ? b.project_bias.data() : nullptr, ir::Activation::None};
+    kernels::GemmArgs gp{p_out,
+                         b.cout,
+                         es,
+                         dbuf,
+                         es,
+                         b.project_w[static_cast<std::size_t>(q)].data(),
+                         y,
+                         b.cout,
+                         q == 0 ? b.project_bias.data() : nullptr,
+                         ir::Activation::None};
     gp.accumulate = q > 0;
-    split(s, p_out, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(gp, r0, r1); }, 6);
+    split(
+        s, p_out, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(gp, r0, r1); }, 6);
   }
-  if (b.shortcut) kt->add(y, x, y, p_out * b.cout, b.act_out);
-  else if (b.act_out != ir::Activation::None) kt->activation(y, p_out * b.cout, b.act_out);
+  if (b.shortcut)
+    kt->add(y, x, y, p_out * b.cout, b.act_out);
+  else if (b.act_out != ir::Activation::None)
+    kt->activation(y, p_out * b.cout, b.act_out);
 }
 
 void Plan::Impl::run_step(const Step& s) {
