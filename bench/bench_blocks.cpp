@@ -31,6 +31,8 @@ void run_plan(benchmark::State& state, const ir::Graph& g) {
   state.counters["FLOP/s"] =
       benchmark::Counter(2.0 * static_cast<double>(a.totals.madds), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["MAdds"] = static_cast<double>(a.totals.madds);
+  state.counters["bytes/s"] =
+      benchmark::Counter(static_cast<double>(a.totals.bytes_moved), benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(kernels::isa_name(plan->isa()));
 }
 
@@ -52,6 +54,39 @@ BENCHMARK_CAPTURE(BM_Block, fire, std::string("fire"))->Unit(benchmark::kMicrose
 BENCHMARK_CAPTURE(BM_Block, igcv1, std::string("igcv1"))->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_Block, igcv3, std::string("igcv3"))->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_Block, inverted_residual, std::string("inverted_residual"))->Unit(benchmark::kMicrosecond);
+
+/// One layer on its own shape: the kernels not covered by bench_kernels (k x k
+/// convolution through im2col, pooling), on MobileNetV2 and SqueezeNet shapes.
+void BM_Layer(benchmark::State& state, const std::string& kind, ir::Shape in, ir::ParamMap params) {
+  ir::Graph g;
+  g.nodes.push_back({.id = "in", .kind = "input", .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
+  g.nodes.push_back({.id = "layer", .kind = kind, .inputs = {"in"}, .params = std::move(params)});
+  run_plan(state, g);
+}
+// MobileNetV2's first convolution: 224x224x3 -> 32, 3x3 stride 2 (im2col, K = 27).
+BENCHMARK_CAPTURE(BM_Layer, mobilenet_v2_conv1, std::string("conv"), ir::Shape{224, 224, 3},
+                  ir::ParamMap{
+                      {"out", std::int64_t{32}}, {"stride", std::int64_t{2}}, {"activation", std::string("relu6")}})
+    ->Unit(benchmark::kMicrosecond);
+// SqueezeNet 1.1: conv1 (3x3/2, no padding) and the 3x3 expand of fire2 and fire9.
+BENCHMARK_CAPTURE(BM_Layer, squeezenet_conv1, std::string("conv"), ir::Shape{224, 224, 3},
+                  ir::ParamMap{{"out", std::int64_t{64}},
+                               {"stride", std::int64_t{2}},
+                               {"padding", std::int64_t{0}},
+                               {"bias", true},
+                               {"bn", false}})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_Layer, squeezenet_fire2_expand3x3, std::string("conv"), ir::Shape{55, 55, 16},
+                  ir::ParamMap{{"out", std::int64_t{64}}, {"bias", true}, {"bn", false}})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_Layer, squeezenet_fire9_expand3x3, std::string("conv"), ir::Shape{13, 13, 64},
+                  ir::ParamMap{{"out", std::int64_t{256}}, {"bias", true}, {"bn", false}})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_Layer, squeezenet_maxpool, std::string("pool"), ir::Shape{111, 111, 64},
+                  ir::ParamMap{{"kernel", std::int64_t{3}}, {"stride", std::int64_t{2}}, {"ceil_mode", true}})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_Layer, mobilenet_v2_global_pool, std::string("global_pool"), ir::Shape{7, 7, 1280}, ir::ParamMap{})
+    ->Unit(benchmark::kMicrosecond);
 
 void BM_Network(benchmark::State& state, const std::string& preset) {
   auto g = io::load_graph(std::string(CONVSCOPE_PRESET_DIR) + "/" + preset + ".json");
