@@ -23,6 +23,7 @@ std::unique_ptr<BlockKind> make_channel_shuffle_block();
 std::unique_ptr<BlockKind> make_crelu_block();
 std::unique_ptr<BlockKind> make_activation_block();
 std::unique_ptr<BlockKind> make_batch_norm_block();
+std::unique_ptr<BlockKind> make_scale_block();
 
 Registry::Registry() {
   kinds_.push_back(make_input_block());
@@ -47,6 +48,7 @@ Registry::Registry() {
   kinds_.push_back(make_crelu_block());
   kinds_.push_back(make_activation_block());
   kinds_.push_back(make_batch_norm_block());
+  kinds_.push_back(make_scale_block());
 }
 
 const Registry& Registry::builtin() {

@@ -11,15 +11,7 @@ namespace convscope {
 namespace {
 
 ir::Graph graph_for(const blocks::BlockKind& kind, const ir::ParamMap& params, ir::Shape in, double alpha = 1.0) {
-  ir::Graph g;
-  g.settings.alpha = alpha;
-  g.nodes.push_back(
-      {.id = "input", .kind = "input", .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
-  if (kind.info().category == blocks::Category::Input) return g;
-  ir::Node n{.id = "block", .kind = kind.name(), .params = params};
-  for (std::size_t i = 0; i < std::max<std::size_t>(kind.info().min_inputs, 1); ++i) n.inputs.push_back("input");
-  g.nodes.push_back(n);
-  return g;
+  return testing::graph_for_kind(kind.name(), params, in, alpha);
 }
 
 /// Parameter variations worth trying for a kind: defaults, then stride/kernel changes.

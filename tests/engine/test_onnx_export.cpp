@@ -132,12 +132,7 @@ TEST_P(ExportBlock, CheckerAcceptsAndOrtAgrees) {
   if (kind->name() == "activation")
     for (const char* f : {"relu6", "hswish", "hsigmoid", "sigmoid"}) variants.push_back({{"function", std::string(f)}});
   for (const auto& params : variants) {
-    ir::Graph g;
-    g.nodes.push_back({.id = "in", .kind = "input",
-                       .params = {{"height", std::int64_t{9}}, {"width", std::int64_t{11}}, {"channels", std::int64_t{24}}}});
-    ir::Node n{.id = "b", .kind = kind->name(), .params = params};
-    for (std::size_t i = 0; i < std::max<std::size_t>(kind->info().min_inputs, 1); ++i) n.inputs.push_back("in");
-    g.nodes.push_back(n);
+    const ir::Graph g = testing::graph_for_kind(kind->name(), params, ir::Shape{9, 11, 24});
     std::string what = kind->name();
     for (const auto& [k, v] : params) what += " " + k + "=" + ir::param_value_str(v);
     check_against_ort(g, what);

@@ -83,12 +83,7 @@ TEST_P(EveryBlockKind, MatchesReference) {
     variants.push_back({{"mode", std::string("avg")}, {"padding", std::int64_t{1}}, {"kernel", std::int64_t{3}}});
   for (const auto& params : variants)
     for (const ir::Shape in : {ir::Shape{9, 11, 24}, ir::Shape{8, 8, 17 * 2}}) {
-      ir::Graph g;
-      g.nodes.push_back(
-          {.id = "in", .kind = "input", .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
-      ir::Node n{.id = "b", .kind = kind->name(), .params = params};
-      for (std::size_t i = 0; i < std::max<std::size_t>(kind->info().min_inputs, 1); ++i) n.inputs.push_back("in");
-      g.nodes.push_back(n);
+      const ir::Graph g = testing::graph_for_kind(kind->name(), params, in);
       if (!cost::analyze(g).complete()) continue;  // e.g. groups that do not divide 34 channels
       std::string what = kind->name() + " on " + in.str();
       for (const auto& [k, v] : params) what += " " + k + "=" + ir::param_value_str(v);

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "blocks/registry.h"
 #include "io/graph_json.h"
 
 namespace convscope::testing {
@@ -36,6 +37,23 @@ ir::Graph single_block(const std::string& kind, const ir::ParamMap& params, ir::
   g.nodes.push_back(
       {.id = "input", .kind = "input", .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
   g.nodes.push_back({.id = "block", .kind = kind, .inputs = {"input"}, .params = params});
+  return g;
+}
+
+ir::Graph graph_for_kind(const std::string& kind, const ir::ParamMap& params, ir::Shape in, double alpha) {
+  const auto* k = blocks::Registry::builtin().find(kind);
+  ir::Graph g;
+  g.settings.alpha = alpha;
+  g.nodes.push_back({.id = "input", .kind = "input", .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
+  if (!k || k->info().category == blocks::Category::Input) return g;
+  const std::size_t n_in = std::max<std::size_t>(k->info().min_inputs, 1);
+  ir::Node block{.id = "block", .kind = kind, .params = params};
+  for (std::size_t i = 0; i < n_in; ++i) block.inputs.push_back("input");
+  g.nodes.push_back(block);
+  if (n_in < 2 || cost::analyze(g).complete()) return g;
+  // Try the extra inputs as 1x1xC (global pool of the input).
+  g.nodes.insert(g.nodes.begin() + 1, ir::Node{.id = "pooled", .kind = "global_pool", .inputs = {"input"}});
+  for (std::size_t i = 1; i < n_in; ++i) g.nodes.back().inputs[i] = "pooled";
   return g;
 }
 

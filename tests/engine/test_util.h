@@ -14,6 +14,10 @@ cost::Analysis analyze_preset(const std::string& name, const std::string& conven
                               int resolution = 0);
 /// A graph: one input of h x w x c feeding one block of `kind` with `params`.
 ir::Graph single_block(const std::string& kind, const ir::ParamMap& params, ir::Shape in);
+/// A graph exercising one block kind: an input of shape `in` feeding the block
+/// (every input of a multi-input kind; where the kind wants a 1x1xC side input,
+/// as a channel scale does, the extra inputs come through a global pool).
+ir::Graph graph_for_kind(const std::string& kind, const ir::ParamMap& params, ir::Shape in, double alpha = 1.0);
 /// The node record of the block with this id.
 const cost::NodeRecord& node(const ir::Graph& g, const cost::Analysis& a, const std::string& id);
 /// Reads a whole file.
