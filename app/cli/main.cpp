@@ -22,6 +22,7 @@
 #include "io/export.h"
 #include "io/graph_json.h"
 #include "io/onnx_export.h"
+#include "io/onnx_import.h"
 #include "io/profile_report.h"
 #include "io/report.h"
 #include "profile/calibration.h"
@@ -47,25 +48,34 @@ std::vector<fs::path> preset_dirs() {
   return dirs;
 }
 
-/// A file path, "-" for standard input, or the name of a preset ("mobilenet_v2").
+/// A file path (.json graph or .onnx model), "-" for standard input, or the
+/// name of a preset ("mobilenet_v2").
 struct Source {
   std::string shown;  // what messages call it
   Result<ir::Graph> graph;
+  std::map<std::string, runtime::OpWeights> weights;  // an imported model's weights, by "<block>/<op>"
 };
+
+Source open_onnx(const std::string& path) {
+  auto m = io::import_onnx(path);
+  if (!m) return {path, tl::unexpected(m.error()), {}};
+  return {path, std::move(m->graph), std::move(m->weights)};
+}
 
 Source open_graph(const std::string& arg) {
   if (arg == "-") {
     std::ostringstream ss;
     ss << std::cin.rdbuf();
-    return {"<stdin>", io::graph_from_json(ss.str())};
+    return {"<stdin>", io::graph_from_json(ss.str()), {}};
   }
-  if (fs::exists(arg)) return {arg, io::load_graph(arg)};
+  if (fs::exists(arg) && fs::path(arg).extension() == ".onnx") return open_onnx(arg);
+  if (fs::exists(arg)) return {arg, io::load_graph(arg), {}};
   if (arg.find('/') == std::string::npos)
     for (const auto& dir : preset_dirs()) {
       const fs::path p = dir / (arg + ".json");
-      if (fs::exists(p)) return {p.string(), io::load_graph(p)};
+      if (fs::exists(p)) return {p.string(), io::load_graph(p), {}};
     }
-  return {arg, fail("", "no such file or preset (presets: convscope-cli presets)")};
+  return {arg, fail("", "no such file or preset (presets: convscope-cli presets)"), {}};
 }
 
 struct CostFlags {
@@ -137,6 +147,7 @@ struct Loaded {
   std::string shown;
   ir::Graph graph;
   cost::Analysis analysis;
+  std::map<std::string, runtime::OpWeights> weights;  // imported weights (ONNX), else empty
 };
 
 /// Opens FILE, applies the flags and analyzes it; on failure prints why and
@@ -144,7 +155,7 @@ struct Loaded {
 tl::expected<Loaded, int> load_and_analyze(const std::string& file, const CostFlags& flags) {
   Source src = open_graph(file);
   if (!src.graph) return tl::unexpected(print_load_error(src));
-  Loaded l{src.shown, std::move(*src.graph), {}};
+  Loaded l{src.shown, std::move(*src.graph), {}, std::move(src.weights)};
   cost::AnalysisOptions options;
   if (auto err = flags.apply(l.graph, options); !err.empty()) {
     std::cerr << "convscope-cli: " << err << "\n";
@@ -157,7 +168,7 @@ tl::expected<Loaded, int> load_and_analyze(const std::string& file, const CostFl
 int cmd_stats(const std::string& file, const CostFlags& flags, const std::string& format, bool ops, bool formulas) {
   auto l = load_and_analyze(file, flags);
   if (!l) return l.error();
-  const auto& [shown, g, a] = *l;
+  const auto& [shown, g, a, named] = *l;
   if (format == "json")
     std::cout << io::report_json(g, a);
   else if (format == "csv")
@@ -179,7 +190,7 @@ int cmd_validate(const std::vector<std::string>& files, const CostFlags& flags) 
       rc = std::max(rc, l.error());
       continue;
     }
-    const auto& [shown, g, a] = *l;
+    const auto& [shown, g, a, named] = *l;
     if (a.complete()) {
       std::cout << shown << ": ok (" << g.nodes.size() << " blocks, " << a.ops.size() << " ops, "
                 << io::with_commas(a.totals.params) << " params, " << io::with_commas(a.totals.madds) << " MAdds)\n";
@@ -405,17 +416,19 @@ int cmd_calibrate(const ProfileFlags& pf) {
 int cmd_profile(const std::string& file, const CostFlags& flags, const ProfileFlags& pf) {
   auto l = load_and_analyze(file, flags);
   if (!l) return l.error();
-  const auto& [shown, g, a] = *l;
+  const auto& [shown, g, a, named] = *l;
   if (!a.complete()) {
     std::cerr << format_diagnostics(a.diagnostics, shown);
     return kExitInvalid;
   }
   const auto& kt = pick_kernels(pf.portable);
+  const auto weights = runtime::Weights::with_named(g, a, named);
   runtime::PlanOptions po;
   po.threads = pf.threads;
   po.kernels = &kt;
   po.memory_limit_bytes = pf.memory_limit_mb << 20;
   po.split = pf.fuse_split;
+  po.weights = &weights;
   auto plan = runtime::Plan::build(g, a, po);
   if (!plan) {
     std::cerr << format_diagnostics(plan.error(), "convscope-cli: " + shown);
@@ -597,7 +610,7 @@ int cmd_sweep(const std::string& file, const SweepFlags& sf) {
 int cmd_export(const std::string& file, const CostFlags& flags, const std::string& to, const std::string& out) {
   auto l = load_and_analyze(file, flags);
   if (!l) return l.error();
-  const auto& [shown, g, a] = *l;
+  const auto& [shown, g, a, named] = *l;
   if (!a.complete() && to != "dot" && to != "json") {
     std::cerr << format_diagnostics(a.diagnostics, shown);
     std::cerr << "convscope-cli: export --to " << to << " needs a valid graph\n";
@@ -609,7 +622,7 @@ int cmd_export(const std::string& file, const CostFlags& flags, const std::strin
       std::cerr << "convscope-cli: export --to onnx writes a binary file: give --out FILE.onnx\n";
       return kExitUsage;
     }
-    const auto weights = runtime::Weights::generate(g, a, 1);
+    const auto weights = runtime::Weights::with_named(g, a, named);
     auto bytes = io::to_onnx(g, a, weights);
     if (!bytes) {
       std::cerr << format_diagnostics(bytes.error(), "convscope-cli: " + shown);

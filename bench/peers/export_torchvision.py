@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Exports the peer models to ONNX with Debian's python3-torch / python3-torchvision:
-random weights (latency does not depend on them), batch 1, 224x224, opset 13.
+random weights (latency does not depend on them), batch 1, 224x224, opset 14,
+batch norm kept as its own nodes (TrainingMode.PRESERVE on an eval-mode model)
+so that the parameter count read back from the file is torchvision's.
 MobileNetV1 is not in torchvision; it is written out here from the paper's Table 1.
 
 Usage: /usr/bin/python3 bench/peers/export_torchvision.py OUTDIR
@@ -53,8 +55,8 @@ def main():
         params = sum(p.numel() for p in model.parameters())
         path = os.path.join(out, name + ".onnx")
         with torch.no_grad():
-            torch.onnx.export(model, torch.randn(1, 3, 224, 224), path, opset_version=13, input_names=["input"],
-                              output_names=["logits"])
+            torch.onnx.export(model, torch.randn(1, 3, 224, 224), path, opset_version=14, input_names=["input"],
+                              output_names=["logits"], training=torch.onnx.TrainingMode.PRESERVE)
         print(f"{name} {params} {path}")
 
 

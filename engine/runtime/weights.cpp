@@ -93,4 +93,25 @@ Weights Weights::generate(const ir::Graph& graph, const cost::Analysis& a, std::
   return w;
 }
 
+Weights Weights::with_named(const ir::Graph& graph, const cost::Analysis& a,
+                           const std::map<std::string, OpWeights>& named, std::uint64_t seed, std::size_t* used) {
+  Weights w = generate(graph, a, seed);
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < a.ops.size(); ++i) {
+    const auto& o = a.ops[i];
+    auto it = named.find(graph.nodes[static_cast<std::size_t>(o.node)].id + "/" + o.op.name);
+    if (it == named.end()) continue;
+    const OpWeights& given = it->second;
+    const OpWeights& shape = w.ops_[i];
+    // Only weights of exactly the expected sizes replace the generated ones.
+    if (given.w.size() != shape.w.size() || given.bias.size() != shape.bias.size() ||
+        given.gamma.size() != shape.gamma.size())
+      continue;
+    w.ops_[i] = given;
+    ++n;
+  }
+  if (used) *used = n;
+  return w;
+}
+
 }  // namespace convscope::runtime

@@ -6,6 +6,8 @@
 /// correctness tests compare executors on the same weights.
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "cost/analysis.h"
@@ -28,6 +30,12 @@ class Weights {
   Weights() = default;
   /// Generates weights for every op of `a` (which must belong to `graph`).
   static Weights generate(const ir::Graph& graph, const cost::Analysis& a, std::uint64_t seed = 1);
+  /// Weights given by name ("<block id>/<op name>", as an imported model has
+  /// them) where present and of the right size, generated ones elsewhere.
+  /// `used` (optional) receives how many ops took a given weight.
+  static Weights with_named(const ir::Graph& graph, const cost::Analysis& a,
+                            const std::map<std::string, OpWeights>& named, std::uint64_t seed = 1,
+                            std::size_t* used = nullptr);
   [[nodiscard]] const OpWeights& op(std::size_t index) const { return ops_.at(index); }
   [[nodiscard]] std::size_t size() const { return ops_.size(); }
   /// Replaces one op's weights (weights given by the caller).

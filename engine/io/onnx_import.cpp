@@ -1,0 +1,395 @@
+#include "io/onnx_import.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "cost/analysis.h"
+
+namespace convscope::io {
+namespace {
+
+/// An initializer or Constant: float or int64 values with dims.
+struct Const {
+  std::vector<std::int64_t> dims;
+  std::vector<float> f;
+  std::vector<std::int64_t> i;
+};
+
+Const read_tensor(const onnx::TensorProto& t) {
+  Const c;
+  for (auto d : t.dims()) c.dims.push_back(d);
+  if (t.data_type() == onnx::TensorProto::FLOAT) {
+    if (!t.raw_data().empty()) {
+      c.f.resize(t.raw_data().size() / 4);
+      std::memcpy(c.f.data(), t.raw_data().data(), c.f.size() * 4);
+    } else {
+      c.f.assign(t.float_data().begin(), t.float_data().end());
+    }
+  } else if (t.data_type() == onnx::TensorProto::INT64) {
+    if (!t.raw_data().empty()) {
+      c.i.resize(t.raw_data().size() / 8);
+      std::memcpy(c.i.data(), t.raw_data().data(), c.i.size() * 8);
+    } else {
+      c.i.assign(t.int64_data().begin(), t.int64_data().end());
+    }
+  }
+  return c;
+}
+
+const onnx::AttributeProto* attr(const onnx::NodeProto& n, const std::string& name) {
+  for (const auto& a : n.attribute())
+    if (a.name() == name) return &a;
+  return nullptr;
+}
+std::vector<std::int64_t> attr_ints(const onnx::NodeProto& n, const std::string& name, std::vector<std::int64_t> def = {}) {
+  const auto* a = attr(n, name);
+  if (!a) return def;
+  return {a->ints().begin(), a->ints().end()};
+}
+std::int64_t attr_int(const onnx::NodeProto& n, const std::string& name, std::int64_t def) {
+  const auto* a = attr(n, name);
+  return a ? a->i() : def;
+}
+float attr_float(const onnx::NodeProto& n, const std::string& name, float def) {
+  const auto* a = attr(n, name);
+  return a ? a->f() : def;
+}
+
+bool all_equal(const std::vector<std::int64_t>& v) {
+  for (auto x : v)
+    if (x != v.front()) return false;
+  return true;
+}
+
+const std::set<std::string>& supported() {
+  static const std::set<std::string> ops = {
+      "Conv", "ConvTranspose", "BatchNormalization", "Relu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "Add",
+      "Mul", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Gemm", "MatMul",
+      "Reshape", "Transpose", "Split", "Resize", "Identity", "Constant", "Unsqueeze", "Squeeze", "Dropout"};
+  return ops;
+}
+
+class Importer {
+ public:
+  Result<ImportedModel> run(const onnx::ModelProto& m, const std::string& name) {
+    const auto& g = m.graph();
+    out_.graph.name = g.name().empty() ? name : g.name();
+    out_.graph.description = "Imported from ONNX (" + name + ")";
+    for (const auto& t : g.initializer()) consts_[t.name()] = read_tensor(t);
+    // Unsupported ops, all at once, with where they are.
+    std::map<std::string, std::vector<std::string>> unsupported;
+    for (int k = 0; k < g.node_size(); ++k)
+      if (!supported().count(g.node(k).op_type()))
+        unsupported[g.node(k).op_type()].push_back("nodes[" + std::to_string(k) + "] '" + g.node(k).name() + "'");
+    if (!unsupported.empty()) {
+      Diagnostics d;
+      for (const auto& [op, where] : unsupported) {
+        std::string w;
+        for (std::size_t i = 0; i < where.size() && i < 3; ++i) w += (i ? ", " : "") + where[i];
+        if (where.size() > 3) w += " and " + std::to_string(where.size() - 3) + " more";
+        d.push_back({"op " + op, "unsupported (used by " + w + ")"});
+      }
+      return tl::unexpected(d);
+    }
+    // Inputs: static NCHW shapes.
+    for (const auto& in : g.input()) {
+      if (consts_.count(in.name())) continue;
+      const auto& shape = in.type().tensor_type().shape();
+      if (shape.dim_size() != 4) return fail("input '" + in.name() + "'", "expected 4 dimensions (N, C, H, W), got " + std::to_string(shape.dim_size()));
+      std::vector<std::int64_t> dims;
+      for (int a = 0; a < 4; ++a) {
+        const auto& dim = shape.dim(a);
+        if (!dim.has_dim_value())
+          return fail("input '" + in.name() + "'", "dimension " + std::to_string(a) + " is dynamic ('" + dim.dim_param() +
+                                                       "'): export the model with a fixed input shape");
+        dims.push_back(dim.dim_value());
+      }
+      const std::string id = out_.graph.unique_id(clean(in.name()));
+      out_.graph.nodes.push_back(ir::Node{.id = id, .kind = "input",
+                                          .params = {{"height", dims[2]}, {"width", dims[3]}, {"channels", dims[1]}}});
+      out_.graph.settings.batch = dims[0];
+      value_[in.name()] = id;
+    }
+    for (int k = 0; k < g.node_size(); ++k) {
+      where_ = "nodes[" + std::to_string(k) + "] '" + g.node(k).name() + "' (" + g.node(k).op_type() + ")";
+      if (auto r = node(g, k); !r) return tl::unexpected(r.error());
+    }
+    out_.graph.settings.alpha = 1.0;
+    return std::move(out_);
+  }
+
+ private:
+  static std::string clean(const std::string& s) {
+    std::string out;
+    for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) || c == '_' ? c : '_';
+    while (!out.empty() && out.front() == '_') out.erase(out.begin());
+    return out.empty() ? "node" : out;
+  }
+
+  tl::unexpected<Diagnostics> err(const std::string& msg) const { return fail(where_, msg); }
+
+  const Const* constant(const std::string& name) const {
+    auto it = consts_.find(name);
+    return it == consts_.end() ? nullptr : &it->second;
+  }
+
+  /// The block producing an ONNX tensor (through aliases).
+  Result<std::string> block(const std::string& tensor) const {
+    auto it = value_.find(tensor);
+    if (it == value_.end()) return err("input '" + tensor + "' is neither a graph input nor produced earlier");
+    return it->second;
+  }
+
+  /// Output shape of a block of the graph built so far.
+  ir::Shape shape_of(const std::string& id) {
+    const auto a = cost::analyze(out_.graph);
+    const int i = out_.graph.find(id);
+    return i < 0 ? ir::Shape{} : a.nodes[static_cast<std::size_t>(i)].out;
+  }
+
+  std::string add(const onnx::NodeProto& n, const std::string& kind, std::vector<std::string> inputs, ir::ParamMap params,
+                  const std::string& out) {
+    const std::string id = out_.graph.unique_id(clean(n.name().empty() ? n.op_type() : n.name()));
+    out_.graph.nodes.push_back(ir::Node{.id = id, .kind = kind, .inputs = std::move(inputs), .params = std::move(params),
+                                        .width = ir::WidthRule::Fixed});
+    value_[out] = id;
+    return id;
+  }
+
+  Result<bool> node(const onnx::GraphProto& g, int k) {
+    const onnx::NodeProto& n = g.node(k);
+    const std::string& op = n.op_type();
+    auto in = [&](int i) -> Result<std::string> { return block(n.input(i)); };
+    if (op == "Constant") {
+      if (const auto* a = attr(n, "value")) consts_[n.output(0)] = read_tensor(a->t());
+      return true;
+    }
+    if (op == "Identity" || op == "Dropout" || op == "Unsqueeze" || op == "Squeeze" ||
+        (op == "Reshape" && flat_.count(n.input(0))) || (op == "Flatten" && !consts_.count(n.input(0)))) {
+      if (const Const* c = constant(n.input(0))) {
+        consts_[n.output(0)] = *c;  // an alias of an initializer
+        return true;
+      }
+      auto b = in(0);
+      if (!b) return tl::unexpected(b.error());
+      value_[n.output(0)] = *b;
+      if (op == "Flatten" || flat_.count(n.input(0))) flat_.insert(n.output(0));
+      return true;
+    }
+    if (op == "Conv" || op == "ConvTranspose") {
+      const Const* w = constant(n.input(1));
+      if (!w || w->dims.size() != 4) return err("the weights must be a 4-D initializer");
+      const auto ks = attr_ints(n, "kernel_shape", {w->dims[2], w->dims[3]});
+      const auto strides = attr_ints(n, "strides", {1, 1}), dil = attr_ints(n, "dilations", {1, 1});
+      const auto pads = attr_ints(n, "pads", {0, 0, 0, 0});
+      if (ks[0] != ks[1] || !all_equal(strides) || !all_equal(dil) || !all_equal(pads))
+        return err("only square kernels with equal strides, dilations and symmetric padding are supported");
+      const auto* auto_pad = attr(n, "auto_pad");
+      if (auto_pad && auto_pad->s() != "NOTSET") return err("auto_pad '" + auto_pad->s() + "' is not supported; export with explicit pads");
+      const std::int64_t group = attr_int(n, "group", 1);
+      const bool bias = n.input_size() > 2 && !n.input(2).empty();
+      auto x = in(0);
+      if (!x) return tl::unexpected(x.error());
+      runtime::OpWeights ow;
+      const std::int64_t kh = ks[0], kw = ks[1];
+      std::int64_t out_c = 0;
+      if (op == "Conv") {
+        out_c = w->dims[0];
+        const std::int64_t cin_g = w->dims[1];
+        ow.w.resize(w->f.size());
+        for (std::int64_t o = 0; o < out_c; ++o)
+          for (std::int64_t i = 0; i < cin_g; ++i)
+            for (std::int64_t y = 0; y < kh; ++y)
+              for (std::int64_t xx = 0; xx < kw; ++xx)
+                ow.w[static_cast<std::size_t>(((o * kh + y) * kw + xx) * cin_g + i)] =
+                    w->f[static_cast<std::size_t>(((o * cin_g + i) * kh + y) * kw + xx)];
+      } else {
+        const std::int64_t cin = w->dims[0], cout_g = w->dims[1];
+        out_c = cout_g * group;
+        ow.w.resize(w->f.size());
+        for (std::int64_t i = 0; i < cin; ++i)
+          for (std::int64_t o = 0; o < cout_g; ++o)
+            for (std::int64_t y = 0; y < kh; ++y)
+              for (std::int64_t xx = 0; xx < kw; ++xx)
+                ow.w[static_cast<std::size_t>(((i * kh + y) * kw + xx) * cout_g + o)] =
+                    w->f[static_cast<std::size_t>(((i * cout_g + o) * kh + y) * kw + xx)];
+      }
+      if (bias) {
+        const Const* bc = constant(n.input(2));
+        if (!bc) return err("the bias must be an initializer");
+        ow.bias = bc->f;
+      }
+      ir::ParamMap p{{"out", out_c}, {"kernel", kh}, {"stride", strides[0]}, {"padding", pads[0]}, {"groups", group},
+                     {"bias", bias}, {"bn", false}, {"activation", std::string("none")}};
+      if (op == "Conv") p["dilation"] = dil[0];
+      else p["output_padding"] = attr_ints(n, "output_padding", {0, 0})[0];
+      const std::string id = add(n, op == "Conv" ? "conv" : "conv_transpose", {*x}, p, n.output(0));
+      out_.weights[id + (op == "Conv" ? "/conv" : "/convT")] = std::move(ow);
+      return true;
+    }
+    if (op == "BatchNormalization") {
+      auto x = in(0);
+      if (!x) return tl::unexpected(x.error());
+      const Const *s = constant(n.input(1)), *b = constant(n.input(2)), *m = constant(n.input(3)), *v = constant(n.input(4));
+      if (!s || !b || !m || !v) return err("scale, bias, mean and variance must be initializers");
+      runtime::OpWeights ow{.gamma = s->f, .beta = b->f, .mean = m->f, .var = v->f};
+      // ConvScope's batch norm uses epsilon 1e-5; a different epsilon moves into the variance exactly.
+      const float eps = attr_float(n, "epsilon", 1e-5f);
+      for (auto& x2 : ow.var) x2 += eps - runtime::kBnEpsilon;
+      const std::string id = add(n, "batch_norm", {*x}, {}, n.output(0));
+      out_.weights[id + "/bn"] = std::move(ow);
+      return true;
+    }
+    if (op == "Relu" || op == "Sigmoid" || op == "HardSwish" || op == "HardSigmoid" || op == "Clip") {
+      auto x = in(0);
+      if (!x) return tl::unexpected(x.error());
+      std::string fn = op == "Relu" ? "relu" : op == "Sigmoid" ? "sigmoid" : op == "HardSwish" ? "hswish" : "";
+      if (op == "HardSigmoid") {
+        if (std::fabs(attr_float(n, "alpha", 0.2f) - 1.f / 6.f) > 1e-6f || std::fabs(attr_float(n, "beta", 0.5f) - 0.5f) > 1e-6f)
+          return err("only HardSigmoid(alpha = 1/6, beta = 1/2) is supported");
+        fn = "hsigmoid";
+      }
+      if (op == "Clip") {
+        auto bound = [&](int i, const char* name, float def) {
+          if (n.input_size() > i && !n.input(i).empty()) {
+            const Const* c = constant(n.input(i));
+            return c && !c->f.empty() ? c->f[0] : std::nanf("");
+          }
+          return attr_float(n, name, def);
+        };
+        const float lo = bound(1, "min", -INFINITY), hi = bound(2, "max", INFINITY);
+        if (lo == 0.f && hi == 6.f) fn = "relu6";
+        else if (lo == 0.f && std::isinf(hi)) fn = "relu";
+        else return err("only Clip(0, 6) (ReLU6) and Clip(0, inf) are supported, got Clip(" + std::to_string(lo) + ", " + std::to_string(hi) + ")");
+      }
+      add(n, "activation", {*x}, {{"function", fn}}, n.output(0));
+      if (flat_.count(n.input(0))) flat_.insert(n.output(0));  // an activation between fully connected layers
+      return true;
+    }
+    if (op == "Add" || op == "Mul") {
+      auto a = in(0), b = in(1);
+      if (!a || !b) return tl::unexpected((!a ? a : b).error());
+      if (op == "Add") {
+        add(n, "add", {*a, *b}, {}, n.output(0));
+        return true;
+      }
+      // x * HardSigmoid(x): h-swish spelled out.
+      for (int side = 0; side < 2; ++side) {
+        const std::string& gate = side ? *b : *a;
+        const std::string& other = side ? *a : *b;
+        const int gi = out_.graph.find(gate);
+        const auto& gn = out_.graph.nodes[static_cast<std::size_t>(gi)];
+        if (gn.kind == "activation" && gn.inputs.size() == 1 && gn.inputs[0] == other &&
+            std::get<std::string>(gn.params.at("function")) == "hsigmoid") {
+          out_.graph.nodes[static_cast<std::size_t>(gi)].params["function"] = std::string("hswish");
+          value_[n.output(0)] = gate;
+          if (flat_.count(n.input(side ? 0 : 1))) flat_.insert(n.output(0));
+          return true;
+        }
+      }
+      const ir::Shape sa = shape_of(*a), sb = shape_of(*b);
+      if (sb.h == 1 && sb.w == 1 && sb.c == sa.c && (sa.h != 1 || sa.w != 1)) add(n, "scale", {*a, *b}, {}, n.output(0));
+      else if (sa.h == 1 && sa.w == 1 && sa.c == sb.c) add(n, "scale", {*b, *a}, {}, n.output(0));
+      else return err("only x * HardSigmoid(x) and channel scales (x * s with s 1x1xC) are supported");
+      return true;
+    }
+    if (op == "Concat") {
+      if (attr_int(n, "axis", 1) != 1) return err("only channel concatenation (axis 1) is supported");
+      std::vector<std::string> ins;
+      for (int i = 0; i < n.input_size(); ++i) {
+        auto b = in(i);
+        if (!b) return tl::unexpected(b.error());
+        ins.push_back(*b);
+      }
+      add(n, "concat", ins, {}, n.output(0));
+      return true;
+    }
+    if (op == "MaxPool" || op == "AveragePool") {
+      auto x = in(0);
+      if (!x) return tl::unexpected(x.error());
+      const auto ks = attr_ints(n, "kernel_shape"), strides = attr_ints(n, "strides", {1, 1}), pads = attr_ints(n, "pads", {0, 0, 0, 0});
+      if (ks.size() != 2 || ks[0] != ks[1] || !all_equal(strides) || !all_equal(pads))
+        return err("only square windows with equal strides and symmetric padding are supported");
+      if (op == "AveragePool" && attr_int(n, "count_include_pad", 0) != 0 && pads[0] != 0)
+        return err("AveragePool with count_include_pad = 1 and padding is not supported");
+      add(n, "pool", {*x},
+          {{"mode", std::string(op == "MaxPool" ? "max" : "avg")}, {"kernel", ks[0]}, {"stride", strides[0]},
+           {"padding", pads[0]}, {"ceil_mode", attr_int(n, "ceil_mode", 0) != 0}},
+          n.output(0));
+      return true;
+    }
+    if (op == "GlobalAveragePool" || op == "GlobalMaxPool") {
+      auto x = in(0);
+      if (!x) return tl::unexpected(x.error());
+      add(n, "global_pool", {*x}, {{"mode", std::string(op == "GlobalMaxPool" ? "max" : "avg")}}, n.output(0));
+      return true;
+    }
+    if (op == "Gemm" || op == "MatMul") {
+      auto x = in(0);
+      if (!x) return tl::unexpected(x.error());
+      if (!flat_.count(n.input(0))) return err("a fully connected layer must follow Flatten (or another Gemm)");
+      const Const* w = constant(n.input(1));
+      if (!w || w->dims.size() != 2) return err("the weights must be a 2-D initializer");
+      const bool trans_b = op == "Gemm" && attr_int(n, "transB", 0) != 0;
+      if (op == "Gemm" && (attr_int(n, "transA", 0) != 0 || attr_float(n, "alpha", 1.f) != 1.f || attr_float(n, "beta", 1.f) != 1.f))
+        return err("only Gemm with transA = 0, alpha = 1, beta = 1 is supported");
+      const std::int64_t out_c = trans_b ? w->dims[0] : w->dims[1], kin = trans_b ? w->dims[1] : w->dims[0];
+      const ir::Shape s = shape_of(*x);
+      if (s.elements() != kin) return err("weights expect " + std::to_string(kin) + " inputs, the tensor has " + std::to_string(s.elements()));
+      // ONNX flattens NCHW (c, y, x); ConvScope's fully connected weights follow NHWC (y, x, c).
+      runtime::OpWeights ow;
+      ow.w.resize(static_cast<std::size_t>(out_c * kin));
+      const std::int64_t hw = s.h * s.w;
+      for (std::int64_t o = 0; o < out_c; ++o)
+        for (std::int64_t c = 0; c < s.c; ++c)
+          for (std::int64_t p = 0; p < hw; ++p) {
+            const std::int64_t src = c * hw + p;
+            ow.w[static_cast<std::size_t>(o * kin + p * s.c + c)] =
+                w->f[static_cast<std::size_t>(trans_b ? o * kin + src : src * out_c + o)];
+          }
+      const bool bias = op == "Gemm" && n.input_size() > 2 && !n.input(2).empty();
+      if (bias) {
+        const Const* bc = constant(n.input(2));
+        if (!bc) return err("the bias must be an initializer");
+        ow.bias = bc->f;
+      }
+      const std::string id = add(n, "fc", {*x}, {{"out", out_c}, {"bias", bias}}, n.output(0));
+      flat_.insert(n.output(0));
+      out_.weights[id + "/fc"] = std::move(ow);
+      return true;
+    }
+    return err("not supported in this position (only as part of a recognised pattern)");
+  }
+
+  ImportedModel out_;
+  std::map<std::string, Const> consts_;
+  std::map<std::string, std::string> value_;  // ONNX tensor -> block id
+  std::set<std::string> flat_;                // tensors that are flattened views (Flatten, fc outputs)
+  std::string where_;
+};
+
+}  // namespace
+
+Result<ImportedModel> import_onnx_bytes(const std::string& bytes, const std::string& name) {
+  onnx::ModelProto m;
+  if (bytes.empty() || !m.ParseFromString(bytes))
+    return fail("", "not a valid ONNX model (the file is corrupt, truncated or of another format)");
+  if (!m.has_graph() || m.graph().node_size() == 0) return fail("", "the ONNX model has no graph");
+  return Importer().run(m, name);
+}
+
+Result<ImportedModel> import_onnx(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail("", "cannot open: " + std::string(std::strerror(errno)));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return import_onnx_bytes(ss.str(), path.stem().string());
+}
+
+}  // namespace convscope::io
