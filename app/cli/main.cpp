@@ -629,10 +629,14 @@ int cmd_export(const std::string& file, const CostFlags& flags, const std::strin
       return kExitInvalid;
     }
     text = std::move(*bytes);
-  } else if (to == "dot") text = io::to_dot(g, a);
-  else if (to == "pytorch") text = io::to_pytorch(g, a);
-  else if (to == "csv") text = io::report_csv(g, a);
-  else text = io::graph_to_json(g);
+  } else if (to == "dot")
+    text = io::to_dot(g, a);
+  else if (to == "pytorch")
+    text = io::to_pytorch(g, a);
+  else if (to == "csv")
+    text = io::report_csv(g, a);
+  else
+    text = io::graph_to_json(g);
   if (out.empty() || out == "-") {
     std::cout << text;
     return 0;
@@ -748,8 +752,9 @@ int main(int argc, char** argv) {
                         "write the results to FILE.csv or FILE.json (atomic; checkpointed while measuring)");
 
   std::string export_to, export_out;
-  auto* export_cmd = app.add_subcommand(
-      "export", "write the graph for other tools: ONNX (opset 14, with weights), PyTorch code, Graphviz DOT, per-layer CSV, graph JSON");
+  auto* export_cmd = app.add_subcommand("export",
+                                        "write the graph for other tools: ONNX (opset 14, with weights), PyTorch code, "
+                                        "Graphviz DOT, per-layer CSV, graph JSON");
   export_cmd->add_option("FILE", file, "graph file or preset name")->required();
   export_cmd->add_option("--to", export_to, "onnx, pytorch, dot, csv or json")
       ->required()

@@ -47,7 +47,8 @@ const onnx::AttributeProto* attr(const onnx::NodeProto& n, const std::string& na
     if (a.name() == name) return &a;
   return nullptr;
 }
-std::vector<std::int64_t> attr_ints(const onnx::NodeProto& n, const std::string& name, std::vector<std::int64_t> def = {}) {
+std::vector<std::int64_t> attr_ints(const onnx::NodeProto& n, const std::string& name,
+                                    std::vector<std::int64_t> def = {}) {
   const auto* a = attr(n, name);
   if (!a) return def;
   return {a->ints().begin(), a->ints().end()};
@@ -68,10 +69,33 @@ bool all_equal(const std::vector<std::int64_t>& v) {
 }
 
 const std::set<std::string>& supported() {
-  static const std::set<std::string> ops = {
-      "Conv", "ConvTranspose", "BatchNormalization", "Relu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "Add",
-      "Mul", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Gemm", "MatMul",
-      "Reshape", "Transpose", "Split", "Resize", "Identity", "Constant", "Unsqueeze", "Squeeze", "Dropout"};
+  static const std::set<std::string> ops = {"Conv",
+                                            "ConvTranspose",
+                                            "BatchNormalization",
+                                            "Relu",
+                                            "Clip",
+                                            "HardSwish",
+                                            "HardSigmoid",
+                                            "Sigmoid",
+                                            "Add",
+                                            "Mul",
+                                            "Concat",
+                                            "MaxPool",
+                                            "AveragePool",
+                                            "GlobalAveragePool",
+                                            "GlobalMaxPool",
+                                            "Flatten",
+                                            "Gemm",
+                                            "MatMul",
+                                            "Reshape",
+                                            "Transpose",
+                                            "Split",
+                                            "Resize",
+                                            "Identity",
+                                            "Constant",
+                                            "Unsqueeze",
+                                            "Squeeze",
+                                            "Dropout"};
   return ops;
 }
 
@@ -101,18 +125,21 @@ class Importer {
     for (const auto& in : g.input()) {
       if (consts_.count(in.name())) continue;
       const auto& shape = in.type().tensor_type().shape();
-      if (shape.dim_size() != 4) return fail("input '" + in.name() + "'", "expected 4 dimensions (N, C, H, W), got " + std::to_string(shape.dim_size()));
+      if (shape.dim_size() != 4)
+        return fail("input '" + in.name() + "'",
+                    "expected 4 dimensions (N, C, H, W), got " + std::to_string(shape.dim_size()));
       std::vector<std::int64_t> dims;
       for (int a = 0; a < 4; ++a) {
         const auto& dim = shape.dim(a);
         if (!dim.has_dim_value())
-          return fail("input '" + in.name() + "'", "dimension " + std::to_string(a) + " is dynamic ('" + dim.dim_param() +
+          return fail("input '" + in.name() + "'", "dimension " + std::to_string(a) + " is dynamic ('" +
+                                                       dim.dim_param() +
                                                        "'): export the model with a fixed input shape");
         dims.push_back(dim.dim_value());
       }
       const std::string id = out_.graph.unique_id(clean(in.name()));
-      out_.graph.nodes.push_back(ir::Node{.id = id, .kind = "input",
-                                          .params = {{"height", dims[2]}, {"width", dims[3]}, {"channels", dims[1]}}});
+      out_.graph.nodes.push_back(ir::Node{
+          .id = id, .kind = "input", .params = {{"height", dims[2]}, {"width", dims[3]}, {"channels", dims[1]}}});
       out_.graph.settings.batch = dims[0];
       value_[in.name()] = id;
     }
@@ -153,10 +180,13 @@ class Importer {
     return i < 0 ? ir::Shape{} : a.nodes[static_cast<std::size_t>(i)].out;
   }
 
-  std::string add(const onnx::NodeProto& n, const std::string& kind, std::vector<std::string> inputs, ir::ParamMap params,
-                  const std::string& out) {
+  std::string add(const onnx::NodeProto& n, const std::string& kind, std::vector<std::string> inputs,
+                  ir::ParamMap params, const std::string& out) {
     const std::string id = out_.graph.unique_id(clean(n.name().empty() ? n.op_type() : n.name()));
-    out_.graph.nodes.push_back(ir::Node{.id = id, .kind = kind, .inputs = std::move(inputs), .params = std::move(params),
+    out_.graph.nodes.push_back(ir::Node{.id = id,
+                                        .kind = kind,
+                                        .inputs = std::move(inputs),
+                                        .params = std::move(params),
                                         .width = ir::WidthRule::Fixed});
     value_[out] = id;
     return id;
@@ -191,7 +221,8 @@ class Importer {
       if (ks[0] != ks[1] || !all_equal(strides) || !all_equal(dil) || !all_equal(pads))
         return err("only square kernels with equal strides, dilations and symmetric padding are supported");
       const auto* auto_pad = attr(n, "auto_pad");
-      if (auto_pad && auto_pad->s() != "NOTSET") return err("auto_pad '" + auto_pad->s() + "' is not supported; export with explicit pads");
+      if (auto_pad && auto_pad->s() != "NOTSET")
+        return err("auto_pad '" + auto_pad->s() + "' is not supported; export with explicit pads");
       const std::int64_t group = attr_int(n, "group", 1);
       const bool bias = n.input_size() > 2 && !n.input(2).empty();
       auto x = in(0);
@@ -225,10 +256,12 @@ class Importer {
         if (!bc) return err("the bias must be an initializer");
         ow.bias = bc->f;
       }
-      ir::ParamMap p{{"out", out_c}, {"kernel", kh}, {"stride", strides[0]}, {"padding", pads[0]}, {"groups", group},
-                     {"bias", bias}, {"bn", false}, {"activation", std::string("none")}};
-      if (op == "Conv") p["dilation"] = dil[0];
-      else p["output_padding"] = attr_ints(n, "output_padding", {0, 0})[0];
+      ir::ParamMap p{{"out", out_c},    {"kernel", kh}, {"stride", strides[0]}, {"padding", pads[0]},
+                     {"groups", group}, {"bias", bias}, {"bn", false},          {"activation", std::string("none")}};
+      if (op == "Conv")
+        p["dilation"] = dil[0];
+      else
+        p["output_padding"] = attr_ints(n, "output_padding", {0, 0})[0];
       const std::string id = add(n, op == "Conv" ? "conv" : "conv_transpose", {*x}, p, n.output(0));
       out_.weights[id + (op == "Conv" ? "/conv" : "/convT")] = std::move(ow);
       return true;
@@ -236,7 +269,8 @@ class Importer {
     if (op == "BatchNormalization") {
       auto x = in(0);
       if (!x) return tl::unexpected(x.error());
-      const Const *s = constant(n.input(1)), *b = constant(n.input(2)), *m = constant(n.input(3)), *v = constant(n.input(4));
+      const Const *s = constant(n.input(1)), *b = constant(n.input(2)), *m = constant(n.input(3)),
+                  *v = constant(n.input(4));
       if (!s || !b || !m || !v) return err("scale, bias, mean and variance must be initializers");
       runtime::OpWeights ow{.gamma = s->f, .beta = b->f, .mean = m->f, .var = v->f};
       // ConvScope's batch norm uses epsilon 1e-5; a different epsilon moves into the variance exactly.
@@ -251,7 +285,8 @@ class Importer {
       if (!x) return tl::unexpected(x.error());
       std::string fn = op == "Relu" ? "relu" : op == "Sigmoid" ? "sigmoid" : op == "HardSwish" ? "hswish" : "";
       if (op == "HardSigmoid") {
-        if (std::fabs(attr_float(n, "alpha", 0.2f) - 1.f / 6.f) > 1e-6f || std::fabs(attr_float(n, "beta", 0.5f) - 0.5f) > 1e-6f)
+        if (std::fabs(attr_float(n, "alpha", 0.2f) - 1.f / 6.f) > 1e-6f ||
+            std::fabs(attr_float(n, "beta", 0.5f) - 0.5f) > 1e-6f)
           return err("only HardSigmoid(alpha = 1/6, beta = 1/2) is supported");
         fn = "hsigmoid";
       }
@@ -264,9 +299,13 @@ class Importer {
           return attr_float(n, name, def);
         };
         const float lo = bound(1, "min", -INFINITY), hi = bound(2, "max", INFINITY);
-        if (lo == 0.f && hi == 6.f) fn = "relu6";
-        else if (lo == 0.f && std::isinf(hi)) fn = "relu";
-        else return err("only Clip(0, 6) (ReLU6) and Clip(0, inf) are supported, got Clip(" + std::to_string(lo) + ", " + std::to_string(hi) + ")");
+        if (lo == 0.f && hi == 6.f)
+          fn = "relu6";
+        else if (lo == 0.f && std::isinf(hi))
+          fn = "relu";
+        else
+          return err("only Clip(0, 6) (ReLU6) and Clip(0, inf) are supported, got Clip(" + std::to_string(lo) + ", " +
+                     std::to_string(hi) + ")");
       }
       add(n, "activation", {*x}, {{"function", fn}}, n.output(0));
       if (flat_.count(n.input(0))) flat_.insert(n.output(0));  // an activation between fully connected layers
@@ -294,9 +333,12 @@ class Importer {
         }
       }
       const ir::Shape sa = shape_of(*a), sb = shape_of(*b);
-      if (sb.h == 1 && sb.w == 1 && sb.c == sa.c && (sa.h != 1 || sa.w != 1)) add(n, "scale", {*a, *b}, {}, n.output(0));
-      else if (sa.h == 1 && sa.w == 1 && sa.c == sb.c) add(n, "scale", {*b, *a}, {}, n.output(0));
-      else return err("only x * HardSigmoid(x) and channel scales (x * s with s 1x1xC) are supported");
+      if (sb.h == 1 && sb.w == 1 && sb.c == sa.c && (sa.h != 1 || sa.w != 1))
+        add(n, "scale", {*a, *b}, {}, n.output(0));
+      else if (sa.h == 1 && sa.w == 1 && sa.c == sb.c)
+        add(n, "scale", {*b, *a}, {}, n.output(0));
+      else
+        return err("only x * HardSigmoid(x) and channel scales (x * s with s 1x1xC) are supported");
       return true;
     }
     if (op == "Concat") {
@@ -313,14 +355,18 @@ class Importer {
     if (op == "MaxPool" || op == "AveragePool") {
       auto x = in(0);
       if (!x) return tl::unexpected(x.error());
-      const auto ks = attr_ints(n, "kernel_shape"), strides = attr_ints(n, "strides", {1, 1}), pads = attr_ints(n, "pads", {0, 0, 0, 0});
+      const auto ks = attr_ints(n, "kernel_shape"), strides = attr_ints(n, "strides", {1, 1}),
+                 pads = attr_ints(n, "pads", {0, 0, 0, 0});
       if (ks.size() != 2 || ks[0] != ks[1] || !all_equal(strides) || !all_equal(pads))
         return err("only square windows with equal strides and symmetric padding are supported");
       if (op == "AveragePool" && attr_int(n, "count_include_pad", 0) != 0 && pads[0] != 0)
         return err("AveragePool with count_include_pad = 1 and padding is not supported");
       add(n, "pool", {*x},
-          {{"mode", std::string(op == "MaxPool" ? "max" : "avg")}, {"kernel", ks[0]}, {"stride", strides[0]},
-           {"padding", pads[0]}, {"ceil_mode", attr_int(n, "ceil_mode", 0) != 0}},
+          {{"mode", std::string(op == "MaxPool" ? "max" : "avg")},
+           {"kernel", ks[0]},
+           {"stride", strides[0]},
+           {"padding", pads[0]},
+           {"ceil_mode", attr_int(n, "ceil_mode", 0) != 0}},
           n.output(0));
       return true;
     }
@@ -337,11 +383,13 @@ class Importer {
       const Const* w = constant(n.input(1));
       if (!w || w->dims.size() != 2) return err("the weights must be a 2-D initializer");
       const bool trans_b = op == "Gemm" && attr_int(n, "transB", 0) != 0;
-      if (op == "Gemm" && (attr_int(n, "transA", 0) != 0 || attr_float(n, "alpha", 1.f) != 1.f || attr_float(n, "beta", 1.f) != 1.f))
+      if (op == "Gemm" &&
+          (attr_int(n, "transA", 0) != 0 || attr_float(n, "alpha", 1.f) != 1.f || attr_float(n, "beta", 1.f) != 1.f))
         return err("only Gemm with transA = 0, alpha = 1, beta = 1 is supported");
       const std::int64_t out_c = trans_b ? w->dims[0] : w->dims[1], kin = trans_b ? w->dims[1] : w->dims[0];
       const ir::Shape s = shape_of(*x);
-      if (s.elements() != kin) return err("weights expect " + std::to_string(kin) + " inputs, the tensor has " + std::to_string(s.elements()));
+      if (s.elements() != kin)
+        return err("weights expect " + std::to_string(kin) + " inputs, the tensor has " + std::to_string(s.elements()));
       // ONNX flattens NCHW (c, y, x); ConvScope's fully connected weights follow NHWC (y, x, c).
       runtime::OpWeights ow;
       ow.w.resize(static_cast<std::size_t>(out_c * kin));
@@ -364,6 +412,26 @@ class Importer {
       out_.weights[id + "/fc"] = std::move(ow);
       return true;
     }
+    // Channel shuffle: Reshape to (N, g, C/g, H, W), Transpose (0, 2, 1, 3, 4), Reshape back.
+    if (op == "Reshape" || op == "Transpose") {
+      if (op == "Reshape" && !shuffle_.count(n.input(0)) && !transposed_.count(n.input(0))) {
+        const Const* shape = constant(n.input(1));
+        auto x = in(0);
+        if (shape && shape->i.size() == 5 && x) {
+          shuffle_[n.output(0)] = {*x, shape->i[1]};
+          return true;
+        }
+      } else if (op == "Transpose" && shuffle_.count(n.input(0))) {
+        if (attr_ints(n, "perm") == std::vector<std::int64_t>{0, 2, 1, 3, 4}) {
+          transposed_[n.output(0)] = shuffle_[n.input(0)];
+          return true;
+        }
+      } else if (op == "Reshape" && transposed_.count(n.input(0))) {
+        const auto& [src, groups] = transposed_[n.input(0)];
+        add(n, "channel_shuffle", {src}, {{"groups", groups}}, n.output(0));
+        return true;
+      }
+    }
     return err("not supported in this position (only as part of a recognised pattern)");
   }
 
@@ -371,6 +439,7 @@ class Importer {
   std::map<std::string, Const> consts_;
   std::map<std::string, std::string> value_;  // ONNX tensor -> block id
   std::set<std::string> flat_;                // tensors that are flattened views (Flatten, fc outputs)
+  std::map<std::string, std::pair<std::string, std::int64_t>> shuffle_, transposed_;  // channel shuffle in progress
   std::string where_;
 };
 

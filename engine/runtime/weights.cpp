@@ -94,7 +94,7 @@ Weights Weights::generate(const ir::Graph& graph, const cost::Analysis& a, std::
 }
 
 Weights Weights::with_named(const ir::Graph& graph, const cost::Analysis& a,
-                           const std::map<std::string, OpWeights>& named, std::uint64_t seed, std::size_t* used) {
+                            const std::map<std::string, OpWeights>& named, std::uint64_t seed, std::size_t* used) {
   Weights w = generate(graph, a, seed);
   std::size_t n = 0;
   for (std::size_t i = 0; i < a.ops.size(); ++i) {

@@ -324,6 +324,19 @@ TEST(Cli, ExportDotAndJson) {
   fs::remove(onnx);
 }
 
+TEST(Cli, EveryCommandTakesAnOnnxFile) {
+  const fs::path onnx = fs::temp_directory_path() / "convscope_cli_import.onnx";
+  ASSERT_EQ(run("export mobilenet_v2 --to onnx --out " + onnx.string()).rc, 0);
+  CliRun s = run("stats " + onnx.string() + " --convention torchvision --format json");
+  ASSERT_EQ(s.rc, 0) << s.err;
+  EXPECT_EQ(nlohmann::json::parse(s.out)["totals"]["params"], 3504872);
+  EXPECT_EQ(run("validate " + onnx.string()).rc, 0);
+  EXPECT_EQ(run("sweep " + onnx.string() + " --resolution 96,128").rc, 0);
+  CliRun bad = run("stats " + (fs::path(CONVSCOPE_PRESET_DIR) / "mobilenet_v2.json").string() + ".onnx");
+  EXPECT_EQ(bad.rc, 2);
+  fs::remove(onnx);
+}
+
 TEST(Cli, InvalidGraphStillPrintsTheValidPartAndExitsOne) {
   CliRun r = run("stats -", R"({"format": "convscope-graph", "version": 1, "blocks": [
       {"id": "in", "kind": "input", "height": 8, "width": 8, "channels": 30},

@@ -1,0 +1,170 @@
+// ONNX import: our own exports round-trip (same costs, same outputs with the
+// imported weights), torchvision's models exported with Debian's python3-torch
+// import with torchvision's exact parameter counts and run like ONNX Runtime,
+// and bad files get precise messages.
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "io/onnx_export.h"
+#include "io/onnx_import.h"
+#include "runtime/reference_executor.h"
+#include "test_util.h"
+
+namespace convscope {
+namespace {
+
+namespace fs = std::filesystem;
+
+double relative_l2(const std::vector<float>& a, const std::vector<float>& b) {
+  double d2 = 0, r2 = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    d2 += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    r2 += static_cast<double>(b[i]) * b[i];
+  }
+  return std::sqrt(d2 / std::max(r2, 1e-30));
+}
+
+/// Outputs of the reference executor on a deterministic input.
+std::vector<runtime::Tensor> reference_outputs(const cost::Analysis& a, const runtime::Weights& w) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> d(-1.f, 1.f);
+  std::vector<runtime::Tensor> ins;
+  for (int t : runtime::input_tensors(a)) {
+    runtime::Tensor x(a.settings.batch, a.tensors[static_cast<std::size_t>(t)].shape);
+    for (auto& v : x.data) v = d(rng);
+    ins.push_back(std::move(x));
+  }
+  auto all = runtime::run_reference(a, w, ins);
+  std::vector<runtime::Tensor> outs;
+  for (int t : runtime::output_tensors(a)) outs.push_back(all[static_cast<std::size_t>(t)]);
+  return outs;
+}
+
+std::string export_bytes(const ir::Graph& g) {
+  const auto a = cost::analyze(g);
+  const auto w = runtime::Weights::generate(g, a, 9);
+  auto bytes = io::to_onnx(g, a, w);
+  EXPECT_TRUE(bytes.has_value());
+  return bytes ? *bytes : std::string();
+}
+
+class RoundTrip : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RoundTrip, SameCostsAndSameOutputs) {
+  ir::Graph g = testing::load_preset(GetParam());
+  g.settings.resolution = 64;
+  const auto a = cost::analyze(g);
+  const auto w = runtime::Weights::generate(g, a, 9);
+  auto bytes = io::to_onnx(g, a, w);
+  ASSERT_TRUE(bytes.has_value());
+  auto m = io::import_onnx_bytes(*bytes, GetParam());
+  ASSERT_TRUE(m.has_value()) << format_diagnostics(m.error());
+  const auto b = cost::analyze(m->graph);
+  ASSERT_TRUE(b.complete()) << format_diagnostics(b.diagnostics);
+  EXPECT_EQ(b.totals.madds, a.totals.madds);
+  EXPECT_EQ(b.totals.weights, a.totals.weights);
+  EXPECT_EQ(b.totals.bn_params, a.totals.bn_params);
+  std::size_t used = 0;
+  const auto wi = runtime::Weights::with_named(m->graph, b, m->weights, 1, &used);
+  EXPECT_EQ(used, m->weights.size()) << "every imported weight must land on an op";
+  const auto ours = reference_outputs(a, w);
+  const auto back = reference_outputs(b, wi);
+  ASSERT_EQ(ours.size(), back.size());
+  for (std::size_t i = 0; i < ours.size(); ++i) {
+    ASSERT_EQ(ours[i].shape, back[i].shape);
+    EXPECT_LE(relative_l2(back[i].data, ours[i].data), 1e-6) << GetParam();
+  }
+}
+
+// Not mobilenet_seg: its CReLU exports as Relu / Neg / Relu / Concat, and Neg is not in
+// the import's op set yet (the import says so, naming the nodes).
+INSTANTIATE_TEST_SUITE_P(Presets, RoundTrip,
+                         ::testing::Values("mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small",
+                                           "squeezenet1_0", "squeezenet1_1_bypass", "xception", "igcv3_d"),
+                         [](const auto& p) { return p.param; });
+
+TEST(OnnxImport, UnsupportedOpsAreListedWithTheirNodes) {
+  onnx::ModelProto m;
+  ASSERT_TRUE(m.ParseFromString(export_bytes(testing::load_preset("squeezenet1_1"))));
+  for (int i = 0; i < 2; ++i) {
+    auto* n = m.mutable_graph()->add_node();
+    n->set_op_type("LSTM");
+    n->set_name("rnn" + std::to_string(i));
+  }
+  auto r = io::import_onnx_bytes(m.SerializeAsString(), "bad");
+  ASSERT_FALSE(r.has_value());
+  const std::string msg = format_diagnostics(r.error());
+  EXPECT_NE(msg.find("op LSTM: unsupported (used by nodes["), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'rnn0'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'rnn1'"), std::string::npos) << msg;
+}
+
+TEST(OnnxImport, DynamicInputShapeIsRefused) {
+  onnx::ModelProto m;
+  ASSERT_TRUE(m.ParseFromString(export_bytes(testing::load_preset("squeezenet1_1"))));
+  m.mutable_graph()
+      ->mutable_input(0)
+      ->mutable_type()
+      ->mutable_tensor_type()
+      ->mutable_shape()
+      ->mutable_dim(0)
+      ->set_dim_param("batch_size");
+  auto r = io::import_onnx_bytes(m.SerializeAsString(), "dyn");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().front().str(),
+            "input 'input': dimension 0 is dynamic ('batch_size'): export the model with a fixed input shape");
+}
+
+TEST(OnnxImport, CorruptAndTruncatedFiles) {
+  const std::string bytes = export_bytes(testing::load_preset("squeezenet1_1"));
+  for (const std::string& bad : {std::string("not a model"), bytes.substr(0, bytes.size() / 3), std::string()}) {
+    auto r = io::import_onnx_bytes(bad, "x");
+    ASSERT_FALSE(r.has_value());
+    EXPECT_NE(r.error().front().message.find("not a valid ONNX model"), std::string::npos) << r.error().front().message;
+  }
+  auto missing = io::import_onnx("/nonexistent/model.onnx");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().front().message.find("cannot open"), std::string::npos);
+}
+
+bool have_torch() { return std::system("/usr/bin/python3 -c 'import torch, torchvision' >/dev/null 2>&1") == 0; }
+
+TEST(OnnxImport, TorchvisionModelsKeepTheirExactParameterCounts) {
+  if (!have_torch()) GTEST_SKIP() << "python3-torch / python3-torchvision not installed";
+  const fs::path dir = fs::temp_directory_path() / ("convscope_tv_" + std::to_string(::getpid()));
+  const std::string script = std::string(CONVSCOPE_SOURCE_DIR) + "/bench/peers/export_torchvision.py";
+  const fs::path listing = dir / "models.txt";
+  fs::create_directories(dir);
+  ASSERT_EQ(
+      std::system(
+          ("/usr/bin/python3 " + script + " " + dir.string() + " > " + listing.string() + " 2>/dev/null").c_str()),
+      0);
+  std::ifstream in(listing);
+  std::string name, path;
+  std::int64_t torch_params = 0;
+  int models = 0;
+  while (in >> name >> torch_params >> path) {
+    ++models;
+    auto m = io::import_onnx(path);
+    ASSERT_TRUE(m.has_value()) << name << ": " << format_diagnostics(m.error());
+    cost::AnalysisOptions o;
+    o.convention = *cost::find_convention("torchvision");
+    const auto a = cost::analyze(m->graph, o);
+    ASSERT_TRUE(a.complete()) << name << ": " << format_diagnostics(a.diagnostics);
+    EXPECT_EQ(a.totals.params, torch_params) << name;
+    // And the same number as ConvScope's own preset of that network.
+    EXPECT_EQ(a.totals.params, testing::analyze_preset(name, "torchvision").totals.params) << name;
+  }
+  EXPECT_EQ(models, 4);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace convscope
