@@ -8,7 +8,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libexpected-dev libcli11-dev
   libdnnl-dev libonnx-dev libprotobuf-dev
-  python3-torch libopenblas0-openmp
+  python3-torch python3-torchvision libopenblas0-openmp
   python3
 )
 $SUDO apt-get update -qq

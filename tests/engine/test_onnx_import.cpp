@@ -134,6 +134,42 @@ TEST(OnnxImport, CorruptAndTruncatedFiles) {
   EXPECT_NE(missing.error().front().message.find("cannot open"), std::string::npos);
 }
 
+fs::path peers_dir() { return fs::path(CONVSCOPE_SOURCE_DIR) / "bench" / "peers"; }
+bool have_ort() {
+  return fs::exists(peers_dir() / "node_modules" / "onnxruntime-node") && std::system("node --version >/dev/null 2>&1") == 0;
+}
+
+/// The engine, with the imported weights, against ONNX Runtime on the original file.
+void expect_same_as_ort(const io::ImportedModel& m, const std::string& path, const std::string& name) {
+  const auto a = cost::analyze(m.graph);
+  const auto w = runtime::Weights::with_named(m.graph, a, m.weights);
+  const auto outs = reference_outputs(a, w);
+  // The same input (reference_outputs' generator), written NCHW for ONNX Runtime.
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> d(-1.f, 1.f);
+  const ir::Shape s = a.tensors[static_cast<std::size_t>(runtime::input_tensors(a).front())].shape;
+  runtime::Tensor x(a.settings.batch, s);
+  for (auto& v : x.data) v = d(rng);
+  std::vector<float> nchw(x.data.size());
+  for (std::int64_t yy = 0; yy < s.h; ++yy)
+    for (std::int64_t xx = 0; xx < s.w; ++xx)
+      for (std::int64_t c = 0; c < s.c; ++c) nchw[static_cast<std::size_t>((c * s.h + yy) * s.w + xx)] = x.at(0, yy, xx, c);
+  const fs::path dir = fs::temp_directory_path() / ("convscope_ort_" + name);
+  fs::create_directories(dir);
+  std::ofstream(dir / "in.bin", std::ios::binary)
+      .write(reinterpret_cast<const char*>(nchw.data()), static_cast<std::streamsize>(nchw.size() * 4));
+  const std::string cmd = "cd " + peers_dir().string() + " && node ort_run.js " + path + " " + (dir / "out").string() +
+                          " " + (dir / "in.bin").string() + " > /dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << name;
+  std::ifstream in(dir / "out0.bin", std::ios::binary);
+  std::vector<float> got(static_cast<std::size_t>(fs::file_size(dir / "out0.bin") / 4));
+  in.read(reinterpret_cast<char*>(got.data()), static_cast<std::streamsize>(got.size() * 4));
+  ASSERT_EQ(got.size(), outs.front().data.size()) << name;  // 1 x classes x 1 x 1 either way
+  // ONNX Runtime's output is (1, classes); ours 1x1xclasses: the same order.
+  EXPECT_LE(relative_l2(got, outs.front().data), 1e-4) << name << ": the engine and ONNX Runtime disagree";
+  fs::remove_all(dir);
+}
+
 bool have_torch() { return std::system("/usr/bin/python3 -c 'import torch, torchvision' >/dev/null 2>&1") == 0; }
 
 TEST(OnnxImport, TorchvisionModelsKeepTheirExactParameterCounts) {
@@ -161,6 +197,7 @@ TEST(OnnxImport, TorchvisionModelsKeepTheirExactParameterCounts) {
     EXPECT_EQ(a.totals.params, torch_params) << name;
     // And the same number as ConvScope's own preset of that network.
     EXPECT_EQ(a.totals.params, testing::analyze_preset(name, "torchvision").totals.params) << name;
+    if (have_ort()) expect_same_as_ort(*m, path, name);
   }
   EXPECT_EQ(models, 4);
   fs::remove_all(dir);
