@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -136,7 +137,8 @@ TEST(OnnxImport, CorruptAndTruncatedFiles) {
 
 fs::path peers_dir() { return fs::path(CONVSCOPE_SOURCE_DIR) / "bench" / "peers"; }
 bool have_ort() {
-  return fs::exists(peers_dir() / "node_modules" / "onnxruntime-node") && std::system("node --version >/dev/null 2>&1") == 0;
+  return fs::exists(peers_dir() / "node_modules" / "onnxruntime-node") &&
+         std::system("node --version >/dev/null 2>&1") == 0;
 }
 
 /// The engine, with the imported weights, against ONNX Runtime on the original file.
@@ -153,7 +155,8 @@ void expect_same_as_ort(const io::ImportedModel& m, const std::string& path, con
   std::vector<float> nchw(x.data.size());
   for (std::int64_t yy = 0; yy < s.h; ++yy)
     for (std::int64_t xx = 0; xx < s.w; ++xx)
-      for (std::int64_t c = 0; c < s.c; ++c) nchw[static_cast<std::size_t>((c * s.h + yy) * s.w + xx)] = x.at(0, yy, xx, c);
+      for (std::int64_t c = 0; c < s.c; ++c)
+        nchw[static_cast<std::size_t>((c * s.h + yy) * s.w + xx)] = x.at(0, yy, xx, c);
   const fs::path dir = fs::temp_directory_path() / ("convscope_ort_" + name);
   fs::create_directories(dir);
   std::ofstream(dir / "in.bin", std::ios::binary)
@@ -197,6 +200,15 @@ TEST(OnnxImport, TorchvisionModelsKeepTheirExactParameterCounts) {
     EXPECT_EQ(a.totals.params, torch_params) << name;
     // And the same number as ConvScope's own preset of that network.
     EXPECT_EQ(a.totals.params, testing::analyze_preset(name, "torchvision").totals.params) << name;
+    // The blocks are recognised in the op-by-op import.
+    const std::map<std::string, std::pair<std::string, int>> expected = {{"mobilenet_v1", {"separable", 13}},
+                                                                         {"mobilenet_v2", {"inverted_residual", 17}},
+                                                                         {"squeezenet1_1", {"fire", 8}}};
+    if (auto it = expected.find(name); it != expected.end()) {
+      int found = 0;
+      for (const auto& node : m->graph.nodes) found += node.kind == it->second.first;
+      EXPECT_EQ(found, it->second.second) << name << ": " << it->second.first << " blocks recognised";
+    }
     if (have_ort()) expect_same_as_ort(*m, path, name);
   }
   EXPECT_EQ(models, 4);
