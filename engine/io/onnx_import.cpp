@@ -571,6 +571,45 @@ class Recognizer {
     return true;
   }
 
+  struct Se {
+    int pool = -1, reduce = -1, relu = -1, expand = -1, gate = -1, scale = -1;
+    std::int64_t reduction = 4;
+  };
+  /// The squeeze-excite of ConvScope's inverted residual hanging off node `x` (e channels), if any.
+  Se squeeze_excite(int x, std::int64_t e) const {
+    Se se;
+    const auto cons = consumers(at(x).id);
+    if (cons.size() != 2) return {};
+    int pool = -1, scale = -1;
+    for (int c : cons) {
+      if (at(c).kind == "global_pool" &&
+          (!at(c).params.count("mode") || std::get<std::string>(at(c).params.at("mode")) == "avg"))
+        pool = c;
+      if (at(c).kind == "scale" && at(c).inputs.size() == 2 && at(c).inputs[0] == at(x).id) scale = c;
+    }
+    if (pool < 0 || scale < 0) return {};
+    auto pointwise_bias = [&](int i) {
+      return i >= 0 && at(i).kind == "conv" && pi(i, "kernel", 3) == 1 && pb(i, "bias") && pi(i, "groups", 1) == 1 &&
+             pi(i, "stride", 1) == 1 && pi(i, "padding", 0) == 0;
+    };
+    const int reduce = only_next(pool, "conv");
+    if (!pointwise_bias(reduce)) return {};
+    const int relu = only_next(reduce, "activation");
+    if (relu < 0 || act_of(relu) != "relu") return {};
+    const int expand = only_next(relu, "conv");
+    if (!pointwise_bias(expand) || pi(expand, "out", 0) != e) return {};
+    const auto gate_cons = consumers(at(expand).id);
+    if (gate_cons.size() != 1 || at(gate_cons[0]).kind != "activation") return {};
+    const int gate = gate_cons[0];
+    if ((act_of(gate) != "hsigmoid" && act_of(gate) != "sigmoid") || at(scale).inputs[1] != at(gate).id) return {};
+    // The block derives the squeeze channels as make_divisible(e / r, 8): find the r that gives them.
+    const std::int64_t squeeze = pi(reduce, "out", 0);
+    for (std::int64_t r = 1; r <= 64; ++r)
+      if (ir::make_divisible(static_cast<double>(e / r), 8) == squeeze)
+        return Se{pool, reduce, relu, expand, gate, scale, r};
+    return {};
+  }
+
   bool inverted_residual(std::size_t start) {
     int s = static_cast<int>(start);
     if (at(s).kind != "conv" || at(s).inputs.size() != 1) return false;
@@ -591,7 +630,9 @@ class Recognizer {
     const Unit du = unit(d);
     if (du.bn < 0 || du.act < 0) return false;
     if (eu.conv >= 0 && act_of(eu.act) != act_of(du.act)) return false;
-    const int p = only_next(du.last, "conv");
+    // Optional squeeze-excite: global_pool -> 1x1 (bias) -> relu -> 1x1 (bias) -> gate -> scale.
+    const Se se = squeeze_excite(du.last, e);
+    const int p = only_next(se.scale >= 0 ? se.scale : du.last, "conv");
     if (!is_conv(p, 1) || pi(p, "groups", 1) != 1 || pi(p, "stride", 1) != 1 || pi(p, "padding", 0) != 0) return false;
     const int pbn = only_next(p, "batch_norm");
     if (pbn < 0 || only_next(pbn, "activation") >= 0) return false;  // linear bottleneck
@@ -617,7 +658,14 @@ class Recognizer {
     rename(du.bn, "bn", id + "/dw_bn");
     rename(p, "conv", id + "/project");
     rename(pbn, "bn", id + "/project_bn");
+    rename(se.reduce, "conv", id + "/se_reduce");
+    rename(se.expand, "conv", id + "/se_expand");
     Params params{{"out", out}, {"kernel", k}, {"stride", stride}, {"activation", act_of(du.act)}};
+    if (se.scale >= 0) {
+      params["se"] = true;
+      params["se_reduction"] = se.reduction;
+      params["se_gate"] = act_of(se.gate);
+    }
     if (eu.conv < 0)
       params["expansion"] = std::int64_t{1};
     else if (e % in.c == 0)
@@ -625,7 +673,7 @@ class Recognizer {
     else
       params["expanded"] = e;
     std::vector<int> absorbed{d, du.bn, du.act, p, pbn};
-    for (int x : {eu.conv, eu.bn, eu.act, add})
+    for (int x : {eu.conv, eu.bn, eu.act, add, se.pool, se.reduce, se.relu, se.expand, se.gate, se.scale})
       if (x >= 0) absorbed.push_back(x);
     replace(
         absorbed,

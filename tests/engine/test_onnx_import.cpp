@@ -203,6 +203,7 @@ TEST(OnnxImport, TorchvisionModelsKeepTheirExactParameterCounts) {
     // The blocks are recognised in the op-by-op import.
     const std::map<std::string, std::pair<std::string, int>> expected = {{"mobilenet_v1", {"separable", 13}},
                                                                          {"mobilenet_v2", {"inverted_residual", 17}},
+        {"mobilenet_v3_small", {"inverted_residual", 11}},
                                                                          {"squeezenet1_1", {"fire", 8}}};
     if (auto it = expected.find(name); it != expected.end()) {
       int found = 0;
