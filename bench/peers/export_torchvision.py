@@ -43,6 +43,7 @@ MODELS = {
     "mobilenet_v2": lambda: torchvision.models.mobilenet_v2(weights=None),
     "mobilenet_v3_small": lambda: torchvision.models.mobilenet_v3_small(weights=None),
     "squeezenet1_1": lambda: torchvision.models.squeezenet1_1(weights=None),
+    "shufflenet_v2_x1_0": lambda: torchvision.models.shufflenet_v2_x1_0(weights=None),
 }
 
 

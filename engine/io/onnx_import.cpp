@@ -2,10 +2,12 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -93,6 +95,13 @@ const std::set<std::string>& supported() {
                                             "Resize",
                                             "Identity",
                                             "Constant",
+                                            "Shape",
+                                            "ReduceMean",
+                                            "Gather",
+                                            "Div",
+                                            "Sub",
+                                            "Cast",
+                                            "Slice",
                                             "Unsqueeze",
                                             "Squeeze",
                                             "Dropout"};
@@ -161,6 +170,66 @@ class Importer {
 
   tl::unexpected<Diagnostics> err(const std::string& msg) const { return fail(where_, msg); }
 
+  /// Folds an operation on constant int64 tensors (shape arithmetic); nullopt if an input is not constant.
+  std::optional<Const> fold(const onnx::NodeProto& n) const {
+    const std::string& op = n.op_type();
+    std::vector<const Const*> ins;
+    for (int i = 0; i < n.input_size(); ++i) {
+      if (n.input(i).empty()) continue;
+      const Const* c = constant(n.input(i));
+      if (!c) return std::nullopt;
+      ins.push_back(c);
+    }
+    if (ins.empty()) return std::nullopt;
+    auto ints = [](const Const& c) {
+      if (!c.i.empty() || c.f.empty()) return c.i;
+      std::vector<std::int64_t> v;
+      for (float f : c.f) v.push_back(static_cast<std::int64_t>(f));
+      return v;
+    };
+    Const out;
+    if (op == "Cast" || op == "Unsqueeze" || op == "Squeeze") {
+      out.i = ints(*ins[0]);
+      out.dims = {static_cast<std::int64_t>(out.i.size())};
+      return out;
+    }
+    if (op == "Gather") {
+      const auto data = ints(*ins[0]), idx = ints(*ins[1]);
+      for (auto j : idx) {
+        const auto k = j < 0 ? j + static_cast<std::int64_t>(data.size()) : j;
+        if (k < 0 || k >= static_cast<std::int64_t>(data.size())) return std::nullopt;
+        out.i.push_back(data[static_cast<std::size_t>(k)]);
+      }
+      out.dims = ins[1]->dims;
+      return out;
+    }
+    if (op == "Concat") {
+      for (const auto* c : ins)
+        for (auto v : ints(*c)) out.i.push_back(v);
+      out.dims = {static_cast<std::int64_t>(out.i.size())};
+      return out;
+    }
+    const auto a = ints(*ins[0]), b = ints(*ins[1]);
+    if (a.empty() || b.empty()) return std::nullopt;
+    const std::size_t len = std::max(a.size(), b.size());
+    for (std::size_t j = 0; j < len; ++j) {
+      const auto x = a[a.size() == 1 ? 0 : j], y = b[b.size() == 1 ? 0 : j];
+      if (op == "Add")
+        out.i.push_back(x + y);
+      else if (op == "Sub")
+        out.i.push_back(x - y);
+      else if (op == "Mul")
+        out.i.push_back(x * y);
+      else if (op == "Div") {
+        if (y == 0) return std::nullopt;
+        out.i.push_back(x / y);
+      } else
+        return std::nullopt;
+    }
+    out.dims = a.size() >= b.size() ? ins[0]->dims : ins[1]->dims;
+    return out;
+  }
+
   const Const* constant(const std::string& name) const {
     auto it = consts_.find(name);
     return it == consts_.end() ? nullptr : &it->second;
@@ -199,6 +268,28 @@ class Importer {
     if (op == "Constant") {
       if (const auto* a = attr(n, "value")) consts_[n.output(0)] = read_tensor(a->t());
       return true;
+    }
+    // Shape arithmetic on static shapes (PyTorch spells view/chunk sizes out): fold it.
+    if (op == "Shape") {
+      auto b = in(0);
+      if (!b) return tl::unexpected(b.error());
+      const ir::Shape sh = shape_of(*b);
+      Const c;
+      c.dims = {flat_.count(n.input(0)) ? 2 : 4};
+      c.i = flat_.count(n.input(0)) ? std::vector<std::int64_t>{out_.graph.settings.batch, sh.elements()}
+                                    : std::vector<std::int64_t>{out_.graph.settings.batch, sh.c, sh.h, sh.w};
+      consts_[n.output(0)] = c;
+      return true;
+    }
+    if (op == "Gather" || op == "Div" || op == "Sub" || op == "Cast" || op == "Unsqueeze" || op == "Squeeze" ||
+        ((op == "Add" || op == "Mul" || op == "Concat") && constant(n.input(0)) && n.input_size() > 1 &&
+         constant(n.input(1)))) {
+      if (auto folded = fold(n)) {
+        consts_[n.output(0)] = *folded;
+        return true;
+      }
+      if (op != "Unsqueeze" && op != "Squeeze")
+        return err("only computes on constant integer shapes are supported for " + op);
     }
     if (op == "Identity" || op == "Dropout" || op == "Unsqueeze" || op == "Squeeze" ||
         (op == "Reshape" && flat_.count(n.input(0))) || (op == "Flatten" && !consts_.count(n.input(0)))) {
@@ -370,6 +461,19 @@ class Importer {
           n.output(0));
       return true;
     }
+    if (op == "ReduceMean") {
+      auto x = in(0);
+      if (!x) return tl::unexpected(x.error());
+      auto axes = attr_ints(n, "axes");
+      if (axes.empty() && n.input_size() > 1)
+        if (const Const* c = constant(n.input(1))) axes = c->i;
+      std::sort(axes.begin(), axes.end());
+      if (axes != std::vector<std::int64_t>{2, 3} && axes != std::vector<std::int64_t>{-2, -1})
+        return err("only ReduceMean over height and width (axes 2, 3) is supported");
+      add(n, "global_pool", {*x}, {{"mode", std::string("avg")}}, n.output(0));
+      if (attr_int(n, "keepdims", 1) == 0) flat_.insert(n.output(0));
+      return true;
+    }
     if (op == "GlobalAveragePool" || op == "GlobalMaxPool") {
       auto x = in(0);
       if (!x) return tl::unexpected(x.error());
@@ -410,6 +514,70 @@ class Importer {
       const std::string id = add(n, "fc", {*x}, {{"out", out_c}, {"bias", bias}}, n.output(0));
       flat_.insert(n.output(0));
       out_.weights[id + "/fc"] = std::move(ow);
+      return true;
+    }
+    // A channel range: one of `parts` equal parts (ShuffleNet's chunk).
+    auto channel_part = [&](const std::string& x, std::int64_t start, std::int64_t count,
+                            const std::string& outname) -> Result<bool> {
+      const ir::Shape sh = shape_of(x);
+      if (count <= 0 || sh.c % count != 0 || start % count != 0)
+        return err("only equal channel parts are supported, got channels [" + std::to_string(start) + ", " +
+                   std::to_string(start + count) + ") of " + std::to_string(sh.c));
+      add(n, "split", {x}, {{"parts", sh.c / count}, {"index", start / count}}, outname);
+      return true;
+    };
+    if (op == "Slice") {
+      auto x = in(0);
+      if (!x) return tl::unexpected(x.error());
+      const Const *st = constant(n.input(1)), *en = constant(n.input(2));
+      const Const* ax = n.input_size() > 3 ? constant(n.input(3)) : nullptr;
+      const Const* steps = n.input_size() > 4 ? constant(n.input(4)) : nullptr;
+      if (!st || !en || st->i.size() != 1 || en->i.size() != 1 || (ax && (ax->i.size() != 1 || ax->i[0] != 1)) ||
+          (steps && (steps->i.size() != 1 || steps->i[0] != 1)) || (!ax))
+        return err("only Slice over channels (axis 1, step 1) with constant bounds is supported");
+      const std::int64_t c = shape_of(*x).c;
+      const std::int64_t b0 = std::clamp<std::int64_t>(st->i[0] < 0 ? st->i[0] + c : st->i[0], 0, c);
+      const std::int64_t b1 = std::clamp<std::int64_t>(en->i[0] < 0 ? en->i[0] + c : en->i[0], 0, c);
+      auto r = channel_part(*x, b0, b1 - b0, n.output(0));
+      if (!r) return tl::unexpected(r.error());
+      return true;
+    }
+    if (op == "Split") {
+      auto x = in(0);
+      if (!x) return tl::unexpected(x.error());
+      if (attr_int(n, "axis", 0) != 1) return err("only Split over channels (axis 1) is supported");
+      const std::int64_t c = shape_of(*x).c;
+      std::vector<std::int64_t> sizes;
+      if (n.input_size() > 1 && !n.input(1).empty()) {
+        const Const* sp = constant(n.input(1));
+        if (!sp) return err("the split sizes must be constant");
+        sizes = sp->i;
+      } else {
+        sizes = attr_ints(n, "split");
+        if (sizes.empty()) sizes.assign(static_cast<std::size_t>(n.output_size()), c / n.output_size());
+      }
+      std::int64_t start = 0;
+      for (int o = 0; o < n.output_size() && o < static_cast<int>(sizes.size()); ++o) {
+        auto r = channel_part(*x, start, sizes[static_cast<std::size_t>(o)], n.output(o));
+        if (!r) return tl::unexpected(r.error());
+        start += sizes[static_cast<std::size_t>(o)];
+      }
+      return true;
+    }
+    if (op == "Resize") {
+      auto x = in(0);
+      if (!x) return tl::unexpected(x.error());
+      const Const* sc = n.input_size() > 2 ? constant(n.input(2)) : nullptr;
+      if (!sc || sc->f.size() != 4 || sc->f[0] != 1.f || sc->f[1] != 1.f || sc->f[2] != sc->f[3] ||
+          sc->f[2] != std::floor(sc->f[2]) || sc->f[2] < 1.f)
+        return err("only Resize by one integer factor for height and width (constant scales) is supported");
+      const auto* mode = attr(n, "mode");
+      const std::string m = mode ? mode->s() : "nearest";
+      if (m != "nearest" && m != "linear") return err("only nearest and linear Resize are supported, got '" + m + "'");
+      add(n, "upsample", {*x},
+          {{"scale", static_cast<std::int64_t>(sc->f[2])},
+           {"mode", std::string(m == "nearest" ? "nearest" : "bilinear")}},
+          n.output(0));
       return true;
     }
     // Channel shuffle: Reshape to (N, g, C/g, H, W), Transpose (0, 2, 1, 3, 4), Reshape back.

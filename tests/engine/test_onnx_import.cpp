@@ -212,7 +212,7 @@ TEST(OnnxImport, TorchvisionModelsKeepTheirExactParameterCounts) {
     }
     if (have_ort()) expect_same_as_ort(*m, path, name);
   }
-  EXPECT_EQ(models, 4);
+  EXPECT_EQ(models, 5);
   fs::remove_all(dir);
 }
 
