@@ -97,6 +97,7 @@ const std::set<std::string>& supported() {
                                             "Constant",
                                             "Shape",
                                             "ReduceMean",
+                                            "Neg",
                                             "Gather",
                                             "Div",
                                             "Sub",
@@ -371,6 +372,17 @@ class Importer {
       out_.weights[id + "/bn"] = std::move(ow);
       return true;
     }
+    // CReLU: Concat(Relu(x), Relu(Neg(x))).
+    if (op == "Neg") {
+      auto x = in(0);
+      if (!x) return tl::unexpected(x.error());
+      negated_[n.output(0)] = *x;
+      return true;
+    }
+    if (op == "Relu" && negated_.count(n.input(0))) {
+      relu_of_negated_[n.output(0)] = negated_[n.input(0)];
+      return true;
+    }
     if (op == "Relu" || op == "Sigmoid" || op == "HardSwish" || op == "HardSigmoid" || op == "Clip") {
       auto x = in(0);
       if (!x) return tl::unexpected(x.error());
@@ -432,6 +444,21 @@ class Importer {
         return err("only x * HardSigmoid(x) and channel scales (x * s with s 1x1xC) are supported");
       return true;
     }
+    if (op == "Concat" && n.input_size() == 2 && relu_of_negated_.count(n.input(1))) {
+      const std::string x = relu_of_negated_[n.input(1)];
+      auto pos = in(0);
+      if (!pos) return tl::unexpected(pos.error());
+      const int pi_ = out_.graph.find(*pos);
+      const auto& pn = out_.graph.nodes[static_cast<std::size_t>(pi_)];
+      if (pn.kind != "activation" || pn.inputs != std::vector<std::string>{x} ||
+          std::get<std::string>(pn.params.at("function")) != "relu")
+        return err("a concat of relu(-x) needs relu(x) first (CReLU)");
+      out_.graph.nodes.erase(out_.graph.nodes.begin() + pi_);  // relu(x) is part of the CReLU
+      add(n, "crelu", {x}, {}, n.output(0));
+      return true;
+    }
+    if (op == "Neg" || negated_.count(n.input(0)) || relu_of_negated_.count(n.input(0)))
+      return err("negation is only supported inside a CReLU, concat(relu(x), relu(-x))");
     if (op == "Concat") {
       if (attr_int(n, "axis", 1) != 1) return err("only channel concatenation (axis 1) is supported");
       std::vector<std::string> ins;
@@ -608,6 +635,7 @@ class Importer {
   std::map<std::string, std::string> value_;  // ONNX tensor -> block id
   std::set<std::string> flat_;                // tensors that are flattened views (Flatten, fc outputs)
   std::map<std::string, std::pair<std::string, std::int64_t>> shuffle_, transposed_;  // channel shuffle in progress
+  std::map<std::string, std::string> negated_, relu_of_negated_;  // CReLU in progress: tensor -> block of x
   std::string where_;
 };
 

@@ -84,11 +84,10 @@ TEST_P(RoundTrip, SameCostsAndSameOutputs) {
   }
 }
 
-// Not mobilenet_seg: its CReLU exports as Relu / Neg / Relu / Concat, and Neg is not in
-// the import's op set yet (the import says so, naming the nodes).
 INSTANTIATE_TEST_SUITE_P(Presets, RoundTrip,
                          ::testing::Values("mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small",
-                                           "squeezenet1_0", "squeezenet1_1_bypass", "xception", "igcv3_d"),
+                                           "squeezenet1_0", "squeezenet1_1_bypass", "xception", "igcv3_d",
+                                           "mobilenet_seg", "shufflenet_v2_x1_0"),
                          [](const auto& p) { return p.param; });
 
 TEST(OnnxImport, UnsupportedOpsAreListedWithTheirNodes) {
@@ -201,10 +200,11 @@ TEST(OnnxImport, TorchvisionModelsKeepTheirExactParameterCounts) {
     // And the same number as ConvScope's own preset of that network.
     EXPECT_EQ(a.totals.params, testing::analyze_preset(name, "torchvision").totals.params) << name;
     // The blocks are recognised in the op-by-op import.
-    const std::map<std::string, std::pair<std::string, int>> expected = {{"mobilenet_v1", {"separable", 13}},
-                                                                         {"mobilenet_v2", {"inverted_residual", 17}},
+    const std::map<std::string, std::pair<std::string, int>> expected = {
+        {"mobilenet_v1", {"separable", 13}},
+        {"mobilenet_v2", {"inverted_residual", 17}},
         {"mobilenet_v3_small", {"inverted_residual", 11}},
-                                                                         {"squeezenet1_1", {"fire", 8}}};
+        {"squeezenet1_1", {"fire", 8}}};
     if (auto it = expected.find(name); it != expected.end()) {
       int found = 0;
       for (const auto& node : m->graph.nodes) found += node.kind == it->second.first;
