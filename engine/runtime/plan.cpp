@@ -60,6 +60,9 @@ struct Value {
   std::int64_t offset = 0;  // floats into the arena
   int first = 0, last = 0;  // live steps (inclusive)
   std::string name;
+  /// Written in place into a concat's output: that value, and the first channel.
+  int parent = -1;
+  std::int64_t channel_offset = 0;
 };
 
 struct FreeDeleter {
@@ -116,7 +119,16 @@ struct Plan::Impl {
   std::int64_t scratch_floats = 0;
   std::int64_t weight_floats = 0;
 
-  float* ptr(int v) const { return arena.get() + values[static_cast<std::size_t>(v)].offset; }
+  float* ptr(int v) const {
+    const Value& val = values[static_cast<std::size_t>(v)];
+    if (val.parent >= 0) return arena.get() + values[static_cast<std::size_t>(val.parent)].offset + val.channel_offset;
+    return arena.get() + val.offset;
+  }
+  /// Floats between neighbouring pixels of a value (its parent's channels when in place).
+  std::int64_t stride(int v) const {
+    const Value& val = values[static_cast<std::size_t>(v)];
+    return val.parent >= 0 ? values[static_cast<std::size_t>(val.parent)].shape.c : val.shape.c;
+  }
   /// Splits [0, n) across the pool, unless the step is too small for the
   /// hand-off to pay (waking a thread costs microseconds).
   void split(const Step& s, std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn,
@@ -493,6 +505,37 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
   }
   for (int t : output_tensors(a)) p.outputs.push_back(value_of[static_cast<std::size_t>(t)]);
 
+  // Concat written in place: a convolution whose only reader is a concat writes
+  // straight into its channel range of the concat's output (the kernels take a
+  // pixel stride), and the concat copies only what remains.
+  if (options.concat_in_place) {
+    std::vector<int> producer(p.values.size(), -1), readers_of(p.values.size(), 0);
+    for (std::size_t si = 0; si < p.steps.size(); ++si) {
+      producer[static_cast<std::size_t>(p.steps[si].out)] = static_cast<int>(si);
+      for (int v : p.steps[si].in) ++readers_of[static_cast<std::size_t>(v)];
+    }
+    std::vector<bool> is_output(p.values.size(), false);
+    for (int v : p.outputs) is_output[static_cast<std::size_t>(v)] = true;
+    for (auto& st : p.steps) {
+      if (st.info.kind != StepKind::Concat || p.values[static_cast<std::size_t>(st.out)].parent >= 0) continue;
+      std::int64_t c0 = 0;
+      for (int v : st.in) {
+        Value& val = p.values[static_cast<std::size_t>(v)];
+        const int pr = producer[static_cast<std::size_t>(v)];
+        const bool writer = pr >= 0 && (p.steps[static_cast<std::size_t>(pr)].info.kind == StepKind::ConvIm2col ||
+                                        p.steps[static_cast<std::size_t>(pr)].info.kind == StepKind::Depthwise ||
+                                        (p.steps[static_cast<std::size_t>(pr)].info.kind == StepKind::Gemm &&
+                                         p.steps[static_cast<std::size_t>(pr)].op.kind == ir::OpKind::Conv));
+        if (writer && readers_of[static_cast<std::size_t>(v)] == 1 && !is_output[static_cast<std::size_t>(v)] &&
+            val.parent < 0 && std::count(st.in.begin(), st.in.end(), v) == 1) {
+          val.parent = st.out;
+          val.channel_offset = c0;
+        }
+        c0 += val.shape.c;
+      }
+    }
+  }
+
   // Liveness and arena placement (largest first, lowest offset that fits in time).
   const int n_steps = static_cast<int>(p.steps.size());
   for (auto& v : p.values) {
@@ -509,6 +552,12 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
   }
   for (int v : p.outputs) p.values[static_cast<std::size_t>(v)].last = n_steps;
   for (auto& v : p.values) v.last = std::max(v.last, v.first);
+  // A concat's output lives from the first step that writes into it in place.
+  for (auto& v : p.values)
+    if (v.parent >= 0) {
+      Value& parent = p.values[static_cast<std::size_t>(v.parent)];
+      parent.first = std::min(parent.first, v.first);
+    }
   std::vector<int> order(p.values.size());
   for (std::size_t v = 0; v < order.size(); ++v) order[v] = static_cast<int>(v);
   auto size_of = [&](const Value& v) {
@@ -520,6 +569,7 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
   std::vector<int> placed;
   for (int v : order) {
     Value& val = p.values[static_cast<std::size_t>(v)];
+    if (val.parent >= 0) continue;  // lives inside its concat's buffer
     std::vector<std::pair<std::int64_t, std::int64_t>> busy;
     for (int q : placed) {
       const Value& o2 = p.values[static_cast<std::size_t>(q)];
@@ -637,8 +687,8 @@ void Plan::Impl::run_conv_im2col(const Step& s) {
                                col,
                                k,
                                s.w.data() + grp * per,
-                               y + p0 * out.c + grp * cout_g,
-                               out.c,
+                               y + p0 * stride(s.out) + grp * cout_g,
+                               stride(s.out),
                                s.bias.data() + grp * cout_g,
                                s.act};
           kt->gemm(ga, 0, p1 - p0);
@@ -753,8 +803,8 @@ void Plan::Impl::run_step(const Step& s) {
       const ir::Shape in = shape(s.in[0]);
       const bool fc = s.op.kind == ir::OpKind::FullyConnected;
       const std::int64_t m = fc ? batch : batch * in.h * in.w;
-      kernels::GemmArgs ga{m,          s.op.out_c, s.k_gemm,   ptr(s.in[0]),  s.k_gemm,
-                           s.w.data(), y,          s.op.out_c, s.bias.data(), s.act};
+      kernels::GemmArgs ga{m,          s.op.out_c, s.k_gemm,      ptr(s.in[0]),  s.k_gemm,
+                           s.w.data(), y,          stride(s.out), s.bias.data(), s.act};
       split(
           s, m, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ga, r0, r1); }, 6);
       return;
@@ -767,7 +817,7 @@ void Plan::Impl::run_step(const Step& s) {
       for (std::int64_t b = 0; b < batch; ++b) {
         kernels::DwArgs d;
         d.in = {ptr(s.in[0]) + b * in.elements(), in.h, in.w, in.c, in.c};
-        d.out = {y + b * out.elements(), out.h, out.w, out.c, out.c};
+        d.out = {y + b * out.h * out.w * stride(s.out), out.h, out.w, out.c, stride(s.out)};
         d.k = s.op.k_h;
         d.stride = s.op.stride;
         d.pad = s.op.pad;
@@ -822,6 +872,10 @@ void Plan::Impl::run_step(const Step& s) {
       std::int64_t c0 = 0;
       for (int v : s.in) {
         const std::int64_t c = shape(v).c;
+        if (values[static_cast<std::size_t>(v)].parent == s.out) {  // already written in place
+          c0 += c;
+          continue;
+        }
         const float* x = ptr(v);
         for (std::int64_t px = 0; px < pixels; ++px)
           std::memcpy(y + px * out.c + c0, x + px * c, static_cast<std::size_t>(c) * sizeof(float));

@@ -30,6 +30,8 @@ struct PlanOptions {
   /// which then never exists whole (MobileNetV2 paper, sec. 5.1, the t-way
   /// split). 0 = run the chain op by op.
   std::int64_t split = 0;
+  /// Convolutions feeding only a concat write into its output directly.
+  bool concat_in_place = true;
   /// Kernels to use (best_kernels() when null): tests pin the portable path.
   const kernels::KernelTable* kernels = nullptr;
 };

@@ -123,11 +123,18 @@ TEST(FusedBottleneck, MatchesReferenceForEverySplit) {
   }
   // A single block, uneven slices over 13 x 6 = 78 expanded channels, stride 2.
   ir::Graph b;
-  b.nodes.push_back({.id = "in", .kind = "input", .params = {{"height", std::int64_t{15}}, {"width", std::int64_t{11}}, {"channels", std::int64_t{13}}}});
+  b.nodes.push_back(
+      {.id = "in",
+       .kind = "input",
+       .params = {{"height", std::int64_t{15}}, {"width", std::int64_t{11}}, {"channels", std::int64_t{13}}}});
   b.nodes.push_back({.id = "ir", .kind = "inverted_residual", .inputs = {"in"}, .params = {{"out", std::int64_t{13}}}});
-  b.nodes.push_back({.id = "ir2", .kind = "inverted_residual", .inputs = {"ir"}, .params = {{"out", std::int64_t{9}}, {"stride", std::int64_t{2}}, {"kernel", std::int64_t{5}}}});
+  b.nodes.push_back({.id = "ir2",
+                     .kind = "inverted_residual",
+                     .inputs = {"ir"},
+                     .params = {{"out", std::int64_t{9}}, {"stride", std::int64_t{2}}, {"kernel", std::int64_t{5}}}});
   for (std::int64_t split : {1, 5, 78})
-    for (const auto* kt : tables()) compare_with_reference(b, "two blocks split " + std::to_string(split), *kt, 1, 1e-4, split);
+    for (const auto* kt : tables())
+      compare_with_reference(b, "two blocks split " + std::to_string(split), *kt, 1, 1e-4, split);
 }
 
 TEST(FusedBottleneck, NeverMaterialisesTheExpandedTensor) {
@@ -146,7 +153,8 @@ TEST(FusedBottleneck, NeverMaterialisesTheExpandedTensor) {
     auto fused = runtime::Plan::build(g, a, o);
     ASSERT_TRUE(fused.has_value());
     int bottlenecks = 0;
-    for (std::size_t i = 0; i < fused->n_steps(); ++i) bottlenecks += fused->step(i).kind == runtime::StepKind::FusedBottleneck;
+    for (std::size_t i = 0; i < fused->n_steps(); ++i)
+      bottlenecks += fused->step(i).kind == runtime::StepKind::FusedBottleneck;
     EXPECT_EQ(bottlenecks, 16);  // every inverted residual with an expansion (ir2..ir17)
     const std::int64_t total = fused->arena_bytes() + fused->scratch_bytes();
     EXPECT_LT(total, previous) << "split " << split;
@@ -207,6 +215,29 @@ TEST(Plan, FusesConvBatchNormAndActivation) {
   EXPECT_LT(plan->n_steps(), a.ops.size() / 2);
   EXPECT_EQ(plan->step(0).name, "conv+conv_bn+conv_relu6");
   EXPECT_EQ(plan->step(0).ops.size(), 3u);
+}
+
+}  // namespace
+}  // namespace convscope
+
+namespace convscope {
+namespace {
+
+TEST(Plan, ConcatWrittenInPlaceSavesMemory) {
+  // A fire module: the two expand convolutions write straight into the concat's
+  // output, so their own outputs never exist.
+  const ir::Graph g = testing::single_block("fire", {}, {56, 56, 128});
+  const auto a = cost::analyze(g);
+  runtime::PlanOptions copy;
+  copy.concat_in_place = false;
+  auto with_copies = runtime::Plan::build(g, a, copy);
+  auto in_place = runtime::Plan::build(g, a);
+  ASSERT_TRUE(with_copies.has_value() && in_place.has_value());
+  const std::int64_t px = 56 * 56;
+  // With copies, e1 (64) and e3 (64) exist beside the concat (128) and the squeeze (16);
+  // in place, the concat's buffer and the squeeze output are all there is while expanding.
+  EXPECT_GE(with_copies->arena_bytes(), (px * 64 + px * 64 + px * 128) * 4);
+  EXPECT_EQ(in_place->arena_bytes(), (px * 128 + px * 16) * 4);
 }
 
 }  // namespace
