@@ -88,6 +88,19 @@ BENCHMARK_CAPTURE(BM_Layer, squeezenet_maxpool, std::string("pool"), ir::Shape{1
 BENCHMARK_CAPTURE(BM_Layer, mobilenet_v2_global_pool, std::string("global_pool"), ir::Shape{7, 7, 1280}, ir::ParamMap{})
     ->Unit(benchmark::kMicrosecond);
 
+// Data movement and element-wise layers (no MAdds; bytes/s is the figure).
+BENCHMARK_CAPTURE(BM_Layer, shufflenet_channel_shuffle, std::string("channel_shuffle"), ir::Shape{28, 28, 116},
+                  ir::ParamMap{{"groups", std::int64_t{2}}})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_Layer, mobilenet_v3_hswish, std::string("activation"), ir::Shape{56, 56, 72},
+                  ir::ParamMap{{"function", std::string("hswish")}})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_Layer, mobilenet_v2_batch_norm, std::string("batch_norm"), ir::Shape{56, 56, 144}, ir::ParamMap{})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_Layer, shufflenet_split, std::string("split"), ir::Shape{28, 28, 116},
+                  ir::ParamMap{{"index", std::int64_t{1}}})
+    ->Unit(benchmark::kMicrosecond);
+
 void BM_Network(benchmark::State& state, const std::string& preset) {
   auto g = io::load_graph(std::string(CONVSCOPE_PRESET_DIR) + "/" + preset + ".json");
   if (!g) {
