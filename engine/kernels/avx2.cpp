@@ -215,8 +215,7 @@ void depthwise_row(const DwArgs& d, std::int64_t oy, std::int64_t x_lo, std::int
 #pragma GCC unroll 4
     for (int px = 0; px < 4; ++px)
 #pragma GCC unroll 3
-      for (int b = 0; b < NB; ++b)
-        _mm256_storeu_ps(yrow + (ox + px) * d.out.stride + ch + 8 * b, epilogue(acc[px][b]));
+      for (int b = 0; b < NB; ++b) _mm256_storeu_ps(yrow + (ox + px) * d.out.stride + ch + 8 * b, epilogue(acc[px][b]));
   };
   // Four pixels, the last partial vector of channels.
   auto four_pixels_tail = [&](std::int64_t ox, std::int64_t ch) {
@@ -257,8 +256,10 @@ void depthwise_row(const DwArgs& d, std::int64_t oy, std::int64_t x_lo, std::int
         }
       }
       float* y = yrow + ox * d.out.stride + ch;
-      if (tail) _mm256_maskstore_ps(y, mask, epilogue(acc));
-      else _mm256_storeu_ps(y, epilogue(acc));
+      if (tail)
+        _mm256_maskstore_ps(y, mask, epilogue(acc));
+      else
+        _mm256_storeu_ps(y, epilogue(acc));
     }
   };
 
@@ -311,8 +312,8 @@ double fma_loop(std::int64_t iterations, float* sink) {
 }  // namespace
 
 const KernelTable& table() {
-  static const KernelTable t{Isa::Avx2,        gemm,     depthwise,    activation_loop, add_loop,
-                             scale_shift_loop, fma_loop, read_sum_loop};
+  static const KernelTable t{Isa::Avx2,        gemm,      depthwise, activation_loop, add_loop,
+                             scale_shift_loop, pool_loop, fma_loop,  read_sum_loop};
   return t;
 }
 

@@ -58,3 +58,42 @@ inline float read_sum_loop(const float* x, std::int64_t n) {
   for (float a : acc) s += a;
   return s;
 }
+
+inline void max_into(float* __restrict y, const float* __restrict x, std::int64_t n) {
+  for (std::int64_t c = 0; c < n; ++c) y[c] = y[c] > x[c] ? y[c] : x[c];
+}
+inline void add_into(float* __restrict y, const float* __restrict x, std::int64_t n) {
+  for (std::int64_t c = 0; c < n; ++c) y[c] += x[c];
+}
+
+inline void pool_loop(const convscope::kernels::PoolArgs& p) {
+  const std::int64_t c = p.out.c;
+  for (std::int64_t oy = p.y_begin; oy < p.y_end; ++oy)
+    for (std::int64_t ox = 0; ox < p.out.w; ++ox) {
+      float* __restrict y = p.out.px(oy, ox);
+      bool first = true;
+      std::int64_t count = 0;
+      for (std::int64_t ky = 0; ky < p.k; ++ky) {
+        const std::int64_t iy = oy * p.stride - p.pad + ky;
+        if (iy < 0 || iy >= p.in.h) continue;
+        for (std::int64_t kx = 0; kx < p.k; ++kx) {
+          const std::int64_t ix = ox * p.stride - p.pad + kx;
+          if (ix < 0 || ix >= p.in.w) continue;
+          const float* x = p.in.px(iy, ix);
+          if (first) {
+            for (std::int64_t ch = 0; ch < c; ++ch) y[ch] = x[ch];
+            first = false;
+          } else if (p.max) {
+            max_into(y, x, c);
+          } else {
+            add_into(y, x, c);
+          }
+          ++count;
+        }
+      }
+      if (!p.max && count > 0) {
+        const float inv = 1.f / static_cast<float>(count);
+        for (std::int64_t ch = 0; ch < c; ++ch) y[ch] *= inv;
+      }
+    }
+}

@@ -50,6 +50,14 @@ struct DwArgs {
   std::int64_t y_begin = 0, y_end = 0;  ///< output rows to compute (for threads)
 };
 
+/// Max or average pooling of one image (average over the window cells inside the input).
+struct PoolArgs {
+  View in, out;
+  std::int64_t k = 2, stride = 2, pad = 0;
+  bool max = true;
+  std::int64_t y_begin = 0, y_end = 0;  ///< output rows to compute
+};
+
 struct KernelTable {
   Isa isa = Isa::Portable;
   /// Rows [row_begin, row_end) of a GEMM (the caller splits rows across threads).
@@ -61,6 +69,7 @@ struct KernelTable {
   void (*add)(const float* a, const float* b, float* y, std::int64_t n, ir::Activation act) = nullptr;
   /// y[i] = x[i] * scale[i] + shift[i] (per-channel, over n channels).
   void (*scale_shift)(const float* x, const float* scale, const float* shift, float* y, std::int64_t n) = nullptr;
+  void (*pool)(const PoolArgs& args) = nullptr;
   /// Calibration: `iterations` rounds of independent multiply-adds in registers;
   /// returns the FLOPs performed (writes a sink so nothing is optimised away).
   double (*fma_loop)(std::int64_t iterations, float* sink) = nullptr;

@@ -903,36 +903,21 @@ void Plan::Impl::run_step(const Step& s) {
     }
     case StepKind::Pool: {
       const ir::Shape in = shape(s.in[0]);
-      const float* x = ptr(s.in[0]);
-      const bool mx = s.op.pool == ir::PoolMode::Max;
-      split(s, batch * out.h, [&](std::int64_t r0, std::int64_t r1) {
-        for (std::int64_t r = r0; r < r1; ++r) {
-          const std::int64_t b = r / out.h, oy = r % out.h;
-          for (std::int64_t ox = 0; ox < out.w; ++ox) {
-            float* yo = y + ((b * out.h + oy) * out.w + ox) * out.c;
-            for (std::int64_t c = 0; c < out.c; ++c) yo[c] = mx ? -std::numeric_limits<float>::infinity() : 0.f;
-            std::int64_t count = 0;
-            for (std::int64_t ky = 0; ky < s.op.k_h; ++ky) {
-              const std::int64_t iy = oy * s.op.stride - s.op.pad + ky;
-              if (iy < 0 || iy >= in.h) continue;
-              for (std::int64_t kx = 0; kx < s.op.k_w; ++kx) {
-                const std::int64_t ix = ox * s.op.stride - s.op.pad + kx;
-                if (ix < 0 || ix >= in.w) continue;
-                const float* xi = x + ((b * in.h + iy) * in.w + ix) * in.c;
-                if (mx)
-                  for (std::int64_t c = 0; c < out.c; ++c) yo[c] = yo[c] > xi[c] ? yo[c] : xi[c];
-                else
-                  for (std::int64_t c = 0; c < out.c; ++c) yo[c] += xi[c];
-                ++count;
-              }
-            }
-            if (!mx) {
-              const float inv = 1.f / static_cast<float>(count);
-              for (std::int64_t c = 0; c < out.c; ++c) yo[c] *= inv;
-            }
-          }
-        }
-      });
+      for (std::int64_t b = 0; b < batch; ++b) {
+        kernels::PoolArgs pa;
+        pa.in = {ptr(s.in[0]) + b * in.elements(), in.h, in.w, in.c, in.c};
+        pa.out = {y + b * out.elements(), out.h, out.w, out.c, out.c};
+        pa.k = s.op.k_h;
+        pa.stride = s.op.stride;
+        pa.pad = s.op.pad;
+        pa.max = s.op.pool == ir::PoolMode::Max;
+        split(s, out.h, [&](std::int64_t r0, std::int64_t r1) {
+          kernels::PoolArgs part = pa;
+          part.y_begin = r0;
+          part.y_end = r1;
+          kt->pool(part);
+        });
+      }
       return;
     }
     case StepKind::GlobalPool: {
