@@ -97,3 +97,26 @@ inline void pool_loop(const convscope::kernels::PoolArgs& p) {
       }
     }
 }
+
+inline void shuffle_loop(const float* __restrict x, float* __restrict y, std::int64_t pixels, std::int64_t c,
+                         std::int64_t groups) {
+  const std::int64_t per = c / groups;
+  if (groups == 2) {  // ShuffleNet: interleave two halves (the compiler vectorises this one)
+    for (std::int64_t px = 0; px < pixels; ++px) {
+      const float* __restrict a = x + px * c;
+      const float* __restrict b = a + per;
+      float* __restrict o = y + px * c;
+      for (std::int64_t i = 0; i < per; ++i) {
+        o[2 * i] = a[i];
+        o[2 * i + 1] = b[i];
+      }
+    }
+    return;
+  }
+  for (std::int64_t px = 0; px < pixels; ++px) {
+    const float* __restrict xi = x + px * c;
+    float* __restrict yo = y + px * c;
+    for (std::int64_t g = 0; g < groups; ++g)
+      for (std::int64_t a = 0; a < per; ++a) yo[a * groups + g] = xi[g * per + a];
+  }
+}

@@ -70,6 +70,9 @@ struct KernelTable {
   /// y[i] = x[i] * scale[i] + shift[i] (per-channel, over n channels).
   void (*scale_shift)(const float* x, const float* scale, const float* shift, float* y, std::int64_t n) = nullptr;
   void (*pool)(const PoolArgs& args) = nullptr;
+  /// Channel shuffle of `pixels` pixels of c channels in `groups` groups:
+  /// y[a * groups + g] = x[g * (c / groups) + a].
+  void (*shuffle)(const float* x, float* y, std::int64_t pixels, std::int64_t c, std::int64_t groups) = nullptr;
   /// Calibration: `iterations` rounds of independent multiply-adds in registers;
   /// returns the FLOPs performed (writes a sink so nothing is optimised away).
   double (*fma_loop)(std::int64_t iterations, float* sink) = nullptr;

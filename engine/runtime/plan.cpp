@@ -890,17 +890,9 @@ void Plan::Impl::run_step(const Step& s) {
         std::memcpy(y + px * out.c, x + px * cin + s.op.slice_start, static_cast<std::size_t>(out.c) * sizeof(float));
       return;
     }
-    case StepKind::Shuffle: {
-      const float* x = ptr(s.in[0]);
-      const std::int64_t g = s.op.groups, per = out.c / g;
-      for (std::int64_t px = 0; px < batch * out.h * out.w; ++px) {
-        const float* xi = x + px * out.c;
-        float* yo = y + px * out.c;
-        for (std::int64_t a = 0; a < per; ++a)
-          for (std::int64_t gg = 0; gg < g; ++gg) yo[a * g + gg] = xi[gg * per + a];
-      }
+    case StepKind::Shuffle:
+      kt->shuffle(ptr(s.in[0]), y, batch * out.h * out.w, out.c, s.op.groups);
       return;
-    }
     case StepKind::Pool: {
       const ir::Shape in = shape(s.in[0]);
       for (std::int64_t b = 0; b < batch; ++b) {
