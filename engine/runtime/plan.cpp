@@ -410,7 +410,8 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
       case ir::OpKind::Conv: {
         const std::int64_t g = o.op.groups, cin_g = in.c / g, cout_g = out_c / g, kk = o.op.k_h * o.op.k_w;
         const bool depthwise = g == in.c && out_c == in.c;
-        const bool pointwise = kk == 1 && o.op.stride == 1 && o.op.pad == 0 && g == 1;
+        // 1x1, stride 1, no padding: a GEMM per group straight on the input (no im2col copy).
+        const bool pointwise = kk == 1 && o.op.stride == 1 && o.op.pad == 0 && o.op.dilation == 1;
         if (depthwise) {
           s.info.kind = StepKind::Depthwise;
           s.w.resize(static_cast<std::size_t>(kk * out_c));
@@ -803,10 +804,23 @@ void Plan::Impl::run_step(const Step& s) {
       const ir::Shape in = shape(s.in[0]);
       const bool fc = s.op.kind == ir::OpKind::FullyConnected;
       const std::int64_t m = fc ? batch : batch * in.h * in.w;
-      kernels::GemmArgs ga{m,          s.op.out_c, s.k_gemm,      ptr(s.in[0]),  s.k_gemm,
-                           s.w.data(), y,          stride(s.out), s.bias.data(), s.act};
-      split(
-          s, m, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ga, r0, r1); }, 6);
+      const std::int64_t g = fc ? 1 : s.op.groups, cout_g = s.op.out_c / g;
+      const std::int64_t per = kernels::packed_b_size(cout_g, s.k_gemm);
+      for (std::int64_t grp = 0; grp < g; ++grp) {
+        // Group grp reads its input channels in place (row stride = all channels).
+        kernels::GemmArgs ga{m,
+                             cout_g,
+                             s.k_gemm,
+                             ptr(s.in[0]) + grp * s.k_gemm,
+                             fc ? s.k_gemm : in.c,
+                             s.w.data() + grp * per,
+                             y + grp * cout_g,
+                             stride(s.out),
+                             s.bias.data() + grp * cout_g,
+                             s.act};
+        split(
+            s, m, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ga, r0, r1); }, 6);
+      }
       return;
     }
     case StepKind::ConvIm2col:
