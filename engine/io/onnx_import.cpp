@@ -113,8 +113,9 @@ class Importer {
  public:
   Result<ImportedModel> run(const onnx::ModelProto& m, const std::string& name) {
     const auto& g = m.graph();
-    out_.graph.name = g.name().empty() ? name : g.name();
-    out_.graph.description = "Imported from ONNX (" + name + ")";
+    out_.graph.name = name;  // the file name says more than exporters' generic graph names ("torch_jit")
+    out_.graph.description = "Imported from ONNX (graph \"" + g.name() + "\", opset " +
+                             std::to_string(m.opset_import_size() ? m.opset_import(0).version() : 0) + ")";
     for (const auto& t : g.initializer()) consts_[t.name()] = read_tensor(t);
     // Unsupported ops, all at once, with where they are.
     std::map<std::string, std::vector<std::string>> unsupported;
