@@ -28,12 +28,18 @@ std::string py_name(const std::string& s) {
 
 std::string py_act(ir::Activation act, const std::string& x) {
   switch (act) {
-    case ir::Activation::None: return x;
-    case ir::Activation::ReLU: return "F.relu(" + x + ")";
-    case ir::Activation::ReLU6: return "F.relu6(" + x + ")";
-    case ir::Activation::HSwish: return "F.hardswish(" + x + ")";
-    case ir::Activation::HSigmoid: return "F.hardsigmoid(" + x + ")";
-    case ir::Activation::Sigmoid: return "torch.sigmoid(" + x + ")";
+    case ir::Activation::None:
+      return x;
+    case ir::Activation::ReLU:
+      return "F.relu(" + x + ")";
+    case ir::Activation::ReLU6:
+      return "F.relu6(" + x + ")";
+    case ir::Activation::HSwish:
+      return "F.hardswish(" + x + ")";
+    case ir::Activation::HSigmoid:
+      return "F.hardsigmoid(" + x + ")";
+    case ir::Activation::Sigmoid:
+      return "torch.sigmoid(" + x + ")";
   }
   return x;
 }
@@ -45,7 +51,8 @@ std::string n(std::int64_t v) { return std::to_string(v); }
 
 std::string to_dot(const ir::Graph& g, const cost::Analysis& a) {
   std::string out = "digraph \"" + dot_escape(g.name) + "\" {\n";
-  out += "  rankdir=TB;\n  node [shape=box, style=\"rounded,filled\", fillcolor=\"#f4f6fb\", fontname=\"Helvetica\"];\n";
+  out +=
+      "  rankdir=TB;\n  node [shape=box, style=\"rounded,filled\", fillcolor=\"#f4f6fb\", fontname=\"Helvetica\"];\n";
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
     const auto& node = g.nodes[i];
     const auto& rec = a.nodes[i];
@@ -53,7 +60,8 @@ std::string to_dot(const ir::Graph& g, const cost::Analysis& a) {
     std::string extra;
     if (rec.status == cost::NodeStatus::Ok) {
       label += "\\n" + rec.out.str();
-      if (rec.totals.madds > 0) label += "\\n" + human(rec.totals.madds) + " MAdds, " + human(rec.totals.params) + " params";
+      if (rec.totals.madds > 0)
+        label += "\\n" + human(rec.totals.madds) + " MAdds, " + human(rec.totals.params) + " params";
     } else if (rec.status == cost::NodeStatus::Invalid) {
       label += "\\n" + dot_escape(rec.problems.front().message);
       extra = ", fillcolor=\"#f8d0d0\", color=\"#c0392b\"";
@@ -104,16 +112,23 @@ std::string to_pytorch(const ir::Graph& g, const cost::Analysis& a) {
         expr = "self." + layer + "(" + x + ")";
         break;
       case ir::OpKind::FullyConnected:
-        init += "        self." + layer + " = nn.Linear(" + n(in.elements()) + ", " + n(op.out_c) + ", bias=" + b(op.bias) + ")\n";
+        init += "        self." + layer + " = nn.Linear(" + n(in.elements()) + ", " + n(op.out_c) +
+                ", bias=" + b(op.bias) + ")\n";
         expr = "self." + layer + "(torch.flatten(" + x + ", 1))[:, :, None, None]";
         break;
       case ir::OpKind::BatchNorm:
         init += "        self." + layer + " = nn.BatchNorm2d(" + n(in.c) + ")\n";
         expr = "self." + layer + "(" + x + ")";
         break;
-      case ir::OpKind::Activation: expr = py_act(op.act, x); break;
-      case ir::OpKind::Add: expr = x + " + " + var.at(o.inputs[1]); break;
-      case ir::OpKind::Mul: expr = x + " * " + var.at(o.inputs[1]); break;
+      case ir::OpKind::Activation:
+        expr = py_act(op.act, x);
+        break;
+      case ir::OpKind::Add:
+        expr = x + " + " + var.at(o.inputs[1]);
+        break;
+      case ir::OpKind::Mul:
+        expr = x + " * " + var.at(o.inputs[1]);
+        break;
       case ir::OpKind::Concat: {
         expr = "torch.cat([";
         for (std::size_t i = 0; i < o.inputs.size(); ++i) expr += (i ? ", " : "") + var.at(o.inputs[i]);
@@ -125,14 +140,15 @@ std::string to_pytorch(const ir::Graph& g, const cost::Analysis& a) {
         break;
       case ir::OpKind::ChannelShuffle:
         expr = x + ".reshape(" + x + ".shape[0], " + n(op.groups) + ", " + n(in.c / op.groups) + ", " + n(in.h) + ", " +
-               n(in.w) + ").transpose(1, 2).reshape(" + x + ".shape[0], " + n(in.c) + ", " + n(in.h) + ", " + n(in.w) + ")";
+               n(in.w) + ").transpose(1, 2).reshape(" + x + ".shape[0], " + n(in.c) + ", " + n(in.h) + ", " + n(in.w) +
+               ")";
         break;
       case ir::OpKind::Pool:
         expr = op.pool == ir::PoolMode::Max
-                   ? "F.max_pool2d(" + x + ", " + n(op.k_h) + ", " + n(op.stride) + ", " + n(op.pad) + ", ceil_mode=" +
-                         b(op.ceil_mode) + ")"
-                   : "F.avg_pool2d(" + x + ", " + n(op.k_h) + ", " + n(op.stride) + ", " + n(op.pad) + ", ceil_mode=" +
-                         b(op.ceil_mode) + ", count_include_pad=False)";
+                   ? "F.max_pool2d(" + x + ", " + n(op.k_h) + ", " + n(op.stride) + ", " + n(op.pad) +
+                         ", ceil_mode=" + b(op.ceil_mode) + ")"
+                   : "F.avg_pool2d(" + x + ", " + n(op.k_h) + ", " + n(op.stride) + ", " + n(op.pad) +
+                         ", ceil_mode=" + b(op.ceil_mode) + ", count_include_pad=False)";
         break;
       case ir::OpKind::GlobalPool:
         expr = op.pool == ir::PoolMode::Max ? x + ".amax((2, 3), keepdim=True)" : x + ".mean((2, 3), keepdim=True)";
@@ -141,9 +157,12 @@ std::string to_pytorch(const ir::Graph& g, const cost::Analysis& a) {
         expr = "F.interpolate(" + x + ", scale_factor=" + n(op.scale) + ", mode=" +
                (op.upsample == ir::UpsampleMode::Nearest ? "\"nearest\"" : "\"bilinear\", align_corners=False") + ")";
         break;
-      case ir::OpKind::CReLU: expr = "torch.cat([F.relu(" + x + "), F.relu(-" + x + ")], 1)"; break;
+      case ir::OpKind::CReLU:
+        expr = "torch.cat([F.relu(" + x + "), F.relu(-" + x + ")], 1)";
+        break;
     }
-    fwd += "        " + y + " = " + expr + "  # " + g.nodes[static_cast<std::size_t>(o.node)].id + ": " + op.name + "\n";
+    fwd +=
+        "        " + y + " = " + expr + "  # " + g.nodes[static_cast<std::size_t>(o.node)].id + ": " + op.name + "\n";
     var[o.output] = y;
   }
   std::vector<std::string> outputs;
@@ -168,7 +187,8 @@ std::string to_pytorch(const ir::Graph& g, const cost::Analysis& a) {
   for (std::size_t t = 0, k = 0; t < a.tensors.size(); ++t)
     if (a.tensors[t].producer < 0) {
       const auto& s = a.tensors[t].shape;
-      out += std::string(k++ ? ", " : "") + "(" + n(a.settings.batch) + ", " + n(s.c) + ", " + n(s.h) + ", " + n(s.w) + ")";
+      out += std::string(k++ ? ", " : "") + "(" + n(a.settings.batch) + ", " + n(s.c) + ", " + n(s.h) + ", " + n(s.w) +
+             ")";
     }
   out += "]\n\n\nif __name__ == \"__main__\":\n";
   out += "    net = Net().eval()\n";

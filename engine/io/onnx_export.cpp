@@ -83,6 +83,14 @@ void attr_string(NodeProto* n, const std::string& name, const std::string& v) {
   a->set_s(v);
 }
 
+/// kernel_shape, strides, pads (symmetric) and, for convolutions, dilations.
+void window_attrs(NodeProto* n, const ir::Op& op, bool dilations) {
+  attr_ints(n, "kernel_shape", {op.k_h, op.k_w});
+  attr_ints(n, "strides", {op.stride, op.stride});
+  attr_ints(n, "pads", {op.pad, op.pad, op.pad, op.pad});
+  if (dilations) attr_ints(n, "dilations", {op.dilation, op.dilation});
+}
+
 void value_info(onnx::ValueInfoProto* v, const std::string& name, std::int64_t n, const ir::Shape& s) {
   v->set_name(name);
   auto* tt = v->mutable_type()->mutable_tensor_type();
@@ -140,10 +148,7 @@ Result<std::string> to_onnx(const ir::Graph& graph, const cost::Analysis& a, con
         std::vector<std::string> ins{x, b.weight(base + "/W", {op.out_c, cin_g, kh, kw}, oihw)};
         if (op.bias) ins.push_back(b.weight(base + "/B", {op.out_c}, w.bias));
         auto* nd = b.node("Conv", ins, y, base);
-        attr_ints(nd, "kernel_shape", {kh, kw});
-        attr_ints(nd, "strides", {op.stride, op.stride});
-        attr_ints(nd, "pads", {op.pad, op.pad, op.pad, op.pad});
-        attr_ints(nd, "dilations", {op.dilation, op.dilation});
+        window_attrs(nd, op, true);
         attr_int(nd, "group", op.groups);
         break;
       }
@@ -159,10 +164,7 @@ Result<std::string> to_onnx(const ir::Graph& graph, const cost::Analysis& a, con
         std::vector<std::string> ins{x, b.weight(base + "/W", {in.c, cout_g, kh, kw}, iohw)};
         if (op.bias) ins.push_back(b.weight(base + "/B", {op.out_c}, w.bias));
         auto* nd = b.node("ConvTranspose", ins, y, base);
-        attr_ints(nd, "kernel_shape", {kh, kw});
-        attr_ints(nd, "strides", {op.stride, op.stride});
-        attr_ints(nd, "pads", {op.pad, op.pad, op.pad, op.pad});
-        attr_ints(nd, "dilations", {op.dilation, op.dilation});
+        window_attrs(nd, op, true);
         attr_ints(nd, "output_padding", {op.output_padding, op.output_padding});
         attr_int(nd, "group", op.groups);
         break;
@@ -174,7 +176,8 @@ Result<std::string> to_onnx(const ir::Graph& graph, const cost::Analysis& a, con
         for (std::int64_t oc = 0; oc < op.out_c; ++oc)
           for (std::int64_t p = 0; p < hw; ++p)
             for (std::int64_t c = 0; c < in.c; ++c)
-              wt[static_cast<std::size_t>(oc * kin + c * hw + p)] = w.w[static_cast<std::size_t>(oc * kin + p * in.c + c)];
+              wt[static_cast<std::size_t>(oc * kin + c * hw + p)] =
+                  w.w[static_cast<std::size_t>(oc * kin + p * in.c + c)];
         const std::string flat = b.fresh(base + "/flat");
         attr_int(b.node("Flatten", {x}, flat, flat), "axis", 1);
         std::vector<std::string> ins{flat, b.weight(base + "/W", {op.out_c, kin}, wt)};
@@ -194,23 +197,35 @@ Result<std::string> to_onnx(const ir::Graph& graph, const cost::Analysis& a, con
       }
       case ir::OpKind::Activation:
         switch (op.act) {
-          case ir::Activation::None: b.node("Identity", {x}, y, base); break;
-          case ir::Activation::ReLU: b.node("Relu", {x}, y, base); break;
+          case ir::Activation::None:
+            b.node("Identity", {x}, y, base);
+            break;
+          case ir::Activation::ReLU:
+            b.node("Relu", {x}, y, base);
+            break;
           case ir::Activation::ReLU6:
             b.node("Clip", {x, b.scalar(base + "/min", 0.f), b.scalar(base + "/max", 6.f)}, y, base);
             break;
-          case ir::Activation::HSwish: b.node("HardSwish", {x}, y, base); break;
+          case ir::Activation::HSwish:
+            b.node("HardSwish", {x}, y, base);
+            break;
           case ir::Activation::HSigmoid: {
             auto* nd = b.node("HardSigmoid", {x}, y, base);
             attr_float(nd, "alpha", 1.f / 6.f);
             attr_float(nd, "beta", 0.5f);
             break;
           }
-          case ir::Activation::Sigmoid: b.node("Sigmoid", {x}, y, base); break;
+          case ir::Activation::Sigmoid:
+            b.node("Sigmoid", {x}, y, base);
+            break;
         }
         break;
-      case ir::OpKind::Add: b.node("Add", {x, name_of.at(o.inputs[1])}, y, base); break;
-      case ir::OpKind::Mul: b.node("Mul", {x, name_of.at(o.inputs[1])}, y, base); break;
+      case ir::OpKind::Add:
+        b.node("Add", {x, name_of.at(o.inputs[1])}, y, base);
+        break;
+      case ir::OpKind::Mul:
+        b.node("Mul", {x, name_of.at(o.inputs[1])}, y, base);
+        break;
       case ir::OpKind::Concat: {
         std::vector<std::string> ins;
         for (int t : o.inputs) ins.push_back(name_of.at(t));
@@ -219,8 +234,8 @@ Result<std::string> to_onnx(const ir::Graph& graph, const cost::Analysis& a, con
       }
       case ir::OpKind::Slice:
         b.node("Slice",
-               {x, b.ints(base + "/starts", {op.slice_start}), b.ints(base + "/ends", {op.slice_start + op.slice_count}),
-                b.ints(base + "/axes", {1})},
+               {x, b.ints(base + "/starts", {op.slice_start}),
+                b.ints(base + "/ends", {op.slice_start + op.slice_count}), b.ints(base + "/axes", {1})},
                y, base);
         break;
       case ir::OpKind::ChannelShuffle: {
@@ -232,9 +247,7 @@ Result<std::string> to_onnx(const ir::Graph& graph, const cost::Analysis& a, con
       }
       case ir::OpKind::Pool: {
         auto* nd = b.node(op.pool == ir::PoolMode::Max ? "MaxPool" : "AveragePool", {x}, y, base);
-        attr_ints(nd, "kernel_shape", {op.k_h, op.k_w});
-        attr_ints(nd, "strides", {op.stride, op.stride});
-        attr_ints(nd, "pads", {op.pad, op.pad, op.pad, op.pad});
+        window_attrs(nd, op, false);
         attr_int(nd, "ceil_mode", op.ceil_mode ? 1 : 0);
         if (op.pool == ir::PoolMode::Avg) attr_int(nd, "count_include_pad", 0);
         break;

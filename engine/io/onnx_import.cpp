@@ -687,10 +687,11 @@ class Recognizer {
     return it != at(i).params.end() && std::get<bool>(it->second);
   }
   std::string act_of(int i) const { return i < 0 ? "none" : std::get<std::string>(at(i).params.at("function")); }
+  /// Output shape of a node; the graph is analysed once per change, not per question.
   ir::Shape shape(const std::string& id) {
-    const auto a = cost::analyze(g_);
+    if (!analysis_) analysis_ = cost::analyze(g_);
     const int i = g_.find(id);
-    return i < 0 ? ir::Shape{} : a.nodes[static_cast<std::size_t>(i)].out;
+    return i < 0 ? ir::Shape{} : analysis_->nodes[static_cast<std::size_t>(i)].out;
   }
   bool is_conv(int i, std::int64_t k) const {
     return i >= 0 && at(i).kind == "conv" && pi(i, "kernel", 3) == k && !pb(i, "bias") && pi(i, "dilation", 1) == 1;
@@ -727,6 +728,7 @@ class Recognizer {
         nodes.push_back(g_.nodes[i]);
     }
     g_.nodes = std::move(nodes);
+    analysis_.reset();
   }
 
   bool separable(std::size_t start) {
@@ -914,6 +916,7 @@ class Recognizer {
 
   ImportedModel& m_;
   ir::Graph& g_;
+  std::optional<cost::Analysis> analysis_;
 };
 
 }  // namespace

@@ -27,29 +27,19 @@ namespace fs = std::filesystem;
 
 fs::path peers_dir() { return fs::path(CONVSCOPE_SOURCE_DIR) / "bench" / "peers"; }
 bool have_ort() {
-  return fs::exists(peers_dir() / "node_modules" / "onnxruntime-node") && std::system("node --version >/dev/null 2>&1") == 0;
+  return fs::exists(peers_dir() / "node_modules" / "onnxruntime-node") &&
+         std::system("node --version >/dev/null 2>&1") == 0;
 }
 
 void write_raw(const fs::path& p, const std::vector<float>& v) {
-  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
+  std::ofstream(p, std::ios::binary)
+      .write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
 }
 std::vector<float> read_raw(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::vector<float> v(static_cast<std::size_t>(fs::file_size(p) / 4));
   in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
   return v;
-}
-
-/// NHWC <-> NCHW for one batch of images.
-std::vector<float> to_nchw(const runtime::Tensor& t) {
-  std::vector<float> out(t.data.size());
-  const auto& s = t.shape;
-  for (std::int64_t b = 0; b < t.n; ++b)
-    for (std::int64_t y = 0; y < s.h; ++y)
-      for (std::int64_t x = 0; x < s.w; ++x)
-        for (std::int64_t c = 0; c < s.c; ++c)
-          out[static_cast<std::size_t>(((b * s.c + c) * s.h + y) * s.w + x)] = t.at(b, y, x, c);
-  return out;
 }
 
 /// Exports `g`, runs it in ONNX Runtime and compares with the reference executor.
@@ -59,22 +49,17 @@ void check_against_ort(const ir::Graph& g, const std::string& what, double toler
   const auto w = runtime::Weights::generate(g, a, 5);
   auto bytes = io::to_onnx(g, a, w);
   ASSERT_TRUE(bytes.has_value()) << what << ": " << format_diagnostics(bytes.error());
-  if (!have_ort()) GTEST_SKIP() << "ONNX Runtime not installed (cd bench/peers && ONNXRUNTIME_NODE_INSTALL=skip npm install)";
+  if (!have_ort())
+    GTEST_SKIP() << "ONNX Runtime not installed (cd bench/peers && ONNXRUNTIME_NODE_INSTALL=skip npm install)";
   const fs::path dir = fs::temp_directory_path() / ("convscope_onnx_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   std::ofstream(dir / "model.onnx", std::ios::binary) << *bytes;
-  std::mt19937 rng(11);
-  std::uniform_real_distribution<float> d(-1.f, 1.f);
-  std::vector<runtime::Tensor> ins;
+  const std::vector<runtime::Tensor> ins = testing::random_inputs(a, 11);
   std::string args;
-  int i = 0;
-  for (int t : runtime::input_tensors(a)) {
-    runtime::Tensor x(a.settings.batch, a.tensors[static_cast<std::size_t>(t)].shape);
-    for (auto& v : x.data) v = d(rng);
-    const fs::path p = dir / ("in" + std::to_string(i++) + ".bin");
-    write_raw(p, to_nchw(x));
+  for (std::size_t i = 0; i < ins.size(); ++i) {
+    const fs::path p = dir / ("in" + std::to_string(i) + ".bin");
+    write_raw(p, testing::to_nchw(ins[i]));
     args += " " + p.string();
-    ins.push_back(std::move(x));
   }
   const auto ref = runtime::run_reference(a, w, ins);
   const std::string cmd = "cd " + peers_dir().string() + " && node ort_run.js " + (dir / "model.onnx").string() + " " +
@@ -83,7 +68,7 @@ void check_against_ort(const ir::Graph& g, const std::string& what, double toler
   const auto outs = runtime::output_tensors(a);
   for (std::size_t k = 0; k < outs.size(); ++k) {
     const auto got = read_raw(dir / ("out" + std::to_string(k) + ".bin"));
-    const auto want = to_nchw(ref[static_cast<std::size_t>(outs[k])]);
+    const auto want = testing::to_nchw(ref[static_cast<std::size_t>(outs[k])]);
     ASSERT_EQ(got.size(), want.size()) << what;
     double scale = 1e-6, worst = 0, diff2 = 0, ref2 = 0;
     for (std::size_t e = 0; e < want.size(); ++e) {
@@ -128,7 +113,8 @@ TEST_P(ExportBlock, CheckerAcceptsAndOrtAgrees) {
   if (kind->param("mode") && kind->name() == "pool")
     variants.push_back({{"mode", std::string("avg")}, {"kernel", std::int64_t{3}}, {"padding", std::int64_t{1}}});
   if (kind->param("crelu")) variants.push_back({{"crelu", true}});
-  if (kind->name() == "fc") variants.push_back({{"out", std::int64_t{10}}});  // over a 9x11x24 input: NHWC vs NCHW flatten
+  if (kind->name() == "fc")
+    variants.push_back({{"out", std::int64_t{10}}});  // over a 9x11x24 input: NHWC vs NCHW flatten
   if (kind->name() == "activation")
     for (const char* f : {"relu6", "hswish", "hsigmoid", "sigmoid"}) variants.push_back({{"function", std::string(f)}});
   for (const auto& params : variants) {

@@ -34,15 +34,7 @@ double relative_l2(const std::vector<float>& a, const std::vector<float>& b) {
 
 /// Outputs of the reference executor on a deterministic input.
 std::vector<runtime::Tensor> reference_outputs(const cost::Analysis& a, const runtime::Weights& w) {
-  std::mt19937 rng(3);
-  std::uniform_real_distribution<float> d(-1.f, 1.f);
-  std::vector<runtime::Tensor> ins;
-  for (int t : runtime::input_tensors(a)) {
-    runtime::Tensor x(a.settings.batch, a.tensors[static_cast<std::size_t>(t)].shape);
-    for (auto& v : x.data) v = d(rng);
-    ins.push_back(std::move(x));
-  }
-  auto all = runtime::run_reference(a, w, ins);
+  auto all = runtime::run_reference(a, w, testing::random_inputs(a, 3));
   std::vector<runtime::Tensor> outs;
   for (int t : runtime::output_tensors(a)) outs.push_back(all[static_cast<std::size_t>(t)]);
   return outs;
@@ -145,17 +137,8 @@ void expect_same_as_ort(const io::ImportedModel& m, const std::string& path, con
   const auto a = cost::analyze(m.graph);
   const auto w = runtime::Weights::with_named(m.graph, a, m.weights);
   const auto outs = reference_outputs(a, w);
-  // The same input (reference_outputs' generator), written NCHW for ONNX Runtime.
-  std::mt19937 rng(3);
-  std::uniform_real_distribution<float> d(-1.f, 1.f);
-  const ir::Shape s = a.tensors[static_cast<std::size_t>(runtime::input_tensors(a).front())].shape;
-  runtime::Tensor x(a.settings.batch, s);
-  for (auto& v : x.data) v = d(rng);
-  std::vector<float> nchw(x.data.size());
-  for (std::int64_t yy = 0; yy < s.h; ++yy)
-    for (std::int64_t xx = 0; xx < s.w; ++xx)
-      for (std::int64_t c = 0; c < s.c; ++c)
-        nchw[static_cast<std::size_t>((c * s.h + yy) * s.w + xx)] = x.at(0, yy, xx, c);
+  // The same input as reference_outputs, written NCHW for ONNX Runtime.
+  const std::vector<float> nchw = testing::to_nchw(testing::random_inputs(a, 3).front());
   const fs::path dir = fs::temp_directory_path() / ("convscope_ort_" + name);
   fs::create_directories(dir);
   std::ofstream(dir / "in.bin", std::ios::binary)

@@ -17,25 +17,13 @@
 namespace convscope {
 namespace {
 
-std::vector<runtime::Tensor> random_inputs(const cost::Analysis& a, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(-1.f, 1.f);
-  std::vector<runtime::Tensor> ins;
-  for (int t : runtime::input_tensors(a)) {
-    runtime::Tensor x(a.settings.batch, a.tensors[static_cast<std::size_t>(t)].shape);
-    for (auto& v : x.data) v = d(rng);
-    ins.push_back(std::move(x));
-  }
-  return ins;
-}
-
 /// Runs `g` both ways and compares every graph output.
 void compare_with_reference(const ir::Graph& g, const std::string& what, const kernels::KernelTable& kt, int threads,
                             double tolerance = 1e-4, std::int64_t split = 0) {
   const auto a = cost::analyze(g);
   ASSERT_TRUE(a.complete()) << what << ": " << format_diagnostics(a.diagnostics);
   const auto w = runtime::Weights::generate(g, a, 7);
-  const auto ins = random_inputs(a, 3);
+  const auto ins = testing::random_inputs(a, 3);
   const auto ref = runtime::run_reference(a, w, ins);
   runtime::PlanOptions o;
   o.weights = &w;

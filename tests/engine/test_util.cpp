@@ -1,12 +1,14 @@
 #include "test_util.h"
 
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include <gtest/gtest.h>
 
 #include "blocks/registry.h"
 #include "io/graph_json.h"
+#include "runtime/reference_executor.h"
 
 namespace convscope::testing {
 
@@ -44,7 +46,8 @@ ir::Graph graph_for_kind(const std::string& kind, const ir::ParamMap& params, ir
   const auto* k = blocks::Registry::builtin().find(kind);
   ir::Graph g;
   g.settings.alpha = alpha;
-  g.nodes.push_back({.id = "input", .kind = "input", .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
+  g.nodes.push_back(
+      {.id = "input", .kind = "input", .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
   if (!k || k->info().category == blocks::Category::Input) return g;
   const std::size_t n_in = std::max<std::size_t>(k->info().min_inputs, 1);
   ir::Node block{.id = "block", .kind = kind, .params = params};
@@ -55,6 +58,29 @@ ir::Graph graph_for_kind(const std::string& kind, const ir::ParamMap& params, ir
   g.nodes.insert(g.nodes.begin() + 1, ir::Node{.id = "pooled", .kind = "global_pool", .inputs = {"input"}});
   for (std::size_t i = 1; i < n_in; ++i) g.nodes.back().inputs[i] = "pooled";
   return g;
+}
+
+std::vector<runtime::Tensor> random_inputs(const cost::Analysis& a, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(-1.f, 1.f);
+  std::vector<runtime::Tensor> ins;
+  for (int t : runtime::input_tensors(a)) {
+    runtime::Tensor x(a.settings.batch, a.tensors[static_cast<std::size_t>(t)].shape);
+    for (auto& v : x.data) v = d(rng);
+    ins.push_back(std::move(x));
+  }
+  return ins;
+}
+
+std::vector<float> to_nchw(const runtime::Tensor& t) {
+  std::vector<float> out(t.data.size());
+  const auto& s = t.shape;
+  for (std::int64_t b = 0; b < t.n; ++b)
+    for (std::int64_t y = 0; y < s.h; ++y)
+      for (std::int64_t x = 0; x < s.w; ++x)
+        for (std::int64_t c = 0; c < s.c; ++c)
+          out[static_cast<std::size_t>(((b * s.c + c) * s.h + y) * s.w + x)] = t.at(b, y, x, c);
+  return out;
 }
 
 const cost::NodeRecord& node(const ir::Graph& g, const cost::Analysis& a, const std::string& id) {

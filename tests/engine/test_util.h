@@ -4,6 +4,7 @@
 
 #include "cost/analysis.h"
 #include "ir/graph.h"
+#include "runtime/tensor.h"
 
 namespace convscope::testing {
 
@@ -18,6 +19,10 @@ ir::Graph single_block(const std::string& kind, const ir::ParamMap& params, ir::
 /// (every input of a multi-input kind; where the kind wants a 1x1xC side input,
 /// as a channel scale does, the extra inputs come through a global pool).
 ir::Graph graph_for_kind(const std::string& kind, const ir::ParamMap& params, ir::Shape in, double alpha = 1.0);
+/// One tensor per graph input, uniform in [-1, 1) from `seed` (same seed, same values).
+std::vector<runtime::Tensor> random_inputs(const cost::Analysis& a, unsigned seed);
+/// NHWC -> NCHW (ONNX's layout), batch included.
+std::vector<float> to_nchw(const runtime::Tensor& t);
 /// The node record of the block with this id.
 const cost::NodeRecord& node(const ir::Graph& g, const cost::Analysis& a, const std::string& id);
 /// Reads a whole file.
