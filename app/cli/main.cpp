@@ -19,6 +19,7 @@
 #include "blocks/registry.h"
 #include "cost/analysis.h"
 #include "cost/compare.h"
+#include "io/design_export.h"
 #include "io/export.h"
 #include "io/graph_json.h"
 #include "io/onnx_export.h"
@@ -611,32 +612,17 @@ int cmd_export(const std::string& file, const CostFlags& flags, const std::strin
   auto l = load_and_analyze(file, flags);
   if (!l) return l.error();
   const auto& [shown, g, a, named] = *l;
-  if (!a.complete() && to != "dot" && to != "json") {
-    std::cerr << format_diagnostics(a.diagnostics, shown);
-    std::cerr << "convscope-cli: export --to " << to << " needs a valid graph\n";
+  const auto format = io::export_format_from_name(to);
+  if (format == io::ExportFormat::Onnx && (out.empty() || out == "-")) {
+    std::cerr << "convscope-cli: export --to onnx writes a binary file: give --out FILE.onnx\n";
+    return kExitUsage;
+  }
+  auto bytes = io::export_design(g, a, *format, named);
+  if (!bytes) {
+    std::cerr << format_diagnostics(bytes.error(), shown);
     return kExitInvalid;
   }
-  std::string text;
-  if (to == "onnx") {
-    if (out.empty() || out == "-") {
-      std::cerr << "convscope-cli: export --to onnx writes a binary file: give --out FILE.onnx\n";
-      return kExitUsage;
-    }
-    const auto weights = runtime::Weights::with_named(g, a, named);
-    auto bytes = io::to_onnx(g, a, weights);
-    if (!bytes) {
-      std::cerr << format_diagnostics(bytes.error(), "convscope-cli: " + shown);
-      return kExitInvalid;
-    }
-    text = std::move(*bytes);
-  } else if (to == "dot")
-    text = io::to_dot(g, a);
-  else if (to == "pytorch")
-    text = io::to_pytorch(g, a);
-  else if (to == "csv")
-    text = io::report_csv(g, a);
-  else
-    text = io::graph_to_json(g);
+  const std::string text = std::move(*bytes);
   if (out.empty() || out == "-") {
     std::cout << text;
     return 0;

@@ -4,12 +4,21 @@
 
 namespace convscope::cost {
 
+ir::Graph compare_graph(const ir::Shape& in, const std::string& kind, const ir::ParamMap& params) {
+  std::string input_kind;
+  for (const auto& k : blocks::Registry::builtin().kinds())
+    if (k->info().category == blocks::Category::Input) input_kind = k->name();
+  ir::Graph g;
+  g.name = kind;
+  g.nodes.push_back(
+      ir::Node{.id = "input", .kind = input_kind, .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
+  g.nodes.push_back(ir::Node{.id = "block", .kind = kind, .inputs = {"input"}, .params = params});
+  return g;
+}
+
 std::vector<CompareRow> compare_blocks(const ir::Shape& in, std::int64_t out_c, std::int64_t stride,
                                        std::int64_t kernel, const AnalysisOptions& options) {
   std::vector<CompareRow> rows;
-  std::string input_kind;
-  for (const auto& kind : blocks::Registry::builtin().kinds())
-    if (kind->info().category == blocks::Category::Input) input_kind = kind->name();
   for (const auto& kind : blocks::Registry::builtin().kinds()) {
     if (kind->info().category != blocks::Category::Block) continue;
     CompareRow row;
@@ -24,11 +33,7 @@ std::vector<CompareRow> compare_blocks(const ir::Shape& in, std::int64_t out_c, 
     }
     if (kind->param("kernel")) (*cfg)["kernel"] = kernel;
     row.params = *cfg;
-    ir::Graph g;
-    g.nodes.push_back(
-        ir::Node{.id = "input", .kind = input_kind, .params = {{"height", in.h}, {"width", in.w}, {"channels", in.c}}});
-    g.nodes.push_back(ir::Node{.id = "block", .kind = kind->name(), .inputs = {"input"}, .params = *cfg});
-    const Analysis a = analyze(g, options);
+    const Analysis a = analyze(compare_graph(in, kind->name(), *cfg), options);
     if (!a.complete()) {
       row.problem = a.diagnostics.front().message;
       rows.push_back(std::move(row));

@@ -27,6 +27,10 @@ struct CompareRow {
   double theory_ratio = 0;  ///< its value (0 when none)
 };
 
+/// The two-block graph a comparison row is evaluated on: an input of shape `in`
+/// feeding one block of `kind` with `params` (the app profiles these).
+ir::Graph compare_graph(const ir::Shape& in, const std::string& kind, const ir::ParamMap& params);
+
 /// Evaluates every block kind with a compare configuration for input `in`.
 /// Ratios are taken to the kind marked compare_reference (standard convolution).
 std::vector<CompareRow> compare_blocks(const ir::Shape& in, std::int64_t out_c, std::int64_t stride,

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/report.h"
+#include "profile/layers.h"
 
 namespace convscope::io {
 namespace {
@@ -16,48 +17,12 @@ std::string fmt(double v, int digits) {
   return b;
 }
 
-struct Row {
-  std::string block, step, kind;
-  ir::Shape out;
-  std::int64_t madds = 0, flops = 0, bytes = 0;
-  double predicted_ns = 0, median_ns = 0, min_ns = 0, p90_ns = 0, cv = 0;
-  std::string bound;
-  bool fused = false;
-};
-
-std::vector<Row> rows(const ir::Graph& g, const runtime::Plan& plan, const profile::ProfileResult& r,
-                      const profile::Calibration& cal) {
-  std::vector<Row> out;
-  for (std::size_t s = 0; s < plan.n_steps(); ++s) {
-    const auto& st = plan.step(s);
-    Row row;
-    row.block = g.nodes[static_cast<std::size_t>(st.node)].id;
-    row.step = st.name;
-    row.kind = std::string(runtime::step_kind_name(st.kind));
-    row.out = st.out;
-    row.madds = st.madds;
-    row.flops = st.flops;
-    row.bytes = st.bytes;
-    row.fused = st.ops.size() > 1;
-    row.predicted_ns = cal.roofline_ns(static_cast<double>(st.flops), static_cast<double>(st.bytes), plan.threads());
-    row.bound = cal.bound(static_cast<double>(st.flops), static_cast<double>(st.bytes), plan.threads());
-    if (s < r.step_ns.size()) {
-      row.median_ns = r.step_ns[s].median;
-      row.min_ns = r.step_ns[s].min;
-      row.p90_ns = r.step_ns[s].p90;
-      row.cv = r.step_ns[s].cv;
-    }
-    out.push_back(row);
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string profile_table(const ir::Graph& g, const cost::Analysis& a, const runtime::Plan& plan,
                           const profile::ProfileResult& r, const profile::Calibration& cal) {
   std::string out;
-  const auto rs = rows(g, plan, r, cal);
+  const auto rs = profile::summarize_profile(g, plan, r, cal).layers;
   const double peak = cal.peak_gflops(plan.threads());
   char line[512];
   std::snprintf(line, sizeof line, "%-12s %-34s %10s %7s %10s %10s %7s %8s %6s %-7s\n", "block", "step (fused ops)",
@@ -65,8 +30,8 @@ std::string profile_table(const ir::Graph& g, const cost::Analysis& a, const run
   out += line;
   out += std::string(122, '-') + "\n";
   for (const auto& row : rs) {
-    const double ai = row.bytes > 0 ? static_cast<double>(row.flops) / static_cast<double>(row.bytes) : 0;
-    const double gf = row.median_ns > 0 ? static_cast<double>(row.flops) / row.median_ns : 0;
+    const double ai = row.intensity();
+    const double gf = row.achieved_gflops();
     std::snprintf(line, sizeof line, "%-12s %-34s %10s %7.1f %10.1f %10.1f %7.2f %8.2f %6.1f %-7s\n",
                   row.block.substr(0, 12).c_str(), row.step.substr(0, 34).c_str(), human(row.madds).c_str(), ai,
                   row.predicted_ns / 1e3, row.median_ns / 1e3,
@@ -128,28 +93,27 @@ std::string profile_json(const ir::Graph& g, const cost::Analysis& a, const runt
                   {"l3_gbps", cal.l3_gbps},
                   {"dram_gbps", cal.dram_gbps},
                   {"calibrated_at", cal.measured_at}};
-  const auto rs = rows(g, plan, r, cal);
+  const auto rs = profile::summarize_profile(g, plan, r, cal).layers;
   const double peak = cal.peak_gflops(plan.threads());
   j["layers"] = ordered_json::array();
   std::map<std::string, double> block_ns;
   std::vector<std::string> block_order;
   for (std::size_t s = 0; s < rs.size(); ++s) {
     const auto& row = rs[s];
-    const double gf = row.median_ns > 0 ? static_cast<double>(row.flops) / row.median_ns : 0;
+    const double gf = row.achieved_gflops();
     ordered_json l;
     l["block"] = row.block;
     l["step"] = row.step;
     l["kind"] = row.kind;
-    l["fused"] = row.fused;
+    l["fused"] = row.fused();
     ordered_json ops = ordered_json::array();
-    for (int k : plan.step(s).ops) ops.push_back(a.ops[static_cast<std::size_t>(k)].op.name);
+    for (int k : row.ops) ops.push_back(a.ops[static_cast<std::size_t>(k)].op.name);
     l["ops"] = ops;
     l["output_shape"] = {row.out.h, row.out.w, row.out.c};
     l["madds"] = row.madds;
     l["flops"] = row.flops;
     l["bytes"] = row.bytes;
-    l["intensity_flops_per_byte"] =
-        row.bytes > 0 ? static_cast<double>(row.flops) / static_cast<double>(row.bytes) : 0.0;
+    l["intensity_flops_per_byte"] = row.intensity();
     l["predicted_ms"] = row.predicted_ns / 1e6;
     l["bound"] = row.bound;
     l["median_ms"] = row.median_ns / 1e6;

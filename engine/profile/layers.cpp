@@ -1,0 +1,54 @@
+#include "profile/layers.h"
+
+namespace convscope::profile {
+
+ProfileSummary summarize_profile(const ir::Graph& g, const runtime::Plan& plan, const ProfileResult& r,
+                                 const Calibration& cal) {
+  ProfileSummary out;
+  out.blocks.resize(g.nodes.size());
+  out.peak_gflops = cal.peak_gflops(plan.threads());
+  for (std::size_t s = 0; s < plan.n_steps(); ++s) {
+    const auto& st = plan.step(s);
+    LayerTiming row;
+    row.node = st.node;
+    row.ops = st.ops;
+    row.block = g.nodes[static_cast<std::size_t>(st.node)].id;
+    row.step = st.name;
+    row.kind = std::string(runtime::step_kind_name(st.kind));
+    row.out = st.out;
+    row.madds = st.madds;
+    row.flops = st.flops;
+    row.bytes = st.bytes;
+    const auto flops = static_cast<double>(st.flops), bytes = static_cast<double>(st.bytes);
+    row.predicted_ns = cal.roofline_ns(flops, bytes, plan.threads());
+    row.bound = cal.bound(flops, bytes, plan.threads());
+    if (s < r.step_ns.size()) {
+      row.median_ns = r.step_ns[s].median;
+      row.min_ns = r.step_ns[s].min;
+      row.p90_ns = r.step_ns[s].p90;
+      row.cv = r.step_ns[s].cv;
+    }
+    out.predicted_ns += row.predicted_ns;
+    BlockTiming& b = out.blocks[static_cast<std::size_t>(st.node)];
+    ++b.steps;
+    b.predicted_ns += row.predicted_ns;
+    b.median_ns += row.median_ns;
+    b.min_ns += row.min_ns;
+    b.p90_ns += row.p90_ns;
+    out.layers.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::vector<double> predict_ops_ns(const cost::Analysis& a, const Calibration& cal, int threads) {
+  std::vector<double> ns(a.ops.size(), 0.0);
+  for (std::size_t i = 0; i < a.ops.size(); ++i) {
+    const auto& op = a.ops[i];
+    if (a.nodes[static_cast<std::size_t>(op.node)].status != cost::NodeStatus::Ok) continue;
+    const auto flops = static_cast<double>(op.totals.flops + op.totals.other_ops);
+    ns[i] = cal.roofline_ns(flops, static_cast<double>(op.totals.bytes_moved), threads);
+  }
+  return ns;
+}
+
+}  // namespace convscope::profile

@@ -1,0 +1,60 @@
+#pragma once
+/// A profile read per layer and per block: each plan step's measured figures
+/// beside its roofline prediction, and the steps summed per graph block. The CLI
+/// report and the app's table and plots both read these rows.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cost/analysis.h"
+#include "profile/calibration.h"
+#include "profile/profiler.h"
+#include "runtime/plan.h"
+
+namespace convscope::profile {
+
+/// One plan step (fused ops share a step), measured and predicted.
+struct LayerTiming {
+  int node = -1;         ///< graph node index
+  std::vector<int> ops;  ///< analysis op indices the step covers
+  std::string block;     ///< graph node id
+  std::string step;      ///< e.g. "expand+expand_bn+expand_relu6"
+  std::string kind;      ///< step kind, e.g. "gemm"
+  ir::Shape out;
+  std::int64_t madds = 0, flops = 0, bytes = 0;  ///< per batch
+  double predicted_ns = 0;                       ///< roofline: max(flops / peak, bytes / bandwidth)
+  std::string bound;                             ///< "compute", "L2", "L3" or "DRAM"
+  double median_ns = 0, min_ns = 0, p90_ns = 0, cv = 0;
+  [[nodiscard]] bool fused() const { return ops.size() > 1; }
+  [[nodiscard]] double intensity() const {  ///< FLOPs per byte moved
+    return bytes > 0 ? static_cast<double>(flops) / static_cast<double>(bytes) : 0.0;
+  }
+  [[nodiscard]] double achieved_gflops() const {
+    return median_ns > 0 ? static_cast<double>(flops) / median_ns : 0.0;
+  }
+};
+
+/// A graph block: the sums of its steps (zero for blocks without steps).
+struct BlockTiming {
+  int steps = 0;
+  double predicted_ns = 0, median_ns = 0, min_ns = 0, p90_ns = 0;
+};
+
+struct ProfileSummary {
+  std::vector<LayerTiming> layers;  ///< plan order
+  std::vector<BlockTiming> blocks;  ///< index = graph node index
+  double predicted_ns = 0;          ///< sum over layers
+  double peak_gflops = 0;           ///< the compute ceiling used for the plan's thread count
+};
+
+/// Reads a finished (or cancelled) profile run of `plan`, built from `g`.
+ProfileSummary summarize_profile(const ir::Graph& g, const runtime::Plan& plan, const ProfileResult& r,
+                                 const Calibration& cal);
+
+/// The roofline prediction of every analysis op in nanoseconds (index = op index),
+/// before any plan exists: FLOPs = 2 x MAdds + other ops, bytes = inputs +
+/// output + parameters. Ops of invalid blocks predict 0.
+std::vector<double> predict_ops_ns(const cost::Analysis& a, const Calibration& cal, int threads);
+
+}  // namespace convscope::profile
