@@ -10,6 +10,9 @@ PACKAGES=(
   libdnnl-dev libonnx-dev libprotobuf-dev
   python3-torch python3-torchvision libopenblas0-openmp
   python3
+  # The desktop app: Qt 6 Widgets/Svg, QCustomPlot for the plots, Graphviz for the layout,
+  # fonts for text rendering, and Xvfb for screenshots of the app on a headless machine.
+  qt6-base-dev qt6-svg-dev libqcustomplot-dev libgraphviz-dev fonts-dejavu-core xvfb xauth
 )
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}"

@@ -136,8 +136,7 @@ Result<bool> set_param(ir::Graph& g, std::string_view id, std::string_view name,
   }
   ir::ParamValue v = *value;
   const auto wrong = [&](const std::string& expected) {
-    return fail(std::string(id) + "." + std::string(name),
-                "expected " + expected + ", got " + ir::param_value_str(v));
+    return fail(std::string(id) + "." + std::string(name), "expected " + expected + ", got " + ir::param_value_str(v));
   };
   switch (spec->type) {
     case ir::ParamType::Int:

@@ -42,7 +42,8 @@ std::optional<ExportFormat> export_format_for_path(const std::filesystem::path& 
 
 Result<std::string> export_design(const ir::Graph& g, const cost::Analysis& a, ExportFormat format,
                                   const std::map<std::string, runtime::OpWeights>& named) {
-  const bool needs_valid = format == ExportFormat::Onnx || format == ExportFormat::PyTorch || format == ExportFormat::Csv;
+  const bool needs_valid =
+      format == ExportFormat::Onnx || format == ExportFormat::PyTorch || format == ExportFormat::Csv;
   if (needs_valid && !a.complete()) {
     Diagnostics d = a.diagnostics;
     d.push_back({"", "export to " + std::string(export_format_name(format)) + " needs a valid graph"});

@@ -20,7 +20,7 @@ TensorRef OpBuilder::error(const std::string& name, const std::string& message) 
   return kNoTensor;
 }
 
-TensorRef OpBuilder::emit(Op op, std::vector<TensorRef> inputs, Shape out) {
+TensorRef OpBuilder::add_op(Op op, std::vector<TensorRef> inputs, Shape out) {
   if (!out.valid()) return error(op.name, "output shape " + out.str() + " is empty");
   if (out.h > kDimLimit || out.w > kDimLimit || out.c > kDimLimit)
     return error(op.name, "output shape " + out.str() + " exceeds the dimension limit " + std::to_string(kDimLimit));
@@ -66,7 +66,7 @@ TensorRef OpBuilder::conv(TensorRef x, const ConvSpec& s, std::string name) {
     return error(name, "kernel " + std::to_string(s.k) + "x" + std::to_string(s.k) + " (dilation " +
                            std::to_string(s.dilation) + ") is larger than the padded input " +
                            std::to_string(in.h + 2 * s.pad) + "x" + std::to_string(in.w + 2 * s.pad));
-  return emit(conv_op(OpKind::Conv, s, std::move(name)), {x}, Shape{oh, ow, s.out_c});
+  return add_op(conv_op(OpKind::Conv, s, std::move(name)), {x}, Shape{oh, ow, s.out_c});
 }
 
 TensorRef OpBuilder::conv_transpose(TensorRef x, const ConvSpec& s, std::int64_t output_padding, std::string name) {
@@ -81,7 +81,7 @@ TensorRef OpBuilder::conv_transpose(TensorRef x, const ConvSpec& s, std::int64_t
   if (oh <= 0 || ow <= 0) return error(name, "padding " + std::to_string(s.pad) + " removes the whole output");
   Op op = conv_op(OpKind::ConvTranspose, s, std::move(name));
   op.output_padding = output_padding;
-  return emit(std::move(op), {x}, Shape{oh, ow, s.out_c});
+  return add_op(std::move(op), {x}, Shape{oh, ow, s.out_c});
 }
 
 TensorRef OpBuilder::fully_connected(TensorRef x, std::int64_t out_c, bool bias, std::string name) {
@@ -89,12 +89,12 @@ TensorRef OpBuilder::fully_connected(TensorRef x, std::int64_t out_c, bool bias,
   Op op{.kind = OpKind::FullyConnected, .name = std::move(name)};
   op.out_c = out_c;
   op.bias = bias;
-  return emit(std::move(op), {x}, Shape{1, 1, out_c});
+  return add_op(std::move(op), {x}, Shape{1, 1, out_c});
 }
 
 TensorRef OpBuilder::batch_norm(TensorRef x, std::string name) {
   if (!ok({x})) return kNoTensor;
-  return emit(Op{.kind = OpKind::BatchNorm, .name = std::move(name)}, {x}, shape(x));
+  return add_op(Op{.kind = OpKind::BatchNorm, .name = std::move(name)}, {x}, shape(x));
 }
 
 TensorRef OpBuilder::activation(TensorRef x, Activation act, std::string name) {
@@ -102,14 +102,14 @@ TensorRef OpBuilder::activation(TensorRef x, Activation act, std::string name) {
   if (act == Activation::None) return x;
   Op op{.kind = OpKind::Activation, .name = std::move(name)};
   op.act = act;
-  return emit(std::move(op), {x}, shape(x));
+  return add_op(std::move(op), {x}, shape(x));
 }
 
 TensorRef OpBuilder::add(TensorRef a, TensorRef b, std::string name) {
   if (!ok({a, b})) return kNoTensor;
   if (!(shape(a) == shape(b)))
     return error(name, "cannot add " + shape(a).str() + " and " + shape(b).str() + ": shapes differ");
-  return emit(Op{.kind = OpKind::Add, .name = std::move(name)}, {a, b}, shape(a));
+  return add_op(Op{.kind = OpKind::Add, .name = std::move(name)}, {a, b}, shape(a));
 }
 
 TensorRef OpBuilder::mul(TensorRef x, TensorRef scale, std::string name) {
@@ -117,7 +117,7 @@ TensorRef OpBuilder::mul(TensorRef x, TensorRef scale, std::string name) {
   const Shape s = shape(scale);
   if (s.h != 1 || s.w != 1 || s.c != shape(x).c)
     return error(name, "scale " + s.str() + " must be 1x1x" + std::to_string(shape(x).c));
-  return emit(Op{.kind = OpKind::Mul, .name = std::move(name)}, {x, scale}, shape(x));
+  return add_op(Op{.kind = OpKind::Mul, .name = std::move(name)}, {x, scale}, shape(x));
 }
 
 TensorRef OpBuilder::concat(const std::vector<TensorRef>& xs, std::string name) {
@@ -133,7 +133,7 @@ TensorRef OpBuilder::concat(const std::vector<TensorRef>& xs, std::string name) 
           name, "cannot concatenate " + shape(xs.front()).str() + " and " + s.str() + ": height and width must match");
     out.c += s.c;
   }
-  return emit(Op{.kind = OpKind::Concat, .name = std::move(name)}, xs, out);
+  return add_op(Op{.kind = OpKind::Concat, .name = std::move(name)}, xs, out);
 }
 
 TensorRef OpBuilder::slice(TensorRef x, std::int64_t start, std::int64_t count, std::string name) {
@@ -146,7 +146,7 @@ TensorRef OpBuilder::slice(TensorRef x, std::int64_t start, std::int64_t count, 
   op.slice_start = start;
   op.slice_count = count;
   out.c = count;
-  return emit(std::move(op), {x}, out);
+  return add_op(std::move(op), {x}, out);
 }
 
 TensorRef OpBuilder::channel_shuffle(TensorRef x, std::int64_t groups, std::string name) {
@@ -155,7 +155,7 @@ TensorRef OpBuilder::channel_shuffle(TensorRef x, std::int64_t groups, std::stri
     return error(name, "groups " + std::to_string(groups) + " must divide channels " + std::to_string(shape(x).c));
   Op op{.kind = OpKind::ChannelShuffle, .name = std::move(name)};
   op.groups = groups;
-  return emit(std::move(op), {x}, shape(x));
+  return add_op(std::move(op), {x}, shape(x));
 }
 
 TensorRef OpBuilder::pool(TensorRef x, PoolMode mode, std::int64_t k, std::int64_t stride, std::int64_t pad,
@@ -178,14 +178,14 @@ TensorRef OpBuilder::pool(TensorRef x, PoolMode mode, std::int64_t k, std::int64
   op.stride = stride;
   op.pad = pad;
   op.ceil_mode = ceil_mode;
-  return emit(std::move(op), {x}, Shape{oh, ow, in.c});
+  return add_op(std::move(op), {x}, Shape{oh, ow, in.c});
 }
 
 TensorRef OpBuilder::global_pool(TensorRef x, PoolMode mode, std::string name) {
   if (!ok({x})) return kNoTensor;
   Op op{.kind = OpKind::GlobalPool, .name = std::move(name)};
   op.pool = mode;
-  return emit(std::move(op), {x}, Shape{1, 1, shape(x).c});
+  return add_op(std::move(op), {x}, Shape{1, 1, shape(x).c});
 }
 
 TensorRef OpBuilder::upsample(TensorRef x, UpsampleMode mode, std::int64_t scale, std::string name) {
@@ -194,14 +194,14 @@ TensorRef OpBuilder::upsample(TensorRef x, UpsampleMode mode, std::int64_t scale
   Op op{.kind = OpKind::Upsample, .name = std::move(name)};
   op.upsample = mode;
   op.scale = scale;
-  return emit(std::move(op), {x}, Shape{in.h * scale, in.w * scale, in.c});
+  return add_op(std::move(op), {x}, Shape{in.h * scale, in.w * scale, in.c});
 }
 
 TensorRef OpBuilder::crelu(TensorRef x, std::string name) {
   if (!ok({x})) return kNoTensor;
   Shape out = shape(x);
   out.c *= 2;
-  return emit(Op{.kind = OpKind::CReLU, .name = std::move(name)}, {x}, out);
+  return add_op(Op{.kind = OpKind::CReLU, .name = std::move(name)}, {x}, out);
 }
 
 TensorRef OpBuilder::bn_act(TensorRef x, bool bn, Activation act, const std::string& name) {

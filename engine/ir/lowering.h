@@ -82,7 +82,7 @@ class OpBuilder {
   [[nodiscard]] BlockLowering finish(TensorRef out) &&;
 
  private:
-  TensorRef emit(Op op, std::vector<TensorRef> inputs, Shape out);
+  TensorRef add_op(Op op, std::vector<TensorRef> inputs, Shape out);
   bool ok(std::initializer_list<TensorRef> ts) const;
   TensorRef error(const std::string& name, const std::string& message);
 

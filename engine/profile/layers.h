@@ -30,9 +30,7 @@ struct LayerTiming {
   [[nodiscard]] double intensity() const {  ///< FLOPs per byte moved
     return bytes > 0 ? static_cast<double>(flops) / static_cast<double>(bytes) : 0.0;
   }
-  [[nodiscard]] double achieved_gflops() const {
-    return median_ns > 0 ? static_cast<double>(flops) / median_ns : 0.0;
-  }
+  [[nodiscard]] double achieved_gflops() const { return median_ns > 0 ? static_cast<double>(flops) / median_ns : 0.0; }
 };
 
 /// A graph block: the sums of its steps (zero for blocks without steps).

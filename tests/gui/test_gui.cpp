@@ -1,0 +1,363 @@
+// The desktop app, driven as a user would (QT_QPA_PLATFORM=offscreen): drops
+// from the palette, splicing, connecting ports, inspector edits, undo/redo,
+// files, profiling and cancelling. Values are checked against the engine's.
+#include <QApplication>
+#include <QDoubleSpinBox>
+#include <QLabel>
+#include <QMimeData>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QStatusBar>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTreeWidget>
+#include <random>
+
+#include "blocks/registry.h"
+#include "canvas.h"
+#include "compare_panel.h"
+#include "cost_table.h"
+#include "inspector.h"
+#include "io/graph_json.h"
+#include "io/report.h"
+#include "main_window.h"
+#include "palette.h"
+#include "plots.h"
+#include "profile_runner.h"
+#include "qcustomplot.h"
+
+using namespace convscope;
+using namespace convscope::gui;
+
+namespace {
+
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+
+/// A graph of input -> conv -> conv (fast to profile).
+ir::Graph small_graph() {
+  ir::Graph g;
+  g.name = "small";
+  g.nodes.push_back(
+      {.id = "input",
+       .kind = "input",
+       .params = {{"height", std::int64_t{16}}, {"width", std::int64_t{16}}, {"channels", std::int64_t{8}}},
+       .pos = edit::Pos{0, 0}});
+  g.nodes.push_back({.id = "a",
+                     .kind = "conv",
+                     .inputs = {"input"},
+                     .params = {{"out", std::int64_t{16}}},
+                     .pos = edit::Pos{0, 150}});
+  g.nodes.push_back(
+      {.id = "b", .kind = "conv", .inputs = {"a"}, .params = {{"out", std::int64_t{16}}}, .pos = edit::Pos{0, 300}});
+  return g;
+}
+
+/// Drops `kind` onto the canvas view at scene position `pos` through a real QDropEvent.
+void drop_kind(MainWindow& w, const std::string& kind, QPointF pos) {
+  CanvasView* view = w.view();
+  const QPoint at = view->mapFromScene(pos);
+  QMimeData mime;
+  mime.setData(kKindMime, QByteArray::fromStdString(kind));
+  QDragEnterEvent enter(at, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(view->viewport(), &enter);
+  QDragMoveEvent move(at, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(view->viewport(), &move);
+  QDropEvent drop(QPointF(at), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(view->viewport(), &drop);
+}
+
+/// Presses on scene point `a` and releases on `b` with the left button.
+void drag(MainWindow& w, QPointF a, QPointF b) {
+  QWidget* vp = w.view()->viewport();
+  const QPoint pa = w.view()->mapFromScene(a), pb = w.view()->mapFromScene(b);
+  QTest::mousePress(vp, Qt::LeftButton, Qt::NoModifier, pa);
+  QMouseEvent move(QEvent::MouseMove, QPointF(pb), vp->mapToGlobal(QPointF(pb)), Qt::NoButton, Qt::LeftButton,
+                   Qt::NoModifier);
+  QApplication::sendEvent(vp, &move);
+  QTest::mouseRelease(vp, Qt::LeftButton, Qt::NoModifier, pb);
+}
+
+QString saved(const Document& doc) { return qs(io::graph_to_json(doc.graph())); }
+
+}  // namespace
+
+class GuiTest : public QObject {
+  Q_OBJECT
+
+ private:
+  std::unique_ptr<MainWindow> w_;
+  QTemporaryDir tmp_;
+
+  MainWindow& fresh(const ir::Graph& g) {
+    w_ = std::make_unique<MainWindow>(MainWindowOptions{.recover = false, .interactive = false});
+    w_->resize(1400, 900);
+    w_->show();
+    w_->document()->reset(g);
+    w_->view()->fitAll();
+    return *w_;
+  }
+
+ private slots:
+  void initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    qputenv("CONVSCOPE_CACHE_DIR", tmp_.path().toUtf8());
+  }
+  void cleanup() { w_.reset(); }
+
+  void opensMobileNetV2WithItsTotals() {
+    MainWindow& w = fresh(ir::Graph{});
+    QVERIFY(w.openPath("mobilenet_v2"));
+    const auto& t = w.document()->analysis().totals;
+    // The paper's count of MobileNetV2 1.0/224 (weights + biases, no batch norm): 3.47 M and 300.77 M.
+    QCOMPARE(t.params, std::int64_t{3470760});
+    QCOMPARE(t.madds, std::int64_t{300774272});
+    QVERIFY2(w.totalsText().startsWith("3,470,760 params · 300,774,272 MAdds"), qPrintable(w.totalsText()));
+    QCOMPARE(static_cast<std::size_t>(w.costTable()->topLevelItemCount()), w.document()->graph().nodes.size());
+    // Every block has an item on the canvas.
+    for (const auto& n : w.document()->graph().nodes) QVERIFY(w.scene()->nodeItem(n.id));
+  }
+
+  void dropsEveryRegisteredKindFromThePalette() {
+    MainWindow& w = fresh(small_graph());
+    const auto& kinds = blocks::Registry::builtin().kinds();
+    // The palette lists every kind.
+    QCOMPARE(w.palette()->visibleKinds(), static_cast<int>(kinds.size()));
+    w.palette()->setFilter("inverted_residual");
+    QCOMPARE(w.palette()->visibleKinds(), 1);
+    w.palette()->setFilter("");
+    double x = 600;
+    for (const auto& k : kinds) {
+      const std::size_t before = w.document()->graph().nodes.size();
+      drop_kind(w, k->name(), QPointF(x, -400));
+      x += 260;
+      QCOMPARE(w.document()->graph().nodes.size(), before + 1);
+      const auto& added = w.document()->graph().nodes.back();
+      QCOMPARE(added.kind, k->name());
+      QVERIFY(w.scene()->nodeItem(added.id));
+      QCOMPARE(w.document()->selection(), std::vector<std::string>{added.id});
+    }
+    QCOMPARE(w.document()->undoStack()->count(), static_cast<int>(kinds.size()));
+  }
+
+  void splicesOntoAnEdge() {
+    MainWindow& w = fresh(small_graph());
+    EdgeItem* edge = nullptr;
+    for (auto* e : w.scene()->edgeItems())
+      if (e->to() == "b") edge = e;
+    QVERIFY(edge);
+    const QPointF mid = edge->path().pointAtPercent(0.5);
+    drop_kind(w, "inverted_residual", mid);
+    const auto& g = w.document()->graph();
+    QCOMPARE(g.nodes.size(), std::size_t{4});
+    const std::string id = g.nodes.back().id;
+    QCOMPARE(g.nodes.back().inputs, std::vector<std::string>{"a"});
+    QCOMPARE(g.nodes[2].inputs, std::vector<std::string>{id});
+    QVERIFY(w.document()->analysis().complete());
+  }
+
+  void connectsPortsAndRefusesInvalidConnections() {
+    ir::Graph g = small_graph();
+    g.nodes.push_back({.id = "sum", .kind = "add", .pos = edit::Pos{300, 450}});
+    MainWindow& w = fresh(g);
+    QSignalSpy messages(w.scene(), &CanvasScene::message);
+    NodeItem* a = w.scene()->nodeItem("a");
+    NodeItem* b = w.scene()->nodeItem("b");
+    NodeItem* sum = w.scene()->nodeItem("sum");
+    drag(w, a->outputPort(), sum->inputPort(0));
+    drag(w, b->outputPort(), w.scene()->nodeItem("sum")->inputPort(1));
+    const auto& n = w.document()->graph().nodes[3];
+    QCOMPARE(n.inputs, (std::vector<std::string>{"a", "b"}));
+    // a and b differ in shape? No: both 16x16x16, so the add is valid.
+    QVERIFY(w.document()->analysis().complete());
+    // b -> a would be a cycle: refused with the reason, graph unchanged.
+    const QString before = saved(*w.document());
+    drag(w, w.scene()->nodeItem("b")->outputPort(), w.scene()->nodeItem("a")->inputPort(0));
+    QCOMPARE(saved(*w.document()), before);
+    QVERIFY(!messages.isEmpty());
+    QCOMPARE(messages.last().at(0).toString(),
+             QString("Connection refused: would make a cycle: 'b' already depends on 'a'"));
+  }
+
+  void inspectorEditUpdatesStatusAndTableAndUndoIsExact() {
+    MainWindow& w = fresh(small_graph());
+    Document& doc = *w.document();
+    const QString original = saved(doc);
+    doc.select({"a"});
+    auto* out = qobject_cast<QSpinBox*>(w.inspector()->editor("out"));
+    QVERIFY(out);
+    QCOMPARE(out->value(), 16);
+    // Type "24" as a user would: the numbers follow every keystroke, one undo step in all.
+    out->selectAll();
+    QTest::keyClicks(out, "24");
+    QCOMPARE(std::get<std::int64_t>(doc.graph().nodes[1].params.at("out")), std::int64_t{24});
+    // Expected values straight from the engine for the edited graph.
+    ir::Graph expect = small_graph();
+    expect.nodes[1].params["out"] = std::int64_t{24};
+    const auto ea = cost::analyze(expect);
+    QCOMPARE(doc.analysis().totals.params, ea.totals.params);
+    QVERIFY(w.totalsText().startsWith(qs(io::with_commas(ea.totals.params)) + " params · " +
+                                      qs(io::with_commas(ea.totals.madds)) + " MAdds"));
+    QTreeWidgetItem* row = w.costTable()->blockRow("a");
+    QVERIFY(row);
+    QCOMPARE(row->text(CostTable::kOutput), QString("16×16×24"));
+    QCOMPARE(row->text(CostTable::kMAdds), qs(io::with_commas(ea.nodes[1].totals.madds)));
+    QCOMPARE(doc.undoStack()->count(), 1);  // keystrokes merged
+    QCOMPARE(doc.undoStack()->undoText(), QString("Set a.out = 24"));
+    const QString edited = saved(doc);
+    doc.undoStack()->undo();
+    QCOMPARE(saved(doc), original);
+    QCOMPARE(out->value(), 16);
+    doc.undoStack()->redo();
+    QCOMPARE(saved(doc), edited);
+  }
+
+  void randomEditsUndoToTheSameBytes() {
+    MainWindow& w = fresh(small_graph());
+    Document& doc = *w.document();
+    QVERIFY(w.openPath("mobilenet_v3_small"));
+    const QString original = saved(doc);
+    std::mt19937 rng(3);
+    const auto& kinds = blocks::Registry::builtin().kinds();
+    std::vector<QString> states{original};
+    for (int i = 0; i < 60; ++i) {
+      const auto& g = doc.graph();
+      const std::string id = g.nodes[rng() % g.nodes.size()].id;
+      switch (rng() % 5) {
+        case 0:
+          (void)doc.addBlock(kinds[rng() % kinds.size()]->name(), edit::Pos{static_cast<double>(rng() % 500), 0});
+          break;
+        case 1:
+          doc.removeBlocks({id});
+          break;
+        case 2:
+          (void)doc.setParam(id, "stride", ir::ParamValue{std::int64_t(1 + rng() % 2)});
+          break;
+        case 3:
+          doc.moveBlocks({{id, edit::Pos{static_cast<double>(rng() % 900), static_cast<double>(rng() % 900)}}});
+          break;
+        default:
+          doc.setAlpha(0.5 + 0.25 * static_cast<double>(rng() % 4));
+          break;
+      }
+    }
+    while (doc.undoStack()->canUndo()) doc.undoStack()->undo();
+    QCOMPARE(saved(doc), original);
+    QVERIFY(!doc.isModified());
+  }
+
+  void invalidParameterShowsItsMessage() {
+    MainWindow& w = fresh(small_graph());
+    Document& doc = *w.document();
+    QVERIFY(doc.setParam("a", "groups", ir::ParamValue{std::int64_t{3}}));
+    doc.select({"a"});
+    const auto& rec = doc.analysis().nodes[1];
+    QCOMPARE(rec.status, cost::NodeStatus::Invalid);
+    auto* problems = w.inspector()->findChild<QLabel*>("problems");
+    QVERIFY(problems);
+    QVERIFY(!problems->isHidden());
+    QVERIFY2(problems->text().contains("blocks[1].groups"), qPrintable(problems->text()));
+    QVERIFY(problems->text().contains("divisible"));
+    QVERIFY(w.scene()->nodeItem("a")->toolTip().contains("invalid"));
+    QVERIFY(w.totalsText().contains("problem"));
+  }
+
+  void savesAndReopensIdentically() {
+    MainWindow& w = fresh(small_graph());
+    QVERIFY(w.openPath("squeezenet1_1"));
+    QVERIFY(w.document()->setParam("fire2", "squeeze", ir::ParamValue{std::int64_t{24}}));
+    QVERIFY(w.document()->isModified());
+    const QString path = tmp_.filePath("design.json");
+    QVERIFY(w.document()->save(path));
+    QVERIFY(!w.document()->isModified());
+    const QString text = saved(*w.document());
+    MainWindow& w2 = fresh(ir::Graph{});
+    QVERIFY(w2.openPath(path));
+    QCOMPARE(saved(*w2.document()), text);
+    QCOMPARE(w2.document()->path(), path);
+  }
+
+  void brokenFileLeavesTheDocumentUntouched() {
+    MainWindow& w = fresh(small_graph());
+    const QString before = saved(*w.document());
+    const QString path = tmp_.filePath("broken.json");
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(R"({"format": "convscope-graph", "version": 1, "blocks": [{"id": "x", "kind": "conv", "stride": "two"}]})");
+    f.close();
+    auto r = w.openPath(path);
+    QVERIFY(!r);
+    QVERIFY2(describe(r.error()).contains("broken.json: blocks[0].stride"), qPrintable(describe(r.error())));
+    QCOMPARE(saved(*w.document()), before);
+    auto onnx = w.openPath(tmp_.filePath("missing.onnx"));
+    QVERIFY(!onnx);
+    QCOMPARE(saved(*w.document()), before);
+  }
+
+  void profilesASmallGraphAndFillsTableAndPlots() {
+    MainWindow& w = fresh(small_graph());
+    QSignalSpy done(&w, &MainWindow::profileDone);
+    w.startProfile(3, 0.02);
+    QVERIFY(done.wait(60000));
+    QCOMPARE(done.first().at(0).toBool(), true);
+    const ProfileData* p = w.document()->profile();
+    QVERIFY(p && w.document()->profileCurrent());
+    QVERIFY(p->result.network_ns.median > 0);
+    QTreeWidgetItem* row = w.costTable()->blockRow("a");
+    QVERIFY(row->data(CostTable::kMeasured, Qt::UserRole).toDouble() > 0);
+    QVERIFY(!row->text(CostTable::kRatio).isEmpty());
+    QCOMPARE(w.plots()->layerPointCount(), static_cast<int>(p->summary.layers.size()));
+    QVERIFY(w.findChild<QLabel*>("latency")->text().startsWith("measured"));
+    // Plots export in all three formats.
+    for (const char* ext : {"png", "svg", "pdf"}) {
+      QString error;
+      const QString path = tmp_.filePath(QString("plot.") + ext);
+      QVERIFY2(w.plots()->exportCurrent(path, &error), qPrintable(error));
+      QVERIFY(QFileInfo(path).size() > 500);
+      QVERIFY(w.exportCanvas(tmp_.filePath(QString("canvas.") + ext)));
+      QVERIFY(QFileInfo(tmp_.filePath(QString("canvas.") + ext)).size() > 500);
+    }
+    // An edit makes the profile stale rather than wrong.
+    QVERIFY(w.document()->setParam("b", "out", ir::ParamValue{std::int64_t{32}}));
+    QVERIFY(!w.document()->profileCurrent());
+    QVERIFY(w.findChild<QLabel*>("latency")->text().contains("before the last edit"));
+  }
+
+  void cancelsAProfileRun() {
+    MainWindow& w = fresh(small_graph());
+    QVERIFY(w.openPath("mobilenet_v2"));
+    QSignalSpy done(&w, &MainWindow::profileDone);
+    QSignalSpy progress(w.runner(), &ProfileRunner::progress);
+    w.startProfile(1000, 60.0);  // would take minutes
+    QVERIFY(progress.wait(60000));
+    w.cancelProfile();
+    QVERIFY(done.wait(60000));
+    QCOMPARE(done.first().at(0).toBool(), false);
+    QVERIFY(w.document()->profile() && w.document()->profile()->result.cancelled);
+  }
+
+  void exportsDesigns() {
+    MainWindow& w = fresh(small_graph());
+    for (const char* ext : {"onnx", "py", "dot", "csv", "json"}) {
+      const QString path = tmp_.filePath(QString("design.") + ext);
+      auto r = w.exportDesign(path);
+      QVERIFY2(r, qPrintable(r ? QString() : describe(r.error())));
+      QVERIFY(QFileInfo(path).size() > 50);
+    }
+    QVERIFY(!w.exportDesign(tmp_.filePath("design.xyz")));
+  }
+
+  void autosaveWritesTheDesign() {
+    MainWindow& w = fresh(small_graph());
+    QVERIFY(w.document()->setParam("a", "out", ir::ParamValue{std::int64_t{40}}));
+    w.autosave();
+    QDir dir(MainWindow::autosaveDir());
+    const QStringList files = dir.entryList({"*.json"});
+    QVERIFY(!files.isEmpty());
+    auto g = io::load_graph(dir.filePath(files.front()).toStdString());
+    QVERIFY(g);
+    QCOMPARE(*g, w.document()->graph());
+  }
+};
+
+QTEST_MAIN(GuiTest)
+#include "test_gui.moc"

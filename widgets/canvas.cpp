@@ -1,0 +1,632 @@
+#include "canvas.h"
+
+#include <QGraphicsSceneMouseEvent>
+#include <QKeyEvent>
+#include <QMimeData>
+#include <QPainter>
+#include <QScrollBar>
+#include <QStyleOptionGraphicsItem>
+#include <QWheelEvent>
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "blocks/registry.h"
+#include "io/report.h"
+#include "layout.h"
+
+namespace convscope::gui {
+namespace {
+
+constexpr double kPortRadius = 5.0;
+constexpr double kPortHit = 9.0;
+constexpr double kEdgeHit = 7.0;
+
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+
+QString shape_text(const ir::Shape& s) { return QStringLiteral("%1×%2×%3").arg(s.h).arg(s.w).arg(s.c); }
+
+QColor category_colour(blocks::Category c) {
+  switch (c) {
+    case blocks::Category::Input:
+      return QColor(0x2e, 0x7d, 0x32);
+    case blocks::Category::Block:
+      return QColor(0x15, 0x65, 0xc0);
+    case blocks::Category::Layer:
+      return QColor(0x75, 0x75, 0x75);
+  }
+  return Qt::gray;
+}
+
+/// White to deep orange as the share grows (square root: small shares stay visible).
+QColor heat(double share) {
+  const double t = std::sqrt(std::clamp(share, 0.0, 1.0));
+  const QColor hot(0xff, 0x70, 0x43);
+  auto mix = [&](int a, int b) { return static_cast<int>(std::lround(a + (b - a) * t)); };
+  return QColor(mix(255, hot.red()), mix(255, hot.green()), mix(255, hot.blue()));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- NodeItem
+
+NodeItem::NodeItem(CanvasScene* scene, std::string id) : scene_(scene), id_(std::move(id)) {
+  setFlags(ItemIsMovable | ItemIsSelectable | ItemSendsGeometryChanges);
+  setAcceptHoverEvents(true);
+  setCacheMode(DeviceCoordinateCache);
+}
+
+const ir::Node& NodeItem::node() const { return scene_->document()->graph().nodes[static_cast<std::size_t>(index_)]; }
+
+const blocks::BlockInfo* NodeItem::info() const {
+  const auto& rec = scene_->document()->analysis().nodes[static_cast<std::size_t>(index_)];
+  if (rec.kind) return &rec.kind->info();
+  const auto* k = blocks::Registry::builtin().find(node().kind);
+  return k ? &k->info() : nullptr;
+}
+
+QRectF NodeItem::boundingRect() const {
+  return QRectF(-kPortRadius - 2, -kPortRadius - 2, kNodeWidth + 2 * kPortRadius + 4,
+                kNodeHeight + 2 * kPortRadius + 4);
+}
+
+std::size_t NodeItem::inputPorts() const {
+  const auto* i = info();
+  const std::size_t have = node().inputs.size();
+  if (!i) return have;
+  if (i->max_inputs == blocks::kVariadic) return std::max(have + 1, i->min_inputs);
+  return std::max(have, i->max_inputs);
+}
+
+QPointF NodeItem::inputPort(std::size_t slot) const {
+  const double n = static_cast<double>(inputPorts());
+  return mapToScene(QPointF(kNodeWidth * (static_cast<double>(slot) + 1) / (n + 1), 0));
+}
+
+QPointF NodeItem::outputPort() const { return mapToScene(QPointF(kNodeWidth / 2, kNodeHeight)); }
+
+bool NodeItem::hasOutput() const { return true; }
+
+std::optional<NodeItem::Port> NodeItem::portAt(QPointF scene_pos) const {
+  auto near = [&](QPointF p) { return QLineF(p, scene_pos).length() <= kPortHit; };
+  if (near(outputPort())) return Port{true, 0};
+  for (std::size_t s = 0; s < inputPorts(); ++s)
+    if (near(inputPort(s))) return Port{false, s};
+  return std::nullopt;
+}
+
+void NodeItem::refresh() {
+  const auto& a = scene_->document()->analysis();
+  const auto& rec = a.nodes[static_cast<std::size_t>(index_)];
+  const auto* i = info();
+  QString tip = QStringLiteral("<b>%1</b> — %2").arg(qs(id_).toHtmlEscaped(), i ? qs(i->title) : qs(node().kind));
+  if (i) tip += "<br><i>" + qs(i->summary).toHtmlEscaped() + "</i>";
+  if (rec.status == cost::NodeStatus::Ok) {
+    tip += QStringLiteral("<br>output %1<br>%2 params · %3 MAdds")
+               .arg(shape_text(rec.out), qs(io::with_commas(rec.totals.params)), qs(io::with_commas(rec.totals.madds)));
+  } else if (rec.status == cost::NodeStatus::Invalid) {
+    tip += "<br><span style='color:#c62828'><b>invalid:</b><br>" +
+           describe(rec.problems).toHtmlEscaped().replace('\n', "<br>") + "</span>";
+  } else {
+    tip += "<br><span style='color:#757575'>no shape: " + qs(rec.unresolved_because).toHtmlEscaped() + "</span>";
+  }
+  setToolTip(tip);
+  update();
+}
+
+void NodeItem::paint(QPainter* p, const QStyleOptionGraphicsItem* option, QWidget*) {
+  const auto& a = scene_->document()->analysis();
+  const auto& rec = a.nodes[static_cast<std::size_t>(index_)];
+  const auto* i = info();
+  const QRectF r(0, 0, kNodeWidth, kNodeHeight);
+  const bool selected = option->state & QStyle::State_Selected;
+
+  QColor fill = heat(scene_->costShare(index_));
+  QPen border(QColor(0x61, 0x61, 0x61), 1.2);
+  if (rec.status == cost::NodeStatus::Invalid) {
+    fill = QColor(0xff, 0xcd, 0xd2);
+    border = QPen(QColor(0xc6, 0x28, 0x28), 2.0);
+  } else if (rec.status == cost::NodeStatus::Unresolved) {
+    fill = QColor(0xee, 0xee, 0xee);
+    border = QPen(QColor(0x9e, 0x9e, 0x9e), 1.2, Qt::DashLine);
+  }
+  if (selected) border = QPen(QColor(0x19, 0x76, 0xd2), 3.0);
+  p->setPen(border);
+  p->setBrush(fill);
+  p->drawRoundedRect(r, 7, 7);
+  // Category strip on the left.
+  if (i) {
+    p->setPen(Qt::NoPen);
+    p->setBrush(category_colour(i->category));
+    p->drawRoundedRect(QRectF(1.5, 1.5, 6, kNodeHeight - 3), 3, 3);
+  }
+
+  QFont f = p->font();
+  f.setPointSizeF(9.5);
+  f.setBold(true);
+  p->setFont(f);
+  p->setPen(Qt::black);
+  const QFontMetricsF fm(f);
+  const QRectF text(13, 4, kNodeWidth - 18, 17);
+  p->drawText(text, Qt::AlignLeft | Qt::AlignVCenter, fm.elidedText(qs(id_), Qt::ElideRight, text.width()));
+  f.setBold(false);
+  f.setPointSizeF(8);
+  p->setFont(f);
+  const QFontMetricsF fs(f);
+  p->setPen(QColor(0x42, 0x42, 0x42));
+  const QRectF line2(13, 21, kNodeWidth - 18, 15);
+  p->drawText(line2, Qt::AlignLeft | Qt::AlignVCenter,
+              fs.elidedText(i ? qs(i->title) : qs(node().kind), Qt::ElideRight, line2.width()));
+  QString line3;
+  if (rec.status == cost::NodeStatus::Ok) {
+    line3 = shape_text(rec.out);
+    if (rec.totals.madds > 0) line3 += "  ·  " + qs(io::human(rec.totals.madds)) + " MAdds";
+  } else if (rec.status == cost::NodeStatus::Invalid) {
+    p->setPen(QColor(0xb7, 0x1c, 0x1c));
+    line3 = rec.problems.empty() ? QObject::tr("invalid") : qs(rec.problems.front().message);
+  } else {
+    line3 = QObject::tr("no shape (upstream)");
+  }
+  const QRectF l3(13, 38, kNodeWidth - 18, 16);
+  p->drawText(l3, Qt::AlignLeft | Qt::AlignVCenter, fs.elidedText(line3, Qt::ElideRight, l3.width()));
+
+  // Ports.
+  p->setPen(QPen(QColor(0x42, 0x42, 0x42), 1));
+  const std::size_t n = inputPorts();
+  for (std::size_t s = 0; s < n; ++s) {
+    const bool used = s < node().inputs.size();
+    p->setBrush(used ? QColor(0x42, 0x42, 0x42) : QColor(Qt::white));
+    p->drawEllipse(mapFromScene(inputPort(s)), kPortRadius, kPortRadius);
+  }
+  p->setBrush(QColor(0x19, 0x76, 0xd2));
+  p->drawEllipse(QPointF(kNodeWidth / 2, kNodeHeight), kPortRadius, kPortRadius);
+}
+
+QVariant NodeItem::itemChange(GraphicsItemChange change, const QVariant& value) {
+  if (change == ItemPositionHasChanged) scene_->routeEdgesOf(id_);
+  return QGraphicsItem::itemChange(change, value);
+}
+
+// ---------------------------------------------------------------- EdgeItem
+
+EdgeItem::EdgeItem(std::string from, std::string to, std::size_t slot)
+    : from_(std::move(from)), to_(std::move(to)), slot_(slot) {
+  setFlag(ItemIsSelectable);
+  setZValue(-1);
+  setPen(QPen(QColor(0x78, 0x90, 0x9c), 1.6));
+}
+
+void EdgeItem::route(QPointF a, QPointF b) {
+  QPainterPath path(a);
+  const double dy = std::max(40.0, std::abs(b.y() - a.y()) / 2);
+  path.cubicTo(a + QPointF(0, dy), b - QPointF(0, dy), b);
+  setPath(path);
+}
+
+void EdgeItem::setHighlighted(bool on) {
+  highlighted_ = on;
+  update();
+}
+
+QPainterPath EdgeItem::shape() const {
+  QPainterPathStroker stroker;
+  stroker.setWidth(2 * kEdgeHit);
+  return stroker.createStroke(path());
+}
+
+void EdgeItem::paint(QPainter* p, const QStyleOptionGraphicsItem* option, QWidget*) {
+  QPen pen = this->pen();
+  if (option->state & QStyle::State_Selected) pen = QPen(QColor(0x19, 0x76, 0xd2), 3);
+  if (highlighted_) pen = QPen(QColor(0xff, 0x6f, 0x00), 4);
+  p->setPen(pen);
+  p->setBrush(Qt::NoBrush);
+  p->drawPath(path());
+  // Arrow head at the input port.
+  const QPointF tip = path().pointAtPercent(1.0);
+  const QPointF back = path().pointAtPercent(0.97);
+  QLineF dir(tip, back);
+  if (dir.length() > 0) {
+    dir.setLength(8);
+    QLineF left = dir, right = dir;
+    left.setAngle(dir.angle() + 25);
+    right.setAngle(dir.angle() - 25);
+    p->setBrush(pen.color());
+    p->drawPolygon(QPolygonF({tip, left.p2(), right.p2()}));
+  }
+}
+
+// ---------------------------------------------------------------- CanvasScene
+
+CanvasScene::CanvasScene(Document* doc, QObject* parent) : QGraphicsScene(parent), doc_(doc) {
+  setItemIndexMethod(NoIndex);
+  connect(doc_, &Document::changed, this, &CanvasScene::sync);
+  connect(doc_, &Document::profileChanged, this, [this] {
+    if (colour_ == CostColour::Latency) sync();
+  });
+  connect(doc_, &Document::selectionChanged, this, &CanvasScene::syncSelectionFromDocument);
+  connect(this, &QGraphicsScene::selectionChanged, this, &CanvasScene::syncSelectionToDocument);
+  sync();
+}
+
+CanvasScene::~CanvasScene() {
+  // Removing the items changes the selection: that must not reach the document any more.
+  syncing_ = true;
+  disconnect(this, &QGraphicsScene::selectionChanged, this, nullptr);
+  clear();
+}
+
+NodeItem* CanvasScene::nodeItem(const std::string& id) const {
+  auto it = nodes_.find(id);
+  return it == nodes_.end() ? nullptr : it->second;
+}
+
+std::vector<EdgeItem*> CanvasScene::edgeItems() const { return edges_; }
+
+void CanvasScene::setCostColour(CostColour c) {
+  colour_ = c;
+  recomputeShares();
+  for (auto& [id, item] : nodes_) item->update();
+}
+
+double CanvasScene::costShare(int node) const {
+  return node >= 0 && static_cast<std::size_t>(node) < shares_.size() ? shares_[static_cast<std::size_t>(node)] : 0.0;
+}
+
+void CanvasScene::recomputeShares() {
+  const auto& a = doc_->analysis();
+  std::vector<double> v(a.nodes.size(), 0.0);
+  const ProfileData* prof = doc_->profileCurrent() ? doc_->profile() : nullptr;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const auto& rec = a.nodes[i];
+    if (rec.status != cost::NodeStatus::Ok) continue;
+    switch (colour_) {
+      case CostColour::MAdds:
+        v[i] = static_cast<double>(rec.totals.madds);
+        break;
+      case CostColour::Params:
+        v[i] = static_cast<double>(rec.totals.params);
+        break;
+      case CostColour::Latency:
+        v[i] = prof && i < prof->summary.blocks.size() ? prof->summary.blocks[i].median_ns
+                                                       : doc_->predictedNs(static_cast<int>(i));
+        break;
+      case CostColour::None:
+        break;
+    }
+  }
+  const double mx = v.empty() ? 0.0 : *std::max_element(v.begin(), v.end());
+  for (auto& x : v) x = mx > 0 ? x / mx : 0.0;
+  shares_ = std::move(v);
+}
+
+void CanvasScene::sync() {
+  syncing_ = true;
+  const auto& g = doc_->graph();
+  std::set<std::string> present;
+  QRectF placed = itemsBoundingRect();
+  for (std::size_t i = 0; i < g.nodes.size(); ++i) {
+    const auto& n = g.nodes[i];
+    present.insert(n.id);
+    NodeItem* item = nodeItem(n.id);
+    if (!item) {
+      item = new NodeItem(this, n.id);
+      nodes_[n.id] = item;
+      item->setIndex(static_cast<int>(i));
+      addItem(item);
+    }
+    item->setIndex(static_cast<int>(i));
+    QPointF pos = n.pos ? QPointF((*n.pos)[0], (*n.pos)[1]) : QPointF(placed.left(), placed.bottom() + 40);
+    if (!n.pos) placed.setBottom(placed.bottom() + kNodeHeight + 40);
+    if (item->pos() != pos) item->setPos(pos);
+  }
+  for (auto it = nodes_.begin(); it != nodes_.end();) {
+    if (!present.count(it->first)) {
+      if (drop_target_) drop_target_ = nullptr;
+      delete it->second;
+      it = nodes_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  recomputeShares();
+  for (auto& [id, item] : nodes_) item->refresh();
+  rebuildEdges();
+  syncing_ = false;
+  syncSelectionFromDocument();
+}
+
+void CanvasScene::rebuildEdges() {
+  drop_target_ = nullptr;
+  for (auto* e : edges_) delete e;
+  edges_.clear();
+  for (const auto& n : doc_->graph().nodes) {
+    NodeItem* to = nodeItem(n.id);
+    for (std::size_t s = 0; s < n.inputs.size(); ++s) {
+      NodeItem* from = nodeItem(n.inputs[s]);
+      if (!from || !to) continue;
+      auto* e = new EdgeItem(n.inputs[s], n.id, s);
+      e->route(from->outputPort(), to->inputPort(s));
+      addItem(e);
+      edges_.push_back(e);
+    }
+  }
+}
+
+void CanvasScene::routeEdgesOf(const std::string& id) {
+  for (auto* e : edges_) {
+    if (e->from() != id && e->to() != id) continue;
+    NodeItem* from = nodeItem(e->from());
+    NodeItem* to = nodeItem(e->to());
+    if (from && to) e->route(from->outputPort(), to->inputPort(e->slot()));
+  }
+}
+
+void CanvasScene::syncSelectionFromDocument() {
+  if (syncing_) return;
+  syncing_ = true;
+  const auto& sel = doc_->selection();
+  const std::set<std::string> want(sel.begin(), sel.end());
+  for (auto& [id, item] : nodes_) item->setSelected(want.count(id) > 0);
+  syncing_ = false;
+}
+
+void CanvasScene::syncSelectionToDocument() {
+  if (syncing_) return;
+  std::vector<std::string> ids;
+  for (const auto& n : doc_->graph().nodes)  // graph order, stable for tests and the inspector
+    if (NodeItem* item = nodeItem(n.id); item && item->isSelected()) ids.push_back(n.id);
+  syncing_ = true;
+  doc_->select(ids);
+  syncing_ = false;
+}
+
+EdgeItem* CanvasScene::edgeAt(QPointF scene_pos) const {
+  EdgeItem* best = nullptr;
+  const QRectF probe(scene_pos - QPointF(kEdgeHit, kEdgeHit), QSizeF(2 * kEdgeHit, 2 * kEdgeHit));
+  for (QGraphicsItem* item : items(probe, Qt::IntersectsItemShape)) {
+    if (dynamic_cast<NodeItem*>(item)) return nullptr;  // over a block, not an edge
+    if (auto* e = dynamic_cast<EdgeItem*>(item); e && !best) best = e;
+  }
+  return best;
+}
+
+void CanvasScene::setDropTarget(EdgeItem* edge) {
+  if (drop_target_ == edge) return;
+  if (drop_target_) drop_target_->setHighlighted(false);
+  drop_target_ = edge;
+  if (drop_target_) drop_target_->setHighlighted(true);
+}
+
+Result<std::string> CanvasScene::dropKind(const std::string& kind, QPointF scene_pos) {
+  setDropTarget(nullptr);
+  const edit::Pos pos{std::round(scene_pos.x() - kNodeWidth / 2), std::round(scene_pos.y() - kNodeHeight / 2)};
+  Result<std::string> id;
+  if (EdgeItem* e = edgeAt(scene_pos)) {
+    const std::string to = e->to();
+    const std::size_t slot = e->slot();
+    id = doc_->spliceBlock(kind, to, slot, pos);
+    if (id) emit message(tr("Inserted %1 into the edge into %2").arg(qs(*id), qs(to)));
+  } else {
+    id = doc_->addBlock(kind, pos);
+    if (id) emit message(tr("Added %1").arg(qs(*id)));
+  }
+  if (id)
+    doc_->select({*id});
+  else
+    emit message(tr("Cannot add the block: %1").arg(describe(id.error())));
+  return id;
+}
+
+void CanvasScene::deleteSelection() {
+  ir::Graph g = doc_->graph();
+  std::vector<std::pair<std::string, std::size_t>> cut;
+  for (auto* e : edges_)
+    if (e->isSelected()) cut.emplace_back(e->to(), e->slot());
+  // Highest slot first so earlier slots keep their numbers.
+  std::sort(cut.begin(), cut.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
+  for (const auto& [to, slot] : cut) (void)edit::disconnect(g, to, slot);
+  std::vector<std::string> ids = doc_->selection();
+  edit::remove_blocks(g, ids);
+  if (ids.empty() && cut.empty()) return;
+  QString text = ids.size() == 1 ? tr("Delete %1").arg(qs(ids[0])) : tr("Delete %1 blocks").arg(ids.size());
+  if (ids.empty()) text = cut.size() == 1 ? tr("Delete connection") : tr("Delete %1 connections").arg(cut.size());
+  doc_->apply(text, std::move(g));
+}
+
+void CanvasScene::mousePressEvent(QGraphicsSceneMouseEvent* event) {
+  if (event->button() == Qt::LeftButton) {
+    for (QGraphicsItem* item : items(event->scenePos())) {
+      auto* node = dynamic_cast<NodeItem*>(item);
+      if (!node) continue;
+      if (auto port = node->portAt(event->scenePos())) {
+        wire_node_ = node->id();
+        wire_from_output_ = port->output;
+        wire_slot_ = port->slot;
+        const QPointF start = port->output ? node->outputPort() : node->inputPort(port->slot);
+        wire_ = addLine(QLineF(start, event->scenePos()), QPen(QColor(0x19, 0x76, 0xd2), 2, Qt::DashLine));
+        wire_->setZValue(10);
+        event->accept();
+        return;
+      }
+      break;
+    }
+  }
+  QGraphicsScene::mousePressEvent(event);
+}
+
+void CanvasScene::mouseMoveEvent(QGraphicsSceneMouseEvent* event) {
+  if (wire_) {
+    wire_->setLine(QLineF(wire_->line().p1(), event->scenePos()));
+    return;
+  }
+  QGraphicsScene::mouseMoveEvent(event);
+}
+
+void CanvasScene::mouseReleaseEvent(QGraphicsSceneMouseEvent* event) {
+  if (wire_) {
+    delete wire_;
+    wire_ = nullptr;
+    NodeItem* target = nullptr;
+    for (QGraphicsItem* item : items(event->scenePos()))
+      if (auto* n = dynamic_cast<NodeItem*>(item); n && n->id() != wire_node_) {
+        target = n;
+        break;
+      }
+    if (!target) {
+      // Hovering near a port counts too (ports stick out of the block).
+      for (auto& [id, n] : nodes_)
+        if (id != wire_node_ && n->portAt(event->scenePos())) target = n;
+    }
+    Result<bool> ok = true;
+    if (wire_from_output_ && target) {
+      auto port = target->portAt(event->scenePos());
+      const std::size_t slot = port && !port->output ? port->slot : edit::default_slot(doc_->graph(), target->id());
+      ok = doc_->connectBlocks(wire_node_, target->id(), slot);
+    } else if (!wire_from_output_ && target) {
+      ok = doc_->connectBlocks(target->id(), wire_node_, wire_slot_);
+    } else if (!wire_from_output_) {
+      // An input port dragged into empty space: let go of that input.
+      const int i = doc_->graph().find(wire_node_);
+      if (i >= 0 && wire_slot_ < doc_->graph().nodes[static_cast<std::size_t>(i)].inputs.size())
+        ok = doc_->disconnect(wire_node_, wire_slot_);
+    }
+    if (!ok) emit message(tr("Connection refused: %1").arg(qs(ok.error().front().message)));
+    event->accept();
+    return;
+  }
+  QGraphicsScene::mouseReleaseEvent(event);
+  // Commit moved blocks as one undo step.
+  std::map<std::string, edit::Pos, std::less<>> moved;
+  for (const auto& n : doc_->graph().nodes) {
+    NodeItem* item = nodeItem(n.id);
+    if (!item) continue;
+    const QPointF p = item->pos();
+    if (!n.pos || (*n.pos)[0] != p.x() || (*n.pos)[1] != p.y()) moved[n.id] = {std::round(p.x()), std::round(p.y())};
+  }
+  if (!moved.empty()) doc_->moveBlocks(moved);
+}
+
+// ---------------------------------------------------------------- CanvasView
+
+CanvasView::CanvasView(CanvasScene* scene, QWidget* parent) : QGraphicsView(scene, parent), scene_(scene) {
+  setRenderHints(QPainter::Antialiasing | QPainter::TextAntialiasing);
+  setDragMode(RubberBandDrag);
+  setRubberBandSelectionMode(Qt::IntersectsItemShape);
+  setTransformationAnchor(AnchorUnderMouse);
+  setViewportUpdateMode(SmartViewportUpdate);
+  setAcceptDrops(true);
+  setFocusPolicy(Qt::StrongFocus);
+  setObjectName("canvas");
+}
+
+void CanvasView::fitAll() {
+  QRectF r;
+  for (QGraphicsItem* item : scene_->items())
+    if (dynamic_cast<NodeItem*>(item)) r |= item->sceneBoundingRect();
+  if (r.isEmpty()) return;
+  r.adjust(-30, -30, 30, 30);
+  fitInView(r, Qt::KeepAspectRatio);
+  // Never blow a tiny graph up past 1.5x, nor shrink below readable outlines.
+  if (zoom() > 1.5) zoomBy(1.5 / zoom());
+  centerOn(r.center());
+}
+
+void CanvasView::zoomBy(double factor) {
+  const double z = zoom() * factor;
+  if (z < 0.05 || z > 4.0) return;
+  scale(factor, factor);
+}
+
+void CanvasView::wheelEvent(QWheelEvent* event) {
+  const double steps = event->angleDelta().y() / 120.0;
+  zoomBy(std::pow(1.15, steps));
+  event->accept();
+}
+
+void CanvasView::mousePressEvent(QMouseEvent* event) {
+  if (event->button() == Qt::MiddleButton) {
+    // Middle button pans: pretend it is a left-button hand drag.
+    setDragMode(ScrollHandDrag);
+    QMouseEvent fake(event->type(), event->position(), event->globalPosition(), Qt::LeftButton, Qt::LeftButton,
+                     event->modifiers());
+    QGraphicsView::mousePressEvent(&fake);
+    return;
+  }
+  QGraphicsView::mousePressEvent(event);
+}
+
+void CanvasView::mouseReleaseEvent(QMouseEvent* event) {
+  if (event->button() == Qt::MiddleButton) {
+    QMouseEvent fake(event->type(), event->position(), event->globalPosition(), Qt::LeftButton, Qt::NoButton,
+                     event->modifiers());
+    QGraphicsView::mouseReleaseEvent(&fake);
+    setDragMode(space_held_ ? ScrollHandDrag : RubberBandDrag);
+    return;
+  }
+  QGraphicsView::mouseReleaseEvent(event);
+}
+
+void CanvasView::keyPressEvent(QKeyEvent* event) {
+  if (event->key() == Qt::Key_Space && !event->isAutoRepeat()) {
+    space_held_ = true;
+    setDragMode(ScrollHandDrag);
+    return;
+  }
+  QGraphicsView::keyPressEvent(event);
+}
+
+void CanvasView::keyReleaseEvent(QKeyEvent* event) {
+  if (event->key() == Qt::Key_Space && !event->isAutoRepeat()) {
+    space_held_ = false;
+    setDragMode(RubberBandDrag);
+    return;
+  }
+  QGraphicsView::keyReleaseEvent(event);
+}
+
+void CanvasView::dragEnterEvent(QDragEnterEvent* event) {
+  if (event->mimeData()->hasFormat(kKindMime))
+    event->acceptProposedAction();
+  else
+    event->ignore();
+}
+
+void CanvasView::dragMoveEvent(QDragMoveEvent* event) {
+  if (!event->mimeData()->hasFormat(kKindMime)) {
+    event->ignore();
+    return;
+  }
+  scene_->setDropTarget(scene_->edgeAt(mapToScene(event->position().toPoint())));
+  event->acceptProposedAction();
+}
+
+void CanvasView::dragLeaveEvent(QDragLeaveEvent* event) {
+  scene_->setDropTarget(nullptr);
+  QGraphicsView::dragLeaveEvent(event);
+}
+
+void CanvasView::dropEvent(QDropEvent* event) {
+  if (!event->mimeData()->hasFormat(kKindMime)) {
+    event->ignore();
+    return;
+  }
+  const std::string kind = event->mimeData()->data(kKindMime).toStdString();
+  (void)scene_->dropKind(kind, mapToScene(event->position().toPoint()));
+  event->acceptProposedAction();
+  setFocus();
+}
+
+void CanvasView::drawBackground(QPainter* painter, const QRectF& rect) {
+  painter->fillRect(rect, QColor(0xfa, 0xfa, 0xfa));
+  if (zoom() < 0.35) return;
+  constexpr double kGrid = 40;
+  painter->setPen(QPen(QColor(0xdd, 0xdd, 0xdd), 0));
+  const double left = std::floor(rect.left() / kGrid) * kGrid;
+  const double top = std::floor(rect.top() / kGrid) * kGrid;
+  QVector<QPointF> dots;
+  for (double x = left; x < rect.right(); x += kGrid)
+    for (double y = top; y < rect.bottom(); y += kGrid) dots.append(QPointF(x, y));
+  painter->drawPoints(dots.data(), static_cast<int>(dots.size()));
+}
+
+}  // namespace convscope::gui

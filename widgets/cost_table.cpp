@@ -1,0 +1,236 @@
+#include "cost_table.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QClipboard>
+#include <QHeaderView>
+
+#include "io/report.h"
+
+namespace convscope::gui {
+namespace {
+
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+
+/// Sorts by the number stored under Qt::UserRole where there is one, else by text.
+class Row : public QTreeWidgetItem {
+ public:
+  using QTreeWidgetItem::QTreeWidgetItem;
+  bool operator<(const QTreeWidgetItem& other) const override {
+    const int col = treeWidget() ? treeWidget()->sortColumn() : 0;
+    const QVariant a = data(col, Qt::UserRole), b = other.data(col, Qt::UserRole);
+    if (a.isValid() && b.isValid()) return a.toDouble() < b.toDouble();
+    if (a.isValid() != b.isValid()) return a.isValid();
+    return text(col) < other.text(col);
+  }
+};
+
+void set_number(QTreeWidgetItem* row, int col, double value, const QString& text) {
+  row->setText(col, text);
+  row->setData(col, Qt::UserRole, value);
+  row->setTextAlignment(col, Qt::AlignRight | Qt::AlignVCenter);
+}
+
+QString us(double ns) { return ns > 0 ? QString::number(ns / 1e3, 'f', ns < 1e4 ? 2 : 1) : QString(); }
+
+QString shape(const ir::Shape& s) { return QStringLiteral("%1×%2×%3").arg(s.h).arg(s.w).arg(s.c); }
+
+QString csv_field(QString s) {
+  if (s.contains(',') || s.contains('"')) s = '"' + s.replace("\"", "\"\"") + '"';
+  return s;
+}
+
+void fill_costs(QTreeWidgetItem* row, const cost::Totals& t, std::int64_t total_madds) {
+  set_number(row, CostTable::kParams, static_cast<double>(t.params), qs(io::with_commas(t.params)));
+  set_number(row, CostTable::kMAdds, static_cast<double>(t.madds), qs(io::with_commas(t.madds)));
+  const double share = total_madds > 0 ? 100.0 * static_cast<double>(t.madds) / static_cast<double>(total_madds) : 0.0;
+  set_number(row, CostTable::kShare, share, QString::number(share, 'f', 2));
+  set_number(row, CostTable::kActivations, static_cast<double>(t.activation_bytes),
+             qs(io::human(t.activation_bytes, true)));
+  set_number(row, CostTable::kWeights, static_cast<double>(t.weight_bytes), qs(io::human(t.weight_bytes, true)));
+  set_number(row, CostTable::kIntensity, t.intensity(), QString::number(t.intensity(), 'f', 1));
+}
+
+void fill_measured(QTreeWidgetItem* row, double predicted, double median, double min, double p90) {
+  set_number(row, CostTable::kPredicted, predicted, us(predicted));
+  if (median <= 0) return;
+  set_number(row, CostTable::kMeasured, median, us(median));
+  set_number(row, CostTable::kMin, min, us(min));
+  set_number(row, CostTable::kP90, p90, us(p90));
+  if (predicted > 0)
+    set_number(row, CostTable::kRatio, median / predicted, QString::number(median / predicted, 'f', 2));
+}
+
+}  // namespace
+
+CostTable::CostTable(Document* doc, QWidget* parent) : QTreeWidget(parent), doc_(doc) {
+  setObjectName("costTable");
+  setColumnCount(kColumns);
+  setHeaderLabels({tr("Block / op"), tr("Kind"), tr("Output"), tr("Params"), tr("MAdds"), tr("% MAdds"),
+                   tr("Activations"), tr("Weights"), tr("FLOP/B"), tr("Pred. µs"), tr("Median µs"), tr("Min µs"),
+                   tr("p90 µs"), tr("Meas/pred")});
+  headerItem()->setToolTip(kPredicted, tr("Roofline prediction: max(FLOPs / peak, bytes / bandwidth), calibrated"));
+  headerItem()->setToolTip(kMeasured, tr("Measured median of the last profile (fused ops share their step's time)"));
+  setSortingEnabled(true);
+  sortByColumn(-1, Qt::AscendingOrder);  // graph order until the user sorts
+  setSelectionMode(ExtendedSelection);
+  setAlternatingRowColors(true);
+  setUniformRowHeights(true);
+  header()->setStretchLastSection(false);
+  header()->setSectionResizeMode(QHeaderView::Interactive);
+  auto* copy = new QAction(tr("Copy table as CSV"), this);
+  copy->setShortcut(QKeySequence::Copy);
+  copy->setShortcutContext(Qt::WidgetShortcut);
+  connect(copy, &QAction::triggered, this, &CostTable::copyCsv);
+  addAction(copy);
+  setContextMenuPolicy(Qt::ActionsContextMenu);
+
+  connect(doc_, &Document::changed, this, &CostTable::rebuild);
+  connect(doc_, &Document::profileChanged, this, &CostTable::rebuild);
+  connect(doc_, &Document::selectionChanged, this, &CostTable::syncSelectionFromDocument);
+  connect(this, &QTreeWidget::itemSelectionChanged, this, [this] {
+    if (syncing_) return;
+    std::vector<std::string> ids;
+    for (QTreeWidgetItem* item : selectedItems()) {
+      QTreeWidgetItem* top = item->parent() ? item->parent() : item;
+      const std::string id = top->data(kBlock, Qt::UserRole + 1).toString().toStdString();
+      if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    }
+    syncing_ = true;
+    doc_->select(ids);
+    syncing_ = false;
+  });
+  rebuild();
+  for (int c = 0; c < kColumns; ++c) resizeColumnToContents(c);
+  setColumnWidth(kBlock, std::max(columnWidth(kBlock), 150));
+}
+
+QTreeWidgetItem* CostTable::blockRow(const std::string& id) const {
+  const QString key = qs(id);
+  for (int i = 0; i < topLevelItemCount(); ++i)
+    if (topLevelItem(i)->data(kBlock, Qt::UserRole + 1).toString() == key) return topLevelItem(i);
+  return nullptr;
+}
+
+void CostTable::rebuild() {
+  // Keep expanded blocks expanded across edits.
+  QSet<QString> expanded;
+  for (int i = 0; i < topLevelItemCount(); ++i)
+    if (topLevelItem(i)->isExpanded()) expanded.insert(topLevelItem(i)->data(kBlock, Qt::UserRole + 1).toString());
+  const int sort_col = sortColumn();
+  const Qt::SortOrder order = header()->sortIndicatorOrder();
+  syncing_ = true;  // clearing the rows must not clear the document's selection
+  setUpdatesEnabled(false);
+  setSortingEnabled(false);
+  clear();
+  const auto& g = doc_->graph();
+  const auto& a = doc_->analysis();
+  const ProfileData* prof = doc_->profileCurrent() ? doc_->profile() : nullptr;
+  // Which step covers each op, and whether the op is its first one.
+  std::vector<int> step_of(a.ops.size(), -1);
+  if (prof)
+    for (std::size_t s = 0; s < prof->summary.layers.size(); ++s)
+      for (int op : prof->summary.layers[s].ops)
+        if (op >= 0 && static_cast<std::size_t>(op) < step_of.size())
+          step_of[static_cast<std::size_t>(op)] = static_cast<int>(s);
+  const auto& predicted = doc_->predictedOpsNs();
+  QList<QTreeWidgetItem*> rows;
+  rows.reserve(static_cast<qsizetype>(g.nodes.size()));
+  for (std::size_t i = 0; i < g.nodes.size(); ++i) {
+    const auto& n = g.nodes[i];
+    const auto& rec = a.nodes[i];
+    auto* row = new Row;
+    row->setText(kBlock, qs(n.id));
+    row->setData(kBlock, Qt::UserRole, static_cast<double>(i));  // graph order
+    row->setData(kBlock, Qt::UserRole + 1, qs(n.id));
+    row->setText(kKind, rec.kind ? qs(rec.kind->info().title) : qs(n.kind));
+    if (rec.status == cost::NodeStatus::Ok) {
+      row->setText(kOutput, shape(rec.out));
+      fill_costs(row, rec.totals, a.totals.madds);
+      double med = 0, mn = 0, p90 = 0;
+      if (prof && i < prof->summary.blocks.size()) {
+        med = prof->summary.blocks[i].median_ns;
+        mn = prof->summary.blocks[i].min_ns;
+        p90 = prof->summary.blocks[i].p90_ns;
+      }
+      fill_measured(row, doc_->predictedNs(static_cast<int>(i)), med, mn, p90);
+      for (int k = rec.first_op; k < rec.first_op + rec.n_ops; ++k) {
+        const auto& op = a.ops[static_cast<std::size_t>(k)];
+        auto* child = new Row(row);
+        child->setText(kBlock, qs(op.op.name));
+        child->setText(kKind, qs(std::string(ir::op_kind_name(op.op.kind))));
+        child->setText(kOutput, shape(a.tensors[static_cast<std::size_t>(op.output)].shape));
+        fill_costs(child, op.totals, a.totals.madds);
+        const double pred = static_cast<std::size_t>(k) < predicted.size() ? predicted[static_cast<std::size_t>(k)] : 0;
+        const int s = step_of[static_cast<std::size_t>(k)];
+        if (s >= 0) {
+          const auto& layer = prof->summary.layers[static_cast<std::size_t>(s)];
+          if (layer.ops.front() == k) {
+            fill_measured(child, pred, layer.median_ns, layer.min_ns, layer.p90_ns);
+            if (layer.fused()) child->setToolTip(kMeasured, tr("step %1 (fused ops)").arg(qs(layer.step)));
+          } else {
+            fill_measured(child, pred, 0, 0, 0);
+            child->setText(kMeasured, tr("fused ↑"));
+          }
+        } else {
+          fill_measured(child, pred, 0, 0, 0);
+        }
+      }
+    } else {
+      const QString why = rec.status == cost::NodeStatus::Invalid ? describe(rec.problems) : qs(rec.unresolved_because);
+      row->setText(kOutput, rec.status == cost::NodeStatus::Invalid ? tr("invalid") : tr("no shape"));
+      row->setToolTip(kBlock, why);
+      row->setToolTip(kOutput, why);
+      for (int c = 0; c < kColumns; ++c) row->setForeground(c, QColor(0xc6, 0x28, 0x28));
+    }
+    rows.push_back(row);
+  }
+  addTopLevelItems(rows);
+  for (auto* row : rows)
+    if (expanded.contains(row->data(kBlock, Qt::UserRole + 1).toString())) row->setExpanded(true);
+  setSortingEnabled(true);
+  sortByColumn(sort_col, order);
+  setUpdatesEnabled(true);
+  syncing_ = false;
+  syncSelectionFromDocument();
+}
+
+void CostTable::syncSelectionFromDocument() {
+  if (syncing_) return;
+  syncing_ = true;
+  clearSelection();
+  QTreeWidgetItem* first = nullptr;
+  for (const auto& id : doc_->selection())
+    if (QTreeWidgetItem* row = blockRow(id)) {
+      row->setSelected(true);
+      if (!first) first = row;
+    }
+  if (first) scrollToItem(first);
+  syncing_ = false;
+}
+
+QString CostTable::toCsv() const {
+  QStringList lines;
+  QStringList head{"level"};
+  for (int c = 0; c < kColumns; ++c) head << csv_field(headerItem()->text(c));
+  lines << head.join(',');
+  auto line = [&](const QTreeWidgetItem* row, const char* level) {
+    QStringList f{level};
+    for (int c = 0; c < kColumns; ++c) {
+      const QVariant v = row->data(c, Qt::UserRole);
+      // Raw numbers (not the thousands-separated display) so spreadsheets read them.
+      f << csv_field(v.isValid() && c != kBlock ? QString::number(v.toDouble(), 'g', 10) : row->text(c));
+    }
+    lines << f.join(',');
+  };
+  for (int i = 0; i < topLevelItemCount(); ++i) {
+    const QTreeWidgetItem* row = topLevelItem(i);
+    line(row, "block");
+    for (int k = 0; k < row->childCount(); ++k) line(row->child(k), "op");
+  }
+  return lines.join('\n') + '\n';
+}
+
+void CostTable::copyCsv() const { QApplication::clipboard()->setText(toCsv()); }
+
+}  // namespace convscope::gui

@@ -1,0 +1,120 @@
+#pragma once
+/// The open design: an engine graph, its analysis (re-run synchronously after
+/// every change: well under a millisecond), the undo stack, the file it came
+/// from, weights imported with an ONNX model, and the latest profile. Views
+/// observe it through signals; every edit goes through an undo command, so an
+/// edit made in a test without any view can be undone as well.
+
+#include <QObject>
+#include <QString>
+#include <QUndoStack>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "cost/analysis.h"
+#include "edit/edit.h"
+#include "ir/graph.h"
+#include "profile/calibration.h"
+#include "profile/layers.h"
+#include "runtime/weights.h"
+
+namespace convscope::gui {
+
+/// A finished (or cancelled) profile of the document's graph.
+struct ProfileData {
+  ir::Graph graph;  ///< the graph profiled (results go stale when the document changes)
+  cost::Analysis analysis;
+  profile::ProfileResult result;
+  profile::ProfileSummary summary;
+  profile::Calibration calibration;
+};
+
+class Document : public QObject {
+  Q_OBJECT
+
+ public:
+  explicit Document(QObject* parent = nullptr);
+  ~Document() override;
+
+  [[nodiscard]] const ir::Graph& graph() const { return graph_; }
+  [[nodiscard]] const cost::Analysis& analysis() const { return analysis_; }
+  [[nodiscard]] QUndoStack* undoStack() { return &undo_; }
+  [[nodiscard]] QString path() const { return path_; }
+  /// Name for titles: the file name, or the graph's name when unsaved.
+  [[nodiscard]] QString displayName() const;
+  [[nodiscard]] bool isModified() const { return !undo_.isClean(); }
+  [[nodiscard]] const std::map<std::string, runtime::OpWeights>& importedWeights() const { return weights_; }
+
+  /// Replaces the document (clears undo history). `path` empty = untitled.
+  void reset(ir::Graph graph, const QString& path = {}, std::map<std::string, runtime::OpWeights> weights = {});
+  /// Opens a graph file (.json) or an ONNX model (.onnx; then the document is
+  /// untitled, so Save asks where). On failure the document is untouched and the
+  /// loader's message, prefixed with the file name, is returned.
+  Result<bool> open(const QString& path);
+  /// Saves atomically to `path` (the document's own path when empty) and marks clean.
+  Result<bool> save(const QString& path = {});
+
+  // --- Edits (each one undo step; refused edits return the reason and change nothing).
+  /// Applies `next` as one undo step named `text`. Steps with the same
+  /// `merge_key` (non-empty) directly after each other merge into one.
+  void apply(const QString& text, ir::Graph next, const QString& merge_key = {});
+  Result<std::string> addBlock(const std::string& kind, std::optional<edit::Pos> pos);
+  Result<std::string> spliceBlock(const std::string& kind, const std::string& to, std::size_t slot,
+                                  std::optional<edit::Pos> pos);
+  Result<bool> connectBlocks(const std::string& from, const std::string& to, std::size_t slot);
+  Result<bool> disconnect(const std::string& to, std::size_t slot);
+  void removeBlocks(const std::vector<std::string>& ids);
+  Result<bool> setParam(const std::string& id, const std::string& name, const std::optional<ir::ParamValue>& value);
+  Result<bool> renameBlock(const std::string& id, const std::string& new_id);
+  void setWidthRule(const std::string& id, ir::WidthRule rule);
+  void moveBlocks(const std::map<std::string, edit::Pos, std::less<>>& positions);
+  std::vector<std::string> pasteBlocks(const ir::Graph& part, edit::Pos offset);
+  void setAlpha(double alpha);
+  void setResolution(std::optional<std::int64_t> resolution);
+  /// Places every block with the layered layout (one undo step).
+  void autoLayout();
+
+  // --- Selection (not part of the document's data; shared by canvas, inspector and table).
+  [[nodiscard]] const std::vector<std::string>& selection() const { return selection_; }
+  void select(std::vector<std::string> ids);
+
+  // --- Profile and calibration.
+  [[nodiscard]] const ProfileData* profile() const { return profile_.get(); }
+  /// True when the profile was taken of exactly the current graph.
+  [[nodiscard]] bool profileCurrent() const;
+  void setProfile(std::shared_ptr<const ProfileData> data);
+  [[nodiscard]] const std::optional<profile::Calibration>& calibration() const { return calibration_; }
+  void setCalibration(const profile::Calibration& cal);
+  /// Roofline prediction per analysis op (empty until calibrated).
+  [[nodiscard]] const std::vector<double>& predictedOpsNs() const { return predicted_ns_; }
+  /// Sum of the predictions of `node`'s ops, or of the whole graph (node = -1).
+  [[nodiscard]] double predictedNs(int node = -1) const;
+
+  /// Called by undo commands: installs a graph and re-analyses.
+  void installGraph(const ir::Graph& graph);
+
+ signals:
+  /// The graph (and its analysis) changed.
+  void changed();
+  void selectionChanged();
+  void profileChanged();
+  void pathChanged();
+
+ private:
+  void reanalyze();
+  ir::Graph graph_;
+  cost::Analysis analysis_;
+  QUndoStack undo_;
+  QString path_;
+  std::map<std::string, runtime::OpWeights> weights_;
+  std::vector<std::string> selection_;
+  std::shared_ptr<const ProfileData> profile_;
+  std::optional<profile::Calibration> calibration_;
+  std::vector<double> predicted_ns_;
+};
+
+/// "blocks[3].stride: must be >= 1" lines of a Diagnostics, one per line.
+QString describe(const Diagnostics& d);
+
+}  // namespace convscope::gui

@@ -1,0 +1,799 @@
+#include "main_window.h"
+
+#include <QAction>
+#include <QActionGroup>
+#include <QApplication>
+#include <QClipboard>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDir>
+#include <QDockWidget>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QInputDialog>
+#include <QLabel>
+#include <QLockFile>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QPdfWriter>
+#include <QProgressBar>
+#include <QSettings>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QStatusBar>
+#include <QSvgGenerator>
+#include <QThread>
+#include <QTimer>
+#include <QToolBar>
+#include <QUuid>
+
+#include "canvas.h"
+#include "compare_panel.h"
+#include "cost_table.h"
+#include "inspector.h"
+#include "io/design_export.h"
+#include "io/graph_json.h"
+#include "io/report.h"
+#include "palette.h"
+#include "plots.h"
+#include "profile_runner.h"
+
+namespace convscope::gui {
+namespace {
+
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+
+constexpr const char* kGraphMime = "application/x-convscope-graph";
+constexpr int kMaxRecent = 8;
+constexpr int kAutosaveMs = 30'000;
+
+QString ms_text(double ns) { return QString::number(ns / 1e6, 'f', ns < 1e7 ? 2 : 1) + " ms"; }
+
+/// Each running session holds a lock beside its autosave; an autosave whose lock
+/// can be taken belongs to a session that ended without cleaning up (a crash).
+struct SessionLock {
+  std::unique_ptr<QLockFile> lock;
+};
+SessionLock& session_lock() {
+  static SessionLock s;
+  return s;
+}
+
+}  // namespace
+
+QStringList presetDirs() {
+  QStringList dirs;
+  if (const QByteArray env = qgetenv("CONVSCOPE_PRESETS"); !env.isEmpty()) dirs << QString::fromLocal8Bit(env);
+  dirs << QStringLiteral(CONVSCOPE_PRESET_DIR);
+  dirs << QCoreApplication::applicationDirPath() + "/../share/convscope/presets";
+  dirs << "/usr/local/share/convscope/presets"
+       << "/usr/share/convscope/presets";
+  return dirs;
+}
+
+QStringList presetFiles() {
+  for (const QString& d : presetDirs()) {
+    QDir dir(d);
+    const QStringList names = dir.entryList({"*.json"}, QDir::Files, QDir::Name);
+    if (names.isEmpty()) continue;
+    QStringList files;
+    for (const QString& n : names) files << dir.filePath(n);
+    return files;
+  }
+  return {};
+}
+
+MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMainWindow(parent), options_(options) {
+  setObjectName("mainWindow");
+  scene_ = new CanvasScene(&doc_, this);
+  view_ = new CanvasView(scene_);
+  setCentralWidget(view_);
+  runner_ = new ProfileRunner(this);
+  buildDocks();
+  buildActions();
+
+  totals_ = new QLabel;
+  totals_->setObjectName("totals");
+  latency_ = new QLabel;
+  latency_->setObjectName("latency");
+  progress_ = new QProgressBar;
+  progress_->setRange(0, 1000);
+  progress_->setMaximumWidth(220);
+  progress_->setVisible(false);
+  statusBar()->addPermanentWidget(progress_);
+  statusBar()->addPermanentWidget(totals_);
+  statusBar()->addPermanentWidget(latency_);
+
+  connect(&doc_, &Document::changed, this, [this] {
+    updateStatus();
+    updateSettingsEditors();
+  });
+  connect(&doc_, &Document::profileChanged, this, &MainWindow::updateStatus);
+  connect(&doc_, &Document::pathChanged, this, &MainWindow::updateTitle);
+  connect(doc_.undoStack(), &QUndoStack::cleanChanged, this, &MainWindow::updateTitle);
+  connect(scene_, &CanvasScene::message, this, [this](const QString& m) { statusBar()->showMessage(m, 6000); });
+  connect(inspector_, &Inspector::message, this, [this](const QString& m) { statusBar()->showMessage(m, 6000); });
+  connect(palette_, &Palette::activated, this, [this](const QString& kind) {
+    // Activating a palette entry inserts the kind after the selected block (or adds it).
+    const auto& sel = doc_.selection();
+    Result<std::string> id;
+    if (sel.size() == 1) {
+      const auto& g = doc_.graph();
+      std::string consumer;
+      std::size_t slot = 0;
+      for (const auto& n : g.nodes)
+        for (std::size_t s = 0; s < n.inputs.size(); ++s)
+          if (consumer.empty() && n.inputs[s] == sel[0]) {
+            consumer = n.id;
+            slot = s;
+          }
+      const auto* node = &g.nodes[static_cast<std::size_t>(g.find(sel[0]))];
+      std::optional<edit::Pos> pos;
+      if (node->pos) pos = edit::Pos{(*node->pos)[0] + 30, (*node->pos)[1] + 90};
+      if (!consumer.empty()) {
+        id = doc_.spliceBlock(kind.toStdString(), consumer, slot, pos);
+      } else {
+        ir::Graph next = g;
+        id = edit::add_block(next, kind.toStdString(), pos);
+        if (id && edit::connect(next, sel[0], *id, 0))
+          doc_.apply(tr("Add %1 after %2").arg(qs(*id), qs(sel[0])), next);
+        else if (id)
+          id = doc_.addBlock(kind.toStdString(), pos);
+      }
+    } else {
+      id = doc_.addBlock(kind.toStdString(), std::nullopt);
+    }
+    if (id) {
+      doc_.select({*id});
+      if (auto* item = scene_->nodeItem(*id)) view_->centerOn(item);
+    } else {
+      statusBar()->showMessage(describe(id.error()), 6000);
+    }
+  });
+  connect(&doc_, &Document::selectionChanged, this, [this] {
+    // Bring a block selected elsewhere (table, find) into view.
+    if (doc_.selection().size() != 1 || view_->hasFocus()) return;
+    if (auto* item = scene_->nodeItem(doc_.selection()[0])) view_->ensureVisible(item, 60, 60);
+  });
+
+  connect(runner_, &ProfileRunner::progress, this, [this](double f, const QString& stage) {
+    progress_->setValue(static_cast<int>(f * 1000));
+    progress_->setFormat(stage + " %p%");
+  });
+  connect(runner_, &ProfileRunner::finished, this, [this](std::shared_ptr<const ProfileData> result) {
+    progress_->setVisible(false);
+    profileAction_->setEnabled(true);
+    cancelAction_->setEnabled(false);
+    const bool cancelled = result->result.cancelled;
+    if (!doc_.calibration()) doc_.setCalibration(result->calibration);
+    doc_.setProfile(std::move(result));
+    statusBar()->showMessage(
+        cancelled ? tr("Profile cancelled: figures cover the runs made before the cancel") : tr("Profile finished"),
+        8000);
+    emit profileDone(!cancelled);
+  });
+  connect(runner_, &ProfileRunner::failed, this, [this](const QString& message) {
+    progress_->setVisible(false);
+    profileAction_->setEnabled(true);
+    cancelAction_->setEnabled(false);
+    showError(tr("Profile"), message);
+    emit profileDone(false);
+  });
+
+  autosaveTimer_ = new QTimer(this);
+  autosaveTimer_->setInterval(kAutosaveMs);
+  connect(autosaveTimer_, &QTimer::timeout, this, &MainWindow::autosave);
+  autosaveTimer_->start();
+  {
+    QDir().mkpath(autosaveDir());
+    const QString session = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    autosavePath_ = autosaveDir() + "/" + session + ".json";
+    auto& sl = session_lock();
+    if (!sl.lock) {
+      sl.lock = std::make_unique<QLockFile>(autosaveDir() + "/" + session + ".lock");
+      sl.lock->setStaleLockTime(0);
+      (void)sl.lock->tryLock(0);
+    }
+  }
+
+  QSettings settings;
+  restoreGeometry(settings.value("window/geometry").toByteArray());
+  if (!restoreState(settings.value("window/state").toByteArray())) resize(1500, 950);
+  rebuildRecentMenu();
+  updateTitle();
+  updateStatus();
+  updateSettingsEditors();
+  startCalibration();
+  if (options_.recover) QTimer::singleShot(0, this, &MainWindow::recoverAutosave);
+}
+
+MainWindow::~MainWindow() {
+  removeAutosave();
+  // The views observe doc_, which as a member dies before the base class deletes them: delete them first.
+  delete runner_;
+  runner_ = nullptr;
+  const auto docks = findChildren<QDockWidget*>();
+  qDeleteAll(docks);
+  delete takeCentralWidget();
+  delete scene_;
+  scene_ = nullptr;
+}
+
+void MainWindow::buildDocks() {
+  setDockNestingEnabled(true);
+  palette_ = new Palette;
+  auto* paletteDock = new QDockWidget(tr("Blocks"), this);
+  paletteDock->setObjectName("paletteDock");
+  paletteDock->setWidget(palette_);
+  addDockWidget(Qt::LeftDockWidgetArea, paletteDock);
+
+  inspector_ = new Inspector(&doc_);
+  auto* inspectorDock = new QDockWidget(tr("Inspector"), this);
+  inspectorDock->setObjectName("inspectorDock");
+  inspectorDock->setWidget(inspector_);
+  inspector_->setMinimumWidth(300);
+  addDockWidget(Qt::RightDockWidgetArea, inspectorDock);
+
+  table_ = new CostTable(&doc_);
+  auto* tableDock = new QDockWidget(tr("Costs"), this);
+  tableDock->setObjectName("costDock");
+  tableDock->setWidget(table_);
+  addDockWidget(Qt::BottomDockWidgetArea, tableDock);
+
+  plots_ = new PlotsPanel(&doc_);
+  auto* plotDock = new QDockWidget(tr("Plots"), this);
+  plotDock->setObjectName("plotDock");
+  plotDock->setWidget(plots_);
+  addDockWidget(Qt::BottomDockWidgetArea, plotDock);
+  splitDockWidget(tableDock, plotDock, Qt::Horizontal);
+
+  compare_ = new ComparePanel(&doc_);
+  auto* compareDock = new QDockWidget(tr("Block comparison"), this);
+  compareDock->setObjectName("compareDock");
+  compareDock->setWidget(compare_);
+  addDockWidget(Qt::BottomDockWidgetArea, compareDock);
+  tabifyDockWidget(plotDock, compareDock);
+  plotDock->raise();
+  resizeDocks({paletteDock, inspectorDock}, {220, 330}, Qt::Horizontal);
+  resizeDocks({tableDock}, {330}, Qt::Vertical);
+}
+
+void MainWindow::buildActions() {
+  auto add = [this](QMenu* menu, const QString& text, const QKeySequence& key, auto slot) {
+    auto* a = menu->addAction(text);
+    if (!key.isEmpty()) a->setShortcut(key);
+    connect(a, &QAction::triggered, this, slot);
+    return a;
+  };
+
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  QAction* newAction = add(file, tr("&New"), QKeySequence::New, [this] {
+    if (!maybeSave()) return;
+    ir::Graph g;
+    g.name = "untitled";
+    (void)edit::add_block(g, "input", edit::Pos{0, 0});
+    doc_.reset(std::move(g));
+    view_->fitAll();
+  });
+  QAction* openAction = add(file, tr("&Open…"), QKeySequence::Open, &MainWindow::openDialog);
+  recentMenu_ = file->addMenu(tr("Open &Recent"));
+  QMenu* presets = file->addMenu(tr("&Presets"));
+  for (const QString& path : presetFiles()) {
+    const QString name = QFileInfo(path).completeBaseName();
+    auto* a = presets->addAction(name);
+    connect(a, &QAction::triggered, this, [this, name] {
+      if (!maybeSave()) return;
+      (void)openPreset(name);
+    });
+  }
+  file->addSeparator();
+  QAction* saveAction = add(file, tr("&Save"), QKeySequence::Save, [this] { save(); });
+  add(file, tr("Save &As…"), QKeySequence::SaveAs, [this] { saveAs(); });
+  file->addSeparator();
+  add(file, tr("&Export design…"), QKeySequence(tr("Ctrl+E")), &MainWindow::exportDialog);
+  add(file, tr("Export &image…"), QKeySequence(tr("Ctrl+Shift+E")), &MainWindow::exportImageDialog);
+  file->addSeparator();
+  add(file, tr("&Quit"), QKeySequence::Quit, [this] { close(); });
+
+  QMenu* editMenu = menuBar()->addMenu(tr("&Edit"));
+  QAction* undo = doc_.undoStack()->createUndoAction(this, tr("&Undo"));
+  undo->setShortcut(QKeySequence::Undo);
+  QAction* redo = doc_.undoStack()->createRedoAction(this, tr("&Redo"));
+  redo->setShortcuts({QKeySequence::Redo, QKeySequence(tr("Ctrl+Y"))});
+  editMenu->addAction(undo);
+  editMenu->addAction(redo);
+  editMenu->addSeparator();
+  add(editMenu, tr("Cu&t"), QKeySequence::Cut, [this] { copySelection(true); });
+  add(editMenu, tr("&Copy"), QKeySequence::Copy, [this] {
+    if (table_->hasFocus())
+      table_->copyCsv();
+    else
+      copySelection(false);
+  });
+  add(editMenu, tr("&Paste"), QKeySequence::Paste, &MainWindow::paste);
+  add(editMenu, tr("&Delete"), QKeySequence::Delete, [this] { scene_->deleteSelection(); });
+  add(editMenu, tr("Select &All"), QKeySequence::SelectAll, [this] {
+    std::vector<std::string> ids;
+    for (const auto& n : doc_.graph().nodes) ids.push_back(n.id);
+    doc_.select(ids);
+  });
+  add(editMenu, tr("&Find Block…"), QKeySequence::Find, &MainWindow::findBlock);
+  editMenu->addSeparator();
+  add(editMenu, tr("Copy Cost Table as CSV"), QKeySequence(tr("Ctrl+Shift+C")), [this] { table_->copyCsv(); });
+
+  QMenu* viewMenu = menuBar()->addMenu(tr("&View"));
+  add(viewMenu, tr("&Fit to View"), QKeySequence(tr("F")), [this] { view_->fitAll(); });
+  add(viewMenu, tr("Zoom &In"), QKeySequence::ZoomIn, [this] { view_->zoomBy(1.25); });
+  add(viewMenu, tr("Zoom &Out"), QKeySequence::ZoomOut, [this] { view_->zoomBy(0.8); });
+  add(viewMenu, tr("Automatic &Layout"), QKeySequence(tr("Ctrl+L")), [this] {
+    doc_.autoLayout();
+    view_->fitAll();
+  });
+  viewMenu->addSeparator();
+  for (QDockWidget* dock : findChildren<QDockWidget*>()) viewMenu->addAction(dock->toggleViewAction());
+
+  QMenu* run = menuBar()->addMenu(tr("&Run"));
+  profileAction_ = add(run, tr("&Profile"), QKeySequence(tr("Ctrl+R")), [this] { startProfile(); });
+  cancelAction_ = add(run, tr("&Cancel Profile"), QKeySequence(tr("Esc")), &MainWindow::cancelProfile);
+  cancelAction_->setEnabled(false);
+  add(run, tr("Re-&calibrate"), QKeySequence(), [this] {
+    statusBar()->showMessage(tr("Calibrating this machine (a few seconds)…"));
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    auto cal = profile::load_or_measure(kernels::best_kernels(), true);
+    QApplication::restoreOverrideCursor();
+    if (cal) {
+      doc_.setCalibration(*cal);
+      statusBar()->showMessage(tr("Calibrated: %1 GFLOP/s peak, DRAM %2 GB/s")
+                                   .arg(cal->peak_gflops_1, 0, 'f', 1)
+                                   .arg(cal->dram_gbps, 0, 'f', 1),
+                               8000);
+    } else {
+      showError(tr("Calibration"), describe(cal.error()));
+    }
+  });
+
+  QMenu* help = menuBar()->addMenu(tr("&Help"));
+  add(help, tr("&About ConvScope"), QKeySequence(), [this] {
+    QMessageBox::about(
+        this, tr("About ConvScope"),
+        tr("<h3>ConvScope %1</h3><p>A workbench for efficient CNN building blocks: standard, depthwise-separable, "
+           "fire, interleaved group and inverted-residual blocks.</p><p>Parameters, multiply-adds and memory are "
+           "computed live by the engine; latency is measured on ConvScope's own SIMD CPU backend and set against "
+           "the roofline of this machine.</p><p>Qt %2 · QCustomPlot · Graphviz</p>")
+            .arg(QStringLiteral(CONVSCOPE_VERSION), QString::fromLatin1(qVersion())));
+  });
+
+  // Toolbar: files, document settings, colouring, profiling.
+  QToolBar* tb = addToolBar(tr("Main"));
+  tb->setObjectName("mainToolbar");
+  tb->addAction(newAction);
+  tb->addAction(openAction);
+  tb->addAction(saveAction);
+  tb->addSeparator();
+  tb->addAction(undo);
+  tb->addAction(redo);
+  tb->addSeparator();
+  tb->addWidget(new QLabel(tr(" α ")));
+  alpha_ = new QDoubleSpinBox;
+  alpha_->setObjectName("alpha");
+  alpha_->setRange(0.05, 4.0);
+  alpha_->setSingleStep(0.05);
+  alpha_->setDecimals(3);
+  alpha_->setToolTip(tr("Width multiplier α: scales every block's channel counts (make_divisible by 8)"));
+  connect(alpha_, &QDoubleSpinBox::valueChanged, this, [this](double a) {
+    if (a != doc_.graph().settings.alpha) doc_.setAlpha(a);
+  });
+  tb->addWidget(alpha_);
+  tb->addWidget(new QLabel(tr("  resolution ")));
+  resolution_ = new QSpinBox;
+  resolution_->setObjectName("resolution");
+  resolution_->setRange(0, 4096);
+  resolution_->setSpecialValueText(tr("as inputs"));
+  resolution_->setToolTip(tr("Input resolution ρ (overrides every input's height and width; 0 = as the inputs say)"));
+  connect(resolution_, &QSpinBox::valueChanged, this, [this](int r) {
+    const std::optional<std::int64_t> want = r > 0 ? std::optional<std::int64_t>(r) : std::nullopt;
+    if (want != doc_.graph().settings.resolution) doc_.setResolution(want);
+  });
+  tb->addWidget(resolution_);
+  tb->addSeparator();
+  tb->addWidget(new QLabel(tr(" colour by ")));
+  colour_ = new QComboBox;
+  colour_->setObjectName("colourBy");
+  colour_->addItem(tr("MAdds"), static_cast<int>(CostColour::MAdds));
+  colour_->addItem(tr("parameters"), static_cast<int>(CostColour::Params));
+  colour_->addItem(tr("latency"), static_cast<int>(CostColour::Latency));
+  colour_->addItem(tr("nothing"), static_cast<int>(CostColour::None));
+  connect(colour_, &QComboBox::currentIndexChanged, this,
+          [this](int) { scene_->setCostColour(static_cast<CostColour>(colour_->currentData().toInt())); });
+  tb->addWidget(colour_);
+  tb->addSeparator();
+  tb->addWidget(new QLabel(tr(" threads ")));
+  threads_ = new QSpinBox;
+  threads_->setObjectName("threads");
+  threads_->setRange(1, std::max(1, QThread::idealThreadCount()));
+  threads_->setValue(1);
+  tb->addWidget(threads_);
+  tb->addAction(profileAction_);
+  tb->addAction(cancelAction_);
+}
+
+void MainWindow::updateTitle() {
+  setWindowTitle(doc_.displayName() + "[*] — ConvScope");
+  setWindowModified(doc_.isModified());
+}
+
+QString MainWindow::totalsText() const {
+  const auto& a = doc_.analysis();
+  const auto& t = a.totals;
+  QString text =
+      tr("%1 params · %2 MAdds · peak %3")
+          .arg(qs(io::with_commas(t.params)), qs(io::with_commas(t.madds)), qs(io::human(a.memory.peak_bytes, true)));
+  if (const double p = doc_.predictedNs(); p > 0) text += tr(" · predicted %1").arg(ms_text(p));
+  if (!a.complete()) text += tr(" · %n problem(s)", nullptr, static_cast<int>(a.diagnostics.size()));
+  return text;
+}
+
+void MainWindow::updateStatus() {
+  totals_->setText(totalsText());
+  totals_->setStyleSheet(doc_.analysis().complete() ? QString() : QStringLiteral("color: #c62828"));
+  if (const ProfileData* p = doc_.profile()) {
+    const auto& n = p->result.network_ns;
+    QString text = tr("measured %1 (min %2, p90 %3, %4)")
+                       .arg(ms_text(n.median), ms_text(n.min), ms_text(n.p90), qs(p->result.isa));
+    if (!doc_.profileCurrent()) text += tr(" — before the last edit");
+    latency_->setText(text);
+  } else {
+    latency_->setText(tr("not profiled (Ctrl+R)"));
+  }
+}
+
+void MainWindow::updateSettingsEditors() {
+  const QSignalBlocker a(alpha_), r(resolution_);
+  alpha_->setValue(doc_.graph().settings.alpha);
+  resolution_->setValue(static_cast<int>(doc_.graph().settings.resolution.value_or(0)));
+}
+
+void MainWindow::showError(const QString& title, const QString& text) {
+  statusBar()->showMessage(text.section('\n', 0, 0), 10000);
+  if (options_.interactive) QMessageBox::warning(this, title, text);
+}
+
+bool MainWindow::maybeSave() {
+  if (!doc_.isModified() || !options_.interactive) return true;
+  const auto answer = QMessageBox::warning(this, tr("Unsaved changes"),
+                                           tr("%1 has unsaved changes. Save them?").arg(doc_.displayName()),
+                                           QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+  if (answer == QMessageBox::Save) return save();
+  return answer == QMessageBox::Discard;
+}
+
+bool MainWindow::save() {
+  if (doc_.path().isEmpty()) return saveAs();
+  auto ok = doc_.save();
+  if (!ok) {
+    showError(tr("Save"), tr("Could not save %1:\n%2").arg(doc_.path(), describe(ok.error())));
+    return false;
+  }
+  addRecent(doc_.path());
+  removeAutosave();
+  statusBar()->showMessage(tr("Saved %1").arg(doc_.path()), 5000);
+  return true;
+}
+
+bool MainWindow::saveAs() {
+  QString path = QFileDialog::getSaveFileName(this, tr("Save design"),
+                                              doc_.path().isEmpty() ? qs(doc_.graph().name) + ".json" : doc_.path(),
+                                              tr("ConvScope graph (*.json)"));
+  if (path.isEmpty()) return false;
+  if (QFileInfo(path).suffix().isEmpty()) path += ".json";
+  auto ok = doc_.save(path);
+  if (!ok) {
+    showError(tr("Save"), tr("Could not save %1:\n%2").arg(path, describe(ok.error())));
+    return false;
+  }
+  addRecent(path);
+  removeAutosave();
+  return true;
+}
+
+void MainWindow::openDialog() {
+  if (!maybeSave()) return;
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open design"), QString(),
+                                                    tr("Designs (*.json *.onnx);;ConvScope graph (*.json);;ONNX model "
+                                                       "(*.onnx);;All files (*)"));
+  if (!path.isEmpty()) (void)openPath(path);
+}
+
+Result<bool> MainWindow::openPath(const QString& path) {
+  QString file = path;
+  if (!QFileInfo::exists(file)) {
+    // A preset name.
+    for (const QString& p : presetFiles())
+      if (QFileInfo(p).completeBaseName() == path) return openPreset(path);
+  }
+  auto ok = doc_.open(file);
+  if (!ok) {
+    showError(tr("Open"), tr("Could not open %1:\n%2").arg(file, describe(ok.error())));
+    return ok;
+  }
+  if (!doc_.path().isEmpty()) addRecent(doc_.path());
+  view_->fitAll();
+  statusBar()->showMessage(tr("Opened %1").arg(file), 5000);
+  return true;
+}
+
+Result<bool> MainWindow::openPreset(const QString& name) {
+  for (const QString& p : presetFiles()) {
+    if (QFileInfo(p).completeBaseName() != name) continue;
+    auto g = io::load_graph(p.toStdString());
+    if (!g) {
+      showError(tr("Open preset"), describe(g.error()));
+      return tl::unexpected(g.error());
+    }
+    // A preset opens as an untitled copy: Save asks where, and the bundled file stays as it is.
+    doc_.reset(std::move(*g));
+    view_->fitAll();
+    return true;
+  }
+  showError(tr("Open preset"), tr("No preset named %1").arg(name));
+  return fail("", "no preset named " + name.toStdString());
+}
+
+void MainWindow::addRecent(const QString& path) {
+  QSettings settings;
+  QStringList recent = settings.value("recentFiles").toStringList();
+  const QString abs = QFileInfo(path).absoluteFilePath();
+  recent.removeAll(abs);
+  recent.prepend(abs);
+  while (recent.size() > kMaxRecent) recent.removeLast();
+  settings.setValue("recentFiles", recent);
+  rebuildRecentMenu();
+}
+
+void MainWindow::rebuildRecentMenu() {
+  recentMenu_->clear();
+  const QStringList recent = QSettings().value("recentFiles").toStringList();
+  for (const QString& path : recent) {
+    auto* a = recentMenu_->addAction(QFileInfo(path).fileName());
+    a->setToolTip(path);
+    connect(a, &QAction::triggered, this, [this, path] {
+      if (maybeSave()) (void)openPath(path);
+    });
+  }
+  recentMenu_->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::copySelection(bool cut) {
+  const auto ids = doc_.selection();
+  if (ids.empty()) return;
+  const ir::Graph part = edit::extract(doc_.graph(), ids);
+  auto* mime = new QMimeData;
+  const QByteArray json = QByteArray::fromStdString(io::graph_to_json(part));
+  mime->setData(kGraphMime, json);
+  mime->setText(QString::fromUtf8(json));
+  QApplication::clipboard()->setMimeData(mime);
+  if (cut) doc_.removeBlocks(ids);
+}
+
+void MainWindow::paste() {
+  const QMimeData* mime = QApplication::clipboard()->mimeData();
+  if (!mime) return;
+  const QByteArray json = mime->hasFormat(kGraphMime) ? mime->data(kGraphMime) : mime->text().toUtf8();
+  auto part = io::graph_from_json(json.toStdString());
+  if (!part) {
+    statusBar()->showMessage(tr("The clipboard holds no ConvScope blocks"), 5000);
+    return;
+  }
+  (void)doc_.pasteBlocks(*part, edit::Pos{40, 40});
+}
+
+void MainWindow::findBlock() {
+  QStringList ids;
+  for (const auto& n : doc_.graph().nodes) ids << qs(n.id);
+  bool ok = false;
+  const QString id = QInputDialog::getItem(this, tr("Find block"), tr("Block id:"), ids, 0, true, &ok);
+  if (!ok || id.isEmpty()) return;
+  if (doc_.graph().find(id.toStdString()) < 0) {
+    statusBar()->showMessage(tr("No block %1").arg(id), 5000);
+    return;
+  }
+  doc_.select({id.toStdString()});
+  if (auto* item = scene_->nodeItem(id.toStdString())) view_->centerOn(item);
+}
+
+void MainWindow::startProfile(int min_runs, double min_seconds) {
+  if (runner_->busy()) return;
+  if (!doc_.analysis().complete()) {
+    showError(tr("Profile"),
+              tr("Fix the graph's problems before profiling:\n%1").arg(describe(doc_.analysis().diagnostics)));
+    emit profileDone(false);
+    return;
+  }
+  ProfileJob job{.graph = doc_.graph(),
+                 .weights = doc_.importedWeights(),
+                 .threads = threads_->value(),
+                 .min_runs = min_runs,
+                 .min_seconds = min_seconds};
+  progress_->setValue(0);
+  progress_->setVisible(true);
+  profileAction_->setEnabled(false);
+  cancelAction_->setEnabled(true);
+  runner_->start(std::move(job));
+}
+
+void MainWindow::cancelProfile() {
+  if (runner_->busy()) runner_->cancel();
+}
+
+void MainWindow::startCalibration() {
+  // Cached after the first run; the first measurement takes a few seconds, off the UI thread.
+  QPointer<MainWindow> self(this);
+  QThread* t = QThread::create([self] {
+    auto cal = calibration();
+    if (!cal) return;
+    QMetaObject::invokeMethod(
+        qApp,
+        [self, c = *cal] {
+          if (self && !self->doc_.calibration()) self->doc_.setCalibration(c);
+        },
+        Qt::QueuedConnection);
+  });
+  connect(t, &QThread::finished, t, &QObject::deleteLater);
+  t->start();
+}
+
+Result<bool> MainWindow::exportCanvas(const QString& path) {
+  QRectF r;
+  for (QGraphicsItem* item : scene_->items()) r |= item->sceneBoundingRect();
+  if (r.isEmpty()) return fail("", "the canvas is empty");
+  r.adjust(-20, -20, 20, 20);
+  const QString suffix = QFileInfo(path).suffix().toLower();
+  scene_->clearSelection();
+  if (suffix == "svg") {
+    QSvgGenerator svg;
+    svg.setFileName(path);
+    svg.setSize(r.size().toSize());
+    svg.setViewBox(QRectF(QPointF(0, 0), r.size()));
+    svg.setTitle(doc_.displayName());
+    QPainter p(&svg);
+    scene_->render(&p, QRectF(QPointF(0, 0), r.size()), r);
+    return true;
+  }
+  if (suffix == "pdf") {
+    QPdfWriter pdf(path);
+    pdf.setPageSize(QPageSize(r.size(), QPageSize::Point));
+    pdf.setPageMargins(QMarginsF(0, 0, 0, 0));
+    QPainter p(&pdf);
+    scene_->render(&p, QRectF(), r);
+    return true;
+  }
+  if (suffix == "png") {
+    const double scale = std::min(2.0, 16000.0 / std::max(r.width(), r.height()));
+    QImage img((r.size() * scale).toSize(), QImage::Format_ARGB32);
+    img.fill(Qt::white);
+    QPainter p(&img);
+    p.setRenderHint(QPainter::Antialiasing);
+    scene_->render(&p, QRectF(), r);
+    p.end();
+    if (!img.save(path)) return fail(path.toStdString(), "could not write the image");
+    return true;
+  }
+  return fail(path.toStdString(), "unknown image type: use .png, .svg or .pdf");
+}
+
+Result<bool> MainWindow::exportDesign(const QString& path) {
+  const auto format = io::export_format_for_path(path.toStdString());
+  if (!format) return fail(path.toStdString(), "unknown export type: use .onnx, .py, .dot, .csv or .json");
+  auto bytes = io::export_design(doc_.graph(), doc_.analysis(), *format, doc_.importedWeights());
+  if (!bytes) return tl::unexpected(bytes.error());
+  return io::write_file_atomic(path.toStdString(), *bytes);
+}
+
+void MainWindow::exportDialog() {
+  QString filter;
+  const QString path = QFileDialog::getSaveFileName(
+      this, tr("Export design"), qs(doc_.graph().name),
+      tr("ONNX model (*.onnx);;PyTorch module (*.py);;Graphviz DOT (*.dot);;Per-layer report (*.csv);;ConvScope "
+         "graph (*.json)"),
+      &filter);
+  if (path.isEmpty()) return;
+  QString target = path;
+  if (QFileInfo(target).suffix().isEmpty()) target += filter.section("*", 1, 1).section(")", 0, 0);
+  auto ok = exportDesign(target);
+  if (!ok)
+    showError(tr("Export"), tr("Could not export %1:\n%2").arg(target, describe(ok.error())));
+  else
+    statusBar()->showMessage(tr("Exported %1").arg(target), 5000);
+}
+
+void MainWindow::exportImageDialog() {
+  const QStringList choices{tr("Canvas"), tr("Current plot")};
+  bool ok = false;
+  const QString what = QInputDialog::getItem(this, tr("Export image"), tr("What:"), choices, 0, false, &ok);
+  if (!ok) return;
+  QString path = QFileDialog::getSaveFileName(this, tr("Export image"), qs(doc_.graph().name) + ".png",
+                                              tr("PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)"));
+  if (path.isEmpty()) return;
+  if (what == choices[0]) {
+    auto r = exportCanvas(path);
+    if (!r) showError(tr("Export image"), describe(r.error()));
+  } else {
+    QString error;
+    if (!plots_->exportCurrent(path, &error)) showError(tr("Export image"), error);
+  }
+}
+
+QString MainWindow::autosaveDir() {
+  return QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation) + "/autosave";
+}
+
+void MainWindow::autosave() {
+  if (!doc_.isModified()) return;
+  const std::string text = io::graph_to_json(doc_.graph());
+  if (io::write_file_atomic(autosavePath_.toStdString(), text)) {
+    // Beside it, where the design came from (so recovery can offer the original file name).
+    QFile origin(autosavePath_ + ".origin");
+    if (origin.open(QIODevice::WriteOnly | QIODevice::Truncate)) origin.write(doc_.path().toUtf8());
+  }
+}
+
+void MainWindow::removeAutosave() {
+  QFile::remove(autosavePath_);
+  QFile::remove(autosavePath_ + ".origin");
+}
+
+void MainWindow::recoverAutosave() {
+  QDir dir(autosaveDir());
+  for (const QString& name : dir.entryList({"*.json"}, QDir::Files, QDir::Time)) {
+    const QString path = dir.filePath(name);
+    if (path == autosavePath_) continue;
+    QLockFile lock(dir.filePath(QFileInfo(name).completeBaseName() + ".lock"));
+    lock.setStaleLockTime(0);
+    if (!lock.tryLock(0)) continue;  // another running session's
+    auto g = io::load_graph(path.toStdString());
+    QFile origin_file(path + ".origin");
+    QString origin;
+    if (origin_file.open(QIODevice::ReadOnly)) origin = QString::fromUtf8(origin_file.readAll());
+    origin_file.close();
+    bool take = false;
+    if (g && options_.interactive) {
+      take = QMessageBox::question(this, tr("Recover design"),
+                                   tr("ConvScope did not close cleanly. Recover the autosaved design \"%1\" from %2?")
+                                       .arg(qs(g->name), QFileInfo(path).lastModified().toString()),
+                                   QMessageBox::Yes | QMessageBox::No) == QMessageBox::Yes;
+    }
+    if (take) {
+      if (!origin.isEmpty() && QFileInfo::exists(origin)) {
+        (void)doc_.open(origin);
+      } else {
+        ir::Graph empty;
+        empty.name = g->name;
+        doc_.reset(empty, origin);
+      }
+      doc_.apply(tr("Recover autosave"), std::move(*g));
+      view_->fitAll();
+    }
+    QFile::remove(path);
+    QFile::remove(path + ".origin");
+    lock.unlock();
+    QFile::remove(lock.fileName());
+    if (take) break;
+  }
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (!maybeSave()) {
+    event->ignore();
+    return;
+  }
+  if (runner_->busy()) runner_->cancel();
+  QSettings settings;
+  settings.setValue("window/geometry", saveGeometry());
+  settings.setValue("window/state", saveState());
+  removeAutosave();
+  event->accept();
+}
+
+}  // namespace convscope::gui

@@ -1,0 +1,134 @@
+#pragma once
+/// The main window: palette (left), canvas (centre), inspector (right), cost
+/// table, plots and block comparison (bottom, tabbed docks), a toolbar with the
+/// document settings (width multiplier, resolution) and profiling, a status bar
+/// with live totals, and the File / Edit / View / Run / Help menus. Dock layout,
+/// recent files and window geometry are remembered (QSettings); the document is
+/// autosaved and recovered after a crash.
+
+#include <QMainWindow>
+#include <QPointer>
+
+#include "document.h"
+
+class QDoubleSpinBox;
+class QLabel;
+class QMenu;
+class QProgressBar;
+class QSpinBox;
+class QComboBox;
+class QTimer;
+
+namespace convscope::gui {
+
+class CanvasScene;
+class CanvasView;
+class ComparePanel;
+class CostTable;
+class Inspector;
+class Palette;
+class PlotsPanel;
+class ProfileRunner;
+
+struct MainWindowOptions {
+  /// Look for autosaves of a previous session and offer to recover them.
+  bool recover = true;
+  /// Ask before discarding unsaved changes (tests turn this off).
+  bool interactive = true;
+};
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+
+ public:
+  explicit MainWindow(const MainWindowOptions& options = {}, QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  [[nodiscard]] Document* document() { return &doc_; }
+  [[nodiscard]] CanvasScene* scene() const { return scene_; }
+  [[nodiscard]] CanvasView* view() const { return view_; }
+  [[nodiscard]] Palette* palette() const { return palette_; }
+  [[nodiscard]] Inspector* inspector() const { return inspector_; }
+  [[nodiscard]] CostTable* costTable() const { return table_; }
+  [[nodiscard]] PlotsPanel* plots() const { return plots_; }
+  [[nodiscard]] ComparePanel* comparePanel() const { return compare_; }
+  [[nodiscard]] ProfileRunner* runner() const { return runner_; }
+  /// The status bar's live totals, as shown ("3,504,872 params · ...").
+  [[nodiscard]] QString totalsText() const;
+
+  /// Opens a file or preset name; on failure shows the message (when interactive)
+  /// and leaves the current document untouched.
+  Result<bool> openPath(const QString& path);
+  /// Loads the bundled preset `name` (e.g. "mobilenet_v2").
+  Result<bool> openPreset(const QString& name);
+  /// Starts a profile of the current graph (threads from the toolbar).
+  void startProfile(int min_runs = 10, double min_seconds = 0.5);
+  void cancelProfile();
+  /// Saves an image of the canvas (.png, .svg or .pdf by suffix).
+  Result<bool> exportCanvas(const QString& path);
+  /// Exports the design: .onnx, .py (PyTorch), .dot, .csv (per-layer report) or .json.
+  Result<bool> exportDesign(const QString& path);
+  /// Where autosaves go.
+  [[nodiscard]] static QString autosaveDir();
+  /// Writes the autosave now (when modified).
+  void autosave();
+
+ signals:
+  /// A profile run finished (true) or failed / was cancelled (false).
+  void profileDone(bool ok);
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+
+ private:
+  void buildActions();
+  void buildDocks();
+  void updateTitle();
+  void updateStatus();
+  void updateSettingsEditors();
+  bool maybeSave();
+  bool save();
+  bool saveAs();
+  void openDialog();
+  void addRecent(const QString& path);
+  void rebuildRecentMenu();
+  void showError(const QString& title, const QString& text);
+  void copySelection(bool cut);
+  void paste();
+  void findBlock();
+  void recoverAutosave();
+  void removeAutosave();
+  void exportDialog();
+  void exportImageDialog();
+  void startCalibration();
+
+  MainWindowOptions options_;
+  Document doc_;
+  CanvasScene* scene_ = nullptr;
+  CanvasView* view_ = nullptr;
+  Palette* palette_ = nullptr;
+  Inspector* inspector_ = nullptr;
+  CostTable* table_ = nullptr;
+  PlotsPanel* plots_ = nullptr;
+  ComparePanel* compare_ = nullptr;
+  ProfileRunner* runner_ = nullptr;
+  QDoubleSpinBox* alpha_ = nullptr;
+  QSpinBox* resolution_ = nullptr;
+  QSpinBox* threads_ = nullptr;
+  QComboBox* colour_ = nullptr;
+  QLabel* totals_ = nullptr;
+  QLabel* latency_ = nullptr;
+  QProgressBar* progress_ = nullptr;
+  QAction* profileAction_ = nullptr;
+  QAction* cancelAction_ = nullptr;
+  QMenu* recentMenu_ = nullptr;
+  QTimer* autosaveTimer_ = nullptr;
+  QString autosavePath_;
+};
+
+/// The folders searched for bundled presets.
+QStringList presetDirs();
+/// Paths of the bundled presets (name order).
+QStringList presetFiles();
+
+}  // namespace convscope::gui

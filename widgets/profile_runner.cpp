@@ -1,0 +1,92 @@
+#include "profile_runner.h"
+
+#include <exception>
+#include <utility>
+
+#include "kernels/kernels.h"
+#include "runtime/plan.h"
+
+namespace convscope::gui {
+
+Result<profile::Calibration> calibration() { return profile::load_or_measure(kernels::best_kernels()); }
+
+ProfileRunner::ProfileRunner(QObject* parent) : QObject(parent) {
+  qRegisterMetaType<std::shared_ptr<const ProfileData>>("std::shared_ptr<const convscope::gui::ProfileData>");
+}
+
+ProfileRunner::~ProfileRunner() {
+  if (thread_) {
+    cancel_ = true;
+    thread_->wait();
+  }
+}
+
+void ProfileRunner::cancel() { cancel_ = true; }
+
+bool ProfileRunner::start(ProfileJob job) {
+  if (thread_) return false;
+  cancel_ = false;
+  data_.reset();
+  error_.clear();
+  thread_ = QThread::create([this, job = std::move(job)] {
+    // Nothing thrown here may reach the event loop: report it as a failure instead.
+    try {
+      Q_EMIT progress(0.0, tr("calibrating"));
+      auto cal = calibration();
+      if (!cal) {
+        error_ = tr("Calibration failed: %1").arg(describe(cal.error()));
+        return;
+      }
+      auto data = std::make_shared<ProfileData>();
+      data->graph = job.graph;
+      data->calibration = *cal;
+      data->analysis = cost::analyze(job.graph);
+      if (!data->analysis.complete()) {
+        error_ = tr("The graph has problems; fix them before profiling:\n%1").arg(describe(data->analysis.diagnostics));
+        return;
+      }
+      Q_EMIT progress(0.0, tr("building the plan"));
+      runtime::Weights weights;
+      runtime::PlanOptions po;
+      po.threads = job.threads;
+      if (!job.weights.empty()) {
+        weights = runtime::Weights::with_named(job.graph, data->analysis, job.weights);
+        po.weights = &weights;
+      }
+      auto plan = runtime::Plan::build(job.graph, data->analysis, po);
+      if (!plan) {
+        error_ = tr("Cannot run the graph: %1").arg(describe(plan.error()));
+        return;
+      }
+      profile::ProfileOptions opt;
+      opt.min_runs = job.min_runs;
+      opt.min_seconds = job.min_seconds;
+      opt.cancel = &cancel_;
+      opt.progress = [this, last = -1.0](double f) mutable {
+        if (f - last < 0.005 && f < 1.0) return;  // a few hundred updates at most
+        last = f;
+        Q_EMIT progress(f, tr("measuring"));
+      };
+      data->result = profile::profile_plan(*plan, opt);
+      data->summary = profile::summarize_profile(job.graph, *plan, data->result, data->calibration);
+      data_ = std::move(data);
+    } catch (const std::exception& e) {
+      error_ = tr("Profiling stopped: %1").arg(QString::fromUtf8(e.what()));
+    } catch (...) {
+      error_ = tr("Profiling stopped by an unknown error");
+    }
+  });
+  // Deliver on this (the UI) thread once the worker has ended, so a receiver may start the next job at once.
+  connect(thread_, &QThread::finished, this, [this] {
+    thread_->deleteLater();
+    thread_ = nullptr;
+    if (data_)
+      Q_EMIT finished(std::exchange(data_, nullptr));
+    else
+      Q_EMIT failed(error_.isEmpty() ? tr("Profiling produced no result") : error_);
+  });
+  thread_->start();
+  return true;
+}
+
+}  // namespace convscope::gui
