@@ -531,6 +531,19 @@ void CanvasView::fitAll() {
   centerOn(r.center());
 }
 
+void CanvasView::showStart() {
+  fitAll();
+  constexpr double kReadable = 0.6;
+  if (zoom() >= kReadable) return;
+  zoomBy(kReadable / zoom());
+  QRectF r;
+  for (QGraphicsItem* item : scene_->items())
+    if (dynamic_cast<NodeItem*>(item)) r |= item->sceneBoundingRect();
+  // Top of the graph, horizontally centred.
+  const QRectF visible = mapToScene(viewport()->rect()).boundingRect();
+  centerOn(QPointF(r.center().x(), r.top() - 30 + visible.height() / 2));
+}
+
 void CanvasView::zoomBy(double factor) {
   const double z = zoom() * factor;
   if (z < 0.05 || z > 4.0) return;

@@ -89,6 +89,9 @@ class CanvasView : public QGraphicsView {
   explicit CanvasView(CanvasScene* scene, QWidget* parent = nullptr);
   /// Zooms to show every block.
   void fitAll();
+  /// The view for a freshly opened design: every block if that stays readable,
+  /// else readable zoom at the graph's inputs (F shows everything).
+  void showStart();
   void zoomBy(double factor);
   [[nodiscard]] double zoom() const { return transform().m11(); }
 

@@ -86,6 +86,11 @@ CostTable::CostTable(Document* doc, QWidget* parent) : QTreeWidget(parent), doc_
   setContextMenuPolicy(Qt::ActionsContextMenu);
 
   connect(doc_, &Document::changed, this, &CostTable::rebuild);
+  // A newly opened design gets its columns fitted to its contents.
+  connect(doc_, &Document::pathChanged, this, [this] {
+    for (int c = 0; c < kColumns; ++c) resizeColumnToContents(c);
+    setColumnWidth(kBlock, std::max(columnWidth(kBlock) + 20, 130));
+  });
   connect(doc_, &Document::profileChanged, this, &CostTable::rebuild);
   connect(doc_, &Document::selectionChanged, this, &CostTable::syncSelectionFromDocument);
   connect(this, &QTreeWidget::itemSelectionChanged, this, [this] {
@@ -101,8 +106,6 @@ CostTable::CostTable(Document* doc, QWidget* parent) : QTreeWidget(parent), doc_
     syncing_ = false;
   });
   rebuild();
-  for (int c = 0; c < kColumns; ++c) resizeColumnToContents(c);
-  setColumnWidth(kBlock, std::max(columnWidth(kBlock), 150));
 }
 
 QTreeWidgetItem* CostTable::blockRow(const std::string& id) const {

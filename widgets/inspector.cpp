@@ -134,6 +134,7 @@ void Inspector::rebuild() {
   auto* scroll = new QScrollArea;
   scroll->setWidgetResizable(true);
   scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
   auto* content = new QWidget;
   auto* v = new QVBoxLayout(content);
   scroll->setWidget(content);
@@ -183,13 +184,17 @@ void Inspector::rebuild() {
         new QLabel(QStringLiteral("<b>%1</b><br><small>%2</small>")
                        .arg(qs(kind->info().title).toHtmlEscaped(), qs(kind->info().summary).toHtmlEscaped()));
     title->setWordWrap(true);
-    head->addRow(tr("kind"), title);
+    title->setToolTip(qs(kind->info().reference));
+    v->addLayout(head);
+    v->addWidget(title);
+  } else {
+    v->addLayout(head);
   }
-  v->addLayout(head);
 
   problems_ = new QLabel;
   problems_->setObjectName("problems");
   problems_->setWordWrap(true);
+  problems_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
   problems_->setStyleSheet("QLabel { color: #c62828; background: #ffebee; padding: 4px; border-radius: 3px; }");
   problems_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   v->addWidget(problems_);
@@ -312,6 +317,7 @@ void Inspector::rebuild() {
   formula_ = new QLabel;
   formula_->setObjectName("formula");
   formula_->setWordWrap(true);
+  formula_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
   formula_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   fl->addWidget(formula_);
   v->addWidget(formulaBox);

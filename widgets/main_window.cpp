@@ -256,8 +256,9 @@ void MainWindow::buildDocks() {
   addDockWidget(Qt::BottomDockWidgetArea, compareDock);
   tabifyDockWidget(plotDock, compareDock);
   plotDock->raise();
-  resizeDocks({paletteDock, inspectorDock}, {220, 330}, Qt::Horizontal);
-  resizeDocks({tableDock}, {330}, Qt::Vertical);
+  resizeDocks({paletteDock, inspectorDock}, {250, 340}, Qt::Horizontal);
+  resizeDocks({tableDock, plotDock}, {900, 700}, Qt::Horizontal);
+  resizeDocks({tableDock}, {360}, Qt::Vertical);
 }
 
 void MainWindow::buildActions() {
@@ -519,7 +520,7 @@ Result<bool> MainWindow::openPath(const QString& path) {
     return ok;
   }
   if (!doc_.path().isEmpty()) addRecent(doc_.path());
-  view_->fitAll();
+  view_->showStart();
   statusBar()->showMessage(tr("Opened %1").arg(file), 5000);
   return true;
 }
@@ -534,7 +535,7 @@ Result<bool> MainWindow::openPreset(const QString& name) {
     }
     // A preset opens as an untitled copy: Save asks where, and the bundled file stays as it is.
     doc_.reset(std::move(*g));
-    view_->fitAll();
+    view_->showStart();
     return true;
   }
   showError(tr("Open preset"), tr("No preset named %1").arg(name));

@@ -71,14 +71,14 @@ int main(int argc, char** argv) {
     if (wh.size() == 2) window.resize(wh[0].toInt(), wh[1].toInt());
   }
   window.show();
-  window.view()->fitAll();
+  window.view()->showStart();
   if (cli.isSet(select)) window.document()->select({cli.value(select).toStdString()});
   if (cli.isSet(plot)) window.plots()->setCurrentIndex(cli.value(plot).toInt());
 
   if (shot) {
     const QString out = cli.value(screenshot);
     auto grab = [&window, out] {
-      window.view()->fitAll();
+      window.view()->showStart();
       QTimer::singleShot(300, &window, [&window, out] {
         const bool ok = window.grab().save(out);
         std::fprintf(stderr, "convscope: %s %s\n", ok ? "saved" : "could not save", qPrintable(out));
