@@ -302,31 +302,38 @@ void CanvasScene::recomputeShares() {
 void CanvasScene::sync() {
   syncing_ = true;
   const auto& g = doc_->graph();
+  // Edges first (they are rebuilt below), then items of removed blocks, then every
+  // item's index, so nothing reads a stale index while positions change.
+  drop_target_ = nullptr;
+  for (auto* e : edges_) delete e;
+  edges_.clear();
   std::set<std::string> present;
-  QRectF placed = itemsBoundingRect();
-  for (std::size_t i = 0; i < g.nodes.size(); ++i) {
-    const auto& n = g.nodes[i];
-    present.insert(n.id);
-    NodeItem* item = nodeItem(n.id);
-    if (!item) {
-      item = new NodeItem(this, n.id);
-      nodes_[n.id] = item;
-      item->setIndex(static_cast<int>(i));
-      addItem(item);
-    }
-    item->setIndex(static_cast<int>(i));
-    QPointF pos = n.pos ? QPointF((*n.pos)[0], (*n.pos)[1]) : QPointF(placed.left(), placed.bottom() + 40);
-    if (!n.pos) placed.setBottom(placed.bottom() + kNodeHeight + 40);
-    if (item->pos() != pos) item->setPos(pos);
-  }
+  for (const auto& n : g.nodes) present.insert(n.id);
   for (auto it = nodes_.begin(); it != nodes_.end();) {
     if (!present.count(it->first)) {
-      if (drop_target_) drop_target_ = nullptr;
       delete it->second;
       it = nodes_.erase(it);
     } else {
       ++it;
     }
+  }
+  QRectF placed = itemsBoundingRect();
+  std::vector<NodeItem*> items(g.nodes.size());
+  for (std::size_t i = 0; i < g.nodes.size(); ++i) {
+    NodeItem*& item = nodes_[g.nodes[i].id];
+    if (!item) {
+      item = new NodeItem(this, g.nodes[i].id);
+      item->setIndex(static_cast<int>(i));
+      addItem(item);
+    }
+    item->setIndex(static_cast<int>(i));
+    items[i] = item;
+  }
+  for (std::size_t i = 0; i < g.nodes.size(); ++i) {
+    const auto& n = g.nodes[i];
+    const QPointF pos = n.pos ? QPointF((*n.pos)[0], (*n.pos)[1]) : QPointF(placed.left(), placed.bottom() + 40);
+    if (!n.pos) placed.setBottom(placed.bottom() + kNodeHeight + 40);
+    if (items[i]->pos() != pos) items[i]->setPos(pos);
   }
   recomputeShares();
   for (auto& [id, item] : nodes_) item->refresh();

@@ -117,6 +117,18 @@ class GuiTest : public QObject {
     for (const auto& n : w.document()->graph().nodes) QVERIFY(w.scene()->nodeItem(n.id));
   }
 
+  void opensEveryPresetInOneWindow() {
+    MainWindow& w = fresh(small_graph());
+    const QStringList presets = presetFiles();
+    QVERIFY(presets.size() >= 10);
+    for (const QString& p : presets) {
+      QVERIFY2(w.openPath(p), qPrintable(p));
+      QVERIFY(w.document()->analysis().complete());
+      QCOMPARE(static_cast<std::size_t>(w.costTable()->topLevelItemCount()), w.document()->graph().nodes.size());
+      for (const auto& n : w.document()->graph().nodes) QVERIFY(n.pos);  // laid out
+    }
+  }
+
   void dropsEveryRegisteredKindFromThePalette() {
     MainWindow& w = fresh(small_graph());
     const auto& kinds = blocks::Registry::builtin().kinds();
