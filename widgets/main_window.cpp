@@ -39,6 +39,7 @@
 #include "palette.h"
 #include "plots.h"
 #include "profile_runner.h"
+#include "sweep_panel.h"
 
 namespace convscope::gui {
 namespace {
@@ -255,6 +256,13 @@ void MainWindow::buildDocks() {
   compareDock->setWidget(compare_);
   addDockWidget(Qt::BottomDockWidgetArea, compareDock);
   tabifyDockWidget(plotDock, compareDock);
+
+  sweep_ = new SweepPanel(&doc_);
+  auto* sweepDock = new QDockWidget(tr("Sweep"), this);
+  sweepDock->setObjectName("sweepDock");
+  sweepDock->setWidget(sweep_);
+  addDockWidget(Qt::BottomDockWidgetArea, sweepDock);
+  tabifyDockWidget(compareDock, sweepDock);
   plotDock->raise();
   resizeDocks({paletteDock, inspectorDock}, {250, 340}, Qt::Horizontal);
   resizeDocks({tableDock, plotDock}, {900, 700}, Qt::Horizontal);

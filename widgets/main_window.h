@@ -1,7 +1,7 @@
 #pragma once
 /// The main window: palette (left), canvas (centre), inspector (right), cost
-/// table, plots and block comparison (bottom, tabbed docks), a toolbar with the
-/// document settings (width multiplier, resolution) and profiling, a status bar
+/// table, plots, block comparison and sweep (bottom, tabbed docks), a toolbar
+/// with the document settings (width multiplier, resolution) and profiling, a status bar
 /// with live totals, and the File / Edit / View / Run / Help menus. Dock layout,
 /// recent files and window geometry are remembered (QSettings); the document is
 /// autosaved and recovered after a crash.
@@ -29,6 +29,7 @@ class Inspector;
 class Palette;
 class PlotsPanel;
 class ProfileRunner;
+class SweepPanel;
 
 struct MainWindowOptions {
   /// Look for autosaves of a previous session and offer to recover them.
@@ -52,6 +53,8 @@ class MainWindow : public QMainWindow {
   [[nodiscard]] CostTable* costTable() const { return table_; }
   [[nodiscard]] PlotsPanel* plots() const { return plots_; }
   [[nodiscard]] ComparePanel* comparePanel() const { return compare_; }
+  /// The sweep view (the "Sweep" dock, tabified with the block comparison).
+  [[nodiscard]] SweepPanel* sweepPanel() const { return sweep_; }
   [[nodiscard]] ProfileRunner* runner() const { return runner_; }
   /// The status bar's live totals, as shown ("3,504,872 params · ...").
   [[nodiscard]] QString totalsText() const;
@@ -111,6 +114,7 @@ class MainWindow : public QMainWindow {
   CostTable* table_ = nullptr;
   PlotsPanel* plots_ = nullptr;
   ComparePanel* compare_ = nullptr;
+  SweepPanel* sweep_ = nullptr;
   ProfileRunner* runner_ = nullptr;
   QDoubleSpinBox* alpha_ = nullptr;
   QSpinBox* resolution_ = nullptr;

@@ -25,6 +25,8 @@
 #include "plots.h"
 #include "profile_runner.h"
 #include "qcustomplot.h"
+#include "sweep/sweep.h"
+#include "sweep_panel.h"
 
 using namespace convscope;
 using namespace convscope::gui;
@@ -345,6 +347,85 @@ class GuiTest : public QObject {
     QVERIFY(done.wait(60000));
     QCOMPARE(done.first().at(0).toBool(), false);
     QVERIFY(w.document()->profile() && w.document()->profile()->result.cancelled);
+  }
+
+  void paletteTooltipsGiveTheFormula() {
+    MainWindow& w = fresh(small_graph());
+    QTreeWidget* tree = w.palette()->tree();
+    QTreeWidgetItem* separable = nullptr;
+    for (int g = 0; g < tree->topLevelItemCount(); ++g)
+      for (int i = 0; i < tree->topLevelItem(g)->childCount(); ++i)
+        if (tree->topLevelItem(g)->child(i)->data(0, Qt::UserRole).toString() == "separable")
+          separable = tree->topLevelItem(g)->child(i);
+    QVERIFY(separable);
+    QVERIFY2(separable->toolTip(0).contains("MAdds = "), qPrintable(separable->toolTip(0)));
+  }
+
+  void pearsonIsExact() {
+    QVERIFY(std::abs(pearson({1, 2, 3}, {2, 4, 6}) - 1.0) < 1e-12);
+    QVERIFY(std::abs(pearson({1, 2, 3}, {3, 2, 1}) + 1.0) < 1e-12);
+    QCOMPARE(pearson({1, 2, 3}, {5, 5, 5}), 0.0);
+    QCOMPARE(pearson({1}, {1}), 0.0);
+    // By hand: deviations (-1.5,-0.5,0.5,1.5) and (-0.5,-1.5,0.5,1.5): r = 4 / sqrt(5 * 5) = 0.8.
+    QVERIFY(std::abs(pearson({1, 2, 3, 4}, {2, 1, 3, 4}) - 0.8) < 1e-12);
+  }
+
+  void comparesBlocksAndMeasuresThem() {
+    MainWindow& w = fresh(small_graph());
+    ComparePanel* c = w.comparePanel();
+    QVERIFY(c->rows().size() >= 5);
+    // The engine's own comparison for the panel's default shape.
+    const auto rows = cost::compare_blocks(ir::Shape{56, 56, 64}, 128, 1, 3);
+    QCOMPARE(c->rows().size(), rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      QCOMPARE(c->rows()[i].totals.madds, rows[i].totals.madds);
+      QCOMPARE(c->table()->item(static_cast<int>(i), 0)->text().isEmpty(), false);
+    }
+    auto* out = c->findChild<QSpinBox*>("outChannels");
+    QVERIFY(out);
+    out->setValue(96);
+    const auto rows96 = cost::compare_blocks(ir::Shape{56, 56, 64}, 96, 1, 3);
+    QCOMPARE(c->rows().front().totals.madds, rows96.front().totals.madds);
+    QSignalSpy measured(c, &ComparePanel::measured);
+    c->findChild<QSpinBox*>("height")->setValue(14);
+    c->findChild<QSpinBox*>("width")->setValue(14);
+    c->measure();
+    QVERIFY(measured.wait(120000));
+    int with_latency = 0;
+    for (std::size_t i = 0; i < c->rows().size(); ++i)
+      if (c->rows()[i].ok) with_latency += c->measuredNs()[i] > 0 ? 1 : 0;
+    QVERIFY(with_latency >= 4);
+  }
+
+  void sweepsTheGridAndOpensAPoint() {
+    MainWindow& w = fresh(small_graph());
+    QVERIFY(w.openPath("mobilenet_v2"));
+    SweepPanel* sp = w.sweepPanel();
+    QVERIFY(sp);
+    // Absurd grids are refused before anything runs, with the engine's message.
+    sp->setGrid("0,1.0", "224", "", false);
+    QVERIFY(!sp->run());
+    QVERIFY2(sp->statusText().contains("must be in (0, 16], got 0"), qPrintable(sp->statusText()));
+    sp->setGrid("0.5,1.0", "128:224:32", "", false);
+    QVERIFY(sp->run());
+    sweep::Spec spec;
+    spec.alphas = {0.5, 1.0};
+    spec.resolutions = {128, 160, 192, 224};
+    const auto expect = sweep::evaluate(w.document()->graph(), spec);
+    QCOMPARE(sp->points().size(), expect.size());
+    for (std::size_t i = 0; i < expect.size(); ++i) QCOMPARE(sp->points()[i].madds, expect[i].madds);
+    QCOMPARE(sp->table()->rowCount(), 8);
+    QString error;
+    QVERIFY2(sp->exportCsv(tmp_.filePath("sweep.csv"), &error), qPrintable(error));
+    QVERIFY(QFileInfo(tmp_.filePath("sweep.csv")).size() > 100);
+    // Opening a point puts that configuration on the canvas as one undo step.
+    std::size_t idx = 0;
+    for (std::size_t i = 0; i < sp->points().size(); ++i)
+      if (sp->points()[i].alpha == 0.5 && sp->points()[i].resolution == 160) idx = i;
+    QVERIFY(sp->openPoint(idx));
+    QCOMPARE(w.document()->graph().settings.alpha, 0.5);
+    QCOMPARE(w.document()->analysis().totals.madds, sp->points()[idx].madds);
+    QVERIFY(w.document()->undoStack()->canUndo());
   }
 
   void exportsDesigns() {
