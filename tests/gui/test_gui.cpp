@@ -437,6 +437,12 @@ class GuiTest : public QObject {
       QVERIFY(QFileInfo(path).size() > 50);
     }
     QVERIFY(!w.exportDesign(tmp_.filePath("design.xyz")));
+    // File > Open takes the exported ONNX model back, with the same costs.
+    const auto totals = w.document()->analysis().totals;
+    QVERIFY(w.openPath(tmp_.filePath("design.onnx")));
+    QCOMPARE(w.document()->analysis().totals.madds, totals.madds);
+    QCOMPARE(w.document()->analysis().totals.weights, totals.weights);
+    QVERIFY(!w.document()->importedWeights().empty());
   }
 
   void autosaveWritesTheDesign() {
