@@ -26,7 +26,17 @@ QString qs(const std::string& s) { return QString::fromStdString(s); }
 
 QString shape_text(const ir::Shape& s) { return QStringLiteral("%1×%2×%3").arg(s.h).arg(s.w).arg(s.c); }
 
-QColor category_colour(blocks::Category c) {
+/// White to deep orange as the share grows (square root: small shares stay visible).
+QColor heat(double share) {
+  const double t = std::sqrt(std::clamp(share, 0.0, 1.0));
+  const QColor hot(0xff, 0x70, 0x43);
+  auto mix = [&](int a, int b) { return static_cast<int>(std::lround(a + (b - a) * t)); };
+  return QColor(mix(255, hot.red()), mix(255, hot.green()), mix(255, hot.blue()));
+}
+
+}  // namespace
+
+QColor categoryColour(blocks::Category c) {
   switch (c) {
     case blocks::Category::Input:
       return QColor(0x2e, 0x7d, 0x32);
@@ -37,16 +47,6 @@ QColor category_colour(blocks::Category c) {
   }
   return Qt::gray;
 }
-
-/// White to deep orange as the share grows (square root: small shares stay visible).
-QColor heat(double share) {
-  const double t = std::sqrt(std::clamp(share, 0.0, 1.0));
-  const QColor hot(0xff, 0x70, 0x43);
-  auto mix = [&](int a, int b) { return static_cast<int>(std::lround(a + (b - a) * t)); };
-  return QColor(mix(255, hot.red()), mix(255, hot.green()), mix(255, hot.blue()));
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------- NodeItem
 
@@ -84,8 +84,6 @@ QPointF NodeItem::inputPort(std::size_t slot) const {
 }
 
 QPointF NodeItem::outputPort() const { return mapToScene(QPointF(kNodeWidth / 2, kNodeHeight)); }
-
-bool NodeItem::hasOutput() const { return true; }
 
 std::optional<NodeItem::Port> NodeItem::portAt(QPointF scene_pos) const {
   auto near = [&](QPointF p) { return QLineF(p, scene_pos).length() <= kPortHit; };
@@ -137,7 +135,7 @@ void NodeItem::paint(QPainter* p, const QStyleOptionGraphicsItem* option, QWidge
   // Category strip on the left.
   if (i) {
     p->setPen(Qt::NoPen);
-    p->setBrush(category_colour(i->category));
+    p->setBrush(categoryColour(i->category));
     p->drawRoundedRect(QRectF(1.5, 1.5, 6, kNodeHeight - 3), 3, 3);
   }
 

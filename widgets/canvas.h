@@ -21,6 +21,9 @@ class EdgeItem;
 /// What node colours show.
 enum class CostColour { MAdds, Params, Latency, None };
 
+/// The colour of a block category (canvas strip, palette icon).
+QColor categoryColour(blocks::Category c);
+
 /// MIME type of a palette drag: the block kind's registry name as UTF-8.
 inline constexpr const char* kKindMime = "application/x-convscope-kind";
 
@@ -125,7 +128,6 @@ class NodeItem : public QGraphicsItem {
   [[nodiscard]] std::size_t inputPorts() const;
   [[nodiscard]] QPointF inputPort(std::size_t slot) const;  ///< scene position
   [[nodiscard]] QPointF outputPort() const;                 ///< scene position
-  [[nodiscard]] bool hasOutput() const;
   struct Port {
     bool output = false;
     std::size_t slot = 0;

@@ -6,10 +6,6 @@
 /// Counting is synchronous and follows every control change; measuring runs
 /// each block's two-node graph through a ProfileRunner, one after the other.
 
-// Engine headers before Qt's: ir/lowering.h declares OpBuilder::emit, which Qt's `emit`
-// keyword macro would otherwise erase.
-#include "ir/lowering.h"
-
 #include <QWidget>
 #include <cstddef>
 #include <vector>

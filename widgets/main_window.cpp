@@ -52,16 +52,6 @@ constexpr int kAutosaveMs = 30'000;
 
 QString ms_text(double ns) { return QString::number(ns / 1e6, 'f', ns < 1e7 ? 2 : 1) + " ms"; }
 
-/// Each running session holds a lock beside its autosave; an autosave whose lock
-/// can be taken belongs to a session that ended without cleaning up (a crash).
-struct SessionLock {
-  std::unique_ptr<QLockFile> lock;
-};
-SessionLock& session_lock() {
-  static SessionLock s;
-  return s;
-}
-
 }  // namespace
 
 QStringList presetDirs() {
@@ -191,12 +181,11 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
     QDir().mkpath(autosaveDir());
     const QString session = QUuid::createUuid().toString(QUuid::WithoutBraces);
     autosavePath_ = autosaveDir() + "/" + session + ".json";
-    auto& sl = session_lock();
-    if (!sl.lock) {
-      sl.lock = std::make_unique<QLockFile>(autosaveDir() + "/" + session + ".lock");
-      sl.lock->setStaleLockTime(0);
-      (void)sl.lock->tryLock(0);
-    }
+    // Held while this window lives: an autosave whose lock can be taken belongs to a
+    // session that ended without cleaning up (a crash), and is offered for recovery.
+    sessionLock_ = std::make_unique<QLockFile>(autosaveDir() + "/" + session + ".lock");
+    sessionLock_->setStaleLockTime(0);
+    (void)sessionLock_->tryLock(0);
   }
 
   QSettings settings;

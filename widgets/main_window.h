@@ -8,10 +8,12 @@
 
 #include <QMainWindow>
 #include <QPointer>
+#include <memory>
 
 #include "document.h"
 
 class QDoubleSpinBox;
+class QLockFile;
 class QLabel;
 class QMenu;
 class QProgressBar;
@@ -128,6 +130,7 @@ class MainWindow : public QMainWindow {
   QMenu* recentMenu_ = nullptr;
   QTimer* autosaveTimer_ = nullptr;
   QString autosavePath_;
+  std::unique_ptr<QLockFile> sessionLock_;
 };
 
 /// The folders searched for bundled presets.

@@ -38,10 +38,7 @@ QIcon kind_icon(const blocks::BlockInfo& info) {
   pm.fill(Qt::transparent);
   QPainter p(&pm);
   p.setRenderHint(QPainter::Antialiasing);
-  QColor c = info.category == blocks::Category::Block   ? QColor(0x15, 0x65, 0xc0)
-             : info.category == blocks::Category::Input ? QColor(0x2e, 0x7d, 0x32)
-                                                        : QColor(0x75, 0x75, 0x75);
-  p.setBrush(c);
+  p.setBrush(categoryColour(info.category));
   p.setPen(Qt::NoPen);
   p.drawRoundedRect(QRectF(1, 1, 20, 20), 4, 4);
   QString initials;

@@ -512,13 +512,12 @@ void PlotsPanel::selectAt(int tab, QMouseEvent* event) {
   doc_->select({point->block});
 }
 
-bool PlotsPanel::exportCurrent(const QString& path, QString* error) {
+bool savePlot(QCustomPlot* p, const QString& path, const QString& title, QString* error) {
   const auto fail = [error](const QString& message) {
     if (error) *error = message;
     return false;
   };
-  QCustomPlot* p = plot(currentIndex());
-  if (!p) return fail(tr("There is no plot to export"));
+  if (!p) return fail(QObject::tr("There is no plot to export"));
   // A plot that was never shown has a placeholder size: export at a readable one instead.
   const int width = p->width() >= 200 ? p->width() : 900;
   const int height = p->height() >= 150 ? p->height() : 600;
@@ -528,25 +527,29 @@ bool PlotsPanel::exportCurrent(const QString& path, QString* error) {
   if (suffix == QLatin1String("png")) {
     ok = p->savePng(path, width, height);
   } else if (suffix == QLatin1String("pdf")) {
-    ok = p->savePdf(path, width, height, QCP::epAllowCosmetic, QStringLiteral("ConvScope"), tabText(currentIndex()));
+    ok = p->savePdf(path, width, height, QCP::epAllowCosmetic, QStringLiteral("ConvScope"), title);
   } else if (suffix == QLatin1String("svg")) {
     QSvgGenerator generator;
     generator.setFileName(path);
     generator.setSize(QSize(width, height));
     generator.setViewBox(QRect(0, 0, width, height));
-    generator.setTitle(tabText(currentIndex()));
+    generator.setTitle(title);
     generator.setDescription(QStringLiteral("ConvScope"));
     QCPPainter painter;
-    if (!painter.begin(&generator)) return fail(tr("Cannot write %1").arg(shown));
+    if (!painter.begin(&generator)) return fail(QObject::tr("Cannot write %1").arg(shown));
     painter.setMode(QCPPainter::pmVectorized);
     painter.setMode(QCPPainter::pmNoCaching);
     p->toPainter(&painter, width, height);
     ok = painter.end();
   } else {
-    return fail(tr("Unknown image format \"%1\": use .png, .svg or .pdf").arg(suffix));
+    return fail(QObject::tr("Unknown image format \"%1\": use .png, .svg or .pdf").arg(suffix));
   }
-  if (!ok || !QFileInfo::exists(path)) return fail(tr("Cannot write %1").arg(shown));
+  if (!ok || !QFileInfo::exists(path)) return fail(QObject::tr("Cannot write %1").arg(shown));
   return true;
+}
+
+bool PlotsPanel::exportCurrent(const QString& path, QString* error) {
+  return savePlot(plot(currentIndex()), path, tabText(currentIndex()), error);
 }
 
 }  // namespace convscope::gui

@@ -5,10 +5,6 @@
 /// with its correlation. Without a profile the per-layer tab shows the roofline
 /// prediction of the current analysis. Hovering a point or bar names its layer.
 
-// Engine headers before Qt's: ir/lowering.h declares OpBuilder::emit, which Qt's `emit`
-// keyword macro would otherwise erase.
-#include "ir/lowering.h"
-
 #include <QPointF>
 #include <QString>
 #include <QTabWidget>
@@ -28,6 +24,11 @@ namespace convscope::gui {
 /// Pearson's correlation coefficient of the pairs (x[i], y[i]); 0 for fewer than
 /// two pairs, unequal lengths or zero variance in either coordinate.
 double pearson(const std::vector<double>& x, const std::vector<double>& y);
+
+/// Saves `plot` as .png, .svg or .pdf (by suffix) with `title` in the file's
+/// metadata; a plot never shown is saved at 900 x 600. On failure returns false
+/// and puts the reason in `*error` (when given).
+bool savePlot(QCustomPlot* plot, const QString& path, const QString& title, QString* error);
 
 class PlotsPanel : public QTabWidget {
   Q_OBJECT

@@ -14,7 +14,6 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSplitter>
-#include <QSvgGenerator>
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QThread>
@@ -29,6 +28,7 @@
 
 #include "io/graph_json.h"
 #include "io/report.h"
+#include "plots.h"
 
 namespace convscope::gui {
 namespace {
@@ -884,41 +884,7 @@ bool SweepPanel::exportCsv(const QString& path, QString* error) {
 }
 
 bool SweepPanel::exportChart(const QString& path, QString* error) {
-  const auto fail_with = [error](const QString& message) {
-    if (error) *error = message;
-    return false;
-  };
-  QCustomPlot* p = chart(charts_->currentIndex());
-  if (!p) return fail_with(tr("There is no chart to export"));
-  // A chart that was never shown has a placeholder size: export at a readable one instead.
-  const int w = p->width() >= 200 ? p->width() : 900;
-  const int h = p->height() >= 150 ? p->height() : 600;
-  const QString title = charts_->tabText(charts_->currentIndex());
-  const QString suffix = QFileInfo(path).suffix().toLower();
-  const QString shown = QDir::toNativeSeparators(path);
-  bool ok = false;
-  if (suffix == QLatin1String("png")) {
-    ok = p->savePng(path, w, h);
-  } else if (suffix == QLatin1String("pdf")) {
-    ok = p->savePdf(path, w, h, QCP::epAllowCosmetic, QStringLiteral("ConvScope"), title);
-  } else if (suffix == QLatin1String("svg")) {
-    QSvgGenerator svg;
-    svg.setFileName(path);
-    svg.setSize(QSize(w, h));
-    svg.setViewBox(QRect(0, 0, w, h));
-    svg.setTitle(title);
-    svg.setDescription(QStringLiteral("ConvScope sweep"));
-    QCPPainter painter;
-    if (!painter.begin(&svg)) return fail_with(tr("Cannot write %1").arg(shown));
-    painter.setMode(QCPPainter::pmVectorized);
-    painter.setMode(QCPPainter::pmNoCaching);
-    p->toPainter(&painter, w, h);
-    ok = painter.end();
-  } else {
-    return fail_with(tr("Unknown image format \"%1\": use .png, .svg or .pdf").arg(suffix));
-  }
-  if (!ok || !QFileInfo::exists(path)) return fail_with(tr("Cannot write %1").arg(shown));
-  return true;
+  return savePlot(chart(charts_->currentIndex()), path, charts_->tabText(charts_->currentIndex()), error);
 }
 
 void SweepPanel::exportCsvDialog() {

@@ -7,10 +7,6 @@
 /// parameter) over MAdds chart with one curve per α, and in an α × ρ heat map.
 /// Clicking a point opens that configuration of the graph the sweep ran on.
 
-// Engine headers before Qt's: ir/lowering.h declares OpBuilder::emit, which Qt's `emit`
-// keyword macro would otherwise erase.
-#include "ir/lowering.h"
-
 #include <QPointF>
 #include <QString>
 #include <QWidget>
