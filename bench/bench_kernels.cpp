@@ -88,7 +88,9 @@ void BM_Depthwise(benchmark::State& state) {
   const auto& kt = state.range(4) ? kernels::kernels_for(kernels::Isa::Portable) : kernels::best_kernels();
   const std::int64_t pad = (k - 1) / 2, oh = (h + 2 * pad - k) / s + 1;
   auto x = random_vec(static_cast<std::size_t>(h * h * c));
-  auto w = random_vec(static_cast<std::size_t>(k * k * c));
+  const auto w_chw = random_vec(static_cast<std::size_t>(k * k * c));
+  std::vector<float> w(static_cast<std::size_t>(k * k * kernels::dw_weight_stride(c)));
+  kernels::pack_depthwise(w_chw.data(), c, k * k, w.data());  // as the runtime does
   auto b = random_vec(static_cast<std::size_t>(c));
   std::vector<float> y(static_cast<std::size_t>(oh * oh * c));
   kernels::DwArgs d;
@@ -98,6 +100,7 @@ void BM_Depthwise(benchmark::State& state) {
   d.stride = s;
   d.pad = pad;
   d.weights = w.data();
+  d.w_stride = kernels::dw_weight_stride(c);
   d.bias = b.data();
   d.act = ir::Activation::ReLU6;
   d.y_begin = 0;

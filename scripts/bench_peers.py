@@ -7,7 +7,7 @@ oneDNN one on the same shape and prints median times and the ratio ours/peer
 (below 1: we are faster). The machine is shared and noisy: read the ratios, and
 the medians, not single runs.
 
-Usage: scripts/bench_peers.py [--repetitions N] [--min-time S] [--onednn-isa AVX2|default]
+Usage: scripts/bench_peers.py [--repetitions N] [--min-time S] [--onednn-isa AVX2|default] [--only 1x1|depthwise]
 """
 import argparse
 import json
@@ -36,6 +36,7 @@ def main():
     ap.add_argument("--min-time", type=float, default=0.1)
     ap.add_argument("--onednn-isa", default="AVX2",
                     help="cap oneDNN's instruction set (AVX2 matches our kernels; 'default' lets it use AVX-512)")
+    ap.add_argument("--only", choices=["1x1", "depthwise"], help="measure one kind of layer only")
     ap.add_argument("--binary", default=os.path.join(os.path.dirname(__file__), "..", "build", "bench", "bench_kernels"))
     args = ap.parse_args()
 
@@ -44,7 +45,7 @@ def main():
         env["ONEDNN_MAX_CPU_ISA"] = args.onednn_isa
     cmd = [args.binary, "--benchmark_format=json", f"--benchmark_repetitions={args.repetitions}",
            "--benchmark_enable_random_interleaving=true", "--benchmark_report_aggregates_only=true",
-           f"--benchmark_min_time={args.min_time}", "--benchmark_filter=portable:0"]
+           f"--benchmark_min_time={args.min_time}", "--benchmark_filter=" + {None: "", "1x1": "(Gemm|1x1)", "depthwise": "Depthwise"}[args.only] + ".*portable:0"]
     try:
         out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     except FileNotFoundError:

@@ -8,10 +8,6 @@
 #include "kernels/kernels.h"
 
 namespace convscope::kernels {
-namespace portable {
-const KernelTable& table();
-}
-
 namespace avx2 {
 namespace {
 
@@ -154,142 +150,250 @@ inline __m256i tail_mask(std::int64_t n) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kLanes + 8 - n));
 }
 
-/// Depthwise, one output row at a time. Interior pixels go four at a time and,
-/// inside, the channels run in chunks of 24 (three vectors): 12 independent
-/// accumulators, one weight load per four FMAs, and every input pixel read as
-/// contiguous channels, so whole cache lines are used and the prefetcher sees
-/// sequential streams (the loop order of oneDNN's and XNNPACK's NHWC kernels).
-/// Kernel rows in the padding are skipped as a range; border pixels take a
-/// one-pixel path with the kernel columns clipped.
-template <int K>
-void depthwise_row(const DwArgs& d, std::int64_t oy, std::int64_t x_lo, std::int64_t x_hi) {
-  const std::int64_t c = d.in.c, k = K > 0 ? K : d.k;
-  const std::int64_t c8 = c / 8 * 8;
-  const __m256i mask = tail_mask(c - c8);
-  const std::int64_t iy0 = oy * d.stride - d.pad;
-  std::int64_t ky_lo = 0, ky_hi = k;  // kernel rows whose input row exists
-  while (ky_lo < k && iy0 + ky_lo * d.dilation < 0) ++ky_lo;
-  while (ky_hi > ky_lo && iy0 + (ky_hi - 1) * d.dilation >= d.in.h) --ky_hi;
-  const std::int64_t row = d.dilation * d.in.w * d.in.stride, dx = d.dilation * d.in.stride;
-  const std::int64_t step = d.stride * d.in.stride;
-  float* const yrow = d.out.px(oy, 0);
-  const bool vector_epilogue = has_vector_act(d.act);
-  auto epilogue = [&](__m256 acc) {
-    if (vector_epilogue) return vector_act(acc, d.act);
+/// Stores one vector of results through the activation (sigmoid in scalar).
+template <bool kMasked>
+inline void store_act(float* y, __m256 v, ir::Activation act, __m256i mask) {
+  if (has_vector_act(act)) {
+    v = vector_act(v, act);
+  } else {
     alignas(32) float t[8];
-    _mm256_store_ps(t, acc);
-    for (float& v : t) v = activate(v, d.act);
-    return _mm256_load_ps(t);
-  };
-  auto bias_at = [&](std::int64_t ch, bool tail) {
-    if (!d.bias) return _mm256_setzero_ps();
-    return tail ? _mm256_maskload_ps(d.bias + ch, mask) : _mm256_loadu_ps(d.bias + ch);
-  };
-
-  // Four pixels starting at ox, NB full vectors of channels starting at ch.
-  auto four_pixels = [&]<int NB>(std::int64_t ox, std::int64_t ch) {
-    const float* x = d.in.data + (iy0 * d.in.w + ox * d.stride - d.pad) * d.in.stride + ch;
-    __m256 acc[4][NB];
-#pragma GCC unroll 3
-    for (int b = 0; b < NB; ++b) {
-      const __m256 bv = bias_at(ch + 8 * b, false);
-#pragma GCC unroll 4
-      for (int px = 0; px < 4; ++px) acc[px][b] = bv;
-    }
-    for (std::int64_t ky = ky_lo; ky < ky_hi; ++ky) {
-      const float* r = x + ky * row;
-      const float* wr = d.weights + ky * k * c + ch;
-#pragma GCC unroll 7
-      for (int kx = 0; kx < (K > 0 ? K : 7); ++kx) {
-        if (K == 0 && kx >= k) break;
-        const float* xt = r + kx * dx;
-#pragma GCC unroll 3
-        for (int b = 0; b < NB; ++b) {
-          const __m256 wv = _mm256_loadu_ps(wr + kx * c + 8 * b);
-#pragma GCC unroll 4
-          for (int px = 0; px < 4; ++px)
-            acc[px][b] = _mm256_fmadd_ps(_mm256_loadu_ps(xt + px * step + 8 * b), wv, acc[px][b]);
-        }
-      }
-    }
-#pragma GCC unroll 4
-    for (int px = 0; px < 4; ++px)
-#pragma GCC unroll 3
-      for (int b = 0; b < NB; ++b) _mm256_storeu_ps(yrow + (ox + px) * d.out.stride + ch + 8 * b, epilogue(acc[px][b]));
-  };
-  // Four pixels, the last partial vector of channels.
-  auto four_pixels_tail = [&](std::int64_t ox, std::int64_t ch) {
-    const float* x = d.in.data + (iy0 * d.in.w + ox * d.stride - d.pad) * d.in.stride + ch;
-    const __m256 bv = bias_at(ch, true);
-    __m256 a0 = bv, a1 = bv, a2 = bv, a3 = bv;
-    for (std::int64_t ky = ky_lo; ky < ky_hi; ++ky)
-      for (std::int64_t kx = 0; kx < k; ++kx) {
-        const float* xt = x + ky * row + kx * dx;
-        const __m256 wv = _mm256_maskload_ps(d.weights + (ky * k + kx) * c + ch, mask);
-        a0 = _mm256_fmadd_ps(_mm256_maskload_ps(xt, mask), wv, a0);
-        a1 = _mm256_fmadd_ps(_mm256_maskload_ps(xt + step, mask), wv, a1);
-        a2 = _mm256_fmadd_ps(_mm256_maskload_ps(xt + 2 * step, mask), wv, a2);
-        a3 = _mm256_fmadd_ps(_mm256_maskload_ps(xt + 3 * step, mask), wv, a3);
-      }
-    float* y = yrow + ox * d.out.stride + ch;
-    _mm256_maskstore_ps(y, mask, epilogue(a0));
-    _mm256_maskstore_ps(y + d.out.stride, mask, epilogue(a1));
-    _mm256_maskstore_ps(y + 2 * d.out.stride, mask, epilogue(a2));
-    _mm256_maskstore_ps(y + 3 * d.out.stride, mask, epilogue(a3));
-  };
-  // A border pixel: kernel columns clipped to the input.
-  auto one_pixel = [&](std::int64_t ox) {
-    const std::int64_t ix0 = ox * d.stride - d.pad;
-    std::int64_t kx_lo = 0, kx_hi = k;
-    while (kx_lo < k && ix0 + kx_lo * d.dilation < 0) ++kx_lo;
-    while (kx_hi > kx_lo && ix0 + (kx_hi - 1) * d.dilation >= d.in.w) --kx_hi;
-    for (std::int64_t ch = 0; ch < c; ch += 8) {
-      const bool tail = ch >= c8;
-      __m256 acc = bias_at(ch, tail);
-      for (std::int64_t ky = ky_lo; ky < ky_hi; ++ky) {
-        const float* r = d.in.data + ((iy0 + ky * d.dilation) * d.in.w + ix0) * d.in.stride + ch;
-        for (std::int64_t kx = kx_lo; kx < kx_hi; ++kx) {
-          const float* wp = d.weights + (ky * k + kx) * c + ch;
-          const __m256 xv = tail ? _mm256_maskload_ps(r + kx * dx, mask) : _mm256_loadu_ps(r + kx * dx);
-          const __m256 wv = tail ? _mm256_maskload_ps(wp, mask) : _mm256_loadu_ps(wp);
-          acc = _mm256_fmadd_ps(xv, wv, acc);
-        }
-      }
-      float* y = yrow + ox * d.out.stride + ch;
-      if (tail)
-        _mm256_maskstore_ps(y, mask, epilogue(acc));
-      else
-        _mm256_storeu_ps(y, epilogue(acc));
-    }
-  };
-
-  std::int64_t ox = 0;
-  for (; ox < std::min(x_lo, d.out.w); ++ox) one_pixel(ox);
-  for (; ox + 4 <= x_hi; ox += 4) {
-    std::int64_t ch = 0;
-    for (; ch + 24 <= c8; ch += 24) four_pixels.template operator()<3>(ox, ch);
-    for (; ch + 8 <= c8; ch += 8) four_pixels.template operator()<1>(ox, ch);
-    if (ch < c) four_pixels_tail(ox, ch);
+    _mm256_store_ps(t, v);
+    for (float& e : t) e = activate(e, act);
+    v = _mm256_load_ps(t);
   }
-  for (; ox < d.out.w; ++ox) one_pixel(ox);
+  if constexpr (kMasked)
+    _mm256_maskstore_ps(y, mask, v);
+  else
+    _mm256_storeu_ps(y, v);
 }
 
-void depthwise(const DwArgs& d) {
+template <bool kMasked>
+inline __m256 load8(const float* p, __m256i mask) {
+  if constexpr (kMasked)
+    return _mm256_maskload_ps(p, mask);
+  else
+    return _mm256_loadu_ps(p);
+}
+
+/// What a depthwise tile does to its results before storing them: a clamp to
+/// [lo, hi], which is the identity, ReLU or ReLU6 (other activations are
+/// applied to each finished row afterwards, see dw_rows).
+struct DwClamp {
+  __m256 lo, hi;
+  static bool covers(ir::Activation act) {
+    return act == ir::Activation::None || act == ir::Activation::ReLU || act == ir::Activation::ReLU6;
+  }
+  explicit DwClamp(ir::Activation act)
+      : lo(_mm256_set1_ps(act == ir::Activation::None ? -__builtin_inff() : 0.f)),
+        hi(_mm256_set1_ps(act == ir::Activation::ReLU6 ? 6.f : __builtin_inff())) {}
+};
+
+/// Depthwise tile: T neighbouring output pixels of one row, NV vectors of 8
+/// channels at a time over the channel range [ch, ch_end), kernel K x K at
+/// stride S (no dilation). Each input pixel of a kernel row is loaded once and
+/// feeds every output pixel whose window covers it (a sliding window in
+/// registers): for 3x3/1, T = 4 and NV = 2 that is 12 input and 6 weight loads
+/// for 24 FMAs per kernel row, against 2 loads per FMA for a per-tap loop;
+/// T x NV accumulators hide the FMA latency, and NV = 2 uses a whole 64-byte
+/// line of every input pixel it touches.
+/// `x` points at the tile's first input pixel (column ix0, kernel row 0, channel
+/// 0); kernel rows outside [ky_lo, ky_hi) fall in the padding and are skipped.
+/// With kClip, input columns outside [0, in.w) are skipped too (border tiles).
+/// Returns the first channel not done.
+template <int K, int S, int T, int NV, bool kMasked, bool kClip>
+std::int64_t dw_tile(const DwArgs& d, const float* x, std::int64_t ix0, float* y, std::int64_t ky_lo,
+                     std::int64_t ky_hi, std::int64_t ch, std::int64_t ch_end, const DwClamp& clamp, __m256i mask) {
+  const std::int64_t c = d.w_stride, in_px = d.in.stride, in_row = d.in.w * d.in.stride, out_px = d.out.stride;
+  constexpr int kSpan = (T - 1) * S + K;  // input pixels of one kernel row under the tile
+  for (; ch + 8 * NV <= ch_end; ch += 8 * NV) {
+    const float* w = d.weights + ch;
+    __m256 acc[T][NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const __m256 b = d.bias ? load8<kMasked>(d.bias + ch + 8 * v, mask) : _mm256_setzero_ps();
+#pragma GCC unroll 8
+      for (int px = 0; px < T; ++px) acc[px][v] = b;
+    }
+    for (std::int64_t ky = ky_lo; ky < ky_hi; ++ky) {
+      const float* r = x + ky * in_row + ch;
+      __m256 wv[K][NV];
+#pragma GCC unroll 7
+      for (int kx = 0; kx < K; ++kx)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) wv[kx][v] = load8<kMasked>(w + (ky * K + kx) * c + 8 * v, mask);
+#pragma GCC unroll 32
+      for (int i = 0; i < kSpan; ++i) {
+        if (kClip && (ix0 + i < 0 || ix0 + i >= d.in.w)) continue;
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+          const __m256 xv = load8<kMasked>(r + i * in_px + 8 * v, mask);
+#pragma GCC unroll 7
+          for (int kx = 0; kx < K; ++kx) {
+            const int p = i - kx;  // output pixel p / S reads input i through kernel column kx
+            if (p >= 0 && p % S == 0 && p / S < T) acc[p / S][v] = _mm256_fmadd_ps(xv, wv[kx][v], acc[p / S][v]);
+          }
+        }
+      }
+    }
+#pragma GCC unroll 8
+    for (int px = 0; px < T; ++px)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        // Operand order: a NaN result stays NaN (max/min return their second operand on NaN).
+        const __m256 r = _mm256_min_ps(clamp.hi, _mm256_max_ps(clamp.lo, acc[px][v]));
+        float* yp = y + px * out_px + ch + 8 * v;
+        if constexpr (kMasked)
+          _mm256_maskstore_ps(yp, mask, r);
+        else
+          _mm256_storeu_ps(yp, r);
+      }
+  }
+  return ch;
+}
+
+/// Channel vectors per tile of T pixels: two (a whole cache line) where the
+/// 16 ymm registers allow it (3x3, T = 4: 8 accumulators, 6 weights, the
+/// input), one for the wide 5x5 and 7x7 tiles; narrow tiles take more vectors
+/// so that at least four accumulator chains are in flight.
+template <int K, int T>
+inline constexpr int kDwVectors = T >= 4 ? (K == 3 ? 2 : 1) : 4 / T;
+
+/// Output pixels [ox, ox + T) of row oy, every channel.
+template <int K, int S, int T, bool kClip>
+void dw_tiles(const DwArgs& d, std::int64_t oy, std::int64_t ox, std::int64_t ky_lo, std::int64_t ky_hi,
+              const DwClamp& clamp) {
+  constexpr int NV = kDwVectors<K, T>;
+  const std::int64_t c = d.in.c, c8 = c / 8 * 8;
+  const __m256i mask = tail_mask(c - c8);
+  const std::int64_t ix0 = ox * S - d.pad;
+  const float* x = d.in.data + ((oy * S - d.pad) * d.in.w + ix0) * d.in.stride;
+  float* y = d.out.px(oy, ox);
+  std::int64_t ch = dw_tile<K, S, T, NV, false, kClip>(d, x, ix0, y, ky_lo, ky_hi, 0, c8, clamp, mask);
+  if constexpr (NV > 1) ch = dw_tile<K, S, T, 1, false, kClip>(d, x, ix0, y, ky_lo, ky_hi, ch, c8, clamp, mask);
+  if (ch < c) dw_tile<K, S, T, 1, true, kClip>(d, x, ix0, y, ky_lo, ky_hi, ch, ch + 8, clamp, mask);
+}
+
+/// The widest tile whose input lines stay in L1 together. With a pixel stride
+/// of 2 KiB (512 channels) every input line of a tile falls in the same two of
+/// L1's 64 sets; more lines than the 8 ways of a set evict each other and each
+/// tile then streams from L2. Counts the tile's lines per set (64 sets, 8 ways:
+/// the L1D of every AVX2 core we know of) and halves T until they fit.
+template <int K, int S>
+int dw_tile_width(const DwArgs& d, int t_max) {
+  const std::int64_t px_bytes = d.in.stride * 4, row_bytes = d.in.w * px_bytes;
+  for (int t = t_max; t > 1; t /= 2) {
+    int lines[64] = {};
+    bool fits = true;
+    const int span = (t - 1) * S + K;
+    for (int ky = 0; ky < K && fits; ++ky)
+      for (int i = 0; i < span && fits; ++i) fits = ++lines[((ky * row_bytes + i * px_bytes) / 64) % 64] <= 8;
+    if (fits) return t;
+  }
+  return 1;
+}
+
+/// One output row's tiles of width T from ox on, while they fit in the row;
+/// tiles reaching into the left or right padding take the clipped variant.
+template <int K, int S, int T>
+void dw_row(const DwArgs& d, std::int64_t oy, std::int64_t x_lo, std::int64_t x_hi, std::int64_t ky_lo,
+            std::int64_t ky_hi, const DwClamp& clamp, std::int64_t& ox) {
+  for (; ox + T <= d.out.w; ox += T) {
+    if (ox >= x_lo && ox + T <= x_hi)
+      dw_tiles<K, S, T, false>(d, oy, ox, ky_lo, ky_hi, clamp);
+    else
+      dw_tiles<K, S, T, true>(d, oy, ox, ky_lo, ky_hi, clamp);
+  }
+}
+
+/// Rows [y_begin, y_end) of a K x K, stride S depthwise convolution: tiles of
+/// the widest width that fits L1, then narrower ones for the rest of the row.
+/// Activations beyond a clamp (h-swish, ...) run over each finished row while
+/// it is still in cache.
+template <int K, int S>
+void dw_rows(const DwArgs& d, std::int64_t x_lo, std::int64_t x_hi) {
+  const int t = dw_tile_width<K, S>(d, K == 3 ? 4 : 8);
+  const bool clamp_only = DwClamp::covers(d.act);
+  const DwClamp clamp(clamp_only ? d.act : ir::Activation::None);
+  for (std::int64_t oy = d.y_begin; oy < d.y_end; ++oy) {
+    const std::int64_t iy0 = oy * S - d.pad;
+    const std::int64_t ky_lo = std::clamp<std::int64_t>(-iy0, 0, K);
+    const std::int64_t ky_hi = std::clamp<std::int64_t>(d.in.h - iy0, ky_lo, K);
+    std::int64_t ox = 0;
+    if (t >= 8) dw_row<K, S, 8>(d, oy, x_lo, x_hi, ky_lo, ky_hi, clamp, ox);
+    if (t >= 4) dw_row<K, S, 4>(d, oy, x_lo, x_hi, ky_lo, ky_hi, clamp, ox);
+    if (t >= 2) dw_row<K, S, 2>(d, oy, x_lo, x_hi, ky_lo, ky_hi, clamp, ox);
+    dw_row<K, S, 1>(d, oy, x_lo, x_hi, ky_lo, ky_hi, clamp, ox);
+    if (!clamp_only)
+      for (std::int64_t px = 0; px < d.out.w; ++px) activation_loop(d.out.px(oy, px), d.out.c, d.act);
+  }
+}
+
+/// One output pixel with its kernel clipped to the input, for the shapes the
+/// tiles do not cover (dilation, stride > 2, kernels other than 3, 5, 7).
+/// Four channel vectors at a time, so four FMA chains are in flight.
+void dw_pixel(const DwArgs& d, std::int64_t oy, std::int64_t ox, std::int64_t ky_lo, std::int64_t ky_hi) {
+  const std::int64_t c = d.in.c, c8 = c / 8 * 8, k = d.k;
+  const __m256i mask = tail_mask(c - c8);
+  const std::int64_t iy0 = oy * d.stride - d.pad, ix0 = ox * d.stride - d.pad;
+  std::int64_t kx_lo = 0, kx_hi = k;
+  while (kx_lo < k && ix0 + kx_lo * d.dilation < 0) ++kx_lo;
+  while (kx_hi > kx_lo && ix0 + (kx_hi - 1) * d.dilation >= d.in.w) --kx_hi;
+  float* y = d.out.px(oy, ox);
+  auto taps = [&]<int NV, bool kMasked>(std::int64_t ch) {
+    __m256 acc[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[v] = d.bias ? load8<kMasked>(d.bias + ch + 8 * v, mask) : _mm256_setzero_ps();
+    for (std::int64_t ky = ky_lo; ky < ky_hi; ++ky) {
+      const float* r = d.in.px(iy0 + ky * d.dilation, 0) + ch;
+      for (std::int64_t kx = kx_lo; kx < kx_hi; ++kx) {
+        const float* xp = r + (ix0 + kx * d.dilation) * d.in.stride;
+        const float* wp = d.weights + (ky * k + kx) * d.w_stride + ch;
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v)
+          acc[v] = _mm256_fmadd_ps(load8<kMasked>(xp + 8 * v, mask), load8<kMasked>(wp + 8 * v, mask), acc[v]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) store_act<kMasked>(y + ch + 8 * v, acc[v], d.act, mask);
+  };
+  std::int64_t ch = 0;
+  for (; ch + 32 <= c8; ch += 32) taps.template operator()<4, false>(ch);
+  for (; ch < c8; ch += 8) taps.template operator()<1, false>(ch);
+  if (ch < c) taps.template operator()<1, true>(ch);
+}
+
+void depthwise(const DwArgs& args) {
+  DwArgs d = args;
+  if (d.w_stride == 0) d.w_stride = d.in.c;
   // Output columns whose taps all fall inside the input.
   std::int64_t x_lo = 0, x_hi = d.out.w;
   while (x_lo < d.out.w && x_lo * d.stride - d.pad < 0) ++x_lo;
   while (x_hi > x_lo && (x_hi - 1) * d.stride - d.pad + (d.k - 1) * d.dilation >= d.in.w) --x_hi;
-  if (d.k > 7) {  // rare large kernels: the portable loops
-    portable::table().depthwise(d);
-    return;
+  if (d.dilation == 1) {
+    const std::int64_t shape = d.k * 10 + d.stride;
+    switch (shape) {
+      case 31:
+        return dw_rows<3, 1>(d, x_lo, x_hi);
+      case 32:
+        return dw_rows<3, 2>(d, x_lo, x_hi);
+      case 51:
+        return dw_rows<5, 1>(d, x_lo, x_hi);
+      case 52:
+        return dw_rows<5, 2>(d, x_lo, x_hi);
+      case 71:
+        return dw_rows<7, 1>(d, x_lo, x_hi);
+      case 72:
+        return dw_rows<7, 2>(d, x_lo, x_hi);
+      default:
+        break;
+    }
   }
   for (std::int64_t oy = d.y_begin; oy < d.y_end; ++oy) {
-    if (d.k == 3)
-      depthwise_row<3>(d, oy, x_lo, x_hi);
-    else if (d.k == 5)
-      depthwise_row<5>(d, oy, x_lo, x_hi);
-    else
-      depthwise_row<0>(d, oy, x_lo, x_hi);
+    const std::int64_t iy0 = oy * d.stride - d.pad;
+    std::int64_t ky_lo = 0, ky_hi = d.k;
+    while (ky_lo < d.k && iy0 + ky_lo * d.dilation < 0) ++ky_lo;
+    while (ky_hi > ky_lo && iy0 + (ky_hi - 1) * d.dilation >= d.in.h) --ky_hi;
+    for (std::int64_t ox = 0; ox < d.out.w; ++ox) dw_pixel(d, oy, ox, ky_lo, ky_hi);
   }
 }
 

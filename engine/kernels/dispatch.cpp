@@ -26,6 +26,14 @@ void pack_gemm_b(const float* w, std::int64_t n, std::int64_t k, float* out) {
       }
 }
 
+std::int64_t dw_weight_stride(std::int64_t c) { return c % 256 == 0 ? c + 16 : c; }
+
+void pack_depthwise(const float* w, std::int64_t c, std::int64_t kk, float* out) {
+  const std::int64_t ws = dw_weight_stride(c);
+  for (std::int64_t t = 0; t < kk; ++t)
+    for (std::int64_t ch = 0; ch < ws; ++ch) out[t * ws + ch] = ch < c ? w[ch * kk + t] : 0.f;
+}
+
 const KernelTable& kernels_for(Isa isa) {
 #if defined(CONVSCOPE_HAVE_AVX2)
   if (isa == Isa::Avx2) return avx2::table();

@@ -44,7 +44,8 @@ struct GemmArgs {
 struct DwArgs {
   View in, out;
   std::int64_t k = 3, stride = 1, pad = 0, dilation = 1;
-  const float* weights = nullptr;  ///< [k*k][c]
+  const float* weights = nullptr;  ///< [k*k][w_stride], the first c of each row used
+  std::int64_t w_stride = 0;       ///< floats between two taps' weights (0: c)
   const float* bias = nullptr;     ///< [c] or null
   ir::Activation act = ir::Activation::None;
   std::int64_t y_begin = 0, y_end = 0;  ///< output rows to compute (for threads)
@@ -85,6 +86,16 @@ struct KernelTable {
 /// `out` must hold packed_b_size(n, k) floats.
 std::int64_t packed_b_size(std::int64_t n, std::int64_t k);
 void pack_gemm_b(const float* w, std::int64_t n, std::int64_t k, float* out);
+
+/// Floats between two taps' rows of packed depthwise weights for c channels:
+/// c, padded by one cache line when c * 4 bytes is a multiple of 1 KiB (then
+/// the nine taps' rows of a channel block would share a few L1 sets with each
+/// other and with the input pixels, which are as far apart).
+std::int64_t dw_weight_stride(std::int64_t c);
+/// Packs depthwise weights given per channel ([c][kk], OHWI with one input
+/// channel) into [kk][dw_weight_stride(c)], the layout DwArgs::weights reads.
+/// `out` must hold kk * dw_weight_stride(c) floats.
+void pack_depthwise(const float* w, std::int64_t c, std::int64_t kk, float* out);
 
 /// The best table for this CPU, unless CONVSCOPE_ISA=portable forces the fallback.
 const KernelTable& best_kernels();

@@ -51,7 +51,7 @@ void depthwise(const DwArgs& d) {
           const std::int64_t ix = ox * d.stride - d.pad + kx * d.dilation;
           if (ix < 0 || ix >= d.in.w) continue;
           const float* x = d.in.px(iy, ix);
-          const float* w = d.weights + (ky * d.k + kx) * c;
+          const float* w = d.weights + (ky * d.k + kx) * (d.w_stride ? d.w_stride : c);
           for (std::int64_t ch = 0; ch < c; ++ch) y[ch] += x[ch] * w[ch];
         }
       }

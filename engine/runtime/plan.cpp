@@ -315,11 +315,9 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
       std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(es, b->cin)));
       kernels::pack_gemm_b(ew.data() + lo * b->cin, es, b->cin, packed.data());
       b->expand_w.push_back(std::move(packed));
-      // Depthwise: [kk][es] for these channels.
-      std::vector<float> dws(static_cast<std::size_t>(kk * es));
-      for (std::int64_t c = 0; c < es; ++c)
-        for (std::int64_t t = 0; t < kk; ++t)
-          dws[static_cast<std::size_t>(t * es + c)] = dww[static_cast<std::size_t>((lo + c) * kk + t)];
+      // Depthwise: these channels, packed for the kernel.
+      std::vector<float> dws(static_cast<std::size_t>(kk * kernels::dw_weight_stride(es)));
+      kernels::pack_depthwise(dww.data() + lo * kk, es, kk, dws.data());
       b->dw_w.push_back(std::move(dws));
       // Project: columns lo..lo+es of W[cout][e], as rows of K = es.
       std::vector<float> cols(static_cast<std::size_t>(b->cout * es));
@@ -414,10 +412,8 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
         const bool pointwise = kk == 1 && o.op.stride == 1 && o.op.pad == 0 && o.op.dilation == 1;
         if (depthwise) {
           s.info.kind = StepKind::Depthwise;
-          s.w.resize(static_cast<std::size_t>(kk * out_c));
-          for (std::int64_t oc = 0; oc < out_c; ++oc)
-            for (std::int64_t t = 0; t < kk; ++t)
-              s.w[static_cast<std::size_t>(t * out_c + oc)] = folded[static_cast<std::size_t>(oc * kk + t)];
+          s.w.resize(static_cast<std::size_t>(kk * kernels::dw_weight_stride(out_c)));
+          kernels::pack_depthwise(folded.data(), out_c, kk, s.w.data());
         } else {
           s.info.kind = pointwise ? StepKind::Gemm : StepKind::ConvIm2col;
           s.k_gemm = kk * cin_g;
@@ -765,6 +761,7 @@ void Plan::Impl::run_bottleneck(const Step& s) {
       d.pad = b.dw.pad;
       d.dilation = b.dw.dilation;
       d.weights = b.dw_w[static_cast<std::size_t>(q)].data();
+      d.w_stride = kernels::dw_weight_stride(es);
       d.bias = b.dw_bias.data() + lo;
       d.act = b.act_dw;
       split(s, b.mid_out.h, [&](std::int64_t r0, std::int64_t r1) {
@@ -837,6 +834,7 @@ void Plan::Impl::run_step(const Step& s) {
         d.pad = s.op.pad;
         d.dilation = s.op.dilation;
         d.weights = s.w.data();
+        d.w_stride = kernels::dw_weight_stride(in.c);
         d.bias = s.bias.data();
         d.act = s.act;
         split(s, out.h, [&](std::int64_t r0, std::int64_t r1) {

@@ -120,7 +120,9 @@ struct DwTester {
     if (oh <= 0 || ow <= 0) return;
     const std::int64_t in_stride = c + 2, out_stride = c + 3;  // pixel strides wider than the channels
     auto x = random_vec(static_cast<std::size_t>(h * w * in_stride), rng);
-    auto wt = random_vec(static_cast<std::size_t>(k * k * c), rng);
+    const auto wt = random_vec(static_cast<std::size_t>(c * k * k), rng);  // [c][k*k], as stored in a graph
+    std::vector<float> packed(static_cast<std::size_t>(k * k * kernels::dw_weight_stride(c)));
+    kernels::pack_depthwise(wt.data(), c, k * k, packed.data());  // as the runtime packs them
     auto b = random_vec(static_cast<std::size_t>(c), rng);
     std::vector<float> y(static_cast<std::size_t>(oh * ow * out_stride), std::numeric_limits<float>::quiet_NaN());
     kernels::DwArgs d;
@@ -130,7 +132,8 @@ struct DwTester {
     d.stride = stride;
     d.pad = pad;
     d.dilation = dil;
-    d.weights = wt.data();
+    d.weights = packed.data();
+    d.w_stride = kernels::dw_weight_stride(c);
     d.bias = b.data();
     d.act = act;
     d.y_begin = 0;
@@ -147,14 +150,14 @@ struct DwTester {
               const std::int64_t iy = oy * stride - pad + ky * dil, ix = ox * stride - pad + kx * dil;
               if (iy < 0 || ix < 0 || iy >= h || ix >= w) continue;
               s += static_cast<double>(x[static_cast<std::size_t>((iy * w + ix) * in_stride + ch)]) *
-                   wt[static_cast<std::size_t>((ky * k + kx) * c + ch)];
+                   wt[static_cast<std::size_t>(ch * k * k + ky * k + kx)];
             }
           want.push_back(kernels::activate(static_cast<float>(s), act));
           got.push_back(y[static_cast<std::size_t>((oy * ow + ox) * out_stride + ch)]);
         }
     std::ostringstream what;
     what << kernels::isa_name(isa) << " depthwise " << h << "x" << w << "x" << c << " k=" << k << " s=" << stride
-         << " p=" << pad << " d=" << dil;
+         << " p=" << pad << " d=" << dil << " act=" << static_cast<int>(act);
     expect_close(got, want, what.str());
   }
 };
@@ -167,6 +170,23 @@ TEST(Depthwise, EveryStridePaddingDilationAndChannelTail) {
           for (std::int64_t p : {0, 1, 2})
             for (std::int64_t d : {1, 2})
               for (std::int64_t hw : {1, 5, 13}) DwTester{hw, hw + 2, c, k, s, p, d}.test(isa);
+}
+
+// 7x7 kernels, rows wide enough for every tile width (8, 4, 2, 1 and the
+// clipped border tiles), every activation (clamps fused, the others applied to
+// finished rows), and channel counts whose weights are padded against L1 set
+// conflicts (256, 512) or whose 2 KiB pixel stride narrows the tiles (512).
+TEST(Depthwise, WideRowsEveryActivationAndPaddedWeights) {
+  using A = ir::Activation;
+  for (Isa isa : isas()) {
+    for (std::int64_t k : {3, 5, 7})
+      for (std::int64_t s : {1, 2})
+        for (A act : {A::None, A::ReLU, A::ReLU6, A::HSwish, A::HSigmoid, A::Sigmoid})
+          DwTester{9, 23, 19, k, s, (k - 1) / 2, 1, act}.test(isa);
+    for (std::int64_t c : {256, 512})
+      for (std::int64_t s : {1, 2}) DwTester{6, 14, c, 3, s, 1, 1, A::ReLU6}.test(isa);
+    DwTester{7, 7, 960, 5, 1, 2, 1, A::HSwish}.test(isa);
+  }
 }
 
 }  // namespace
