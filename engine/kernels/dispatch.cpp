@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -18,12 +19,15 @@ std::int64_t packed_b_size(std::int64_t n, std::int64_t k) { return (n + kGemmNr
 
 void pack_gemm_b(const float* w, std::int64_t n, std::int64_t k, float* out) {
   const std::int64_t panels = (n + kGemmNr - 1) / kGemmNr;
-  for (std::int64_t p = 0; p < panels; ++p)
-    for (std::int64_t kk = 0; kk < k; ++kk)
-      for (std::int64_t j = 0; j < kGemmNr; ++j) {
-        const std::int64_t col = p * kGemmNr + j;
-        out[(p * k + kk) * kGemmNr + j] = col < n ? w[col * k + kk] : 0.f;
-      }
+  for (std::int64_t k0 = 0; k0 < k; k0 += kGemmKc) {
+    const std::int64_t kc = std::min(kGemmKc, k - k0);
+    for (std::int64_t p = 0; p < panels; ++p)
+      for (std::int64_t kk = 0; kk < kc; ++kk)
+        for (std::int64_t j = 0; j < kGemmNr; ++j) {
+          const std::int64_t col = p * kGemmNr + j;
+          *out++ = col < n ? w[col * k + k0 + kk] : 0.f;
+        }
+  }
 }
 
 std::int64_t dw_weight_stride(std::int64_t c) { return c % 256 == 0 ? c + 16 : c; }

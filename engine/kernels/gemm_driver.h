@@ -28,13 +28,13 @@ struct MicroArgs {
 
 template <class Micro>
 void gemm_rows(const convscope::kernels::GemmArgs& g, std::int64_t row_begin, std::int64_t row_end) {
+  using convscope::kernels::kGemmKc;
   using convscope::kernels::kGemmNr;
-  constexpr std::int64_t kKc = 256;
   constexpr std::int64_t kMc = Micro::kMr * 12;
   const std::int64_t panels = (g.n + kGemmNr - 1) / kGemmNr;
   alignas(32) float bias_pad[kGemmNr];
-  for (std::int64_t k0 = 0; k0 < g.k; k0 += kKc) {
-    const std::int64_t kc = std::min(kKc, g.k - k0);
+  for (std::int64_t k0 = 0; k0 < g.k; k0 += kGemmKc) {
+    const std::int64_t kc = std::min(kGemmKc, g.k - k0);
     const bool first = k0 == 0 && !g.accumulate, last = k0 + kc == g.k;
     for (std::int64_t m0 = row_begin; m0 < row_end; m0 += kMc) {
       const std::int64_t m1 = std::min(m0 + kMc, row_end);
@@ -46,7 +46,7 @@ void gemm_rows(const convscope::kernels::GemmArgs& g, std::int64_t row_begin, st
           for (std::int64_t t = 0; t < kGemmNr; ++t) bias_pad[t] = t < nr ? g.bias[j + t] : 0.f;
           bias = bias_pad;
         }
-        const float* bp = g.packed_b + p * g.k * kGemmNr + k0 * kGemmNr;
+        const float* bp = g.packed_b + (k0 * panels + p * kc) * kGemmNr;  // see pack_gemm_b
         for (std::int64_t i = m0; i < m1; i += Micro::kMr) {
           MicroArgs a{kc, g.a + i * g.lda + k0, g.lda, bp, g.c + i * g.ldc + j, g.ldc, nr, first, bias, g.act, last};
           switch (std::min<std::int64_t>(Micro::kMr, m1 - i)) {

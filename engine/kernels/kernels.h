@@ -16,6 +16,8 @@ namespace convscope::kernels {
 
 /// Columns of B per packed panel (the GEMM micro-kernel's width).
 inline constexpr std::int64_t kGemmNr = 16;
+/// Depth of one block of packed B (rows of B per pass over C).
+inline constexpr std::int64_t kGemmKc = 256;
 
 /// A pixel-major view of one image: h x w pixels of c channels, `stride` floats apart.
 struct View {
@@ -82,8 +84,11 @@ struct KernelTable {
 };
 
 /// Packs B given as rows of K weights per output column (W[n][k], the OHWI
-/// layout of a 1x1 convolution) into panels of kGemmNr columns, zero padded.
-/// `out` must hold packed_b_size(n, k) floats.
+/// layout of a 1x1 convolution) into panels of kGemmNr columns, zero padded,
+/// depth block by depth block: [k / kGemmKc][panel][kc][kGemmNr], so the GEMM
+/// reads B once, front to back, as one sequential stream (what the hardware
+/// prefetcher follows best when B comes from L3 or DRAM, as a fully connected
+/// layer's weights do). `out` must hold packed_b_size(n, k) floats.
 std::int64_t packed_b_size(std::int64_t n, std::int64_t k);
 void pack_gemm_b(const float* w, std::int64_t n, std::int64_t k, float* out);
 

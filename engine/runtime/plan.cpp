@@ -631,6 +631,25 @@ void Plan::run() {
 
 void Plan::run_step(std::size_t i) { impl_->run_step(impl_->steps.at(i)); }
 
+namespace {
+/// Copies n floats. im2col copies many short runs (a 3-channel image's kernel
+/// row is 9 floats): fixed-size copies compile to a few vector moves where
+/// std::copy would call memmove for each run.
+inline void copy_run(float* dst, const float* src, std::int64_t n) {
+  if (n >= 8 && n <= 16) {  // two overlapping 8-float copies, no loop
+    float head[8], tail[8];
+    std::memcpy(head, src, sizeof head);
+    std::memcpy(tail, src + n - 8, sizeof tail);
+    std::memcpy(dst, head, sizeof head);
+    std::memcpy(dst + n - 8, tail, sizeof tail);
+    return;
+  }
+  for (; n >= 8; n -= 8, src += 8, dst += 8) std::memcpy(dst, src, 8 * sizeof(float));
+  if (n >= 4) std::memcpy(dst, src, 4 * sizeof(float)), n -= 4, src += 4, dst += 4;
+  for (; n > 0; --n) *dst++ = *src++;
+}
+}  // namespace
+
 void Plan::Impl::run_conv_im2col(const Step& s) {
   const ir::Shape in = shape(s.in[0]), out = shape(s.out);
   const float* x = ptr(s.in[0]);
@@ -648,9 +667,9 @@ void Plan::Impl::run_conv_im2col(const Step& s) {
       for (std::int64_t t = t0; t < t1; ++t) {
         const std::int64_t p0 = t * kTile, p1 = std::min(pixels, p0 + kTile);
         for (std::int64_t grp = 0; grp < g; ++grp) {
+          // The tile's pixels in order: (b, oy, ox) found once, then stepped.
+          std::int64_t b = p0 / (out.h * out.w), oy = p0 % (out.h * out.w) / out.w, ox = p0 % out.w;
           for (std::int64_t pix = p0; pix < p1; ++pix) {
-            const std::int64_t b = pix / (out.h * out.w), rem = pix % (out.h * out.w), oy = rem / out.w,
-                               ox = rem % out.w;
             float* row = col + (pix - p0) * k;
             const std::int64_t ix0 = ox * s.op.stride - s.op.pad;
             // With one group and no dilation, a kernel row's taps are k_w neighbouring
@@ -665,7 +684,7 @@ void Plan::Impl::run_conv_im2col(const Step& s) {
               }
               const float* src_row = x + ((b * in.h + iy) * in.w) * in.c + grp * cin_g;
               if (contiguous) {
-                std::copy(src_row + ix0 * in.c, src_row + ix0 * in.c + s.op.k_w * cin_g, dst_row);
+                copy_run(dst_row, src_row + ix0 * in.c, s.op.k_w * cin_g);
                 continue;
               }
               for (std::int64_t kx = 0; kx < s.op.k_w; ++kx) {
@@ -674,8 +693,12 @@ void Plan::Impl::run_conv_im2col(const Step& s) {
                 if (ix < 0 || ix >= in.w)
                   std::fill(dst, dst + cin_g, 0.f);
                 else
-                  std::copy(src_row + ix * in.c, src_row + ix * in.c + cin_g, dst);
+                  copy_run(dst, src_row + ix * in.c, cin_g);
               }
+            }
+            if (++ox == out.w) {
+              ox = 0;
+              if (++oy == out.h) oy = 0, ++b;
             }
           }
           kernels::GemmArgs ga{p1 - p0,
