@@ -44,7 +44,7 @@ inline __m256 vector_act(__m256 v, ir::Activation act) {
 /// broadcasts per 12 FMAs.
 struct Micro {
   static constexpr std::int64_t kMr = 6;
-  template <int MR>
+  template <int MR, bool kSeg>
   static void run(const MicroArgs& m) {
     __m256 acc0[MR], acc1[MR];
     const bool full = m.nr == kGemmNr;
@@ -69,7 +69,7 @@ struct Micro {
     const float* a = m.a;
     const float* b = m.b;
     std::int64_t k = 0;
-    if constexpr (MR <= 2) {
+    if constexpr (MR <= 2 && !kSeg) {
       // Few rows (a fully connected layer, a tail): two chains per row would be
       // bound by the FMA latency, so split k over four partial sums.
       __m256 p0[MR][3], p1[MR][3];
@@ -94,6 +94,27 @@ struct Micro {
       for (int r = 0; r < MR; ++r) {
         acc0[r] = _mm256_add_ps(_mm256_add_ps(acc0[r], p0[r][0]), _mm256_add_ps(p0[r][1], p0[r][2]));
         acc1[r] = _mm256_add_ps(_mm256_add_ps(acc1[r], p1[r][0]), _mm256_add_ps(p1[r][1], p1[r][2]));
+      }
+    }
+    if constexpr (kSeg) {
+      // A in segments (an implicit im2col): a pointer stepped through each
+      // segment, then moved to the next one.
+      const float* ak = a;
+      std::int64_t left = m.seg_left;
+      const std::int64_t* next = m.seg_next;
+      for (; k < m.kc; ++k, b += kGemmNr) {
+        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; ++r) {
+          const __m256 av = _mm256_broadcast_ss(ak + r * m.lda);
+          acc0[r] = _mm256_fmadd_ps(av, b0, acc0[r]);
+          acc1[r] = _mm256_fmadd_ps(av, b1, acc1[r]);
+        }
+        ++ak;
+        if (--left == 0) {
+          ak = m.seg_base + *next++;
+          left = m.seg;
+        }
       }
     }
     for (; k < m.kc; ++k, b += kGemmNr) {

@@ -5,7 +5,7 @@
 ///
 /// Micro must provide:
 ///   static constexpr std::int64_t kMr;   // rows per call (columns are kGemmNr)
-///   template <int MR> static void run(const MicroArgs&);
+///   template <int MR, bool kSeg> static void run(const MicroArgs&);  // kSeg: A read in segments
 
 #include <algorithm>
 #include <cstdint>
@@ -24,7 +24,38 @@ struct MicroArgs {
   const float* bias;  // kGemmNr values (zero padded) when this is the last block, else null
   convscope::ir::Activation act;
   bool last;
+  // Segmented A (GemmArgs::a_seg), else seg == 0: `a` is row 0 at the block's
+  // first depth, seg_left depths remain in its segment, the next segment starts
+  // at seg_base + *seg_next (seg_base: row 0's start).
+  std::int64_t seg = 0, seg_left = 0;
+  const float* seg_base = nullptr;
+  const std::int64_t* seg_next = nullptr;
 };
+
+/// One micro-kernel call for `rows` (<= kMr) rows.
+template <class Micro>
+void run_micro(const MicroArgs& a, std::int64_t rows) {
+  auto go = [&]<int MR>() {
+    if (a.seg > 0)
+      Micro::template run<MR, true>(a);
+    else
+      Micro::template run<MR, false>(a);
+  };
+  switch (rows) {
+    case 1:
+      return go.template operator()<1>();
+    case 2:
+      return go.template operator()<2>();
+    case 3:
+      return go.template operator()<3>();
+    case 4:
+      return go.template operator()<4>();
+    case 5:
+      return go.template operator()<5>();
+    default:
+      return go.template operator()<Micro::kMr>();
+  }
+}
 
 template <class Micro>
 void gemm_rows(const convscope::kernels::GemmArgs& g, std::int64_t row_begin, std::int64_t row_end) {
@@ -48,27 +79,17 @@ void gemm_rows(const convscope::kernels::GemmArgs& g, std::int64_t row_begin, st
         }
         const float* bp = g.packed_b + (k0 * panels + p * kc) * kGemmNr;  // see pack_gemm_b
         for (std::int64_t i = m0; i < m1; i += Micro::kMr) {
-          MicroArgs a{kc, g.a + i * g.lda + k0, g.lda, bp, g.c + i * g.ldc + j, g.ldc, nr, first, bias, g.act, last};
-          switch (std::min<std::int64_t>(Micro::kMr, m1 - i)) {
-            case 1:
-              Micro::template run<1>(a);
-              break;
-            case 2:
-              Micro::template run<2>(a);
-              break;
-            case 3:
-              Micro::template run<3>(a);
-              break;
-            case 4:
-              Micro::template run<4>(a);
-              break;
-            case 5:
-              Micro::template run<5>(a);
-              break;
-            default:
-              Micro::template run<Micro::kMr>(a);
-              break;
+          const float* arow = g.a + i * g.lda;
+          MicroArgs a{kc, arow + k0, g.lda, bp, g.c + i * g.ldc + j, g.ldc, nr, first, bias, g.act, last};
+          if (g.a_seg > 0) {
+            const std::int64_t si = k0 / g.a_seg, within = k0 % g.a_seg;
+            a.a = arow + g.a_seg_offsets[si] + within;
+            a.seg = g.a_seg;
+            a.seg_left = g.a_seg - within;
+            a.seg_base = arow;
+            a.seg_next = g.a_seg_offsets + si + 1;
           }
+          run_micro<Micro>(a, std::min<std::int64_t>(Micro::kMr, m1 - i));
         }
       }
     }

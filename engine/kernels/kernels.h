@@ -40,6 +40,13 @@ struct GemmArgs {
   const float* bias = nullptr;
   ir::Activation act = ir::Activation::None;
   bool accumulate = false;  ///< add to C instead of overwriting it
+  /// Implicit im2col: with a_seg > 0, row r of A is read in segments of a_seg
+  /// floats, segment s starting at a + r * lda + a_seg_offsets[s] (depth k =
+  /// s * a_seg + j), so a convolution reads its input in place instead of
+  /// copying every pixel's window. a_seg_offsets holds k / a_seg + 1 entries
+  /// (the last one is read past the end and not used).
+  std::int64_t a_seg = 0;
+  const std::int64_t* a_seg_offsets = nullptr;
 };
 
 /// Depthwise convolution of one image, weights [k*k][c], one filter per channel.

@@ -12,18 +12,26 @@ namespace {
 
 struct Micro {
   static constexpr std::int64_t kMr = 4;
-  template <int MR>
+  template <int MR, bool kSeg>
   static void run(const MicroArgs& m) {
     float acc[MR][kGemmNr];
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r)
       for (std::int64_t j = 0; j < kGemmNr; ++j) acc[r][j] = (m.first || j >= m.nr) ? 0.f : m.c[r * m.ldc + j];
+    const float* ak = m.a;  // row 0 at depth k
+    std::int64_t left = m.seg_left;
+    const std::int64_t* next = m.seg_next;
     for (std::int64_t k = 0; k < m.kc; ++k) {
       const float* b = m.b + k * kGemmNr;
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
-        const float a = m.a[r * m.lda + k];
+        const float a = ak[r * m.lda];
         for (std::int64_t j = 0; j < kGemmNr; ++j) acc[r][j] += a * b[j];
+      }
+      ++ak;
+      if (kSeg && --left == 0) {
+        ak = m.seg_base + *next++;
+        left = m.seg;
       }
     }
 #pragma GCC unroll 8

@@ -585,7 +585,8 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
 
   // Scratch: one im2col / col2im tile per thread.
   for (const Step& s : p.steps) {
-    if (s.info.kind == StepKind::ConvIm2col) p.scratch_floats = std::max(p.scratch_floats, kTile * s.k_gemm);
+    if (s.info.kind == StepKind::ConvIm2col)  // windows and results of an im2col tile
+      p.scratch_floats = std::max(p.scratch_floats, kTile * (s.k_gemm + s.op.out_c / s.op.groups));
     if (s.info.kind == StepKind::ConvTranspose)
       p.scratch_floats = std::max(p.scratch_floats, kTile * s.op.k_h * s.op.k_w * (s.op.out_c / s.op.groups));
   }
@@ -631,88 +632,100 @@ void Plan::run() {
 
 void Plan::run_step(std::size_t i) { impl_->run_step(impl_->steps.at(i)); }
 
-namespace {
-/// Copies n floats. im2col copies many short runs (a 3-channel image's kernel
-/// row is 9 floats): fixed-size copies compile to a few vector moves where
-/// std::copy would call memmove for each run.
-inline void copy_run(float* dst, const float* src, std::int64_t n) {
-  if (n >= 8 && n <= 16) {  // two overlapping 8-float copies, no loop
-    float head[8], tail[8];
-    std::memcpy(head, src, sizeof head);
-    std::memcpy(tail, src + n - 8, sizeof tail);
-    std::memcpy(dst, head, sizeof head);
-    std::memcpy(dst + n - 8, tail, sizeof tail);
-    return;
-  }
-  for (; n >= 8; n -= 8, src += 8, dst += 8) std::memcpy(dst, src, 8 * sizeof(float));
-  if (n >= 4) std::memcpy(dst, src, 4 * sizeof(float)), n -= 4, src += 4, dst += 4;
-  for (; n > 0; --n) *dst++ = *src++;
-}
-}  // namespace
-
 void Plan::Impl::run_conv_im2col(const Step& s) {
   const ir::Shape in = shape(s.in[0]), out = shape(s.out);
   const float* x = ptr(s.in[0]);
   float* y = ptr(s.out);
   const std::int64_t g = s.op.groups, cin_g = in.c / g, cout_g = s.op.out_c / g, k = s.k_gemm;
-  const std::int64_t pixels = batch * out.h * out.w;
-  const std::int64_t per = kernels::packed_b_size(cout_g, k);
-  const std::int64_t tiles = (pixels + kTile - 1) / kTile;
-  // One part per thread, each with its own scratch tile.
-  const std::int64_t parts = std::min<std::int64_t>(static_cast<std::int64_t>(scratch.size()), tiles);
+  const std::int64_t kh = s.op.k_h, kw = s.op.k_w, st = s.op.stride, pad = s.op.pad, dil = s.op.dilation;
+  const std::int64_t per = kernels::packed_b_size(cout_g, k), ys = stride(s.out);
+
+  // Implicit im2col for windows inside the input: the GEMM reads each pixel's
+  // window in place, as segments of the input (a kernel row of k_w * C_in
+  // neighbouring floats with one group and no dilation, else one tap's C_in / g
+  // channels), one output row at a time (rows of A are stride * C_in apart).
+  const bool whole_rows = g == 1 && dil == 1;
+  const std::int64_t seg = whole_rows ? kw * cin_g : cin_g;
+  std::vector<std::int64_t> seg_off;
+  for (std::int64_t ky = 0; ky < kh; ++ky)
+    for (std::int64_t kx = 0; kx < (whole_rows ? 1 : kw); ++kx) seg_off.push_back((ky * in.w + kx) * dil * in.c);
+  seg_off.push_back(0);                 // read past the last segment, never used
+  std::int64_t x_lo = 0, x_hi = out.w;  // output columns whose windows are inside the input horizontally
+  while (x_lo < out.w && x_lo * st - pad < 0) ++x_lo;
+  while (x_hi > x_lo && (x_hi - 1) * st - pad + (kw - 1) * dil >= in.w) --x_hi;
+
+  // Implicit rows pay one pass over B per output row: worth it for rows of at
+  // least this many pixels; narrower images go through im2col tiles alone.
+  constexpr std::int64_t kMinImplicitWidth = 16;
+  const bool implicit = x_hi - x_lo >= kMinImplicitWidth;
+
+  const std::int64_t rows = batch * out.h;
+  // One part per thread, each with its own scratch: an im2col tile of up to
+  // kTile pixels (the windows of the pixels the implicit GEMM does not cover,
+  // gathered across rows so each GEMM on it reuses B kTile times) and its results.
+  const std::int64_t parts = std::min<std::int64_t>(static_cast<std::int64_t>(scratch.size()), rows);
   split(s, parts, [&](std::int64_t part_begin, std::int64_t part_end) {
     for (std::int64_t part = part_begin; part < part_end; ++part) {
       float* col = scratch[static_cast<std::size_t>(part)].get();
-      const std::int64_t t0 = tiles * part / parts, t1 = tiles * (part + 1) / parts;
-      for (std::int64_t t = t0; t < t1; ++t) {
-        const std::int64_t p0 = t * kTile, p1 = std::min(pixels, p0 + kTile);
-        for (std::int64_t grp = 0; grp < g; ++grp) {
-          // The tile's pixels in order: (b, oy, ox) found once, then stepped.
-          std::int64_t b = p0 / (out.h * out.w), oy = p0 % (out.h * out.w) / out.w, ox = p0 % out.w;
-          for (std::int64_t pix = p0; pix < p1; ++pix) {
-            float* row = col + (pix - p0) * k;
-            const std::int64_t ix0 = ox * s.op.stride - s.op.pad;
-            // With one group and no dilation, a kernel row's taps are k_w neighbouring
-            // pixels: one contiguous run of k_w * C_in floats when inside the input.
-            const bool contiguous = g == 1 && s.op.dilation == 1 && ix0 >= 0 && ix0 + s.op.k_w <= in.w;
-            for (std::int64_t ky = 0; ky < s.op.k_h; ++ky) {
-              const std::int64_t iy = oy * s.op.stride - s.op.pad + ky * s.op.dilation;
-              float* dst_row = row + ky * s.op.k_w * cin_g;
-              if (iy < 0 || iy >= in.h) {
-                std::fill(dst_row, dst_row + s.op.k_w * cin_g, 0.f);
-                continue;
-              }
-              const float* src_row = x + ((b * in.h + iy) * in.w) * in.c + grp * cin_g;
-              if (contiguous) {
-                copy_run(dst_row, src_row + ix0 * in.c, s.op.k_w * cin_g);
-                continue;
-              }
-              for (std::int64_t kx = 0; kx < s.op.k_w; ++kx) {
-                const std::int64_t ix = ix0 + kx * s.op.dilation;
-                float* dst = dst_row + kx * cin_g;
-                if (ix < 0 || ix >= in.w)
-                  std::fill(dst, dst + cin_g, 0.f);
-                else
-                  copy_run(dst, src_row + ix * in.c, cin_g);
-              }
+      float* res = col + kTile * k;
+      std::int64_t pending[kTile], n = 0;  // output pixels whose windows are in col
+      for (std::int64_t grp = 0; grp < g; ++grp) {
+        auto flush = [&] {
+          if (n == 0) return;
+          kernels::GemmArgs ga{
+              n, cout_g, k, col, k, s.w.data() + grp * per, res, cout_g, s.bias.data() + grp * cout_g, s.act};
+          kt->gemm(ga, 0, n);
+          for (std::int64_t i = 0; i < n; ++i)
+            std::copy(res + i * cout_g, res + (i + 1) * cout_g, y + pending[i] * ys + grp * cout_g);
+          n = 0;
+        };
+        // Copies pixel (b, oy, ox)'s window into the tile (zeros for the padding).
+        auto gather = [&](std::int64_t b, std::int64_t oy, std::int64_t ox) {
+          float* row = col + n * k;
+          pending[n++] = (b * out.h + oy) * out.w + ox;
+          const std::int64_t ix0 = ox * st - pad;
+          for (std::int64_t ky = 0; ky < kh; ++ky) {
+            const std::int64_t iy = oy * st - pad + ky * dil;
+            float* dst_row = row + ky * kw * cin_g;
+            if (iy < 0 || iy >= in.h) {
+              std::fill(dst_row, dst_row + kw * cin_g, 0.f);
+              continue;
             }
-            if (++ox == out.w) {
-              ox = 0;
-              if (++oy == out.h) oy = 0, ++b;
+            const float* src_row = x + ((b * in.h + iy) * in.w) * in.c + grp * cin_g;
+            for (std::int64_t kx = 0; kx < kw; ++kx) {
+              const std::int64_t ix = ix0 + kx * dil;
+              float* dst = dst_row + kx * cin_g;
+              if (ix < 0 || ix >= in.w)
+                std::fill(dst, dst + cin_g, 0.f);
+              else
+                std::copy(src_row + ix * in.c, src_row + ix * in.c + cin_g, dst);
             }
           }
-          kernels::GemmArgs ga{p1 - p0,
+          if (n == kTile) flush();
+        };
+        for (std::int64_t r = rows * part / parts; r < rows * (part + 1) / parts; ++r) {
+          const std::int64_t b = r / out.h, oy = r % out.h, iy0 = oy * st - pad;
+          if (!implicit || iy0 < 0 || iy0 + (kh - 1) * dil >= in.h) {
+            for (std::int64_t ox = 0; ox < out.w; ++ox) gather(b, oy, ox);
+            continue;
+          }
+          for (std::int64_t ox = 0; ox < x_lo; ++ox) gather(b, oy, ox);
+          for (std::int64_t ox = x_hi; ox < out.w; ++ox) gather(b, oy, ox);
+          kernels::GemmArgs ga{x_hi - x_lo,
                                cout_g,
                                k,
-                               col,
-                               k,
+                               x + ((b * in.h + iy0) * in.w + x_lo * st - pad) * in.c + grp * cin_g,
+                               st * in.c,
                                s.w.data() + grp * per,
-                               y + p0 * stride(s.out) + grp * cout_g,
-                               stride(s.out),
+                               y + (r * out.w + x_lo) * ys + grp * cout_g,
+                               ys,
                                s.bias.data() + grp * cout_g,
                                s.act};
-          kt->gemm(ga, 0, p1 - p0);
+          ga.a_seg = seg;
+          ga.a_seg_offsets = seg_off.data();
+          kt->gemm(ga, 0, x_hi - x_lo);
         }
+        flush();
       }
     }
   });

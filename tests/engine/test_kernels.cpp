@@ -104,6 +104,45 @@ TEST(Gemm, ShapesAroundTheTile) {
         for (std::int64_t k : {1, 3, 8, 17, 257, 300}) GemmTester().M(m).N(n).K(k).test(isa);
 }
 
+// A read in segments (the implicit im2col of a k x k convolution): segments
+// placed out of order and apart, lengths that do and do not divide the depth
+// block (kGemmKc), rows that do and do not fill the micro-kernel.
+TEST(Gemm, SegmentedA) {
+  for (Isa isa : isas())
+    for (std::int64_t seg : {1, 9, 48, 100})
+      for (std::int64_t segments : {1, 3, 7})
+        for (std::int64_t m : {1, 2, 6, 13}) {
+          const std::int64_t n = 19, k = seg * segments, lda = 5;
+          std::vector<std::int64_t> off(static_cast<std::size_t>(segments) + 1, 0);
+          for (std::int64_t q = 0; q < segments; ++q)  // last segment first, gaps of 3 floats
+            off[static_cast<std::size_t>(q)] = (segments - 1 - q) * (seg + 3);
+          std::mt19937 rng(static_cast<unsigned>(seg * 7 + segments * 3 + m));
+          const auto src = random_vec(static_cast<std::size_t>((m - 1) * lda + segments * (seg + 3)), rng);
+          const auto w = random_vec(static_cast<std::size_t>(n * k), rng);
+          std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(n, k)));
+          kernels::pack_gemm_b(w.data(), n, k, packed.data());
+          std::vector<float> c(static_cast<std::size_t>(m * n), std::numeric_limits<float>::quiet_NaN());
+          kernels::GemmArgs g{m, n, k, src.data(), lda, packed.data(), c.data(), n, nullptr, ir::Activation::None};
+          g.a_seg = seg;
+          g.a_seg_offsets = off.data();
+          kernels::kernels_for(isa).gemm(g, 0, m);
+          std::vector<float> got(c.begin(), c.end());
+          std::vector<double> want;
+          for (std::int64_t i = 0; i < m; ++i)
+            for (std::int64_t j = 0; j < n; ++j) {
+              double acc = 0;
+              for (std::int64_t t = 0; t < k; ++t)
+                acc += static_cast<double>(
+                           src[static_cast<std::size_t>(i * lda + off[static_cast<std::size_t>(t / seg)] + t % seg)]) *
+                       w[static_cast<std::size_t>(j * k + t)];
+              want.push_back(acc);
+            }
+          std::ostringstream what;
+          what << kernels::isa_name(isa) << " segmented gemm m=" << m << " seg=" << seg << " segments=" << segments;
+          expect_close(got, want, what.str());
+        }
+}
+
 TEST(Gemm, BiasAndEveryActivation) {
   for (Isa isa : isas())
     for (auto act : {ir::Activation::None, ir::Activation::ReLU, ir::Activation::ReLU6, ir::Activation::HSwish,

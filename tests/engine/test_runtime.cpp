@@ -86,6 +86,31 @@ std::vector<std::string> kind_names() {
 }
 INSTANTIATE_TEST_SUITE_P(All, EveryBlockKind, ::testing::ValuesIn(kind_names()), [](const auto& p) { return p.param; });
 
+// Convolutions wide enough for the implicit im2col (rows of >= 16 interior
+// pixels read in place as segments of the input; the border pixels and the
+// padded rows gathered into im2col tiles), with groups, dilation, stride,
+// odd channel counts, padding and a batch of two.
+TEST(Conv, ImplicitIm2colMatchesReference) {
+  struct Case {
+    std::int64_t kernel, stride, dilation, groups, padding, out;
+  };
+  for (const Case& c :
+       {Case{3, 1, 1, 1, -1, 19}, Case{3, 2, 1, 1, -1, 32}, Case{5, 1, 2, 1, -1, 7}, Case{3, 1, 1, 3, -1, 21},
+        Case{3, 2, 2, 3, 0, 9}, Case{1, 2, 1, 1, 0, 16}, Case{7, 1, 1, 1, 3, 8}})
+    for (const ir::Shape in : {ir::Shape{21, 40, 3}, ir::Shape{18, 35, 27}}) {
+      if (in.c % c.groups != 0 || c.out % c.groups != 0) continue;
+      ir::ParamMap params{
+          {"kernel", c.kernel}, {"stride", c.stride}, {"dilation", c.dilation}, {"groups", c.groups}, {"out", c.out}};
+      if (c.padding >= 0) params["padding"] = c.padding;
+      ir::Graph g = testing::graph_for_kind("conv", params, in);
+      g.settings.batch = 2;
+      ASSERT_TRUE(cost::analyze(g).complete()) << in.str() << " kernel " << c.kernel;
+      std::string what = "conv on " + in.str();
+      for (const auto& [k, v] : params) what += " " + k + "=" + ir::param_value_str(v);
+      for (const auto* kt : tables()) compare_with_reference(g, what, *kt, 2);
+    }
+}
+
 class EveryPreset : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(EveryPreset, MatchesReferenceAtLowResolution) {
