@@ -45,10 +45,7 @@ inline __m256 vector_act(__m256 v, ir::Activation act) {
 struct Micro {
   static constexpr std::int64_t kMr = 6;
   template <int MR, bool kSeg>
-  static void run_half(const MicroArgs& m);
-  template <int MR, bool kSeg>
   static void run(const MicroArgs& m) {
-    if (m.nr <= 8) return run_half<MR, kSeg>(m);
     __m256 acc0[MR], acc1[MR];
     const bool full = m.nr == kGemmNr;
     alignas(32) float tmp[MR][kGemmNr];
@@ -165,72 +162,6 @@ struct Micro {
         for (std::int64_t j = 0; j < m.nr; ++j) m.c[r * m.ldc + j] = activate(m.c[r * m.ldc + j], m.act);
   }
 };
-
-/// A panel with at most 8 valid columns (N = 24 leaves one such panel, N <= 8
-/// is nothing else): one vector per row instead of two, so no FMA is spent on
-/// padding; even and odd depths go to separate accumulators so 2 x MR chains
-/// hide the FMA latency.
-template <int MR, bool kSeg>
-void Micro::run_half(const MicroArgs& m) {
-  __m256 even[MR], odd[MR];
-  alignas(32) float tmp[8];
-#pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r) {
-    odd[r] = _mm256_setzero_ps();
-    if (m.first) {
-      even[r] = _mm256_setzero_ps();
-    } else {
-      for (std::int64_t j = 0; j < 8; ++j) tmp[j] = j < m.nr ? m.c[r * m.ldc + j] : 0.f;
-      even[r] = _mm256_load_ps(tmp);
-    }
-  }
-  const float* b = m.b;
-  const float* ak = m.a;  // row 0 at depth k
-  std::int64_t left = m.seg_left;
-  const std::int64_t* next = m.seg_next;
-  std::int64_t k = 0;
-  if constexpr (!kSeg) {
-    for (; k + 2 <= m.kc; k += 2, b += 2 * kGemmNr, ak += 2) {
-      const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + kGemmNr);
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) {
-        even[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(ak + r * m.lda), b0, even[r]);
-        odd[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(ak + r * m.lda + 1), b1, odd[r]);
-      }
-    }
-  }
-  for (; k < m.kc; ++k, b += kGemmNr) {
-    const __m256 bv = _mm256_loadu_ps(b);
-    if (k & 1) {
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) odd[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(ak + r * m.lda), bv, odd[r]);
-    } else {
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) even[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(ak + r * m.lda), bv, even[r]);
-    }
-    ++ak;
-    if (kSeg && --left == 0) {
-      ak = m.seg_base + *next++;
-      left = m.seg;
-    }
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r) {
-    __m256 v = _mm256_add_ps(even[r], odd[r]);
-    if (m.last) {
-      if (m.bias) v = _mm256_add_ps(v, _mm256_load_ps(m.bias));
-      v = vector_act(v, m.act);
-    }
-    if (m.nr == 8) {
-      _mm256_storeu_ps(m.c + r * m.ldc, v);
-    } else {
-      _mm256_store_ps(tmp, v);
-      std::memcpy(m.c + r * m.ldc, tmp, static_cast<std::size_t>(m.nr) * sizeof(float));
-    }
-    if (m.last && !has_vector_act(m.act))
-      for (std::int64_t j = 0; j < m.nr; ++j) m.c[r * m.ldc + j] = activate(m.c[r * m.ldc + j], m.act);
-  }
-}
 
 void gemm(const GemmArgs& g, std::int64_t row_begin, std::int64_t row_end) { gemm_rows<Micro>(g, row_begin, row_end); }
 
