@@ -260,8 +260,14 @@ void Document::installGraph(const ir::Graph& graph) {
   if (selection_.size() != before) emit selectionChanged();
 }
 
+void Document::setAnalysisOptions(const cost::AnalysisOptions& options) {
+  options_ = options;
+  reanalyze();
+  emit changed();
+}
+
 void Document::reanalyze() {
-  analysis_ = cost::analyze(graph_);
+  analysis_ = cost::analyze(graph_, options_);
   if (calibration_) predicted_ns_ = profile::predict_ops_ns(analysis_, *calibration_, 1);
 }
 

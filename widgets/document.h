@@ -46,6 +46,11 @@ class Document : public QObject {
   [[nodiscard]] bool isModified() const { return !undo_.isClean(); }
   [[nodiscard]] const std::map<std::string, runtime::OpWeights>& importedWeights() const { return weights_; }
 
+  /// How costs are counted (convention, memory view): a view setting, not part
+  /// of the graph, so not undoable and not saved in the file.
+  [[nodiscard]] const cost::AnalysisOptions& analysisOptions() const { return options_; }
+  void setAnalysisOptions(const cost::AnalysisOptions& options);
+
   /// Replaces the document (clears undo history). `path` empty = untitled.
   void reset(ir::Graph graph, const QString& path = {}, std::map<std::string, runtime::OpWeights> weights = {});
   /// Opens a graph file (.json) or an ONNX model (.onnx; then the document is
@@ -104,6 +109,7 @@ class Document : public QObject {
  private:
   void reanalyze();
   ir::Graph graph_;
+  cost::AnalysisOptions options_;
   cost::Analysis analysis_;
   QUndoStack undo_;
   QString path_;

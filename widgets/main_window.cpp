@@ -189,6 +189,14 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
   }
 
   QSettings settings;
+  {
+    cost::AnalysisOptions o;
+    if (auto c = cost::find_convention(settings.value("analysis/convention").toString().toStdString()))
+      o.convention = *c;
+    cost::MemoryView v;
+    if (cost::parse_memory_view(settings.value("analysis/memory").toString().toStdString(), v)) o.memory_view = v;
+    setAnalysisOptions(o);
+  }
   restoreGeometry(settings.value("window/geometry").toByteArray());
   if (!restoreState(settings.value("window/state").toByteArray())) resize(1500, 950);
   rebuildRecentMenu();
@@ -330,6 +338,44 @@ void MainWindow::buildActions() {
     view_->fitAll();
   });
   viewMenu->addSeparator();
+  // How costs are counted: the same switches as the CLI's --convention and --memory.
+  QMenu* counting = viewMenu->addMenu(tr("&Counting Convention"));
+  counting->setToolTipsVisible(true);
+  conventionGroup_ = new QActionGroup(this);
+  for (const cost::Convention& c : cost::named_conventions()) {
+    QAction* a = counting->addAction(qs(c.name));
+    a->setObjectName(qs("convention_" + c.name));
+    a->setCheckable(true);
+    a->setData(qs(c.name));
+    a->setToolTip(qs(c.description));
+    conventionGroup_->addAction(a);
+    connect(a, &QAction::triggered, this, [this, c] {
+      cost::AnalysisOptions o = doc_.analysisOptions();
+      o.convention = c;
+      setAnalysisOptions(o);
+    });
+  }
+  QMenu* memory = viewMenu->addMenu(tr("Peak &Memory"));
+  memory->setToolTipsVisible(true);
+  memoryGroup_ = new QActionGroup(this);
+  for (const auto& [view, text, tip] :
+       {std::tuple{cost::MemoryView::Ops, tr("Every Op's Output"),
+                   tr("Every op materialises its output (what a plain executor holds)")},
+        std::tuple{cost::MemoryView::Blocks, tr("Blocks as Single Ops"),
+                   tr("A block's inner tensors are disposable (MobileNetV2 paper, section 5.1)")}}) {
+    QAction* a = memory->addAction(text);
+    a->setObjectName(qs("memory_" + std::string(cost::memory_view_name(view))));
+    a->setCheckable(true);
+    a->setData(qs(std::string(cost::memory_view_name(view))));
+    a->setToolTip(tip);
+    memoryGroup_->addAction(a);
+    connect(a, &QAction::triggered, this, [this, v = view] {
+      cost::AnalysisOptions o = doc_.analysisOptions();
+      o.memory_view = v;
+      setAnalysisOptions(o);
+    });
+  }
+  viewMenu->addSeparator();
   for (QDockWidget* dock : findChildren<QDockWidget*>()) viewMenu->addAction(dock->toggleViewAction());
 
   QMenu* run = menuBar()->addMenu(tr("&Run"));
@@ -422,12 +468,23 @@ void MainWindow::updateTitle() {
   setWindowModified(doc_.isModified());
 }
 
+void MainWindow::setAnalysisOptions(const cost::AnalysisOptions& options) {
+  doc_.setAnalysisOptions(options);
+  QSettings settings;
+  settings.setValue("analysis/convention", qs(options.convention.name));
+  settings.setValue("analysis/memory", qs(std::string(cost::memory_view_name(options.memory_view))));
+  for (QAction* a : conventionGroup_->actions()) a->setChecked(a->data().toString() == qs(options.convention.name));
+  for (QAction* a : memoryGroup_->actions())
+    a->setChecked(a->data().toString() == qs(std::string(cost::memory_view_name(options.memory_view))));
+}
+
 QString MainWindow::totalsText() const {
   const auto& a = doc_.analysis();
   const auto& t = a.totals;
-  QString text =
-      tr("%1 params · %2 MAdds · peak %3")
-          .arg(qs(io::with_commas(t.params)), qs(io::with_commas(t.madds)), qs(io::human(a.memory.peak_bytes, true)));
+  QString text = tr("%1 params (%2) · %3 MAdds · peak %4 (%5)")
+                     .arg(qs(io::with_commas(t.params)), qs(doc_.analysisOptions().convention.name),
+                          qs(io::with_commas(t.madds)), qs(io::human(a.memory.peak_bytes, true)),
+                          qs(std::string(cost::memory_view_name(doc_.analysisOptions().memory_view))));
   if (const double p = doc_.predictedNs(); p > 0) text += tr(" · predicted %1").arg(ms_text(p));
   if (!a.complete()) text += tr(" · %n problem(s)", nullptr, static_cast<int>(a.diagnostics.size()));
   return text;

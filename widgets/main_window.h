@@ -91,6 +91,8 @@ class MainWindow : public QMainWindow {
   void updateTitle();
   void updateStatus();
   void updateSettingsEditors();
+  /// Counting convention and memory view: applied to the document, remembered, menus checked.
+  void setAnalysisOptions(const cost::AnalysisOptions& options);
   bool maybeSave();
   bool save();
   bool saveAs();
@@ -126,6 +128,8 @@ class MainWindow : public QMainWindow {
   QLabel* latency_ = nullptr;
   QProgressBar* progress_ = nullptr;
   QAction* profileAction_ = nullptr;
+  QActionGroup* conventionGroup_ = nullptr;
+  QActionGroup* memoryGroup_ = nullptr;
   QAction* cancelAction_ = nullptr;
   QMenu* recentMenu_ = nullptr;
   QTimer* autosaveTimer_ = nullptr;

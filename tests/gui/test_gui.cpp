@@ -5,6 +5,7 @@
 #include <QDoubleSpinBox>
 #include <QLabel>
 #include <QMimeData>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStatusBar>
@@ -90,7 +91,9 @@ class GuiTest : public QObject {
   std::unique_ptr<MainWindow> w_;
   QTemporaryDir tmp_;
 
-  MainWindow& fresh(const ir::Graph& g) {
+  MainWindow& fresh(const ir::Graph& g, bool keep_settings = false) {
+    if (!keep_settings) QSettings().remove("analysis");  // the paper's convention, ops memory view
+    w_.reset();
     w_ = std::make_unique<MainWindow>(MainWindowOptions{.recover = false, .interactive = false});
     w_->resize(1400, 900);
     w_->show();
@@ -113,10 +116,46 @@ class GuiTest : public QObject {
     // The paper's count of MobileNetV2 1.0/224 (weights + biases, no batch norm): 3.47 M and 300.77 M.
     QCOMPARE(t.params, std::int64_t{3470760});
     QCOMPARE(t.madds, std::int64_t{300774272});
-    QVERIFY2(w.totalsText().startsWith("3,470,760 params · 300,774,272 MAdds"), qPrintable(w.totalsText()));
+    QVERIFY2(w.totalsText().startsWith("3,470,760 params (paper) · 300,774,272 MAdds"), qPrintable(w.totalsText()));
     QCOMPARE(static_cast<std::size_t>(w.costTable()->topLevelItemCount()), w.document()->graph().nodes.size());
     // Every block has an item on the canvas.
     for (const auto& n : w.document()->graph().nodes) QVERIFY(w.scene()->nodeItem(n.id));
+  }
+
+  // View > Counting Convention and Peak Memory: the engine's switches, applied
+  // to every view, remembered for the next window.
+  void countingConventionAndMemoryView() {
+    MainWindow& w = fresh(ir::Graph{});
+    QVERIFY(w.openPath("mobilenet_v2"));
+    auto* torchvision = w.findChild<QAction*>("convention_torchvision");
+    auto* blocks = w.findChild<QAction*>("memory_blocks");
+    QVERIFY(torchvision && blocks);
+    QVERIFY(w.findChild<QAction*>("convention_paper")->isChecked());
+    torchvision->trigger();
+    // torchvision's sum of parameters() for mobilenet_v2 (batch norm counted): 3,504,872.
+    QCOMPARE(w.document()->analysis().totals.params, std::int64_t{3504872});
+    QVERIFY2(w.totalsText().startsWith("3,504,872 params (torchvision)"), qPrintable(w.totalsText()));
+    QTreeWidgetItem* row = w.costTable()->blockRow("conv1");
+    QVERIFY(row);
+    const auto& conv1 = w.document()->analysis().nodes[static_cast<std::size_t>(w.document()->graph().find("conv1"))];
+    QCOMPARE(conv1.totals.params, std::int64_t{864 + 64});  // weights + batch norm's scale and shift
+    QCOMPARE(row->text(3).remove(','), QString::number(conv1.totals.params));
+    blocks->trigger();
+    cost::AnalysisOptions o;
+    o.convention = *cost::find_convention("torchvision");
+    o.memory_view = cost::MemoryView::Blocks;
+    const auto want = cost::analyze(w.document()->graph(), o);
+    QCOMPARE(w.document()->analysis().memory.peak_bytes, want.memory.peak_bytes);
+    QVERIFY(want.memory.peak_bytes < cost::analyze(w.document()->graph()).memory.peak_bytes);
+    QVERIFY2(w.totalsText().contains(qs(io::human(want.memory.peak_bytes, true)) + " (blocks)"),
+             qPrintable(w.totalsText()));
+    // Not an edit: nothing to undo, the file is unchanged.
+    QVERIFY(!w.document()->isModified());
+    // The next window starts with the same choice.
+    MainWindow& again = fresh(ir::Graph{}, true);
+    QVERIFY(again.openPath("mobilenet_v2"));
+    QCOMPARE(again.document()->analysis().totals.params, std::int64_t{3504872});
+    QVERIFY(again.findChild<QAction*>("memory_blocks")->isChecked());
   }
 
   void opensEveryPresetInOneWindow() {
@@ -209,7 +248,7 @@ class GuiTest : public QObject {
     expect.nodes[1].params["out"] = std::int64_t{24};
     const auto ea = cost::analyze(expect);
     QCOMPARE(doc.analysis().totals.params, ea.totals.params);
-    QVERIFY(w.totalsText().startsWith(qs(io::with_commas(ea.totals.params)) + " params · " +
+    QVERIFY(w.totalsText().startsWith(qs(io::with_commas(ea.totals.params)) + " params (paper) · " +
                                       qs(io::with_commas(ea.totals.madds)) + " MAdds"));
     QTreeWidgetItem* row = w.costTable()->blockRow("a");
     QVERIFY(row);
