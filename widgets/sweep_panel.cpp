@@ -13,6 +13,7 @@
 #include <QMouseEvent>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSpinBox>
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTableWidget>
@@ -28,6 +29,7 @@
 
 #include "io/graph_json.h"
 #include "io/report.h"
+#include "kernels/cpu.h"
 #include "plots.h"
 
 namespace convscope::gui {
@@ -147,6 +149,7 @@ SweepPanel::SweepPanel(Document* doc, QWidget* parent)
       resolutions_(new QLineEdit(QStringLiteral("96:224:32"), this)),
       param_(new QLineEdit(this)),
       measure_(new QCheckBox(tr("Measure latency"), this)),
+      threads_(new QSpinBox(this)),
       run_button_(new QPushButton(tr("Run"), this)),
       cancel_button_(new QPushButton(tr("Cancel"), this)),
       export_csv_(new QPushButton(tr("Export CSV…"), this)),
@@ -173,8 +176,11 @@ SweepPanel::SweepPanel(Document* doc, QWidget* parent)
       tr("Block parameters to sweep as NAME=V1,V2, several separated by ';'. NAME is a parameter (every block "
          "that has it), kind.param (every block of that kind) or block_id.param (one block)"));
   measure_->setObjectName(QStringLiteral("measureLatency"));
-  measure_->setToolTip(
-      tr("Also time every valid point on this machine (whole network, one thread, at least 0.2 s each)"));
+  measure_->setToolTip(tr("Also time every valid point on this machine (whole network, at least 0.2 s each)"));
+  threads_->setObjectName(QStringLiteral("sweepThreads"));
+  threads_->setRange(1, std::max(1, kernels::cpu_info().logical_cpus));
+  threads_->setPrefix(tr("threads "));
+  threads_->setToolTip(tr("Threads per measurement (1 gives the steadiest figures on a shared machine)"));
   run_button_->setObjectName(QStringLiteral("run"));
   run_button_->setToolTip(tr("Evaluate the grid on the current graph"));
   cancel_button_->setObjectName(QStringLiteral("cancel"));
@@ -203,6 +209,7 @@ SweepPanel::SweepPanel(Document* doc, QWidget* parent)
 
   auto* actions = new QHBoxLayout;
   actions->addWidget(measure_);
+  actions->addWidget(threads_);
   actions->addWidget(run_button_);
   actions->addWidget(cancel_button_);
   actions->addWidget(progress_, 1);
@@ -339,7 +346,7 @@ void SweepPanel::setStatus(const QString& text, bool error) {
 }
 
 void SweepPanel::setControlsEnabled(bool enabled) {
-  for (QWidget* w : std::initializer_list<QWidget*>{alphas_, resolutions_, param_, measure_, run_button_})
+  for (QWidget* w : std::initializer_list<QWidget*>{alphas_, resolutions_, param_, measure_, threads_, run_button_})
     w->setEnabled(enabled);
   cancel_button_->setEnabled(!enabled);
 }
@@ -441,10 +448,12 @@ void SweepPanel::startMeasuring() {
   setControlsEnabled(false);
   setStatus(tr("Measuring %1 (the costs are shown meanwhile)…").arg(points_text(total)));
 
-  thread_ = QThread::create([this, graph = graph_, grid = spec_] {
+  measured_threads_ = threads_->value();
+  thread_ = QThread::create([this, graph = graph_, grid = spec_, threads = measured_threads_] {
     // Nothing thrown here may reach the event loop: report it instead.
     try {
       sweep::MeasureOptions options;
+      options.threads = threads;
       options.cancel = &stop_;
       options.progress = [this](std::size_t done, std::size_t count) {
         QMetaObject::invokeMethod(
@@ -501,7 +510,8 @@ void SweepPanel::onMeasured() {
                   .arg(points_text(valid), points_text(front)));
   } else {
     QString text =
-        tr("Measured %1; Pareto front of latency against parameters: %2").arg(points_text(timed), points_text(front));
+        tr("Measured %1 at %n thread(s); Pareto front of latency against parameters: %2", nullptr, measured_threads_)
+            .arg(points_text(timed), points_text(front));
     if (timed < valid) text += tr("; %1 could not be run (see Problem)").arg(valid - timed);
     setStatus(text);
   }

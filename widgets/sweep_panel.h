@@ -30,6 +30,7 @@ class QLineEdit;
 class QMouseEvent;
 class QProgressBar;
 class QPushButton;
+class QSpinBox;
 class QTabWidget;
 class QTableWidget;
 class QThread;
@@ -129,6 +130,8 @@ class SweepPanel : public QWidget {
   QLineEdit* resolutions_;
   QLineEdit* param_;
   QCheckBox* measure_;
+  QSpinBox* threads_;
+  int measured_threads_ = 1;  ///< threads of the last measurement
   QPushButton* run_button_;
   QPushButton* cancel_button_;
   QPushButton* export_csv_;

@@ -467,6 +467,26 @@ class GuiTest : public QObject {
     QVERIFY(w.document()->undoStack()->canUndo());
   }
 
+  // Measured sweeps run on the worker at the chosen thread count.
+  void sweepMeasuresAtTheChosenThreads() {
+    MainWindow& w = fresh(small_graph());
+    SweepPanel* sp = w.sweepPanel();
+    auto* threads = sp->findChild<QSpinBox*>("sweepThreads");
+    QVERIFY(threads);
+    threads->setValue(threads->maximum());
+    const int n = threads->value();
+    sp->setGrid("0.5,1.0", "", "", true);
+    QSignalSpy done(sp, &SweepPanel::finished);
+    QVERIFY(sp->run());
+    QVERIFY(!threads->isEnabled());  // not changeable while measuring
+    QVERIFY(done.wait(60000));
+    QCOMPARE(done.front().front().toBool(), true);
+    QCOMPARE(sp->points().size(), std::size_t{2});
+    for (const auto& p : sp->points()) QVERIFY(p.median_ms && *p.median_ms > 0);
+    QVERIFY2(sp->statusText().contains(QString("at %1 thread").arg(n)), qPrintable(sp->statusText()));
+    QVERIFY(threads->isEnabled());
+  }
+
   void exportsDesigns() {
     MainWindow& w = fresh(small_graph());
     for (const char* ext : {"onnx", "py", "dot", "csv", "json"}) {
