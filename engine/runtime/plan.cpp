@@ -63,6 +63,8 @@ struct Value {
   /// Written in place into a concat's output: that value, and the first channel.
   int parent = -1;
   std::int64_t channel_offset = 0;
+  /// Extra floats per pixel: a padded pixel stride (see "Pixel strides" in build).
+  std::int64_t pad_c = 0;
 };
 
 struct FreeDeleter {
@@ -127,7 +129,11 @@ struct Plan::Impl {
   /// Floats between neighbouring pixels of a value (its parent's channels when in place).
   std::int64_t stride(int v) const {
     const Value& val = values[static_cast<std::size_t>(v)];
-    return val.parent >= 0 ? values[static_cast<std::size_t>(val.parent)].shape.c : val.shape.c;
+    if (val.parent >= 0) {
+      const Value& parent = values[static_cast<std::size_t>(val.parent)];
+      return parent.shape.c + parent.pad_c;
+    }
+    return val.shape.c + val.pad_c;
   }
   /// Splits [0, n) across the pool, unless the step is too small for the
   /// hand-off to pay (waking a thread costs microseconds).
@@ -533,6 +539,30 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
     }
   }
 
+  // Pixel strides: a depthwise input whose pixels are a multiple of 1 KiB apart
+  // (256, 512, 1024 channels) puts every line a kernel tile reads into a few L1
+  // sets, which then evict each other. Its producer writes it one cache line
+  // wider per pixel instead (GEMM, im2col and depthwise steps take an output
+  // pixel stride), when the depthwise step is its only reader.
+  {
+    std::vector<int> producer(p.values.size(), -1), readers_of(p.values.size(), 0);
+    for (std::size_t si = 0; si < p.steps.size(); ++si) {
+      producer[static_cast<std::size_t>(p.steps[si].out)] = static_cast<int>(si);
+      for (int v : p.steps[si].in) ++readers_of[static_cast<std::size_t>(v)];
+    }
+    for (int v : p.outputs) ++readers_of[static_cast<std::size_t>(v)];  // read by the caller too
+    for (const Step& st : p.steps) {
+      if (st.info.kind != StepKind::Depthwise) continue;
+      const int v = st.in[0], pr = producer[static_cast<std::size_t>(v)];
+      Value& val = p.values[static_cast<std::size_t>(v)];
+      if (pr < 0 || readers_of[static_cast<std::size_t>(v)] != 1 || val.parent >= 0 || val.shape.c % 256 != 0) continue;
+      const Step& ps = p.steps[static_cast<std::size_t>(pr)];
+      const bool strided_writer = ps.info.kind == StepKind::ConvIm2col || ps.info.kind == StepKind::Depthwise ||
+                                  (ps.info.kind == StepKind::Gemm && ps.op.kind == ir::OpKind::Conv);
+      if (strided_writer) val.pad_c = kAlignFloats;
+    }
+  }
+
   // Liveness and arena placement (largest first, lowest offset that fits in time).
   const int n_steps = static_cast<int>(p.steps.size());
   for (auto& v : p.values) {
@@ -558,7 +588,7 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
   std::vector<int> order(p.values.size());
   for (std::size_t v = 0; v < order.size(); ++v) order[v] = static_cast<int>(v);
   auto size_of = [&](const Value& v) {
-    return (v.shape.elements() * n + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+    return (v.shape.h * v.shape.w * (v.shape.c + v.pad_c) * n + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
   };
   std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
     return size_of(p.values[static_cast<std::size_t>(x)]) > size_of(p.values[static_cast<std::size_t>(y)]);
@@ -863,7 +893,7 @@ void Plan::Impl::run_step(const Step& s) {
       const ir::Shape in = shape(s.in[0]);
       for (std::int64_t b = 0; b < batch; ++b) {
         kernels::DwArgs d;
-        d.in = {ptr(s.in[0]) + b * in.elements(), in.h, in.w, in.c, in.c};
+        d.in = {ptr(s.in[0]) + b * in.h * in.w * stride(s.in[0]), in.h, in.w, in.c, stride(s.in[0])};
         d.out = {y + b * out.h * out.w * stride(s.out), out.h, out.w, out.c, stride(s.out)};
         d.k = s.op.k_h;
         d.stride = s.op.stride;
