@@ -59,43 +59,51 @@ inline float read_sum_loop(const float* x, std::int64_t n) {
   return s;
 }
 
-inline void max_into(float* __restrict y, const float* __restrict x, std::int64_t n) {
-  for (std::int64_t c = 0; c < n; ++c) y[c] = y[c] > x[c] ? y[c] : x[c];
-}
-inline void add_into(float* __restrict y, const float* __restrict x, std::int64_t n) {
-  for (std::int64_t c = 0; c < n; ++c) y[c] += x[c];
+/// One pixel's pooling window over channels [ch, ch + N) (N a compile-time
+/// chunk, so the running max or sum stays in registers across the taps), or
+/// over n <= N channels for the tail.
+template <std::int64_t N, bool kFixed>
+inline void pool_chunk(const convscope::kernels::PoolArgs& p, float* __restrict y, std::int64_t iy0, std::int64_t ix0,
+                       std::int64_t ky_lo, std::int64_t ky_hi, std::int64_t kx_lo, std::int64_t kx_hi, std::int64_t ch,
+                       std::int64_t n) {
+  if constexpr (kFixed) n = N;
+  float acc[N];
+  const float* first = p.in.px(iy0 + ky_lo, ix0 + kx_lo) + ch;
+  for (std::int64_t i = 0; i < n; ++i) acc[i] = first[i];
+  for (std::int64_t ky = ky_lo; ky < ky_hi; ++ky)
+    for (std::int64_t kx = kx_lo; kx < kx_hi; ++kx) {
+      if (ky == ky_lo && kx == kx_lo) continue;
+      const float* __restrict x = p.in.px(iy0 + ky, ix0 + kx) + ch;
+      if (p.max)
+        for (std::int64_t i = 0; i < n; ++i) acc[i] = acc[i] > x[i] ? acc[i] : x[i];
+      else
+        for (std::int64_t i = 0; i < n; ++i) acc[i] += x[i];
+    }
+  const float scale = p.max ? 1.f : 1.f / static_cast<float>((ky_hi - ky_lo) * (kx_hi - kx_lo));
+  for (std::int64_t i = 0; i < n; ++i) y[ch + i] = p.max ? acc[i] : acc[i] * scale;
 }
 
+/// Max or average pooling (the average over the window cells inside the input).
 inline void pool_loop(const convscope::kernels::PoolArgs& p) {
+  constexpr std::int64_t kChunk = 32;
   const std::int64_t c = p.out.c;
-  for (std::int64_t oy = p.y_begin; oy < p.y_end; ++oy)
+  for (std::int64_t oy = p.y_begin; oy < p.y_end; ++oy) {
+    const std::int64_t iy0 = oy * p.stride - p.pad;
+    const std::int64_t ky_lo = std::max<std::int64_t>(0, -iy0), ky_hi = std::min(p.k, p.in.h - iy0);
     for (std::int64_t ox = 0; ox < p.out.w; ++ox) {
-      float* __restrict y = p.out.px(oy, ox);
-      bool first = true;
-      std::int64_t count = 0;
-      for (std::int64_t ky = 0; ky < p.k; ++ky) {
-        const std::int64_t iy = oy * p.stride - p.pad + ky;
-        if (iy < 0 || iy >= p.in.h) continue;
-        for (std::int64_t kx = 0; kx < p.k; ++kx) {
-          const std::int64_t ix = ox * p.stride - p.pad + kx;
-          if (ix < 0 || ix >= p.in.w) continue;
-          const float* x = p.in.px(iy, ix);
-          if (first) {
-            for (std::int64_t ch = 0; ch < c; ++ch) y[ch] = x[ch];
-            first = false;
-          } else if (p.max) {
-            max_into(y, x, c);
-          } else {
-            add_into(y, x, c);
-          }
-          ++count;
-        }
+      float* y = p.out.px(oy, ox);
+      const std::int64_t ix0 = ox * p.stride - p.pad;
+      const std::int64_t kx_lo = std::max<std::int64_t>(0, -ix0), kx_hi = std::min(p.k, p.in.w - ix0);
+      if (ky_lo >= ky_hi || kx_lo >= kx_hi) {  // a window wholly in the padding
+        for (std::int64_t ch = 0; ch < c; ++ch) y[ch] = 0.f;
+        continue;
       }
-      if (!p.max && count > 0) {
-        const float inv = 1.f / static_cast<float>(count);
-        for (std::int64_t ch = 0; ch < c; ++ch) y[ch] *= inv;
-      }
+      std::int64_t ch = 0;
+      for (; ch + kChunk <= c; ch += kChunk)
+        pool_chunk<kChunk, true>(p, y, iy0, ix0, ky_lo, ky_hi, kx_lo, kx_hi, ch, kChunk);
+      if (ch < c) pool_chunk<kChunk, false>(p, y, iy0, ix0, ky_lo, ky_hi, kx_lo, kx_hi, ch, c - ch);
     }
+  }
 }
 
 inline void shuffle_loop(const float* __restrict x, float* __restrict y, std::int64_t pixels, std::int64_t c,
