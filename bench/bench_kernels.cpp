@@ -75,6 +75,7 @@ void gemm_shapes(benchmark::internal::Benchmark* b) {
       // SqueezeNet 1.1 fire expand 1x1.
       ->Args({55, 16, 64, 0})
       ->Args({13, 64, 256, 0})
+      ->Args({13, 512, 1000, 0})  // conv10, the classifier as a 1x1 convolution
       // Fully connected classifiers (one row: matrix-vector).
       ->Args({1, 1280, 1000, 0})
       ->Args({1, 1024, 1000, 0});
