@@ -224,7 +224,7 @@ struct DwClamp {
 template <int K, int S, int T, int NV, bool kMasked, bool kClip>
 std::int64_t dw_tile(const DwArgs& d, const float* x, std::int64_t ix0, float* y, std::int64_t ky_lo,
                      std::int64_t ky_hi, std::int64_t ch, std::int64_t ch_end, const DwClamp& clamp, __m256i mask) {
-  const std::int64_t c = d.w_stride, in_px = d.in.stride, in_row = d.in.w * d.in.stride, out_px = d.out.stride;
+  const std::int64_t ws = d.w_stride, in_px = d.in.stride, in_row = d.in.w * d.in.stride, out_px = d.out.stride;
   constexpr int kSpan = (T - 1) * S + K;  // input pixels of one kernel row under the tile
   for (; ch + 8 * NV <= ch_end; ch += 8 * NV) {
     const float* w = d.weights + ch;
@@ -241,7 +241,7 @@ std::int64_t dw_tile(const DwArgs& d, const float* x, std::int64_t ix0, float* y
 #pragma GCC unroll 7
       for (int kx = 0; kx < K; ++kx)
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) wv[kx][v] = load8<kMasked>(w + (ky * K + kx) * c + 8 * v, mask);
+        for (int v = 0; v < NV; ++v) wv[kx][v] = load8<kMasked>(w + (ky * K + kx) * ws + 8 * v, mask);
 #pragma GCC unroll 32
       for (int i = 0; i < kSpan; ++i) {
         if (kClip && (ix0 + i < 0 || ix0 + i >= d.in.w)) continue;

@@ -100,7 +100,7 @@ struct Step {
   ir::Activation act = ir::Activation::None;
   std::vector<int> in;  // value ids
   int out = -1;
-  std::vector<float> w;             // packed GEMM panels (per group, concatenated) or depthwise [k*k][c]
+  std::vector<float> w;             // packed GEMM panels (per group, concatenated) or depthwise (pack_depthwise)
   std::vector<float> bias;          // folded bias [out_c]
   std::vector<float> scale, shift;  // ScaleShift
   std::int64_t k_gemm = 0;          // GEMM depth per group
