@@ -508,29 +508,33 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
   }
   for (int t : output_tensors(a)) p.outputs.push_back(value_of[static_cast<std::size_t>(t)]);
 
+  // Who writes and who reads each value, for the two layout choices below.
+  std::vector<int> producer(p.values.size(), -1), readers_of(p.values.size(), 0);
+  for (std::size_t si = 0; si < p.steps.size(); ++si) {
+    producer[static_cast<std::size_t>(p.steps[si].out)] = static_cast<int>(si);
+    for (int v : p.steps[si].in) ++readers_of[static_cast<std::size_t>(v)];
+  }
+  for (int v : p.outputs) ++readers_of[static_cast<std::size_t>(v)];  // read by the caller too
+  // Whether v's producer writes its output with a pixel stride (GEMM, im2col, depthwise).
+  auto strided_writer = [&](int v) {
+    const int pr = producer[static_cast<std::size_t>(v)];
+    if (pr < 0) return false;
+    const Step& ps = p.steps[static_cast<std::size_t>(pr)];
+    return ps.info.kind == StepKind::ConvIm2col || ps.info.kind == StepKind::Depthwise ||
+           (ps.info.kind == StepKind::Gemm && ps.op.kind == ir::OpKind::Conv);
+  };
+
   // Concat written in place: a convolution whose only reader is a concat writes
   // straight into its channel range of the concat's output (the kernels take a
   // pixel stride), and the concat copies only what remains.
   if (options.concat_in_place) {
-    std::vector<int> producer(p.values.size(), -1), readers_of(p.values.size(), 0);
-    for (std::size_t si = 0; si < p.steps.size(); ++si) {
-      producer[static_cast<std::size_t>(p.steps[si].out)] = static_cast<int>(si);
-      for (int v : p.steps[si].in) ++readers_of[static_cast<std::size_t>(v)];
-    }
-    std::vector<bool> is_output(p.values.size(), false);
-    for (int v : p.outputs) is_output[static_cast<std::size_t>(v)] = true;
     for (auto& st : p.steps) {
       if (st.info.kind != StepKind::Concat || p.values[static_cast<std::size_t>(st.out)].parent >= 0) continue;
       std::int64_t c0 = 0;
       for (int v : st.in) {
         Value& val = p.values[static_cast<std::size_t>(v)];
-        const int pr = producer[static_cast<std::size_t>(v)];
-        const bool writer = pr >= 0 && (p.steps[static_cast<std::size_t>(pr)].info.kind == StepKind::ConvIm2col ||
-                                        p.steps[static_cast<std::size_t>(pr)].info.kind == StepKind::Depthwise ||
-                                        (p.steps[static_cast<std::size_t>(pr)].info.kind == StepKind::Gemm &&
-                                         p.steps[static_cast<std::size_t>(pr)].op.kind == ir::OpKind::Conv));
-        if (writer && readers_of[static_cast<std::size_t>(v)] == 1 && !is_output[static_cast<std::size_t>(v)] &&
-            val.parent < 0 && std::count(st.in.begin(), st.in.end(), v) == 1) {
+        if (strided_writer(v) && readers_of[static_cast<std::size_t>(v)] == 1 && val.parent < 0 &&
+            std::count(st.in.begin(), st.in.end(), v) == 1) {
           val.parent = st.out;
           val.channel_offset = c0;
         }
@@ -542,25 +546,13 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
   // Pixel strides: a depthwise input whose pixels are a multiple of 1 KiB apart
   // (256, 512, 1024 channels) puts every line a kernel tile reads into a few L1
   // sets, which then evict each other. Its producer writes it one cache line
-  // wider per pixel instead (GEMM, im2col and depthwise steps take an output
-  // pixel stride), when the depthwise step is its only reader.
-  {
-    std::vector<int> producer(p.values.size(), -1), readers_of(p.values.size(), 0);
-    for (std::size_t si = 0; si < p.steps.size(); ++si) {
-      producer[static_cast<std::size_t>(p.steps[si].out)] = static_cast<int>(si);
-      for (int v : p.steps[si].in) ++readers_of[static_cast<std::size_t>(v)];
-    }
-    for (int v : p.outputs) ++readers_of[static_cast<std::size_t>(v)];  // read by the caller too
-    for (const Step& st : p.steps) {
-      if (st.info.kind != StepKind::Depthwise) continue;
-      const int v = st.in[0], pr = producer[static_cast<std::size_t>(v)];
-      Value& val = p.values[static_cast<std::size_t>(v)];
-      if (pr < 0 || readers_of[static_cast<std::size_t>(v)] != 1 || val.parent >= 0 || val.shape.c % 256 != 0) continue;
-      const Step& ps = p.steps[static_cast<std::size_t>(pr)];
-      const bool strided_writer = ps.info.kind == StepKind::ConvIm2col || ps.info.kind == StepKind::Depthwise ||
-                                  (ps.info.kind == StepKind::Gemm && ps.op.kind == ir::OpKind::Conv);
-      if (strided_writer) val.pad_c = kAlignFloats;
-    }
+  // wider per pixel instead, when the depthwise step is its only reader.
+  for (const Step& st : p.steps) {
+    if (st.info.kind != StepKind::Depthwise) continue;
+    const int v = st.in[0];
+    Value& val = p.values[static_cast<std::size_t>(v)];
+    if (strided_writer(v) && readers_of[static_cast<std::size_t>(v)] == 1 && val.parent < 0 && val.shape.c % 256 == 0)
+      val.pad_c = kAlignFloats;
   }
 
   // Liveness and arena placement (largest first, lowest offset that fits in time).
