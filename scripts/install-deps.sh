@@ -7,7 +7,10 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libexpected-dev libcli11-dev
-  libdnnl-dev libonnx-dev libprotobuf-dev
+  libonnx-dev libprotobuf-dev
+  # oneDNN, the kernel peer in bench_kernels; Debian's CMake package for it needs the OpenCL headers
+  # (only recommended by libdnnl-dev, so name them). Optional: a missing peer is skipped at configure.
+  libdnnl-dev ocl-icd-opencl-dev opencl-headers
   python3-torch python3-torchvision libopenblas0-openmp
   python3
   # The desktop app: Qt 6 Widgets/Svg, QCustomPlot for the plots, Graphviz for the layout,

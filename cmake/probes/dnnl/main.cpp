@@ -1,0 +1,2 @@
+#include <oneapi/dnnl/dnnl.h>
+int main() { return dnnl_version() == nullptr; }
