@@ -65,16 +65,16 @@ QString resolution_text(std::int64_t r) { return r > 0 ? QString::number(r) : Sw
 /// "1 point", "25 points".
 QString points_text(std::size_t n) { return n == 1 ? SweepPanel::tr("1 point") : SweepPanel::tr("%1 points").arg(n); }
 
-/// Engine diagnostics, one per line, with the CLI-style locations named after the editors.
+/// Engine diagnostics, one per line, with the engine's field names (alpha, resolution, param) named after the editors.
 QString grid_message(const Diagnostics& diagnostics) {
   QStringList lines;
   for (const auto& d : diagnostics) {
     QString where = qs(d.where);
-    if (where == QLatin1String("--alpha"))
+    if (where == QLatin1String("alpha"))
       where = SweepPanel::tr("α");
-    else if (where == QLatin1String("--resolution"))
+    else if (where == QLatin1String("resolution"))
       where = SweepPanel::tr("Resolutions");
-    else if (where == QLatin1String("--param"))
+    else if (where == QLatin1String("param"))
       where = SweepPanel::tr("Parameter");
     lines << (where.isEmpty() ? qs(d.message) : where + QStringLiteral(": ") + qs(d.message));
   }
@@ -524,21 +524,8 @@ bool SweepPanel::anyMeasured() const {
 
 void SweepPanel::analyse() {
   sweep::fill_laws(points_);
-  if (!anyMeasured()) {
-    sweep::mark_pareto(points_, sweep::Metric::MAdds, sweep::Metric::Params);
-    return;
-  }
-  // Latency is only comparable among measured points (a cancelled run leaves some without).
-  std::vector<std::size_t> which;
-  std::vector<sweep::Point> timed;
-  for (std::size_t i = 0; i < points_.size(); ++i)
-    if (points_[i].valid && points_[i].median_ms) {
-      which.push_back(i);
-      timed.push_back(points_[i]);
-    }
-  sweep::mark_pareto(timed, sweep::Metric::Latency, sweep::Metric::Params);
-  for (auto& p : points_) p.pareto = false;
-  for (std::size_t k = 0; k < which.size(); ++k) points_[which[k]].pareto = timed[k].pareto;
+  // The engine's rule: latency among measured points only, MAdds when none is measured.
+  sweep::mark_pareto(points_, sweep::Metric::Latency, sweep::Metric::Params);
 }
 
 void SweepPanel::indexGrid() {

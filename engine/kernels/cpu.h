@@ -2,6 +2,7 @@
 /// What this CPU is and which instruction set the kernels use.
 
 #include <string>
+#include <vector>
 
 namespace convscope::kernels {
 
@@ -18,5 +19,8 @@ const CpuInfo& cpu_info();
 
 /// "avx2+fma" or "portable".
 std::string isa_name(Isa isa);
+
+/// The ISAs this build has kernels for and this CPU can run, best first.
+std::vector<Isa> available_isas();
 
 }  // namespace convscope::kernels

@@ -47,6 +47,38 @@ const KernelTable& kernels_for(Isa isa) {
   return portable::table();
 }
 
+std::vector<Isa> available_isas() {
+  std::vector<Isa> isas;
+#if defined(CONVSCOPE_HAVE_AVX2)
+  if (cpu_info().avx2) isas.push_back(Isa::Avx2);
+#endif
+  isas.push_back(Isa::Portable);
+  return isas;
+}
+
+namespace {
+std::string_view short_name(Isa isa) {
+  switch (isa) {
+    case Isa::Portable:
+      return "portable";
+    case Isa::Avx2:
+      return "avx2";
+  }
+  return "?";
+}
+}  // namespace
+
+Result<const KernelTable*> kernels_by_name(std::string_view name) {
+  if (name == "auto") return &best_kernels();
+  std::string known = "auto";
+  for (Isa isa : available_isas()) {
+    if (name == short_name(isa)) return &kernels_for(isa);
+    known += ", " + std::string(short_name(isa));
+  }
+  return fail("", "kernels '" + std::string(name) + "' are not available on this CPU and build (available: " + known +
+                      ")");
+}
+
 const KernelTable& best_kernels() {
   static const KernelTable& best = [&]() -> const KernelTable& {
     const char* force = std::getenv("CONVSCOPE_ISA");

@@ -8,9 +8,11 @@
 /// channel range of a wider tensor, e.g. a slice or a concat written in place).
 
 #include <cstdint>
+#include <string_view>
 
 #include "ir/op.h"
 #include "kernels/cpu.h"
+#include "util/result.h"
 
 namespace convscope::kernels {
 
@@ -113,6 +115,11 @@ void pack_depthwise(const float* w, std::int64_t c, std::int64_t kk, float* out)
 const KernelTable& best_kernels();
 /// A specific table; the AVX2 table is only valid when cpu_info().avx2.
 const KernelTable& kernels_for(Isa isa);
+
+/// The table named `name`: "auto" (best_kernels()), or an ISA of available_isas()
+/// by its short name ("avx2", "portable"). An ISA this CPU or build lacks is
+/// refused, naming the ones available.
+Result<const KernelTable*> kernels_by_name(std::string_view name);
 
 /// Applies an activation to one value (shared by every path).
 inline float activate(float v, ir::Activation act) {

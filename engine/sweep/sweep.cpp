@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -90,10 +91,10 @@ Result<std::vector<double>> parse_alphas(const std::string& text) {
   std::vector<double> out;
   for (const auto& item : split_list(text, ',')) {
     auto v = to_double(item);
-    if (!v) return fail("--alpha", "expected numbers separated by commas, got '" + item + "'");
+    if (!v) return fail("alpha", "expected numbers separated by commas, got '" + item + "'");
     out.push_back(*v);
   }
-  if (out.empty()) return fail("--alpha", "the list is empty");
+  if (out.empty()) return fail("alpha", "the list is empty");
   return out;
 }
 
@@ -108,31 +109,31 @@ Result<std::vector<std::int64_t>> parse_resolutions(const std::string& text) {
     }
     if (parts.size() == 3) step = to_int(parts[2]);
     if (parts.size() < 2 || parts.size() > 3 || !a || !b || !step)
-      return fail("--resolution", "expected START:STOP[:STEP] with integers, got '" + text + "'");
-    if (*step <= 0) return fail("--resolution", "the step must be positive, got " + std::to_string(*step));
-    if (*b < *a) return fail("--resolution", "STOP " + std::to_string(*b) + " is below START " + std::to_string(*a));
-    if ((*b - *a) / *step > 10000) return fail("--resolution", "more than 10000 resolutions; use a larger step");
+      return fail("resolution", "expected START:STOP[:STEP] with integers, got '" + text + "'");
+    if (*step <= 0) return fail("resolution", "the step must be positive, got " + std::to_string(*step));
+    if (*b < *a) return fail("resolution", "STOP " + std::to_string(*b) + " is below START " + std::to_string(*a));
+    if ((*b - *a) / *step > 10000) return fail("resolution", "more than 10000 resolutions; use a larger step");
     for (std::int64_t r = *a; r <= *b; r += *step) out.push_back(r);
   } else {
     for (const auto& item : split_list(text, ',')) {
       auto v = to_int(item);
       if (!v)
-        return fail("--resolution", "expected integers separated by commas, or START:STOP:STEP, got '" + item + "'");
+        return fail("resolution", "expected integers separated by commas, or START:STOP:STEP, got '" + item + "'");
       out.push_back(*v);
     }
   }
-  if (out.empty()) return fail("--resolution", "the list is empty");
+  if (out.empty()) return fail("resolution", "the list is empty");
   return out;
 }
 
 Result<ParamAxis> parse_param_axis(const std::string& text) {
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
-    return fail("--param", "expected NAME=V1,V2 (NAME: a parameter, kind.param or block_id.param), got '" + text + "'");
+    return fail("param", "expected NAME=V1,V2 (NAME: a parameter, kind.param or block_id.param), got '" + text + "'");
   ParamAxis axis;
   axis.selector = text.substr(0, eq);
   for (const auto& item : split_list(text.substr(eq + 1), ',')) axis.values.push_back(to_value(item));
-  if (axis.values.empty()) return fail("--param", "no values for '" + axis.selector + "'");
+  if (axis.values.empty()) return fail("param", "no values for '" + axis.selector + "'");
   return axis;
 }
 
@@ -151,13 +152,13 @@ ir::Graph apply(const ir::Graph& graph, const Spec& spec, const Point& point) {
 Result<bool> check(const ir::Graph& graph, const Spec& spec) {
   Diagnostics d;
   for (double a : spec.alphas)
-    if (!(a > 0) || a > 16) d.push_back({"--alpha", "must be in (0, 16], got " + num(a)});
+    if (!(a > 0) || a > 16) d.push_back({"alpha", "must be in (0, 16], got " + num(a)});
   for (std::int64_t r : spec.resolutions)
-    if (r < 1 || r > (1 << 20)) d.push_back({"--resolution", "must be in 1..1048576, got " + std::to_string(r)});
+    if (r < 1 || r > (1 << 20)) d.push_back({"resolution", "must be in 1..1048576, got " + std::to_string(r)});
   for (const auto& axis : spec.params) {
     bool any = false;
     for (const auto& n : graph.nodes) any |= !match(n, axis.selector).empty();
-    if (!any) d.push_back({"--param", "'" + axis.selector + "' matches no block of this graph"});
+    if (!any) d.push_back({"param", "'" + axis.selector + "' matches no block of this graph"});
   }
   if (!d.empty()) return tl::unexpected(d);
   // Every point must be a valid network: report the first that is not, with why.
@@ -181,7 +182,7 @@ Result<bool> check(const ir::Graph& graph, const Spec& spec) {
       }
       std::string why = an.diagnostics.front().str();
       if (minimum > 0 && r > 0)
-        return fail("--resolution", "resolution " + std::to_string(r) + " is below this network's minimum of " +
+        return fail("resolution", "resolution " + std::to_string(r) + " is below this network's minimum of " +
                                         std::to_string(minimum) + " (" + why + ")");
       return fail("", "alpha " + num(a) + ", resolution " + std::to_string(r) + ": " + why);
     }
@@ -265,12 +266,21 @@ bool measure(const ir::Graph& graph, const Spec& spec, std::vector<Point>& point
   return true;
 }
 
-void mark_pareto(std::vector<Point>& points, Metric x, Metric y) {
+ParetoAxes mark_pareto(std::vector<Point>& points, Metric x, Metric y) {
+  const bool any_measured =
+      std::any_of(points.begin(), points.end(), [](const Point& p) { return p.valid && p.median_ms.has_value(); });
+  const bool by_latency = x == Metric::Latency || y == Metric::Latency;
+  if (by_latency && !any_measured) {
+    if (x == Metric::Latency) x = Metric::MAdds;
+    if (y == Metric::Latency) y = Metric::MAdds;
+  }
+  // Points that compete: valid ones, and only measured ones when latency is an axis.
+  auto competes = [&](const Point& p) { return p.valid && (!by_latency || !any_measured || p.median_ms); };
   for (auto& p : points) {
-    p.pareto = p.valid;
-    if (!p.valid) continue;
+    p.pareto = competes(p);
+    if (!p.pareto) continue;
     for (const auto& q : points) {
-      if (!q.valid || &q == &p) continue;
+      if (!competes(q) || &q == &p) continue;
       const double px = metric(p, x), py = metric(p, y), qx = metric(q, x), qy = metric(q, y);
       if (qx <= px && qy <= py && (qx < px || qy < py)) {
         p.pareto = false;
@@ -278,6 +288,43 @@ void mark_pareto(std::vector<Point>& points, Metric x, Metric y) {
       }
     }
   }
+  return {x, y};
+}
+
+Result<Metric> parse_metric(const std::string& name) {
+  if (name == "latency") return Metric::Latency;
+  if (name == "madds") return Metric::MAdds;
+  if (name == "params") return Metric::Params;
+  if (name == "memory") return Metric::PeakMemory;
+  return fail("pareto", "unknown metric '" + name + "' (known: latency, madds, params, memory)");
+}
+
+Result<ParetoAxes> parse_pareto(const std::string& text) {
+  const auto comma = text.find(',');
+  if (comma == std::string::npos)
+    return fail("pareto", "expected X,Y from latency, madds, params, memory; got '" + text + "'");
+  auto x = parse_metric(text.substr(0, comma));
+  if (!x) return tl::unexpected(x.error());
+  auto y = parse_metric(text.substr(comma + 1));
+  if (!y) return tl::unexpected(y.error());
+  return ParetoAxes{*x, *y};
+}
+
+std::size_t merge_previous(std::vector<Point>& points, const std::vector<Point>& previous) {
+  std::map<std::string, const Point*> by_key;
+  for (const auto& old : previous)
+    if (old.median_ms) by_key.emplace(point_key(old), &old);
+  std::size_t kept = 0;
+  for (auto& p : points) {
+    if (!p.valid || p.median_ms) continue;
+    const auto it = by_key.find(point_key(p));
+    if (it == by_key.end()) continue;
+    p.median_ms = it->second->median_ms;
+    p.min_ms = it->second->min_ms;
+    p.p90_ms = it->second->p90_ms;
+    ++kept;
+  }
+  return kept;
 }
 
 void fill_laws(std::vector<Point>& points) {

@@ -78,10 +78,21 @@ struct MeasureOptions {
 /// e.g. read back with read_previous, are kept). Returns false when cancelled.
 bool measure(const ir::Graph& graph, const Spec& spec, std::vector<Point>& points, const MeasureOptions& options);
 
-/// Marks the Pareto front of (x, y), both minimised: by default latency (or
-/// MAdds when unmeasured) against parameters.
+/// Marks the Pareto front of (x, y), both minimised (by default latency against
+/// parameters). One rule for every caller: latency is compared only among
+/// measured points (a cancelled or resumed run leaves some without one, and
+/// milliseconds never compete with multiply-adds); when no point is measured,
+/// MAdds stand in for latency on every point. Returns the metrics used.
 enum class Metric { Latency, MAdds, Params, PeakMemory };
-void mark_pareto(std::vector<Point>& points, Metric x, Metric y);
+struct ParetoAxes {
+  Metric x, y;
+};
+ParetoAxes mark_pareto(std::vector<Point>& points, Metric x, Metric y);
+
+/// "latency", "madds", "params" or "memory".
+Result<Metric> parse_metric(const std::string& name);
+/// "X,Y" with X and Y metric names ("latency,params").
+Result<ParetoAxes> parse_pareto(const std::string& text);
 
 /// Fills the scaling-law columns relative to the point with the largest alpha
 /// and resolution (and the first parameter values).
@@ -97,5 +108,9 @@ std::vector<Point> read_previous(const std::string& text, const Spec& spec);
 
 /// A key identifying a point's grid position (for resuming).
 std::string point_key(const Point& p);
+
+/// Copies the measured latencies of `previous` (read_previous) onto the same
+/// grid positions of `points` that have none yet; returns how many were kept.
+std::size_t merge_previous(std::vector<Point>& points, const std::vector<Point>& previous);
 
 }  // namespace convscope::sweep

@@ -16,9 +16,9 @@ TEST(Sweep, ParsesGrids) {
   EXPECT_EQ(axis.selector, "inverted_residual.expansion");
   ASSERT_EQ(axis.values.size(), 2u);
   EXPECT_EQ(std::get<std::int64_t>(axis.values[1]), 6);
-  EXPECT_EQ(sweep::parse_resolutions("224:96:32").error().front().str(), "--resolution: STOP 96 is below START 224");
+  EXPECT_EQ(sweep::parse_resolutions("224:96:32").error().front().str(), "resolution: STOP 96 is below START 224");
   EXPECT_EQ(sweep::parse_resolutions("96:224:0").error().front().str(),
-            "--resolution: the step must be positive, got 0");
+            "resolution: the step must be positive, got 0");
   EXPECT_FALSE(sweep::parse_alphas("one").has_value());
   EXPECT_FALSE(sweep::parse_param_axis("expansion").has_value());
 }
@@ -27,7 +27,7 @@ TEST(Sweep, RefusesAbsurdGridsBeforeRunning) {
   const ir::Graph g = testing::load_preset("squeezenet1_0");
   sweep::Spec s;
   s.alphas = {0.0};
-  EXPECT_EQ(sweep::check(g, s).error().front().str(), "--alpha: must be in (0, 16], got 0");
+  EXPECT_EQ(sweep::check(g, s).error().front().str(), "alpha: must be in (0, 16], got 0");
   s.alphas = {1.0};
   s.resolutions = {8};
   const auto r = sweep::check(g, s);
@@ -36,7 +36,7 @@ TEST(Sweep, RefusesAbsurdGridsBeforeRunning) {
       << r.error().front().str();
   s.resolutions = {224};
   s.params = {{"nonsense", {std::int64_t{1}}}};
-  EXPECT_EQ(sweep::check(g, s).error().front().str(), "--param: 'nonsense' matches no block of this graph");
+  EXPECT_EQ(sweep::check(g, s).error().front().str(), "param: 'nonsense' matches no block of this graph");
 }
 
 TEST(Sweep, MobileNetV1Tables6And7) {

@@ -1,0 +1,116 @@
+// convscope-cli profile: runs a graph on the CPU backend and prints measured latency per
+// layer beside the roofline bound of this machine's calibrated ceilings.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "command.h"
+#include "common.h"
+#include "io/profile_report.h"
+#include "profile/calibration.h"
+#include "profile/profiler.h"
+#include "runtime/plan.h"
+
+namespace convscope::cli {
+
+namespace {
+struct Options {
+  std::string file, isa = "auto";
+  CostFlags flags;
+  int threads = 1;
+  bool json = false;
+  double min_time = 0.5;
+  int min_runs = 10;
+  int warmup = 3;
+  bool portable = false;
+  std::int64_t memory_limit_mb = 4096;
+  bool force_calibration = false;
+  std::int64_t fuse_split = 0;
+};
+
+int run(const Options& o) {
+  auto l = load_and_analyze(o.file, o.flags);
+  if (!l) return l.error();
+  const auto& [shown, g, a, named] = *l;
+  if (!a.complete()) {
+    std::cerr << format_diagnostics(a.diagnostics, shown);
+    return kExitInvalid;
+  }
+  auto kt = pick_kernels(o.isa, o.portable);
+  if (!kt) return kt.error();
+  const auto weights = runtime::Weights::with_named(g, a, named);
+  runtime::PlanOptions po;
+  po.threads = o.threads;
+  po.kernels = *kt;
+  po.memory_limit_bytes = o.memory_limit_mb << 20;
+  po.split = o.fuse_split;
+  po.weights = &weights;
+  auto plan = runtime::Plan::build(g, a, po);
+  if (!plan) {
+    std::cerr << format_diagnostics(plan.error(), "convscope-cli: " + shown);
+    return kExitInvalid;
+  }
+  // Deterministic input values: latency does not depend on them.
+  for (std::size_t i = 0; i < plan->n_inputs(); ++i) {
+    float* x = plan->input(i);
+    const std::int64_t n = plan->batch() * plan->input_shape(i).elements();
+    for (std::int64_t k = 0; k < n; ++k) x[k] = static_cast<float>((k * 7919) % 2001) / 1000.f - 1.f;
+  }
+  auto cal = profile::load_or_measure(**kt, o.force_calibration);
+  if (!cal) {
+    std::cerr << format_diagnostics(cal.error(), "convscope-cli");
+    return kExitUsage;
+  }
+  profile::ProfileOptions popt;
+  popt.warmup = o.warmup;
+  popt.min_runs = o.min_runs;
+  popt.min_seconds = o.min_time;
+  const bool tty = ::isatty(2) != 0;
+  if (tty)
+    popt.progress = [](double f) {
+      const int w = 40, done = static_cast<int>(f * w);
+      std::fprintf(stderr, "\rprofiling [%s%s] %3d%%", std::string(static_cast<std::size_t>(done), '#').c_str(),
+                   std::string(static_cast<std::size_t>(w - done), ' ').c_str(), static_cast<int>(f * 100));
+    };
+  const auto r = profile::profile_plan(*plan, popt);
+  if (tty) std::fprintf(stderr, "\r%60s\r", "");
+  if (o.json)
+    std::cout << io::profile_json(g, a, *plan, r, *cal);
+  else
+    std::cout << io::profile_table(g, a, *plan, r, *cal);
+  return 0;
+}
+}  // namespace
+
+Command add_profile(CLI::App& app) {
+  auto o = std::make_shared<Options>();
+  auto* cmd =
+      app.add_subcommand("profile", "run a graph on the CPU backend: measured latency per layer beside the roofline");
+  cmd->add_option("FILE", o->file, "graph file, ONNX model, preset name, or - for stdin")->required();
+  cmd->add_option("--threads", o->threads, "worker threads (1 gives the most stable numbers)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_flag("--json", o->json, "print one JSON object (network, machine, layers, blocks)");
+  cmd->add_option("--min-time", o->min_time, "seconds per phase (whole network, then per layer)")
+      ->check(CLI::Range(0.0, 600.0))
+      ->capture_default_str();
+  cmd->add_option("--min-runs", o->min_runs, "runs per phase at least")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--warmup", o->warmup, "warm-up runs")->check(CLI::Range(0, 1000))->capture_default_str();
+  add_isa_option(cmd, o->isa);
+  cmd->add_flag("--portable", o->portable, "the portable kernels (same as --isa portable)");
+  cmd->add_option("--memory-limit", o->memory_limit_mb, "refuse plans needing more than this many MiB")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  cmd->add_flag("--recalibrate", o->force_calibration, "measure the machine's ceilings again first");
+  cmd->add_option("--fuse-bottleneck", o->fuse_split,
+                  "run each expand -> depthwise -> project chain as one step over T channel slices "
+                  "(the t-way split: the expanded tensor never exists whole); 0 = op by op")
+      ->check(CLI::Range(0, 1 << 20));
+  o->flags.add_to(cmd);
+  return {cmd, [o] { return run(*o); }};
+}
+
+}  // namespace convscope::cli
