@@ -101,7 +101,14 @@ tl::expected<const kernels::KernelTable*, int> pick_kernels(const std::string& i
 }
 
 void add_isa_option(CLI::App* cmd, std::string& isa) {
-  cmd->add_option("--isa", isa, "kernels: auto (the best this CPU runs), avx2 or portable")->capture_default_str();
+  // Checked while parsing, so a wrong name is refused before any file is read.
+  const auto known = [](const std::string& name) {
+    auto kt = kernels::kernels_by_name(name);
+    return kt ? std::string() : kt.error().front().message;
+  };
+  cmd->add_option("--isa", isa, "kernels: auto (the best this CPU runs), avx2 or portable")
+      ->check(CLI::Validator(known, "ISA"))
+      ->capture_default_str();
 }
 
 }  // namespace convscope::cli

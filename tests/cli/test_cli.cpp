@@ -303,6 +303,111 @@ INSTANTIATE_TEST_SUITE_P(Presets, PytorchExport,
                                            "shufflenet_v2_x1_0", "igcv3_d", "mobilenet_seg"),
                          [](const auto& p) { return p.param; });
 
+/// A folder of torch's reference files for one model (tests/cli/torch_reference.py); the caller removes it.
+fs::path torch_reference(const std::string& model, int batch) {
+  const fs::path dir = fs::temp_directory_path() / ("convscope_torch_" + std::to_string(::getpid()));
+  int rc = 0;
+  const std::string out = capture("/usr/bin/python3 " + std::string(CONVSCOPE_SOURCE_DIR) +
+                                      "/tests/cli/torch_reference.py " + model + " " + std::to_string(batch) + " " +
+                                      dir.string() + " 2>&1",
+                                  rc);
+  EXPECT_EQ(rc, 0) << out;
+  return dir;
+}
+
+/// The number after `label` in `text` ("max abs error 1.2e-07"), or -1.
+double number_after(const std::string& text, const std::string& label) {
+  const auto at = text.find(label);
+  return at == std::string::npos ? -1.0 : std::stod(text.substr(at + label.size()));
+}
+
+class RunMatchesTorch : public ::testing::TestWithParam<std::string> {};
+
+// The acceptance test: a torchvision model exported by torch, its output
+// saved by torch, and `run --compare` within 1e-4 (absolute and relative).
+TEST_P(RunMatchesTorch, WithinTolerance) {
+  if (!have_torch()) GTEST_SKIP() << "python3-torch is not installed (apt-get install python3-torch)";
+  const std::string m = GetParam();
+  const fs::path dir = torch_reference(m, 2);
+  const std::string model = (dir / (m + ".onnx")).string(), ref = (dir / (m + "_out.npy")).string();
+  CliRun r = run("run " + model + " -i " + (dir / (m + "_in.npy")).string() + " --layout nchw --compare " + ref);
+  ASSERT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("batch 2, NCHW"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("2000 elements"), std::string::npos) << r.out;
+  EXPECT_LT(number_after(r.out, "max abs error "), 1e-4) << r.out;
+  // The same input in NHWC gives the same logits; two threads and the portable kernels too.
+  CliRun nhwc = run("run " + model + " -i " + (dir / (m + "_in_nhwc.npy")).string() +
+                    " --layout nhwc --threads 2 --isa portable --compare " + ref);
+  EXPECT_EQ(nhwc.rc, 0) << nhwc.out << nhwc.err;
+  // The plain reference executor agrees as well.
+  CliRun plain = run("run " + model + " -i " + (dir / (m + "_in.npy")).string() + " --layout nchw --reference --compare " + ref);
+  EXPECT_EQ(plain.rc, 0) << plain.out << plain.err;
+  // A tolerance tighter than the error found fails, naming the worst element.
+  CliRun strict = run("run " + model + " -i " + (dir / (m + "_in.npy")).string() +
+                      " --layout nchw --atol 0 --rtol 0 --compare " + ref);
+  EXPECT_EQ(strict.rc, 1) << strict.out;
+  EXPECT_NE(strict.out.find("outside tolerance (atol 0, rtol 0); worst at flat index"), std::string::npos) << strict.out;
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Torchvision, RunMatchesTorch, ::testing::Values("squeezenet1_1", "mobilenet_v3_small"),
+                         [](const auto& p) { return p.param; });
+
+TEST(CliRun, WritesOutputsAndReadsThemBack) {
+  const fs::path dir = fs::temp_directory_path() / ("convscope_run_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  // A raw float32 input of the right size: 1x3x64x64 zeros-and-ones.
+  {
+    std::ofstream raw(dir / "x.f32", std::ios::binary);
+    for (int i = 0; i < 3 * 64 * 64; ++i) {
+      const float v = static_cast<float>(i % 7) / 7.0f;
+      raw.write(reinterpret_cast<const char*>(&v), sizeof v);
+    }
+  }
+  const std::string in = " -i " + (dir / "x.f32").string() + " --input-shape 1x3x64x64 --layout nchw --resolution 64";
+  CliRun first = run("run mobilenet_v2" + in + " -o " + (dir / "y.npy").string());
+  ASSERT_EQ(first.rc, 0) << first.err;
+  EXPECT_NE(first.out.find("output 0  1x1000  written to"), std::string::npos) << first.out;
+  // The written .npy is its own reference: the run is deterministic.
+  CliRun again = run("run mobilenet_v2" + in + " --atol 0 --rtol 0 --compare " + (dir / "y.npy").string());
+  EXPECT_EQ(again.rc, 0) << again.out << again.err;
+  EXPECT_NE(again.out.find("max abs error 0,"), std::string::npos) << again.out;
+  fs::remove_all(dir);
+}
+
+TEST(CliRun, BadInputIsNamedAndExitsTwo) {
+  const fs::path dir = fs::temp_directory_path() / ("convscope_runbad_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  { std::ofstream(dir / "short.f32", std::ios::binary) << std::string(100, '\0'); }
+  { std::ofstream(dir / "model.onnx", std::ios::binary) << "not a protobuf"; }
+  const std::string shortf = (dir / "short.f32").string();
+  CliRun raw = run("run mobilenet_v2 -i " + shortf + " --input-shape 1x3x224x224 --layout nchw");
+  EXPECT_EQ(raw.rc, 2);
+  EXPECT_NE(raw.err.find(shortf), std::string::npos) << raw.err;
+  EXPECT_NE(raw.err.find("needs 602112 bytes"), std::string::npos) << raw.err;
+  CliRun npy = run("run mobilenet_v2 -i " + shortf + " --layout nchw");
+  EXPECT_EQ(npy.rc, 2);
+  EXPECT_NE(npy.err.find("not a .npy file"), std::string::npos) << npy.err;
+  // An NHWC array given as NCHW: the message says which layout it is.
+  { std::ofstream(dir / "nhwc.f32", std::ios::binary) << std::string(4 * 224 * 224 * 3, '\0'); }
+  CliRun layout = run("run mobilenet_v2 -i " + (dir / "nhwc.f32").string() + " --input-shape 1x224x224x3 --layout nchw");
+  EXPECT_EQ(layout.rc, 2);
+  EXPECT_NE(layout.err.find("give --layout nhwc"), std::string::npos) << layout.err;
+  CliRun shape = run("run mobilenet_v2 -i " + shortf + " --input-shape 1x3x0x224 --layout nchw");
+  EXPECT_EQ(shape.rc, 2);
+  EXPECT_NE(shape.err.find("--input-shape"), std::string::npos) << shape.err;
+  CliRun model = run("run " + (dir / "model.onnx").string() + " -i " + shortf + " --input-shape 1x5x5 --layout nchw");
+  EXPECT_EQ(model.rc, 2) << model.err;
+  EXPECT_NE(model.err.find("model.onnx"), std::string::npos) << model.err;
+  CliRun isa = run("run mobilenet_v2 -i " + shortf + " --input-shape 1x5x5 --layout nchw --isa sse9");
+  EXPECT_EQ(isa.rc, 2);
+  EXPECT_NE(isa.err.find("sse9"), std::string::npos) << isa.err;
+  CliRun no_layout = run("run mobilenet_v2 -i " + shortf);
+  EXPECT_EQ(no_layout.rc, 2);
+  EXPECT_NE(no_layout.err.find("--layout is required"), std::string::npos) << no_layout.err;
+  fs::remove_all(dir);
+}
+
 TEST(Cli, ExportDotAndJson) {
   CliRun d = run("export squeezenet1_1 --to dot");
   ASSERT_EQ(d.rc, 0) << d.err;
