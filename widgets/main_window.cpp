@@ -35,6 +35,7 @@
 #include "inspector.h"
 #include "io/design_export.h"
 #include "io/graph_json.h"
+#include "io/presets.h"
 #include "io/report.h"
 #include "palette.h"
 #include "plots.h"
@@ -54,26 +55,10 @@ QString ms_text(double ns) { return QString::number(ns / 1e6, 'f', ns < 1e7 ? 2 
 
 }  // namespace
 
-QStringList presetDirs() {
-  QStringList dirs;
-  if (const QByteArray env = qgetenv("CONVSCOPE_PRESETS"); !env.isEmpty()) dirs << QString::fromLocal8Bit(env);
-  dirs << QStringLiteral(CONVSCOPE_PRESET_DIR);
-  dirs << QCoreApplication::applicationDirPath() + "/../share/convscope/presets";
-  dirs << "/usr/local/share/convscope/presets"
-       << "/usr/share/convscope/presets";
-  return dirs;
-}
-
 QStringList presetFiles() {
-  for (const QString& d : presetDirs()) {
-    QDir dir(d);
-    const QStringList names = dir.entryList({"*.json"}, QDir::Files, QDir::Name);
-    if (names.isEmpty()) continue;
-    QStringList files;
-    for (const QString& n : names) files << dir.filePath(n);
-    return files;
-  }
-  return {};
+  QStringList files;
+  for (const auto& f : io::preset_files()) files << QString::fromStdString(f.string());
+  return files;
 }
 
 MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMainWindow(parent), options_(options) {

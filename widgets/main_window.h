@@ -137,9 +137,7 @@ class MainWindow : public QMainWindow {
   std::unique_ptr<QLockFile> sessionLock_;
 };
 
-/// The folders searched for bundled presets.
-QStringList presetDirs();
-/// Paths of the bundled presets (name order).
+/// Paths of the bundled presets (name order), as the engine finds them (io::preset_files).
 QStringList presetFiles();
 
 }  // namespace convscope::gui
