@@ -34,8 +34,8 @@ void BM_Gemm(benchmark::State& state) {
   auto a = random_vec(static_cast<std::size_t>(m * k));
   auto w = random_vec(static_cast<std::size_t>(n * k));
   auto bias = random_vec(static_cast<std::size_t>(n));
-  std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(n, k)));
-  kernels::pack_gemm_b(w.data(), n, k, packed.data());
+  std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(kt, n, k)));
+  kernels::pack_gemm_b(kt, w.data(), n, k, packed.data());
   std::vector<float> c(static_cast<std::size_t>(m * n));
   kernels::GemmArgs g{m, n, k, a.data(), k, packed.data(), c.data(), n, bias.data(), ir::Activation::ReLU6};
   for (auto _ : state) {

@@ -106,7 +106,7 @@ void add_isa_option(CLI::App* cmd, std::string& isa) {
     auto kt = kernels::kernels_by_name(name);
     return kt ? std::string() : kt.error().front().message;
   };
-  cmd->add_option("--isa", isa, "kernels: auto (the best this CPU runs), avx2 or portable")
+  cmd->add_option("--isa", isa, "kernels: auto (the best this CPU runs), avx512, avx2 or portable")
       ->check(CLI::Validator(known, "ISA"))
       ->capture_default_str();
 }

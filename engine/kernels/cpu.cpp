@@ -11,6 +11,8 @@ const CpuInfo& cpu_info() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     c.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    c.avx512 = c.avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
 #endif
     c.logical_cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     std::ifstream in("/proc/cpuinfo");
@@ -34,6 +36,20 @@ std::string isa_name(Isa isa) {
       return "portable";
     case Isa::Avx2:
       return "avx2+fma";
+    case Isa::Avx512:
+      return "avx512";
+  }
+  return "?";
+}
+
+std::string_view isa_short_name(Isa isa) {
+  switch (isa) {
+    case Isa::Portable:
+      return "portable";
+    case Isa::Avx2:
+      return "avx2";
+    case Isa::Avx512:
+      return "avx512";
   }
   return "?";
 }

@@ -1,6 +1,7 @@
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <string>
 
 #include "kernels/kernels.h"
 
@@ -14,17 +15,24 @@ namespace avx2 {
 const KernelTable& table();
 }
 #endif
+#if defined(CONVSCOPE_HAVE_AVX512)
+namespace avx512 {
+const KernelTable& table();
+}
+#endif
 
-std::int64_t packed_b_size(std::int64_t n, std::int64_t k) { return (n + kGemmNr - 1) / kGemmNr * kGemmNr * k; }
+std::int64_t packed_b_size(const KernelTable& kt, std::int64_t n, std::int64_t k) {
+  return (n + kt.gemm_nr - 1) / kt.gemm_nr * kt.gemm_nr * k;
+}
 
-void pack_gemm_b(const float* w, std::int64_t n, std::int64_t k, float* out) {
-  const std::int64_t panels = (n + kGemmNr - 1) / kGemmNr;
-  for (std::int64_t k0 = 0; k0 < k; k0 += kGemmKc) {
-    const std::int64_t kc = std::min(kGemmKc, k - k0);
+void pack_gemm_b(const KernelTable& kt, const float* w, std::int64_t n, std::int64_t k, float* out) {
+  const std::int64_t nr = kt.gemm_nr, panels = (n + nr - 1) / nr;
+  for (std::int64_t k0 = 0; k0 < k; k0 += kt.gemm_kc) {
+    const std::int64_t kc = std::min(kt.gemm_kc, k - k0);
     for (std::int64_t p = 0; p < panels; ++p)
       for (std::int64_t kk = 0; kk < kc; ++kk)
-        for (std::int64_t j = 0; j < kGemmNr; ++j) {
-          const std::int64_t col = p * kGemmNr + j;
+        for (std::int64_t j = 0; j < nr; ++j) {
+          const std::int64_t col = p * nr + j;
           *out++ = col < n ? w[col * k + k0 + kk] : 0.f;
         }
   }
@@ -39,16 +47,25 @@ void pack_depthwise(const float* w, std::int64_t c, std::int64_t kk, float* out)
 }
 
 const KernelTable& kernels_for(Isa isa) {
-#if defined(CONVSCOPE_HAVE_AVX2)
-  if (isa == Isa::Avx2) return avx2::table();
-#else
-  (void)isa;
+  switch (isa) {
+#if defined(CONVSCOPE_HAVE_AVX512)
+    case Isa::Avx512:
+      return avx512::table();
 #endif
-  return portable::table();
+#if defined(CONVSCOPE_HAVE_AVX2)
+    case Isa::Avx2:
+      return avx2::table();
+#endif
+    default:
+      return portable::table();
+  }
 }
 
 std::vector<Isa> available_isas() {
   std::vector<Isa> isas;
+#if defined(CONVSCOPE_HAVE_AVX512)
+  if (cpu_info().avx512) isas.push_back(Isa::Avx512);
+#endif
 #if defined(CONVSCOPE_HAVE_AVX2)
   if (cpu_info().avx2) isas.push_back(Isa::Avx2);
 #endif
@@ -57,36 +74,31 @@ std::vector<Isa> available_isas() {
 }
 
 namespace {
-std::string_view short_name(Isa isa) {
-  switch (isa) {
-    case Isa::Portable:
-      return "portable";
-    case Isa::Avx2:
-      return "avx2";
+/// The table of an available ISA called `name`, or an error naming the available ones.
+Result<const KernelTable*> available_by_name(std::string_view name) {
+  std::string known;
+  for (Isa isa : available_isas()) {
+    if (name == isa_short_name(isa)) return &kernels_for(isa);
+    known += ", " + std::string(isa_short_name(isa));
   }
-  return "?";
+  return fail("", "kernels '" + std::string(name) + "' are not available on this CPU and build (available: auto" +
+                      known + ")");
 }
 }  // namespace
 
 Result<const KernelTable*> kernels_by_name(std::string_view name) {
   if (name == "auto") return &best_kernels();
-  std::string known = "auto";
-  for (Isa isa : available_isas()) {
-    if (name == short_name(isa)) return &kernels_for(isa);
-    known += ", " + std::string(short_name(isa));
-  }
-  return fail("", "kernels '" + std::string(name) + "' are not available on this CPU and build (available: " + known +
-                      ")");
+  return available_by_name(name);
 }
 
 const KernelTable& best_kernels() {
-  static const KernelTable& best = [&]() -> const KernelTable& {
-    const char* force = std::getenv("CONVSCOPE_ISA");
-    if (force && std::strcmp(force, "portable") == 0) return portable::table();
-#if defined(CONVSCOPE_HAVE_AVX2)
-    if (cpu_info().avx2) return avx2::table();
-#endif
-    return portable::table();
+  static const KernelTable& best = []() -> const KernelTable& {
+    if (const char* force = std::getenv("CONVSCOPE_ISA"); force && *force) {
+      if (auto kt = available_by_name(force)) return **kt;
+      std::fprintf(stderr, "convscope: CONVSCOPE_ISA=%s ignored: %s\n", force,
+                   available_by_name(force).error().front().message.c_str());
+    }
+    return kernels_for(available_isas().front());
   }();
   return best;
 }

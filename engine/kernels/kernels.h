@@ -16,11 +16,6 @@
 
 namespace convscope::kernels {
 
-/// Columns of B per packed panel (the GEMM micro-kernel's width).
-inline constexpr std::int64_t kGemmNr = 16;
-/// Depth of one block of packed B (rows of B per pass over C).
-inline constexpr std::int64_t kGemmKc = 256;
-
 /// A pixel-major view of one image: h x w pixels of c channels, `stride` floats apart.
 struct View {
   float* data = nullptr;
@@ -31,7 +26,7 @@ struct View {
 
 /// C[m x n] = act(A[m x k] * B + bias) (or act(C + A * B + bias) with
 /// `accumulate`): A row-major (lda), B pre-packed by pack_gemm_b, C row-major
-/// (ldc). `bias` may be null.
+/// (ldc). `bias` may be null. B must be packed for the table that runs the GEMM.
 struct GemmArgs {
   std::int64_t m = 0, n = 0, k = 0;
   const float* a = nullptr;
@@ -90,16 +85,19 @@ struct KernelTable {
   double (*fma_loop)(std::int64_t iterations, float* sink) = nullptr;
   /// Calibration: sums n floats (a streaming read); returns the sum.
   float (*read_sum)(const float* x, std::int64_t n) = nullptr;
+  /// The GEMM's packed-B layout (see pack_gemm_b): columns per panel, depth per block;
+  /// and its rows per micro-kernel call, the grain in which callers split rows across threads.
+  std::int64_t gemm_nr = 16, gemm_kc = 256, gemm_mr = 4;
 };
 
 /// Packs B given as rows of K weights per output column (W[n][k], the OHWI
-/// layout of a 1x1 convolution) into panels of kGemmNr columns, zero padded,
-/// depth block by depth block: [k / kGemmKc][panel][kc][kGemmNr], so the GEMM
+/// layout of a 1x1 convolution) for table `kt`: panels of kt.gemm_nr columns,
+/// zero padded, depth block by depth block: [k / gemm_kc][panel][kc][gemm_nr], so the GEMM
 /// reads B once, front to back, as one sequential stream (what the hardware
 /// prefetcher follows best when B comes from L3 or DRAM, as a fully connected
-/// layer's weights do). `out` must hold packed_b_size(n, k) floats.
-std::int64_t packed_b_size(std::int64_t n, std::int64_t k);
-void pack_gemm_b(const float* w, std::int64_t n, std::int64_t k, float* out);
+/// layer's weights do). `out` must hold packed_b_size(kt, n, k) floats.
+std::int64_t packed_b_size(const KernelTable& kt, std::int64_t n, std::int64_t k);
+void pack_gemm_b(const KernelTable& kt, const float* w, std::int64_t n, std::int64_t k, float* out);
 
 /// Floats between two taps' rows of packed depthwise weights for c channels:
 /// c, padded by one cache line when c * 4 bytes is a multiple of 1 KiB (then
@@ -111,13 +109,14 @@ std::int64_t dw_weight_stride(std::int64_t c);
 /// `out` must hold kk * dw_weight_stride(c) floats.
 void pack_depthwise(const float* w, std::int64_t c, std::int64_t kk, float* out);
 
-/// The best table for this CPU, unless CONVSCOPE_ISA=portable forces the fallback.
+/// The best table for this CPU, or the one CONVSCOPE_ISA names (avx512, avx2,
+/// portable); a name this CPU cannot run is reported on stderr once and ignored.
 const KernelTable& best_kernels();
-/// A specific table; the AVX2 table is only valid when cpu_info().avx2.
+/// A specific table; the AVX2 and AVX-512 tables are only valid when the CPU has them.
 const KernelTable& kernels_for(Isa isa);
 
 /// The table named `name`: "auto" (best_kernels()), or an ISA of available_isas()
-/// by its short name ("avx2", "portable"). An ISA this CPU or build lacks is
+/// by its short name ("avx512", "avx2", "portable"). An ISA this CPU or build lacks is
 /// refused, naming the ones available.
 Result<const KernelTable*> kernels_by_name(std::string_view name);
 

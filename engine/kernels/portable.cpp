@@ -11,22 +11,22 @@ namespace {
 #include "kernels/gemm_driver.h"
 
 struct Micro {
-  static constexpr std::int64_t kMr = 4;
+  static constexpr std::int64_t kMr = 4, kNr = 16, kKc = 256;
   template <int MR, bool kSeg>
   static void run(const MicroArgs& m) {
-    float acc[MR][kGemmNr];
+    float acc[MR][kNr];
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r)
-      for (std::int64_t j = 0; j < kGemmNr; ++j) acc[r][j] = (m.first || j >= m.nr) ? 0.f : m.c[r * m.ldc + j];
+      for (std::int64_t j = 0; j < kNr; ++j) acc[r][j] = (m.first || j >= m.nr) ? 0.f : m.c[r * m.ldc + j];
     const float* ak = m.a;  // row 0 at depth k
     std::int64_t left = m.seg_left;
     const std::int64_t* next = m.seg_next;
     for (std::int64_t k = 0; k < m.kc; ++k) {
-      const float* b = m.b + k * kGemmNr;
+      const float* b = m.b + k * kNr;
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
         const float a = ak[r * m.lda];
-        for (std::int64_t j = 0; j < kGemmNr; ++j) acc[r][j] += a * b[j];
+        for (std::int64_t j = 0; j < kNr; ++j) acc[r][j] += a * b[j];
       }
       ++ak;
       if (kSeg && --left == 0) {
@@ -83,8 +83,8 @@ double fma_loop(std::int64_t iterations, float* sink) {
 }  // namespace
 
 const KernelTable& table() {
-  static const KernelTable t{Isa::Portable,    gemm,      depthwise,    activation_loop, add_loop,
-                             scale_shift_loop, pool_loop, shuffle_loop, fma_loop,        read_sum_loop};
+  static const KernelTable t{Isa::Portable, gemm,         depthwise, activation_loop, add_loop, scale_shift_loop,
+                             pool_loop,     shuffle_loop, fma_loop,  read_sum_loop,   Micro::kNr, Micro::kKc,       Micro::kMr};
   return t;
 }
 

@@ -318,8 +318,8 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
       const std::int64_t lo = b->lo[static_cast<std::size_t>(q)], es = b->lo[static_cast<std::size_t>(q) + 1] - lo;
       widest = std::max(widest, es);
       // Expand: rows lo..lo+es of W[e][cin].
-      std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(es, b->cin)));
-      kernels::pack_gemm_b(ew.data() + lo * b->cin, es, b->cin, packed.data());
+      std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(*p.kt, es, b->cin)));
+      kernels::pack_gemm_b(*p.kt, ew.data() + lo * b->cin, es, b->cin, packed.data());
       b->expand_w.push_back(std::move(packed));
       // Depthwise: these channels, packed for the kernel.
       std::vector<float> dws(static_cast<std::size_t>(kk * kernels::dw_weight_stride(es)));
@@ -330,8 +330,8 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
       for (std::int64_t o2 = 0; o2 < b->cout; ++o2)
         for (std::int64_t c = 0; c < es; ++c)
           cols[static_cast<std::size_t>(o2 * es + c)] = pw[static_cast<std::size_t>(o2 * e + lo + c)];
-      std::vector<float> packed_p(static_cast<std::size_t>(kernels::packed_b_size(b->cout, es)));
-      kernels::pack_gemm_b(cols.data(), b->cout, es, packed_p.data());
+      std::vector<float> packed_p(static_cast<std::size_t>(kernels::packed_b_size(*p.kt, b->cout, es)));
+      kernels::pack_gemm_b(*p.kt, cols.data(), b->cout, es, packed_p.data());
       b->project_w.push_back(std::move(packed_p));
     }
     b->ebuf_floats = n * b->mid_in.h * b->mid_in.w * widest;
@@ -423,18 +423,18 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
         } else {
           s.info.kind = pointwise ? StepKind::Gemm : StepKind::ConvIm2col;
           s.k_gemm = kk * cin_g;
-          const std::int64_t per = kernels::packed_b_size(cout_g, s.k_gemm);
+          const std::int64_t per = kernels::packed_b_size(*p.kt, cout_g, s.k_gemm);
           s.w.resize(static_cast<std::size_t>(per * g));
           for (std::int64_t grp = 0; grp < g; ++grp)
-            kernels::pack_gemm_b(folded.data() + grp * cout_g * s.k_gemm, cout_g, s.k_gemm, s.w.data() + grp * per);
+            kernels::pack_gemm_b(*p.kt, folded.data() + grp * cout_g * s.k_gemm, cout_g, s.k_gemm, s.w.data() + grp * per);
         }
         break;
       }
       case ir::OpKind::FullyConnected: {
         s.info.kind = StepKind::Gemm;
         s.k_gemm = in.elements();
-        s.w.resize(static_cast<std::size_t>(kernels::packed_b_size(out_c, s.k_gemm)));
-        kernels::pack_gemm_b(folded.data(), out_c, s.k_gemm, s.w.data());
+        s.w.resize(static_cast<std::size_t>(kernels::packed_b_size(*p.kt, out_c, s.k_gemm)));
+        kernels::pack_gemm_b(*p.kt, folded.data(), out_c, s.k_gemm, s.w.data());
         break;
       }
       case ir::OpKind::ConvTranspose: {
@@ -443,7 +443,7 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
         const std::int64_t g = o.op.groups, cin_g = in.c / g, cout_g = out_c / g, kk = o.op.k_h * o.op.k_w;
         const std::int64_t ncols = kk * cout_g;
         s.k_gemm = cin_g;
-        const std::int64_t per = kernels::packed_b_size(ncols, cin_g);
+        const std::int64_t per = kernels::packed_b_size(*p.kt, ncols, cin_g);
         s.w.resize(static_cast<std::size_t>(per * g));
         std::vector<float> bt(static_cast<std::size_t>(ncols * cin_g));
         for (std::int64_t grp = 0; grp < g; ++grp) {
@@ -451,7 +451,7 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
             for (std::int64_t col = 0; col < ncols; ++col)
               bt[static_cast<std::size_t>(col * cin_g + ci)] =
                   folded[static_cast<std::size_t>((grp * cin_g + ci) * ncols + col)];
-          kernels::pack_gemm_b(bt.data(), ncols, cin_g, s.w.data() + grp * per);
+          kernels::pack_gemm_b(*p.kt, bt.data(), ncols, cin_g, s.w.data() + grp * per);
         }
         break;
       }
@@ -660,7 +660,7 @@ void Plan::Impl::run_conv_im2col(const Step& s) {
   float* y = ptr(s.out);
   const std::int64_t g = s.op.groups, cin_g = in.c / g, cout_g = s.op.out_c / g, k = s.k_gemm;
   const std::int64_t kh = s.op.k_h, kw = s.op.k_w, st = s.op.stride, pad = s.op.pad, dil = s.op.dilation;
-  const std::int64_t per = kernels::packed_b_size(cout_g, k), ys = stride(s.out);
+  const std::int64_t per = kernels::packed_b_size(*kt, cout_g, k), ys = stride(s.out);
 
   // Implicit im2col for windows inside the input: the GEMM reads each pixel's
   // window in place, as segments of the input (a kernel row of k_w * C_in
@@ -759,7 +759,7 @@ void Plan::Impl::run_conv_transpose(const Step& s) {
   float* y = ptr(s.out);
   const std::int64_t g = s.op.groups, cin_g = in.c / g, cout_g = s.op.out_c / g;
   const std::int64_t kk = s.op.k_h * s.op.k_w, ncols = kk * cout_g;
-  const std::int64_t per = kernels::packed_b_size(ncols, cin_g);
+  const std::int64_t per = kernels::packed_b_size(*kt, ncols, cin_g);
   // Output starts as the bias; every input pixel scatters a k x k patch into it.
   for (std::int64_t px = 0; px < batch * out.h * out.w; ++px)
     std::memcpy(y + px * out.c, s.bias.data(), static_cast<std::size_t>(out.c) * sizeof(float));
@@ -771,7 +771,7 @@ void Plan::Impl::run_conv_transpose(const Step& s) {
       kernels::GemmArgs ga{p1 - p0, ncols, cin_g,   x + p0 * in.c + grp * cin_g, in.c, s.w.data() + grp * per,
                            col,     ncols, nullptr, ir::Activation::None};
       split(
-          s, p1 - p0, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ga, r0, r1); }, 6);
+          s, p1 - p0, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ga, r0, r1); }, kt->gemm_mr);
       for (std::int64_t pix = p0; pix < p1; ++pix) {
         const std::int64_t b = pix / (in.h * in.w), rem = pix % (in.h * in.w), iy = rem / in.w, ix = rem % in.w;
         const float* src = col + (pix - p0) * ncols;
@@ -808,7 +808,7 @@ void Plan::Impl::run_bottleneck(const Step& s) {
                                ebuf,        es,    b.expand_bias.data() + lo,
                                b.act_expand};
     split(
-        s, p_in, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ge, r0, r1); }, 6);
+        s, p_in, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ge, r0, r1); }, kt->gemm_mr);
     // Depthwise on the slice.
     for (std::int64_t img = 0; img < batch; ++img) {
       kernels::DwArgs d;
@@ -842,7 +842,7 @@ void Plan::Impl::run_bottleneck(const Step& s) {
                          ir::Activation::None};
     gp.accumulate = q > 0;
     split(
-        s, p_out, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(gp, r0, r1); }, 6);
+        s, p_out, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(gp, r0, r1); }, kt->gemm_mr);
   }
   if (b.shortcut)
     kt->add(y, x, y, p_out * b.cout, b.act_out);
@@ -860,7 +860,7 @@ void Plan::Impl::run_step(const Step& s) {
       const bool fc = s.op.kind == ir::OpKind::FullyConnected;
       const std::int64_t m = fc ? batch : batch * in.h * in.w;
       const std::int64_t g = fc ? 1 : s.op.groups, cout_g = s.op.out_c / g;
-      const std::int64_t per = kernels::packed_b_size(cout_g, s.k_gemm);
+      const std::int64_t per = kernels::packed_b_size(*kt, cout_g, s.k_gemm);
       for (std::int64_t grp = 0; grp < g; ++grp) {
         // Group grp reads its input channels in place (row stride = all channels).
         kernels::GemmArgs ga{m,
@@ -874,7 +874,7 @@ void Plan::Impl::run_step(const Step& s) {
                              s.bias.data() + grp * cout_g,
                              s.act};
         split(
-            s, m, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ga, r0, r1); }, 6);
+            s, m, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ga, r0, r1); }, kt->gemm_mr);
       }
       return;
     }

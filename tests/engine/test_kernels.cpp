@@ -3,7 +3,9 @@
 // width, every stride, padding and dilation; outputs pre-filled with NaN so an
 // unwritten element fails. Tolerance: 1e-5 relative to the largest |output|
 // (float32 sums of at most a few thousand products).
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <random>
 #include <sstream>
@@ -18,9 +20,16 @@ namespace {
 
 using kernels::Isa;
 
+/// Every table this CPU runs (portable, AVX2, AVX-512); the ones it cannot run are named once, with why.
 std::vector<Isa> isas() {
-  std::vector<Isa> v{Isa::Portable};
-  if (kernels::cpu_info().avx2) v.push_back(Isa::Avx2);
+  static const std::vector<Isa> v = [] {
+    auto have = kernels::available_isas();
+    for (Isa isa : {Isa::Avx512, Isa::Avx2})
+      if (std::find(have.begin(), have.end(), isa) == have.end())
+        std::printf("[  SKIPPED ] the %s kernels: this CPU (%s) or build lacks them\n",
+                    std::string(kernels::isa_short_name(isa)).c_str(), kernels::cpu_info().model.c_str());
+    return have;
+  }();
   return v;
 }
 
@@ -71,11 +80,12 @@ struct GemmTester {
     auto a = random_vec(static_cast<std::size_t>(m * lda), rng);
     auto w = random_vec(static_cast<std::size_t>(n * k), rng);
     auto b = random_vec(static_cast<std::size_t>(n), rng);
-    std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(n, k)));
-    kernels::pack_gemm_b(w.data(), n, k, packed.data());
+    const auto& kt = kernels::kernels_for(isa);
+    std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(kt, n, k)));
+    kernels::pack_gemm_b(kt, w.data(), n, k, packed.data());
     std::vector<float> c(static_cast<std::size_t>(m * ldc), std::numeric_limits<float>::quiet_NaN());
     kernels::GemmArgs g{m, n, k, a.data(), lda, packed.data(), c.data(), ldc, bias ? b.data() : nullptr, act};
-    kernels::kernels_for(isa).gemm(g, 0, m);
+    kt.gemm(g, 0, m);
     std::vector<float> got;
     std::vector<double> want;
     for (std::int64_t i = 0; i < m; ++i)
@@ -99,8 +109,10 @@ struct GemmTester {
 
 TEST(Gemm, ShapesAroundTheTile) {
   for (Isa isa : isas())
-    for (std::int64_t m : {1, 2, 5, 6, 7, 13, 72, 73})
-      for (std::int64_t n : {1, 7, 8, 9, 15, 16, 17, 31, 33})
+    // Rows: every tail up to the AVX-512 tile's 12, and past whole tiles; columns
+    // around 8 and 16 lanes and the 16- and 32-wide panels.
+    for (std::int64_t m : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 25, 72, 73, 145})
+      for (std::int64_t n : {1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 47, 48, 65})
         for (std::int64_t k : {1, 3, 8, 17, 257, 300}) GemmTester().M(m).N(n).K(k).test(isa);
 }
 
@@ -111,7 +123,7 @@ TEST(Gemm, SegmentedA) {
   for (Isa isa : isas())
     for (std::int64_t seg : {1, 9, 48, 100})
       for (std::int64_t segments : {1, 3, 7})
-        for (std::int64_t m : {1, 2, 6, 13}) {
+        for (std::int64_t m : {1, 2, 6, 12, 13}) {
           const std::int64_t n = 19, k = seg * segments, lda = 5;
           std::vector<std::int64_t> off(static_cast<std::size_t>(segments) + 1, 0);
           for (std::int64_t q = 0; q < segments; ++q)  // last segment first, gaps of 3 floats
@@ -119,13 +131,14 @@ TEST(Gemm, SegmentedA) {
           std::mt19937 rng(static_cast<unsigned>(seg * 7 + segments * 3 + m));
           const auto src = random_vec(static_cast<std::size_t>((m - 1) * lda + segments * (seg + 3)), rng);
           const auto w = random_vec(static_cast<std::size_t>(n * k), rng);
-          std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(n, k)));
-          kernels::pack_gemm_b(w.data(), n, k, packed.data());
+          const auto& kt = kernels::kernels_for(isa);
+          std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(kt, n, k)));
+          kernels::pack_gemm_b(kt, w.data(), n, k, packed.data());
           std::vector<float> c(static_cast<std::size_t>(m * n), std::numeric_limits<float>::quiet_NaN());
           kernels::GemmArgs g{m, n, k, src.data(), lda, packed.data(), c.data(), n, nullptr, ir::Activation::None};
           g.a_seg = seg;
           g.a_seg_offsets = off.data();
-          kernels::kernels_for(isa).gemm(g, 0, m);
+          kt.gemm(g, 0, m);
           std::vector<float> got(c.begin(), c.end());
           std::vector<double> want;
           for (std::int64_t i = 0; i < m; ++i)
@@ -203,7 +216,7 @@ struct DwTester {
 
 TEST(Depthwise, EveryStridePaddingDilationAndChannelTail) {
   for (Isa isa : isas())
-    for (std::int64_t c : {1, 7, 8, 9, 16, 17, 33})
+    for (std::int64_t c : {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48})
       for (std::int64_t k : {3, 5})
         for (std::int64_t s : {1, 2})
           for (std::int64_t p : {0, 1, 2})

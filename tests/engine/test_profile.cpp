@@ -95,11 +95,13 @@ TEST(Profiler, CancelFromAnotherThreadStopsEarly) {
   o.min_seconds = 60;  // would run a minute
   o.cancel = &cancel;
   o.progress = [&](double f) {
-    if (f > 0.1) cancel = true;  // stands in for a button press on the GUI thread
+    if (f > 0.02) cancel = true;  // stands in for a button press on the GUI thread
   };
   const auto r = profile::profile_plan(*plan, o);
   EXPECT_TRUE(r.cancelled);
-  EXPECT_LT(r.network_ns.n, 10000);
+  // It stopped long before the minute it was asked for: the runs it timed add up
+  // to a fraction of it (whatever the speed of this CPU).
+  EXPECT_LT(r.network_ns.n * r.network_ns.mean, 0.5 * 60e9) << r.network_ns.n << " runs";
 }
 
 TEST(Calibration, MeasuresOnceThenUsesTheCache) {

@@ -1,0 +1,57 @@
+// The AVX-512 kernel table: simd_impl.h over 16-lane zmm registers with mask
+// registers for channel and column tails. Compiled with -mavx512f -mavx512vl
+// -mavx512bw -mavx512dq -mfma; used only when the CPU reports all of them.
+// GCC 12's _mm512_min_ps / _mm512_max_ps pass an "undefined" register made by
+// self-initialisation, which -Wmaybe-uninitialized reports after inlining
+// (GCC bug 105593, fixed in GCC 13).
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "kernels/kernels.h"
+
+namespace convscope::kernels {
+namespace avx512 {
+namespace {
+
+struct V {
+  using R = __m512;
+  using M = __mmask16;
+  static constexpr int kLanes = 16;
+  /// GEMM tile 12 x 32: 24 accumulators, 2 B vectors and a broadcast in the 32 zmm registers.
+  static constexpr int kGemmMr = 12, kGemmNv = 2;
+  static constexpr std::int64_t kGemmKc = 256;
+  /// 16 chains: two 512-bit FMA ports (Zen 5, Intel server cores) at 4 cycles' latency need 8; more hide jitter.
+  static constexpr int kFmaChains = 16;
+  /// Depthwise channel vectors per tile (each vector is a whole cache line here).
+  static constexpr int dw_vectors(int k, int t) { return t >= 4 ? (k == 3 ? 2 : 1) : 4 / t; }
+
+  static R zero() { return _mm512_setzero_ps(); }
+  static R set1(float v) { return _mm512_set1_ps(v); }
+  static R loadu(const float* p) { return _mm512_loadu_ps(p); }
+  static void storeu(float* p, R v) { _mm512_storeu_ps(p, v); }
+  static R load_mask(const float* p, M m) { return _mm512_maskz_loadu_ps(m, p); }
+  static void store_mask(float* p, M m, R v) { _mm512_mask_storeu_ps(p, m, v); }
+  static R fmadd(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  static R add(R a, R b) { return _mm512_add_ps(a, b); }
+  static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
+  static R min(R a, R b) { return _mm512_min_ps(a, b); }
+  static R max(R a, R b) { return _mm512_max_ps(a, b); }
+  /// The first n (0 <= n < 16) lanes.
+  static M tail_mask(std::int64_t n) { return static_cast<M>((1u << n) - 1u); }
+};
+
+#include "kernels/simd_impl.h"
+
+}  // namespace
+
+const KernelTable& table() {
+  static const KernelTable t = make_table(Isa::Avx512);
+  return t;
+}
+
+}  // namespace avx512
+}  // namespace convscope::kernels

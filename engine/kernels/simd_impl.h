@@ -1,0 +1,469 @@
+#pragma once
+/// The SIMD kernels, written once over a vector type and compiled once per
+/// instruction set: avx2.cpp and avx512.cpp each define `struct V` (the
+/// register and mask types, their operations and the tile sizes that suit the
+/// register file) and include this file inside their own namespace, so every
+/// function here is built with that unit's ISA flags and inlines V's intrinsics.
+///
+/// V provides:
+///   using R (a register of kLanes floats), M (a lane mask);
+///   kLanes; kGemmMr, kGemmNv (GEMM tile: kGemmMr rows x kGemmNv vectors), kGemmKc;
+///   kFmaChains (independent chains in the calibration loop);
+///   zero, set1, loadu, storeu, load_mask, store_mask, fmadd, add, mul, min, max, tail_mask(n < kLanes).
+/// min(a, b) and max(a, b) return b when either is NaN (as x86's minps/maxps do).
+
+#include <cstdint>
+
+#include "kernels/elementwise_impl.h"
+#include "kernels/gemm_driver.h"
+#include "kernels/kernels.h"
+
+using convscope::ir::Activation;
+using convscope::kernels::DwArgs;
+using convscope::kernels::GemmArgs;
+using convscope::kernels::KernelTable;
+using R = V::R;
+using M = V::M;
+constexpr int L = V::kLanes;
+
+/// Whether an activation has a vector form here (sigmoid is done in scalar).
+inline bool has_vector_act(Activation act) { return act != Activation::Sigmoid; }
+
+/// Vector epilogue for the cheap activations (identity for sigmoid: see has_vector_act).
+inline R vector_act(R v, Activation act) {
+  const R zero = V::zero(), six = V::set1(6.f);
+  switch (act) {
+    case Activation::None:
+    case Activation::Sigmoid:
+      return v;
+    case Activation::ReLU:
+      return V::max(v, zero);
+    case Activation::ReLU6:
+      return V::min(V::max(v, zero), six);
+    case Activation::HSigmoid:
+      return V::mul(V::min(V::max(V::add(v, V::set1(3.f)), zero), six), V::set1(1.f / 6.f));
+    case Activation::HSwish:
+      return V::mul(v, V::mul(V::min(V::max(V::add(v, V::set1(3.f)), zero), six), V::set1(1.f / 6.f)));
+  }
+  return v;
+}
+
+template <bool kMasked>
+inline R load(const float* p, M mask) {
+  if constexpr (kMasked)
+    return V::load_mask(p, mask);
+  else
+    return V::loadu(p);
+}
+
+template <bool kMasked>
+inline void store(float* p, R v, M mask) {
+  if constexpr (kMasked)
+    V::store_mask(p, mask, v);
+  else
+    V::storeu(p, v);
+}
+
+/// Stores one vector of results through the activation (sigmoid in scalar).
+template <bool kMasked>
+inline void store_act(float* y, R v, Activation act, M mask) {
+  if (has_vector_act(act)) {
+    v = vector_act(v, act);
+  } else {
+    alignas(64) float t[L];
+    V::storeu(t, v);
+    for (float& e : t) e = convscope::kernels::activate(e, act);
+    v = V::loadu(t);
+  }
+  store<kMasked>(y, v, mask);
+}
+
+// ---------------------------------------------------------------------------
+// GEMM
+
+/// Register-blocked micro-kernel: up to kGemmMr rows x kGemmNv vectors of
+/// accumulators; per depth step NV loads of B and one broadcast of A per row.
+/// A panel whose valid columns fit fewer vectors (the last one of a 24-channel
+/// layer, say) runs with fewer, so no FMA is spent on padding.
+struct Micro {
+  static constexpr std::int64_t kMr = V::kGemmMr;
+  static constexpr std::int64_t kNr = V::kGemmNv * L;
+  static constexpr std::int64_t kKc = V::kGemmKc;
+
+  template <int MR, bool kSeg>
+  static void run(const MicroArgs& m) {
+    const std::int64_t nv = (m.nr + L - 1) / L;
+    if constexpr (V::kGemmNv > 1) {
+      if (nv == 1) return tile<MR, 1, kSeg>(m);
+    }
+    tile<MR, V::kGemmNv, kSeg>(m);
+  }
+
+  template <int MR, int NV, bool kSeg>
+  static void tile(const MicroArgs& m) {
+    R acc[MR][NV];
+    // Lanes of the last vector that hold valid columns (all of them on a full panel).
+    const std::int64_t last_lanes = m.nr - (NV - 1) * L;
+    const bool full = last_lanes == L;
+    const M mask = full ? V::tail_mask(0) : V::tail_mask(last_lanes);
+    auto load_c = [&](int r, int v) {
+      const float* p = m.c + r * m.ldc + v * L;
+      return (v == NV - 1 && !full) ? V::load_mask(p, mask) : V::loadu(p);
+    };
+    if (m.first) {
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[r][v] = V::zero();
+    } else {
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[r][v] = load_c(r, v);
+    }
+    const float* a = m.a;
+    const float* b = m.b;
+    std::int64_t k = 0;
+    if constexpr (MR <= 2 && !kSeg) {
+      // Few rows (a fully connected layer, a tail): NV chains per row would be
+      // bound by the FMA latency, so split k over four partial sums.
+      R p[3][MR][NV];
+#pragma GCC unroll 3
+      for (int u = 0; u < 3; ++u)
+#pragma GCC unroll 2
+        for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; ++v) p[u][r][v] = V::zero();
+      for (; k + 4 <= m.kc; k += 4, b += 4 * kNr) {
+#pragma GCC unroll 2
+        for (int r = 0; r < MR; ++r) {
+          const float* ar = a + r * m.lda + k;
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; ++v) acc[r][v] = V::fmadd(V::set1(ar[0]), V::loadu(b + v * L), acc[r][v]);
+#pragma GCC unroll 3
+          for (int u = 0; u < 3; ++u) {
+            const R av = V::set1(ar[u + 1]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) p[u][r][v] = V::fmadd(av, V::loadu(b + (u + 1) * kNr + v * L), p[u][r][v]);
+          }
+        }
+      }
+#pragma GCC unroll 2
+      for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[r][v] = V::add(V::add(acc[r][v], p[0][r][v]), V::add(p[1][r][v], p[2][r][v]));
+    }
+    if constexpr (kSeg) {
+      // A in segments (an implicit im2col): a pointer stepped through each
+      // segment, then moved to the next one.
+      const float* ak = a;
+      std::int64_t left = m.seg_left;
+      const std::int64_t* next = m.seg_next;
+      for (; k < m.kc; ++k, b += kNr) {
+        R bv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) bv[v] = V::loadu(b + v * L);
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; ++r) {
+          const R av = V::set1(ak[r * m.lda]);
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; ++v) acc[r][v] = V::fmadd(av, bv[v], acc[r][v]);
+        }
+        ++ak;
+        if (--left == 0) {
+          ak = m.seg_base + *next++;
+          left = m.seg;
+        }
+      }
+    }
+    for (; k < m.kc; ++k, b += kNr) {
+      R bv[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) bv[v] = V::loadu(b + v * L);
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; ++r) {
+        const R av = V::set1(a[r * m.lda + k]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[r][v] = V::fmadd(av, bv[v], acc[r][v]);
+      }
+    }
+    const bool scalar_act = m.last && !has_vector_act(m.act);
+    if (m.last) {
+      if (m.bias) {
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+          const R bb = V::loadu(m.bias + v * L);
+#pragma GCC unroll 16
+          for (int r = 0; r < MR; ++r) acc[r][v] = V::add(acc[r][v], bb);
+        }
+      }
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[r][v] = vector_act(acc[r][v], m.act);
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        float* p = m.c + r * m.ldc + v * L;
+        if (v == NV - 1 && !full)
+          V::store_mask(p, mask, acc[r][v]);
+        else
+          V::storeu(p, acc[r][v]);
+      }
+    if (scalar_act)
+      for (int r = 0; r < MR; ++r)
+        for (std::int64_t j = 0; j < m.nr; ++j)
+          m.c[r * m.ldc + j] = convscope::kernels::activate(m.c[r * m.ldc + j], m.act);
+  }
+};
+
+inline void gemm(const GemmArgs& g, std::int64_t row_begin, std::int64_t row_end) {
+  gemm_rows<Micro>(g, row_begin, row_end);
+}
+
+// ---------------------------------------------------------------------------
+// Depthwise convolution
+
+/// What a depthwise tile does to its results before storing them: a clamp to
+/// [lo, hi], which is the identity, ReLU or ReLU6 (other activations are
+/// applied to each finished row afterwards, see dw_rows).
+struct DwClamp {
+  R lo, hi;
+  static bool covers(Activation act) {
+    return act == Activation::None || act == Activation::ReLU || act == Activation::ReLU6;
+  }
+  explicit DwClamp(Activation act)
+      : lo(V::set1(act == Activation::None ? -__builtin_inff() : 0.f)),
+        hi(V::set1(act == Activation::ReLU6 ? 6.f : __builtin_inff())) {}
+};
+
+/// Depthwise tile: T neighbouring output pixels of one row, NV vectors of L
+/// channels at a time over the channel range [ch, ch_end), kernel K x K at
+/// stride S (no dilation). Each input pixel of a kernel row is loaded once and
+/// feeds every output pixel whose window covers it (a sliding window in
+/// registers): for 3x3/1, T = 4 and NV = 2 that is 12 input and 6 weight loads
+/// for 24 FMAs per kernel row, against 2 loads per FMA for a per-tap loop;
+/// T x NV accumulators hide the FMA latency.
+/// `x` points at the tile's first input pixel (column ix0, kernel row 0, channel
+/// 0); kernel rows outside [ky_lo, ky_hi) fall in the padding and are skipped.
+/// With kClip, input columns outside [0, in.w) are skipped too (border tiles).
+/// Returns the first channel not done.
+template <int K, int S, int T, int NV, bool kMasked, bool kClip>
+std::int64_t dw_tile(const DwArgs& d, const float* x, std::int64_t ix0, float* y, std::int64_t ky_lo,
+                     std::int64_t ky_hi, std::int64_t ch, std::int64_t ch_end, const DwClamp& clamp, M mask) {
+  const std::int64_t ws = d.w_stride, in_px = d.in.stride, in_row = d.in.w * d.in.stride, out_px = d.out.stride;
+  constexpr int kSpan = (T - 1) * S + K;  // input pixels of one kernel row under the tile
+  for (; ch + L * NV <= ch_end; ch += L * NV) {
+    const float* w = d.weights + ch;
+    R acc[T][NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const R b = d.bias ? load<kMasked>(d.bias + ch + L * v, mask) : V::zero();
+#pragma GCC unroll 8
+      for (int px = 0; px < T; ++px) acc[px][v] = b;
+    }
+    for (std::int64_t ky = ky_lo; ky < ky_hi; ++ky) {
+      const float* r = x + ky * in_row + ch;
+      R wv[K][NV];
+#pragma GCC unroll 7
+      for (int kx = 0; kx < K; ++kx)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) wv[kx][v] = load<kMasked>(w + (ky * K + kx) * ws + L * v, mask);
+#pragma GCC unroll 32
+      for (int i = 0; i < kSpan; ++i) {
+        if (kClip && (ix0 + i < 0 || ix0 + i >= d.in.w)) continue;
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+          const R xv = load<kMasked>(r + i * in_px + L * v, mask);
+#pragma GCC unroll 7
+          for (int kx = 0; kx < K; ++kx) {
+            const int p = i - kx;  // output pixel p / S reads input i through kernel column kx
+            if (p >= 0 && p % S == 0 && p / S < T) acc[p / S][v] = V::fmadd(xv, wv[kx][v], acc[p / S][v]);
+          }
+        }
+      }
+    }
+#pragma GCC unroll 8
+    for (int px = 0; px < T; ++px)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        // Operand order: a NaN result stays NaN (max/min return their second operand on NaN).
+        store<kMasked>(y + px * out_px + ch + L * v, V::min(clamp.hi, V::max(clamp.lo, acc[px][v])), mask);
+  }
+  return ch;
+}
+
+/// Channel vectors per tile of T pixels (V::dw_vectors: what its register file holds).
+template <int K, int T>
+inline constexpr int kDwVectors = V::dw_vectors(K, T);
+
+/// Output pixels [ox, ox + T) of row oy, every channel.
+template <int K, int S, int T, bool kClip>
+void dw_tiles(const DwArgs& d, std::int64_t oy, std::int64_t ox, std::int64_t ky_lo, std::int64_t ky_hi,
+              const DwClamp& clamp) {
+  constexpr int NV = kDwVectors<K, T>;
+  const std::int64_t c = d.in.c, cv = c / L * L;
+  const M mask = V::tail_mask(c - cv);
+  const std::int64_t ix0 = ox * S - d.pad;
+  const float* x = d.in.data + ((oy * S - d.pad) * d.in.w + ix0) * d.in.stride;
+  float* y = d.out.px(oy, ox);
+  std::int64_t ch = dw_tile<K, S, T, NV, false, kClip>(d, x, ix0, y, ky_lo, ky_hi, 0, cv, clamp, mask);
+  if constexpr (NV > 1) ch = dw_tile<K, S, T, 1, false, kClip>(d, x, ix0, y, ky_lo, ky_hi, ch, cv, clamp, mask);
+  if (ch < c) dw_tile<K, S, T, 1, true, kClip>(d, x, ix0, y, ky_lo, ky_hi, ch, ch + L, clamp, mask);
+}
+
+/// The widest tile whose input lines stay in L1 together. With a pixel stride
+/// of 2 KiB (512 channels) every input line of a tile falls in the same two of
+/// L1's 64 sets; more lines than the 8 ways of a set evict each other and each
+/// tile then streams from L2. Counts the tile's lines per set (64 sets, at
+/// least 8 ways: the L1D of every x86 core we know of) and halves T until they fit.
+template <int K, int S>
+int dw_tile_width(const DwArgs& d, int t_max) {
+  const std::int64_t px_bytes = d.in.stride * 4, row_bytes = d.in.w * px_bytes;
+  for (int t = t_max; t > 1; t /= 2) {
+    int lines[64] = {};
+    bool fits = true;
+    const int span = (t - 1) * S + K;
+    for (int ky = 0; ky < K && fits; ++ky)
+      for (int i = 0; i < span && fits; ++i) fits = ++lines[((ky * row_bytes + i * px_bytes) / 64) % 64] <= 8;
+    if (fits) return t;
+  }
+  return 1;
+}
+
+/// One output row's tiles of width T from ox on, while they fit in the row;
+/// tiles reaching into the left or right padding take the clipped variant.
+template <int K, int S, int T>
+void dw_row(const DwArgs& d, std::int64_t oy, std::int64_t x_lo, std::int64_t x_hi, std::int64_t ky_lo,
+            std::int64_t ky_hi, const DwClamp& clamp, std::int64_t& ox) {
+  for (; ox + T <= d.out.w; ox += T) {
+    if (ox >= x_lo && ox + T <= x_hi)
+      dw_tiles<K, S, T, false>(d, oy, ox, ky_lo, ky_hi, clamp);
+    else
+      dw_tiles<K, S, T, true>(d, oy, ox, ky_lo, ky_hi, clamp);
+  }
+}
+
+/// Rows [y_begin, y_end) of a K x K, stride S depthwise convolution: tiles of
+/// the widest width that fits L1, then narrower ones for the rest of the row.
+/// Activations beyond a clamp (h-swish, ...) run over each finished row while
+/// it is still in cache.
+template <int K, int S>
+void dw_rows(const DwArgs& d, std::int64_t x_lo, std::int64_t x_hi) {
+  const int t = dw_tile_width<K, S>(d, K == 3 ? 4 : 8);
+  const bool clamp_only = DwClamp::covers(d.act);
+  const DwClamp clamp(clamp_only ? d.act : Activation::None);
+  for (std::int64_t oy = d.y_begin; oy < d.y_end; ++oy) {
+    const std::int64_t iy0 = oy * S - d.pad;
+    const std::int64_t ky_lo = std::clamp<std::int64_t>(-iy0, 0, K);
+    const std::int64_t ky_hi = std::clamp<std::int64_t>(d.in.h - iy0, ky_lo, K);
+    std::int64_t ox = 0;
+    if (t >= 8) dw_row<K, S, 8>(d, oy, x_lo, x_hi, ky_lo, ky_hi, clamp, ox);
+    if (t >= 4) dw_row<K, S, 4>(d, oy, x_lo, x_hi, ky_lo, ky_hi, clamp, ox);
+    if (t >= 2) dw_row<K, S, 2>(d, oy, x_lo, x_hi, ky_lo, ky_hi, clamp, ox);
+    dw_row<K, S, 1>(d, oy, x_lo, x_hi, ky_lo, ky_hi, clamp, ox);
+    if (!clamp_only)
+      for (std::int64_t px = 0; px < d.out.w; ++px) activation_loop(d.out.px(oy, px), d.out.c, d.act);
+  }
+}
+
+/// One output pixel with its kernel clipped to the input, for the shapes the
+/// tiles do not cover (dilation, stride > 2, kernels other than 3, 5, 7).
+/// Four channel vectors at a time, so four FMA chains are in flight.
+inline void dw_pixel(const DwArgs& d, std::int64_t oy, std::int64_t ox, std::int64_t ky_lo, std::int64_t ky_hi) {
+  const std::int64_t c = d.in.c, cv = c / L * L, k = d.k;
+  const M mask = V::tail_mask(c - cv);
+  const std::int64_t iy0 = oy * d.stride - d.pad, ix0 = ox * d.stride - d.pad;
+  std::int64_t kx_lo = 0, kx_hi = k;
+  while (kx_lo < k && ix0 + kx_lo * d.dilation < 0) ++kx_lo;
+  while (kx_hi > kx_lo && ix0 + (kx_hi - 1) * d.dilation >= d.in.w) --kx_hi;
+  float* y = d.out.px(oy, ox);
+  auto taps = [&]<int NV, bool kMasked>(std::int64_t ch) {
+    R acc[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[v] = d.bias ? load<kMasked>(d.bias + ch + L * v, mask) : V::zero();
+    for (std::int64_t ky = ky_lo; ky < ky_hi; ++ky) {
+      const float* r = d.in.px(iy0 + ky * d.dilation, 0) + ch;
+      for (std::int64_t kx = kx_lo; kx < kx_hi; ++kx) {
+        const float* xp = r + (ix0 + kx * d.dilation) * d.in.stride;
+        const float* wp = d.weights + (ky * k + kx) * d.w_stride + ch;
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v)
+          acc[v] = V::fmadd(load<kMasked>(xp + L * v, mask), load<kMasked>(wp + L * v, mask), acc[v]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) store_act<kMasked>(y + ch + L * v, acc[v], d.act, mask);
+  };
+  std::int64_t ch = 0;
+  for (; ch + 4 * L <= cv; ch += 4 * L) taps.template operator()<4, false>(ch);
+  for (; ch < cv; ch += L) taps.template operator()<1, false>(ch);
+  if (ch < c) taps.template operator()<1, true>(ch);
+}
+
+inline void depthwise(const DwArgs& args) {
+  DwArgs d = args;
+  if (d.w_stride == 0) d.w_stride = d.in.c;
+  // Output columns whose taps all fall inside the input.
+  std::int64_t x_lo = 0, x_hi = d.out.w;
+  while (x_lo < d.out.w && x_lo * d.stride - d.pad < 0) ++x_lo;
+  while (x_hi > x_lo && (x_hi - 1) * d.stride - d.pad + (d.k - 1) * d.dilation >= d.in.w) --x_hi;
+  if (d.dilation == 1) {
+    switch (d.k * 10 + d.stride) {
+      case 31:
+        return dw_rows<3, 1>(d, x_lo, x_hi);
+      case 32:
+        return dw_rows<3, 2>(d, x_lo, x_hi);
+      case 51:
+        return dw_rows<5, 1>(d, x_lo, x_hi);
+      case 52:
+        return dw_rows<5, 2>(d, x_lo, x_hi);
+      case 71:
+        return dw_rows<7, 1>(d, x_lo, x_hi);
+      case 72:
+        return dw_rows<7, 2>(d, x_lo, x_hi);
+      default:
+        break;
+    }
+  }
+  for (std::int64_t oy = d.y_begin; oy < d.y_end; ++oy) {
+    const std::int64_t iy0 = oy * d.stride - d.pad;
+    std::int64_t ky_lo = 0, ky_hi = d.k;
+    while (ky_lo < d.k && iy0 + ky_lo * d.dilation < 0) ++ky_lo;
+    while (ky_hi > ky_lo && iy0 + (ky_hi - 1) * d.dilation >= d.in.h) --ky_hi;
+    for (std::int64_t ox = 0; ox < d.out.w; ++ox) dw_pixel(d, oy, ox, ky_lo, ky_hi);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Calibration
+
+/// kFmaChains independent FMA chains: enough to cover the FMA latency on every
+/// FMA port, so this runs at the core's peak FP32 rate for this vector width.
+inline double fma_loop(std::int64_t iterations, float* sink) {
+  constexpr int kChains = V::kFmaChains;
+  R acc[kChains];
+  for (int j = 0; j < kChains; ++j) acc[j] = V::set1(static_cast<float>(j) * 1e-3f);
+  const R a = V::set1(0.999999f), b = V::set1(1e-7f);
+  for (std::int64_t i = 0; i < iterations; ++i)
+#pragma GCC unroll 32
+    for (int j = 0; j < kChains; ++j) acc[j] = V::fmadd(acc[j], a, b);
+  R s = acc[0];
+  for (int j = 1; j < kChains; ++j) s = V::add(s, acc[j]);
+  alignas(64) float t[L];
+  V::storeu(t, s);
+  *sink = t[0] + t[L - 1];
+  return 2.0 * L * kChains * static_cast<double>(iterations);
+}
+
+/// The table of this ISA.
+inline KernelTable make_table(convscope::kernels::Isa isa) {
+  KernelTable t{isa,           gemm,         depthwise,  activation_loop, add_loop,     scale_shift_loop,
+                pool_loop,     shuffle_loop, fma_loop,   read_sum_loop};
+  t.gemm_nr = Micro::kNr;
+  t.gemm_kc = Micro::kKc;
+  t.gemm_mr = Micro::kMr;
+  return t;
+}
