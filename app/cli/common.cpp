@@ -100,15 +100,16 @@ tl::expected<const kernels::KernelTable*, int> pick_kernels(const std::string& i
   return *kt;
 }
 
-void add_isa_option(CLI::App* cmd, std::string& isa) {
+void add_isa_option(CLI::App* cmd, std::string& isa, const std::string& extra) {
   // Checked while parsing, so a wrong name is refused before any file is read.
-  const auto known = [](const std::string& name) {
+  const auto known = [extra](const std::string& name) {
+    if (!extra.empty() && name == extra) return std::string();
     auto kt = kernels::kernels_by_name(name);
     return kt ? std::string() : kt.error().front().message;
   };
-  cmd->add_option("--isa", isa, "kernels: auto (the best this CPU runs), avx512, avx2 or portable")
-      ->check(CLI::Validator(known, "ISA"))
-      ->capture_default_str();
+  std::string help = "kernels: auto (the best this CPU runs), avx512, avx2 or portable";
+  if (!extra.empty()) help += ", or " + extra;
+  cmd->add_option("--isa", isa, help)->check(CLI::Validator(known, "ISA"))->capture_default_str();
 }
 
 }  // namespace convscope::cli

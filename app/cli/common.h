@@ -60,10 +60,11 @@ struct Loaded {
 /// returns the exit code instead.
 tl::expected<Loaded, int> load_and_analyze(const std::string& file, const CostFlags& flags);
 
-/// The kernel table for --isa (auto, avx2, portable; --portable is the same as
+/// The kernel table for --isa (auto, avx512, avx2, portable; --portable is the same as
 /// --isa portable); on failure prints why and returns kExitUsage.
 tl::expected<const kernels::KernelTable*, int> pick_kernels(const std::string& isa, bool portable = false);
 /// Adds --isa NAME to a command.
-void add_isa_option(CLI::App* cmd, std::string& isa);
+/// `extra`: one more accepted value besides the table names (calibrate's "all").
+void add_isa_option(CLI::App* cmd, std::string& isa, const std::string& extra = {});
 
 }  // namespace convscope::cli

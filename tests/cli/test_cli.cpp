@@ -408,6 +408,24 @@ TEST(CliRun, BadInputIsNamedAndExitsTwo) {
   fs::remove_all(dir);
 }
 
+TEST(Cli, CalibrateNamesEachTableItMeasures) {
+  const fs::path dir = fs::temp_directory_path() / ("convscope_cal_" + std::to_string(::getpid()));
+  const std::string env = "CONVSCOPE_CACHE_DIR=" + dir.string() + " ";
+  int rc = 0;
+  const std::string out = capture(env + CONVSCOPE_CLI + " calibrate --json --isa portable", rc);
+  ASSERT_EQ(rc, 0) << out;
+  const auto j = nlohmann::json::parse(out);
+  ASSERT_EQ(j["tables"].size(), 1u);
+  EXPECT_EQ(j["tables"][0]["isa"], "portable");
+  EXPECT_GT(j["tables"][0]["peak_gflops_1"].get<double>(), 0.1);
+  EXPECT_TRUE(fs::exists(dir / "calibration.json"));
+  CliRun bad = run("calibrate --isa sse9");
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("kernels 'sse9' are not available on this CPU and build (available: auto"), std::string::npos)
+      << bad.err;
+  fs::remove_all(dir);
+}
+
 TEST(Cli, ExportDotAndJson) {
   CliRun d = run("export squeezenet1_1 --to dot");
   ASSERT_EQ(d.rc, 0) << d.err;
