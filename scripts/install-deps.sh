@@ -5,6 +5,8 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
+  # cpack -G DEB: dpkg-shlibdeps (dpkg-dev) and file, which CPack needs to find the binaries' libraries
+  dpkg-dev file
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libexpected-dev libcli11-dev
   libonnx-dev libprotobuf-dev
