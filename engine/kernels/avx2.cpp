@@ -24,6 +24,8 @@ struct V {
   /// input), one for the wide 5x5 and 7x7 tiles; narrow tiles take more vectors
   /// so that at least four accumulator chains are in flight.
   static constexpr int dw_vectors(int k, int t) { return t >= 4 ? (k == 3 ? 2 : 1) : 4 / t; }
+  /// Widest depthwise tile: 4 pixels for 3x3 (8 accumulators), 8 for 5x5 and 7x7 (one vector each).
+  static constexpr int dw_max_tile(int k) { return k == 3 ? 4 : 8; }
 
   static R zero() { return _mm256_setzero_ps(); }
   static R set1(float v) { return _mm256_set1_ps(v); }

@@ -93,9 +93,12 @@ struct Micro {
   template <int MR, bool kSeg>
   static void run(const MicroArgs& m) {
     const std::int64_t nv = (m.nr + L - 1) / L;
-    if constexpr (V::kGemmNv > 1) {
+    if constexpr (V::kGemmNv > 1)
       if (nv == 1) return tile<MR, 1, kSeg>(m);
-    }
+    if constexpr (V::kGemmNv > 2)
+      if (nv == 2) return tile<MR, 2, kSeg>(m);
+    if constexpr (V::kGemmNv > 3)
+      if (nv == 3) return tile<MR, 3, kSeg>(m);
     tile<MR, V::kGemmNv, kSeg>(m);
   }
 
@@ -295,7 +298,8 @@ std::int64_t dw_tile(const DwArgs& d, const float* x, std::int64_t ix0, float* y
   return ch;
 }
 
-/// Channel vectors per tile of T pixels (V::dw_vectors: what its register file holds).
+/// Channel vectors per tile of T pixels, and the widest tile (V::dw_vectors,
+/// V::dw_max_tile: what its register file holds).
 template <int K, int T>
 inline constexpr int kDwVectors = V::dw_vectors(K, T);
 
@@ -352,7 +356,7 @@ void dw_row(const DwArgs& d, std::int64_t oy, std::int64_t x_lo, std::int64_t x_
 /// it is still in cache.
 template <int K, int S>
 void dw_rows(const DwArgs& d, std::int64_t x_lo, std::int64_t x_hi) {
-  const int t = dw_tile_width<K, S>(d, K == 3 ? 4 : 8);
+  const int t = dw_tile_width<K, S>(d, V::dw_max_tile(K));
   const bool clamp_only = DwClamp::covers(d.act);
   const DwClamp clamp(clamp_only ? d.act : Activation::None);
   for (std::int64_t oy = d.y_begin; oy < d.y_end; ++oy) {
