@@ -22,7 +22,8 @@ import sys
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 PEERS = os.path.join(ROOT, "bench", "peers")
 CLI = os.path.join(ROOT, "build", "app", "cli", "convscope-cli")
-NETWORKS = ["mobilenet_v2", "mobilenet_v1", "squeezenet1_1", "mobilenet_v3_small"]
+NETWORKS = ["mobilenet_v2", "mobilenet_v1", "mobilenet_v3_large", "mobilenet_v3_small", "squeezenet1_0",
+            "squeezenet1_1", "shufflenet_v2_x1_0"]
 
 
 def run(cmd, **kw):
@@ -47,9 +48,10 @@ def check_same_network(name, onnx_dir):
     return ours
 
 
-def ours_ms(name, threads, min_time):
-    out = run([CLI, "profile", name, "--threads", str(threads), "--json", "--min-time", str(min_time)])
-    return json.loads(out)["network"]["median_ms"]
+def ours_ms(name, threads, min_time, isa):
+    out = json.loads(run([CLI, "profile", name, "--threads", str(threads), "--json", "--min-time", str(min_time),
+                          "--isa", isa]))
+    return out["network"]["median_ms"], out["machine"]["isa"]
 
 
 def peer_ms(path, threads, min_time):
@@ -63,6 +65,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--min-time", type=float, default=1.0)
     ap.add_argument("--networks", default=",".join(NETWORKS))
+    ap.add_argument("--isa", default="auto", help="our kernel table: auto, avx512, avx2, portable")
     args = ap.parse_args()
     if not os.path.exists(CLI):
         sys.exit("bench_networks: build first (bash scripts/build.sh)")
@@ -76,8 +79,12 @@ def main():
                 cpu = line.split(":", 1)[1].strip()
                 break
     print(f"machine: {cpu}, {os.cpu_count()} logical CPUs; {args.rounds} alternating rounds, "
-          f"median of round medians; batch 1, 224x224, fp32")
-    print(f"{'network':20} {'threads':>7} {'ours ms':>9} {'ORT ms':>9} {'ours/ORT':>9}  params (same on both sides)")
+          f"median of round medians; batch 1, 224x224, fp32; ONNX Runtime's MLAS picks its own kernels "
+          f"from CPUID (AVX-512 ones where the CPU has AVX512F)")
+    flags = open("/proc/cpuinfo").read()
+    print("CPU ISA: " + ", ".join(f for f in ("avx2", "fma", "avx512f", "avx512vl", "avx512bw", "avx512_vnni",
+                                                "avx512_bf16") if " " + f + " " in flags))
+    print(f"{'network':20} {'threads':>7} {'ours ms':>9} {'ORT ms':>9} {'ours/ORT':>9}  {'our ISA':8} params (same on both sides)")
     for name in args.networks.split(","):
         ours_params = check_same_network(name, onnx_dir)
         if torch_params.get(name) != ours_params:
@@ -86,13 +93,16 @@ def main():
         for t in [int(x) for x in args.threads.split(",")]:
             ours, peer = [], []
             version = "?"
+            isa = "?"
             for _ in range(args.rounds):
-                ours.append(ours_ms(name, t, args.min_time))
+                ms, isa = ours_ms(name, t, args.min_time, args.isa)
+                ours.append(ms)
                 p = peer_ms(os.path.join(onnx_dir, name + ".onnx"), t, args.min_time)
                 peer.append(p["median_ms"])
                 version = p["ort_version"]
             o, q = statistics.median(ours), statistics.median(peer)
-            print(f"{name:20} {t:7d} {o:9.3f} {q:9.3f} {o / q:9.2f}  {ours_params:,}  (ONNX Runtime {version})")
+            print(f"{name:20} {t:7d} {o:9.3f} {q:9.3f} {o / q:9.2f}  {isa:8} {ours_params:,}  (ONNX Runtime {version})",
+                  flush=True)
 
 
 if __name__ == "__main__":

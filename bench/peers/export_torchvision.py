@@ -41,7 +41,9 @@ class MobileNetV1(torch.nn.Module):
 MODELS = {
     "mobilenet_v1": MobileNetV1,
     "mobilenet_v2": lambda: torchvision.models.mobilenet_v2(weights=None),
+    "mobilenet_v3_large": lambda: torchvision.models.mobilenet_v3_large(weights=None),
     "mobilenet_v3_small": lambda: torchvision.models.mobilenet_v3_small(weights=None),
+    "squeezenet1_0": lambda: torchvision.models.squeezenet1_0(weights=None),
     "squeezenet1_1": lambda: torchvision.models.squeezenet1_1(weights=None),
     "shufflenet_v2_x1_0": lambda: torchvision.models.shufflenet_v2_x1_0(weights=None),
 }
