@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -16,33 +17,83 @@
 namespace convscope::io {
 namespace {
 
-/// An initializer or Constant: float or int64 values with dims.
+/// The most elements one tensor of an imported model may have (1 GiB of float32);
+/// a model declaring more is refused before anything is allocated.
+constexpr std::int64_t kMaxTensorElements = std::int64_t{1} << 28;
+
+/// An initializer or Constant: float or int64 values with dims. A tensor that
+/// cannot be used (another data type, external data) keeps the reason in
+/// `problem` and no values; it is an error only where a node uses it.
 struct Const {
   std::vector<std::int64_t> dims;
   std::vector<float> f;
   std::vector<std::int64_t> i;
+  std::string problem;
+  [[nodiscard]] std::int64_t count() const {
+    std::int64_t n = 1;
+    for (auto d : dims) n *= d;  // bounded by read_tensor
+    return n;
+  }
 };
 
+/// Reads a tensor's values; every size is checked against the declared dims
+/// and the element limit, so nothing downstream indexes past its data.
 Const read_tensor(const onnx::TensorProto& t) {
   Const c;
-  for (auto d : t.dims()) c.dims.push_back(d);
-  if (t.data_type() == onnx::TensorProto::FLOAT) {
-    if (!t.raw_data().empty()) {
-      c.f.resize(t.raw_data().size() / 4);
-      std::memcpy(c.f.data(), t.raw_data().data(), c.f.size() * 4);
-    } else {
-      c.f.assign(t.float_data().begin(), t.float_data().end());
+  std::int64_t n = 1;
+  for (auto d : t.dims()) {
+    if (d < 0) {
+      c.problem = "has a negative dimension (" + std::to_string(d) + ")";
+      return c;
     }
-  } else if (t.data_type() == onnx::TensorProto::INT64) {
-    if (!t.raw_data().empty()) {
-      c.i.resize(t.raw_data().size() / 8);
-      std::memcpy(c.i.data(), t.raw_data().data(), c.i.size() * 8);
-    } else {
-      c.i.assign(t.int64_data().begin(), t.int64_data().end());
+    if (d > 0 && n > kMaxTensorElements / d) {
+      c.problem = "declares more than " + std::to_string(kMaxTensorElements) + " elements (the import limit)";
+      return c;
     }
+    n *= d;
+    c.dims.push_back(d);
+  }
+  if (t.data_location() == onnx::TensorProto::EXTERNAL || t.external_data_size() > 0) {
+    c.problem = "keeps its data in an external file, which is not read: save the model with its weights inside "
+                "(onnx.save(model, path, save_as_external_data=False))";
+    return c;
+  }
+  auto from = [&](auto& out, std::size_t width, const auto& field) {
+    const std::size_t want = static_cast<std::size_t>(n);
+    if (!t.raw_data().empty()) {
+      if (t.raw_data().size() != want * width) {
+        c.problem = "has " + std::to_string(t.raw_data().size()) + " bytes of data, its " + std::to_string(n) +
+                    " elements need " + std::to_string(want * width);
+        return;
+      }
+      out.resize(want);
+      std::memcpy(out.data(), t.raw_data().data(), want * width);
+    } else {
+      if (static_cast<std::size_t>(field.size()) != want) {
+        c.problem = "has " + std::to_string(field.size()) + " values, its dims declare " + std::to_string(n);
+        return;
+      }
+      out.assign(field.begin(), field.end());
+    }
+  };
+  if (t.data_type() == onnx::TensorProto::FLOAT)
+    from(c.f, 4, t.float_data());
+  else if (t.data_type() == onnx::TensorProto::INT64)
+    from(c.i, 8, t.int64_data());
+  else {
+    const std::string type =
+        onnx::TensorProto::DataType_IsValid(t.data_type())
+            ? onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(t.data_type()))
+            : std::to_string(t.data_type()) + " (not an ONNX type)";
+    c.problem = "is of data type " + type + "; float32 weights and int64 shapes are supported";
   }
   return c;
 }
+
+/// Inputs and outputs an op must have (ONNX's schema, for the parts ConvScope reads).
+struct Arity {
+  int min_in = 1, max_in = 1, min_out = 1;
+};
 
 const onnx::AttributeProto* attr(const onnx::NodeProto& n, const std::string& name) {
   for (const auto& a : n.attribute())
@@ -70,43 +121,44 @@ bool all_equal(const std::vector<std::int64_t>& v) {
   return true;
 }
 
-const std::set<std::string>& supported() {
-  static const std::set<std::string> ops = {"Conv",
-                                            "ConvTranspose",
-                                            "BatchNormalization",
-                                            "Relu",
-                                            "Clip",
-                                            "HardSwish",
-                                            "HardSigmoid",
-                                            "Sigmoid",
-                                            "Add",
-                                            "Mul",
-                                            "Concat",
-                                            "MaxPool",
-                                            "AveragePool",
-                                            "GlobalAveragePool",
-                                            "GlobalMaxPool",
-                                            "Flatten",
-                                            "Gemm",
-                                            "MatMul",
-                                            "Reshape",
-                                            "Transpose",
-                                            "Split",
-                                            "Resize",
-                                            "Identity",
-                                            "Constant",
-                                            "Shape",
-                                            "ReduceMean",
-                                            "Neg",
-                                            "Gather",
-                                            "Div",
-                                            "Sub",
-                                            "Cast",
-                                            "Slice",
-                                            "Unsqueeze",
-                                            "Squeeze",
-                                            "Dropout"};
+/// The ops the importer reads, with the inputs and outputs each must have.
+const std::map<std::string, Arity>& supported() {
+  static const std::map<std::string, Arity> ops = {
+      {"Conv", {2, 3}},        {"ConvTranspose", {2, 3}},    {"BatchNormalization", {5, 5}},
+      {"Relu", {}},            {"Clip", {1, 3}},             {"HardSwish", {}},
+      {"HardSigmoid", {}},     {"Sigmoid", {}},              {"Add", {2, 2}},
+      {"Mul", {2, 2}},         {"Concat", {1, 1 << 20}},     {"MaxPool", {}},
+      {"AveragePool", {}},     {"GlobalAveragePool", {}},    {"GlobalMaxPool", {}},
+      {"Flatten", {}},         {"Gemm", {2, 3}},             {"MatMul", {2, 2}},
+      {"Reshape", {2, 2}},     {"Transpose", {}},            {"Split", {1, 2}},
+      {"Resize", {1, 4}},      {"Identity", {}},             {"Constant", {0, 0}},
+      {"Shape", {}},           {"ReduceMean", {1, 2}},       {"Neg", {}},
+      {"Gather", {2, 2}},      {"Div", {2, 2}},              {"Sub", {2, 2}},
+      {"Cast", {}},            {"Slice", {3, 5}},            {"Unsqueeze", {1, 2}},
+      {"Squeeze", {1, 2}},     {"Dropout", {1, 3}}};
   return ops;
+}
+
+/// Whether node n has the inputs and outputs its op needs (the required ones named); else why not.
+std::string arity_problem(const onnx::NodeProto& n, const Arity& a) {
+  if (n.input_size() < a.min_in || n.input_size() > a.max_in)
+    return "takes " +
+           (a.min_in == a.max_in ? std::to_string(a.min_in) + (a.min_in == 1 ? " input" : " inputs")
+                                 : std::to_string(a.min_in) + " to " + std::to_string(a.max_in) + " inputs") +
+           ", has " + std::to_string(n.input_size());
+  for (int i = 0; i < a.min_in; ++i)
+    if (n.input(i).empty()) return "input " + std::to_string(i) + " is required but has no name";
+  if (n.output_size() < a.min_out) return "has no output";
+  for (int i = 0; i < n.output_size(); ++i)
+    if (n.output(i).empty() && i < a.min_out) return "output " + std::to_string(i) + " has no name";
+  return {};
+}
+
+/// Printable ASCII of a name from a file (graph names reach JSON writers, which need valid UTF-8).
+std::string printable(const std::string& s) {
+  std::string out;
+  for (char c : s) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  return out;
 }
 
 class Importer {
@@ -114,7 +166,7 @@ class Importer {
   Result<ImportedModel> run(const onnx::ModelProto& m, const std::string& name) {
     const auto& g = m.graph();
     out_.graph.name = name;  // the file name says more than exporters' generic graph names ("torch_jit")
-    out_.graph.description = "Imported from ONNX (graph \"" + g.name() + "\", opset " +
+    out_.graph.description = "Imported from ONNX (graph \"" + printable(g.name()) + "\", opset " +
                              std::to_string(m.opset_import_size() ? m.opset_import(0).version() : 0) + ")";
     for (const auto& t : g.initializer()) consts_[t.name()] = read_tensor(t);
     // Unsupported ops, all at once, with where they are.
@@ -146,6 +198,9 @@ class Importer {
           return fail("input '" + in.name() + "'", "dimension " + std::to_string(a) + " is dynamic ('" +
                                                        dim.dim_param() +
                                                        "'): export the model with a fixed input shape");
+        if (dim.dim_value() < 1 || dim.dim_value() > (std::int64_t{1} << 20))
+          return fail("input '" + in.name() + "'", "dimension " + std::to_string(a) + " is " +
+                                                       std::to_string(dim.dim_value()) + ", outside 1 .. 1048576");
         dims.push_back(dim.dim_value());
       }
       const std::string id = out_.graph.unique_id(clean(in.name()));
@@ -155,7 +210,8 @@ class Importer {
       value_[in.name()] = id;
     }
     for (int k = 0; k < g.node_size(); ++k) {
-      where_ = "nodes[" + std::to_string(k) + "] '" + g.node(k).name() + "' (" + g.node(k).op_type() + ")";
+      where_ = "nodes[" + std::to_string(k) + "] '" + printable(g.node(k).name()) + "' (" + g.node(k).op_type() + ")";
+      if (auto why = arity_problem(g.node(k), supported().at(g.node(k).op_type())); !why.empty()) return err(why);
       if (auto r = node(g, k); !r) return tl::unexpected(r.error());
     }
     out_.graph.settings.alpha = 1.0;
@@ -172,8 +228,9 @@ class Importer {
 
   tl::unexpected<Diagnostics> err(const std::string& msg) const { return fail(where_, msg); }
 
-  /// Folds an operation on constant int64 tensors (shape arithmetic); nullopt if an input is not constant.
-  std::optional<Const> fold(const onnx::NodeProto& n) const {
+  /// Folds an operation on constant int64 tensors (shape arithmetic); nullopt if an input is not constant;
+  /// an error for arithmetic that overflows or divides by zero.
+  Result<std::optional<Const>> fold(const onnx::NodeProto& n) const {
     const std::string& op = n.op_type();
     std::vector<const Const*> ins;
     for (int i = 0; i < n.input_size(); ++i) {
@@ -186,7 +243,10 @@ class Importer {
     auto ints = [](const Const& c) {
       if (!c.i.empty() || c.f.empty()) return c.i;
       std::vector<std::int64_t> v;
-      for (float f : c.f) v.push_back(static_cast<std::int64_t>(f));
+      for (float f : c.f) {
+        if (!(std::fabs(f) < 9.2e18f)) return std::vector<std::int64_t>{};  // NaN, inf or beyond int64
+        v.push_back(static_cast<std::int64_t>(f));
+      }
       return v;
     };
     Const out;
@@ -195,6 +255,7 @@ class Importer {
       out.dims = {static_cast<std::int64_t>(out.i.size())};
       return out;
     }
+    if (op != "Concat" && ins.size() < 2) return std::nullopt;
     if (op == "Gather") {
       const auto data = ints(*ins[0]), idx = ints(*ins[1]);
       for (auto j : idx) {
@@ -214,19 +275,27 @@ class Importer {
     const auto a = ints(*ins[0]), b = ints(*ins[1]);
     if (a.empty() || b.empty()) return std::nullopt;
     const std::size_t len = std::max(a.size(), b.size());
+    if ((a.size() != 1 && a.size() != len) || (b.size() != 1 && b.size() != len))
+      return err("shapes of " + std::to_string(a.size()) + " and " + std::to_string(b.size()) +
+                 " values do not broadcast");
     for (std::size_t j = 0; j < len; ++j) {
       const auto x = a[a.size() == 1 ? 0 : j], y = b[b.size() == 1 ? 0 : j];
+      std::int64_t r = 0;
+      bool overflow = false;
       if (op == "Add")
-        out.i.push_back(x + y);
+        overflow = __builtin_add_overflow(x, y, &r);
       else if (op == "Sub")
-        out.i.push_back(x - y);
+        overflow = __builtin_sub_overflow(x, y, &r);
       else if (op == "Mul")
-        out.i.push_back(x * y);
+        overflow = __builtin_mul_overflow(x, y, &r);
       else if (op == "Div") {
-        if (y == 0) return std::nullopt;
-        out.i.push_back(x / y);
+        if (y == 0) return err("divides " + std::to_string(x) + " by zero");
+        overflow = x == INT64_MIN && y == -1;
+        if (!overflow) r = x / y;
       } else
         return std::nullopt;
+      if (overflow) return err(std::to_string(x) + " " + op + " " + std::to_string(y) + " overflows int64");
+      out.i.push_back(r);
     }
     out.dims = a.size() >= b.size() ? ins[0]->dims : ins[1]->dims;
     return out;
@@ -235,6 +304,21 @@ class Importer {
   const Const* constant(const std::string& name) const {
     auto it = consts_.find(name);
     return it == consts_.end() ? nullptr : &it->second;
+  }
+
+  /// Input i of n as float32 weights: an initializer (or Constant) with `rank`
+  /// dimensions (0: any), every dimension >= 1, all its values present.
+  Result<const Const*> weights(const onnx::NodeProto& n, int i, std::size_t rank, const std::string& what) const {
+    const std::string name = what + " '" + printable(n.input(i)) + "'";
+    const Const* c = constant(n.input(i));
+    if (!c) return err(name + " must be an initializer");
+    if (!c->problem.empty()) return err(name + " " + c->problem);
+    if (rank && c->dims.size() != rank)
+      return err(name + " must have " + std::to_string(rank) + " dimensions, has " + std::to_string(c->dims.size()));
+    for (auto d : c->dims)
+      if (d < 1) return err(name + " has an empty dimension");
+    if (static_cast<std::int64_t>(c->f.size()) != c->count()) return err(name + " must be float32");
+    return c;
   }
 
   /// The block producing an ONNX tensor (through aliases).
@@ -268,7 +352,7 @@ class Importer {
     const std::string& op = n.op_type();
     auto in = [&](int i) -> Result<std::string> { return block(n.input(i)); };
     if (op == "Constant") {
-      if (const auto* a = attr(n, "value")) consts_[n.output(0)] = read_tensor(a->t());
+      if (const auto* a = attr(n, "value"); a && a->has_t()) consts_[n.output(0)] = read_tensor(a->t());
       return true;
     }
     // Shape arithmetic on static shapes (PyTorch spells view/chunk sizes out): fold it.
@@ -286,8 +370,10 @@ class Importer {
     if (op == "Gather" || op == "Div" || op == "Sub" || op == "Cast" || op == "Unsqueeze" || op == "Squeeze" ||
         ((op == "Add" || op == "Mul" || op == "Concat") && constant(n.input(0)) && n.input_size() > 1 &&
          constant(n.input(1)))) {
-      if (auto folded = fold(n)) {
-        consts_[n.output(0)] = *folded;
+      auto folded = fold(n);
+      if (!folded) return tl::unexpected(folded.error());
+      if (*folded) {
+        consts_[n.output(0)] = **folded;
         return true;
       }
       if (op != "Unsqueeze" && op != "Squeeze")
@@ -306,17 +392,28 @@ class Importer {
       return true;
     }
     if (op == "Conv" || op == "ConvTranspose") {
-      const Const* w = constant(n.input(1));
-      if (!w || w->dims.size() != 4) return err("the weights must be a 4-D initializer");
+      auto wr = weights(n, 1, 4, "weight tensor");
+      if (!wr) return tl::unexpected(wr.error());
+      const Const* w = *wr;
       const auto ks = attr_ints(n, "kernel_shape", {w->dims[2], w->dims[3]});
       const auto strides = attr_ints(n, "strides", {1, 1}), dil = attr_ints(n, "dilations", {1, 1});
       const auto pads = attr_ints(n, "pads", {0, 0, 0, 0});
+      if (ks.size() != 2 || strides.size() != 2 || dil.size() != 2 || pads.size() != 4)
+        return err("kernel_shape, strides and dilations need 2 values and pads 4 (2-D convolution); got " +
+                   std::to_string(ks.size()) + ", " + std::to_string(strides.size()) + ", " +
+                   std::to_string(dil.size()) + " and " + std::to_string(pads.size()));
+      if (ks[0] != w->dims[2] || ks[1] != w->dims[3])
+        return err("kernel_shape " + std::to_string(ks[0]) + "x" + std::to_string(ks[1]) +
+                   " does not match the weights' " + std::to_string(w->dims[2]) + "x" + std::to_string(w->dims[3]));
       if (ks[0] != ks[1] || !all_equal(strides) || !all_equal(dil) || !all_equal(pads))
         return err("only square kernels with equal strides, dilations and symmetric padding are supported");
       const auto* auto_pad = attr(n, "auto_pad");
       if (auto_pad && auto_pad->s() != "NOTSET")
         return err("auto_pad '" + auto_pad->s() + "' is not supported; export with explicit pads");
       const std::int64_t group = attr_int(n, "group", 1);
+      if (group < 1 || group > (std::int64_t{1} << 20)) return err("group " + std::to_string(group) + " is out of range");
+      const auto out_pad = attr_ints(n, "output_padding", {0, 0});
+      if (out_pad.size() != 2) return err("output_padding needs 2 values, got " + std::to_string(out_pad.size()));
       const bool bias = n.input_size() > 2 && !n.input(2).empty();
       auto x = in(0);
       if (!x) return tl::unexpected(x.error());
@@ -345,16 +442,19 @@ class Importer {
                     w->f[static_cast<std::size_t>(((i * cout_g + o) * kh + y) * kw + xx)];
       }
       if (bias) {
-        const Const* bc = constant(n.input(2));
-        if (!bc) return err("the bias must be an initializer");
-        ow.bias = bc->f;
+        auto bc = weights(n, 2, 0, "bias tensor");
+        if (!bc) return tl::unexpected(bc.error());
+        if ((*bc)->count() != out_c)
+          return err("bias tensor '" + printable(n.input(2)) + "' has " + std::to_string((*bc)->count()) +
+                   " values for " + std::to_string(out_c) + " output channels");
+        ow.bias = (*bc)->f;
       }
       ir::ParamMap p{{"out", out_c},    {"kernel", kh}, {"stride", strides[0]}, {"padding", pads[0]},
                      {"groups", group}, {"bias", bias}, {"bn", false},          {"activation", std::string("none")}};
       if (op == "Conv")
         p["dilation"] = dil[0];
       else
-        p["output_padding"] = attr_ints(n, "output_padding", {0, 0})[0];
+        p["output_padding"] = out_pad[0];
       const std::string id = add(n, op == "Conv" ? "conv" : "conv_transpose", {*x}, p, n.output(0));
       out_.weights[id + (op == "Conv" ? "/conv" : "/convT")] = std::move(ow);
       return true;
@@ -362,10 +462,18 @@ class Importer {
     if (op == "BatchNormalization") {
       auto x = in(0);
       if (!x) return tl::unexpected(x.error());
-      const Const *s = constant(n.input(1)), *b = constant(n.input(2)), *m = constant(n.input(3)),
-                  *v = constant(n.input(4));
-      if (!s || !b || !m || !v) return err("scale, bias, mean and variance must be initializers");
-      runtime::OpWeights ow{.gamma = s->f, .beta = b->f, .mean = m->f, .var = v->f};
+      const Const* p[4] = {};
+      const char* names[4] = {"scale tensor", "bias tensor", "mean tensor", "variance tensor"};
+      const std::int64_t channels = shape_of(*x).c;
+      for (int i = 0; i < 4; ++i) {
+        auto c = weights(n, i + 1, 1, names[i]);
+        if (!c) return tl::unexpected(c.error());
+        if ((*c)->count() != channels)
+          return err(std::string(names[i]) + " '" + printable(n.input(i + 1)) + "' has " +
+                     std::to_string((*c)->count()) + " values for " + std::to_string(channels) + " channels");
+        p[i] = *c;
+      }
+      runtime::OpWeights ow{.gamma = p[0]->f, .beta = p[1]->f, .mean = p[2]->f, .var = p[3]->f};
       // ConvScope's batch norm uses epsilon 1e-5; a different epsilon moves into the variance exactly.
       const float eps = attr_float(n, "epsilon", 1e-5f);
       for (auto& x2 : ow.var) x2 += eps - runtime::kBnEpsilon;
@@ -427,6 +535,7 @@ class Importer {
         const std::string& gate = side ? *b : *a;
         const std::string& other = side ? *a : *b;
         const int gi = out_.graph.find(gate);
+        if (gi < 0) return err("input '" + printable(n.input(side)) + "' was folded into a pattern and cannot be used here");
         const auto& gn = out_.graph.nodes[static_cast<std::size_t>(gi)];
         if (gn.kind == "activation" && gn.inputs.size() == 1 && gn.inputs[0] == other &&
             std::get<std::string>(gn.params.at("function")) == "hsigmoid") {
@@ -512,8 +621,9 @@ class Importer {
       auto x = in(0);
       if (!x) return tl::unexpected(x.error());
       if (!flat_.count(n.input(0))) return err("a fully connected layer must follow Flatten (or another Gemm)");
-      const Const* w = constant(n.input(1));
-      if (!w || w->dims.size() != 2) return err("the weights must be a 2-D initializer");
+      auto wr = weights(n, 1, 2, "weight tensor");
+      if (!wr) return tl::unexpected(wr.error());
+      const Const* w = *wr;
       const bool trans_b = op == "Gemm" && attr_int(n, "transB", 0) != 0;
       if (op == "Gemm" &&
           (attr_int(n, "transA", 0) != 0 || attr_float(n, "alpha", 1.f) != 1.f || attr_float(n, "beta", 1.f) != 1.f))
@@ -535,9 +645,12 @@ class Importer {
           }
       const bool bias = op == "Gemm" && n.input_size() > 2 && !n.input(2).empty();
       if (bias) {
-        const Const* bc = constant(n.input(2));
-        if (!bc) return err("the bias must be an initializer");
-        ow.bias = bc->f;
+        auto bc = weights(n, 2, 0, "bias tensor");
+        if (!bc) return tl::unexpected(bc.error());
+        if ((*bc)->count() != out_c)
+          return err("bias tensor '" + printable(n.input(2)) + "' has " + std::to_string((*bc)->count()) +
+                     " values for " + std::to_string(out_c) + " outputs");
+        ow.bias = (*bc)->f;
       }
       const std::string id = add(n, "fc", {*x}, {{"out", out_c}, {"bias", bias}}, n.output(0));
       flat_.insert(n.output(0));
@@ -597,8 +710,8 @@ class Importer {
       if (!x) return tl::unexpected(x.error());
       const Const* sc = n.input_size() > 2 ? constant(n.input(2)) : nullptr;
       if (!sc || sc->f.size() != 4 || sc->f[0] != 1.f || sc->f[1] != 1.f || sc->f[2] != sc->f[3] ||
-          sc->f[2] != std::floor(sc->f[2]) || sc->f[2] < 1.f)
-        return err("only Resize by one integer factor for height and width (constant scales) is supported");
+          !std::isfinite(sc->f[2]) || sc->f[2] != std::floor(sc->f[2]) || sc->f[2] < 1.f || sc->f[2] > 64.f)
+        return err("only Resize by one integer factor (1 to 64) for height and width (constant scales) is supported");
       const auto* mode = attr(n, "mode");
       const std::string m = mode ? mode->s() : "nearest";
       if (m != "nearest" && m != "linear") return err("only nearest and linear Resize are supported, got '" + m + "'");

@@ -202,3 +202,51 @@ TEST(OnnxImport, TorchvisionModelsKeepTheirExactParameterCounts) {
 
 }  // namespace
 }  // namespace convscope
+
+namespace convscope {
+namespace {
+
+// Hostile models (hand-made and found by fuzzing, issue 12): each is refused with
+// a message naming the node or input and what is wrong, never a crash, an abort
+// or an allocation sized by what the file declares.
+TEST(OnnxImportHostile, EveryFileIsRefusedWithAMessage) {
+  const std::filesystem::path dir = std::filesystem::path(CONVSCOPE_SOURCE_DIR) / "tests/data/hostile_onnx";
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    ++files;
+    auto m = io::import_onnx(e.path());
+    ASSERT_FALSE(m.has_value()) << e.path() << " imported";
+    const std::string msg = format_diagnostics(m.error());
+    EXPECT_TRUE(msg.find("nodes[") != std::string::npos || msg.find("input '") != std::string::npos ||
+                msg.find("op ") != std::string::npos)
+        << e.path().filename() << ": " << msg;
+  }
+  EXPECT_GE(files, 40);
+}
+
+TEST(OnnxImportHostile, MessagesSayWhatIsWrong) {
+  const std::string dir = std::string(CONVSCOPE_SOURCE_DIR) + "/tests/data/hostile_onnx/";
+  auto message = [&](const std::string& file) {
+    auto m = io::import_onnx(dir + file);
+    return m ? std::string("imported") : format_diagnostics(m.error());
+  };
+  EXPECT_NE(message("onnx_o02_init_truncated_small.onnx").find("has 20 bytes of data, its 216 elements need 864"),
+            std::string::npos);
+  EXPECT_NE(message("onnx_o01b_init_1e9_truncated_3x3.onnx").find("elements (the import limit)"), std::string::npos);
+  EXPECT_NE(message("onnx_o03_external_data.onnx").find("external file, which is not read"), std::string::npos);
+  EXPECT_NE(message("onnx_o28_conv_int64_weights.onnx").find("weight tensor 'w' must be float32"), std::string::npos);
+  EXPECT_NE(message("onnx_o12_kernel_shape_1.onnx").find("kernel_shape, strides and dilations need 2 values"),
+            std::string::npos);
+  EXPECT_NE(message("onnx_o18_div_intmin.onnx").find("-9223372036854775808 Div -1 overflows int64"),
+            std::string::npos);
+  EXPECT_NE(message("onnx_o17_add_overflow.onnx").find("overflows int64"), std::string::npos);
+  EXPECT_NE(message("onnx_o15_split_no_outputs.onnx").find("(Split): has no output"), std::string::npos);
+  EXPECT_NE(message("onnx_o16_gather_one_input.onnx").find("(Gather): takes 2 inputs, has 1"), std::string::npos);
+  EXPECT_NE(message("onnx_o22_fc_huge_dims.onnx").find("(MatMul): weight tensor 'fcw' declares more than"),
+            std::string::npos);
+  EXPECT_NE(message("onnx_o43_resize_1e30.onnx").find("integer factor (1 to 64)"), std::string::npos);
+  EXPECT_NE(message("fuzz_onnx_import_cpp_159.onnx").find("data type UINT8"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace convscope
