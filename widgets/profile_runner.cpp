@@ -49,6 +49,10 @@ bool ProfileRunner::start(ProfileJob job) {
       runtime::Weights weights;
       runtime::PlanOptions po;
       po.threads = job.threads;
+      if (auto fits = runtime::check_weight_memory(data->analysis, po.memory_limit_bytes); !fits) {
+        error_ = QString::fromStdString(format_diagnostics(fits.error()));
+        return;
+      }
       if (!job.weights.empty()) {
         weights = runtime::Weights::with_named(job.graph, data->analysis, job.weights);
         po.weights = &weights;

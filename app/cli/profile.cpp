@@ -39,6 +39,10 @@ int run(const Options& o) {
   }
   auto kt = pick_kernels(o.isa, o.portable);
   if (!kt) return kt.error();
+  if (auto fits = runtime::check_weight_memory(a, o.memory_limit_mb << 20); !fits) {
+    std::cerr << format_diagnostics(fits.error(), "convscope-cli: " + shown);
+    return kExitInvalid;
+  }
   const auto weights = runtime::Weights::with_named(g, a, named);
   runtime::PlanOptions po;
   po.threads = o.threads;

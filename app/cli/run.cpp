@@ -83,6 +83,10 @@ int run(const Options& o) {
     g.settings.batch = batch;
     a = cost::analyze(g);
   }
+  if (auto fits = runtime::check_weight_memory(a, o.memory_limit_mb << 20); !fits) {
+    std::cerr << format_diagnostics(fits.error(), "convscope-cli: " + src.shown);
+    return kExitInvalid;
+  }
   const auto weights = runtime::Weights::with_named(g, a, src.weights);
 
   // Run: the planned SIMD executor, or the reference one.

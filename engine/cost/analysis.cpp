@@ -307,6 +307,13 @@ Analysis analyze(const ir::Graph& graph, const AnalysisOptions& options) {
     }
     ir::BlockLowering low = rec.kind->lower(ctx);
     for (const auto& e : low.errors) rec.problems.push_back({path, e});
+    // Every tensor within the size limit, batch included, so no byte count can wrap.
+    for (const auto& t : low.tensors)
+      if (!checked_product({t.h, t.w, t.c, a.settings.batch, bpe}) || t.elements() > kTensorElementLimit) {
+        rec.problems.push_back({path, "tensor " + t.str() + " (batch " + std::to_string(a.settings.batch) +
+                                          ") exceeds the tensor size limit of 2^40 elements"});
+        break;
+      }
     if (low.output == ir::kNoTensor && rec.problems.empty())
       rec.problems.push_back({path, "lowering produced no output"});
     // Costs per op (checked).

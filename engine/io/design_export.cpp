@@ -51,6 +51,9 @@ Result<std::string> export_design(const ir::Graph& g, const cost::Analysis& a, E
   }
   switch (format) {
     case ExportFormat::Onnx:
+      // The weights are written into the file: refuse more than 4 GiB of them (protobuf's limit is 2 GiB anyway).
+      if (auto fits = runtime::check_weight_memory(a, std::int64_t{4} << 30); !fits)
+        return tl::unexpected(fits.error());
       return to_onnx(g, a, runtime::Weights::with_named(g, a, named));
     case ExportFormat::PyTorch:
       return to_pytorch(g, a);

@@ -259,6 +259,11 @@ Result<ir::Graph> graph_from_json(std::string_view text) {
     std::string what = e.what();
     const auto pos = what.find("parse error");
     return fail("", "malformed JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
+  } catch (const json::exception& e) {
+    // A number beyond double ("1e400", out_of_range.406) and the like: nlohmann's text after its tag.
+    std::string what = e.what();
+    const auto tag = what.find("] ");
+    return fail("", "malformed JSON: " + (tag == std::string::npos ? what : what.substr(tag + 2)));
   }
   if (!duplicate.empty()) return fail("", "key \"" + duplicate + "\" appears twice in one object");
   if (!root.is_object()) return fail("", "expected a JSON object at the top level, got " + type_name(root));

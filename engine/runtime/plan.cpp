@@ -204,6 +204,7 @@ void fold_into(const ir::Op& op, std::int64_t in_c, const OpWeights& w, const Op
 
 Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const PlanOptions& options) {
   if (!a.complete()) return fail("", "the graph has problems; fix them before running it");
+  if (auto fits = check_weight_memory(a, options.memory_limit_bytes); !fits) return tl::unexpected(fits.error());
   Plan plan;
   plan.impl_ = std::make_unique<Impl>();
   Impl& p = *plan.impl_;

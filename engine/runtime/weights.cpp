@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string_view>
 
+#include "util/checked.h"
+
 namespace convscope::runtime {
 namespace {
 
@@ -112,6 +114,23 @@ Weights Weights::with_named(const ir::Graph& graph, const cost::Analysis& a,
   }
   if (used) *used = n;
   return w;
+}
+
+Result<bool> check_weight_memory(const cost::Analysis& a, std::int64_t limit_bytes) {
+  std::int64_t total = 0, largest = 0;
+  const cost::OpRecord* big = nullptr;
+  for (const auto& o : a.ops) {
+    const std::int64_t floats = sat_add(sat_add(o.cost.weights, o.cost.biases), o.cost.bn_params);
+    total = sat_add(total, floats);
+    if (floats > largest) {
+      largest = floats;
+      big = &o;
+    }
+  }
+  if (total <= limit_bytes / 4) return true;
+  return fail("", "the weights need " + std::to_string(total) + " floats (" + std::to_string(total / (1 << 20) * 4) +
+                      " MiB), over the memory limit of " + std::to_string(limit_bytes >> 20) + " MiB; largest: op '" +
+                      (big ? big->op.name : std::string("?")) + "' with " + std::to_string(largest) + " floats");
 }
 
 }  // namespace convscope::runtime

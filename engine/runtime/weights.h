@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cost/analysis.h"
+#include "util/result.h"
 
 namespace convscope::runtime {
 
@@ -24,6 +25,12 @@ struct OpWeights {
   std::vector<float> bias;                    ///< [out] when the op has a bias
   std::vector<float> gamma, beta, mean, var;  ///< BatchNorm
 };
+
+/// Whether the graph's float32 weights (weights, biases, batch norm of every op)
+/// fit in `limit_bytes`; else an error naming the total and the largest op.
+/// Checked before any weights are made, so a declared 2^20 x 2^20 layer is
+/// refused instead of failing an allocation.
+Result<bool> check_weight_memory(const cost::Analysis& a, std::int64_t limit_bytes);
 
 class Weights {
  public:

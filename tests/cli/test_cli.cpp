@@ -426,6 +426,35 @@ TEST(Cli, CalibrateNamesEachTableItMeasures) {
   fs::remove_all(dir);
 }
 
+// Hostile graph files (issue 12): refused with what and where, never "internal error" or a wrong number.
+TEST(CliHostile, GraphFilesAreRefusedWithTheReason) {
+  const std::string dir = std::string(CONVSCOPE_SOURCE_DIR) + "/tests/data/hostile_json/";
+  CliRun num = run("stats " + dir + "json_number_overflow_1e400.json");
+  EXPECT_EQ(num.rc, 2);
+  EXPECT_NE(num.err.find("malformed JSON: number overflow parsing '1e400'"), std::string::npos) << num.err;
+  CliRun mem = run("stats " + dir + "memory_overflow_peak.json");
+  EXPECT_EQ(mem.rc, 1);
+  EXPECT_NE(mem.err.find("blocks[0]: tensor 1048576x1048576x1048576 (batch 2) exceeds the tensor size limit"),
+            std::string::npos)
+      << mem.err;
+  EXPECT_NE(mem.out.find("INCOMPLETE"), std::string::npos) << mem.out;  // the 0 B totals are marked as such
+  for (const std::string cmd : {"profile", "run"}) {
+    const std::string extra = cmd == "run" ? " -i x.npy --layout nchw" : "";
+    CliRun big = run(cmd + " " + dir + "profile_export_fc_4TiB_weights.json" + extra);
+    if (cmd == "run") {
+      EXPECT_EQ(big.rc, 2) << big.err;  // the missing input is found first
+      continue;
+    }
+    EXPECT_EQ(big.rc, 1) << cmd << ": " << big.err;
+    EXPECT_NE(big.err.find("over the memory limit of 4096 MiB; largest: op 'fc'"), std::string::npos) << big.err;
+  }
+  const fs::path onnx = fs::temp_directory_path() / ("convscope_big_" + std::to_string(::getpid()) + ".onnx");
+  CliRun exp = run("export " + dir + "profile_export_fc_4TiB_weights.json --to onnx --out " + onnx.string());
+  EXPECT_NE(exp.rc, 0);
+  EXPECT_NE(exp.err.find("over the memory limit"), std::string::npos) << exp.err;
+  EXPECT_FALSE(fs::exists(onnx));
+}
+
 TEST(Cli, ExportDotAndJson) {
   CliRun d = run("export squeezenet1_1 --to dot");
   ASSERT_EQ(d.rc, 0) << d.err;
