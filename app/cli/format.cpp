@@ -1,4 +1,5 @@
 // convscope-cli format: prints (or rewrites, atomically) graph files in canonical form.
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -9,6 +10,8 @@
 
 namespace convscope::cli {
 
+namespace fs = std::filesystem;
+
 namespace {
 struct Options {
   std::vector<std::string> files;
@@ -18,6 +21,15 @@ struct Options {
 int run(const Options& o) {
   int rc = 0;
   for (const auto& file : o.files) {
+    if (o.in_place && (file == "-" || fs::path(file).extension() == ".onnx")) {
+      std::cerr << "convscope-cli: " << file
+                << (file == "-" ? ": standard input cannot be rewritten in place\n"
+                                : ": an ONNX model is not rewritten in place (it would become graph JSON and lose its "
+                                  "weights); write the graph with: convscope-cli export " +
+                                      file + " --to json --out FILE.json\n");
+      rc = kExitUsage;
+      continue;
+    }
     Source src = open_graph(file);
     if (!src.graph) {
       rc = std::max(rc, print_load_error(src));

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -360,6 +361,10 @@ std::string graph_to_json(const ir::Graph& g) {
 }
 
 Result<ir::Graph> load_graph(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (const auto size = std::filesystem::file_size(path, ec); !ec && size > static_cast<std::uintmax_t>(kMaxGraphFileBytes))
+    return fail("", "file of " + std::to_string(size) + " bytes is larger than a graph file may be (" +
+                        std::to_string(kMaxGraphFileBytes >> 20) + " MiB)");
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail("", std::string("cannot open: ") + std::strerror(errno));
   std::ostringstream ss;
@@ -368,9 +373,41 @@ Result<ir::Graph> load_graph(const std::filesystem::path& path) {
   return graph_from_json(ss.str());
 }
 
-Result<bool> write_file_atomic(const std::filesystem::path& path, std::string_view text) {
+namespace {
+/// Removes what earlier saves of `path` left behind when they were killed
+/// between creating their temporary file and renaming it (older than a minute,
+/// so a save running now in another process is left alone).
+void remove_stale_temporaries(const std::filesystem::path& dir, const std::string& prefix) {
+  std::error_code ec;
+  const auto now = std::filesystem::file_time_type::clock::now();
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() != prefix.size() + 6 || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const auto t = std::filesystem::last_write_time(e.path(), ec);
+    if (!ec && now - t > std::chrono::minutes(1)) std::filesystem::remove(e.path(), ec);
+  }
+}
+}  // namespace
+
+Result<bool> write_file_atomic(const std::filesystem::path& target, std::string_view text) {
+  // A symbolic link is kept: the file it points to is replaced.
+  std::error_code ec;
+  const std::filesystem::path path =
+      std::filesystem::is_symlink(target, ec) ? std::filesystem::weakly_canonical(target, ec) : target;
   const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  std::string tmpl = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+  const std::string prefix = "." + path.filename().string() + ".tmp-";
+  remove_stale_temporaries(dir, prefix);
+  // The file keeps its permissions; a new one gets 0666 less the umask, as any program's would.
+  struct stat st {};
+  mode_t mode = 0;
+  if (::stat(path.c_str(), &st) == 0) {
+    mode = st.st_mode & 07777;
+  } else {
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    mode = 0666 & ~mask;
+  }
+  std::string tmpl = (dir / (prefix + "XXXXXX")).string();
   const int fd = ::mkstemp(tmpl.data());
   if (fd < 0) return fail("", "cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno));
   auto cleanup = [&](const std::string& what) {
@@ -391,7 +428,7 @@ Result<bool> write_file_atomic(const std::filesystem::path& path, std::string_vi
     left -= static_cast<std::size_t>(w);
   }
   if (::fsync(fd) != 0) return cleanup("fsync failed");
-  ::fchmod(fd, 0644);
+  ::fchmod(fd, mode);
   if (::close(fd) != 0) {
     ::unlink(tmpl.c_str());
     return fail("", std::string("close failed: ") + std::strerror(errno));

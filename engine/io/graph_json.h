@@ -23,11 +23,16 @@ Result<ir::Graph> graph_from_json(std::string_view text);
 /// saving a loaded canonical file reproduces it byte for byte.
 std::string graph_to_json(const ir::Graph& graph);
 
+/// Graph files larger than this are refused before they are read (a 10^5-block
+/// graph is about 10 MiB).
+inline constexpr std::int64_t kMaxGraphFileBytes = std::int64_t{64} << 20;
 /// Reads and parses a file; errors name the problem (the caller adds the file name).
 Result<ir::Graph> load_graph(const std::filesystem::path& path);
 
 /// Writes `text` to `path` atomically: a temporary file in the same folder,
-/// flushed to disk, then renamed over the target. The old file survives any failure.
+/// flushed to disk, then renamed over the target. The old file survives any failure;
+/// it keeps its permissions, a symbolic link stays a link (its target is replaced),
+/// and temporaries that killed saves of the same file left behind are removed.
 Result<bool> write_file_atomic(const std::filesystem::path& path, std::string_view text);
 
 /// Saves a graph atomically (graph_to_json + write_file_atomic).

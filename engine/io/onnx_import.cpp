@@ -1045,6 +1045,11 @@ Result<ImportedModel> import_onnx_bytes(const std::string& bytes, const std::str
 }
 
 Result<ImportedModel> import_onnx(const std::filesystem::path& path) {
+  // protobuf cannot parse a message over 2 GiB; refuse before reading it whole.
+  constexpr std::uintmax_t kMaxOnnxBytes = std::uintmax_t{2} << 30;
+  std::error_code ec;
+  if (const auto size = std::filesystem::file_size(path, ec); !ec && size >= kMaxOnnxBytes)
+    return fail("", "file of " + std::to_string(size) + " bytes is larger than an ONNX model may be (2 GiB)");
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail("", "cannot open: " + std::string(std::strerror(errno)));
   std::ostringstream ss;

@@ -1,6 +1,8 @@
 // End-to-end tests of the real convscope-cli binary: output, exit codes, messages.
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -453,6 +455,44 @@ TEST(CliHostile, GraphFilesAreRefusedWithTheReason) {
   EXPECT_NE(exp.rc, 0);
   EXPECT_NE(exp.err.find("over the memory limit"), std::string::npos) << exp.err;
   EXPECT_FALSE(fs::exists(onnx));
+}
+
+// format --in-place keeps what it replaces (issue 12): permissions, symbolic links,
+// ONNX models and standard input are not turned into something else; leftovers of
+// killed saves are removed.
+TEST(CliHostile, FormatInPlaceKeepsWhatItReplaces) {
+  const fs::path dir = fs::temp_directory_path() / ("convscope_fmt_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  {
+    std::ifstream in(kPresets + "/squeezenet1_1.json");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    text.erase(std::remove(text.begin(), text.end(), '\n'), text.end());  // not canonical
+    std::ofstream(dir / "g.json") << text;
+  }
+  fs::permissions(dir / "g.json", fs::perms::owner_read | fs::perms::owner_write);
+  fs::create_symlink("g.json", dir / "link.json");
+  std::ofstream(dir / ".g.json.tmp-abcdef") << "left by a killed save";
+  fs::last_write_time(dir / ".g.json.tmp-abcdef", fs::file_time_type::clock::now() - std::chrono::hours(2));
+  CliRun r = run("format --in-place " + (dir / "link.json").string());
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(fs::is_symlink(dir / "link.json"));
+  EXPECT_EQ(fs::status(dir / "g.json").permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(run("format --check " + (dir / "g.json").string()).rc, 0);  // canonical now
+  EXPECT_FALSE(fs::exists(dir / ".g.json.tmp-abcdef"));
+  const fs::path onnx = dir / "m.onnx";
+  ASSERT_EQ(run("export squeezenet1_1 --to onnx --out " + onnx.string()).rc, 0);
+  const auto size = fs::file_size(onnx);
+  CliRun o = run("format --in-place " + onnx.string());
+  EXPECT_EQ(o.rc, 2);
+  EXPECT_NE(o.err.find("an ONNX model is not rewritten in place"), std::string::npos) << o.err;
+  EXPECT_EQ(fs::file_size(onnx), size);
+  CliRun in = run("format --in-place -", "{}");
+  EXPECT_EQ(in.rc, 2);
+  EXPECT_NE(in.err.find("standard input cannot be rewritten in place"), std::string::npos) << in.err;
+  EXPECT_FALSE(fs::exists("<stdin>"));
+  fs::remove_all(dir);
 }
 
 TEST(Cli, ExportDotAndJson) {
