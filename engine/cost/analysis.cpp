@@ -41,31 +41,53 @@ void topo_order(const ir::Graph& g, const std::vector<std::vector<int>>& preds, 
 }
 
 /// A cycle among `stuck` nodes, as "a -> b -> a", starting at `start`.
-std::string describe_cycle(const ir::Graph& g, const std::vector<std::vector<int>>& preds, int start,
-                           const std::vector<bool>& in_stuck) {
-  std::vector<int> path{start};
-  std::vector<int> seen(g.nodes.size(), -1);
-  seen[static_cast<std::size_t>(start)] = 0;
-  int v = start;
-  for (;;) {
-    int next = -1;
-    for (int p : preds[static_cast<std::size_t>(v)])
-      if (in_stuck[static_cast<std::size_t>(p)]) {
-        next = p;
-        break;
-      }
-    if (next < 0) return {};
-    if (seen[static_cast<std::size_t>(next)] >= 0) {
-      std::string s;
-      // Predecessor walk goes against edge direction: print it reversed.
-      std::vector<int> cyc(path.begin() + seen[static_cast<std::size_t>(next)], path.end());
-      std::reverse(cyc.begin(), cyc.end());
-      for (int c : cyc) s += "'" + g.nodes[static_cast<std::size_t>(c)].id + "' -> ";
-      return s + "'" + g.nodes[static_cast<std::size_t>(cyc.front())].id + "'";
+/// Text of a cycle: its blocks in edge order, back to the first; long cycles
+/// show their first dozen blocks and how many more there are.
+std::string describe_cycle(const ir::Graph& g, const std::vector<int>& cyc) {
+  std::string s;
+  const std::size_t shown = std::min<std::size_t>(cyc.size(), 12);
+  for (std::size_t i = 0; i < shown; ++i) s += "'" + g.nodes[static_cast<std::size_t>(cyc[i])].id + "' -> ";
+  if (shown < cyc.size()) return s + "... (" + std::to_string(cyc.size()) + " blocks in all)";
+  return s + "'" + g.nodes[static_cast<std::size_t>(cyc.front())].id + "'";
+}
+
+/// Reports every cycle among the stuck nodes once, on its first block in file
+/// order; the other blocks on it and behind it are left unresolved (their input
+/// has no shape).
+/// Each stuck node is walked once (predecessor walks stop at nodes already
+/// seen), so this is linear in the graph.
+void report_cycles(const ir::Graph& g, const std::vector<std::vector<int>>& preds, const std::vector<int>& stuck,
+                   std::vector<NodeRecord>& nodes) {
+  const std::size_t n = g.nodes.size();
+  std::vector<bool> in_stuck(n, false);
+  for (int v : stuck) in_stuck[static_cast<std::size_t>(v)] = true;
+  std::vector<int> walk_of(n, -1), pos_in_walk(n, -1);
+  for (int s : stuck) {
+    if (walk_of[static_cast<std::size_t>(s)] >= 0) continue;
+    std::vector<int> path;
+    int v = s;
+    while (v >= 0 && walk_of[static_cast<std::size_t>(v)] < 0) {
+      walk_of[static_cast<std::size_t>(v)] = s;
+      pos_in_walk[static_cast<std::size_t>(v)] = static_cast<int>(path.size());
+      path.push_back(v);
+      int next = -1;
+      for (int p : preds[static_cast<std::size_t>(v)])
+        if (in_stuck[static_cast<std::size_t>(p)]) {
+          next = p;
+          break;
+        }
+      v = next;
     }
-    seen[static_cast<std::size_t>(next)] = static_cast<int>(path.size());
-    path.push_back(next);
-    v = next;
+    // Stopped at a node of this walk: a new cycle. (At a node of an earlier walk, or at
+    // none, this walk only leads to a cycle already reported.)
+    if (v < 0 || walk_of[static_cast<std::size_t>(v)] != s) continue;
+    // Predecessor walk goes against edge direction: reversed, it is the cycle in edge order.
+    std::vector<int> cyc(path.begin() + pos_in_walk[static_cast<std::size_t>(v)], path.end());
+    std::reverse(cyc.begin(), cyc.end());
+    const int reporter = *std::min_element(cyc.begin(), cyc.end());
+    std::rotate(cyc.begin(), std::find(cyc.begin(), cyc.end(), reporter), cyc.end());
+    nodes[static_cast<std::size_t>(reporter)].problems.push_back(
+        {node_path(static_cast<std::size_t>(reporter)) + ".inputs", "cycle " + describe_cycle(g, cyc)});
   }
 }
 
@@ -236,18 +258,10 @@ Analysis analyze(const ir::Graph& graph, const AnalysisOptions& options) {
   std::vector<int> stuck;
   topo_order(graph, preds, a.order, stuck);
   if (!stuck.empty()) {
-    std::vector<bool> in_stuck(n, false);
-    for (int s : stuck) in_stuck[static_cast<std::size_t>(s)] = true;
-    for (int s : stuck) {
-      const std::string cyc = describe_cycle(graph, preds, s, in_stuck);
-      // Only nodes actually on a cycle get the error; the ones behind it are unresolved.
-      bool on_cycle = cyc.find("'" + graph.nodes[static_cast<std::size_t>(s)].id + "' ->") != std::string::npos;
-      if (on_cycle)
-        a.nodes[static_cast<std::size_t>(s)].problems.push_back(
-            {node_path(static_cast<std::size_t>(s)) + ".inputs", "cycle " + cyc});
-      a.order.push_back(s);
-    }
+    report_cycles(graph, preds, stuck, a.nodes);
+    for (int v : stuck) a.order.push_back(v);
   }
+
 
   // Class count: the settings override the classifier's own, the convention may add one.
   for (std::size_t i = 0; i < n; ++i) {

@@ -53,30 +53,39 @@ MemoryReport peak_memory(Analysis& a, std::int64_t bpe, std::int64_t split) {
           node_last[static_cast<std::size_t>(owner)] = p;
       }
   }
-  // Inner tensors of each block: its op outputs other than the block output.
+  // Inner tensors of each block: its op outputs other than the block output,
+  // each live over [first, last] among the block's op positions; a sweep over
+  // those positions gives the most live at once (linear in the block's ops).
+  std::vector<std::int64_t> inner_delta;
   for (int p = 0; p < n_seq; ++p) {
     NodeRecord& rec = a.nodes[static_cast<std::size_t>(seq[static_cast<std::size_t>(p)])];
-    std::int64_t peak = 0;
-    for (int k = rec.first_op; k < rec.first_op + rec.n_ops; ++k) {
-      std::int64_t inner = 0;
-      for (int q = rec.first_op; q < rec.first_op + rec.n_ops; ++q) {
-        const auto t = static_cast<std::size_t>(a.ops[static_cast<std::size_t>(q)].output);
-        if (static_cast<int>(t) == rec.output_tensor) continue;
-        if (first[t] <= k && last[t] >= k) inner += bytes(t);
-      }
-      peak = std::max(peak, inner);
+    const int f = rec.first_op, n = rec.n_ops;
+    inner_delta.assign(static_cast<std::size_t>(n) + 1, 0);
+    for (int q = f; q < f + n; ++q) {
+      const auto t = static_cast<std::size_t>(a.ops[static_cast<std::size_t>(q)].output);
+      if (static_cast<int>(t) == rec.output_tensor) continue;
+      const int lo = std::max(first[t], f), hi = std::min(last[t], f + n - 1);
+      if (lo > hi) continue;
+      inner_delta[static_cast<std::size_t>(lo - f)] += bytes(t);
+      inner_delta[static_cast<std::size_t>(hi - f) + 1] -= bytes(t);
     }
+    std::int64_t live_inner = 0, peak = 0;
+    for (int k = 0; k < n; ++k) peak = std::max(peak, live_inner += inner_delta[static_cast<std::size_t>(k)]);
     rec.inner_peak_bytes = peak;
   }
-  std::int64_t best = 0, best_split = 0;
+  // Block outputs: block q's output lives from its position to its last reader's
+  // (to the end for a graph output); the same sweep over positions.
+  std::vector<std::int64_t> out_delta(static_cast<std::size_t>(n_seq) + 1, 0);
+  for (int q = 0; q < n_seq; ++q) {
+    const NodeRecord& other = a.nodes[static_cast<std::size_t>(seq[static_cast<std::size_t>(q)])];
+    const int lu = node_last[static_cast<std::size_t>(seq[static_cast<std::size_t>(q)])];
+    const int end = lu < 0 ? n_seq - 1 : std::max(lu, q);  // read by nobody: a graph output, kept to the end
+    out_delta[static_cast<std::size_t>(q)] += other.out.elements() * bpe;
+    out_delta[static_cast<std::size_t>(end) + 1] -= other.out.elements() * bpe;
+  }
+  std::int64_t best = 0, best_split = 0, boundary = 0;
   for (int p = 0; p < n_seq; ++p) {
-    std::int64_t boundary = 0;
-    for (int q = 0; q <= p; ++q) {
-      const NodeRecord& other = a.nodes[static_cast<std::size_t>(seq[static_cast<std::size_t>(q)])];
-      const int lu = node_last[static_cast<std::size_t>(seq[static_cast<std::size_t>(q)])];
-      const bool is_output = lu < 0;  // read by nobody: a graph output, kept to the end
-      if (q == p || lu >= p || is_output) boundary += other.out.elements() * bpe;
-    }
+    boundary += out_delta[static_cast<std::size_t>(p)];
     const NodeRecord& rec = a.nodes[static_cast<std::size_t>(seq[static_cast<std::size_t>(p)])];
     if (boundary > best) {
       best = boundary;

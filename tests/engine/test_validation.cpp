@@ -84,6 +84,38 @@ TEST(Validate, GroupsMustDivideChannels) {
   EXPECT_EQ(a.diagnostics.at(0).str(), "blocks[1].groups: input channels must be divisible by groups, got 30 and 4");
 }
 
+// A cycle is reported once, on its first block; a long one is shortened
+// (issue 12: an 8,000-block cycle spelt out on every block took 2 GB).
+TEST(Validate, CycleIsReportedOnceAndShortened) {
+  std::string blocks = "[" + kInput + R"(, {"id": "x0", "kind": "add", "inputs": ["in", "x39"]})";
+  for (int i = 1; i < 40; ++i)
+    blocks += R"(, {"id": "x)" + std::to_string(i) + R"(", "kind": "activation", "inputs": ["x)" +
+              std::to_string(i - 1) + R"("]})";
+  blocks += R"(, {"id": "after", "kind": "activation", "inputs": ["x5"]}])";
+  auto a = analyze_blocks(blocks);
+  ASSERT_EQ(a.diagnostics.size(), 1u) << messages(a.diagnostics);
+  EXPECT_EQ(a.diagnostics[0].where, "blocks[1].inputs");
+  EXPECT_EQ(a.diagnostics[0].message,
+            "cycle 'x0' -> 'x1' -> 'x2' -> 'x3' -> 'x4' -> 'x5' -> 'x6' -> 'x7' -> 'x8' -> 'x9' -> 'x10' -> 'x11' -> "
+            "... (40 blocks in all)");
+  EXPECT_EQ(a.nodes[5].status, cost::NodeStatus::Unresolved);
+  EXPECT_EQ(a.nodes[41].status, cost::NodeStatus::Unresolved);  // behind the cycle
+}
+
+// An add of 10^5 inputs (10^5 ops in one block) analyses with exact peak memory:
+// every input is the same tensor, each partial sum lives until the next add.
+TEST(Validate, HugeAddIsCountedExactly) {
+  std::string ins;
+  for (int i = 0; i < 100000; ++i) ins += std::string(i ? "," : "") + "\"in\"";
+  auto a = analyze_blocks("[" + kInput + R"(, {"id": "a", "kind": "add", "inputs": [)" + ins + "]}]");
+  ASSERT_TRUE(a.complete()) << messages(a.diagnostics);
+  EXPECT_EQ(a.ops.size(), 99999u);  // one add per input after the first (no activation op)
+  const std::int64_t image = a.nodes[0].out.elements() * 4;
+  EXPECT_EQ(a.totals.other_ops, 99999 * a.nodes[0].out.elements());
+  // Ops view: the input, the previous partial sum and the new one.
+  EXPECT_EQ(a.memory.ops_peak_bytes, 3 * image);
+}
+
 TEST(Validate, KernelLargerThanPaddedInput) {
   auto a = analyze_blocks(R"([{"id": "in", "kind": "input", "height": 4, "width": 4, "channels": 8},
      {"id": "c", "kind": "conv", "inputs": ["in"], "kernel": 7, "padding": 1}])");
