@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_set>
 
 namespace convscope::ir {
 
@@ -24,11 +25,16 @@ int Graph::find(std::string_view id) const {
 }
 
 std::string Graph::unique_id(std::string_view stem) const {
+  // One pass over the ids, then each candidate is a hash lookup (not a scan
+  // per candidate, which made importing thousands of unnamed nodes cubic).
+  std::unordered_set<std::string_view> ids;
+  ids.reserve(nodes.size());
+  for (const auto& n : nodes) ids.insert(n.id);
   std::string base(stem.empty() ? "block" : stem);
-  if (find(base) < 0) return base;
+  if (!ids.count(base)) return base;
   for (int n = 2;; ++n) {
     std::string candidate = base + "_" + std::to_string(n);
-    if (find(candidate) < 0) return candidate;
+    if (!ids.count(candidate)) return candidate;
   }
 }
 
