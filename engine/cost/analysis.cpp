@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 
 #include "blocks/registry.h"
@@ -216,7 +217,15 @@ Analysis analyze(const ir::Graph& graph, const AnalysisOptions& options) {
     return a;
   }
 
-  // Structure: ids, kinds, edges, arity.
+  // Structure: ids, kinds, edges, arity. Ids are looked up in a hash map (the
+  // first block with an id, as Graph::find), so this stays linear in the graph.
+  std::unordered_map<std::string_view, int> index_of;
+  index_of.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) index_of.emplace(graph.nodes[i].id, static_cast<int>(i));
+  auto find = [&](const std::string& id) {
+    const auto it = index_of.find(id);
+    return it == index_of.end() ? -1 : it->second;
+  };
   std::vector<std::vector<int>> preds(n);
   for (std::size_t i = 0; i < n; ++i) {
     const ir::Node& node = graph.nodes[i];
@@ -224,12 +233,12 @@ Analysis analyze(const ir::Graph& graph, const AnalysisOptions& options) {
     const std::string path = node_path(i);
     rec.kind = registry.find(node.kind);
     if (node.id.empty()) rec.problems.push_back({path + ".id", "must not be empty"});
-    for (std::size_t j = 0; j < i; ++j)
-      if (!node.id.empty() && graph.nodes[j].id == node.id)
-        rec.problems.push_back({path + ".id", "duplicate id '" + node.id + "' (also " + node_path(j) + ")"});
+    if (const int first = find(node.id); !node.id.empty() && first != static_cast<int>(i))
+      rec.problems.push_back(
+          {path + ".id", "duplicate id '" + node.id + "' (also " + node_path(static_cast<std::size_t>(first)) + ")"});
     if (!rec.kind) rec.problems.push_back({path + ".kind", "unknown block kind '" + node.kind + "'"});
     for (std::size_t k = 0; k < node.inputs.size(); ++k) {
-      const int p = graph.find(node.inputs[k]);
+      const int p = find(node.inputs[k]);
       const std::string ipath = path + ".inputs[" + std::to_string(k) + "]";
       if (p < 0)
         rec.problems.push_back({ipath, "no block with id '" + node.inputs[k] + "'"});
@@ -297,7 +306,7 @@ Analysis analyze(const ir::Graph& graph, const AnalysisOptions& options) {
     // Inputs must be resolved.
     std::vector<int> in_tensors;
     for (const auto& in_id : node.inputs) {
-      const int p = graph.find(in_id);
+      const int p = find(in_id);
       const NodeRecord& pr = a.nodes[static_cast<std::size_t>(p)];
       if (pr.status != NodeStatus::Ok) {
         rec.unresolved_because =

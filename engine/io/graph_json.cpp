@@ -237,24 +237,49 @@ std::string spaced(const json& j) {
 
 }  // namespace
 
+namespace {
+/// A SAX pass that only looks for a key repeated within one object. (nlohmann's
+/// callback parser could do it while building the document, but its
+/// object-end handling scans the parent container, which is quadratic in the
+/// number of blocks.)
+struct DuplicateKeys : nlohmann::json_sax<json> {
+  std::vector<std::set<std::string>> open;
+  std::string duplicate;
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    open.emplace_back();
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (!open.empty() && !open.back().insert(k).second && duplicate.empty()) duplicate = k;
+    return true;
+  }
+  bool end_object() override {
+    if (!open.empty()) open.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+};
+}  // namespace
+
 Result<ir::Graph> graph_from_json(std::string_view text) {
   json root;
   // JSON allows repeated keys and the parser keeps the last one silently; a graph
   // file with `"stride": 1, ..., "stride": 2` is more likely a mistake, so say so.
-  std::vector<std::set<std::string>> open_objects;
+  DuplicateKeys keys;
   std::string duplicate;
-  auto watch = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start)
-      open_objects.emplace_back();
-    else if (event == json::parse_event_t::object_end && !open_objects.empty())
-      open_objects.pop_back();
-    else if (event == json::parse_event_t::key && !open_objects.empty() &&
-             !open_objects.back().insert(parsed.get<std::string>()).second && duplicate.empty())
-      duplicate = parsed.get<std::string>();
-    return true;
-  };
   try {
-    root = json::parse(text, watch);
+    root = json::parse(text);
+    json::sax_parse(text, &keys);
+    duplicate = keys.duplicate;
   } catch (const json::parse_error& e) {
     // nlohmann's message is "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
     std::string what = e.what();

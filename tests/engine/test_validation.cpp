@@ -116,6 +116,22 @@ TEST(Validate, HugeAddIsCountedExactly) {
   EXPECT_EQ(a.memory.ops_peak_bytes, 3 * image);
 }
 
+// A chain of 10^5 blocks loads and analyses (issue 12: it took 50 s; ids are
+// hashed, the JSON is parsed in linear time). Its speed is in bench_cost, not here.
+TEST(Validate, LongChainLoadsAndAnalyses) {
+  std::string text = R"({"format": "convscope-graph", "version": 1, "blocks": [)" + kInput;
+  for (int i = 0; i < 100000; ++i)
+    text += R"(, {"id": "a)" + std::to_string(i) + R"(", "kind": "activation", "inputs": [")" +
+            (i ? "a" + std::to_string(i - 1) : std::string("in")) + "\"]}";
+  text += "]}";
+  auto g = io::graph_from_json(text);
+  ASSERT_TRUE(g) << format_diagnostics(g.error());
+  const auto a = cost::analyze(*g);
+  ASSERT_TRUE(a.complete()) << messages(a.diagnostics);
+  EXPECT_EQ(a.ops.size(), 100000u);
+  EXPECT_EQ(a.order.back(), 100000);
+}
+
 TEST(Validate, KernelLargerThanPaddedInput) {
   auto a = analyze_blocks(R"([{"id": "in", "kind": "input", "height": 4, "width": 4, "channels": 8},
      {"id": "c", "kind": "conv", "inputs": ["in"], "kernel": 7, "padding": 1}])");
