@@ -55,6 +55,20 @@ QString ms_text(double ns) { return QString::number(ns / 1e6, 'f', ns < 1e7 ? 2 
 
 }  // namespace
 
+QString safeFileName(const QString& name) {
+  QString out;
+  for (const QChar ch : name) {
+    const bool keep = (ch.isLetterOrNumber() && ch.unicode() < 128) || ch == '.' || ch == '-' || ch == '_';
+    if (keep)
+      out += ch;
+    else if (!out.endsWith('_'))
+      out += '_';
+  }
+  while (out.startsWith('_') || out.startsWith('.')) out.remove(0, 1);
+  while (out.endsWith('_')) out.chop(1);
+  return out.isEmpty() ? QStringLiteral("design") : out;
+}
+
 QStringList presetFiles() {
   QStringList files;
   for (const auto& f : io::preset_files()) files << QString::fromStdString(f.string());
@@ -281,7 +295,8 @@ void MainWindow::buildActions() {
   }
   file->addSeparator();
   QAction* saveAction = add(file, tr("&Save"), QKeySequence::Save, [this] { save(); });
-  add(file, tr("Save &As…"), QKeySequence::SaveAs, [this] { saveAs(); });
+  // QKeySequence::SaveAs is empty on plain X11 (no desktop theme): name the usual keys.
+  add(file, tr("Save &As…"), QKeySequence(tr("Ctrl+Shift+S")), [this] { saveAs(); })->setObjectName("saveAs");
   file->addSeparator();
   add(file, tr("&Export design…"), QKeySequence(tr("Ctrl+E")), &MainWindow::exportDialog);
   add(file, tr("Export &image…"), QKeySequence(tr("Ctrl+Shift+E")), &MainWindow::exportImageDialog);
@@ -522,11 +537,28 @@ bool MainWindow::save() {
   return true;
 }
 
+QString MainWindow::suggestedPath(const QString& ext) const {
+  if (ext == ".json" && !doc_.path().isEmpty() && QFileInfo(doc_.path()).suffix() == "json") return doc_.path();
+  QString dir;
+  if (!doc_.path().isEmpty())
+    dir = QFileInfo(doc_.path()).absolutePath();
+  else
+    dir = QSettings().value("lastFolder").toString();
+  if (dir.isEmpty() || !QFileInfo(dir).isDir())
+    dir = QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation);
+  if (dir.isEmpty()) dir = QDir::homePath();
+  return QDir(dir).filePath(safeFileName(qs(doc_.graph().name)) + ext);
+}
+
+void MainWindow::rememberFolder(const QString& path) {
+  QSettings().setValue("lastFolder", QFileInfo(path).absolutePath());
+}
+
 bool MainWindow::saveAs() {
-  QString path = QFileDialog::getSaveFileName(this, tr("Save design"),
-                                              doc_.path().isEmpty() ? qs(doc_.graph().name) + ".json" : doc_.path(),
+  QString path = QFileDialog::getSaveFileName(this, tr("Save design"), suggestedPath(".json"),
                                               tr("ConvScope graph (*.json)"));
   if (path.isEmpty()) return false;
+  rememberFolder(path);
   if (QFileInfo(path).suffix().isEmpty()) path += ".json";
   auto ok = doc_.save(path);
   if (!ok) {
@@ -540,10 +572,12 @@ bool MainWindow::saveAs() {
 
 void MainWindow::openDialog() {
   if (!maybeSave()) return;
-  const QString path = QFileDialog::getOpenFileName(this, tr("Open design"), QString(),
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open design"), QSettings().value("lastFolder").toString(),
                                                     tr("Designs (*.json *.onnx);;ConvScope graph (*.json);;ONNX model "
                                                        "(*.onnx);;All files (*)"));
-  if (!path.isEmpty()) (void)openPath(path);
+  if (path.isEmpty()) return;
+  rememberFolder(path);
+  (void)openPath(path);
 }
 
 Result<bool> MainWindow::openPath(const QString& path) {
@@ -734,11 +768,12 @@ Result<bool> MainWindow::exportDesign(const QString& path) {
 void MainWindow::exportDialog() {
   QString filter;
   const QString path = QFileDialog::getSaveFileName(
-      this, tr("Export design"), qs(doc_.graph().name),
+      this, tr("Export design"), suggestedPath(".onnx"),
       tr("ONNX model (*.onnx);;PyTorch module (*.py);;Graphviz DOT (*.dot);;Per-layer report (*.csv);;ConvScope "
          "graph (*.json)"),
       &filter);
   if (path.isEmpty()) return;
+  rememberFolder(path);
   QString target = path;
   if (QFileInfo(target).suffix().isEmpty()) target += filter.section("*", 1, 1).section(")", 0, 0);
   auto ok = exportDesign(target);
@@ -753,9 +788,10 @@ void MainWindow::exportImageDialog() {
   bool ok = false;
   const QString what = QInputDialog::getItem(this, tr("Export image"), tr("What:"), choices, 0, false, &ok);
   if (!ok) return;
-  QString path = QFileDialog::getSaveFileName(this, tr("Export image"), qs(doc_.graph().name) + ".png",
+  QString path = QFileDialog::getSaveFileName(this, tr("Export image"), suggestedPath(".png"),
                                               tr("PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)"));
   if (path.isEmpty()) return;
+  rememberFolder(path);
   if (what == choices[0]) {
     auto r = exportCanvas(path);
     if (!r) showError(tr("Export image"), describe(r.error()));

@@ -75,6 +75,10 @@ class MainWindow : public QMainWindow {
   Result<bool> exportDesign(const QString& path);
   /// Where autosaves go.
   [[nodiscard]] static QString autosaveDir();
+  /// Where a save or export dialog starts: the design's own file for Save As,
+  /// else safeFileName(design name) + ext in the design's folder, the folder last
+  /// used, or the documents folder.
+  [[nodiscard]] QString suggestedPath(const QString& ext) const;
   /// Writes the autosave now (when modified).
   void autosave();
 
@@ -96,6 +100,8 @@ class MainWindow : public QMainWindow {
   bool maybeSave();
   bool save();
   bool saveAs();
+  /// Remembers the folder of a file the user chose, for the next dialog.
+  static void rememberFolder(const QString& path);
   void openDialog();
   void addRecent(const QString& path);
   void rebuildRecentMenu();
@@ -139,5 +145,8 @@ class MainWindow : public QMainWindow {
 
 /// Paths of the bundled presets (name order), as the engine finds them (io::preset_files).
 QStringList presetFiles();
+/// A file name for a design called `name`, whole: "MobileNetV2 1.0/224" -> "MobileNetV2_1.0_224"
+/// (letters, digits, '.', '-' and '_' kept, anything else one '_'); "design" when nothing is left.
+QString safeFileName(const QString& name);
 
 }  // namespace convscope::gui

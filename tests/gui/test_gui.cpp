@@ -158,6 +158,22 @@ class GuiTest : public QObject {
     QVERIFY(again.findChild<QAction*>("memory_blocks")->isChecked());
   }
 
+  // Issue 15.11, 15.12: Save As has its shortcut; dialogs suggest a safe name made
+  // from the whole design name, in a folder (not cut at the slash of "1.0/224").
+  void saveAsShortcutAndSuggestedNames() {
+    MainWindow& w = fresh(ir::Graph{});
+    auto* saveAs = w.findChild<QAction*>("saveAs");
+    QVERIFY(saveAs);
+    QCOMPARE(saveAs->shortcut(), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_S));
+    QCOMPARE(safeFileName("MobileNetV2 1.0/224"), QString("MobileNetV2_1.0_224"));
+    QCOMPARE(safeFileName("../../etc/passwd"), QString("etc_passwd"));
+    QCOMPARE(safeFileName("///"), QString("design"));
+    QVERIFY(w.openPath("mobilenet_v2"));
+    const QString onnx = w.suggestedPath(".onnx");
+    QVERIFY2(onnx.endsWith("/MobileNetV2_1.0_224.onnx"), qPrintable(onnx));
+    QVERIFY2(QFileInfo(onnx).isAbsolute(), qPrintable(onnx));
+  }
+
   void opensEveryPresetInOneWindow() {
     MainWindow& w = fresh(small_graph());
     const QStringList presets = presetFiles();
