@@ -378,6 +378,8 @@ void Inspector::updateValues() {
         value = given->second;
       } else if (auto e = rec.effective.find(spec.name); e != rec.effective.end()) {
         value = e->second;
+      } else if (auto d = rec.derived.find(spec.name); d != rec.derived.end()) {
+        value = d->second;  // "auto": what the block derived (expanded = t * C_in)
       }
       if (auto* sb = qobject_cast<QSpinBox*>(ed)) {
         if (const auto* i = std::get_if<std::int64_t>(&value)) sb->setValue(to_int(static_cast<double>(*i)));

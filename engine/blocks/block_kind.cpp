@@ -61,4 +61,6 @@ std::optional<BlockKind::TheoryRatio> BlockKind::theory_ratio(std::int64_t, std:
 
 std::optional<ir::ParamMap> BlockKind::compare_config(std::int64_t, std::int64_t) const { return std::nullopt; }
 
+std::optional<ir::ParamValue> BlockKind::derived(const BlockContext&, std::string_view) const { return std::nullopt; }
+
 }  // namespace convscope::blocks

@@ -125,6 +125,9 @@ class BlockKind {
     double value = 0;
   };
   [[nodiscard]] virtual std::optional<TheoryRatio> theory_ratio(std::int64_t out_c, std::int64_t kernel) const;
+  /// The value the block derives for an optional parameter left unset ("auto"),
+  /// e.g. an inverted residual's expanded channels t * C_in; nullopt if none.
+  [[nodiscard]] virtual std::optional<ir::ParamValue> derived(const BlockContext& ctx, std::string_view name) const;
 
  private:
   BlockInfo info_;

@@ -100,6 +100,11 @@ class InvertedResidualBlock final : public BlockKind {
     std::int64_t t, e, n, kd, k = 1, s, dil, sq;
     bool expand, se, shortcut;
   };
+  std::optional<ir::ParamValue> derived(const BlockContext& c, std::string_view name) const override {
+    if (name != "expanded" || c.has("expanded") || c.n_inputs() == 0) return std::nullopt;
+    return ir::ParamValue{dims(c).e};
+  }
+
   static Dims dims(const BlockContext& c) {
     Dims v{};
     v.t = c.i("expansion");

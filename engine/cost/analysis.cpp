@@ -328,6 +328,9 @@ Analysis analyze(const ir::Graph& graph, const AnalysisOptions& options) {
       rec.status = NodeStatus::Invalid;
       continue;
     }
+    for (const auto& spec : rec.kind->info().params)
+      if (spec.optional && !ctx.has(spec.name))
+        if (auto v = rec.kind->derived(ctx, spec.name)) rec.derived[spec.name] = *v;
     ir::BlockLowering low = rec.kind->lower(ctx);
     for (const auto& e : low.errors) rec.problems.push_back({path, e});
     // Every tensor within the size limit, batch included, so no byte count can wrap.

@@ -81,6 +81,7 @@ struct NodeRecord {
   std::string unresolved_because;  ///< e.g. "input 'conv3' is invalid"
   const blocks::BlockKind* kind = nullptr;
   ir::ParamMap effective;  ///< every parameter as evaluated (defaults, alpha applied)
+  ir::ParamMap derived;    ///< optional parameters left unset, as the block derives them (expanded = t * C_in)
   std::vector<ir::Shape> in_shapes;
   ir::Shape out;
   int output_tensor = -1;

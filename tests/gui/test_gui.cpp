@@ -174,6 +174,20 @@ class GuiTest : public QObject {
     QVERIFY2(QFileInfo(onnx).isAbsolute(), qPrintable(onnx));
   }
 
+  // Issue 15.4: an "auto" parameter shows the value the block derives, per block.
+  void autoParameterShowsItsDerivedValue() {
+    MainWindow& w = fresh(ir::Graph{});
+    QVERIFY(w.openPath("mobilenet_v2"));
+    Document& doc = *w.document();
+    for (const auto& [id, expanded] : {std::pair{"ir4", 144}, std::pair{"ir15", 960}, std::pair{"ir2", 96}}) {
+      doc.select({id});
+      auto* e = qobject_cast<QSpinBox*>(w.inspector()->editor("expanded"));
+      QVERIFY(e);
+      QCOMPARE(e->value(), expanded);
+      QVERIFY(!e->isEnabled());  // auto
+    }
+  }
+
   void opensEveryPresetInOneWindow() {
     MainWindow& w = fresh(small_graph());
     const QStringList presets = presetFiles();
