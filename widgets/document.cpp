@@ -73,6 +73,7 @@ void Document::reset(ir::Graph graph, const QString& path, std::map<std::string,
   emit pathChanged();
   emit profileChanged();
   emit selectionChanged();
+  emit replaced();
 }
 
 Result<bool> Document::open(const QString& path) {
@@ -264,6 +265,7 @@ void Document::setAnalysisOptions(const cost::AnalysisOptions& options) {
   options_ = options;
   reanalyze();
   emit changed();
+  emit analysisOptionsChanged();
 }
 
 void Document::reanalyze() {

@@ -105,6 +105,10 @@ class Document : public QObject {
   void selectionChanged();
   void profileChanged();
   void pathChanged();
+  /// Another design replaced this one (open, new, preset, recovery).
+  void replaced();
+  /// The counting convention or memory view changed.
+  void analysisOptionsChanged();
 
  private:
   void reanalyze();

@@ -292,6 +292,10 @@ SweepPanel::SweepPanel(Document* doc, QWidget* parent)
 
   connect(run_button_, &QPushButton::clicked, this, [this] { (void)run(); });
   connect(cancel_button_, &QPushButton::clicked, this, &SweepPanel::cancel);
+  // Results follow the counting convention (costs recomputed, measured times kept)
+  // and are cleared when another design is opened.
+  connect(doc_, &Document::analysisOptionsChanged, this, &SweepPanel::recount);
+  connect(doc_, &Document::replaced, this, &SweepPanel::clearResults);
   for (QLineEdit* edit : {alphas_, resolutions_, param_})
     connect(edit, &QLineEdit::returnPressed, this, [this] {
       if (!running()) (void)run();
@@ -412,7 +416,7 @@ bool SweepPanel::run() {
   graph_ = doc_->graph();
   spec_ = std::move(*grid);
   measured_ = measure_->isChecked();
-  points_ = sweep::evaluate(graph_, spec_);
+  points_ = sweep::evaluate(graph_, spec_, doc_->analysisOptions());
   indexGrid();
   fillSliceChoices();
   analyse();
@@ -478,6 +482,34 @@ void SweepPanel::onProgress(std::size_t done, std::size_t total) {
   setStatus(tr("Measuring: %1 of %2 done…").arg(done).arg(points_text(total)));
 }
 
+void SweepPanel::recount() {
+  if (points_.empty() || running()) return;
+  std::vector<sweep::Point> fresh = sweep::evaluate(graph_, spec_, doc_->analysisOptions());
+  if (fresh.size() != points_.size()) return;
+  for (std::size_t i = 0; i < fresh.size(); ++i) {
+    fresh[i].median_ms = points_[i].median_ms;
+    fresh[i].min_ms = points_[i].min_ms;
+    fresh[i].p90_ms = points_[i].p90_ms;
+  }
+  points_ = std::move(fresh);
+  analyse();
+  refresh();
+  setStatus(tr("Costs recounted under the %1 convention").arg(qs(doc_->analysisOptions().convention.name)));
+}
+
+void SweepPanel::clearResults() {
+  if (running()) {
+    // The measurement belongs to the design that was replaced: stop it; its points are dropped when it ends.
+    cancel();
+    drop_results_ = true;
+    return;
+  }
+  if (points_.empty()) return;
+  points_.clear();
+  refresh();
+  setStatus(tr("Results cleared: another design was opened"));
+}
+
 void SweepPanel::cancel() {
   if (!running()) return;
   stop_ = true;
@@ -491,10 +523,20 @@ void SweepPanel::onMeasured() {
   const bool cancelled = stop_.load() || !work_complete_;
   points_ = std::move(work_points_);
   work_points_.clear();
+  const bool dropped = drop_results_;
+  if (dropped) {
+    drop_results_ = false;
+    points_.clear();
+  }
   analyse();
   refresh();
   progress_->setVisible(false);
   setControlsEnabled(true);
+  if (dropped) {
+    setStatus(tr("Results cleared: another design was opened"));
+    Q_EMIT finished(false);
+    return;
+  }
 
   std::size_t valid = 0, timed = 0, front = 0;
   for (const auto& p : points_) {

@@ -106,6 +106,10 @@ class SweepPanel : public QWidget {
   void onMeasured();
   /// Marks the Pareto front (latency when measured, among the measured points) and the laws.
   void analyse();
+  /// The costs of the points under the document's counting convention now (measured times kept).
+  void recount();
+  /// Drops the results (another design was opened); a running measurement is cancelled first.
+  void clearResults();
   void refresh();
   void fillTable();
   void fillScatter();
@@ -153,6 +157,7 @@ class SweepPanel : public QWidget {
   sweep::Spec spec_;
   std::vector<sweep::Point> points_;
   bool measured_ = false;
+  bool drop_results_ = false;  ///< clear the results when the running measurement ends
   // The distinct grid positions of points_, in order of first appearance, and each point's position.
   std::vector<double> alpha_values_;
   std::vector<std::int64_t> resolution_values_;

@@ -497,6 +497,30 @@ class GuiTest : public QObject {
     QVERIFY(w.document()->undoStack()->canUndo());
   }
 
+  // Issue 15.7: the sweep counts under the document's convention, recounts when it
+  // changes, and drops its results when another design is opened.
+  void sweepFollowsTheConventionAndTheDesign() {
+    MainWindow& w = fresh(small_graph());
+    QVERIFY(w.openPath("mobilenet_v2"));
+    Document& doc = *w.document();
+    cost::AnalysisOptions o = doc.analysisOptions();
+    o.convention = *cost::find_convention("torchvision");
+    doc.setAnalysisOptions(o);
+    SweepPanel* sp = w.sweepPanel();
+    sp->setGrid("1.0", "224", "", false);
+    QVERIFY(sp->run());
+    QCOMPARE(sp->points().size(), std::size_t{1});
+    QCOMPARE(sp->points()[0].params, doc.analysis().totals.params);
+    QCOMPARE(sp->points()[0].params, std::int64_t{3504872});  // torchvision's count, as the status bar shows
+    o.convention = *cost::find_convention("paper");
+    doc.setAnalysisOptions(o);
+    QCOMPARE(sp->points()[0].params, std::int64_t{3470760});
+    QVERIFY2(sp->statusText().contains("paper"), qPrintable(sp->statusText()));
+    QVERIFY(w.openPath("squeezenet1_1"));
+    QVERIFY(sp->points().empty());
+    QVERIFY2(sp->statusText().contains("another design was opened"), qPrintable(sp->statusText()));
+  }
+
   // Measured sweeps run on the worker at the chosen thread count.
   void sweepMeasuresAtTheChosenThreads() {
     MainWindow& w = fresh(small_graph());
