@@ -1,5 +1,7 @@
 #include "inspector.h"
 
+#include <limits>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -210,7 +212,10 @@ void Inspector::rebuild() {
         case ir::ParamType::Int:
         case ir::ParamType::Channels: {
           auto* sb = new QSpinBox;
-          sb->setRange(to_int(spec.min), to_int(spec.max));
+          // Any integer can be typed: a value outside the schema's range reaches the
+          // engine, which marks the block and says the range (the tooltip gives it too),
+          // instead of the box silently reverting it.
+          sb->setRange(std::numeric_limits<int>::min(), std::numeric_limits<int>::max());
           sb->setKeyboardTracking(true);
           sb->setAccelerated(true);
           connect(sb, &QSpinBox::valueChanged, this,
@@ -220,7 +225,7 @@ void Inspector::rebuild() {
         }
         case ir::ParamType::Float: {
           auto* sb = new QDoubleSpinBox;
-          sb->setRange(spec.min, spec.max);
+          sb->setRange(-1e9, 1e9);  // as above: the engine reports values outside the schema's range
           sb->setDecimals(3);
           sb->setSingleStep(0.05);
           connect(sb, &QDoubleSpinBox::valueChanged, this,

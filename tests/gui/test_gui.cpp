@@ -497,6 +497,26 @@ class GuiTest : public QObject {
     QVERIFY(w.document()->undoStack()->canUndo());
   }
 
+  // Issue 15.5: an out-of-range value typed in the inspector is kept and reported
+  // with its range (the block goes red), not silently reverted.
+  void outOfRangeValueIsReportedNotReverted() {
+    MainWindow& w = fresh(ir::Graph{});
+    QVERIFY(w.openPath("mobilenet_v2"));
+    Document& doc = *w.document();
+    doc.select({"ir4"});
+    auto* e = qobject_cast<QSpinBox*>(w.inspector()->editor("expansion"));
+    QVERIFY(e);
+    e->setValue(0);
+    const auto& g = doc.graph();
+    QCOMPARE(std::get<std::int64_t>(g.nodes[static_cast<std::size_t>(g.find("ir4"))].params.at("expansion")),
+             std::int64_t{0});
+    QVERIFY(!doc.analysis().complete());
+    auto* problems = w.inspector()->findChild<QLabel*>("problems");
+    QVERIFY(problems);
+    QVERIFY2(problems->text().contains("must be >= 1, got 0"), qPrintable(problems->text()));
+    QCOMPARE(e->value(), 0);
+  }
+
   // Issue 15.7: the sweep counts under the document's convention, recounts when it
   // changes, and drops its results when another design is opened.
   void sweepFollowsTheConventionAndTheDesign() {
