@@ -1,5 +1,7 @@
-// Kernel testers in the XNNPACK style: every kernel of every ISA against plain
-// loops, over odd and prime sizes, channels below, at and above the vector
+// Kernel testers in the XNNPACK style (named setters, every parameter printed on
+// failure): every kernel of every table this CPU runs (portable, AVX2, AVX-512:
+// GEMM with accumulate and row ranges, depthwise, pooling, activations, add,
+// scale-shift, shuffle) against plain loops, over odd and prime sizes, channels below, at and above the vector
 // width, every stride, padding and dilation; outputs pre-filled with NaN so an
 // unwritten element fails. Tolerance: 1e-5 relative to the largest |output|
 // (float32 sums of at most a few thousand products).
@@ -166,6 +168,14 @@ TEST(Gemm, BiasAndEveryActivation) {
 struct DwTester {
   std::int64_t h = 5, w = 5, c = 8, k = 3, stride = 1, pad = 1, dil = 1;
   ir::Activation act = ir::Activation::ReLU6;
+  DwTester& H(std::int64_t v) { return h = v, *this; }
+  DwTester& W(std::int64_t v) { return w = v, *this; }
+  DwTester& C(std::int64_t v) { return c = v, *this; }
+  DwTester& Kernel(std::int64_t v) { return k = v, *this; }
+  DwTester& Stride(std::int64_t v) { return stride = v, *this; }
+  DwTester& Pad(std::int64_t v) { return pad = v, *this; }
+  DwTester& Dilation(std::int64_t v) { return dil = v, *this; }
+  DwTester& Act(ir::Activation v) { return act = v, *this; }
   void test(Isa isa) const {
     std::mt19937 rng(static_cast<unsigned>(h * 7 + w * 11 + c * 13 + k * 17 + stride * 19 + pad * 23 + dil));
     const std::int64_t oh = ir::window_out(h, k, stride, 2 * pad, dil), ow = ir::window_out(w, k, stride, 2 * pad, dil);
@@ -221,7 +231,8 @@ TEST(Depthwise, EveryStridePaddingDilationAndChannelTail) {
         for (std::int64_t s : {1, 2})
           for (std::int64_t p : {0, 1, 2})
             for (std::int64_t d : {1, 2})
-              for (std::int64_t hw : {1, 5, 13}) DwTester{hw, hw + 2, c, k, s, p, d}.test(isa);
+              for (std::int64_t hw : {1, 5, 13})
+                DwTester().H(hw).W(hw + 2).C(c).Kernel(k).Stride(s).Pad(p).Dilation(d).test(isa);
 }
 
 // 7x7 kernels, rows wide enough for every tile width (8, 4, 2, 1 and the
@@ -234,10 +245,175 @@ TEST(Depthwise, WideRowsEveryActivationAndPaddedWeights) {
     for (std::int64_t k : {3, 5, 7})
       for (std::int64_t s : {1, 2})
         for (A act : {A::None, A::ReLU, A::ReLU6, A::HSwish, A::HSigmoid, A::Sigmoid})
-          DwTester{9, 23, 19, k, s, (k - 1) / 2, 1, act}.test(isa);
+          DwTester().H(9).W(23).C(19).Kernel(k).Stride(s).Pad((k - 1) / 2).Act(act).test(isa);
     for (std::int64_t c : {256, 512})
-      for (std::int64_t s : {1, 2}) DwTester{6, 14, c, 3, s, 1, 1, A::ReLU6}.test(isa);
-    DwTester{7, 7, 960, 5, 1, 2, 1, A::HSwish}.test(isa);
+      for (std::int64_t s : {1, 2}) DwTester().H(6).W(14).C(c).Kernel(3).Stride(s).Pad(1).test(isa);
+    DwTester().H(7).W(7).C(960).Kernel(5).Pad(2).Act(A::HSwish).test(isa);
+  }
+}
+
+}  // namespace
+}  // namespace convscope
+
+namespace convscope {
+namespace {
+
+using kernels::Isa;
+
+/// Pooling of one image, every table against plain loops: max and average
+/// (over the window cells inside the input), windows clipped by padding,
+/// channels around 8 and 16 lanes, pixel strides wider than the channels.
+struct PoolTester {
+  std::int64_t h_ = 7, w_ = 9, c_ = 17, k_ = 3, stride_ = 2, pad_ = 1;
+  bool max_ = true;
+  PoolTester& H(std::int64_t v) { return h_ = v, *this; }
+  PoolTester& W(std::int64_t v) { return w_ = v, *this; }
+  PoolTester& C(std::int64_t v) { return c_ = v, *this; }
+  PoolTester& K(std::int64_t v) { return k_ = v, *this; }
+  PoolTester& Stride(std::int64_t v) { return stride_ = v, *this; }
+  PoolTester& Pad(std::int64_t v) { return pad_ = v, *this; }
+  PoolTester& Max(bool v) { return max_ = v, *this; }
+
+  void test(Isa isa) const {
+    std::mt19937 rng(static_cast<unsigned>(h_ * 3 + w_ * 5 + c_ * 7 + k_ * 11 + stride_ + pad_ + max_));
+    const std::int64_t oh = ir::window_out(h_, k_, stride_, 2 * pad_, 1), ow = ir::window_out(w_, k_, stride_, 2 * pad_, 1);
+    if (oh <= 0 || ow <= 0) return;
+    const std::int64_t in_stride = c_ + 3, out_stride = c_ + 1;
+    const auto x = random_vec(static_cast<std::size_t>(h_ * w_ * in_stride), rng);
+    std::vector<float> y(static_cast<std::size_t>(oh * ow * out_stride), std::numeric_limits<float>::quiet_NaN());
+    kernels::PoolArgs p;
+    p.in = {const_cast<float*>(x.data()), h_, w_, c_, in_stride};
+    p.out = {y.data(), oh, ow, c_, out_stride};
+    p.k = k_;
+    p.stride = stride_;
+    p.pad = pad_;
+    p.max = max_;
+    p.y_begin = 0;
+    p.y_end = oh;
+    kernels::kernels_for(isa).pool(p);
+    std::vector<float> got;
+    std::vector<double> want;
+    for (std::int64_t oy = 0; oy < oh; ++oy)
+      for (std::int64_t ox = 0; ox < ow; ++ox)
+        for (std::int64_t ch = 0; ch < c_; ++ch) {
+          double acc = max_ ? -1e30 : 0.0;
+          int cells = 0;
+          for (std::int64_t ky = 0; ky < k_; ++ky)
+            for (std::int64_t kx = 0; kx < k_; ++kx) {
+              const std::int64_t iy = oy * stride_ - pad_ + ky, ix = ox * stride_ - pad_ + kx;
+              if (iy < 0 || ix < 0 || iy >= h_ || ix >= w_) continue;
+              const double v = x[static_cast<std::size_t>((iy * w_ + ix) * in_stride + ch)];
+              acc = max_ ? std::max(acc, v) : acc + v;
+              ++cells;
+            }
+          want.push_back(max_ ? acc : acc / cells);
+          got.push_back(y[static_cast<std::size_t>((oy * ow + ox) * out_stride + ch)]);
+        }
+    std::ostringstream what;
+    what << kernels::isa_name(isa) << (max_ ? " max" : " avg") << " pool " << h_ << "x" << w_ << "x" << c_ << " k=" << k_
+         << " s=" << stride_ << " p=" << pad_;
+    expect_close(got, want, what.str());
+  }
+};
+
+TEST(Pool, MaxAndAverageEveryTable) {
+  for (Isa isa : isas())
+    for (bool mx : {true, false})
+      for (std::int64_t c : {1, 8, 15, 16, 17, 33, 64})
+        for (std::int64_t k : {2, 3})
+          for (std::int64_t s : {1, 2})
+            for (std::int64_t p : {0, 1}) {
+              if (p >= k) continue;
+              PoolTester().Max(mx).C(c).K(k).Stride(s).Pad(p).H(7).W(10).test(isa);
+            }
+}
+
+/// The element-wise kernels of every table over lengths around the vector
+/// widths: every activation in place, add with an activation, per-channel
+/// scale and shift, and the channel shuffle.
+struct ElementwiseTester {
+  std::int64_t n_ = 37;
+  ElementwiseTester& N(std::int64_t v) { return n_ = v, *this; }
+
+  void test(Isa isa) const {
+    const auto& kt = kernels::kernels_for(isa);
+    std::mt19937 rng(static_cast<unsigned>(n_));
+    auto a = random_vec(static_cast<std::size_t>(n_), rng), b = random_vec(static_cast<std::size_t>(n_), rng);
+    for (auto& v : a) v *= 8.f;  // cross ReLU6's and h-swish's bends
+    const std::string at = std::string(kernels::isa_name(isa)) + " n=" + std::to_string(n_);
+    using A = ir::Activation;
+    for (A act : {A::None, A::ReLU, A::ReLU6, A::HSwish, A::HSigmoid, A::Sigmoid}) {
+      std::vector<float> y = a;
+      kt.activation(y.data(), n_, act);
+      std::vector<double> want;
+      for (float v : a) want.push_back(kernels::activate(v, act));
+      expect_close(y, want, at + " activation " + std::string(ir::activation_name(act)));
+      std::vector<float> s(static_cast<std::size_t>(n_), std::numeric_limits<float>::quiet_NaN());
+      kt.add(a.data(), b.data(), s.data(), n_, act);
+      want.clear();
+      for (std::size_t i = 0; i < a.size(); ++i) want.push_back(kernels::activate(a[i] + b[i], act));
+      expect_close(s, want, at + " add " + std::string(ir::activation_name(act)));
+    }
+    const auto scale = random_vec(static_cast<std::size_t>(n_), rng), shift = random_vec(static_cast<std::size_t>(n_), rng);
+    std::vector<float> y(static_cast<std::size_t>(n_), std::numeric_limits<float>::quiet_NaN());
+    kt.scale_shift(a.data(), scale.data(), shift.data(), y.data(), n_);
+    std::vector<double> want;
+    for (std::size_t i = 0; i < a.size(); ++i) want.push_back(static_cast<double>(a[i]) * scale[i] + shift[i]);
+    expect_close(y, want, at + " scale_shift");
+  }
+};
+
+TEST(Elementwise, EveryKernelEveryTable) {
+  for (Isa isa : isas())
+    for (std::int64_t n : {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 257, 1000}) ElementwiseTester().N(n).test(isa);
+}
+
+TEST(Shuffle, EveryTableMatchesTheDefinition) {
+  for (Isa isa : isas())
+    for (std::int64_t groups : {2, 3, 4, 8})
+      for (std::int64_t per : {1, 3, 8, 16, 17}) {
+        const std::int64_t c = groups * per, pixels = 5;
+        std::mt19937 rng(static_cast<unsigned>(c));
+        const auto x = random_vec(static_cast<std::size_t>(pixels * c), rng);
+        std::vector<float> y(x.size(), std::numeric_limits<float>::quiet_NaN());
+        kernels::kernels_for(isa).shuffle(x.data(), y.data(), pixels, c, groups);
+        for (std::int64_t px = 0; px < pixels; ++px)
+          for (std::int64_t g = 0; g < groups; ++g)
+            for (std::int64_t i = 0; i < per; ++i)  // y[i * groups + g] = x[g * per + i]
+              ASSERT_EQ(y[static_cast<std::size_t>(px * c + i * groups + g)], x[static_cast<std::size_t>(px * c + g * per + i)])
+                  << kernels::isa_name(isa) << " shuffle c=" << c << " groups=" << groups;
+      }
+}
+
+// GEMM with `accumulate` (C += A * B + bias, as the runtime's grouped and
+// transposed convolutions use it) and split across row ranges, as threads call it.
+TEST(Gemm, AccumulateAndRowRangesEveryTable) {
+  for (Isa isa : isas()) {
+    const auto& kt = kernels::kernels_for(isa);
+    for (std::int64_t m : {5, 14, 29})
+      for (std::int64_t n : {9, 16, 40}) {
+        const std::int64_t k = 300;
+        std::mt19937 rng(static_cast<unsigned>(m * 7 + n));
+        const auto a = random_vec(static_cast<std::size_t>(m * k), rng), w = random_vec(static_cast<std::size_t>(n * k), rng);
+        const auto c0 = random_vec(static_cast<std::size_t>(m * n), rng), bias = random_vec(static_cast<std::size_t>(n), rng);
+        std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(kt, n, k)));
+        kernels::pack_gemm_b(kt, w.data(), n, k, packed.data());
+        std::vector<float> c = c0;
+        kernels::GemmArgs g{m, n, k, a.data(), k, packed.data(), c.data(), n, bias.data(), ir::Activation::None};
+        g.accumulate = true;
+        // Rows in uneven ranges, as a thread pool splits them.
+        for (std::int64_t r0 = 0; r0 < m; r0 += 3) kt.gemm(g, r0, std::min(m, r0 + 3));
+        std::vector<double> want;
+        for (std::int64_t i = 0; i < m; ++i)
+          for (std::int64_t j = 0; j < n; ++j) {
+            double s = static_cast<double>(c0[static_cast<std::size_t>(i * n + j)]) + bias[static_cast<std::size_t>(j)];
+            for (std::int64_t t = 0; t < k; ++t)
+              s += static_cast<double>(a[static_cast<std::size_t>(i * k + t)]) * w[static_cast<std::size_t>(j * k + t)];
+            want.push_back(s);
+          }
+        expect_close(c, want, std::string(kernels::isa_name(isa)) + " accumulate m=" + std::to_string(m) + " n=" +
+                                  std::to_string(n));
+      }
   }
 }
 
