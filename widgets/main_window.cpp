@@ -1,16 +1,21 @@
 #include "main_window.h"
 
+#include <functional>
+
 #include <QAction>
 #include <QActionGroup>
 #include <QApplication>
 #include <QClipboard>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDialog>
+#include <QDialogButtonBox>
 #include <QDir>
 #include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QHeaderView>
 #include <QInputDialog>
 #include <QLabel>
 #include <QLockFile>
@@ -23,11 +28,13 @@
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QStatusBar>
+#include <QTableWidget>
 #include <QSvgGenerator>
 #include <QThread>
 #include <QTimer>
 #include <QToolBar>
 #include <QUuid>
+#include <QVBoxLayout>
 
 #include "canvas.h"
 #include "compare_panel.h"
@@ -399,6 +406,8 @@ void MainWindow::buildActions() {
   });
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
+  add(help, tr("&Keyboard Shortcuts"), QKeySequence(tr("Ctrl+/")), &MainWindow::showShortcuts)
+      ->setObjectName("keyboardShortcuts");
   add(help, tr("&About ConvScope"), QKeySequence(), [this] {
     QMessageBox::about(
         this, tr("About ConvScope"),
@@ -416,8 +425,22 @@ void MainWindow::buildActions() {
   tb->addAction(openAction);
   tb->addAction(saveAction);
   tb->addSeparator();
-  tb->addAction(undo);
-  tb->addAction(redo);
+  // Undo and redo with fixed labels (the menu's carry the command, "Undo Set ir3.expansion = 4",
+  // which made the toolbar jump at every edit); the command is in the tooltip.
+  for (QAction* menuAction : {undo, redo}) {
+    const bool isUndo = menuAction == undo;
+    auto* a = new QAction(isUndo ? tr("Undo") : tr("Redo"), tb);
+    a->setObjectName(isUndo ? "toolbarUndo" : "toolbarRedo");
+    a->setEnabled(menuAction->isEnabled());
+    a->setToolTip(menuAction->text().remove('&') + " (" + menuAction->shortcut().toString(QKeySequence::NativeText) + ")");
+    connect(a, &QAction::triggered, menuAction, &QAction::trigger);
+    connect(menuAction, &QAction::changed, a, [a, menuAction] {
+      a->setEnabled(menuAction->isEnabled());
+      a->setToolTip(menuAction->text().remove('&') + " (" +
+                    menuAction->shortcut().toString(QKeySequence::NativeText) + ")");
+    });
+    tb->addAction(a);
+  }
   tb->addSeparator();
   tb->addWidget(new QLabel(tr(" α ")));
   alpha_ = new QDoubleSpinBox;
@@ -449,6 +472,8 @@ void MainWindow::buildActions() {
   colour_->addItem(tr("parameters"), static_cast<int>(CostColour::Params));
   colour_->addItem(tr("latency"), static_cast<int>(CostColour::Latency));
   colour_->addItem(tr("nothing"), static_cast<int>(CostColour::None));
+  colour_->setToolTip(tr("What the canvas colours each block by: its share of the MAdds, of the parameters, or of "
+                        "the measured latency (after a profile)"));
   connect(colour_, &QComboBox::currentIndexChanged, this,
           [this](int) { scene_->setCostColour(static_cast<CostColour>(colour_->currentData().toInt())); });
   tb->addWidget(colour_);
@@ -458,9 +483,52 @@ void MainWindow::buildActions() {
   threads_->setObjectName("threads");
   threads_->setRange(1, std::max(1, QThread::idealThreadCount()));
   threads_->setValue(1);
+  threads_->setToolTip(tr("Worker threads for Profile (1 gives the steadiest figures on a shared machine)"));
   tb->addWidget(threads_);
+  profileAction_->setToolTip(tr("Run the design on the CPU backend and measure every layer (%1)")
+                                 .arg(profileAction_->shortcut().toString(QKeySequence::NativeText)));
+  cancelAction_->setToolTip(tr("Stop the running profile (%1)")
+                                .arg(cancelAction_->shortcut().toString(QKeySequence::NativeText)));
   tb->addAction(profileAction_);
   tb->addAction(cancelAction_);
+}
+
+void MainWindow::showShortcuts() {
+  // Read from the menus themselves, so the list cannot drift from what the keys do.
+  auto* dialog = new QDialog(this);
+  dialog->setObjectName("shortcutsDialog");
+  dialog->setWindowTitle(tr("Keyboard Shortcuts"));
+  dialog->setAttribute(Qt::WA_DeleteOnClose);
+  auto* table = new QTableWidget(0, 3, dialog);
+  table->setObjectName("shortcutsTable");
+  table->setHorizontalHeaderLabels({tr("Menu"), tr("Command"), tr("Keys")});
+  table->verticalHeader()->hide();
+  table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  std::function<void(QMenu*, const QString&)> walk = [&](QMenu* menu, const QString& where) {
+    for (QAction* a : menu->actions()) {
+      if (a->menu()) {
+        walk(a->menu(), where + " › " + a->text().remove('&'));
+        continue;
+      }
+      if (a->shortcut().isEmpty()) continue;
+      const int row = table->rowCount();
+      table->insertRow(row);
+      table->setItem(row, 0, new QTableWidgetItem(where));
+      table->setItem(row, 1, new QTableWidgetItem(a->text().remove('&')));
+      table->setItem(row, 2, new QTableWidgetItem(a->shortcut().toString(QKeySequence::NativeText)));
+    }
+  };
+  for (QAction* top : menuBar()->actions())
+    if (top->menu()) walk(top->menu(), top->text().remove('&'));
+  table->resizeColumnsToContents();
+  table->horizontalHeader()->setStretchLastSection(true);
+  auto* layout = new QVBoxLayout(dialog);
+  layout->addWidget(table);
+  auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, dialog);
+  connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::close);
+  layout->addWidget(buttons);
+  dialog->resize(560, 520);
+  dialog->show();
 }
 
 void MainWindow::updateTitle() {

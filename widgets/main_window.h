@@ -112,6 +112,8 @@ class MainWindow : public QMainWindow {
   void recoverAutosave();
   void removeAutosave();
   void exportDialog();
+  /// Help > Keyboard Shortcuts: every menu command that has keys, read from the menus.
+  void showShortcuts();
   void exportImageDialog();
   void startCalibration();
 

@@ -9,6 +9,7 @@
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStatusBar>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTreeWidget>
@@ -515,6 +516,33 @@ class GuiTest : public QObject {
     QVERIFY(problems);
     QVERIFY2(problems->text().contains("must be >= 1, got 0"), qPrintable(problems->text()));
     QCOMPARE(e->value(), 0);
+  }
+
+  // Issue 15.13, 15.14: the toolbar keeps fixed labels (the command is in the tooltip),
+  // its controls have tooltips, and Help lists every shortcut, read from the menus.
+  void toolbarTooltipsAndShortcutList() {
+    MainWindow& w = fresh(ir::Graph{});
+    QVERIFY(w.openPath("mobilenet_v2"));
+    auto* undo = w.findChild<QAction*>("toolbarUndo");
+    QVERIFY(undo);
+    QVERIFY(!undo->isEnabled());
+    w.document()->setAlpha(0.5);
+    QVERIFY(undo->isEnabled());
+    QCOMPARE(undo->text(), QString("Undo"));
+    QVERIFY2(undo->toolTip().startsWith("Undo "), qPrintable(undo->toolTip()));
+    for (const char* name : {"alpha", "resolution", "colourBy", "threads"})
+      QVERIFY2(!w.findChild<QWidget*>(name)->toolTip().isEmpty(), name);
+    w.findChild<QAction*>("keyboardShortcuts")->trigger();
+    auto* table = w.findChild<QTableWidget*>("shortcutsTable");
+    QVERIFY(table);
+    bool saveAs = false, profile = false;
+    for (int r = 0; r < table->rowCount(); ++r) {
+      saveAs |= table->item(r, 1)->text().startsWith("Save As") && table->item(r, 2)->text() == "Ctrl+Shift+S";
+      profile |= table->item(r, 1)->text() == "Profile" && table->item(r, 2)->text() == "Ctrl+R";
+    }
+    QVERIFY(saveAs);
+    QVERIFY(profile);
+    table->window()->close();
   }
 
   // Issue 15.7: the sweep counts under the document's convention, recounts when it
