@@ -409,8 +409,11 @@ Result<std::string> CanvasScene::dropKind(const std::string& kind, QPointF scene
   if (EdgeItem* e = edgeAt(scene_pos)) {
     const std::string to = e->to();
     const std::size_t slot = e->slot();
-    id = doc_->spliceBlock(kind, to, slot, pos);
-    if (id) emit message(tr("Inserted %1 into the edge into %2").arg(qs(*id), qs(to)));
+    QString note;
+    id = doc_->spliceBlock(kind, to, slot, pos, &note);
+    if (id)
+      emit message(tr("Inserted %1 into the edge into %2").arg(qs(*id), qs(to)) +
+                   (note.isEmpty() ? QString() : " (" + note + ")"));
   } else {
     id = doc_->addBlock(kind, pos);
     if (id) emit message(tr("Added %1").arg(qs(*id)));

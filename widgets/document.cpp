@@ -2,6 +2,7 @@
 
 #include <QFileInfo>
 
+#include "blocks/registry.h"
 #include "io/graph_json.h"
 #include "io/onnx_import.h"
 #include "layout.h"
@@ -121,10 +122,26 @@ Result<std::string> Document::addBlock(const std::string& kind, std::optional<ed
 }
 
 Result<std::string> Document::spliceBlock(const std::string& kind, const std::string& to, std::size_t slot,
-                                          std::optional<edit::Pos> pos) {
+                                          std::optional<edit::Pos> pos, QString* note) {
   ir::Graph g = graph_;
   auto id = edit::splice_block(g, kind, to, slot, pos);
-  if (id) apply(tr("Insert %1 before %2").arg(qs(*id), qs(to)), std::move(g));
+  if (!id) return id;
+  // A block that sets its output width takes the edge's channel count, so the
+  // blocks downstream keep the input they had (an inverted residual's default
+  // 24 dropped on a 32-channel edge would silently change the next block).
+  ir::Node& added = g.nodes[static_cast<std::size_t>(g.find(*id))];
+  const auto* k = blocks::Registry::builtin().find(kind);
+  const ir::ParamSpec* out = k ? k->param("out") : nullptr;
+  const int src = graph_.find(added.inputs.front());
+  if (out && out->type == ir::ParamType::Channels && src >= 0 &&
+      analysis_.nodes[static_cast<std::size_t>(src)].status == cost::NodeStatus::Ok) {
+    const std::int64_t c = analysis_.nodes[static_cast<std::size_t>(src)].out.c;
+    added.params["out"] = c;
+    // The edge's width is after the width multiplier: keep it as it is at this alpha.
+    if (graph_.settings.alpha != 1.0) added.width = ir::WidthRule::Fixed;
+    if (note) *note = tr("out %1: the channels of the edge").arg(c);
+  }
+  apply(tr("Insert %1 before %2").arg(qs(*id), qs(to)), std::move(g));
   return id;
 }
 

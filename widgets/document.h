@@ -65,8 +65,10 @@ class Document : public QObject {
   /// `merge_key` (non-empty) directly after each other merge into one.
   void apply(const QString& text, ir::Graph next, const QString& merge_key = {});
   Result<std::string> addBlock(const std::string& kind, std::optional<edit::Pos> pos);
+  /// Inserts a block into the edge feeding input `slot` of `to`. A kind with an
+  /// output width takes the edge's channel count; `note` then says so.
   Result<std::string> spliceBlock(const std::string& kind, const std::string& to, std::size_t slot,
-                                  std::optional<edit::Pos> pos);
+                                  std::optional<edit::Pos> pos, QString* note = nullptr);
   Result<bool> connectBlocks(const std::string& from, const std::string& to, std::size_t slot);
   Result<bool> disconnect(const std::string& to, std::size_t slot);
   void removeBlocks(const std::vector<std::string>& ids);

@@ -239,6 +239,27 @@ class GuiTest : public QObject {
     QVERIFY(w.document()->analysis().complete());
   }
 
+  // Issue 15.2: a spliced block takes the edge's channel count, so the block after
+  // it keeps its input and its costs (MobileNetV2's ir5 keeps its 10,988,544 MAdds).
+  void splicedBlockKeepsTheEdgesChannels() {
+    MainWindow& w = fresh(ir::Graph{});
+    QVERIFY(w.openPath("mobilenet_v2"));
+    Document& doc = *w.document();
+    const auto ir5 = [&] {
+      const auto& a = doc.analysis();
+      return a.nodes[static_cast<std::size_t>(doc.graph().find("ir5"))].totals.madds;
+    };
+    const std::int64_t before = ir5();
+    QString note;
+    auto id = doc.spliceBlock("inverted_residual", "ir5", 0, std::nullopt, &note);
+    QVERIFY(id.has_value());
+    QCOMPARE(ir5(), before);
+    const auto& added = doc.graph().nodes[static_cast<std::size_t>(doc.graph().find(*id))];
+    QCOMPARE(std::get<std::int64_t>(added.params.at("out")), std::int64_t{32});
+    QVERIFY2(note.contains("out 32"), qPrintable(note));
+    QVERIFY(doc.analysis().complete());
+  }
+
   void connectsPortsAndRefusesInvalidConnections() {
     ir::Graph g = small_graph();
     g.nodes.push_back({.id = "sum", .kind = "add", .pos = edit::Pos{300, 450}});
