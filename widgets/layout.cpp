@@ -57,7 +57,7 @@ std::map<std::string, edit::Pos, std::less<>> layered_layout(const ir::Graph& g)
   // Graphviz keeps global state: one layout at a time.
   static std::mutex mutex;
   std::lock_guard lock(mutex);
-  std::string dot = "digraph G { rankdir=TB; nodesep=0.35; ranksep=0.45; node [shape=box, fixedsize=true, width=" +
+  std::string dot = "digraph G { rankdir=TB; nodesep=0.35; ranksep=0.45; node [shape=box, fixedsize=true, label=\"\", width=" +
                     std::to_string(kNodeWidth / kPointsPerInch) +
                     ", height=" + std::to_string(kNodeHeight / kPointsPerInch) + "];\n";
   for (const auto& n : g.nodes) dot += quote(n.id) + ";\n";
@@ -66,6 +66,8 @@ std::map<std::string, edit::Pos, std::less<>> layered_layout(const ir::Graph& g)
       if (g.find(in) >= 0) dot += quote(in) + " -> " + quote(n.id) + ";\n";
   dot += "}\n";
 
+  // Only positions are read: nodes carry no label (long ids in fixed-size boxes made
+  // Graphviz print "size too small for label" for every imported node).
   GVC_t* gvc = gvContext();
   if (!gvc) return longest_path_layout(g);
   Agraph_t* graph = agmemread(dot.c_str());
