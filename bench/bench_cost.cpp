@@ -49,6 +49,38 @@ void BM_LoadPreset(benchmark::State& state) {
 }
 BENCHMARK(BM_LoadPreset)->Unit(benchmark::kMicrosecond);
 
+/// A graph file of `blocks` activations in a chain (or, with `cycle`, closed
+/// into a cycle through an add): what issue 12 found quadratic. Target: a
+/// 10^5-block chain loads and analyses in under 1 s.
+std::string hostile_graph(std::int64_t blocks, bool cycle) {
+  std::string t = R"({"format": "convscope-graph", "version": 1, "blocks": [)"
+                  R"({"id": "in", "kind": "input", "height": 8, "width": 8, "channels": 8})";
+  t += cycle ? R"(, {"id": "a0", "kind": "add", "inputs": ["in", "a)" + std::to_string(blocks - 1) + R"("]})"
+             : R"(, {"id": "a0", "kind": "activation", "inputs": ["in"]})";
+  for (std::int64_t i = 1; i < blocks; ++i)
+    t += R"(, {"id": "a)" + std::to_string(i) + R"(", "kind": "activation", "inputs": ["a)" + std::to_string(i - 1) +
+         R"("]})";
+  return t + "]}";
+}
+
+void BM_LoadAndAnalyseHostile(benchmark::State& state) {
+  const std::string text = hostile_graph(state.range(0), state.range(1) != 0);
+  for (auto _ : state) {
+    auto g = io::graph_from_json(text);
+    if (!g) std::abort();
+    const cost::Analysis an = cost::analyze(*g);
+    benchmark::DoNotOptimize(an.diagnostics.size());
+  }
+  state.counters["blocks"] = static_cast<double>(state.range(0));
+}
+BENCHMARK(BM_LoadAndAnalyseHostile)
+    ->ArgNames({"blocks", "cycle"})
+    ->Args({10000, 0})
+    ->Args({100000, 0})
+    ->Args({8000, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -306,6 +306,15 @@ class Importer {
     return it == consts_.end() ? nullptr : &it->second;
   }
 
+  /// Input 2 of n as the bias of `out_c` outputs.
+  Result<const Const*> bias_of(const onnx::NodeProto& n, std::int64_t out_c) const {
+    auto bc = weights(n, 2, 0, "bias tensor");
+    if (bc && (*bc)->count() != out_c)
+      return err("bias tensor '" + printable(n.input(2)) + "' has " + std::to_string((*bc)->count()) +
+                 " values for " + std::to_string(out_c) + " outputs");
+    return bc;
+  }
+
   /// Input i of n as float32 weights: an initializer (or Constant) with `rank`
   /// dimensions (0: any), every dimension >= 1, all its values present.
   Result<const Const*> weights(const onnx::NodeProto& n, int i, std::size_t rank, const std::string& what) const {
@@ -442,11 +451,8 @@ class Importer {
                     w->f[static_cast<std::size_t>(((i * cout_g + o) * kh + y) * kw + xx)];
       }
       if (bias) {
-        auto bc = weights(n, 2, 0, "bias tensor");
+        auto bc = bias_of(n, out_c);
         if (!bc) return tl::unexpected(bc.error());
-        if ((*bc)->count() != out_c)
-          return err("bias tensor '" + printable(n.input(2)) + "' has " + std::to_string((*bc)->count()) +
-                   " values for " + std::to_string(out_c) + " output channels");
         ow.bias = (*bc)->f;
       }
       ir::ParamMap p{{"out", out_c},    {"kernel", kh}, {"stride", strides[0]}, {"padding", pads[0]},
@@ -645,11 +651,8 @@ class Importer {
           }
       const bool bias = op == "Gemm" && n.input_size() > 2 && !n.input(2).empty();
       if (bias) {
-        auto bc = weights(n, 2, 0, "bias tensor");
+        auto bc = bias_of(n, out_c);
         if (!bc) return tl::unexpected(bc.error());
-        if ((*bc)->count() != out_c)
-          return err("bias tensor '" + printable(n.input(2)) + "' has " + std::to_string((*bc)->count()) +
-                     " values for " + std::to_string(out_c) + " outputs");
         ow.bias = (*bc)->f;
       }
       const std::string id = add(n, "fc", {*x}, {{"out", out_c}, {"bias", bias}}, n.output(0));
