@@ -14,6 +14,7 @@
 #include "blocks/registry.h"
 #include "io/report.h"
 #include "layout.h"
+#include "qt_strings.h"
 
 namespace convscope::gui {
 namespace {
@@ -22,7 +23,6 @@ constexpr double kPortRadius = 5.0;
 constexpr double kPortHit = 9.0;
 constexpr double kEdgeHit = 7.0;
 
-QString qs(const std::string& s) { return QString::fromStdString(s); }
 
 QString shape_text(const ir::Shape& s) { return QStringLiteral("%1×%2×%3").arg(s.h).arg(s.w).arg(s.c); }
 

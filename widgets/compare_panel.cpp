@@ -18,11 +18,11 @@
 
 #include "blocks/registry.h"
 #include "io/report.h"
+#include "qt_strings.h"
 
 namespace convscope::gui {
 namespace {
 
-QString qs(const std::string& s) { return QString::fromStdString(s); }
 QString num(double v, int precision) { return QString::number(v, 'f', precision); }
 QString micros(double ns) {
   const double us = ns / 1000.0;

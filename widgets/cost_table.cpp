@@ -6,11 +6,10 @@
 #include <QHeaderView>
 
 #include "io/report.h"
+#include "qt_strings.h"
 
 namespace convscope::gui {
 namespace {
-
-QString qs(const std::string& s) { return QString::fromStdString(s); }
 
 /// Sorts by the number stored under Qt::UserRole where there is one, else by text.
 class Row : public QTreeWidgetItem {

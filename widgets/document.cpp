@@ -6,6 +6,7 @@
 #include "io/graph_json.h"
 #include "io/onnx_import.h"
 #include "layout.h"
+#include "qt_strings.h"
 
 namespace convscope::gui {
 namespace {
@@ -38,7 +39,6 @@ class SnapshotCommand : public QUndoCommand {
   QString merge_key_;
 };
 
-QString qs(const std::string& s) { return QString::fromStdString(s); }
 
 }  // namespace
 

@@ -19,11 +19,10 @@
 
 #include "blocks/registry.h"
 #include "io/report.h"
+#include "qt_strings.h"
 
 namespace convscope::gui {
 namespace {
-
-QString qs(const std::string& s) { return QString::fromStdString(s); }
 
 int to_int(double v) {
   return static_cast<int>(std::clamp(v, static_cast<double>(INT_MIN), static_cast<double>(INT_MAX)));

@@ -47,12 +47,11 @@
 #include "palette.h"
 #include "plots.h"
 #include "profile_runner.h"
+#include "qt_strings.h"
 #include "sweep_panel.h"
 
 namespace convscope::gui {
 namespace {
-
-QString qs(const std::string& s) { return QString::fromStdString(s); }
 
 constexpr const char* kGraphMime = "application/x-convscope-graph";
 constexpr int kMaxRecent = 8;

@@ -11,11 +11,10 @@
 
 #include "blocks/registry.h"
 #include "canvas.h"
+#include "qt_strings.h"
 
 namespace convscope::gui {
 namespace {
-
-QString qs(const std::string& s) { return QString::fromStdString(s); }
 
 /// A tree that starts drags carrying the kind name.
 class KindTree : public QTreeWidget {

@@ -13,6 +13,7 @@
 
 #include "io/report.h"
 #include "ir/op.h"
+#include "qt_strings.h"
 
 namespace convscope::gui {
 namespace {
@@ -23,7 +24,6 @@ constexpr double kHoverPx = 8.0;
 constexpr double kLineLo = 1e-4;
 constexpr double kLineHi = 1e5;
 
-QString qs(const std::string& s) { return QString::fromStdString(s); }
 QString esc(const std::string& s) { return qs(s).toHtmlEscaped(); }
 QString num(double v, int precision) { return QString::number(v, 'f', precision); }
 /// Nanoseconds as microseconds with a sensible number of decimals.

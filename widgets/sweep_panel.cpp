@@ -31,6 +31,7 @@
 #include "io/report.h"
 #include "kernels/cpu.h"
 #include "plots.h"
+#include "qt_strings.h"
 
 namespace convscope::gui {
 namespace {
@@ -58,7 +59,6 @@ constexpr std::array<QCPScatterStyle::ScatterShape, 8> kShapes = {QCPScatterStyl
                                                                   QCPScatterStyle::ssPlus,
                                                                   QCPScatterStyle::ssStar};
 
-QString qs(const std::string& s) { return QString::fromStdString(s); }
 QString num(double v, int precision) { return QString::number(v, 'f', precision); }
 QString alpha_text(double a) { return QString::number(a, 'g', 6); }
 QString resolution_text(std::int64_t r) { return r > 0 ? QString::number(r) : SweepPanel::tr("as inputs"); }

@@ -23,6 +23,7 @@
 #include "io/graph_json.h"
 #include "io/report.h"
 #include "main_window.h"
+#include "qt_strings.h"
 #include "palette.h"
 #include "plots.h"
 #include "profile_runner.h"
@@ -35,7 +36,6 @@ using namespace convscope::gui;
 
 namespace {
 
-QString qs(const std::string& s) { return QString::fromStdString(s); }
 
 /// A graph of input -> conv -> conv (fast to profile).
 ir::Graph small_graph() {
