@@ -156,6 +156,18 @@ struct Micro {
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[r][v] = V::add(V::add(acc[r][v], p[0][r][v]), V::add(p[1][r][v], p[2][r][v]));
     }
+    // One depth step: NV vectors of B, one broadcast of A per row (`ak`: row 0 at this depth).
+    auto depth_step = [&](const float* ak, const float* bk) {
+      R bv[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) bv[v] = V::loadu(bk + v * L);
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; ++r) {
+        const R av = V::set1(ak[r * m.lda]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[r][v] = V::fmadd(av, bv[v], acc[r][v]);
+      }
+    };
     if constexpr (kSeg) {
       // A in segments (an implicit im2col): a pointer stepped through each
       // segment, then moved to the next one.
@@ -163,15 +175,7 @@ struct Micro {
       std::int64_t left = m.seg_left;
       const std::int64_t* next = m.seg_next;
       for (; k < m.kc; ++k, b += kNr) {
-        R bv[NV];
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) bv[v] = V::loadu(b + v * L);
-#pragma GCC unroll 16
-        for (int r = 0; r < MR; ++r) {
-          const R av = V::set1(ak[r * m.lda]);
-#pragma GCC unroll 4
-          for (int v = 0; v < NV; ++v) acc[r][v] = V::fmadd(av, bv[v], acc[r][v]);
-        }
+        depth_step(ak, b);
         ++ak;
         if (--left == 0) {
           ak = m.seg_base + *next++;
@@ -179,17 +183,7 @@ struct Micro {
         }
       }
     }
-    for (; k < m.kc; ++k, b += kNr) {
-      R bv[NV];
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) bv[v] = V::loadu(b + v * L);
-#pragma GCC unroll 16
-      for (int r = 0; r < MR; ++r) {
-        const R av = V::set1(a[r * m.lda + k]);
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) acc[r][v] = V::fmadd(av, bv[v], acc[r][v]);
-      }
-    }
+    for (; k < m.kc; ++k, b += kNr) depth_step(a + k, b);
     const bool scalar_act = m.last && !has_vector_act(m.act);
     if (m.last) {
       if (m.bias) {
