@@ -12,60 +12,7 @@
 
 namespace convscope::runtime {
 
-std::string_view step_kind_name(StepKind k) {
-  switch (k) {
-    case StepKind::Gemm:
-      return "gemm";
-    case StepKind::ConvIm2col:
-      return "conv_im2col";
-    case StepKind::Depthwise:
-      return "depthwise";
-    case StepKind::ConvTranspose:
-      return "conv_transpose";
-    case StepKind::ScaleShift:
-      return "scale_shift";
-    case StepKind::Activation:
-      return "activation";
-    case StepKind::Add:
-      return "add";
-    case StepKind::Mul:
-      return "mul";
-    case StepKind::Concat:
-      return "concat";
-    case StepKind::Slice:
-      return "slice";
-    case StepKind::Shuffle:
-      return "shuffle";
-    case StepKind::Pool:
-      return "pool";
-    case StepKind::GlobalPool:
-      return "global_pool";
-    case StepKind::Upsample:
-      return "upsample";
-    case StepKind::CReLU:
-      return "crelu";
-    case StepKind::FusedBottleneck:
-      return "fused_bottleneck";
-  }
-  return "?";
-}
-
 namespace {
-
-constexpr std::int64_t kTile = 96;         // pixels per im2col / col2im tile
-constexpr std::int64_t kAlignFloats = 16;  // 64-byte alignment inside the arena
-
-struct Value {
-  ir::Shape shape;
-  std::int64_t offset = 0;  // floats into the arena
-  int first = 0, last = 0;  // live steps (inclusive)
-  std::string name;
-  /// Written in place into a concat's output: that value, and the first channel.
-  int parent = -1;
-  std::int64_t channel_offset = 0;
-  /// Extra floats per pixel: a padded pixel stride (see "Pixel strides" in build).
-  std::int64_t pad_c = 0;
-};
 
 struct FreeDeleter {
   void operator()(float* p) const { std::free(p); }
@@ -79,31 +26,18 @@ Buffer allocate(std::int64_t floats) {
   return Buffer(p);
 }
 
-/// The fused expand -> depthwise -> project chain, run over channel slices of
-/// the expanded tensor (weights packed per slice, BN folded).
-struct Bottleneck {
-  std::vector<std::int64_t> lo;  // slice boundaries over the expanded channels (slices + 1 entries)
+/// A fused bottleneck's weights: BN folded, packed per channel slice.
+struct BottleneckWeights {
   std::vector<std::vector<float>> expand_w, dw_w, project_w;  // per slice
   std::vector<float> expand_bias, dw_bias, project_bias;
-  ir::Activation act_expand = ir::Activation::None, act_dw = ir::Activation::None, act_out = ir::Activation::None;
-  ir::Op dw;  // kernel, stride, padding, dilation of the depthwise
-  std::int64_t cin = 0, e = 0, cout = 0;
-  ir::Shape mid_in, mid_out;  // expanded tensor before and after the depthwise
-  bool shortcut = false;
-  std::int64_t ebuf_floats = 0, dbuf_floats = 0;  // one slice, before and after the depthwise
 };
 
-struct Step {
-  StepInfo info;
-  std::unique_ptr<Bottleneck> bottleneck;
-  ir::Op op;
-  ir::Activation act = ir::Activation::None;
-  std::vector<int> in;  // value ids
-  int out = -1;
+/// A scheduled step with its weights.
+struct Step : ScheduledStep {
   std::vector<float> w;             // packed GEMM panels (per group, concatenated) or depthwise (pack_depthwise)
   std::vector<float> bias;          // folded bias [out_c]
   std::vector<float> scale, shift;  // ScaleShift
-  std::int64_t k_gemm = 0;          // GEMM depth per group
+  BottleneckWeights bw;
 };
 
 }  // namespace
@@ -112,7 +46,7 @@ struct Plan::Impl {
   const kernels::KernelTable* kt = nullptr;
   std::unique_ptr<ThreadPool> pool;
   std::int64_t batch = 1;
-  std::vector<Value> values;
+  std::vector<ScheduledValue> values;
   std::vector<Step> steps;
   std::vector<int> inputs, outputs;  // value ids
   Buffer arena;
@@ -122,15 +56,15 @@ struct Plan::Impl {
   std::int64_t weight_floats = 0;
 
   float* ptr(int v) const {
-    const Value& val = values[static_cast<std::size_t>(v)];
+    const ScheduledValue& val = values[static_cast<std::size_t>(v)];
     if (val.parent >= 0) return arena.get() + values[static_cast<std::size_t>(val.parent)].offset + val.channel_offset;
     return arena.get() + val.offset;
   }
   /// Floats between neighbouring pixels of a value (its parent's channels when in place).
   std::int64_t stride(int v) const {
-    const Value& val = values[static_cast<std::size_t>(v)];
+    const ScheduledValue& val = values[static_cast<std::size_t>(v)];
     if (val.parent >= 0) {
-      const Value& parent = values[static_cast<std::size_t>(val.parent)];
+      const ScheduledValue& parent = values[static_cast<std::size_t>(val.parent)];
       return parent.shape.c + parent.pad_c;
     }
     return val.shape.c + val.pad_c;
@@ -205,12 +139,19 @@ void fold_into(const ir::Op& op, std::int64_t in_c, const OpWeights& w, const Op
 Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const PlanOptions& options) {
   if (!a.complete()) return fail("", "the graph has problems; fix them before running it");
   if (auto fits = check_weight_memory(a, options.memory_limit_bytes); !fits) return tl::unexpected(fits.error());
-  Plan plan;
-  plan.impl_ = std::make_unique<Impl>();
-  Impl& p = *plan.impl_;
-  p.kt = options.kernels ? options.kernels : &kernels::best_kernels();
-  p.pool = std::make_unique<ThreadPool>(std::max(1, options.threads));
-  p.batch = a.settings.batch;
+  auto sched = Schedule::build(graph, a, options);
+  if (!sched) return tl::unexpected(sched.error());
+  Schedule& sc = *sched;
+  if (const std::int64_t total = sc.total_bytes(); total > options.memory_limit_bytes) {
+    const ScheduledValue* largest = &sc.values.front();
+    for (const auto& v : sc.values)
+      if (v.shape.elements() > largest->shape.elements()) largest = &v;
+    return fail("", "the plan needs " + std::to_string(total) + " bytes (activations " +
+                        std::to_string(sc.arena_floats * 4) + ", weights " + std::to_string(sc.weight_floats * 4) +
+                        "), over the limit of " + std::to_string(options.memory_limit_bytes) + "; largest tensor '" +
+                        largest->name + "' " + std::to_string(sc.batch) + "x" + largest->shape.str() + " = " +
+                        std::to_string(largest->shape.elements() * sc.batch * 4) + " bytes");
+  }
   Weights generated;
   if (!options.weights) generated = Weights::generate(graph, a, options.seed);
   const Weights& w = options.weights ? *options.weights : generated;
@@ -218,233 +159,87 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
     return fail("", "weights are given for " + std::to_string(w.size()) + " ops, the graph has " +
                         std::to_string(a.ops.size()));
 
-  // Readers per tensor, to know when an op's output can be fused away.
-  std::vector<int> readers(a.tensors.size(), 0);
-  for (const auto& o : a.ops)
-    for (int t : o.inputs) ++readers[static_cast<std::size_t>(t)];
-  std::vector<int> value_of(a.tensors.size(), -1);
-  auto value_for = [&](int t) {
-    auto& v = value_of[static_cast<std::size_t>(t)];
-    if (v < 0) {
-      v = static_cast<int>(p.values.size());
-      const auto& rec = a.tensors[static_cast<std::size_t>(t)];
-      std::string name = graph.nodes[static_cast<std::size_t>(rec.node)].id;
-      if (rec.producer >= 0) name += "/" + a.ops[static_cast<std::size_t>(rec.producer)].op.name;
-      p.values.push_back({rec.shape, 0, 0, 0, name});
-    }
-    return v;
+  Plan plan;
+  plan.impl_ = std::make_unique<Impl>();
+  Impl& p = *plan.impl_;
+  p.kt = sc.kt;
+  p.pool = std::make_unique<ThreadPool>(sc.threads);
+  p.batch = sc.batch;
+  p.values = std::move(sc.values);
+  p.inputs = std::move(sc.inputs);
+  p.outputs = std::move(sc.outputs);
+  p.arena_floats = sc.arena_floats;
+  p.scratch_floats = sc.scratch_floats;
+  p.bottleneck_floats = sc.bottleneck_floats;
+  p.weight_floats = sc.weight_floats;
+  const kernels::KernelTable& kt = *p.kt;
+  auto op_w = [&](int i) { return i >= 0 ? &w.op(static_cast<std::size_t>(i)) : nullptr; };
+  auto in_c = [&](int op) {
+    return a.tensors[static_cast<std::size_t>(a.ops[static_cast<std::size_t>(op)].inputs.front())].shape.c;
   };
-  for (int t : input_tensors(a)) p.inputs.push_back(value_for(t));
-
-  const std::int64_t n = p.batch;
-
-  // expand 1x1 [+bn][+act] -> depthwise [+bn][+act] -> project 1x1 [+bn] [-> add(block input)][+act],
-  // every intermediate read only by the next op: one FusedBottleneck step.
-  auto try_bottleneck = [&](std::size_t i) -> std::optional<Step> {
-    const int node = a.ops[i].node;
-    std::size_t j = i;
-    auto op_at = [&](std::size_t q) -> const cost::OpRecord* {
-      return q < a.ops.size() && a.ops[q].node == node ? &a.ops[q] : nullptr;
-    };
-    int cur = -1;
-    auto next_reads_cur = [&](ir::OpKind kind) -> const cost::OpRecord* {
-      const auto* q = op_at(j);
-      if (!q || q->op.kind != kind || q->inputs.front() != cur || readers[static_cast<std::size_t>(cur)] != 1)
-        return nullptr;
-      return q;
-    };
-    auto is_pointwise = [](const ir::Op& op) {
-      return op.kind == ir::OpKind::Conv && op.k_h == 1 && op.k_w == 1 && op.stride == 1 && op.pad == 0 &&
-             op.groups == 1 && op.dilation == 1;
-    };
-    const auto* ex = op_at(j);
-    if (!ex || !is_pointwise(ex->op)) return std::nullopt;
-    const int block_in = ex->inputs.front();
-    cur = ex->output;
-    std::vector<int> covered{static_cast<int>(j++)};
-    auto take = [&](ir::OpKind kind) -> const cost::OpRecord* {
-      const auto* q = next_reads_cur(kind);
-      if (q) {
-        covered.push_back(static_cast<int>(j++));
-        cur = q->output;
-      }
-      return q;
-    };
-    const auto* bn1 = take(ir::OpKind::BatchNorm);
-    const auto* act1 = take(ir::OpKind::Activation);
-    const auto* dw = take(ir::OpKind::Conv);
-    const std::int64_t e = ex->op.out_c;
-    if (!dw || dw->op.groups != e || dw->op.out_c != e) return std::nullopt;
-    const auto* bn2 = take(ir::OpKind::BatchNorm);
-    const auto* act2 = take(ir::OpKind::Activation);
-    const auto* pr = take(ir::OpKind::Conv);
-    if (!pr || !is_pointwise(pr->op)) return std::nullopt;
-    const auto* bn3 = take(ir::OpKind::BatchNorm);
-    const cost::OpRecord* add = nullptr;
-    if (const auto* q = op_at(j);
-        q && q->op.kind == ir::OpKind::Add && readers[static_cast<std::size_t>(cur)] == 1 &&
-        ((q->inputs[0] == cur && q->inputs[1] == block_in) || (q->inputs[1] == cur && q->inputs[0] == block_in))) {
-      add = q;
-      covered.push_back(static_cast<int>(j++));
-      cur = q->output;
-    }
-    const auto* act3 = add ? take(ir::OpKind::Activation) : nullptr;
-
-    Step st;
-    st.op = ex->op;
-    st.info.kind = StepKind::FusedBottleneck;
-    st.info.node = node;
-    st.info.ops = covered;
-    auto b = std::make_unique<Bottleneck>();
-    b->cin = a.tensors[static_cast<std::size_t>(block_in)].shape.c;
-    b->e = e;
-    b->cout = pr->op.out_c;
-    b->dw = dw->op;
-    b->mid_in = a.tensors[static_cast<std::size_t>(ex->output)].shape;
-    b->mid_out = a.tensors[static_cast<std::size_t>(dw->output)].shape;
-    b->shortcut = add != nullptr;
-    b->act_expand = act1 ? act1->op.act : ir::Activation::None;
-    b->act_dw = act2 ? act2->op.act : ir::Activation::None;
-    b->act_out = act3 ? act3->op.act : ir::Activation::None;
-    auto wts = [&](const cost::OpRecord* r) { return &w.op(static_cast<std::size_t>(r - a.ops.data())); };
-    std::vector<float> ew, dww, pw;
-    fold_into(ex->op, b->cin, *wts(ex), bn1 ? wts(bn1) : nullptr, ew, b->expand_bias);
-    fold_into(dw->op, e, *wts(dw), bn2 ? wts(bn2) : nullptr, dww, b->dw_bias);
-    fold_into(pr->op, e, *wts(pr), bn3 ? wts(bn3) : nullptr, pw, b->project_bias);
-    const std::int64_t slices = std::min<std::int64_t>(options.split, e);
-    const std::int64_t kk = dw->op.k_h * dw->op.k_w;
-    std::int64_t widest = 0;
-    for (std::int64_t q = 0; q <= slices; ++q) b->lo.push_back(e * q / slices);
-    for (std::int64_t q = 0; q < slices; ++q) {
-      const std::int64_t lo = b->lo[static_cast<std::size_t>(q)], es = b->lo[static_cast<std::size_t>(q) + 1] - lo;
-      widest = std::max(widest, es);
-      // Expand: rows lo..lo+es of W[e][cin].
-      std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(*p.kt, es, b->cin)));
-      kernels::pack_gemm_b(*p.kt, ew.data() + lo * b->cin, es, b->cin, packed.data());
-      b->expand_w.push_back(std::move(packed));
-      // Depthwise: these channels, packed for the kernel.
-      std::vector<float> dws(static_cast<std::size_t>(kk * kernels::dw_weight_stride(es)));
-      kernels::pack_depthwise(dww.data() + lo * kk, es, kk, dws.data());
-      b->dw_w.push_back(std::move(dws));
-      // Project: columns lo..lo+es of W[cout][e], as rows of K = es.
-      std::vector<float> cols(static_cast<std::size_t>(b->cout * es));
-      for (std::int64_t o2 = 0; o2 < b->cout; ++o2)
-        for (std::int64_t c = 0; c < es; ++c)
-          cols[static_cast<std::size_t>(o2 * es + c)] = pw[static_cast<std::size_t>(o2 * e + lo + c)];
-      std::vector<float> packed_p(static_cast<std::size_t>(kernels::packed_b_size(*p.kt, b->cout, es)));
-      kernels::pack_gemm_b(*p.kt, cols.data(), b->cout, es, packed_p.data());
-      b->project_w.push_back(std::move(packed_p));
-    }
-    b->ebuf_floats = n * b->mid_in.h * b->mid_in.w * widest;
-    b->dbuf_floats = n * b->mid_out.h * b->mid_out.w * widest;
-    st.info.name = "fused(" + std::to_string(covered.size()) + " ops, " + std::to_string(slices) + " slices)";
-    st.in.push_back(value_for(block_in));
-    st.out = value_for(cur);
-    st.info.out = a.tensors[static_cast<std::size_t>(cur)].shape;
-    for (int k : covered) {
-      const auto& c = a.ops[static_cast<std::size_t>(k)].cost;
-      st.info.madds += c.madds * n;
-      st.info.flops += (2 * c.madds + c.other_ops) * n;
-    }
-    std::int64_t wfloats = 0;
-    for (const auto& v : b->expand_w) wfloats += static_cast<std::int64_t>(v.size());
-    for (const auto& v : b->dw_w) wfloats += static_cast<std::int64_t>(v.size());
-    for (const auto& v : b->project_w) wfloats += static_cast<std::int64_t>(v.size());
-    wfloats += b->e * 2 + b->cout;
-    p.weight_floats += wfloats;
-    // Traffic: block input and output, weights; the slices stay in cache.
-    st.info.bytes =
-        (b->mid_in.h * b->mid_in.w * b->cin + st.info.out.elements() * (b->shortcut ? 2 : 1)) * n * 4 + wfloats * 4;
-    p.bottleneck_floats = std::max(p.bottleneck_floats, b->ebuf_floats + b->dbuf_floats);
-    st.bottleneck = std::move(b);
-    return st;
-  };
-
-  for (std::size_t i = 0; i < a.ops.size();) {
-    const auto& o = a.ops[i];
-    if (options.split > 0 && options.fuse) {
-      if (auto fused = try_bottleneck(i)) {
-        i += fused->info.ops.size();
-        p.steps.push_back(std::move(*fused));
-        continue;
-      }
-    }
+  for (ScheduledStep& ss : sc.steps) {
     Step s;
-    s.op = o.op;
-    s.info.node = o.node;
-    s.info.ops = {static_cast<int>(i)};
-    s.info.name = o.op.name;
-    int out_tensor = o.output;
-    const ir::Shape in = a.tensors[static_cast<std::size_t>(o.inputs.front())].shape;
-    // Fusion: the next op of the same block that is the only reader of our output.
-    auto next_fusable = [&](ir::OpKind kind) -> int {
-      const std::size_t j = i + s.info.ops.size();
-      if (!options.fuse || j >= a.ops.size()) return -1;
-      const auto& nx = a.ops[j];
-      if (nx.node != o.node || nx.op.kind != kind || nx.inputs.front() != out_tensor ||
-          readers[static_cast<std::size_t>(out_tensor)] != 1)
-        return -1;
-      return static_cast<int>(j);
-    };
-    const bool conv_like = o.op.kind == ir::OpKind::Conv || o.op.kind == ir::OpKind::ConvTranspose ||
-                           o.op.kind == ir::OpKind::FullyConnected;
-    const OpWeights* bn_w = nullptr;
-    if (conv_like) {
-      if (int j = next_fusable(ir::OpKind::BatchNorm); j >= 0) {
-        bn_w = &w.op(static_cast<std::size_t>(j));
-        s.info.ops.push_back(j);
-        s.info.name += "+" + a.ops[static_cast<std::size_t>(j)].op.name;
-        out_tensor = a.ops[static_cast<std::size_t>(j)].output;
+    static_cast<ScheduledStep&>(s) = std::move(ss);
+    const int i = s.info.ops.front();
+    if (s.bottleneck) {  // BN folded, weights packed per slice
+      const BottleneckShape& b = *s.bottleneck;
+      BottleneckWeights& bw = s.bw;
+      std::vector<float> ew, dww, pw;
+      fold_into(a.ops[static_cast<std::size_t>(b.expand)].op, b.cin, *op_w(b.expand), op_w(b.bn1), ew,
+                bw.expand_bias);
+      fold_into(b.dw_op, b.e, *op_w(b.dw), op_w(b.bn2), dww, bw.dw_bias);
+      fold_into(a.ops[static_cast<std::size_t>(b.project)].op, b.e, *op_w(b.project), op_w(b.bn3), pw,
+                bw.project_bias);
+      const std::int64_t kk = b.dw_op.k_h * b.dw_op.k_w;
+      for (std::int64_t q = 0; q < b.slices(); ++q) {
+        const std::int64_t lo = b.lo[static_cast<std::size_t>(q)], es = b.lo[static_cast<std::size_t>(q) + 1] - lo;
+        // Expand: rows lo..lo+es of W[e][cin].
+        std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(kt, es, b.cin)));
+        kernels::pack_gemm_b(kt, ew.data() + lo * b.cin, es, b.cin, packed.data());
+        bw.expand_w.push_back(std::move(packed));
+        // Depthwise: these channels, packed for the kernel.
+        std::vector<float> dws(static_cast<std::size_t>(kk * kernels::dw_weight_stride(es)));
+        kernels::pack_depthwise(dww.data() + lo * kk, es, kk, dws.data());
+        bw.dw_w.push_back(std::move(dws));
+        // Project: columns lo..lo+es of W[cout][e], as rows of K = es.
+        std::vector<float> cols(static_cast<std::size_t>(b.cout * es));
+        for (std::int64_t o2 = 0; o2 < b.cout; ++o2)
+          for (std::int64_t c = 0; c < es; ++c)
+            cols[static_cast<std::size_t>(o2 * es + c)] = pw[static_cast<std::size_t>(o2 * b.e + lo + c)];
+        std::vector<float> packed_p(static_cast<std::size_t>(kernels::packed_b_size(kt, b.cout, es)));
+        kernels::pack_gemm_b(kt, cols.data(), b.cout, es, packed_p.data());
+        bw.project_w.push_back(std::move(packed_p));
       }
+      p.steps.push_back(std::move(s));
+      continue;
     }
-    if (conv_like || o.op.kind == ir::OpKind::Add || o.op.kind == ir::OpKind::BatchNorm) {
-      if (int j = next_fusable(ir::OpKind::Activation); j >= 0) {
-        s.act = a.ops[static_cast<std::size_t>(j)].op.act;
-        s.info.ops.push_back(j);
-        s.info.name += "+" + a.ops[static_cast<std::size_t>(j)].op.name;
-        out_tensor = a.ops[static_cast<std::size_t>(j)].output;
-      }
-    }
-    if (o.op.kind == ir::OpKind::Activation) s.act = o.op.act;
-
-    const OpWeights& ow = w.op(i);
-    const std::int64_t out_c = o.op.out_c;
+    const OpWeights& ow = w.op(static_cast<std::size_t>(i));
+    const std::int64_t out_c = s.op.out_c, cin = in_c(i);
     std::vector<float> folded;  // weights with the batch norm folded in, original layout
-    if (conv_like) fold_into(o.op, in.c, ow, bn_w, folded, s.bias);
-    switch (o.op.kind) {
-      case ir::OpKind::Conv: {
-        const std::int64_t g = o.op.groups, cin_g = in.c / g, cout_g = out_c / g, kk = o.op.k_h * o.op.k_w;
-        const bool depthwise = g == in.c && out_c == in.c;
-        // 1x1, stride 1, no padding: a GEMM per group straight on the input (no im2col copy).
-        const bool pointwise = kk == 1 && o.op.stride == 1 && o.op.pad == 0 && o.op.dilation == 1;
-        if (depthwise) {
-          s.info.kind = StepKind::Depthwise;
-          s.w.resize(static_cast<std::size_t>(kk * kernels::dw_weight_stride(out_c)));
-          kernels::pack_depthwise(folded.data(), out_c, kk, s.w.data());
-        } else {
-          s.info.kind = pointwise ? StepKind::Gemm : StepKind::ConvIm2col;
-          s.k_gemm = kk * cin_g;
-          const std::int64_t per = kernels::packed_b_size(*p.kt, cout_g, s.k_gemm);
-          s.w.resize(static_cast<std::size_t>(per * g));
-          for (std::int64_t grp = 0; grp < g; ++grp)
-            kernels::pack_gemm_b(*p.kt, folded.data() + grp * cout_g * s.k_gemm, cout_g, s.k_gemm, s.w.data() + grp * per);
-        }
+    switch (s.info.kind) {
+      case StepKind::Depthwise: {
+        fold_into(s.op, cin, ow, op_w(s.bn), folded, s.bias);
+        const std::int64_t kk = s.op.k_h * s.op.k_w;
+        s.w.resize(static_cast<std::size_t>(kk * kernels::dw_weight_stride(out_c)));
+        kernels::pack_depthwise(folded.data(), out_c, kk, s.w.data());
         break;
       }
-      case ir::OpKind::FullyConnected: {
-        s.info.kind = StepKind::Gemm;
-        s.k_gemm = in.elements();
-        s.w.resize(static_cast<std::size_t>(kernels::packed_b_size(*p.kt, out_c, s.k_gemm)));
-        kernels::pack_gemm_b(*p.kt, folded.data(), out_c, s.k_gemm, s.w.data());
+      case StepKind::Gemm:
+      case StepKind::ConvIm2col: {
+        fold_into(s.op, cin, ow, op_w(s.bn), folded, s.bias);
+        const std::int64_t g = s.op.kind == ir::OpKind::FullyConnected ? 1 : s.op.groups, cout_g = out_c / g;
+        const std::int64_t per = kernels::packed_b_size(kt, cout_g, s.k_gemm);
+        s.w.resize(static_cast<std::size_t>(per * g));
+        for (std::int64_t grp = 0; grp < g; ++grp)
+          kernels::pack_gemm_b(kt, folded.data() + grp * cout_g * s.k_gemm, cout_g, s.k_gemm, s.w.data() + grp * per);
         break;
       }
-      case ir::OpKind::ConvTranspose: {
+      case StepKind::ConvTranspose: {
         // B[k = input channel][n = (ky, kx, o_local)]: transpose to rows of n, then pack per group.
-        s.info.kind = StepKind::ConvTranspose;
-        const std::int64_t g = o.op.groups, cin_g = in.c / g, cout_g = out_c / g, kk = o.op.k_h * o.op.k_w;
+        fold_into(s.op, cin, ow, op_w(s.bn), folded, s.bias);
+        const std::int64_t g = s.op.groups, cin_g = cin / g, cout_g = out_c / g, kk = s.op.k_h * s.op.k_w;
         const std::int64_t ncols = kk * cout_g;
-        s.k_gemm = cin_g;
-        const std::int64_t per = kernels::packed_b_size(*p.kt, ncols, cin_g);
+        const std::int64_t per = kernels::packed_b_size(kt, ncols, cin_g);
         s.w.resize(static_cast<std::size_t>(per * g));
         std::vector<float> bt(static_cast<std::size_t>(ncols * cin_g));
         for (std::int64_t grp = 0; grp < g; ++grp) {
@@ -452,182 +247,22 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
             for (std::int64_t col = 0; col < ncols; ++col)
               bt[static_cast<std::size_t>(col * cin_g + ci)] =
                   folded[static_cast<std::size_t>((grp * cin_g + ci) * ncols + col)];
-          kernels::pack_gemm_b(*p.kt, bt.data(), ncols, cin_g, s.w.data() + grp * per);
+          kernels::pack_gemm_b(kt, bt.data(), ncols, cin_g, s.w.data() + grp * per);
         }
         break;
       }
-      case ir::OpKind::BatchNorm:
-        s.info.kind = StepKind::ScaleShift;
+      case StepKind::ScaleShift:
         bn_scale_shift(ow, s.scale, s.shift);
         break;
-      case ir::OpKind::Activation:
-        s.info.kind = StepKind::Activation;
-        break;
-      case ir::OpKind::Add:
-        s.info.kind = StepKind::Add;
-        break;
-      case ir::OpKind::Mul:
-        s.info.kind = StepKind::Mul;
-        break;
-      case ir::OpKind::Concat:
-        s.info.kind = StepKind::Concat;
-        break;
-      case ir::OpKind::Slice:
-        s.info.kind = StepKind::Slice;
-        break;
-      case ir::OpKind::ChannelShuffle:
-        s.info.kind = StepKind::Shuffle;
-        break;
-      case ir::OpKind::Pool:
-        s.info.kind = StepKind::Pool;
-        break;
-      case ir::OpKind::GlobalPool:
-        s.info.kind = StepKind::GlobalPool;
-        break;
-      case ir::OpKind::Upsample:
-        s.info.kind = StepKind::Upsample;
-        break;
-      case ir::OpKind::CReLU:
-        s.info.kind = StepKind::CReLU;
+      default:
         break;
     }
-    for (int t : o.inputs) s.in.push_back(value_for(t));
-    s.out = value_for(out_tensor);
-    s.info.out = a.tensors[static_cast<std::size_t>(out_tensor)].shape;
-    std::int64_t in_el = 0;
-    for (int t : o.inputs) in_el += a.tensors[static_cast<std::size_t>(t)].shape.elements();
-    for (int k : s.info.ops) {
-      const auto& c = a.ops[static_cast<std::size_t>(k)].cost;
-      s.info.madds += c.madds * n;
-      s.info.flops += (2 * c.madds + c.other_ops) * n;
-    }
-    s.info.bytes = (in_el + s.info.out.elements()) * n * 4 +
-                   static_cast<std::int64_t>(s.w.size() + s.bias.size() + s.scale.size() + s.shift.size()) * 4;
-    p.weight_floats += static_cast<std::int64_t>(s.w.size() + s.bias.size() + s.scale.size() + s.shift.size());
-    i += s.info.ops.size();
     p.steps.push_back(std::move(s));
   }
-  for (int t : output_tensors(a)) p.outputs.push_back(value_of[static_cast<std::size_t>(t)]);
 
-  // Who writes and who reads each value, for the two layout choices below.
-  std::vector<int> producer(p.values.size(), -1), readers_of(p.values.size(), 0);
-  for (std::size_t si = 0; si < p.steps.size(); ++si) {
-    producer[static_cast<std::size_t>(p.steps[si].out)] = static_cast<int>(si);
-    for (int v : p.steps[si].in) ++readers_of[static_cast<std::size_t>(v)];
-  }
-  for (int v : p.outputs) ++readers_of[static_cast<std::size_t>(v)];  // read by the caller too
-  // Whether v's producer writes its output with a pixel stride (GEMM, im2col, depthwise).
-  auto strided_writer = [&](int v) {
-    const int pr = producer[static_cast<std::size_t>(v)];
-    if (pr < 0) return false;
-    const Step& ps = p.steps[static_cast<std::size_t>(pr)];
-    return ps.info.kind == StepKind::ConvIm2col || ps.info.kind == StepKind::Depthwise ||
-           (ps.info.kind == StepKind::Gemm && ps.op.kind == ir::OpKind::Conv);
-  };
-
-  // Concat written in place: a convolution whose only reader is a concat writes
-  // straight into its channel range of the concat's output (the kernels take a
-  // pixel stride), and the concat copies only what remains.
-  if (options.concat_in_place) {
-    for (auto& st : p.steps) {
-      if (st.info.kind != StepKind::Concat || p.values[static_cast<std::size_t>(st.out)].parent >= 0) continue;
-      std::int64_t c0 = 0;
-      for (int v : st.in) {
-        Value& val = p.values[static_cast<std::size_t>(v)];
-        if (strided_writer(v) && readers_of[static_cast<std::size_t>(v)] == 1 && val.parent < 0 &&
-            std::count(st.in.begin(), st.in.end(), v) == 1) {
-          val.parent = st.out;
-          val.channel_offset = c0;
-        }
-        c0 += val.shape.c;
-      }
-    }
-  }
-
-  // Pixel strides: a depthwise input whose pixels are a multiple of 1 KiB apart
-  // (256, 512, 1024 channels) puts every line a kernel tile reads into a few L1
-  // sets, which then evict each other. Its producer writes it one cache line
-  // wider per pixel instead, when the depthwise step is its only reader.
-  for (const Step& st : p.steps) {
-    if (st.info.kind != StepKind::Depthwise) continue;
-    const int v = st.in[0];
-    Value& val = p.values[static_cast<std::size_t>(v)];
-    if (strided_writer(v) && readers_of[static_cast<std::size_t>(v)] == 1 && val.parent < 0 && val.shape.c % 256 == 0)
-      val.pad_c = kAlignFloats;
-  }
-
-  // Liveness and arena placement (largest first, lowest offset that fits in time).
-  const int n_steps = static_cast<int>(p.steps.size());
-  for (auto& v : p.values) {
-    v.first = n_steps;
-    v.last = -1;
-  }
-  for (int v : p.inputs) p.values[static_cast<std::size_t>(v)].first = 0;
-  for (int s = 0; s < n_steps; ++s) {
-    const Step& st = p.steps[static_cast<std::size_t>(s)];
-    auto& out = p.values[static_cast<std::size_t>(st.out)];
-    out.first = std::min(out.first, s);
-    for (int v : st.in)
-      p.values[static_cast<std::size_t>(v)].last = std::max(p.values[static_cast<std::size_t>(v)].last, s);
-  }
-  for (int v : p.outputs) p.values[static_cast<std::size_t>(v)].last = n_steps;
-  for (auto& v : p.values) v.last = std::max(v.last, v.first);
-  // A concat's output lives from the first step that writes into it in place.
-  for (auto& v : p.values)
-    if (v.parent >= 0) {
-      Value& parent = p.values[static_cast<std::size_t>(v.parent)];
-      parent.first = std::min(parent.first, v.first);
-    }
-  std::vector<int> order(p.values.size());
-  for (std::size_t v = 0; v < order.size(); ++v) order[v] = static_cast<int>(v);
-  auto size_of = [&](const Value& v) {
-    return (v.shape.h * v.shape.w * (v.shape.c + v.pad_c) * n + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
-  };
-  std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
-    return size_of(p.values[static_cast<std::size_t>(x)]) > size_of(p.values[static_cast<std::size_t>(y)]);
-  });
-  std::vector<int> placed;
-  for (int v : order) {
-    Value& val = p.values[static_cast<std::size_t>(v)];
-    if (val.parent >= 0) continue;  // lives inside its concat's buffer
-    std::vector<std::pair<std::int64_t, std::int64_t>> busy;
-    for (int q : placed) {
-      const Value& o2 = p.values[static_cast<std::size_t>(q)];
-      if (o2.first <= val.last && val.first <= o2.last) busy.emplace_back(o2.offset, o2.offset + size_of(o2));
-    }
-    std::sort(busy.begin(), busy.end());
-    std::int64_t offset = 0;
-    for (const auto& [b, e] : busy) {
-      if (offset + size_of(val) <= b) break;
-      offset = std::max(offset, e);
-    }
-    val.offset = offset;
-    p.arena_floats = std::max(p.arena_floats, offset + size_of(val));
-    placed.push_back(v);
-  }
-
-  // Scratch: one im2col / col2im tile per thread.
-  for (const Step& s : p.steps) {
-    if (s.info.kind == StepKind::ConvIm2col)  // windows and results of an im2col tile
-      p.scratch_floats = std::max(p.scratch_floats, kTile * (s.k_gemm + s.op.out_c / s.op.groups));
-    if (s.info.kind == StepKind::ConvTranspose)
-      p.scratch_floats = std::max(p.scratch_floats, kTile * s.op.k_h * s.op.k_w * (s.op.out_c / s.op.groups));
-  }
-  const std::int64_t total =
-      (p.arena_floats + p.weight_floats + p.scratch_floats * options.threads + p.bottleneck_floats) * 4;
-  if (total > options.memory_limit_bytes) {
-    const Value* largest = &p.values.front();
-    for (const auto& v : p.values)
-      if (v.shape.elements() > largest->shape.elements()) largest = &v;
-    return fail("", "the plan needs " + std::to_string(total) + " bytes (activations " +
-                        std::to_string(p.arena_floats * 4) + ", weights " + std::to_string(p.weight_floats * 4) +
-                        "), over the limit of " + std::to_string(options.memory_limit_bytes) + "; largest tensor '" +
-                        largest->name + "' " + std::to_string(n) + "x" + largest->shape.str() + " = " +
-                        std::to_string(largest->shape.elements() * n * 4) + " bytes");
-  }
   p.arena = allocate(p.arena_floats);
   if (!p.arena) return fail("", "cannot allocate " + std::to_string(p.arena_floats * 4) + " bytes for activations");
-  for (int t = 0; t < std::max(1, options.threads); ++t) p.scratch.push_back(allocate(p.scratch_floats));
+  for (int t = 0; t < sc.threads; ++t) p.scratch.push_back(allocate(p.scratch_floats));
   if (p.bottleneck_floats > 0) p.bottleneck_scratch = allocate(p.bottleneck_floats);
   return plan;
 }
@@ -684,14 +319,14 @@ void Plan::Impl::run_conv_im2col(const Step& s) {
 
   const std::int64_t rows = batch * out.h;
   // One part per thread, each with its own scratch: an im2col tile of up to
-  // kTile pixels (the windows of the pixels the implicit GEMM does not cover,
-  // gathered across rows so each GEMM on it reuses B kTile times) and its results.
+  // kIm2colTile pixels (the windows of the pixels the implicit GEMM does not cover,
+  // gathered across rows so each GEMM on it reuses B kIm2colTile times) and its results.
   const std::int64_t parts = std::min<std::int64_t>(static_cast<std::int64_t>(scratch.size()), rows);
   split(s, parts, [&](std::int64_t part_begin, std::int64_t part_end) {
     for (std::int64_t part = part_begin; part < part_end; ++part) {
       float* col = scratch[static_cast<std::size_t>(part)].get();
-      float* res = col + kTile * k;
-      std::int64_t pending[kTile], n = 0;  // output pixels whose windows are in col
+      float* res = col + kIm2colTile * k;
+      std::int64_t pending[kIm2colTile], n = 0;  // output pixels whose windows are in col
       for (std::int64_t grp = 0; grp < g; ++grp) {
         auto flush = [&] {
           if (n == 0) return;
@@ -724,7 +359,7 @@ void Plan::Impl::run_conv_im2col(const Step& s) {
                 std::copy(src_row + ix * in.c, src_row + ix * in.c + cin_g, dst);
             }
           }
-          if (n == kTile) flush();
+          if (n == kIm2colTile) flush();
         };
         for (std::int64_t r = rows * part / parts; r < rows * (part + 1) / parts; ++r) {
           const std::int64_t b = r / out.h, oy = r % out.h, iy0 = oy * st - pad;
@@ -766,8 +401,8 @@ void Plan::Impl::run_conv_transpose(const Step& s) {
     std::memcpy(y + px * out.c, s.bias.data(), static_cast<std::size_t>(out.c) * sizeof(float));
   float* col = scratch.front().get();
   const std::int64_t pixels = batch * in.h * in.w;
-  for (std::int64_t p0 = 0; p0 < pixels; p0 += kTile) {
-    const std::int64_t p1 = std::min(pixels, p0 + kTile);
+  for (std::int64_t p0 = 0; p0 < pixels; p0 += kIm2colTile) {
+    const std::int64_t p1 = std::min(pixels, p0 + kIm2colTile);
     for (std::int64_t grp = 0; grp < g; ++grp) {
       kernels::GemmArgs ga{p1 - p0, ncols, cin_g,   x + p0 * in.c + grp * cin_g, in.c, s.w.data() + grp * per,
                            col,     ncols, nullptr, ir::Activation::None};
@@ -794,7 +429,8 @@ void Plan::Impl::run_conv_transpose(const Step& s) {
 }
 
 void Plan::Impl::run_bottleneck(const Step& s) {
-  const Bottleneck& b = *s.bottleneck;
+  const BottleneckShape& b = *s.bottleneck;
+  const BottleneckWeights& bw = s.bw;
   float* const ebuf = bottleneck_scratch.get();
   float* const dbuf = ebuf + b.ebuf_floats;
   const float* x = ptr(s.in[0]);
@@ -805,8 +441,8 @@ void Plan::Impl::run_bottleneck(const Step& s) {
     const std::int64_t lo = b.lo[static_cast<std::size_t>(q)], es = b.lo[static_cast<std::size_t>(q) + 1] - lo;
     // Expand: this slice's channels for every pixel.
     const kernels::GemmArgs ge{p_in,        es,    b.cin,
-                               x,           b.cin, b.expand_w[static_cast<std::size_t>(q)].data(),
-                               ebuf,        es,    b.expand_bias.data() + lo,
+                               x,           b.cin, bw.expand_w[static_cast<std::size_t>(q)].data(),
+                               ebuf,        es,    bw.expand_bias.data() + lo,
                                b.act_expand};
     split(
         s, p_in, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ge, r0, r1); }, kt->gemm_mr);
@@ -815,13 +451,13 @@ void Plan::Impl::run_bottleneck(const Step& s) {
       kernels::DwArgs d;
       d.in = {ebuf + img * b.mid_in.h * b.mid_in.w * es, b.mid_in.h, b.mid_in.w, es, es};
       d.out = {dbuf + img * b.mid_out.h * b.mid_out.w * es, b.mid_out.h, b.mid_out.w, es, es};
-      d.k = b.dw.k_h;
-      d.stride = b.dw.stride;
-      d.pad = b.dw.pad;
-      d.dilation = b.dw.dilation;
-      d.weights = b.dw_w[static_cast<std::size_t>(q)].data();
+      d.k = b.dw_op.k_h;
+      d.stride = b.dw_op.stride;
+      d.pad = b.dw_op.pad;
+      d.dilation = b.dw_op.dilation;
+      d.weights = bw.dw_w[static_cast<std::size_t>(q)].data();
       d.w_stride = kernels::dw_weight_stride(es);
-      d.bias = b.dw_bias.data() + lo;
+      d.bias = bw.dw_bias.data() + lo;
       d.act = b.act_dw;
       split(s, b.mid_out.h, [&](std::int64_t r0, std::int64_t r1) {
         kernels::DwArgs part = d;
@@ -836,10 +472,10 @@ void Plan::Impl::run_bottleneck(const Step& s) {
                          es,
                          dbuf,
                          es,
-                         b.project_w[static_cast<std::size_t>(q)].data(),
+                         bw.project_w[static_cast<std::size_t>(q)].data(),
                          y,
                          b.cout,
-                         q == 0 ? b.project_bias.data() : nullptr,
+                         q == 0 ? bw.project_bias.data() : nullptr,
                          ir::Activation::None};
     gp.accumulate = q > 0;
     split(

@@ -1,0 +1,427 @@
+#include "runtime/schedule.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "runtime/reference_executor.h"
+
+namespace convscope::runtime {
+
+namespace {
+constexpr std::int64_t kAlignFloats = 16;  // 64-byte alignment inside the arena
+}  // namespace
+
+std::string_view step_kind_name(StepKind k) {
+  switch (k) {
+    case StepKind::Gemm:
+      return "gemm";
+    case StepKind::ConvIm2col:
+      return "conv_im2col";
+    case StepKind::Depthwise:
+      return "depthwise";
+    case StepKind::ConvTranspose:
+      return "conv_transpose";
+    case StepKind::ScaleShift:
+      return "scale_shift";
+    case StepKind::Activation:
+      return "activation";
+    case StepKind::Add:
+      return "add";
+    case StepKind::Mul:
+      return "mul";
+    case StepKind::Concat:
+      return "concat";
+    case StepKind::Slice:
+      return "slice";
+    case StepKind::Shuffle:
+      return "shuffle";
+    case StepKind::Pool:
+      return "pool";
+    case StepKind::GlobalPool:
+      return "global_pool";
+    case StepKind::Upsample:
+      return "upsample";
+    case StepKind::CReLU:
+      return "crelu";
+    case StepKind::FusedBottleneck:
+      return "fused_bottleneck";
+  }
+  return "?";
+}
+
+Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a, const PlanOptions& options) {
+  if (!a.complete()) return fail("", "the graph has problems; fix them before running it");
+  Schedule p;
+  p.kt = options.kernels ? options.kernels : &kernels::best_kernels();
+  p.threads = std::max(1, options.threads);
+  p.batch = a.settings.batch;
+  const kernels::KernelTable& kt = *p.kt;
+
+  // Readers per tensor, to know when an op's output can be fused away.
+  std::vector<int> readers(a.tensors.size(), 0);
+  for (const auto& o : a.ops)
+    for (int t : o.inputs) ++readers[static_cast<std::size_t>(t)];
+  std::vector<int> value_of(a.tensors.size(), -1);
+  auto value_for = [&](int t) {
+    auto& v = value_of[static_cast<std::size_t>(t)];
+    if (v < 0) {
+      v = static_cast<int>(p.values.size());
+      const auto& rec = a.tensors[static_cast<std::size_t>(t)];
+      std::string name = graph.nodes[static_cast<std::size_t>(rec.node)].id;
+      if (rec.producer >= 0) name += "/" + a.ops[static_cast<std::size_t>(rec.producer)].op.name;
+      p.values.push_back({rec.shape, 0, 0, 0, name});
+    }
+    return v;
+  };
+  for (int t : input_tensors(a)) p.inputs.push_back(value_for(t));
+
+  const std::int64_t n = p.batch;
+  auto add_costs = [&](ScheduledStep& st) {
+    for (int k : st.info.ops) {
+      const auto& c = a.ops[static_cast<std::size_t>(k)].cost;
+      st.info.madds += c.madds * n;
+      st.info.flops += (2 * c.madds + c.other_ops) * n;
+    }
+  };
+
+  // expand 1x1 [+bn][+act] -> depthwise [+bn][+act] -> project 1x1 [+bn] [-> add(block input)][+act],
+  // every intermediate read only by the next op: one FusedBottleneck step.
+  auto try_bottleneck = [&](std::size_t i) -> std::optional<ScheduledStep> {
+    const int node = a.ops[i].node;
+    std::size_t j = i;
+    auto op_at = [&](std::size_t q) -> const cost::OpRecord* {
+      return q < a.ops.size() && a.ops[q].node == node ? &a.ops[q] : nullptr;
+    };
+    int cur = -1;
+    auto next_reads_cur = [&](ir::OpKind kind) -> const cost::OpRecord* {
+      const auto* q = op_at(j);
+      if (!q || q->op.kind != kind || q->inputs.front() != cur || readers[static_cast<std::size_t>(cur)] != 1)
+        return nullptr;
+      return q;
+    };
+    auto is_pointwise = [](const ir::Op& op) {
+      return op.kind == ir::OpKind::Conv && op.k_h == 1 && op.k_w == 1 && op.stride == 1 && op.pad == 0 &&
+             op.groups == 1 && op.dilation == 1;
+    };
+    const auto* ex = op_at(j);
+    if (!ex || !is_pointwise(ex->op)) return std::nullopt;
+    const int block_in = ex->inputs.front();
+    cur = ex->output;
+    std::vector<int> covered{static_cast<int>(j++)};
+    auto take = [&](ir::OpKind kind) -> const cost::OpRecord* {
+      const auto* q = next_reads_cur(kind);
+      if (q) {
+        covered.push_back(static_cast<int>(j++));
+        cur = q->output;
+      }
+      return q;
+    };
+    const auto* bn1 = take(ir::OpKind::BatchNorm);
+    const auto* act1 = take(ir::OpKind::Activation);
+    const auto* dw = take(ir::OpKind::Conv);
+    const std::int64_t e = ex->op.out_c;
+    if (!dw || dw->op.groups != e || dw->op.out_c != e) return std::nullopt;
+    const auto* bn2 = take(ir::OpKind::BatchNorm);
+    const auto* act2 = take(ir::OpKind::Activation);
+    const auto* pr = take(ir::OpKind::Conv);
+    if (!pr || !is_pointwise(pr->op)) return std::nullopt;
+    const auto* bn3 = take(ir::OpKind::BatchNorm);
+    const cost::OpRecord* add = nullptr;
+    if (const auto* q = op_at(j);
+        q && q->op.kind == ir::OpKind::Add && readers[static_cast<std::size_t>(cur)] == 1 &&
+        ((q->inputs[0] == cur && q->inputs[1] == block_in) || (q->inputs[1] == cur && q->inputs[0] == block_in))) {
+      add = q;
+      covered.push_back(static_cast<int>(j++));
+      cur = q->output;
+    }
+    const auto* act3 = add ? take(ir::OpKind::Activation) : nullptr;
+
+    auto index = [&](const cost::OpRecord* r) { return r ? static_cast<int>(r - a.ops.data()) : -1; };
+    ScheduledStep st;
+    st.op = ex->op;
+    st.info.kind = StepKind::FusedBottleneck;
+    st.info.node = node;
+    st.info.ops = covered;
+    BottleneckShape b;
+    b.expand = index(ex);
+    b.bn1 = index(bn1);
+    b.dw = index(dw);
+    b.bn2 = index(bn2);
+    b.project = index(pr);
+    b.bn3 = index(bn3);
+    b.cin = a.tensors[static_cast<std::size_t>(block_in)].shape.c;
+    b.e = e;
+    b.cout = pr->op.out_c;
+    b.dw_op = dw->op;
+    b.mid_in = a.tensors[static_cast<std::size_t>(ex->output)].shape;
+    b.mid_out = a.tensors[static_cast<std::size_t>(dw->output)].shape;
+    b.shortcut = add != nullptr;
+    b.act_expand = act1 ? act1->op.act : ir::Activation::None;
+    b.act_dw = act2 ? act2->op.act : ir::Activation::None;
+    b.act_out = act3 ? act3->op.act : ir::Activation::None;
+    const std::int64_t slices = std::min<std::int64_t>(options.split, e);
+    const std::int64_t kk = dw->op.k_h * dw->op.k_w;
+    std::int64_t widest = 0, wfloats = 0;
+    for (std::int64_t q = 0; q <= slices; ++q) b.lo.push_back(e * q / slices);
+    for (std::int64_t q = 0; q < slices; ++q) {
+      const std::int64_t es = b.lo[static_cast<std::size_t>(q) + 1] - b.lo[static_cast<std::size_t>(q)];
+      widest = std::max(widest, es);
+      wfloats += kernels::packed_b_size(kt, es, b.cin) + kk * kernels::dw_weight_stride(es) +
+                 kernels::packed_b_size(kt, b.cout, es);
+    }
+    wfloats += b.e * 2 + b.cout;  // biases
+    b.ebuf_floats = n * b.mid_in.h * b.mid_in.w * widest;
+    b.dbuf_floats = n * b.mid_out.h * b.mid_out.w * widest;
+    st.info.name = "fused(" + std::to_string(covered.size()) + " ops, " + std::to_string(slices) + " slices)";
+    st.in.push_back(value_for(block_in));
+    st.out = value_for(cur);
+    st.info.out = a.tensors[static_cast<std::size_t>(cur)].shape;
+    add_costs(st);
+    st.weight_floats = wfloats;
+    // Traffic: block input and output, weights; the slices stay in cache.
+    st.info.bytes =
+        (b.mid_in.h * b.mid_in.w * b.cin + st.info.out.elements() * (b.shortcut ? 2 : 1)) * n * 4 + wfloats * 4;
+    p.bottleneck_floats = std::max(p.bottleneck_floats, b.ebuf_floats + b.dbuf_floats);
+    st.bottleneck = std::move(b);
+    return st;
+  };
+
+  for (std::size_t i = 0; i < a.ops.size();) {
+    const auto& o = a.ops[i];
+    if (options.split > 0 && options.fuse) {
+      if (auto fused = try_bottleneck(i)) {
+        i += fused->info.ops.size();
+        p.weight_floats += fused->weight_floats;
+        p.steps.push_back(std::move(*fused));
+        continue;
+      }
+    }
+    ScheduledStep s;
+    s.op = o.op;
+    s.info.node = o.node;
+    s.info.ops = {static_cast<int>(i)};
+    s.info.name = o.op.name;
+    int out_tensor = o.output;
+    const ir::Shape in = a.tensors[static_cast<std::size_t>(o.inputs.front())].shape;
+    // Fusion: the next op of the same block that is the only reader of our output.
+    auto next_fusable = [&](ir::OpKind kind) -> int {
+      const std::size_t j = i + s.info.ops.size();
+      if (!options.fuse || j >= a.ops.size()) return -1;
+      const auto& nx = a.ops[j];
+      if (nx.node != o.node || nx.op.kind != kind || nx.inputs.front() != out_tensor ||
+          readers[static_cast<std::size_t>(out_tensor)] != 1)
+        return -1;
+      return static_cast<int>(j);
+    };
+    const bool conv_like = o.op.kind == ir::OpKind::Conv || o.op.kind == ir::OpKind::ConvTranspose ||
+                           o.op.kind == ir::OpKind::FullyConnected;
+    if (conv_like) {
+      if (int j = next_fusable(ir::OpKind::BatchNorm); j >= 0) {
+        s.bn = j;
+        s.info.ops.push_back(j);
+        s.info.name += "+" + a.ops[static_cast<std::size_t>(j)].op.name;
+        out_tensor = a.ops[static_cast<std::size_t>(j)].output;
+      }
+    }
+    if (conv_like || o.op.kind == ir::OpKind::Add || o.op.kind == ir::OpKind::BatchNorm) {
+      if (int j = next_fusable(ir::OpKind::Activation); j >= 0) {
+        s.act = a.ops[static_cast<std::size_t>(j)].op.act;
+        s.info.ops.push_back(j);
+        s.info.name += "+" + a.ops[static_cast<std::size_t>(j)].op.name;
+        out_tensor = a.ops[static_cast<std::size_t>(j)].output;
+      }
+    }
+    if (o.op.kind == ir::OpKind::Activation) s.act = o.op.act;
+
+    const std::int64_t out_c = o.op.out_c;
+    const std::int64_t bias_floats = conv_like ? out_c : 0;
+    switch (o.op.kind) {
+      case ir::OpKind::Conv: {
+        const std::int64_t g = o.op.groups, cin_g = in.c / g, cout_g = out_c / g, kk = o.op.k_h * o.op.k_w;
+        const bool depthwise = g == in.c && out_c == in.c;
+        // 1x1, stride 1, no padding: a GEMM per group straight on the input (no im2col copy).
+        const bool pointwise = kk == 1 && o.op.stride == 1 && o.op.pad == 0 && o.op.dilation == 1;
+        if (depthwise) {
+          s.info.kind = StepKind::Depthwise;
+          s.weight_floats = kk * kernels::dw_weight_stride(out_c);
+        } else {
+          s.info.kind = pointwise ? StepKind::Gemm : StepKind::ConvIm2col;
+          s.k_gemm = kk * cin_g;
+          s.weight_floats = kernels::packed_b_size(kt, cout_g, s.k_gemm) * g;
+        }
+        break;
+      }
+      case ir::OpKind::FullyConnected:
+        s.info.kind = StepKind::Gemm;
+        s.k_gemm = in.elements();
+        s.weight_floats = kernels::packed_b_size(kt, out_c, s.k_gemm);
+        break;
+      case ir::OpKind::ConvTranspose: {
+        // B[k = input channel][n = (ky, kx, o_local)], packed per group.
+        s.info.kind = StepKind::ConvTranspose;
+        const std::int64_t g = o.op.groups, cin_g = in.c / g, cout_g = out_c / g, kk = o.op.k_h * o.op.k_w;
+        s.k_gemm = cin_g;
+        s.weight_floats = kernels::packed_b_size(kt, kk * cout_g, cin_g) * g;
+        break;
+      }
+      case ir::OpKind::BatchNorm:
+        s.info.kind = StepKind::ScaleShift;
+        s.weight_floats = 2 * in.c;  // scale and shift
+        break;
+      case ir::OpKind::Activation:
+        s.info.kind = StepKind::Activation;
+        break;
+      case ir::OpKind::Add:
+        s.info.kind = StepKind::Add;
+        break;
+      case ir::OpKind::Mul:
+        s.info.kind = StepKind::Mul;
+        break;
+      case ir::OpKind::Concat:
+        s.info.kind = StepKind::Concat;
+        break;
+      case ir::OpKind::Slice:
+        s.info.kind = StepKind::Slice;
+        break;
+      case ir::OpKind::ChannelShuffle:
+        s.info.kind = StepKind::Shuffle;
+        break;
+      case ir::OpKind::Pool:
+        s.info.kind = StepKind::Pool;
+        break;
+      case ir::OpKind::GlobalPool:
+        s.info.kind = StepKind::GlobalPool;
+        break;
+      case ir::OpKind::Upsample:
+        s.info.kind = StepKind::Upsample;
+        break;
+      case ir::OpKind::CReLU:
+        s.info.kind = StepKind::CReLU;
+        break;
+    }
+    s.weight_floats += bias_floats;
+    for (int t : o.inputs) s.in.push_back(value_for(t));
+    s.out = value_for(out_tensor);
+    s.info.out = a.tensors[static_cast<std::size_t>(out_tensor)].shape;
+    std::int64_t in_el = 0;
+    for (int t : o.inputs) in_el += a.tensors[static_cast<std::size_t>(t)].shape.elements();
+    add_costs(s);
+    s.info.bytes = (in_el + s.info.out.elements()) * n * 4 + s.weight_floats * 4;
+    p.weight_floats += s.weight_floats;
+    i += s.info.ops.size();
+    p.steps.push_back(std::move(s));
+  }
+  for (int t : output_tensors(a)) p.outputs.push_back(value_of[static_cast<std::size_t>(t)]);
+
+  // Who writes and who reads each value, for the two layout choices below.
+  std::vector<int> producer(p.values.size(), -1), readers_of(p.values.size(), 0);
+  for (std::size_t si = 0; si < p.steps.size(); ++si) {
+    producer[static_cast<std::size_t>(p.steps[si].out)] = static_cast<int>(si);
+    for (int v : p.steps[si].in) ++readers_of[static_cast<std::size_t>(v)];
+  }
+  for (int v : p.outputs) ++readers_of[static_cast<std::size_t>(v)];  // read by the caller too
+  // Whether v's producer writes its output with a pixel stride (GEMM, im2col, depthwise).
+  auto strided_writer = [&](int v) {
+    const int pr = producer[static_cast<std::size_t>(v)];
+    if (pr < 0) return false;
+    const ScheduledStep& ps = p.steps[static_cast<std::size_t>(pr)];
+    return ps.info.kind == StepKind::ConvIm2col || ps.info.kind == StepKind::Depthwise ||
+           (ps.info.kind == StepKind::Gemm && ps.op.kind == ir::OpKind::Conv);
+  };
+
+  // Concat written in place: a convolution whose only reader is a concat writes
+  // straight into its channel range of the concat's output (the kernels take a
+  // pixel stride), and the concat copies only what remains.
+  if (options.concat_in_place) {
+    for (auto& st : p.steps) {
+      if (st.info.kind != StepKind::Concat || p.values[static_cast<std::size_t>(st.out)].parent >= 0) continue;
+      std::int64_t c0 = 0;
+      for (int v : st.in) {
+        ScheduledValue& val = p.values[static_cast<std::size_t>(v)];
+        if (strided_writer(v) && readers_of[static_cast<std::size_t>(v)] == 1 && val.parent < 0 &&
+            std::count(st.in.begin(), st.in.end(), v) == 1) {
+          val.parent = st.out;
+          val.channel_offset = c0;
+        }
+        c0 += val.shape.c;
+      }
+    }
+  }
+
+  // Pixel strides: a depthwise input whose pixels are a multiple of 1 KiB apart
+  // (256, 512, 1024 channels) puts every line a kernel tile reads into a few L1
+  // sets, which then evict each other. Its producer writes it one cache line
+  // wider per pixel instead, when the depthwise step is its only reader.
+  for (const ScheduledStep& st : p.steps) {
+    if (st.info.kind != StepKind::Depthwise) continue;
+    const int v = st.in[0];
+    ScheduledValue& val = p.values[static_cast<std::size_t>(v)];
+    if (strided_writer(v) && readers_of[static_cast<std::size_t>(v)] == 1 && val.parent < 0 && val.shape.c % 256 == 0)
+      val.pad_c = kAlignFloats;
+  }
+
+  // Liveness and arena placement (largest first, lowest offset that fits in time).
+  const int n_steps = static_cast<int>(p.steps.size());
+  for (auto& v : p.values) {
+    v.first = n_steps;
+    v.last = -1;
+  }
+  for (int v : p.inputs) p.values[static_cast<std::size_t>(v)].first = 0;
+  for (int s = 0; s < n_steps; ++s) {
+    const ScheduledStep& st = p.steps[static_cast<std::size_t>(s)];
+    auto& out = p.values[static_cast<std::size_t>(st.out)];
+    out.first = std::min(out.first, s);
+    for (int v : st.in)
+      p.values[static_cast<std::size_t>(v)].last = std::max(p.values[static_cast<std::size_t>(v)].last, s);
+  }
+  for (int v : p.outputs) p.values[static_cast<std::size_t>(v)].last = n_steps;
+  for (auto& v : p.values) v.last = std::max(v.last, v.first);
+  // A concat's output lives from the first step that writes into it in place.
+  for (auto& v : p.values)
+    if (v.parent >= 0) {
+      ScheduledValue& parent = p.values[static_cast<std::size_t>(v.parent)];
+      parent.first = std::min(parent.first, v.first);
+    }
+  std::vector<int> order(p.values.size());
+  for (std::size_t v = 0; v < order.size(); ++v) order[v] = static_cast<int>(v);
+  auto size_of = [&](const ScheduledValue& v) {
+    return (v.shape.h * v.shape.w * (v.shape.c + v.pad_c) * n + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+  };
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
+    return size_of(p.values[static_cast<std::size_t>(x)]) > size_of(p.values[static_cast<std::size_t>(y)]);
+  });
+  std::vector<int> placed;
+  for (int v : order) {
+    ScheduledValue& val = p.values[static_cast<std::size_t>(v)];
+    if (val.parent >= 0) continue;  // lives inside its concat's buffer
+    std::vector<std::pair<std::int64_t, std::int64_t>> busy;
+    for (int q : placed) {
+      const ScheduledValue& o2 = p.values[static_cast<std::size_t>(q)];
+      if (o2.first <= val.last && val.first <= o2.last) busy.emplace_back(o2.offset, o2.offset + size_of(o2));
+    }
+    std::sort(busy.begin(), busy.end());
+    std::int64_t offset = 0;
+    for (const auto& [b, e] : busy) {
+      if (offset + size_of(val) <= b) break;
+      offset = std::max(offset, e);
+    }
+    val.offset = offset;
+    p.arena_floats = std::max(p.arena_floats, offset + size_of(val));
+    placed.push_back(v);
+  }
+
+  // Scratch: one im2col / col2im tile per thread.
+  for (const ScheduledStep& s : p.steps) {
+    if (s.info.kind == StepKind::ConvIm2col)  // windows and results of an im2col tile
+      p.scratch_floats = std::max(p.scratch_floats, kIm2colTile * (s.k_gemm + s.op.out_c / s.op.groups));
+    if (s.info.kind == StepKind::ConvTranspose)
+      p.scratch_floats = std::max(p.scratch_floats, kIm2colTile * s.op.k_h * s.op.k_w * (s.op.out_c / s.op.groups));
+  }
+  return p;
+}
+
+std::int64_t Schedule::total_bytes() const {
+  return (arena_floats + weight_floats + scratch_floats * threads + bottleneck_floats) * 4;
+}
+
+}  // namespace convscope::runtime

@@ -1,0 +1,137 @@
+#pragma once
+/// What a plan will do, decided without weights or memory: the analyzed graph's
+/// ops grouped into steps (convolution + batch norm + activation fused, the
+/// inverted residual's chain as one sliced step), the layout choices (concats
+/// written in place, padded pixel strides) and every tensor's place in the
+/// arena. Plan::build materialises a schedule (weights packed, memory
+/// allocated); the latency model predicts one step by step, so predictions
+/// see exactly the steps a run would time. Building a schedule costs
+/// microseconds per op.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cost/analysis.h"
+#include "kernels/kernels.h"
+#include "util/result.h"
+
+namespace convscope::runtime {
+
+class Weights;
+
+struct PlanOptions {
+  int threads = 1;                   ///< 1 by default for stable numbers
+  std::uint64_t seed = 1;            ///< deterministic weights (unless `weights` is given)
+  const Weights* weights = nullptr;  ///< weights given by the caller, one per analysis op
+  /// Refuse plans whose arena + weights + scratch exceed this many bytes.
+  std::int64_t memory_limit_bytes = std::int64_t{4} << 30;
+  bool fuse = true;  ///< fold BN into convolutions, fuse activations
+  /// Run each expand 1x1 -> depthwise -> project 1x1 chain (the inverted
+  /// residual) as one step over `split` channel slices of the expanded tensor,
+  /// which then never exists whole (MobileNetV2 paper, sec. 5.1, the t-way
+  /// split). 0 = run the chain op by op.
+  std::int64_t split = 0;
+  /// Convolutions feeding only a concat write into its output directly.
+  bool concat_in_place = true;
+  /// Kernels to use (best_kernels() when null): tests pin the portable path.
+  const kernels::KernelTable* kernels = nullptr;
+};
+
+enum class StepKind {
+  Gemm,           ///< 1x1 stride-1 convolution or fully connected: one GEMM
+  ConvIm2col,     ///< any other convolution: im2col tiles + GEMM, per group
+  Depthwise,      ///< depthwise convolution (one filter per channel)
+  ConvTranspose,  ///< GEMM then col2im scatter
+  ScaleShift,     ///< batch norm that could not be folded
+  Activation,
+  Add,
+  Mul,  ///< per-channel scale (squeeze-excite)
+  Concat,
+  Slice,
+  Shuffle,
+  Pool,
+  GlobalPool,
+  Upsample,
+  CReLU,
+  /// expand 1x1 + depthwise + project 1x1 (+ shortcut) over channel slices
+  FusedBottleneck,
+};
+inline constexpr int kStepKinds = static_cast<int>(StepKind::FusedBottleneck) + 1;
+std::string_view step_kind_name(StepKind k);
+
+/// One step of a plan, as reported to profilers and users.
+struct StepInfo {
+  StepKind kind;
+  int node = -1;         ///< graph node the step belongs to
+  std::vector<int> ops;  ///< analysis op indices it covers (fused ops share a step)
+  std::string name;      ///< e.g. "expand+expand_bn+expand_relu6"
+  ir::Shape out;
+  std::int64_t madds = 0;  ///< per batch
+  std::int64_t flops = 0;  ///< 2 x madds + other ops, per batch
+  std::int64_t bytes = 0;  ///< inputs + output + parameters read, per batch
+};
+
+/// Pixels per im2col / col2im tile.
+inline constexpr std::int64_t kIm2colTile = 96;
+
+/// A fused expand -> depthwise -> project chain over channel slices.
+struct BottleneckShape {
+  /// Analysis ops whose weights it takes (-1: absent).
+  int expand = -1, bn1 = -1, dw = -1, bn2 = -1, project = -1, bn3 = -1;
+  std::vector<std::int64_t> lo;  ///< slice boundaries over the expanded channels (slices + 1 entries)
+  ir::Activation act_expand = ir::Activation::None, act_dw = ir::Activation::None, act_out = ir::Activation::None;
+  ir::Op dw_op;  ///< kernel, stride, padding, dilation of the depthwise
+  std::int64_t cin = 0, e = 0, cout = 0;
+  ir::Shape mid_in, mid_out;  ///< expanded tensor before and after the depthwise
+  bool shortcut = false;
+  std::int64_t ebuf_floats = 0, dbuf_floats = 0;  ///< one slice, before and after the depthwise
+  [[nodiscard]] std::int64_t slices() const { return static_cast<std::int64_t>(lo.size()) - 1; }
+};
+
+struct ScheduledStep {
+  StepInfo info;
+  ir::Op op;  ///< the first op (the convolution of a fused step)
+  ir::Activation act = ir::Activation::None;
+  std::vector<int> in;  ///< value ids
+  int out = -1;
+  int bn = -1;                     ///< analysis op of a batch norm folded into this convolution
+  std::int64_t k_gemm = 0;         ///< GEMM depth per group
+  std::int64_t weight_floats = 0;  ///< packed weights, biases, scales
+  std::optional<BottleneckShape> bottleneck;
+};
+
+/// A tensor passed between steps, placed in the arena.
+struct ScheduledValue {
+  ir::Shape shape;
+  std::int64_t offset = 0;  ///< floats into the arena
+  int first = 0, last = 0;  ///< live steps (inclusive)
+  std::string name;
+  /// Written in place into a concat's output: that value, and the first channel.
+  int parent = -1;
+  std::int64_t channel_offset = 0;
+  /// Extra floats per pixel: a padded pixel stride.
+  std::int64_t pad_c = 0;
+};
+
+struct Schedule {
+  const kernels::KernelTable* kt = nullptr;
+  int threads = 1;
+  std::int64_t batch = 1;
+  std::vector<ScheduledStep> steps;
+  std::vector<ScheduledValue> values;
+  std::vector<int> inputs, outputs;  ///< value ids
+  std::int64_t arena_floats = 0;
+  std::int64_t scratch_floats = 0;  ///< per thread
+  std::int64_t bottleneck_floats = 0;
+  std::int64_t weight_floats = 0;
+
+  /// Schedules a complete analysis of `graph` (memory is not limited here).
+  static Result<Schedule> build(const ir::Graph& graph, const cost::Analysis& a, const PlanOptions& options = {});
+  /// Arena + weights + scratch for all threads, in bytes.
+  [[nodiscard]] std::int64_t total_bytes() const;
+};
+
+}  // namespace convscope::runtime
