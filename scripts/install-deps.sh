@@ -8,7 +8,7 @@ PACKAGES=(
   # cpack -G DEB: dpkg-shlibdeps (dpkg-dev) and file, which CPack needs to find the binaries' libraries
   dpkg-dev file
   libgtest-dev libgmock-dev libbenchmark-dev
-  nlohmann-json3-dev libexpected-dev libcli11-dev
+  nlohmann-json3-dev libexpected-dev libcli11-dev libeigen3-dev
   libonnx-dev libprotobuf-dev
   # oneDNN, the kernel peer in bench_kernels; Debian's CMake package for it needs the OpenCL headers
   # (only recommended by libdnnl-dev, so name them). Optional: a missing peer is skipped at configure.

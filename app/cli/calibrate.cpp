@@ -1,13 +1,20 @@
-// convscope-cli calibrate: this machine's peak FLOP/s and bandwidths (cached), the ceilings of the roofline.
+// convscope-cli calibrate: this machine's peak FLOP/s and bandwidths (cached), the ceilings of the roofline;
+// with --latency the latency model of the kernels, with --validate its accuracy report.
 #include <cstdio>
 #include <iostream>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "command.h"
 #include "common.h"
+#include "io/graph_json.h"
+#include "kernels/cpu.h"
 #include "kernels/kernels.h"
 #include "profile/calibration.h"
+#include "profile/latency_calibration.h"
+#include "profile/latency_validation.h"
 
 namespace convscope::cli {
 
@@ -15,9 +22,147 @@ namespace {
 struct Options {
   std::string isa = "all";
   bool json = false, portable = false;
+  bool latency = false, validate = false;
+  std::vector<int> threads;
+  std::vector<std::string> files;
+  std::string samples;  // --samples CSV
 };
 
+/// Every timed step of a calibration: kind, features, measured and predicted ns.
+void write_samples(const std::string& path, const profile::LatencyModel& m, const std::vector<profile::Sample>& samples) {
+  std::string csv = "kind,measured_ns,predicted_ns,x0,x1,x2,x3,x4,x5,x6,x7,x8\n";
+  for (const auto& s : samples) {
+    csv += std::string(runtime::step_kind_name(s.f.kind)) + "," + std::to_string(s.ns) + "," +
+           std::to_string(m.predict(s.f).ns);
+    for (int j = 0; j < profile::kMaxFeatures; ++j) csv += "," + std::to_string(s.f.x[static_cast<std::size_t>(j)]);
+    csv += "\n";
+  }
+  if (auto ok = io::write_file_atomic(path, csv); !ok) std::cerr << format_diagnostics(ok.error(), "convscope-cli");
+}
+
+std::vector<int> thread_counts(const Options& o) {
+  if (!o.threads.empty()) return o.threads;
+  const int all = kernels::cpu_info().logical_cpus;
+  return all > 1 ? std::vector<int>{1, all} : std::vector<int>{1};
+}
+
+void progress_bar(const char* what, double f) {
+  if (::isatty(2) == 0) return;
+  const int w = 40, done = static_cast<int>(f * w);
+  std::fprintf(stderr, "\r%s [%s%s] %3d%%", what, std::string(static_cast<std::size_t>(done), '#').c_str(),
+               std::string(static_cast<std::size_t>(w - done), ' ').c_str(), static_cast<int>(f * 100));
+  if (f >= 1.0) std::fprintf(stderr, "\r%70s\r", "");
+}
+
+std::string pct(double share) {
+  char b[16];
+  std::snprintf(b, sizeof b, "%.0f %%", share * 100);
+  return b;
+}
+
+/// --latency: calibrate the model for each thread count and print the fits.
+int run_latency(const Options& o, const kernels::KernelTable& kt) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (int t : thread_counts(o)) {
+    std::vector<profile::Sample> samples;
+    auto m = profile::load_or_calibrate_latency(kt, t, true, [](double f) { progress_bar("calibrating", f); }, nullptr,
+                                                o.samples.empty() ? nullptr : &samples);
+    if (m && !o.samples.empty()) write_samples(o.samples + (thread_counts(o).size() > 1 ? "." + std::to_string(t) : ""), *m, samples);
+    if (!m) {
+      std::cerr << format_diagnostics(m.error(), "convscope-cli");
+      return kExitUsage;
+    }
+    if (o.json) {
+      out.push_back(nlohmann::ordered_json::parse(profile::to_json(*m).dump()));
+      continue;
+    }
+    std::printf("%s\n%d probe graphs timed in %.1f s\n\n", m->describe().c_str(), m->probes,
+                m->calibration_seconds);
+    std::printf("%-18s %8s %14s\n", "step kind", "samples", "median error");
+    for (int k = 0; k < runtime::kStepKinds; ++k) {
+      const auto& f = m->fits[static_cast<std::size_t>(k)];
+      if (f.coef.empty()) continue;
+      std::printf("%-18s %8d %13.1f%%\n", std::string(runtime::step_kind_name(static_cast<runtime::StepKind>(k))).c_str(),
+                  f.samples, f.median_abs_error * 100);
+    }
+    std::printf("\n");
+  }
+  if (o.json) std::cout << out.dump(2) << "\n";
+  else std::printf("saved to %s\n", profile::latency_cache_path().string().c_str());
+  return 0;
+}
+
+/// --validate: predicted against measured for the presets, their variants and FILEs.
+int run_validate(const Options& o, const kernels::KernelTable& kt) {
+  std::vector<profile::ValidationCase> cases = profile::default_validation_cases();
+  for (const auto& f : o.files) {
+    Source s = open_graph(f);
+    if (!s.graph) return print_load_error(s);
+    cases.push_back({s.shown, std::move(*s.graph), 0});
+  }
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  int failed = 0;
+  for (int t : thread_counts(o)) {
+    std::string why;
+    auto m = profile::load_or_calibrate_latency(kt, t, false, [](double f) { progress_bar("calibrating", f); }, &why);
+    if (!m) {
+      std::cerr << format_diagnostics(m.error(), "convscope-cli");
+      return kExitUsage;
+    }
+    if (!why.empty()) std::fprintf(stderr, "calibrated first: %s\n", why.c_str());
+    std::vector<profile::ValidatedNetwork> rows;
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      progress_bar("measuring", static_cast<double>(i) / static_cast<double>(cases.size()));
+      auto v = profile::validate_case(*m, kt, cases[i]);
+      if (!v) {
+        std::cerr << format_diagnostics(v.error(), "convscope-cli: " + cases[i].name);
+        ++failed;
+        continue;
+      }
+      rows.push_back(std::move(*v));
+    }
+    progress_bar("measuring", 1.0);
+    const auto s = profile::summarize(rows);
+    if (o.json) {
+      nlohmann::ordered_json j{{"model", m->describe()},
+                               {"threads", t},
+                               {"networks", nlohmann::ordered_json::array()},
+                               {"summary",
+                                {{"networks", s.networks},
+                                 {"within_5", s.within_5},
+                                 {"within_10", s.within_10},
+                                 {"layers", s.layers},
+                                 {"layers_within_25", s.layers_within_25},
+                                 {"median_abs_error", s.median_abs_error}}}};
+      for (const auto& r : rows)
+        j["networks"].push_back({{"name", r.name},
+                                 {"predicted_ms", r.predicted_ns / 1e6},
+                                 {"measured_ms", r.measured_ns / 1e6},
+                                 {"error", r.error()},
+                                 {"steps", r.steps},
+                                 {"extrapolated_steps", r.extrapolated}});
+      out.push_back(j);
+      continue;
+    }
+    std::printf("%s\n\n%-40s %10s %10s %8s\n", m->describe().c_str(), "network", "predicted", "measured", "error");
+    for (const auto& r : rows)
+      std::printf("%-40s %7.3f ms %7.3f ms %+7.1f%%%s\n", r.name.c_str(), r.predicted_ns / 1e6, r.measured_ns / 1e6,
+                  r.error() * 100, r.extrapolated > 0 ? "  (extrapolated steps)" : "");
+    std::printf("\n%d networks: %s within +-5 %%, %s within +-10 %% (median error %.1f %%, worst %+.1f %%)\n",
+                s.networks, pct(s.within_5).c_str(), pct(s.within_10).c_str(), s.median_abs_error * 100,
+                s.worst_error * 100);
+    std::printf("%d layers: %s within +-25 %%\n\n", s.layers, pct(s.layers_within_25).c_str());
+  }
+  if (o.json) std::cout << out.dump(2) << "\n";
+  return failed > 0 ? kExitInvalid : 0;
+}
+
 int run(const Options& o) {
+  if (o.latency || o.validate) {
+    auto kt = pick_kernels(o.isa == "all" ? "auto" : o.isa, o.portable);
+    if (!kt) return kt.error();
+    return o.latency ? run_latency(o, **kt) : run_validate(o, **kt);
+  }
   // Every table this CPU runs (each has its own FMA peak and read bandwidth), or the one asked for.
   std::vector<const kernels::KernelTable*> tables;
   if (o.isa == "all" && !o.portable) {
@@ -75,6 +220,15 @@ Command add_calibrate(CLI::App& app) {
   cmd->add_flag("--json", o->json, "print JSON");
   add_isa_option(cmd, o->isa, "all");
   cmd->add_flag("--portable", o->portable, "calibrate the portable kernels only (same as --isa portable)");
+  cmd->add_flag("--latency", o->latency,
+                "calibrate the latency model: time the kernels on a grid of probe graphs and fit it (cached)");
+  cmd->add_flag("--validate", o->validate,
+                "the latency model's accuracy: predicted against measured for every preset, variants and FILEs");
+  cmd->add_option("--threads", o->threads, "thread counts for --latency / --validate (default: 1 and all)")
+      ->check(CLI::Range(1, 256))
+      ->delimiter(',');
+  cmd->add_option("--samples", o->samples, "--latency: write every timed step (features, measured, predicted) as CSV");
+  cmd->add_option("FILE", o->files, "--validate: more networks (graph files, ONNX models, presets)");
   return {cmd, [o] { return run(*o); }};
 }
 }  // namespace convscope::cli

@@ -65,6 +65,10 @@ struct PoolArgs {
   std::int64_t y_begin = 0, y_end = 0;  ///< output rows to compute
 };
 
+/// Revision of the kernels and of how plans use them. Bump it with any change
+/// that moves their speed: latency models calibrated before are then redone.
+inline constexpr int kKernelRevision = 1;
+
 struct KernelTable {
   Isa isa = Isa::Portable;
   /// Rows [row_begin, row_end) of a GEMM (the caller splits rows across threads).

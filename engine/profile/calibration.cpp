@@ -60,12 +60,6 @@ double read_gbps(const kernels::KernelTable& kt, std::int64_t floats, double bud
   return best;
 }
 
-std::string now_iso() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
 
 nlohmann::json to_json(const Calibration& c) {
   return {{"cpu", c.cpu},
@@ -80,6 +74,13 @@ nlohmann::json to_json(const Calibration& c) {
 }
 
 }  // namespace
+
+std::string now_iso() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
 
 double Calibration::peak_gflops(int threads) const {
   if (threads <= 1 || cores <= 1) return peak_gflops_1;

@@ -38,6 +38,9 @@ struct Calibration {
 inline constexpr double kL2FitBytes = 1024.0 * 1024.0;
 inline constexpr double kL3FitBytes = 16.0 * 1024.0 * 1024.0;
 
+/// The time now as an ISO date-time (UTC), as calibrations record it.
+std::string now_iso();
+
 /// Measures now (about 2 to 4 seconds).
 Calibration measure(const kernels::KernelTable& kt);
 

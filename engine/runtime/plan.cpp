@@ -308,14 +308,8 @@ void Plan::Impl::run_conv_im2col(const Step& s) {
   for (std::int64_t ky = 0; ky < kh; ++ky)
     for (std::int64_t kx = 0; kx < (whole_rows ? 1 : kw); ++kx) seg_off.push_back((ky * in.w + kx) * dil * in.c);
   seg_off.push_back(0);                 // read past the last segment, never used
-  std::int64_t x_lo = 0, x_hi = out.w;  // output columns whose windows are inside the input horizontally
-  while (x_lo < out.w && x_lo * st - pad < 0) ++x_lo;
-  while (x_hi > x_lo && (x_hi - 1) * st - pad + (kw - 1) * dil >= in.w) --x_hi;
-
-  // Implicit rows pay one pass over B per output row: worth it for rows of at
-  // least this many pixels; narrower images go through im2col tiles alone.
-  constexpr std::int64_t kMinImplicitWidth = 16;
-  const bool implicit = x_hi - x_lo >= kMinImplicitWidth;
+  const Im2colCover cover = im2col_cover(s.op, in, out);
+  const std::int64_t x_lo = cover.x_lo, x_hi = cover.x_hi;
 
   const std::int64_t rows = batch * out.h;
   // One part per thread, each with its own scratch: an im2col tile of up to
@@ -363,7 +357,7 @@ void Plan::Impl::run_conv_im2col(const Step& s) {
         };
         for (std::int64_t r = rows * part / parts; r < rows * (part + 1) / parts; ++r) {
           const std::int64_t b = r / out.h, oy = r % out.h, iy0 = oy * st - pad;
-          if (!implicit || iy0 < 0 || iy0 + (kh - 1) * dil >= in.h) {
+          if (!cover.row_implicit(oy)) {
             for (std::int64_t ox = 0; ox < out.w; ++ox) gather(b, oy, ox);
             continue;
           }

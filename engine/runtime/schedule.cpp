@@ -420,6 +420,19 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
   return p;
 }
 
+Im2colCover im2col_cover(const ir::Op& op, const ir::Shape& in, const ir::Shape& out) {
+  const std::int64_t st = op.stride, pad = op.pad, dil = op.dilation;
+  Im2colCover c;
+  c.x_hi = out.w;
+  while (c.x_lo < out.w && c.x_lo * st - pad < 0) ++c.x_lo;
+  while (c.x_hi > c.x_lo && (c.x_hi - 1) * st - pad + (op.k_w - 1) * dil >= in.w) --c.x_hi;
+  c.y_hi = out.h;
+  while (c.y_lo < out.h && c.y_lo * st - pad < 0) ++c.y_lo;
+  while (c.y_hi > c.y_lo && (c.y_hi - 1) * st - pad + (op.k_h - 1) * dil >= in.h) --c.y_hi;
+  c.implicit = c.x_hi - c.x_lo >= kMinImplicitWidth;
+  return c;
+}
+
 std::int64_t Schedule::total_bytes() const {
   return (arena_floats + weight_floats + scratch_floats * threads + bottleneck_floats) * 4;
 }

@@ -77,6 +77,21 @@ struct StepInfo {
 /// Pixels per im2col / col2im tile.
 inline constexpr std::int64_t kIm2colTile = 96;
 
+/// Which output pixels of an im2col step the GEMM reads in place (implicit
+/// im2col): columns [x_lo, x_hi) of rows [y_lo, y_hi), whose windows lie inside
+/// the input, when that span is at least kMinImplicitWidth pixels wide (each
+/// implicit row costs a pass over the weights). Every other pixel's window is
+/// gathered into tiles of kIm2colTile pixels.
+struct Im2colCover {
+  std::int64_t x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
+  bool implicit = false;
+  [[nodiscard]] bool row_implicit(std::int64_t oy) const { return implicit && oy >= y_lo && oy < y_hi; }
+  /// Pixels per image read in place.
+  [[nodiscard]] std::int64_t implicit_pixels() const { return implicit ? (y_hi - y_lo) * (x_hi - x_lo) : 0; }
+};
+inline constexpr std::int64_t kMinImplicitWidth = 16;
+Im2colCover im2col_cover(const ir::Op& op, const ir::Shape& in, const ir::Shape& out);
+
 /// A fused expand -> depthwise -> project chain over channel slices.
 struct BottleneckShape {
   /// Analysis ops whose weights it takes (-1: absent).

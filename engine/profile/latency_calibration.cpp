@@ -1,0 +1,365 @@
+#include "profile/latency_calibration.h"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cost/analysis.h"
+#include "io/graph_json.h"
+#include "kernels/cpu.h"
+#include "profile/calibration.h"
+#include "profile/stats.h"
+#include "runtime/plan.h"
+
+namespace convscope::profile {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+/// A deterministic pick from a list (the probe set must not change between runs).
+class Picker {
+ public:
+  explicit Picker(std::uint64_t seed) : state_(seed) {}
+  template <class T>
+  T pick(const std::vector<T>& v) {
+    state_ = state_ * 6364136223846793005ULL + 1442695040888963407ULL;
+    return v[static_cast<std::size_t>((state_ >> 33) % v.size())];
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
+/// input (h x w x c) followed by `blocks`; a block without "inputs" reads the one before.
+std::string graph(std::int64_t h, std::int64_t w, std::int64_t c, std::vector<json> blocks) {
+  json all = json::array();
+  all.push_back({{"id", "input"}, {"kind", "input"}, {"height", h}, {"width", w}, {"channels", c}});
+  std::string prev = "input";
+  int n = 0;
+  for (auto& b : blocks) {
+    if (!b.contains("id")) b["id"] = "b" + std::to_string(n++);
+    if (!b.contains("inputs")) b["inputs"] = json::array({prev});
+    prev = b["id"].get<std::string>();
+    all.push_back(b);
+  }
+  return json{{"format", "convscope-graph"}, {"version", 1}, {"name", "probe"}, {"blocks", all}}.dump();
+}
+
+const std::vector<std::int64_t> kChannels{16, 24, 32, 48, 64, 96, 128, 144, 160, 192, 240, 256,
+                                          320, 384, 480, 512, 576, 672, 960, 1024, 1280};
+const std::vector<std::int64_t> kSizes{7, 14, 28, 56, 112};
+constexpr int kRandomNetworks = 40;
+const std::vector<std::string> kActs{"relu6", "relu", "hswish", "none"};
+
+std::int64_t round8(double x) { return std::max<std::int64_t>(8, static_cast<std::int64_t>(std::lround(x / 8)) * 8); }
+
+/// A random network in the style of the efficient families (stem, five stages
+/// of random units, 1x1 head, classifier): steps are then timed where a network
+/// runs them, after the step that wrote their input and with the weights of a
+/// whole network competing for the caches.
+Probe random_network(Picker& r) {
+  std::vector<json> b;
+  int n = 0;
+  auto id = [&] { return "n" + std::to_string(n++); };
+  std::string cur = "input";
+  auto push = [&](json blk, std::vector<std::string> inputs = {}) {
+    const std::string name = id();
+    blk["id"] = name;
+    blk["inputs"] = inputs.empty() ? std::vector<std::string>{cur} : inputs;
+    b.push_back(std::move(blk));
+    return name;
+  };
+  const std::int64_t res = r.pick(std::vector<std::int64_t>{128, 160, 192, 224});
+  std::int64_t c = r.pick(std::vector<std::int64_t>{16, 24, 32});
+  const std::string act = r.pick(std::vector<std::string>{"relu", "relu6", "hswish"});
+  cur = push({{"kind", "conv"}, {"out", c}, {"stride", 2}, {"activation", act}});
+  if (r.pick(std::vector<int>{0, 0, 1}) == 1) cur = push({{"kind", "pool"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}});
+  const double grow = r.pick(std::vector<double>{1.5, 2.0, 2.0});
+  double width = static_cast<double>(c);
+  for (int stage = 0; stage < 5; ++stage) {
+    width *= stage == 0 ? 1.0 : grow;
+    const std::int64_t out = round8(width * r.pick(std::vector<double>{0.75, 1.0, 1.25}));
+    const int units = r.pick(std::vector<int>{1, 2, 3});
+    for (int u = 0; u < units; ++u) {
+      const std::int64_t s = (u == 0 && stage > 0) ? 2 : 1;
+      const std::int64_t k = r.pick(std::vector<std::int64_t>{3, 3, 5});
+      switch (r.pick(std::vector<int>{0, 0, 0, 1, 2, 3, 4, 5, 6})) {
+        case 0:  // inverted residual
+          cur = push({{"kind", "inverted_residual"}, {"out", out}, {"expansion", r.pick(std::vector<int>{3, 4, 6})},
+                      {"kernel", k}, {"stride", s}, {"se", r.pick(std::vector<bool>{false, false, true})},
+                      {"activation", act}});
+          break;
+        case 1:
+          cur = push({{"kind", "separable"}, {"out", out}, {"kernel", k}, {"stride", s}, {"activation", act}});
+          break;
+        case 2:  // fire, after a pooling when it must downsample
+          if (s == 2) cur = push({{"kind", "pool"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}});
+          cur = push({{"kind", "fire"}, {"squeeze", round8(static_cast<double>(c) / 6)}, {"expand1x1", out / 2},
+                      {"expand3x3", out - out / 2}, {"bypass", c == out}});
+          break;
+        case 3:
+          cur = push({{"kind", "conv"}, {"out", out}, {"kernel", 3}, {"stride", s}, {"activation", act}});
+          break;
+        case 4:
+          cur = push({{"kind", "igcv3"}, {"out", out}, {"expansion", r.pick(std::vector<int>{2, 4, 6})},
+                      {"stride", s}});
+          break;
+        case 5: {  // ShuffleNet V2 unit (stride 1, equal halves), else an inverted residual
+          if (s == 2 || c != out) {
+            cur = push({{"kind", "inverted_residual"}, {"out", out}, {"expansion", 4}, {"kernel", k}, {"stride", s}});
+            break;
+          }
+          const std::string left = push({{"kind", "split"}, {"parts", 2}, {"index", 0}});
+          cur = push({{"kind", "split"}, {"parts", 2}, {"index", 1}});
+          cur = push({{"kind", "conv"}, {"out", c / 2}, {"kernel", 1}, {"activation", "relu"}});
+          cur = push({{"kind", "depthwise"}, {"kernel", k}, {"activation", "none"}});
+          cur = push({{"kind", "conv"}, {"out", c / 2}, {"kernel", 1}, {"activation", "relu"}});
+          cur = push({{"kind", "concat"}}, {left, cur});
+          cur = push({{"kind", "channel_shuffle"}, {"groups", 2}});
+          break;
+        }
+        default: {  // depthwise, then an element-wise oddity, then pointwise
+          cur = push({{"kind", "depthwise"}, {"kernel", k}, {"stride", s}, {"activation", "none"}});
+          const int extra = r.pick(std::vector<int>{0, 1, 2, 3});
+          if (extra == 1) cur = push({{"kind", "activation"}, {"function", r.pick(std::vector<std::string>{"hswish", "sigmoid", "relu"})}});
+          if (extra == 2) cur = push({{"kind", "crelu"}});
+          if (extra == 3) cur = push({{"kind", "batch_norm"}});
+          cur = push({{"kind", "conv"}, {"out", out}, {"kernel", 1}, {"activation", act}});
+          break;
+        }
+      }
+      c = out;
+    }
+  }
+  if (r.pick(std::vector<int>{0, 0, 0, 1}) == 1) {  // a segmentation-style tail
+    cur = push({{"kind", "upsample"}, {"mode", r.pick(std::vector<std::string>{"nearest", "bilinear"})}});
+    cur = push({{"kind", "conv"}, {"out", 64}, {"kernel", 1}});
+  } else {
+    cur = push({{"kind", "conv"}, {"out", r.pick(std::vector<std::int64_t>{576, 960, 1024, 1280})}, {"kernel", 1},
+                {"activation", act}});
+    cur = push({{"kind", "global_pool"}});
+    cur = push({{"kind", "fc"}, {"out", 1000}});
+  }
+  std::vector<json> all{{{"id", "input"}, {"kind", "input"}, {"height", res}, {"width", res}, {"channels", 3}}};
+  all.insert(all.end(), b.begin(), b.end());
+  return {"network",
+          json{{"format", "convscope-graph"}, {"version", 1}, {"name", "probe network"}, {"blocks", all}}.dump(),
+          r.pick(std::vector<std::int64_t>{0, 0, 3, 6})};
+}
+
+}  // namespace
+
+std::vector<Probe> probes() {
+  std::vector<Probe> out;
+  Picker r(20261201);
+  auto add = [&](const std::string& family, std::string text, std::int64_t split = 0) {
+    out.push_back({family, std::move(text), split});
+  };
+  // Pointwise convolutions (one GEMM each), up to about 2 x 10^8 multiply-adds.
+  for (std::int64_t h : kSizes)
+    for (int i = 0; i < 8; ++i) {
+      std::int64_t cin = r.pick(kChannels), cout = r.pick(kChannels);
+      while (h * h * cin * cout > 200'000'000) cin = std::max<std::int64_t>(16, cin / 2), cout = std::max<std::int64_t>(16, cout / 2);
+      add("pointwise", graph(h, h, cin, {{{"kind", "conv"}, {"out", cout}, {"kernel", 1}, {"activation", r.pick(kActs)}}}));
+    }
+  // Fully connected layers: classifiers and squeeze-excite sized.
+  for (std::int64_t cin : {64, 128, 256, 576, 960, 1024, 1280, 2048})
+    for (std::int64_t cout : {16, 240, 1000, 1280})
+      if ((cin * 7 + cout) % 3 != 0 || cout == 1000)
+        add("fc", graph(1, 1, cin, {{{"kind", "fc"}, {"out", cout}, {"activation", r.pick(kActs)}}}));
+  // k x k convolutions: stems and body layers, some grouped.
+  for (auto [h, c, cout, k, s] : std::vector<std::array<std::int64_t, 5>>{
+           {224, 3, 16, 3, 2}, {224, 3, 32, 3, 2}, {224, 3, 24, 3, 2}, {224, 3, 64, 7, 2}, {227, 3, 96, 7, 2},
+           {192, 3, 32, 3, 2}, {160, 3, 32, 3, 2}, {128, 3, 16, 3, 2}, {299, 3, 32, 3, 2}, {112, 32, 64, 3, 1}})
+    add("conv", graph(h, h, c, {{{"kind", "conv"}, {"out", cout}, {"kernel", k}, {"stride", s}}}));
+  for (int i = 0; i < 20; ++i) {
+    const std::int64_t h = r.pick(std::vector<std::int64_t>{7, 14, 28, 56, 112}), k = r.pick(std::vector<std::int64_t>{3, 3, 5});
+    const std::int64_t s = r.pick(std::vector<std::int64_t>{1, 2}), g = r.pick(std::vector<std::int64_t>{1, 1, 1, 2, 4});
+    std::int64_t cin = r.pick(kChannels), cout = r.pick(kChannels);
+    while (h * h * cin * cout * k * k / (s * s * g) > 250'000'000) cin = std::max<std::int64_t>(16, cin / 2), cout = std::max<std::int64_t>(16, cout / 2);
+    add("conv", graph(h, h, cin, {{{"kind", "conv"}, {"out", cout}, {"kernel", k}, {"stride", s}, {"groups", g}}}));
+  }
+  // Depthwise: every kernel size and stride at every size.
+  for (std::int64_t k : {3, 5, 7})
+    for (std::int64_t s : {1, 2})
+      for (std::int64_t h : kSizes)
+        for (int i = 0; i < 2; ++i) {
+          std::int64_t c = r.pick(kChannels);
+          while (h * h * c > 1'600'000) c /= 2;
+          add("depthwise", graph(h, h, c, {{{"kind", "depthwise"}, {"kernel", k}, {"stride", s},
+                                            {"activation", r.pick(kActs)}}}));
+        }
+  // Inverted residuals, fused (split > 0) and op by op with squeeze-excite.
+  for (int i = 0; i < 40; ++i) {
+    const std::int64_t h = r.pick(kSizes), t = r.pick(std::vector<std::int64_t>{3, 4, 6, 6});
+    const std::int64_t k = r.pick(std::vector<std::int64_t>{3, 3, 5}), s = r.pick(std::vector<std::int64_t>{1, 1, 2});
+    std::int64_t cin = r.pick(std::vector<std::int64_t>{16, 24, 32, 40, 48, 64, 80, 96, 112, 160, 320});
+    while (h * h * cin * t > 2'500'000) cin = std::max<std::int64_t>(8, cin / 2);
+    const std::int64_t cout = i % 3 == 0 ? cin : r.pick(std::vector<std::int64_t>{16, 24, 32, 64, 96, 160});
+    const bool se = i % 4 == 1;
+    const json b{{"kind", "inverted_residual"}, {"out", cout}, {"expansion", t}, {"kernel", k}, {"stride", s},
+                 {"se", se}, {"activation", i % 2 ? "hswish" : "relu6"}};
+    add("inverted_residual", graph(h, h, cin, {b}), r.pick(std::vector<std::int64_t>{2, 3, 6}));
+    if (se) add("squeeze_excite", graph(h, h, cin, {b}), 0);
+  }
+  // Element-wise steps and data movement over a grid of sizes.
+  for (std::int64_t h : kSizes)
+    for (std::int64_t c : {16, 64, 256}) {
+      if (h * h * c > 1'000'000) continue;
+      const std::string act = r.pick(std::vector<std::string>{"relu", "relu6", "hswish", "hsigmoid", "sigmoid"});
+      add("activation", graph(h, h, c, {{{"kind", "activation"}, {"function", act}}}));
+      add("add", graph(h, h, c, {{{"kind", "add"}, {"inputs", {"input", "input"}}, {"activation", r.pick(kActs)}}}));
+      add("concat", graph(h, h, c, {{{"kind", "concat"}, {"inputs", {"input", "input"}}}}));
+      add("split", graph(h, h, c, {{{"kind", "split"}, {"parts", 2}, {"index", 1}}}));
+      add("channel_shuffle", graph(h, h, c, {{{"kind", "channel_shuffle"}, {"groups", 2}}}));
+      add("pool", graph(h, h, c, {{{"kind", "pool"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}}}));
+      add("pool", graph(h, h, c, {{{"kind", "pool"}, {"mode", "avg"}, {"kernel", 2}, {"stride", 2}}}));
+      add("global_pool", graph(h, h, c, {{{"kind", "global_pool"}}}));
+      add("crelu", graph(h, h, c, {{{"kind", "crelu"}}}));
+      add("batch_norm", graph(h, h, c, {{{"kind", "batch_norm"}}}));
+      add("scale", graph(h, h, c, {{{"id", "gp"}, {"kind", "global_pool"}},
+                                   {{"kind", "scale"}, {"inputs", {"input", "gp"}}}}));
+      if (h <= 56)
+        add("upsample", graph(h, h, c, {{{"kind", "upsample"}, {"mode", h % 2 ? "nearest" : "bilinear"}}}));
+    }
+  for (std::int64_t h : {7, 14, 28})
+    for (std::int64_t c : {32, 128})
+      add("conv_transpose", graph(h, h, c, {{{"kind", "conv_transpose"}, {"out", c / 2}}}));
+  Picker nets(4242);
+  for (int i = 0; i < kRandomNetworks; ++i) out.push_back(random_network(nets));
+  return out;
+}
+
+Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const LatencyCalibrationOptions& o,
+                                       std::vector<Sample>* samples_out) {
+  const auto start = Clock::now();
+  LatencyModel m;
+  m.cpu = kernels::cpu_info().model;
+  m.isa = kernels::isa_name(kt.isa);
+  m.threads = std::max(1, o.threads);
+  m.kernel_revision = kernels::kKernelRevision;
+  std::vector<Sample> samples;
+  std::vector<double> network_ratios;
+  const auto all = probes();
+  const int stride = std::max(1, o.probe_stride);
+  for (std::size_t pi = 0; pi < all.size(); pi += static_cast<std::size_t>(stride)) {
+    if (o.cancel && o.cancel->load(std::memory_order_relaxed)) return fail("", "calibration cancelled");
+    const Probe& p = all[pi];
+    auto g = io::graph_from_json(p.json);
+    if (!g) return fail("probe " + std::to_string(pi) + " (" + p.family + ")", g.error().front().message);
+    const cost::Analysis a = cost::analyze(*g);
+    runtime::PlanOptions po;
+    po.threads = m.threads;
+    po.kernels = &kt;
+    po.split = p.split;
+    auto sched = runtime::Schedule::build(*g, a, po);
+    auto plan = runtime::Plan::build(*g, a, po);
+    if (!sched || !plan) return fail("probe " + std::to_string(pi) + " (" + p.family + ")", "cannot be planned");
+    for (std::size_t i = 0; i < plan->n_inputs(); ++i) {
+      float* x = plan->input(i);
+      const std::int64_t n = plan->batch() * plan->input_shape(i).elements();
+      for (std::int64_t k = 0; k < n; ++k) x[k] = static_cast<float>((k * 7919) % 2001) / 1000.f - 1.f;
+    }
+    // Timed as the profiler times steps: each on its own, in run order, after warm-up.
+    plan->run();
+    plan->run();
+    const std::size_t ns = plan->n_steps();
+    std::vector<std::vector<double>> per(ns);
+    double spent = 0;
+    for (int run = 0; run < 1000 && (run < o.min_runs || spent < o.seconds_per_probe * 1e9); ++run) {
+      auto t0 = Clock::now();
+      const auto t_start = t0;
+      for (std::size_t s = 0; s < ns; ++s) {
+        plan->run_step(s);
+        const auto t1 = Clock::now();
+        per[s].push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
+        t0 = t1;
+      }
+      spent += std::chrono::duration<double, std::nano>(t0 - t_start).count();
+    }
+    double sum_of_steps = 0;
+    for (std::size_t s = 0; s < ns; ++s) {
+      const double median = summarize(std::move(per[s])).median;
+      samples.push_back({step_features(*sched, s), median});
+      sum_of_steps += median;
+    }
+    if (p.family == "network") {  // and whole runs, un-instrumented
+      std::vector<double> whole;
+      for (int run = 0; run < o.min_runs; ++run) {
+        const auto t0 = Clock::now();
+        plan->run();
+        whole.push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count());
+      }
+      network_ratios.push_back(summarize(std::move(whole)).median / sum_of_steps);
+    }
+    ++m.probes;
+    if (o.progress) o.progress(static_cast<double>(pi + 1) / static_cast<double>(all.size()));
+  }
+  fit(m, samples);
+  if (!network_ratios.empty()) m.network_factor = std::clamp(summarize(network_ratios).median, 0.5, 2.0);
+  m.measured_at = now_iso();
+  m.calibration_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (samples_out) *samples_out = std::move(samples);
+  return m;
+}
+
+std::filesystem::path latency_cache_path() { return cache_path().parent_path() / "latency-models.json"; }
+
+namespace {
+std::string key_of(const kernels::KernelTable& kt, int threads) {
+  return kernels::cpu_info().model + " | " + kernels::isa_name(kt.isa) + " | " + std::to_string(threads);
+}
+
+json read_cache() {
+  std::ifstream in(latency_cache_path());
+  if (!in) return json::object();
+  try {
+    json j = json::parse(in);
+    return j.is_object() ? j : json::object();
+  } catch (const json::exception&) {
+    return json::object();  // a damaged cache is calibrated again
+  }
+}
+}  // namespace
+
+CachedModel load_latency_model(const kernels::KernelTable& kt, int threads) {
+  const json all = read_cache();
+  const std::string key = key_of(kt, threads);
+  if (!all.contains(key))
+    return {std::nullopt, "no latency model for " + kernels::isa_name(kt.isa) + " with " + std::to_string(threads) +
+                              (threads == 1 ? " thread" : " threads") + " on this CPU yet"};
+  auto m = latency_model_from_json(all[key]);
+  if (!m) return {std::nullopt, "the cached latency model is damaged (" + m.error().front().message + ")"};
+  if (auto why = m->mismatch(kernels::cpu_info().model, kernels::isa_name(kt.isa), threads); !why.empty())
+    return {std::nullopt, "the cached latency model is stale: " + why};
+  return {std::move(*m), ""};
+}
+
+Result<LatencyModel> load_or_calibrate_latency(const kernels::KernelTable& kt, int threads, bool force,
+                                               const std::function<void(double)>& progress, std::string* why,
+                                               std::vector<Sample>* samples) {
+  if (!force) {
+    auto cached = load_latency_model(kt, threads);
+    if (cached.model) return std::move(*cached.model);
+    if (why) *why = cached.why_not;
+  } else if (why) {
+    *why = "asked to calibrate again";
+  }
+  LatencyCalibrationOptions o;
+  o.threads = threads;
+  o.progress = progress;
+  auto m = calibrate_latency(kt, o, samples);
+  if (!m) return m;
+  json all = read_cache();
+  all[key_of(kt, threads)] = to_json(*m);
+  std::error_code ec;
+  std::filesystem::create_directories(latency_cache_path().parent_path(), ec);
+  // A cache that cannot be written only costs a calibration next time.
+  (void)io::write_file_atomic(latency_cache_path(), all.dump(1) + "\n");
+  return m;
+}
+
+}  // namespace convscope::profile

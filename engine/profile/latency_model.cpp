@@ -1,0 +1,392 @@
+#include "profile/latency_model.h"
+
+#include "profile/calibration.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include <Eigen/Dense>
+#include <nlohmann/json.hpp>
+
+namespace convscope::profile {
+namespace {
+
+using runtime::StepKind;
+
+double round_up(double x, double to) { return std::ceil(x / to) * to; }
+
+bool costly(ir::Activation a) {
+  return a == ir::Activation::HSwish || a == ir::Activation::HSigmoid || a == ir::Activation::Sigmoid;
+}
+
+/// A GEMM of m rows by n columns over depth k, as the micro-kernel runs it:
+/// multiply-adds over whole column panels (n padded to the panel width), and
+/// the passes over the packed weights (one per tile of rows).
+struct GemmWork {
+  double fma = 0, b_passes = 0;
+  GemmWork& operator+=(const GemmWork& o) {
+    fma += o.fma;
+    b_passes += o.b_passes;
+    return *this;
+  }
+};
+GemmWork gemm_work(const kernels::KernelTable& kt, double m, double n, double k) {
+  const double np = round_up(n, static_cast<double>(kt.gemm_nr));
+  return {m * np * k, std::ceil(m / static_cast<double>(kt.gemm_mr)) * np * k};
+}
+
+/// Depthwise work: the channels padded to two vectors of 8 (the widest tile of any table).
+constexpr double kDwChannelTile = 16;
+
+}  // namespace
+
+namespace {
+std::vector<std::string> shape_feature_names(StepKind kind) {
+  switch (kind) {
+    case StepKind::Gemm:
+      return {"fixed", "groups", "m*n*k (n padded to panels)", "weight passes", "m*n (output)", "m*k (input)"};
+    case StepKind::ConvIm2col:
+      return {"fixed", "m*n*k (n padded to panels)", "weight passes", "gathered pixels*k", "output elements",
+              "implicit rows"};
+    case StepKind::Depthwise:
+      return {"fixed", "pixels*c*k^2 (stride 1)", "pixels*c*k^2 (stride >1)", "pixels*c (output)",
+              "input elements", "output rows"};
+    case StepKind::FusedBottleneck:
+      return {"fixed", "slices", "expand + project m*n*k", "expand + project weight passes",
+              "depthwise pixels*c*k^2 (stride 1)", "depthwise pixels*c*k^2 (stride >1)", "output * slices",
+              "input + output"};
+    case StepKind::ConvTranspose:
+      return {"fixed", "m*n*k (n padded to panels)", "weight passes", "output elements"};
+    case StepKind::Pool:
+      return {"fixed", "output*k^2", "input elements"};
+    case StepKind::Activation:
+      return {"fixed", "elements (relu, relu6)", "elements (sigmoid, h-swish, h-sigmoid)"};
+    case StepKind::ScaleShift:
+      return {"fixed", "elements", "elements (sigmoid, h-swish, h-sigmoid after)"};
+    case StepKind::Concat:
+      return {"fixed", "elements copied", "inputs copied"};
+    case StepKind::Add:
+    case StepKind::Mul:
+      return {"fixed", "elements", "elements (sigmoid, h-swish, h-sigmoid after)"};
+    case StepKind::Slice:
+    case StepKind::Shuffle:
+    case StepKind::Upsample:
+    case StepKind::CReLU:
+      return {"fixed", "output elements"};
+    case StepKind::GlobalPool:
+      return {"fixed", "input elements"};
+  }
+  return {"fixed"};
+}
+}  // namespace
+
+std::vector<std::string> feature_names(StepKind kind, bool has_weights) {
+  auto names = shape_feature_names(kind);
+  if (has_weights) {
+    names.push_back("weights (network beyond L2)");
+    names.push_back("weights (network beyond L3)");
+  }
+  return names;
+}
+
+StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
+  const runtime::ScheduledStep& st = s.steps.at(i);
+  const auto shape = [&](int v) { return s.values[static_cast<std::size_t>(v)].shape; };
+  const double n = static_cast<double>(s.batch);
+  const kernels::KernelTable& kt = *s.kt;
+  const ir::Shape out = shape(st.out);
+  const double out_el = n * static_cast<double>(out.elements());
+  StepFeatures f;
+  f.kind = st.info.kind;
+  std::vector<double> x{1.0};
+  switch (st.info.kind) {
+    case StepKind::Gemm: {
+      const ir::Shape in = shape(st.in[0]);
+      const bool fc = st.op.kind == ir::OpKind::FullyConnected;
+      const double g = fc ? 1 : static_cast<double>(st.op.groups);
+      const double m = fc ? n : n * static_cast<double>(in.h * in.w);
+      const double nn = static_cast<double>(st.op.out_c) / g, k = static_cast<double>(st.k_gemm);
+      const GemmWork w = gemm_work(kt, m, nn, k);
+      x.insert(x.end(), {g, g * w.fma, g * w.b_passes, g * m * nn, g * m * k});
+      break;
+    }
+    case StepKind::ConvIm2col: {
+      const ir::Shape in = shape(st.in[0]);
+      const runtime::Im2colCover c = runtime::im2col_cover(st.op, in, out);
+      const double g = static_cast<double>(st.op.groups), nn = static_cast<double>(st.op.out_c) / g;
+      const double k = static_cast<double>(st.k_gemm);
+      const double rows = c.implicit ? static_cast<double>(c.y_hi - c.y_lo) : 0.0;
+      const double implicit_px = static_cast<double>(c.implicit_pixels());
+      const double gathered = static_cast<double>(out.h * out.w) - implicit_px;
+      GemmWork w = gemm_work(kt, static_cast<double>(c.x_hi - c.x_lo), nn, k);
+      w.fma *= rows;
+      w.b_passes *= rows;
+      w += gemm_work(kt, gathered, nn, k);
+      x.insert(x.end(), {n * g * w.fma, n * g * w.b_passes, n * g * gathered * k, out_el, n * g * rows});
+      break;
+    }
+    case StepKind::Depthwise: {
+      const ir::Shape in = shape(st.in[0]);
+      const double work = n * static_cast<double>(out.h * out.w) * round_up(static_cast<double>(out.c), kDwChannelTile) *
+                          static_cast<double>(st.op.k_h * st.op.k_w);
+      const bool s1 = st.op.stride == 1;
+      x.insert(x.end(), {s1 ? work : 0.0, s1 ? 0.0 : work, out_el, n * static_cast<double>(in.elements()),
+                         n * static_cast<double>(out.h)});
+      break;
+    }
+    case StepKind::FusedBottleneck: {
+      const runtime::BottleneckShape& b = *st.bottleneck;
+      const double p_in = n * static_cast<double>(b.mid_in.h * b.mid_in.w);
+      const double p_out = n * static_cast<double>(b.mid_out.h * b.mid_out.w);
+      const double kk = static_cast<double>(b.dw_op.k_h * b.dw_op.k_w);
+      GemmWork expand, project;
+      double dw = 0;
+      for (std::int64_t q = 0; q < b.slices(); ++q) {
+        const double es = static_cast<double>(b.lo[static_cast<std::size_t>(q) + 1] - b.lo[static_cast<std::size_t>(q)]);
+        expand += gemm_work(kt, p_in, es, static_cast<double>(b.cin));
+        dw += p_out * round_up(es, kDwChannelTile) * kk;
+        project += gemm_work(kt, p_out, static_cast<double>(b.cout), es);
+      }
+      const bool s1 = b.dw_op.stride == 1;
+      const double slices = static_cast<double>(b.slices());
+      x.insert(x.end(), {slices, expand.fma + project.fma, expand.b_passes + project.b_passes, s1 ? dw : 0.0,
+                         s1 ? 0.0 : dw,
+                         p_out * static_cast<double>(b.cout) * slices,
+                         p_in * static_cast<double>(b.cin) + out_el * (b.shortcut ? 2.0 : 1.0)});
+      break;
+    }
+    case StepKind::ConvTranspose: {
+      const ir::Shape in = shape(st.in[0]);
+      const double g = static_cast<double>(st.op.groups);
+      const double ncols = static_cast<double>(st.op.k_h * st.op.k_w * st.op.out_c) / g;
+      const GemmWork w = gemm_work(kt, n * static_cast<double>(in.h * in.w), ncols, static_cast<double>(st.k_gemm));
+      x.insert(x.end(), {g * w.fma, g * w.b_passes, out_el});
+      break;
+    }
+    case StepKind::Pool: {
+      const ir::Shape in = shape(st.in[0]);
+      x.insert(x.end(), {out_el * static_cast<double>(st.op.k_h * st.op.k_w), n * static_cast<double>(in.elements())});
+      break;
+    }
+    case StepKind::Activation:
+      x.insert(x.end(), {costly(st.act) ? 0.0 : out_el, costly(st.act) ? out_el : 0.0});
+      break;
+    case StepKind::ScaleShift:
+    case StepKind::Add:
+    case StepKind::Mul:
+      x.insert(x.end(), {out_el, costly(st.act) ? out_el : 0.0});
+      break;
+    case StepKind::Concat: {
+      double copied = 0, inputs = 0;
+      for (int v : st.in)
+        if (s.values[static_cast<std::size_t>(v)].parent != st.out) {
+          copied += n * static_cast<double>(shape(v).elements());
+          inputs += 1;
+        }
+      x.insert(x.end(), {copied, inputs});
+      break;
+    }
+    case StepKind::GlobalPool:
+      x.push_back(n * static_cast<double>(shape(st.in[0]).elements()));
+      break;
+    case StepKind::Slice:
+    case StepKind::Shuffle:
+    case StepKind::Upsample:
+    case StepKind::CReLU:
+      x.push_back(out_el);
+      break;
+  }
+  // Weights read where a whole network's footprint pushed them: its weights and
+  // activations between two runs of this step either fit in L2, in L3, or not.
+  if (st.weight_floats > 0) {
+    const double w = static_cast<double>(st.weight_floats);
+    const double footprint = static_cast<double>(s.weight_floats + s.arena_floats) * 4.0;
+    x.push_back(footprint > kL2FitBytes ? w : 0.0);
+    x.push_back(footprint > kL3FitBytes ? w : 0.0);
+  }
+  f.n = static_cast<int>(x.size());
+  std::copy(x.begin(), x.end(), f.x.begin());
+  return f;
+}
+
+StepPrediction LatencyModel::predict(const StepFeatures& f) const {
+  const KindFit& k = fits[static_cast<std::size_t>(f.kind)];
+  StepPrediction p;
+  if (k.coef.size() != static_cast<std::size_t>(f.n)) return p;
+  p.fitted = true;
+  for (int j = 0; j < f.n; ++j) {
+    const auto u = static_cast<std::size_t>(j);
+    p.ns += k.coef[u] * f.x[u];
+    // Outside the calibrated range by more than half again: extrapolated.
+    if (f.x[u] > k.hi[u] * 1.5 || (f.x[u] > 0 && f.x[u] < k.lo[u] / 1.5)) p.extrapolated = true;
+  }
+  return p;
+}
+
+NetworkPrediction LatencyModel::predict(const runtime::Schedule& s) const {
+  NetworkPrediction r;
+  r.steps.reserve(s.steps.size());
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    const StepPrediction p = predict(step_features(s, i));
+    r.total_ns += p.ns;
+    r.extrapolated += p.extrapolated ? 1 : 0;
+    r.unfitted += p.fitted ? 0 : 1;
+    r.steps.push_back(p);
+  }
+  r.total_ns *= network_factor;
+  return r;
+}
+
+std::string LatencyModel::describe() const {
+  return "latency model v" + std::to_string(version) + ", " + cpu + " / " + isa + ", " + std::to_string(threads) +
+         (threads == 1 ? " thread, " : " threads, ") + "calibrated " + measured_at;
+}
+
+std::string LatencyModel::mismatch(const std::string& cpu_model, const std::string& isa_name, int n_threads) const {
+  if (version != kLatencyModelVersion)
+    return "it was made by model version " + std::to_string(version) + ", this is version " +
+           std::to_string(kLatencyModelVersion);
+  if (kernel_revision != kernels::kKernelRevision)
+    return "it timed kernel revision " + std::to_string(kernel_revision) + ", these are revision " +
+           std::to_string(kernels::kKernelRevision);
+  if (cpu != cpu_model) return "it was calibrated on '" + cpu + "', this CPU is '" + cpu_model + "'";
+  if (isa != isa_name) return "it timed the " + isa + " kernels, these are " + isa_name;
+  if (threads != n_threads)
+    return "it was calibrated with " + std::to_string(threads) + " threads, not " + std::to_string(n_threads);
+  return "";
+}
+
+void fit(LatencyModel& m, const std::vector<Sample>& samples) {
+  for (int kind = 0; kind < runtime::kStepKinds; ++kind) {
+    std::vector<const Sample*> rows;
+    for (const auto& s : samples)
+      if (static_cast<int>(s.f.kind) == kind && s.ns > 0) rows.push_back(&s);
+    KindFit& k = m.fits[static_cast<std::size_t>(kind)];
+    k = KindFit{};
+    if (rows.empty()) continue;
+    const int nf = rows.front()->f.n;
+    const auto nr = static_cast<Eigen::Index>(rows.size());
+    // Rows divided by the measured time: least squares on the relative error.
+    // Columns scaled to unit norm, so features of very different magnitude
+    // (a fixed cost of 1 and 10^9 multiply-adds) condition the solve alike.
+    Eigen::MatrixXd a(nr, nf);
+    Eigen::VectorXd b = Eigen::VectorXd::Ones(nr);
+    for (Eigen::Index r = 0; r < nr; ++r)
+      for (int j = 0; j < nf; ++j) a(r, j) = rows[static_cast<std::size_t>(r)]->f.x[static_cast<std::size_t>(j)] /
+                                            rows[static_cast<std::size_t>(r)]->ns;
+    Eigen::VectorXd scale(nf);
+    for (int j = 0; j < nf; ++j) {
+      const double norm = a.col(j).norm();
+      scale(j) = norm > 0 ? norm : 1.0;
+      a.col(j) /= scale(j);
+    }
+    // Non-negative: solve, drop the most negative coefficient's feature, solve again.
+    std::vector<bool> active(static_cast<std::size_t>(nf));
+    for (int j = 0; j < nf; ++j) active[static_cast<std::size_t>(j)] = a.col(j).squaredNorm() > 0;
+    Eigen::VectorXd coef = Eigen::VectorXd::Zero(nf);
+    for (int round = 0; round < nf; ++round) {
+      std::vector<int> cols;
+      for (int j = 0; j < nf; ++j)
+        if (active[static_cast<std::size_t>(j)]) cols.push_back(j);
+      if (cols.empty()) break;
+      Eigen::MatrixXd sub(nr, static_cast<Eigen::Index>(cols.size()));
+      for (std::size_t c = 0; c < cols.size(); ++c) sub.col(static_cast<Eigen::Index>(c)) = a.col(cols[c]);
+      const Eigen::VectorXd sol = sub.colPivHouseholderQr().solve(b);
+      coef.setZero();
+      int worst = -1;
+      for (std::size_t c = 0; c < cols.size(); ++c) {
+        coef(cols[c]) = sol(static_cast<Eigen::Index>(c));
+        if (sol(static_cast<Eigen::Index>(c)) < 0 && (worst < 0 || sol(static_cast<Eigen::Index>(c)) < coef(worst)))
+          worst = cols[c];
+      }
+      if (worst < 0) break;
+      active[static_cast<std::size_t>(worst)] = false;
+      coef(worst) = 0;
+    }
+    for (int j = 0; j < nf; ++j) coef(j) = std::max(0.0, coef(j)) / scale(j);
+    k.coef.assign(coef.data(), coef.data() + nf);
+    k.samples = static_cast<int>(rows.size());
+    k.lo.assign(static_cast<std::size_t>(nf), 0.0);
+    k.hi.assign(static_cast<std::size_t>(nf), 0.0);
+    for (int j = 0; j < nf; ++j) {
+      double lo = 0, hi = 0;
+      for (const Sample* s : rows) {
+        const double v = s->f.x[static_cast<std::size_t>(j)];
+        hi = std::max(hi, v);
+        if (v > 0) lo = lo > 0 ? std::min(lo, v) : v;
+      }
+      k.lo[static_cast<std::size_t>(j)] = lo;
+      k.hi[static_cast<std::size_t>(j)] = hi;
+    }
+    std::vector<double> err;
+    for (const Sample* s : rows) {
+      double p = 0;
+      for (int j = 0; j < nf; ++j) p += k.coef[static_cast<std::size_t>(j)] * s->f.x[static_cast<std::size_t>(j)];
+      err.push_back(std::abs(p / s->ns - 1.0));
+    }
+    std::nth_element(err.begin(), err.begin() + static_cast<std::ptrdiff_t>(err.size() / 2), err.end());
+    k.median_abs_error = err[err.size() / 2];
+  }
+}
+
+nlohmann::json to_json(const LatencyModel& m) {
+  nlohmann::json fits = nlohmann::json::object();
+  for (int kind = 0; kind < runtime::kStepKinds; ++kind) {
+    const KindFit& k = m.fits[static_cast<std::size_t>(kind)];
+    if (k.coef.empty()) continue;
+    fits[std::string(runtime::step_kind_name(static_cast<StepKind>(kind)))] = {
+        {"coef", k.coef}, {"lo", k.lo}, {"hi", k.hi}, {"samples", k.samples}, {"median_abs_error", k.median_abs_error}};
+  }
+  return {{"version", m.version},
+          {"kernel_revision", m.kernel_revision},
+          {"cpu", m.cpu},
+          {"isa", m.isa},
+          {"threads", m.threads},
+          {"measured_at", m.measured_at},
+          {"calibration_seconds", m.calibration_seconds},
+          {"probes", m.probes},
+          {"network_factor", m.network_factor},
+          {"fits", fits}};
+}
+
+Result<LatencyModel> latency_model_from_json(const nlohmann::json& j) {
+  try {
+    LatencyModel m;
+    m.version = j.at("version").get<int>();
+    m.kernel_revision = j.at("kernel_revision").get<int>();
+    m.cpu = j.at("cpu").get<std::string>();
+    m.isa = j.at("isa").get<std::string>();
+    m.threads = j.at("threads").get<int>();
+    m.measured_at = j.at("measured_at").get<std::string>();
+    m.calibration_seconds = j.at("calibration_seconds").get<double>();
+    m.probes = j.at("probes").get<int>();
+    m.network_factor = j.at("network_factor").get<double>();
+    if (!std::isfinite(m.network_factor) || m.network_factor < 0.5 || m.network_factor > 2.0)
+      return fail("network_factor", "is outside 0.5..2");
+    if (m.version != kLatencyModelVersion) return m;  // the caller reports the mismatch
+    for (int kind = 0; kind < runtime::kStepKinds; ++kind) {
+      const std::string name(runtime::step_kind_name(static_cast<StepKind>(kind)));
+      if (!j.at("fits").contains(name)) continue;
+      const auto& f = j["fits"][name];
+      KindFit& k = m.fits[static_cast<std::size_t>(kind)];
+      k.coef = f.at("coef").get<std::vector<double>>();
+      k.lo = f.at("lo").get<std::vector<double>>();
+      k.hi = f.at("hi").get<std::vector<double>>();
+      k.samples = f.at("samples").get<int>();
+      k.median_abs_error = f.at("median_abs_error").get<double>();
+      const std::size_t want = feature_names(static_cast<StepKind>(kind), false).size();
+      if ((k.coef.size() != want && k.coef.size() != want + 2) || k.lo.size() != k.coef.size() ||
+          k.hi.size() != k.coef.size())
+        return fail("fits." + name, "has " + std::to_string(k.coef.size()) + " coefficients, the model has " +
+                                        std::to_string(want) + " features");
+      for (double c : k.coef)
+        if (!std::isfinite(c) || c < 0) return fail("fits." + name, "a coefficient is negative or not finite");
+    }
+    return m;
+  } catch (const nlohmann::json::exception& e) {
+    return fail("", std::string("not a latency model: ") + e.what());
+  }
+}
+
+}  // namespace convscope::profile

@@ -1,0 +1,93 @@
+#pragma once
+/// A latency model of ConvScope's own kernels: each step of a schedule (the
+/// steps a run would time, with the same fusions and layouts) is predicted from
+/// a few shape features of its kind, with coefficients fitted by least squares
+/// to steps timed on this machine (profile/latency_calibration.h). The network
+/// is the sum of its steps. See docs/latency-model.md for the features.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "runtime/schedule.h"
+#include "util/result.h"
+
+namespace convscope::profile {
+
+/// Bumped whenever the features or the fit change: older calibrations are redone.
+inline constexpr int kLatencyModelVersion = 1;
+inline constexpr int kMaxFeatures = 12;
+
+/// One step's features for its kind's linear model (x[0] = 1: the fixed cost).
+struct StepFeatures {
+  runtime::StepKind kind = runtime::StepKind::Gemm;
+  int n = 0;  ///< features used
+  std::array<double, kMaxFeatures> x{};
+};
+
+/// The features of step `i` of `s` (shapes, padded tile counts, slices).
+StepFeatures step_features(const runtime::Schedule& s, std::size_t i);
+/// Names of a kind's features, for docs and reports (steps with weights have two more).
+std::vector<std::string> feature_names(runtime::StepKind kind, bool has_weights);
+
+/// The fit of one step kind.
+struct KindFit {
+  std::vector<double> coef;  ///< ns per unit of each feature (non-negative); empty: not fitted
+  int samples = 0;
+  /// Range of each feature over the samples: a step outside it is extrapolated.
+  std::vector<double> lo, hi;
+  double median_abs_error = 0;  ///< |predicted / measured - 1| over the samples, median
+};
+
+struct StepPrediction {
+  double ns = 0;
+  bool fitted = false;        ///< false: the kind had no samples (ns = 0)
+  bool extrapolated = false;  ///< a feature lies outside the calibrated range
+};
+
+struct NetworkPrediction {
+  std::vector<StepPrediction> steps;
+  double total_ns = 0;  ///< sum of the steps times the model's network factor
+  int extrapolated = 0;  ///< steps predicted outside the calibrated range
+  int unfitted = 0;      ///< steps whose kind the model has no fit for
+};
+
+struct LatencyModel {
+  std::string cpu;                ///< CPU model it was calibrated on
+  std::string isa;                ///< kernel table
+  int threads = 1;                ///< threads the steps ran with
+  int kernel_revision = 0;        ///< kernels::kKernelRevision at calibration
+  int version = kLatencyModelVersion;
+  std::string measured_at;        ///< ISO date-time
+  double calibration_seconds = 0;
+  int probes = 0;                 ///< probe graphs timed
+  std::array<KindFit, runtime::kStepKinds> fits{};
+  /// A whole run over the sum of its steps timed one by one (median over the
+  /// calibration's probe networks): the network total is scaled by it.
+  double network_factor = 1.0;
+
+  [[nodiscard]] StepPrediction predict(const StepFeatures& f) const;
+  [[nodiscard]] NetworkPrediction predict(const runtime::Schedule& s) const;
+  /// "latency model v1, AMD EPYC 9R45 / avx512, 1 thread, 2026-12-01 22:40"
+  [[nodiscard]] std::string describe() const;
+  /// Why this model must not be used on this machine with these kernels, or "" when it may.
+  [[nodiscard]] std::string mismatch(const std::string& cpu_model, const std::string& isa_name, int n_threads) const;
+};
+
+/// One timed step.
+struct Sample {
+  StepFeatures f;
+  double ns = 0;
+};
+
+/// Fits every kind that has samples: least squares on the relative error
+/// (each row weighted by 1 / measured), coefficients kept non-negative.
+void fit(LatencyModel& m, const std::vector<Sample>& samples);
+
+nlohmann::json to_json(const LatencyModel& m);
+Result<LatencyModel> latency_model_from_json(const nlohmann::json& j);
+
+}  // namespace convscope::profile

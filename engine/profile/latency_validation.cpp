@@ -1,0 +1,93 @@
+#include "profile/latency_validation.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "cost/analysis.h"
+#include "io/graph_json.h"
+#include "io/presets.h"
+#include "profile/profiler.h"
+#include "runtime/plan.h"
+
+namespace convscope::profile {
+
+std::vector<ValidationCase> default_validation_cases() {
+  std::vector<ValidationCase> out;
+  for (const auto& file : io::preset_files()) {
+    auto g = io::load_graph(file);
+    if (!g) continue;
+    const std::string name = file.stem().string();
+    out.push_back({name, *g, 0});
+    ir::Graph narrow = *g;
+    narrow.settings.alpha = 0.5;
+    out.push_back({name + " alpha 0.5", std::move(narrow), 0});
+    ir::Graph small = *g;
+    small.settings.resolution = 160;
+    out.push_back({name + " resolution 160", std::move(small), 0});
+    if (name == "mobilenet_v2" || name == "mobilenet_v3_large") out.push_back({name + " fused split 6", *g, 6});
+  }
+  return out;
+}
+
+Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::KernelTable& kt, const ValidationCase& c,
+                                       double min_seconds) {
+  const cost::Analysis a = cost::analyze(c.graph);
+  if (!a.complete()) return fail(c.name, "the graph has problems");
+  runtime::PlanOptions po;
+  po.threads = m.threads;
+  po.kernels = &kt;
+  po.split = c.split;
+  auto sched = runtime::Schedule::build(c.graph, a, po);
+  if (!sched) return tl::unexpected(sched.error());
+  const NetworkPrediction p = m.predict(*sched);
+  auto plan = runtime::Plan::build(c.graph, a, po);
+  if (!plan) return tl::unexpected(plan.error());
+  for (std::size_t i = 0; i < plan->n_inputs(); ++i) {
+    float* x = plan->input(i);
+    const std::int64_t n = plan->batch() * plan->input_shape(i).elements();
+    for (std::int64_t k = 0; k < n; ++k) x[k] = static_cast<float>((k * 7919) % 2001) / 1000.f - 1.f;
+  }
+  ProfileOptions po2;
+  po2.min_seconds = min_seconds;
+  const ProfileResult r = profile_plan(*plan, po2);
+  ValidatedNetwork v;
+  v.name = c.name;
+  v.predicted_ns = p.total_ns;
+  v.measured_ns = r.network_ns.median;
+  v.steps = static_cast<int>(p.steps.size());
+  v.extrapolated = p.extrapolated;
+  for (std::size_t i = 0; i < p.steps.size(); ++i) {
+    v.layer_predicted_ns.push_back(p.steps[i].ns);
+    v.layer_measured_ns.push_back(r.step_ns[i].median);
+  }
+  return v;
+}
+
+ValidationSummary summarize(const std::vector<ValidatedNetwork>& rows) {
+  ValidationSummary s;
+  std::vector<double> errs;
+  int in5 = 0, in10 = 0, lin25 = 0;
+  for (const auto& r : rows) {
+    const double e = r.error();
+    errs.push_back(std::abs(e));
+    in5 += std::abs(e) <= 0.05 ? 1 : 0;
+    in10 += std::abs(e) <= 0.10 ? 1 : 0;
+    if (std::abs(e) > std::abs(s.worst_error)) s.worst_error = e;
+    for (std::size_t i = 0; i < r.layer_measured_ns.size(); ++i) {
+      if (r.layer_measured_ns[i] <= 0) continue;
+      ++s.layers;
+      lin25 += std::abs(r.layer_predicted_ns[i] / r.layer_measured_ns[i] - 1.0) <= 0.25 ? 1 : 0;
+    }
+  }
+  s.networks = static_cast<int>(rows.size());
+  if (s.networks > 0) {
+    s.within_5 = static_cast<double>(in5) / s.networks;
+    s.within_10 = static_cast<double>(in10) / s.networks;
+    std::nth_element(errs.begin(), errs.begin() + static_cast<std::ptrdiff_t>(errs.size() / 2), errs.end());
+    s.median_abs_error = errs[errs.size() / 2];
+  }
+  if (s.layers > 0) s.layers_within_25 = static_cast<double>(lin25) / s.layers;
+  return s;
+}
+
+}  // namespace convscope::profile
