@@ -263,18 +263,18 @@ void PlotsPanel::rebuildLayers() {
       mk << key;
       mv << l.median_ns / 1000.0;
       measured_sum += l.median_ns;
-      if (l.predicted_ns > 0) {
+      if (l.bound_ns > 0) {
         pk << key;
-        pv << l.predicted_ns / 1000.0;
+        pv << l.bound_ns / 1000.0;
       }
       QString text = layer_head(l) + QStringLiteral("<br>MAdds: %1").arg(madds(l.madds));
-      text += tr("<br>predicted: %1").arg(l.predicted_ns > 0 ? micros(l.predicted_ns) : tr("n/a"));
+      text += tr("<br>predicted: %1").arg(l.bound_ns > 0 ? micros(l.bound_ns) : tr("n/a"));
       text += tr("<br>median: %1").arg(l.median_ns > 0 ? micros(l.median_ns) : tr("not measured"));
       if (l.median_ns > 0) text += tr(" (min %1, p90 %2)").arg(micros(l.min_ns), micros(l.p90_ns));
-      if (l.median_ns > 0 && l.predicted_ns > 0)
-        text += tr("<br>measured/predicted: %1×").arg(num(l.median_ns / l.predicted_ns, 2));
+      if (l.median_ns > 0 && l.bound_ns > 0)
+        text += tr("<br>measured/predicted: %1×").arg(num(l.median_ns / l.bound_ns, 2));
       text += tr("<br>bound: %1").arg(esc(l.bound));
-      const double height = std::max(l.median_ns, l.predicted_ns) / 1000.0;
+      const double height = std::max(l.median_ns, l.bound_ns) / 1000.0;
       top = std::max(top, height);
       hover.points.push_back({key, height, text, l.block});
     }
@@ -284,7 +284,7 @@ void PlotsPanel::rebuildLayers() {
     count = static_cast<int>(layers.size());
     QString title = tr("Per-layer latency: measured Σ %1 (network median %2), predicted Σ %3 over %4 layers")
                         .arg(micros(measured_sum), micros(profile_data->result.network_ns.median),
-                             micros(profile_data->summary.predicted_ns))
+                             micros(profile_data->summary.bound_ns))
                         .arg(count);
     if (profile_data->result.cancelled) title += tr(" (cancelled: partial)");
     setTitle(kLayerTab, title);

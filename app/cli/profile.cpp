@@ -9,6 +9,7 @@
 #include "common.h"
 #include "io/profile_report.h"
 #include "profile/calibration.h"
+#include "profile/latency_calibration.h"
 #include "profile/profiler.h"
 #include "runtime/plan.h"
 
@@ -66,6 +67,17 @@ int run(const Options& o) {
     std::cerr << format_diagnostics(cal.error(), "convscope-cli");
     return kExitUsage;
   }
+  // The latency model for these kernels and threads: cached, else calibrated now (about 10 s).
+  std::string why;
+  auto model = profile::load_or_calibrate_latency(
+      **kt, o.threads, o.force_calibration,
+      [](double f) {
+        if (::isatty(2)) std::fprintf(stderr, "\rcalibrating the latency model %3d%%", static_cast<int>(f * 100));
+      },
+      &why);
+  if (!why.empty()) std::fprintf(stderr, "\rlatency model calibrated: %s\n", why.c_str());
+  if (!model) std::cerr << format_diagnostics(model.error(), "convscope-cli: latency model");
+  const profile::LatencyModel* m = model ? &*model : nullptr;
   profile::ProfileOptions popt;
   popt.warmup = o.warmup;
   popt.min_runs = o.min_runs;
@@ -80,9 +92,9 @@ int run(const Options& o) {
   const auto r = profile::profile_plan(*plan, popt);
   if (tty) std::fprintf(stderr, "\r%60s\r", "");
   if (o.json)
-    std::cout << io::profile_json(g, a, *plan, r, *cal);
+    std::cout << io::profile_json(g, a, *plan, r, *cal, m);
   else
-    std::cout << io::profile_table(g, a, *plan, r, *cal);
+    std::cout << io::profile_table(g, a, *plan, r, *cal, m);
   return 0;
 }
 }  // namespace
@@ -108,7 +120,8 @@ Command add_profile(CLI::App& app) {
   cmd->add_option("--memory-limit", o->memory_limit_mb, "refuse plans needing more than this many MiB")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
-  cmd->add_flag("--recalibrate", o->force_calibration, "measure the machine's ceilings again first");
+  cmd->add_flag("--recalibrate", o->force_calibration,
+                "measure the machine's ceilings and calibrate the latency model again first");
   cmd->add_option("--fuse-bottleneck", o->fuse_split,
                   "run each expand -> depthwise -> project chain as one step over T channel slices "
                   "(the t-way split: the expanded tensor never exists whole); 0 = op by op")

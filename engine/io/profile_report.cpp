@@ -20,34 +20,46 @@ std::string fmt(double v, int digits) {
 }  // namespace
 
 std::string profile_table(const ir::Graph& g, const cost::Analysis& a, const runtime::Plan& plan,
-                          const profile::ProfileResult& r, const profile::Calibration& cal) {
+                          const profile::ProfileResult& r, const profile::Calibration& cal,
+                          const profile::LatencyModel* model) {
   std::string out;
-  const auto rs = profile::summarize_profile(g, plan, r, cal).layers;
+  const auto sum = profile::summarize_profile(g, plan, r, cal, model);
+  const auto& rs = sum.layers;
   const double peak = cal.peak_gflops(plan.threads());
   char line[512];
-  std::snprintf(line, sizeof line, "%-12s %-34s %10s %7s %10s %10s %7s %8s %6s %-7s\n", "block", "step (fused ops)",
-                "MAdds", "FLOP/B", "pred. us", "median us", "meas/pr", "GFLOP/s", "%peak", "bound");
+  std::snprintf(line, sizeof line, "%-12s %-30s %9s %6s %9s %9s %7s %9s %7s %6s %-7s\n", "block", "step (fused ops)",
+                "MAdds", "FLOP/B", "pred. us", "median us", "meas/pr", "bound us", "GFLOP/s", "%peak", "bound");
   out += line;
-  out += std::string(122, '-') + "\n";
+  out += std::string(124, '-') + "\n";
   for (const auto& row : rs) {
     const double ai = row.intensity();
     const double gf = row.achieved_gflops();
-    std::snprintf(line, sizeof line, "%-12s %-34s %10s %7.1f %10.1f %10.1f %7.2f %8.2f %6.1f %-7s\n",
-                  row.block.substr(0, 12).c_str(), row.step.substr(0, 34).c_str(), human(row.madds).c_str(), ai,
-                  row.predicted_ns / 1e3, row.median_ns / 1e3,
-                  row.predicted_ns > 0 ? row.median_ns / row.predicted_ns : 0, gf, peak > 0 ? 100.0 * gf / peak : 0,
-                  row.bound.c_str());
+    std::snprintf(line, sizeof line, "%-12s %-30s %9s %6.1f %8.1f%s %9.1f %7.2f %9.1f %7.2f %6.1f %-7s\n",
+                  row.block.substr(0, 12).c_str(), row.step.substr(0, 30).c_str(), human(row.madds).c_str(), ai,
+                  row.predicted_ns / 1e3, row.extrapolated ? "*" : " ", row.median_ns / 1e3,
+                  row.predicted_ns > 0 ? row.median_ns / row.predicted_ns : 0, row.bound_ns / 1e3, gf,
+                  peak > 0 ? 100.0 * gf / peak : 0, row.bound.c_str());
     out += line;
   }
-  double predicted = 0;
-  for (const auto& row : rs) predicted += row.predicted_ns;
   out += "\n";
   out += g.name + ": median " + fmt(r.network_ns.median / 1e6, 3) + " ms, min " + fmt(r.network_ns.min / 1e6, 3) +
          " ms, p90 " + fmt(r.network_ns.p90 / 1e6, 3) + " ms, CV " + fmt(100 * r.network_ns.cv, 1) + " % over " +
          std::to_string(r.network_ns.n) + " runs (batch " + std::to_string(plan.batch()) + ")\n";
   out += "sum of per-step medians " + fmt(r.sum_of_step_medians_ns / 1e6, 3) + " ms (" +
          fmt(r.network_ns.median > 0 ? 100.0 * (r.sum_of_step_medians_ns / r.network_ns.median - 1.0) : 0, 1) +
-         " % vs the un-instrumented run); roofline prediction " + fmt(predicted / 1e6, 3) + " ms\n";
+         " % vs the un-instrumented run)\n";
+  if (model) {
+    int extrapolated = 0;
+    for (const auto& row : rs) extrapolated += row.extrapolated ? 1 : 0;
+    out += "predicted " + fmt(sum.predicted_ns / 1e6, 3) + " ms, measured / predicted " +
+           fmt(sum.predicted_ns > 0 ? r.network_ns.median / sum.predicted_ns : 0, 3) + " (" + sum.model + ")" +
+           (extrapolated > 0 ? "; * = " + std::to_string(extrapolated) + " steps outside the calibrated shapes" : "") +
+           "\n";
+  } else {
+    out += "predicted: no latency model (convscope-cli calibrate --latency makes one)\n";
+  }
+  out += "roofline bound " + fmt(sum.bound_ns / 1e6, 3) +
+         " ms (max(FLOPs / peak, bytes / bandwidth) per step: a floor, not a prediction)\n";
   out += "MAdds " + with_commas(a.totals.madds) + "; achieved " +
          fmt(r.network_ns.median > 0 ? 2.0 * static_cast<double>(a.totals.madds) / r.network_ns.median : 0, 2) +
          " GFLOP/s (2 x MAdds / median)\n";
@@ -63,7 +75,9 @@ std::string profile_table(const ir::Graph& g, const cost::Analysis& a, const run
 }
 
 std::string profile_json(const ir::Graph& g, const cost::Analysis& a, const runtime::Plan& plan,
-                         const profile::ProfileResult& r, const profile::Calibration& cal) {
+                         const profile::ProfileResult& r, const profile::Calibration& cal,
+                         const profile::LatencyModel* model) {
+  const auto sum = profile::summarize_profile(g, plan, r, cal, model);
   using nlohmann::ordered_json;
   ordered_json j;
   j["graph"] = g.name;
@@ -79,9 +93,12 @@ std::string profile_json(const ir::Graph& g, const cost::Analysis& a, const runt
   net["madds"] = a.totals.madds;
   net["arena_bytes"] = plan.arena_bytes();
   net["scratch_bytes"] = plan.scratch_bytes();
-  net["scratch_bytes"] = plan.scratch_bytes();
   net["cost_model_peak_bytes"] = a.memory.ops_peak_bytes;
   net["cancelled"] = r.cancelled;
+  net["predicted_ms"] = sum.predicted_ns / 1e6;
+  net["measured_over_predicted"] = sum.predicted_ns > 0 ? r.network_ns.median / sum.predicted_ns : 0.0;
+  net["model"] = sum.model;
+  net["roofline_bound_ms"] = sum.bound_ns / 1e6;
   j["network"] = net;
   j["machine"] = {{"cpu", r.cpu},
                   {"isa", r.isa},
@@ -93,7 +110,7 @@ std::string profile_json(const ir::Graph& g, const cost::Analysis& a, const runt
                   {"l3_gbps", cal.l3_gbps},
                   {"dram_gbps", cal.dram_gbps},
                   {"calibrated_at", cal.measured_at}};
-  const auto rs = profile::summarize_profile(g, plan, r, cal).layers;
+  const auto& rs = sum.layers;
   const double peak = cal.peak_gflops(plan.threads());
   j["layers"] = ordered_json::array();
   std::map<std::string, double> block_ns;
@@ -115,6 +132,8 @@ std::string profile_json(const ir::Graph& g, const cost::Analysis& a, const runt
     l["bytes"] = row.bytes;
     l["intensity_flops_per_byte"] = row.intensity();
     l["predicted_ms"] = row.predicted_ns / 1e6;
+    l["extrapolated"] = row.extrapolated;
+    l["roofline_bound_ms"] = row.bound_ns / 1e6;
     l["bound"] = row.bound;
     l["median_ms"] = row.median_ns / 1e6;
     l["min_ms"] = row.min_ns / 1e6;

@@ -3,8 +3,14 @@
 namespace convscope::profile {
 
 ProfileSummary summarize_profile(const ir::Graph& g, const runtime::Plan& plan, const ProfileResult& r,
-                                 const Calibration& cal) {
+                                 const Calibration& cal, const LatencyModel* model) {
   ProfileSummary out;
+  NetworkPrediction pred;
+  if (model) {
+    pred = model->predict(plan.schedule());
+    out.predicted_ns = pred.total_ns;
+    out.model = model->describe();
+  }
   out.blocks.resize(g.nodes.size());
   out.peak_gflops = cal.peak_gflops(plan.threads());
   for (std::size_t s = 0; s < plan.n_steps(); ++s) {
@@ -20,7 +26,11 @@ ProfileSummary summarize_profile(const ir::Graph& g, const runtime::Plan& plan, 
     row.flops = st.flops;
     row.bytes = st.bytes;
     const auto flops = static_cast<double>(st.flops), bytes = static_cast<double>(st.bytes);
-    row.predicted_ns = cal.roofline_ns(flops, bytes, plan.threads());
+    row.bound_ns = cal.roofline_ns(flops, bytes, plan.threads());
+    if (s < pred.steps.size()) {
+      row.predicted_ns = pred.steps[s].ns;
+      row.extrapolated = pred.steps[s].extrapolated;
+    }
     row.bound = cal.bound(flops, bytes, plan.threads());
     if (s < r.step_ns.size()) {
       row.median_ns = r.step_ns[s].median;
@@ -28,9 +38,10 @@ ProfileSummary summarize_profile(const ir::Graph& g, const runtime::Plan& plan, 
       row.p90_ns = r.step_ns[s].p90;
       row.cv = r.step_ns[s].cv;
     }
-    out.predicted_ns += row.predicted_ns;
+    out.bound_ns += row.bound_ns;
     BlockTiming& b = out.blocks[static_cast<std::size_t>(st.node)];
     ++b.steps;
+    b.bound_ns += row.bound_ns;
     b.predicted_ns += row.predicted_ns;
     b.median_ns += row.median_ns;
     b.min_ns += row.min_ns;

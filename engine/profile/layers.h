@@ -1,7 +1,8 @@
 #pragma once
 /// A profile read per layer and per block: each plan step's measured figures
-/// beside its roofline prediction, and the steps summed per graph block. The CLI
-/// report and the app's table and plots both read these rows.
+/// beside the latency model's prediction and the roofline bound, and the steps
+/// summed per graph block. The CLI report and the app's table and plots both
+/// read these rows.
 
 #include <cstdint>
 #include <string>
@@ -9,12 +10,13 @@
 
 #include "cost/analysis.h"
 #include "profile/calibration.h"
+#include "profile/latency_model.h"
 #include "profile/profiler.h"
 #include "runtime/plan.h"
 
 namespace convscope::profile {
 
-/// One plan step (fused ops share a step), measured and predicted.
+/// One plan step (fused ops share a step): measured, predicted and bounded.
 struct LayerTiming {
   int node = -1;         ///< graph node index
   std::vector<int> ops;  ///< analysis op indices the step covers
@@ -23,8 +25,10 @@ struct LayerTiming {
   std::string kind;      ///< step kind, e.g. "gemm"
   ir::Shape out;
   std::int64_t madds = 0, flops = 0, bytes = 0;  ///< per batch
-  double predicted_ns = 0;                       ///< roofline: max(flops / peak, bytes / bandwidth)
-  std::string bound;                             ///< "compute", "L2", "L3" or "DRAM"
+  double bound_ns = 0;     ///< roofline bound: max(flops / peak, bytes / bandwidth)
+  std::string bound;       ///< which ceiling: "compute", "L2", "L3" or "DRAM"
+  double predicted_ns = 0;  ///< the latency model's prediction (0 without a model)
+  bool extrapolated = false;  ///< predicted outside the model's calibrated range
   double median_ns = 0, min_ns = 0, p90_ns = 0, cv = 0;
   [[nodiscard]] bool fused() const { return ops.size() > 1; }
   [[nodiscard]] double intensity() const {  ///< FLOPs per byte moved
@@ -36,21 +40,24 @@ struct LayerTiming {
 /// A graph block: the sums of its steps (zero for blocks without steps).
 struct BlockTiming {
   int steps = 0;
-  double predicted_ns = 0, median_ns = 0, min_ns = 0, p90_ns = 0;
+  double bound_ns = 0, predicted_ns = 0, median_ns = 0, min_ns = 0, p90_ns = 0;
 };
 
 struct ProfileSummary {
   std::vector<LayerTiming> layers;  ///< plan order
   std::vector<BlockTiming> blocks;  ///< index = graph node index
-  double predicted_ns = 0;          ///< sum over layers
+  double bound_ns = 0;              ///< roofline bound, sum over layers
+  double predicted_ns = 0;          ///< latency model: sum over layers x its network factor (0 without a model)
+  std::string model;                ///< which model and calibration predicted ("" without one)
   double peak_gflops = 0;           ///< the compute ceiling used for the plan's thread count
 };
 
-/// Reads a finished (or cancelled) profile run of `plan`, built from `g`.
+/// Reads a finished (or cancelled) profile run of `plan`, built from `g`;
+/// `model` (optional) predicts every step.
 ProfileSummary summarize_profile(const ir::Graph& g, const runtime::Plan& plan, const ProfileResult& r,
-                                 const Calibration& cal);
+                                 const Calibration& cal, const LatencyModel* model = nullptr);
 
-/// The roofline prediction of every analysis op in nanoseconds (index = op index),
+/// The roofline bound of every analysis op in nanoseconds (index = op index),
 /// before any plan exists: FLOPs = 2 x MAdds + other ops, bytes = inputs +
 /// output + parameters. Ops of invalid blocks predict 0.
 std::vector<double> predict_ops_ns(const cost::Analysis& a, const Calibration& cal, int threads);

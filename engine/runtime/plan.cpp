@@ -43,6 +43,7 @@ struct Step : ScheduledStep {
 }  // namespace
 
 struct Plan::Impl {
+  Schedule schedule;
   const kernels::KernelTable* kt = nullptr;
   std::unique_ptr<ThreadPool> pool;
   std::int64_t batch = 1;
@@ -165,6 +166,7 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
   p.kt = sc.kt;
   p.pool = std::make_unique<ThreadPool>(sc.threads);
   p.batch = sc.batch;
+  p.schedule = sc;  // kept whole for latency models and reports
   p.values = std::move(sc.values);
   p.inputs = std::move(sc.inputs);
   p.outputs = std::move(sc.outputs);
@@ -275,6 +277,7 @@ ir::Shape Plan::output_shape(std::size_t i) const { return impl_->shape(impl_->o
 std::size_t Plan::n_outputs() const { return impl_->outputs.size(); }
 std::int64_t Plan::batch() const { return impl_->batch; }
 std::size_t Plan::n_steps() const { return impl_->steps.size(); }
+const Schedule& Plan::schedule() const { return impl_->schedule; }
 const StepInfo& Plan::step(std::size_t i) const { return impl_->steps.at(i).info; }
 std::int64_t Plan::arena_bytes() const { return impl_->arena_floats * 4; }
 std::int64_t Plan::scratch_bytes() const {

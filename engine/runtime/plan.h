@@ -45,6 +45,8 @@ class Plan {
   void run_step(std::size_t i);
   [[nodiscard]] std::size_t n_steps() const;
   [[nodiscard]] const StepInfo& step(std::size_t i) const;
+  /// What the plan was built from (steps, layout), for latency models.
+  [[nodiscard]] const Schedule& schedule() const;
 
   /// Bytes of the activation arena (tensors passed between steps).
   [[nodiscard]] std::int64_t arena_bytes() const;
