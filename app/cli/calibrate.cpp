@@ -22,7 +22,7 @@ namespace {
 struct Options {
   std::string isa = "all";
   bool json = false, portable = false;
-  bool latency = false, validate = false;
+  bool latency = false, validate = false, skip_presets = false;
   std::vector<int> threads;
   std::vector<std::string> files;
   std::string samples;  // --samples CSV
@@ -94,7 +94,8 @@ int run_latency(const Options& o, const kernels::KernelTable& kt) {
 
 /// --validate: predicted against measured for the presets, their variants and FILEs.
 int run_validate(const Options& o, const kernels::KernelTable& kt) {
-  std::vector<profile::ValidationCase> cases = profile::default_validation_cases();
+  std::vector<profile::ValidationCase> cases;
+  if (!o.skip_presets) cases = profile::default_validation_cases();
   for (const auto& f : o.files) {
     Source s = open_graph(f);
     if (!s.graph) return print_load_error(s);
@@ -224,9 +225,11 @@ Command add_calibrate(CLI::App& app) {
                 "calibrate the latency model: time the kernels on a grid of probe graphs and fit it (cached)");
   cmd->add_flag("--validate", o->validate,
                 "the latency model's accuracy: predicted against measured for every preset, variants and FILEs");
-  cmd->add_option("--threads", o->threads, "thread counts for --latency / --validate (default: 1 and all)")
+  cmd->add_option("--threads", o->threads, "thread counts for --latency / --validate, e.g. 1,4 (default: 1 and all)")
       ->check(CLI::Range(1, 256))
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  cmd->add_flag("--skip-presets", o->skip_presets, "--validate: only the FILEs given");
   cmd->add_option("--samples", o->samples, "--latency: write every timed step (features, measured, predicted) as CSV");
   cmd->add_option("FILE", o->files, "--validate: more networks (graph files, ONNX models, presets)");
   return {cmd, [o] { return run(*o); }};

@@ -233,11 +233,39 @@ TEST(Cli, ProfileJsonHasNetworkAndLayers) {
   EXPECT_LE(j["network"]["min_ms"].get<double>(), j["network"]["median_ms"].get<double>());
   ASSERT_GT(j["layers"].size(), 10u);
   const auto& l = j["layers"][1];
-  for (const char* k : {"madds", "intensity_flops_per_byte", "predicted_ms", "median_ms", "measured_over_predicted",
-                        "achieved_gflops", "percent_of_peak"})
+  for (const char* k : {"madds", "intensity_flops_per_byte", "predicted_ms", "roofline_bound_ms", "median_ms",
+                        "measured_over_predicted", "achieved_gflops", "percent_of_peak"})
     EXPECT_TRUE(l.contains(k)) << k;
   EXPECT_FALSE(j["machine"]["isa"].get<std::string>().empty());
   EXPECT_FALSE(j["machine"]["cpu"].get<std::string>().empty());
+  // No latency model in this cache yet: profile calibrated one, and predicts with it.
+  EXPECT_TRUE(fs::exists(cache / "latency-models.json"));
+  const std::string model = j["network"]["model"].get<std::string>();
+  EXPECT_EQ(model.rfind("latency model v", 0), 0u) << model;
+  EXPECT_NE(model.find(j["machine"]["isa"].get<std::string>() + ", 1 thread"), std::string::npos) << model;
+  const double predicted = j["network"]["predicted_ms"].get<double>();
+  EXPECT_GT(predicted, 0.0);
+  double steps = 0;
+  for (const auto& layer : j["layers"]) steps += layer["predicted_ms"].get<double>();
+  EXPECT_GT(steps, 0.0);
+  EXPECT_NEAR(predicted / steps, 1.0, 0.5);  // the network factor: whole runs over their steps
+  EXPECT_GT(j["network"]["roofline_bound_ms"].get<double>(), 0.0);
+
+  // The accuracy report on one network of our own, with the model just made.
+  const fs::path net = cache / "net.json";
+  {
+    std::ofstream(net) << R"({"format": "convscope-graph", "version": 1, "blocks": [
+      {"id": "input", "kind": "input", "height": 56, "width": 56, "channels": 32},
+      {"id": "ir", "kind": "inverted_residual", "inputs": ["input"], "out": 32},
+      {"id": "sep", "kind": "separable", "inputs": ["ir"], "out": 64, "stride": 2}]})";
+  }
+  const std::string v = capture("sh -c '" + env + CONVSCOPE_CLI + " calibrate --validate --skip-presets --threads 1 " +
+                                    net.string() + "'",
+                                rc);
+  ASSERT_EQ(rc, 0) << v;
+  EXPECT_NE(v.find("net.json"), std::string::npos) << v;
+  EXPECT_NE(v.find("1 networks: "), std::string::npos) << v;
+  EXPECT_NE(v.find("layers: "), std::string::npos) << v;
   fs::remove_all(cache);
 }
 

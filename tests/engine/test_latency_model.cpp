@@ -1,0 +1,266 @@
+// The schedule a plan is built from, and the latency model that predicts it:
+// features, the non-negative fit, the model file and its stale detection, and
+// a short calibration whose predictions are checked against the steps it timed.
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "io/graph_json.h"
+#include "kernels/cpu.h"
+#include "profile/latency_calibration.h"
+#include "profile/latency_model.h"
+#include "runtime/plan.h"
+#include "test_util.h"
+
+namespace convscope {
+namespace {
+
+using runtime::StepKind;
+
+runtime::Schedule schedule_of(const std::string& preset, std::int64_t split = 0) {
+  const ir::Graph g = testing::load_preset(preset);
+  const cost::Analysis a = cost::analyze(g);
+  runtime::PlanOptions o;
+  o.split = split;
+  auto s = runtime::Schedule::build(g, a, o);
+  EXPECT_TRUE(s.has_value());
+  return s ? *s : runtime::Schedule{};
+}
+
+TEST(Schedule, IsWhatThePlanRuns) {
+  for (std::int64_t split : {0, 6}) {
+    const ir::Graph g = testing::load_preset("mobilenet_v2");
+    const cost::Analysis a = cost::analyze(g);
+    runtime::PlanOptions o;
+    o.split = split;
+    auto s = runtime::Schedule::build(g, a, o);
+    auto p = runtime::Plan::build(g, a, o);
+    ASSERT_TRUE(s && p);
+    ASSERT_EQ(s->steps.size(), p->n_steps());
+    for (std::size_t i = 0; i < s->steps.size(); ++i) {
+      EXPECT_EQ(s->steps[i].info.kind, p->step(i).kind) << i;
+      EXPECT_EQ(s->steps[i].info.bytes, p->step(i).bytes) << i;
+      EXPECT_EQ(s->steps[i].info.name, p->step(i).name) << i;
+    }
+    EXPECT_EQ(s->weight_floats * 4, p->weight_bytes());
+    EXPECT_EQ(s->arena_floats * 4, p->arena_bytes());
+    // 17 inverted residuals; the first (t = 1) has no expansion to fuse.
+    int fused = 0;
+    for (const auto& st : s->steps) fused += st.info.kind == StepKind::FusedBottleneck ? 1 : 0;
+    EXPECT_EQ(fused, split > 0 ? 16 : 0);
+  }
+}
+
+TEST(Schedule, Im2colCoverKeepsWindowsInside) {
+  ir::Op op;
+  op.kind = ir::OpKind::Conv;
+  op.k_h = op.k_w = 3;
+  op.stride = 1;
+  op.pad = 1;
+  // 56 x 56, pad 1: column 0 and 55 and row 0 and 55 reach into the padding.
+  auto c = runtime::im2col_cover(op, {56, 56, 32}, {56, 56, 32});
+  EXPECT_EQ(c.x_lo, 1);
+  EXPECT_EQ(c.x_hi, 55);
+  EXPECT_EQ(c.y_lo, 1);
+  EXPECT_EQ(c.y_hi, 55);
+  EXPECT_TRUE(c.implicit);
+  EXPECT_EQ(c.implicit_pixels(), 54 * 54);
+  EXPECT_FALSE(c.row_implicit(0));
+  EXPECT_TRUE(c.row_implicit(1));
+  // Stride 2 on 224: output 112, x = 0 reaches column -1; the last window ends at 223.
+  op.stride = 2;
+  c = runtime::im2col_cover(op, {224, 224, 3}, {112, 112, 32});
+  EXPECT_EQ(c.x_lo, 1);
+  EXPECT_EQ(c.x_hi, 112);
+  // Narrower than 16 pixels: every window is gathered.
+  op.stride = 1;
+  c = runtime::im2col_cover(op, {7, 7, 64}, {7, 7, 64});
+  EXPECT_FALSE(c.implicit);
+  EXPECT_EQ(c.implicit_pixels(), 0);
+}
+
+TEST(LatencyModel, FeaturesFollowTheShapes) {
+  const runtime::Schedule s = schedule_of("mobilenet_v1");
+  const auto& kt = *s.kt;
+  // sep12's and sep13's pointwise: 7 x 7 pixels, 512 or 1024 -> 1024, one GEMM each.
+  bool seen = false;
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    const auto& st = s.steps[i];
+    if (st.info.kind != StepKind::Gemm || st.info.out.h != 7 || st.op.out_c != 1024) continue;
+    seen = true;
+    const auto f = profile::step_features(s, i);
+    ASSERT_EQ(f.n, static_cast<int>(profile::feature_names(StepKind::Gemm, true).size()));
+    const double np = std::ceil(1024.0 / static_cast<double>(kt.gemm_nr)) * static_cast<double>(kt.gemm_nr);
+    EXPECT_DOUBLE_EQ(f.x[0], 1.0);
+    const auto k = static_cast<double>(st.k_gemm);
+    EXPECT_TRUE(k == 512 || k == 1024) << k;
+    EXPECT_DOUBLE_EQ(f.x[2], 49.0 * np * k);                                                 // m * padded n * k
+    EXPECT_DOUBLE_EQ(f.x[3], std::ceil(49.0 / static_cast<double>(kt.gemm_mr)) * np * k);  // weight passes
+    EXPECT_DOUBLE_EQ(f.x[4], 49.0 * 1024.0);                                                // output
+    EXPECT_DOUBLE_EQ(f.x[5], 49.0 * k);                                                     // input
+    // 2 or 4 MiB of weights do not stay in L2; the network's 17 MB do not fit in 16 MiB either.
+    EXPECT_GT(f.x[6], 0.0);
+    EXPECT_DOUBLE_EQ(f.x[f.n - 1], static_cast<double>(st.weight_floats));
+  }
+  EXPECT_TRUE(seen);
+  // Depthwise: stride 1 and stride 2 work go to different features.
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    if (s.steps[i].info.kind != StepKind::Depthwise) continue;
+    const auto f = profile::step_features(s, i);
+    EXPECT_EQ(f.x[1] > 0, s.steps[i].op.stride == 1);
+    EXPECT_EQ(f.x[2] > 0, s.steps[i].op.stride > 1);
+  }
+}
+
+/// Samples made from known coefficients over a preset's real steps.
+std::vector<profile::Sample> synthetic(const runtime::Schedule& s, const std::vector<double>& coef, StepKind kind) {
+  std::vector<profile::Sample> out;
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    const auto f = profile::step_features(s, i);
+    if (f.kind != kind) continue;
+    double ns = 0;
+    for (int j = 0; j < f.n; ++j) ns += coef[static_cast<std::size_t>(j)] * f.x[static_cast<std::size_t>(j)];
+    out.push_back({f, ns});
+  }
+  return out;
+}
+
+TEST(LatencyModel, FitRecoversKnownCoefficients) {
+  std::vector<profile::Sample> samples;
+  for (const char* p : {"mobilenet_v1", "mobilenet_v2", "xception", "squeezenet1_0", "mobilenet_v3_large"}) {
+    for (double alpha : {0.5, 1.0}) {
+      ir::Graph g = testing::load_preset(p);
+      g.settings.alpha = alpha;
+      const cost::Analysis a = cost::analyze(g);
+      auto s = runtime::Schedule::build(g, a, {});
+      ASSERT_TRUE(s);
+      // Depthwise: 2 us fixed, 0.05 ns per stride-1 tap, 0.09 per stride-2 tap, 0.1 per output.
+      auto d = synthetic(*s, {2000, 0.05, 0.09, 0.1, 0, 0, 0, 0}, StepKind::Depthwise);
+      samples.insert(samples.end(), d.begin(), d.end());
+    }
+  }
+  profile::LatencyModel m;
+  profile::fit(m, samples);
+  const auto& k = m.fits[static_cast<std::size_t>(StepKind::Depthwise)];
+  ASSERT_EQ(k.coef.size(), 8u);
+  EXPECT_NEAR(k.coef[0], 2000, 1e-3);
+  EXPECT_NEAR(k.coef[1], 0.05, 1e-9);
+  EXPECT_NEAR(k.coef[2], 0.09, 1e-9);
+  EXPECT_NEAR(k.coef[3], 0.1, 1e-9);
+  EXPECT_LT(k.median_abs_error, 1e-9);
+  for (const auto& smp : samples) EXPECT_NEAR(m.predict(smp.f).ns / smp.ns, 1.0, 1e-9);
+}
+
+TEST(LatencyModel, FitKeepsCoefficientsNonNegative) {
+  // Time falls as the output grows (impossible for a kernel, and noise can suggest it):
+  // an unconstrained fit would give that feature a negative cost.
+  const runtime::Schedule s = schedule_of("mobilenet_v2");
+  std::vector<profile::Sample> samples;
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    const auto f = profile::step_features(s, i);
+    if (f.kind != StepKind::Add) continue;
+    samples.push_back({f, 50000.0 - 0.001 * f.x[1]});
+  }
+  ASSERT_GE(samples.size(), 5u);
+  profile::LatencyModel m;
+  profile::fit(m, samples);
+  for (double c : m.fits[static_cast<std::size_t>(StepKind::Add)].coef) EXPECT_GE(c, 0.0);
+}
+
+TEST(LatencyModel, FileRoundTripAndStaleDetection) {
+  profile::LatencyModel m;
+  m.cpu = kernels::cpu_info().model;
+  m.isa = "avx2";
+  m.threads = 1;
+  m.kernel_revision = kernels::kKernelRevision;
+  m.measured_at = "2026-12-01T00:00:00Z";
+  m.network_factor = 1.04;
+  m.fits[static_cast<std::size_t>(StepKind::Add)] = {{100, 0.5, 0.1}, 12, {1, 10, 0}, {1, 1e6, 5}, 0.03};
+  auto back = profile::latency_model_from_json(profile::to_json(m));
+  ASSERT_TRUE(back) << back.error().front().message;
+  EXPECT_EQ(back->fits[static_cast<std::size_t>(StepKind::Add)].coef, (std::vector<double>{100, 0.5, 0.1}));
+  EXPECT_DOUBLE_EQ(back->network_factor, 1.04);
+  EXPECT_EQ(back->mismatch(m.cpu, "avx2", 1), "");
+  EXPECT_NE(back->mismatch("Another CPU", "avx2", 1).find("calibrated on '" + m.cpu + "'"), std::string::npos);
+  EXPECT_NE(back->mismatch(m.cpu, "avx512", 1).find("timed the avx2 kernels"), std::string::npos);
+  EXPECT_NE(back->mismatch(m.cpu, "avx2", 2).find("calibrated with 1 threads, not 2"), std::string::npos);
+  nlohmann::json j = profile::to_json(m);
+  j["kernel_revision"] = kernels::kKernelRevision - 1;
+  EXPECT_NE(profile::latency_model_from_json(j)->mismatch(m.cpu, "avx2", 1).find("kernel revision"), std::string::npos);
+  j = profile::to_json(m);
+  j["fits"]["add"]["coef"] = {100, -0.5, 0.1};
+  auto bad = profile::latency_model_from_json(j);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().front().where, "fits.add");
+  j = profile::to_json(m);
+  j["fits"]["add"]["coef"] = {100, 0.5};
+  EXPECT_FALSE(profile::latency_model_from_json(j));
+  EXPECT_FALSE(profile::latency_model_from_json(nlohmann::json::array()));
+}
+
+TEST(LatencyCalibration, ProbesAreValidGraphs) {
+  const auto all = profile::probes();
+  EXPECT_GT(all.size(), 300u);
+  int networks = 0;
+  for (std::size_t i = 0; i < all.size(); i += 7) {
+    auto g = io::graph_from_json(all[i].json);
+    ASSERT_TRUE(g) << all[i].family << ": " << g.error().front().message;
+    EXPECT_TRUE(cost::analyze(*g).complete()) << all[i].family << " " << all[i].json;
+  }
+  for (const auto& p : all) networks += p.family == "network" ? 1 : 0;
+  EXPECT_EQ(networks, 40);
+  EXPECT_EQ(profile::probes().front().json, all.front().json);  // deterministic
+}
+
+TEST(LatencyCalibration, ShortCalibrationPredictsWhatItTimed) {
+  const auto dir = std::filesystem::temp_directory_path() / ("convscope_latency_" + std::to_string(::getpid()));
+  ::setenv("CONVSCOPE_CACHE_DIR", dir.c_str(), 1);
+  profile::LatencyCalibrationOptions o;
+  o.probe_stride = 6;  // a sixth of the probes, briefly: the contract, not the accuracy
+  o.seconds_per_probe = 0.002;
+  o.min_runs = 3;
+  std::vector<profile::Sample> samples;
+  auto m = profile::calibrate_latency(kernels::best_kernels(), o, &samples);
+  ASSERT_TRUE(m) << m.error().front().message;
+  EXPECT_EQ(m->isa, kernels::isa_name(kernels::best_kernels().isa));
+  EXPECT_GT(m->probes, 50);
+  EXPECT_GE(m->network_factor, 0.5);
+  int fitted = 0;
+  for (const auto& k : m->fits) fitted += k.coef.empty() ? 0 : 1;
+  EXPECT_GE(fitted, 12);
+  // In-sample, the median step is predicted within a factor of two (timings of
+  // microseconds on a shared machine are noisy; the accuracy report is the real test).
+  std::vector<double> ratios;
+  for (const auto& s : samples) ratios.push_back(m->predict(s.f).ns / s.ns);
+  std::nth_element(ratios.begin(), ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2), ratios.end());
+  EXPECT_GT(ratios[ratios.size() / 2], 0.5);
+  EXPECT_LT(ratios[ratios.size() / 2], 2.0);
+  // A whole network: positive, a sum of its steps.
+  const runtime::Schedule s = schedule_of("mobilenet_v2");
+  const auto p = m->predict(s);
+  ASSERT_EQ(p.steps.size(), s.steps.size());
+  double sum = 0;
+  for (const auto& st : p.steps) sum += st.ns;
+  EXPECT_NEAR(p.total_ns, sum * m->network_factor, 1e-6 * p.total_ns);
+  EXPECT_GT(p.total_ns, 1e5);  // MobileNetV2 takes more than 0.1 ms on any CPU
+  // Cached under this machine's key; a model from another CPU is stale, not used.
+  nlohmann::json cache{{kernels::cpu_info().model + " | " + m->isa + " | 1", profile::to_json(*m)}};
+  cache.begin().value()["cpu"] = "Some Other CPU";
+  std::filesystem::create_directories(dir);
+  std::ofstream(profile::latency_cache_path()) << cache.dump();
+  const auto cached = profile::load_latency_model(kernels::best_kernels(), 1);
+  EXPECT_FALSE(cached.model);
+  EXPECT_NE(cached.why_not.find("stale: it was calibrated on 'Some Other CPU'"), std::string::npos) << cached.why_not;
+  std::ofstream(profile::latency_cache_path()) << "{ damaged";
+  EXPECT_NE(profile::load_latency_model(kernels::best_kernels(), 1).why_not.find("no latency model"),
+            std::string::npos);
+  ::unsetenv("CONVSCOPE_CACHE_DIR");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace convscope
