@@ -1,5 +1,5 @@
-// convscope-cli sweep: costs (and measured latency) over a grid of width multiplier,
-// resolution and block parameters, with the Pareto front and the scaling laws.
+// convscope-cli sweep: costs, predicted latency (and measured latency) over a grid of width
+// multiplier, resolution and block parameters, with the Pareto front and the scaling laws.
 #include <unistd.h>
 
 #include <atomic>
@@ -14,6 +14,8 @@
 #include "common.h"
 #include "io/graph_json.h"
 #include "io/report.h"
+#include "kernels/kernels.h"
+#include "profile/latency_calibration.h"
 #include "sweep/sweep.h"
 
 namespace convscope::cli {
@@ -22,7 +24,7 @@ namespace {
 struct Options {
   std::string file, alphas, resolutions, out, pareto = "latency,params";
   std::vector<std::string> params;
-  bool measure = false;
+  bool measure = false, no_predict = false;
   int threads = 1;
   double min_time = 0.2;
 };
@@ -72,8 +74,8 @@ Result<std::pair<sweep::Spec, sweep::ParetoAxes>> parse_flags(const Options& o) 
 void print_table(const sweep::Spec& spec, const std::vector<sweep::Point>& points) {
   std::printf("%-6s %6s", "alpha", "res");
   for (const auto& a : spec.params) std::printf(" %12s", a.selector.substr(0, 12).c_str());
-  std::printf(" %12s %12s %11s %10s %7s %9s %10s %10s\n", "params", "MAdds", "peak mem", "median ms", "pareto",
-              "MAdds/law", "params/law", "lat/MAdds");
+  std::printf(" %12s %12s %11s %9s %10s %7s %7s %9s %10s %10s\n", "params", "MAdds", "peak mem", "pred. ms",
+              "median ms", "error", "pareto", "MAdds/law", "params/law", "lat/MAdds");
   for (const auto& p : points) {
     std::printf("%-6.3g %6lld", p.alpha, static_cast<long long>(p.resolution));
     for (const auto& v : p.values) std::printf(" %12s", ir::param_value_str(v).c_str());
@@ -81,14 +83,35 @@ void print_table(const sweep::Spec& spec, const std::vector<sweep::Point>& point
       std::printf("  invalid: %s\n", p.problem.c_str());
       continue;
     }
-    std::printf(" %12s %12s %11s %10s %7s %9.3f %10.3f %10s\n", io::with_commas(p.params).c_str(),
-                io::human(p.madds).c_str(), io::human(p.peak_memory_bytes, true).c_str(),
-                p.median_ms ? std::to_string(*p.median_ms).substr(0, 7).c_str() : "-", p.pareto ? "*" : "", p.madds_law,
-                p.params_law, p.latency_law > 0 ? std::to_string(p.latency_law).substr(0, 5).c_str() : "-");
+    char pred[32] = "-", err[32] = "-";
+    if (p.predicted_ms) std::snprintf(pred, sizeof pred, "%.3f%s", *p.predicted_ms, p.extrapolated ? "*" : "");
+    if (auto e = p.prediction_error()) std::snprintf(err, sizeof err, "%+.1f%%", *e * 100);
+    std::printf(" %12s %12s %11s %9s %10s %7s %7s %9.3f %10.3f %10s\n", io::with_commas(p.params).c_str(),
+                io::human(p.madds).c_str(), io::human(p.peak_memory_bytes, true).c_str(), pred,
+                p.median_ms ? std::to_string(*p.median_ms).substr(0, 7).c_str() : "-", err, p.pareto ? "*" : "",
+                p.madds_law, p.params_law, p.latency_law > 0 ? std::to_string(p.latency_law).substr(0, 5).c_str() : "-");
   }
   std::printf(
       "\nlaws relative to the largest alpha and resolution: MAdds/law = (MAdds ratio) / (alpha^2 rho^2), "
       "params/law = (params ratio) / alpha^2, lat/MAdds = (latency ratio) / (MAdds ratio); 1.000 = the law holds\n");
+}
+
+/// The latency model for the sweep's kernels and threads: cached, else calibrated now.
+std::optional<profile::LatencyModel> latency_model(int threads) {
+  std::string why;
+  const bool tty = ::isatty(2) != 0;
+  auto m = profile::load_or_calibrate_latency(
+      kernels::best_kernels(), threads, false,
+      [tty](double f) {
+        if (tty) std::fprintf(stderr, "\rcalibrating the latency model %3d%%", static_cast<int>(f * 100));
+      },
+      &why);
+  if (!why.empty()) std::fprintf(stderr, "%sconvscope-cli: latency model calibrated (%s)\n", tty ? "\r" : "", why.c_str());
+  if (!m) {
+    std::cerr << format_diagnostics(m.error(), "convscope-cli: latency model");
+    return std::nullopt;
+  }
+  return *m;
 }
 
 int run(const Options& o) {
@@ -105,7 +128,10 @@ int run(const Options& o) {
     std::cerr << format_diagnostics(as_flags(ok.error()), "convscope-cli: " + src.shown);
     return kExitUsage;
   }
-  auto points = sweep::evaluate(g, spec);
+  std::optional<profile::LatencyModel> model;
+  if (!o.no_predict) model = latency_model(o.threads);
+  auto points = sweep::evaluate(g, spec, {}, model ? &*model : nullptr);
+  if (model) std::fprintf(stderr, "convscope-cli: predicted with %s\n", model->describe().c_str());
   auto write_out = [&](const std::vector<sweep::Point>& pts) -> bool {
     if (o.out.empty()) return true;
     std::vector<sweep::Point> copy = pts;
@@ -171,11 +197,14 @@ Command add_sweep(CLI::App& app) {
       "--param", o->params,
       "NAME=V1,V2 where NAME is a parameter (every block that has it), kind.param or block_id.param; repeatable");
   cmd->add_flag("--measure", o->measure, "also measure each point's latency on the CPU backend (resumable with --out)");
-  cmd->add_option("--threads", o->threads, "threads for --measure")->check(CLI::Range(1, 256));
+  cmd->add_option("--threads", o->threads, "threads for the prediction and --measure")->check(CLI::Range(1, 256));
+  cmd->add_flag("--no-predict", o->no_predict,
+                "no predicted latency (otherwise the cached latency model predicts every point; one is calibrated "
+                "first when there is none, about 10 s)");
   cmd->add_option("--min-time", o->min_time, "seconds of timing per point")->check(CLI::Range(0.0, 600.0));
   cmd->add_option("--pareto", o->pareto,
-                  "the front to mark: X,Y from latency, madds, params, memory (both minimised; latency among "
-                  "measured points only, MAdds when none is measured)")
+                  "the front to mark: X,Y from latency, predicted, madds, params, memory (both minimised; latency "
+                  "among measured points only, the predicted latency when none is measured, else MAdds)")
       ->capture_default_str();
   cmd->add_option("--out", o->out, "write the results to FILE.csv or FILE.json (atomic; checkpointed while measuring)");
   return {cmd, [o] { return run(*o); }};

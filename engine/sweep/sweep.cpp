@@ -75,6 +75,8 @@ double metric(const Point& p, Metric m) {
       return static_cast<double>(p.params);
     case Metric::PeakMemory:
       return static_cast<double>(p.peak_memory_bytes);
+    case Metric::Predicted:
+      return p.predicted_ms ? *p.predicted_ms : static_cast<double>(p.madds);
   }
   return 0;
 }
@@ -189,7 +191,8 @@ Result<bool> check(const ir::Graph& graph, const Spec& spec) {
   return true;
 }
 
-std::vector<Point> evaluate(const ir::Graph& graph, const Spec& spec, const cost::AnalysisOptions& options) {
+std::vector<Point> evaluate(const ir::Graph& graph, const Spec& spec, const cost::AnalysisOptions& options,
+                            const profile::LatencyModel* model, std::int64_t split) {
   std::vector<double> alphas = spec.alphas.empty() ? std::vector<double>{graph.settings.alpha} : spec.alphas;
   std::vector<std::int64_t> res = spec.resolutions;
   if (res.empty()) res = {graph.settings.resolution.value_or(0)};
@@ -214,12 +217,23 @@ std::vector<Point> evaluate(const ir::Graph& graph, const Spec& spec, const cost
         p.alpha = a;
         p.resolution = r;
         p.values = values;
-        const auto an = cost::analyze(apply(graph, spec, p), options);
+        const ir::Graph g = apply(graph, spec, p);
+        const auto an = cost::analyze(g, options);
         p.valid = an.complete();
         if (!p.valid) p.problem = an.diagnostics.front().str();
         p.params = an.totals.params;
         p.madds = an.totals.madds;
         p.peak_memory_bytes = an.memory.peak_bytes;
+        if (model && p.valid) {
+          runtime::PlanOptions po;
+          po.threads = model->threads;
+          po.split = split;
+          if (auto s = runtime::Schedule::build(g, an, po)) {
+            const auto pred = model->predict(*s);
+            p.predicted_ms = pred.total_ns / 1e6;
+            p.extrapolated = pred.extrapolated > 0;
+          }
+        }
         points.push_back(std::move(p));
       }
   return points;
@@ -235,6 +249,7 @@ bool measure(const ir::Graph& graph, const Spec& spec, std::vector<Point>& point
     const auto a = cost::analyze(g);
     runtime::PlanOptions po;
     po.threads = o.threads;
+    po.split = o.split;
     po.memory_limit_bytes = o.memory_limit_bytes;
     auto plan = runtime::Plan::build(g, a, po);
     if (!plan) {
@@ -271,8 +286,11 @@ ParetoAxes mark_pareto(std::vector<Point>& points, Metric x, Metric y) {
       std::any_of(points.begin(), points.end(), [](const Point& p) { return p.valid && p.median_ms.has_value(); });
   const bool by_latency = x == Metric::Latency || y == Metric::Latency;
   if (by_latency && !any_measured) {
-    if (x == Metric::Latency) x = Metric::MAdds;
-    if (y == Metric::Latency) y = Metric::MAdds;
+    const bool predicted =
+        std::any_of(points.begin(), points.end(), [](const Point& p) { return p.valid && p.predicted_ms; });
+    const Metric stand_in = predicted ? Metric::Predicted : Metric::MAdds;
+    if (x == Metric::Latency) x = stand_in;
+    if (y == Metric::Latency) y = stand_in;
   }
   // Points that compete: valid ones, and only measured ones when latency is an axis.
   auto competes = [&](const Point& p) { return p.valid && (!by_latency || !any_measured || p.median_ms); };
@@ -293,16 +311,17 @@ ParetoAxes mark_pareto(std::vector<Point>& points, Metric x, Metric y) {
 
 Result<Metric> parse_metric(const std::string& name) {
   if (name == "latency") return Metric::Latency;
+  if (name == "predicted") return Metric::Predicted;
   if (name == "madds") return Metric::MAdds;
   if (name == "params") return Metric::Params;
   if (name == "memory") return Metric::PeakMemory;
-  return fail("pareto", "unknown metric '" + name + "' (known: latency, madds, params, memory)");
+  return fail("pareto", "unknown metric '" + name + "' (known: latency, predicted, madds, params, memory)");
 }
 
 Result<ParetoAxes> parse_pareto(const std::string& text) {
   const auto comma = text.find(',');
   if (comma == std::string::npos)
-    return fail("pareto", "expected X,Y from latency, madds, params, memory; got '" + text + "'");
+    return fail("pareto", "expected X,Y from latency, predicted, madds, params, memory; got '" + text + "'");
   auto x = parse_metric(text.substr(0, comma));
   if (!x) return tl::unexpected(x.error());
   auto y = parse_metric(text.substr(comma + 1));
@@ -358,7 +377,7 @@ std::string to_csv(const Spec& spec, const std::vector<Point>& points) {
   for (const auto& a : spec.params) out += "," + a.selector;
   out +=
       ",valid,params,madds,flops,peak_memory_bytes,median_ms,min_ms,p90_ms,pareto,madds_law,params_law,latency_law,"
-      "problem\n";
+      "predicted_ms,prediction_error,extrapolated,problem\n";
   auto opt = [](const std::optional<double>& v) { return v ? num(*v) : std::string(); };
   for (const auto& p : points) {
     out += num(p.alpha) + "," + std::to_string(p.resolution);
@@ -367,7 +386,8 @@ std::string to_csv(const Spec& spec, const std::vector<Point>& points) {
            std::to_string(p.madds) + "," + std::to_string(2 * p.madds) + "," + std::to_string(p.peak_memory_bytes) +
            "," + opt(p.median_ms) + "," + opt(p.min_ms) + "," + opt(p.p90_ms) + "," + (p.pareto ? "true" : "false") +
            "," + (p.valid ? num(p.madds_law) : "") + "," + (p.valid ? num(p.params_law) : "") + "," +
-           (p.latency_law > 0 ? num(p.latency_law) : "") + ",";
+           (p.latency_law > 0 ? num(p.latency_law) : "") + "," + opt(p.predicted_ms) + "," +
+           opt(p.prediction_error()) + "," + (p.predicted_ms ? (p.extrapolated ? "true" : "false") : "") + ",";
     std::string problem = p.problem;
     std::replace(problem.begin(), problem.end(), '"', '\'');
     out += problem.empty() ? "" : "\"" + problem + "\"";
@@ -403,6 +423,11 @@ std::string to_json(const Spec& spec, const std::vector<Point>& points) {
       e["params_law"] = p.params_law;
     }
     if (p.latency_law > 0) e["latency_law"] = p.latency_law;
+    if (p.predicted_ms) {
+      e["predicted_ms"] = *p.predicted_ms;
+      e["extrapolated"] = p.extrapolated;
+    }
+    if (auto err = p.prediction_error()) e["prediction_error"] = *err;
     j["points"].push_back(e);
   }
   return j.dump(2) + "\n";

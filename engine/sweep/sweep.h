@@ -13,6 +13,7 @@
 
 #include "cost/analysis.h"
 #include "ir/graph.h"
+#include "profile/latency_model.h"
 #include "util/result.h"
 
 namespace convscope::sweep {
@@ -38,6 +39,13 @@ struct Point {
   std::string problem;  ///< first diagnostic when not valid
   std::int64_t params = 0, madds = 0, peak_memory_bytes = 0;
   std::optional<double> median_ms, min_ms, p90_ms;  ///< when measured
+  std::optional<double> predicted_ms;               ///< by the latency model, when there is one
+  bool extrapolated = false;                        ///< some step predicted outside the calibrated shapes
+  /// measured / predicted - 1, when both exist.
+  [[nodiscard]] std::optional<double> prediction_error() const {
+    if (!median_ms || !predicted_ms || *predicted_ms <= 0) return std::nullopt;
+    return *median_ms / *predicted_ms - 1.0;
+  }
   bool pareto = false;
   /// Scaling laws relative to the reference point (largest alpha and resolution):
   double madds_law = 0;    ///< (MAdds / MAdds_ref) / ((a/a_ref)^2 (r/r_ref)^2): 1 when the law holds
@@ -59,14 +67,18 @@ Result<bool> check(const ir::Graph& graph, const Spec& spec);
 /// The graph at one point of the grid.
 ir::Graph apply(const ir::Graph& graph, const Spec& spec, const Point& point);
 
-/// Every point of the grid with its costs (alpha-major, then resolution, then params).
-std::vector<Point> evaluate(const ir::Graph& graph, const Spec& spec, const cost::AnalysisOptions& options = {});
+/// Every point of the grid with its costs (alpha-major, then resolution, then
+/// params) and, given a latency model, its predicted latency (the plan of
+/// `split`, as measure() runs it).
+std::vector<Point> evaluate(const ir::Graph& graph, const Spec& spec, const cost::AnalysisOptions& options = {},
+                            const profile::LatencyModel* model = nullptr, std::int64_t split = 0);
 
 struct MeasureOptions {
   int threads = 1;
   double min_seconds = 0.2;  ///< per point (whole-network phase only)
   int min_runs = 5;
   int warmup = 2;
+  std::int64_t split = 0;  ///< bottleneck fusion (PlanOptions::split), as evaluate() predicted
   std::int64_t memory_limit_bytes = std::int64_t{4} << 30;
   const std::atomic<bool>* cancel = nullptr;  ///< set from any thread to stop after the current point
   std::function<void(std::size_t done, std::size_t total)> progress;
@@ -82,14 +94,15 @@ bool measure(const ir::Graph& graph, const Spec& spec, std::vector<Point>& point
 /// parameters). One rule for every caller: latency is compared only among
 /// measured points (a cancelled or resumed run leaves some without one, and
 /// milliseconds never compete with multiply-adds); when no point is measured,
-/// MAdds stand in for latency on every point. Returns the metrics used.
-enum class Metric { Latency, MAdds, Params, PeakMemory };
+/// the predicted latency stands in on every point, and without predictions
+/// MAdds do. Returns the metrics used.
+enum class Metric { Latency, MAdds, Params, PeakMemory, Predicted };
 struct ParetoAxes {
   Metric x, y;
 };
 ParetoAxes mark_pareto(std::vector<Point>& points, Metric x, Metric y);
 
-/// "latency", "madds", "params" or "memory".
+/// "latency", "predicted", "madds", "params" or "memory".
 Result<Metric> parse_metric(const std::string& name);
 /// "X,Y" with X and Y metric names ("latency,params").
 Result<ParetoAxes> parse_pareto(const std::string& text);

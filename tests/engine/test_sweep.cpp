@@ -2,6 +2,7 @@
 // scaling laws against the papers' tables, the Pareto front, measuring and resuming.
 #include <gtest/gtest.h>
 
+#include "runtime/schedule.h"
 #include "sweep/sweep.h"
 #include "test_util.h"
 
@@ -86,6 +87,51 @@ TEST(Sweep, BlockParameterAxisAndPareto) {
   const std::string csv = sweep::to_csv(s, points);
   EXPECT_EQ(csv.rfind("alpha,resolution,inverted_residual.expansion,valid,params,madds", 0), 0u);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 7);
+}
+
+TEST(Sweep, PredictsEveryPointWithTheLatencyModel) {
+  // A model where every step costs 1 us plus 1 ns per multiply-add of its GEMM
+  // work: the points' predictions are then exact sums that can be checked.
+  profile::LatencyModel m;
+  for (int k = 0; k < runtime::kStepKinds; ++k) {
+    const auto kind = static_cast<runtime::StepKind>(k);
+    const bool weights = kind == runtime::StepKind::Gemm || kind == runtime::StepKind::ConvIm2col ||
+                         kind == runtime::StepKind::Depthwise || kind == runtime::StepKind::FusedBottleneck ||
+                         kind == runtime::StepKind::ConvTranspose || kind == runtime::StepKind::ScaleShift;
+    const std::size_t n = profile::feature_names(kind, weights).size();
+    auto& f = m.fits[static_cast<std::size_t>(k)];
+    f.coef.assign(n, 0.0);
+    f.coef[0] = 1000.0;
+    f.lo.assign(n, 0.0);
+    f.hi.assign(n, 1e30);
+  }
+  const ir::Graph g = testing::load_preset("mobilenet_v2");
+  sweep::Spec s;
+  s.alphas = {0.5, 1.0};
+  s.resolutions = {96, 224};
+  auto points = sweep::evaluate(g, s, {}, &m);
+  ASSERT_EQ(points.size(), 4u);
+  for (const auto& p : points) {
+    ASSERT_TRUE(p.predicted_ms) << p.alpha;
+    const auto a = cost::analyze(sweep::apply(g, s, p));
+    const auto sched = runtime::Schedule::build(g, a, {});
+    EXPECT_NEAR(*p.predicted_ms, static_cast<double>(sched->steps.size()) * 1e-3, 1e-9);  // 1 us per step
+    EXPECT_FALSE(p.extrapolated);
+    EXPECT_FALSE(p.prediction_error());  // nothing measured
+  }
+  // Latency on an axis and nothing measured: the predicted latency stands in (not MAdds).
+  const auto axes = sweep::mark_pareto(points, sweep::Metric::Latency, sweep::Metric::Params);
+  EXPECT_EQ(axes.x, sweep::Metric::Predicted);
+  const std::string csv = sweep::to_csv(s, points);
+  EXPECT_NE(csv.find(",predicted_ms,prediction_error,extrapolated,"), std::string::npos);
+  // Measured beside predicted: the error per point.
+  points[0].median_ms = *points[0].predicted_ms * 1.1;
+  EXPECT_NEAR(*points[0].prediction_error(), 0.1, 1e-12);
+  EXPECT_NE(sweep::to_json(s, points).find("\"prediction_error\": 0.1"), std::string::npos);
+  // Without a model nothing is predicted, and MAdds stand in.
+  auto plain = sweep::evaluate(g, s);
+  EXPECT_FALSE(plain[0].predicted_ms);
+  EXPECT_EQ(sweep::mark_pareto(plain, sweep::Metric::Latency, sweep::Metric::Params).x, sweep::Metric::MAdds);
 }
 
 TEST(Sweep, ThousandsOfPointsASecond) {
