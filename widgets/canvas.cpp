@@ -285,8 +285,13 @@ void CanvasScene::recomputeShares() {
         v[i] = static_cast<double>(rec.totals.params);
         break;
       case CostColour::Latency:
-        v[i] = prof && i < prof->summary.blocks.size() ? prof->summary.blocks[i].median_ns
-                                                       : doc_->predictedNs(static_cast<int>(i));
+        // Measured when profiled, else predicted, else the roofline bound.
+        if (prof && i < prof->summary.blocks.size())
+          v[i] = prof->summary.blocks[i].median_ns;
+        else if (doc_->latencyModel())
+          v[i] = doc_->predictedNs(static_cast<int>(i));
+        else
+          v[i] = doc_->boundNs(static_cast<int>(i));
         break;
       case CostColour::None:
         break;

@@ -50,8 +50,9 @@ void fill_costs(QTreeWidgetItem* row, const cost::Totals& t, std::int64_t total_
   set_number(row, CostTable::kIntensity, t.intensity(), QString::number(t.intensity(), 'f', 1));
 }
 
-void fill_measured(QTreeWidgetItem* row, double predicted, double median, double min, double p90) {
-  set_number(row, CostTable::kPredicted, predicted, us(predicted));
+void fill_measured(QTreeWidgetItem* row, double predicted, double bound, double median, double min, double p90) {
+  if (predicted > 0) set_number(row, CostTable::kPredicted, predicted, us(predicted));
+  if (bound > 0) set_number(row, CostTable::kBound, bound, us(bound));
   if (median <= 0) return;
   set_number(row, CostTable::kMeasured, median, us(median));
   set_number(row, CostTable::kMin, min, us(min));
@@ -66,9 +67,12 @@ CostTable::CostTable(Document* doc, QWidget* parent) : QTreeWidget(parent), doc_
   setObjectName("costTable");
   setColumnCount(kColumns);
   setHeaderLabels({tr("Block / op"), tr("Kind"), tr("Output"), tr("Params"), tr("MAdds"), tr("% MAdds"),
-                   tr("Activations"), tr("Weights"), tr("FLOP/B"), tr("Pred. µs"), tr("Median µs"), tr("Min µs"),
-                   tr("p90 µs"), tr("Meas/pred")});
-  headerItem()->setToolTip(kPredicted, tr("Roofline prediction: max(FLOPs / peak, bytes / bandwidth), calibrated"));
+                   tr("Activations"), tr("Weights"), tr("FLOP/B"), tr("Pred. µs"), tr("Bound µs"), tr("Median µs"),
+                   tr("Min µs"), tr("p90 µs"), tr("Meas/pred")});
+  headerItem()->setToolTip(kPredicted, tr("Predicted by the latency model calibrated on this machine (a fused "
+                                          "step's time sits on its first op)"));
+  headerItem()->setToolTip(kBound, tr("Roofline bound: max(FLOPs / peak, bytes / bandwidth), a floor rather than "
+                                      "a prediction"));
   headerItem()->setToolTip(kMeasured, tr("Measured median of the last profile (fused ops share their step's time)"));
   setSortingEnabled(true);
   sortByColumn(-1, Qt::AscendingOrder);  // graph order until the user sorts
@@ -136,6 +140,7 @@ void CostTable::rebuild() {
         if (op >= 0 && static_cast<std::size_t>(op) < step_of.size())
           step_of[static_cast<std::size_t>(op)] = static_cast<int>(s);
   const auto& predicted = doc_->predictedOpsNs();
+  const auto& bound = doc_->boundOpsNs();
   QList<QTreeWidgetItem*> rows;
   rows.reserve(static_cast<qsizetype>(g.nodes.size()));
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
@@ -155,7 +160,7 @@ void CostTable::rebuild() {
         mn = prof->summary.blocks[i].min_ns;
         p90 = prof->summary.blocks[i].p90_ns;
       }
-      fill_measured(row, doc_->predictedNs(static_cast<int>(i)), med, mn, p90);
+      fill_measured(row, doc_->predictedNs(static_cast<int>(i)), doc_->boundNs(static_cast<int>(i)), med, mn, p90);
       for (int k = rec.first_op; k < rec.first_op + rec.n_ops; ++k) {
         const auto& op = a.ops[static_cast<std::size_t>(k)];
         auto* child = new Row(row);
@@ -163,19 +168,20 @@ void CostTable::rebuild() {
         child->setText(kKind, qs(std::string(ir::op_kind_name(op.op.kind))));
         child->setText(kOutput, shape(a.tensors[static_cast<std::size_t>(op.output)].shape));
         fill_costs(child, op.totals, a.totals.madds);
-        const double pred = static_cast<std::size_t>(k) < predicted.size() ? predicted[static_cast<std::size_t>(k)] : 0;
+        const auto uk = static_cast<std::size_t>(k);
+        const double pred = uk < predicted.size() ? predicted[uk] : 0, bnd = uk < bound.size() ? bound[uk] : 0;
         const int s = step_of[static_cast<std::size_t>(k)];
         if (s >= 0) {
           const auto& layer = prof->summary.layers[static_cast<std::size_t>(s)];
           if (layer.ops.front() == k) {
-            fill_measured(child, pred, layer.median_ns, layer.min_ns, layer.p90_ns);
+            fill_measured(child, pred, bnd, layer.median_ns, layer.min_ns, layer.p90_ns);
             if (layer.fused()) child->setToolTip(kMeasured, tr("step %1 (fused ops)").arg(qs(layer.step)));
           } else {
-            fill_measured(child, pred, 0, 0, 0);
+            fill_measured(child, pred, bnd, 0, 0, 0);
             child->setText(kMeasured, tr("fused ↑"));
           }
         } else {
-          fill_measured(child, pred, 0, 0, 0);
+          fill_measured(child, pred, bnd, 0, 0, 0);
         }
       }
     } else {

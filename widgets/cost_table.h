@@ -25,6 +25,7 @@ class CostTable : public QTreeWidget {
     kWeights,
     kIntensity,
     kPredicted,
+    kBound,
     kMeasured,
     kMin,
     kP90,

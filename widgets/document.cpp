@@ -7,6 +7,7 @@
 #include "io/onnx_import.h"
 #include "layout.h"
 #include "qt_strings.h"
+#include "runtime/schedule.h"
 
 namespace convscope::gui {
 namespace {
@@ -251,21 +252,58 @@ void Document::setProfile(std::shared_ptr<const ProfileData> data) {
 
 void Document::setCalibration(const profile::Calibration& cal) {
   calibration_ = cal;
-  predicted_ns_ = profile::predict_ops_ns(analysis_, cal, 1);
+  predict();
   emit changed();
 }
 
-double Document::predictedNs(int node) const {
-  if (predicted_ns_.empty()) return 0;
-  std::size_t first = 0, last = predicted_ns_.size();
+void Document::setLatencyModel(const profile::LatencyModel& model) {
+  model_ = model;
+  predict();
+  emit changed();
+}
+
+namespace {
+/// Sum of `per_op` over `node`'s ops, or over every op (node = -1).
+double sum_of(const std::vector<double>& per_op, const cost::Analysis& a, int node) {
+  std::size_t first = 0, last = per_op.size();
   if (node >= 0) {
-    const auto& rec = analysis_.nodes[static_cast<std::size_t>(node)];
+    const auto& rec = a.nodes[static_cast<std::size_t>(node)];
     first = static_cast<std::size_t>(rec.first_op);
     last = first + static_cast<std::size_t>(rec.n_ops);
   }
   double sum = 0;
-  for (std::size_t i = first; i < last && i < predicted_ns_.size(); ++i) sum += predicted_ns_[i];
+  for (std::size_t i = first; i < last && i < per_op.size(); ++i) sum += per_op[i];
   return sum;
+}
+}  // namespace
+
+double Document::predictedNs(int node) const {
+  if (node < 0) return predicted_total_ns_;
+  return sum_of(predicted_ns_, analysis_, node);
+}
+
+double Document::boundNs(int node) const { return sum_of(bound_ns_, analysis_, node); }
+
+void Document::predict() {
+  bound_ns_.clear();
+  predicted_ns_.clear();
+  predicted_total_ns_ = 0;
+  extrapolated_ = 0;
+  if (calibration_) bound_ns_ = profile::predict_ops_ns(analysis_, *calibration_, 1);
+  if (!model_ || !analysis_.complete()) return;
+  // The steps a run would time (same fusions and layouts), predicted one by one.
+  runtime::PlanOptions po;
+  po.threads = model_->threads;
+  auto schedule = runtime::Schedule::build(graph_, analysis_, po);
+  if (!schedule) return;
+  const auto p = model_->predict(*schedule);
+  predicted_ns_.assign(analysis_.ops.size(), 0.0);
+  for (std::size_t s = 0; s < p.steps.size(); ++s) {
+    const auto& ops = schedule->steps[s].info.ops;
+    if (!ops.empty()) predicted_ns_[static_cast<std::size_t>(ops.front())] = p.steps[s].ns;
+  }
+  predicted_total_ns_ = p.total_ns;
+  extrapolated_ = p.extrapolated;
 }
 
 void Document::installGraph(const ir::Graph& graph) {
@@ -287,7 +325,7 @@ void Document::setAnalysisOptions(const cost::AnalysisOptions& options) {
 
 void Document::reanalyze() {
   analysis_ = cost::analyze(graph_, options_);
-  if (calibration_) predicted_ns_ = profile::predict_ops_ns(analysis_, *calibration_, 1);
+  predict();
 }
 
 }  // namespace convscope::gui

@@ -16,6 +16,7 @@
 #include "edit/edit.h"
 #include "ir/graph.h"
 #include "profile/calibration.h"
+#include "profile/latency_model.h"
 #include "profile/layers.h"
 #include "runtime/weights.h"
 
@@ -28,6 +29,7 @@ struct ProfileData {
   profile::ProfileResult result;
   profile::ProfileSummary summary;
   profile::Calibration calibration;
+  std::optional<profile::LatencyModel> model;  ///< what predicted the summary's predicted_ns
 };
 
 class Document : public QObject {
@@ -93,10 +95,21 @@ class Document : public QObject {
   void setProfile(std::shared_ptr<const ProfileData> data);
   [[nodiscard]] const std::optional<profile::Calibration>& calibration() const { return calibration_; }
   void setCalibration(const profile::Calibration& cal);
-  /// Roofline prediction per analysis op (empty until calibrated).
+  /// The latency model that predicts this machine's latency (none until loaded or calibrated).
+  [[nodiscard]] const std::optional<profile::LatencyModel>& latencyModel() const { return model_; }
+  void setLatencyModel(const profile::LatencyModel& model);
+  /// The latency model's prediction per analysis op (empty without a model or
+  /// for a graph with problems): a plan step's time sits on its first op, as a
+  /// profile's measured time does; the step's other ops get 0.
   [[nodiscard]] const std::vector<double>& predictedOpsNs() const { return predicted_ns_; }
-  /// Sum of the predictions of `node`'s ops, or of the whole graph (node = -1).
+  /// Predicted latency of `node`'s steps, or of the whole network (node = -1,
+  /// with the model's network factor); 0 without a prediction.
   [[nodiscard]] double predictedNs(int node = -1) const;
+  /// Steps predicted outside the model's calibrated shapes.
+  [[nodiscard]] int extrapolatedSteps() const { return extrapolated_; }
+  /// The roofline bound per analysis op (empty until calibrated): a floor, not a prediction.
+  [[nodiscard]] const std::vector<double>& boundOpsNs() const { return bound_ns_; }
+  [[nodiscard]] double boundNs(int node = -1) const;
 
   /// Called by undo commands: installs a graph and re-analyses.
   void installGraph(const ir::Graph& graph);
@@ -123,7 +136,11 @@ class Document : public QObject {
   std::vector<std::string> selection_;
   std::shared_ptr<const ProfileData> profile_;
   std::optional<profile::Calibration> calibration_;
-  std::vector<double> predicted_ns_;
+  std::optional<profile::LatencyModel> model_;
+  std::vector<double> predicted_ns_, bound_ns_;
+  double predicted_total_ns_ = 0;
+  int extrapolated_ = 0;
+  void predict();
 };
 
 /// "blocks[3].stride: must be >= 1" lines of a Diagnostics, one per line.

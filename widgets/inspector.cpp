@@ -428,7 +428,8 @@ void Inspector::updateValues() {
            "<tr><td>activations</td><td align=right>%8</td></tr>"
            "<tr><td>weights</td><td align=right>%9</td></tr>"
            "<tr><td>intensity</td><td align=right>%10 FLOP/B</td></tr>"
-           "<tr><td>predicted</td><td align=right>%11</td></tr>")
+           "<tr><td>predicted</td><td align=right>%11</td></tr>"
+           "<tr><td>roofline bound</td><td align=right>%12</td></tr>")
             .arg(ins.join(", "))
             .arg(rec.out.h)
             .arg(rec.out.w)
@@ -437,7 +438,8 @@ void Inspector::updateValues() {
             .arg(share, 0, 'f', 1)
             .arg(qs(io::human(rec.totals.activation_bytes, true)), qs(io::human(rec.totals.weight_bytes, true)))
             .arg(rec.totals.intensity(), 0, 'f', 1)
-            .arg(ns_text(doc_->predictedNs(index)));
+            .arg(doc_->latencyModel() ? ns_text(doc_->predictedNs(index)) : tr("no latency model"))
+            .arg(ns_text(doc_->boundNs(index)));
     if (doc_->profileCurrent() && static_cast<std::size_t>(index) < doc_->profile()->summary.blocks.size()) {
       const auto& b = doc_->profile()->summary.blocks[static_cast<std::size_t>(index)];
       c += tr("<tr><td>measured</td><td align=right>%1 (min %2, p90 %3)</td></tr>")

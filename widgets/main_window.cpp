@@ -46,6 +46,7 @@
 #include "io/report.h"
 #include "palette.h"
 #include "plots.h"
+#include "profile/latency_calibration.h"
 #include "profile_runner.h"
 #include "qt_strings.h"
 #include "sweep_panel.h"
@@ -209,11 +210,18 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
   updateStatus();
   updateSettingsEditors();
   startCalibration();
+  loadLatencyModel();
   if (options_.recover) QTimer::singleShot(0, this, &MainWindow::recoverAutosave);
 }
 
 MainWindow::~MainWindow() {
   removeAutosave();
+  if (modelThread_) {  // a calibration in progress stops at its next probe
+    modelCancel_ = true;
+    modelThread_->wait();
+    delete modelThread_;
+    modelThread_ = nullptr;
+  }
   // The views observe doc_, which as a member dies before the base class deletes them: delete them first.
   delete runner_;
   runner_ = nullptr;
@@ -399,6 +407,7 @@ void MainWindow::buildActions() {
                                    .arg(cal->peak_gflops_1, 0, 'f', 1)
                                    .arg(cal->dram_gbps, 0, 'f', 1),
                                8000);
+      loadLatencyModel(true);
     } else {
       showError(tr("Calibration"), describe(cal.error()));
     }
@@ -484,6 +493,7 @@ void MainWindow::buildActions() {
   threads_->setValue(1);
   threads_->setToolTip(tr("Worker threads for Profile (1 gives the steadiest figures on a shared machine)"));
   tb->addWidget(threads_);
+  connect(threads_, &QSpinBox::valueChanged, this, [this] { loadLatencyModel(); });
   profileAction_->setToolTip(tr("Run the design on the CPU backend and measure every layer (%1)")
                                  .arg(profileAction_->shortcut().toString(QKeySequence::NativeText)));
   cancelAction_->setToolTip(tr("Stop the running profile (%1)")
@@ -552,7 +562,10 @@ QString MainWindow::totalsText() const {
                      .arg(qs(io::with_commas(t.params)), qs(doc_.analysisOptions().convention.name),
                           qs(io::with_commas(t.madds)), qs(io::human(a.memory.peak_bytes, true)),
                           qs(std::string(cost::memory_view_name(doc_.analysisOptions().memory_view))));
-  if (const double p = doc_.predictedNs(); p > 0) text += tr(" · predicted %1").arg(ms_text(p));
+  if (const double p = doc_.predictedNs(); p > 0)
+    text += tr(" · predicted %1").arg(ms_text(p));
+  else if (const double b = doc_.boundNs(); b > 0)
+    text += tr(" · roofline bound %1").arg(ms_text(b));
   if (!a.complete()) text += tr(" · %n problem(s)", nullptr, static_cast<int>(a.diagnostics.size()));
   return text;
 }
@@ -756,7 +769,8 @@ void MainWindow::startProfile(int min_runs, double min_seconds) {
                  .weights = doc_.importedWeights(),
                  .threads = threads_->value(),
                  .min_runs = min_runs,
-                 .min_seconds = min_seconds};
+                 .min_seconds = min_seconds,
+                 .model = doc_.latencyModel()};
   progress_->setValue(0);
   progress_->setVisible(true);
   profileAction_->setEnabled(false);
@@ -766,6 +780,47 @@ void MainWindow::startProfile(int min_runs, double min_seconds) {
 
 void MainWindow::cancelProfile() {
   if (runner_->busy()) runner_->cancel();
+}
+
+void MainWindow::loadLatencyModel(bool force) {
+  const int threads = threads_->value();
+  const auto& kt = kernels::best_kernels();
+  if (!force) {
+    if (auto cached = profile::load_latency_model(kt, threads); cached.model) {
+      doc_.setLatencyModel(*cached.model);
+      return;
+    }
+  }
+  if (modelThread_) return;  // when it ends, the Threads setting is checked again
+  if (!force && !options_.calibrate_latency) return;
+  modelCancel_ = false;
+  statusBar()->showMessage(
+      tr("Calibrating the latency model for %n thread(s): about 10 s, once per machine…", nullptr, threads));
+  QPointer<MainWindow> self(this);
+  modelThread_ = QThread::create([this, self, threads, force, &kt] {
+    profile::LatencyCalibrationOptions o;
+    o.threads = threads;
+    o.cancel = &modelCancel_;
+    auto m = profile::load_or_calibrate_latency(kt, o, force);
+    QMetaObject::invokeMethod(
+        qApp,
+        [self, m = std::move(m), threads] {
+          if (!self) return;
+          if (m && threads == self->threads_->value()) self->doc_.setLatencyModel(*m);
+          if (m)
+            self->statusBar()->showMessage(tr("Latency model ready: %1").arg(qs(m->describe())), 8000);
+          else
+            self->statusBar()->showMessage(tr("Latency model: %1").arg(describe(m.error())), 10000);
+        },
+        Qt::QueuedConnection);
+  });
+  connect(modelThread_, &QThread::finished, this, [this] {
+    modelThread_->deleteLater();
+    modelThread_ = nullptr;
+    const auto& m = doc_.latencyModel();
+    if (!m || m->threads != threads_->value()) loadLatencyModel();  // Threads changed meanwhile
+  });
+  modelThread_->start();
 }
 
 void MainWindow::startCalibration() {

@@ -8,11 +8,13 @@
 
 #include <QMainWindow>
 #include <QPointer>
+#include <atomic>
 #include <memory>
 
 #include "document.h"
 
 class QDoubleSpinBox;
+class QThread;
 class QLockFile;
 class QLabel;
 class QMenu;
@@ -38,6 +40,8 @@ struct MainWindowOptions {
   bool recover = true;
   /// Ask before discarding unsaved changes (tests turn this off).
   bool interactive = true;
+  /// Calibrate a latency model in the background when none is cached (tests turn this off).
+  bool calibrate_latency = true;
 };
 
 class MainWindow : public QMainWindow {
@@ -116,6 +120,9 @@ class MainWindow : public QMainWindow {
   void showShortcuts();
   void exportImageDialog();
   void startCalibration();
+  /// The latency model for the Threads setting: the cached one, else a
+  /// calibration in the background (about 10 s, once per machine and thread count).
+  void loadLatencyModel(bool force = false);
 
   MainWindowOptions options_;
   Document doc_;
@@ -131,6 +138,8 @@ class MainWindow : public QMainWindow {
   QDoubleSpinBox* alpha_ = nullptr;
   QSpinBox* resolution_ = nullptr;
   QSpinBox* threads_ = nullptr;
+  QThread* modelThread_ = nullptr;  ///< calibrating a latency model
+  std::atomic<bool> modelCancel_{false};
   QComboBox* colour_ = nullptr;
   QLabel* totals_ = nullptr;
   QLabel* latency_ = nullptr;

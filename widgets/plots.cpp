@@ -69,6 +69,7 @@ QColor group_colour(int group) {
 
 const QColor kMeasuredColour(0x15, 0x65, 0xc0);
 const QColor kPredictedColour(0xff, 0xa7, 0x26);
+const QColor kBoundColour(0x61, 0x61, 0x61);
 
 /// A plot with the common interactions, a legend and a title row above the axis rect.
 QCustomPlot* make_plot(QWidget* parent, const QString& name, QCPTextElement** title) {
@@ -119,6 +120,28 @@ QCPGraph* add_points(QCustomPlot* p, int group, const QVector<double>& x, const 
   g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, c.darker(130), c, 7));
   g->setData(x, y);
   return g;
+}
+
+/// The roofline bound of each layer as a short dark dash: a floor under the bars, not a prediction.
+void add_bound_marks(QCustomPlot* p, const QVector<double>& x, const QVector<double>& y) {
+  if (x.isEmpty()) return;
+  QCPGraph* g = p->addGraph();
+  g->setName(QObject::tr("Roofline bound (µs)"));
+  g->setLineStyle(QCPGraph::lsNone);
+  QPainterPath dash;
+  dash.moveTo(-6, 0);
+  dash.lineTo(6, 0);
+  QCPScatterStyle style(dash, QPen(kBoundColour, 2), Qt::NoBrush, 12);
+  g->setScatterStyle(style);
+  g->setPen(QPen(kBoundColour, 2));
+  g->setSelectable(QCP::stNone);
+  g->setData(x, y, true);
+}
+
+/// "latency model, 1 thread, calibrated 2026-12-01": which model predicted.
+QString model_note(const profile::LatencyModel& m) {
+  return QObject::tr("latency model, %n thread(s), calibrated %1", nullptr, m.threads)
+      .arg(qs(m.measured_at.substr(0, 10)));
 }
 
 /// The first lines of every layer tooltip: block, step and kind.
@@ -243,18 +266,25 @@ void PlotsPanel::rebuildLayers() {
 
   const ProfileData* profile_data = doc_->profile();
   if (profile_data && !profile_data->summary.layers.empty()) {
-    const auto& layers = profile_data->summary.layers;
+    const auto& sum = profile_data->summary;
+    const auto& layers = sum.layers;
+    const bool modelled = sum.predicted_ns > 0;
     auto* measured = new QCPBars(p->xAxis, p->yAxis);
     measured->setName(tr("Measured median (µs)"));
-    auto* predicted = new QCPBars(p->xAxis, p->yAxis);
-    predicted->setName(tr("Roofline prediction (µs)"));
-    for (const auto& [bars, colour] : {std::pair{measured, kMeasuredColour}, std::pair{predicted, kPredictedColour}}) {
-      bars->setWidth(0.4);
+    std::vector<std::pair<QCPBars*, QColor>> series{{measured, kMeasuredColour}};
+    QCPBars* predicted = nullptr;
+    if (modelled) {
+      predicted = new QCPBars(p->xAxis, p->yAxis);
+      predicted->setName(tr("Predicted (µs)"));
+      series.emplace_back(predicted, kPredictedColour);
+    }
+    for (const auto& [bars, colour] : series) {
+      bars->setWidth(modelled ? 0.4 : 0.7);
       bars->setBrush(colour);
       bars->setPen(QPen(colour.darker(140)));
       bars->setBarsGroup(layer_group_);
     }
-    QVector<double> mk, mv, pk, pv;
+    QVector<double> mk, mv, pk, pv, bk, bv;
     double measured_sum = 0;
     for (std::size_t i = 0; i < layers.size(); ++i) {
       const auto& l = layers[i];
@@ -263,63 +293,89 @@ void PlotsPanel::rebuildLayers() {
       mk << key;
       mv << l.median_ns / 1000.0;
       measured_sum += l.median_ns;
-      if (l.bound_ns > 0) {
+      if (l.predicted_ns > 0) {
         pk << key;
-        pv << l.bound_ns / 1000.0;
+        pv << l.predicted_ns / 1000.0;
+      }
+      if (l.bound_ns > 0) {
+        bk << key;
+        bv << l.bound_ns / 1000.0;
       }
       QString text = layer_head(l) + QStringLiteral("<br>MAdds: %1").arg(madds(l.madds));
-      text += tr("<br>predicted: %1").arg(l.bound_ns > 0 ? micros(l.bound_ns) : tr("n/a"));
+      if (modelled)
+        text += tr("<br>predicted: %1%2").arg(micros(l.predicted_ns), l.extrapolated ? tr(" (extrapolated)") : QString());
       text += tr("<br>median: %1").arg(l.median_ns > 0 ? micros(l.median_ns) : tr("not measured"));
       if (l.median_ns > 0) text += tr(" (min %1, p90 %2)").arg(micros(l.min_ns), micros(l.p90_ns));
-      if (l.median_ns > 0 && l.bound_ns > 0)
-        text += tr("<br>measured/predicted: %1×").arg(num(l.median_ns / l.bound_ns, 2));
-      text += tr("<br>bound: %1").arg(esc(l.bound));
-      const double height = std::max(l.median_ns, l.bound_ns) / 1000.0;
+      if (l.median_ns > 0 && l.predicted_ns > 0)
+        text += tr("<br>measured/predicted: %1×").arg(num(l.median_ns / l.predicted_ns, 2));
+      text += tr("<br>roofline bound: %1 (%2)").arg(l.bound_ns > 0 ? micros(l.bound_ns) : tr("n/a"), esc(l.bound));
+      const double height = std::max({l.median_ns, l.predicted_ns, l.bound_ns}) / 1000.0;
       top = std::max(top, height);
       hover.points.push_back({key, height, text, l.block});
     }
     measured->setData(mk, mv, true);
-    predicted->setData(pk, pv, true);
+    if (predicted) predicted->setData(pk, pv, true);
+    add_bound_marks(p, bk, bv);
     layer_points_ = static_cast<int>(mk.size());
     count = static_cast<int>(layers.size());
-    QString title = tr("Per-layer latency: measured Σ %1 (network median %2), predicted Σ %3 over %4 layers")
-                        .arg(micros(measured_sum), micros(profile_data->result.network_ns.median),
-                             micros(profile_data->summary.bound_ns))
-                        .arg(count);
+    QString title = tr("Per-layer latency: measured Σ %1 (network median %2)")
+                        .arg(micros(measured_sum), micros(profile_data->result.network_ns.median));
+    if (modelled) title += tr(", predicted %1 (%2)").arg(micros(sum.predicted_ns), model_note(*profile_data->model));
+    title += tr(" over %1 layers").arg(count);
     if (profile_data->result.cancelled) title += tr(" (cancelled: partial)");
     setTitle(kLayerTab, title);
     p->xAxis->setLabel(tr("Layer (plan step, in execution order)"));
   } else {
+    // Before a profile: the model's prediction per op (a fused step on its first op), else the bound alone.
     const auto& predicted_ns = doc_->predictedOpsNs();
+    const auto& bound_ns = doc_->boundOpsNs();
     const auto& a = doc_->analysis();
-    if (!predicted_ns.empty()) {
-      auto* predicted = new QCPBars(p->xAxis, p->yAxis);
-      predicted->setName(tr("Roofline prediction (µs)"));
-      predicted->setWidth(0.7);
-      predicted->setBrush(kPredictedColour);
-      predicted->setPen(QPen(kPredictedColour.darker(140)));
-      QVector<double> keys, values;
-      const std::size_t n = std::min(predicted_ns.size(), a.ops.size());
+    const bool modelled = !predicted_ns.empty();
+    const auto& shown = modelled ? predicted_ns : bound_ns;
+    if (!shown.empty()) {
+      auto* bars = new QCPBars(p->xAxis, p->yAxis);
+      bars->setName(modelled ? tr("Predicted (µs)") : tr("Roofline bound (µs)"));
+      bars->setWidth(0.7);
+      const QColor colour = modelled ? kPredictedColour : kBoundColour;
+      bars->setBrush(colour);
+      bars->setPen(QPen(colour.darker(140)));
+      QVector<double> keys, values, bk, bv;
+      const std::size_t n = std::min(shown.size(), a.ops.size());
       for (std::size_t i = 0; i < n; ++i) {
         const auto& op = a.ops[i];
         const auto key = static_cast<double>(i);
-        const double us = predicted_ns[i] / 1000.0;
+        const double us = shown[i] / 1000.0;
+        const double bound_us = i < bound_ns.size() ? bound_ns[i] / 1000.0 : 0.0;
         if (us > 0) {
           keys << key;
           values << us;
+        }
+        if (modelled && bound_us > 0) {
+          bk << key;
+          bv << bound_us;
         }
         const auto node = static_cast<std::size_t>(op.node);
         const std::string block = node < doc_->graph().nodes.size() ? doc_->graph().nodes[node].id : std::string();
         QString text = QStringLiteral("<b>%1</b> · %2<br>op: %3<br>MAdds: %4")
                            .arg(esc(block), esc(op.op.name), esc(ir::op_summary(op.op)), madds(op.totals.madds));
-        text += tr("<br>predicted: %1").arg(micros(predicted_ns[i]));
-        top = std::max(top, us);
-        hover.points.push_back({key, us, text, block});
+        if (modelled)
+          text += shown[i] > 0 ? tr("<br>predicted: %1").arg(micros(shown[i])) : tr("<br>predicted: in its step ↑");
+        if (bound_us > 0) text += tr("<br>roofline bound: %1").arg(micros(bound_ns[i]));
+        top = std::max({top, us, bound_us});
+        hover.points.push_back({key, std::max(us, bound_us), text, block});
       }
-      predicted->setData(keys, values, true);
+      bars->setData(keys, values, true);
+      add_bound_marks(p, bk, bv);
       count = static_cast<int>(n);
-      setTitle(kLayerTab,
-               tr("Predicted latency per op: Σ %1. Profile to see measured latency").arg(micros(doc_->predictedNs())));
+      if (modelled) {
+        QString title = tr("Predicted latency per op: %1").arg(micros(doc_->predictedNs()));
+        if (doc_->extrapolatedSteps() > 0)
+          title += tr(" (%n step(s) outside the calibrated shapes)", nullptr, doc_->extrapolatedSteps());
+        setTitle(kLayerTab, title + tr(" (%1). Profile to measure it").arg(model_note(*doc_->latencyModel())));
+      } else {
+        setTitle(kLayerTab, tr("Roofline bound per op: %1 (a floor; no latency model yet). Profile to measure")
+                                .arg(micros(doc_->boundNs())));
+      }
     } else {
       setTitle(kLayerTab, tr("Profile to see measured latency"));
     }

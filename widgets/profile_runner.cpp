@@ -72,7 +72,9 @@ bool ProfileRunner::start(ProfileJob job) {
         Q_EMIT progress(f, tr("measuring"));
       };
       data->result = profile::profile_plan(*plan, opt);
-      data->summary = profile::summarize_profile(job.graph, *plan, data->result, data->calibration);
+      if (job.model && job.model->threads == job.threads) data->model = job.model;
+      data->summary = profile::summarize_profile(job.graph, *plan, data->result, data->calibration,
+                                                 data->model ? &*data->model : nullptr);
       data_ = std::move(data);
     } catch (const std::exception& e) {
       error_ = tr("Profiling stopped: %1").arg(QString::fromUtf8(e.what()));

@@ -18,6 +18,7 @@ struct ProfileJob {
   int threads = 1;
   int min_runs = 10;
   double min_seconds = 0.5;  ///< per phase (whole network, then per step)
+  std::optional<profile::LatencyModel> model;  ///< predicts each step beside its measurement (same threads)
 };
 
 class ProfileRunner : public QObject {

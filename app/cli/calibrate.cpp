@@ -65,13 +65,10 @@ int run_latency(const Options& o, const kernels::KernelTable& kt) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (int t : thread_counts(o)) {
     std::vector<profile::Sample> samples;
-    auto m = profile::load_or_calibrate_latency(kt, t, true, [](double f) { progress_bar("calibrating", f); }, nullptr,
-                                                o.samples.empty() ? nullptr : &samples);
-    if (m && !o.samples.empty()) write_samples(o.samples + (thread_counts(o).size() > 1 ? "." + std::to_string(t) : ""), *m, samples);
-    if (!m) {
-      std::cerr << format_diagnostics(m.error(), "convscope-cli");
-      return kExitUsage;
-    }
+    auto m = latency_model(kt, t, true, o.samples.empty() ? nullptr : &samples);
+    if (!m) return kExitUsage;
+    if (!o.samples.empty())
+      write_samples(o.samples + (thread_counts(o).size() > 1 ? "." + std::to_string(t) : ""), *m, samples);
     if (o.json) {
       out.push_back(nlohmann::ordered_json::parse(profile::to_json(*m).dump()));
       continue;
@@ -104,13 +101,8 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   int failed = 0;
   for (int t : thread_counts(o)) {
-    std::string why;
-    auto m = profile::load_or_calibrate_latency(kt, t, false, [](double f) { progress_bar("calibrating", f); }, &why);
-    if (!m) {
-      std::cerr << format_diagnostics(m.error(), "convscope-cli");
-      return kExitUsage;
-    }
-    if (!why.empty()) std::fprintf(stderr, "calibrated first: %s\n", why.c_str());
+    auto m = latency_model(kt, t);
+    if (!m) return kExitUsage;
     std::vector<profile::ValidatedNetwork> rows;
     for (std::size_t i = 0; i < cases.size(); ++i) {
       progress_bar("measuring", static_cast<double>(i) / static_cast<double>(cases.size()));

@@ -1,5 +1,9 @@
 #include "common.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -7,6 +11,7 @@
 #include "io/graph_json.h"
 #include "io/onnx_import.h"
 #include "io/presets.h"
+#include "profile/latency_calibration.h"
 
 namespace convscope::cli {
 
@@ -110,6 +115,27 @@ void add_isa_option(CLI::App* cmd, std::string& isa, const std::string& extra) {
   std::string help = "kernels: auto (the best this CPU runs), avx512, avx2 or portable";
   if (!extra.empty()) help += ", or " + extra;
   cmd->add_option("--isa", isa, help)->check(CLI::Validator(known, "ISA"))->capture_default_str();
+}
+
+std::optional<profile::LatencyModel> latency_model(const kernels::KernelTable& kt, int threads, bool force,
+                                                   std::vector<profile::Sample>* samples) {
+  const bool tty = ::isatty(2) != 0;
+  profile::LatencyCalibrationOptions o;
+  o.threads = threads;
+  if (tty)
+    o.progress = [threads](double f) {
+      std::fprintf(stderr, "\rcalibrating the latency model (%d thread%s) %3d%%", threads, threads == 1 ? "" : "s",
+                   static_cast<int>(f * 100));
+    };
+  std::string why;
+  auto m = profile::load_or_calibrate_latency(kt, o, force, &why, samples);
+  if (!why.empty())
+    std::fprintf(stderr, "%sconvscope-cli: latency model calibrated (%s)\n", tty ? "\r" : "", why.c_str());
+  if (!m) {
+    std::cerr << format_diagnostics(m.error(), "convscope-cli: latency model");
+    return std::nullopt;
+  }
+  return std::move(*m);
 }
 
 }  // namespace convscope::cli

@@ -11,6 +11,7 @@
 #include "cost/analysis.h"
 #include "ir/graph.h"
 #include "kernels/kernels.h"
+#include "profile/latency_model.h"
 #include "runtime/weights.h"
 #include "util/result.h"
 
@@ -66,5 +67,11 @@ tl::expected<const kernels::KernelTable*, int> pick_kernels(const std::string& i
 /// Adds --isa NAME to a command.
 /// `extra`: one more accepted value besides the table names (calibrate's "all").
 void add_isa_option(CLI::App* cmd, std::string& isa, const std::string& extra = {});
+
+/// The latency model for these kernels and threads: the cached one, else a
+/// calibration now (about 10 s; a progress line on a terminal, and why on
+/// stderr). Failure is printed and gives nullopt.
+std::optional<profile::LatencyModel> latency_model(const kernels::KernelTable& kt, int threads, bool force = false,
+                                                   std::vector<profile::Sample>* samples = nullptr);
 
 }  // namespace convscope::cli

@@ -68,15 +68,7 @@ int run(const Options& o) {
     return kExitUsage;
   }
   // The latency model for these kernels and threads: cached, else calibrated now (about 10 s).
-  std::string why;
-  auto model = profile::load_or_calibrate_latency(
-      **kt, o.threads, o.force_calibration,
-      [](double f) {
-        if (::isatty(2)) std::fprintf(stderr, "\rcalibrating the latency model %3d%%", static_cast<int>(f * 100));
-      },
-      &why);
-  if (!why.empty()) std::fprintf(stderr, "\rlatency model calibrated: %s\n", why.c_str());
-  if (!model) std::cerr << format_diagnostics(model.error(), "convscope-cli: latency model");
+  const auto model = latency_model(**kt, o.threads, o.force_calibration);
   const profile::LatencyModel* m = model ? &*model : nullptr;
   profile::ProfileOptions popt;
   popt.warmup = o.warmup;

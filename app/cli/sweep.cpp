@@ -96,24 +96,6 @@ void print_table(const sweep::Spec& spec, const std::vector<sweep::Point>& point
       "params/law = (params ratio) / alpha^2, lat/MAdds = (latency ratio) / (MAdds ratio); 1.000 = the law holds\n");
 }
 
-/// The latency model for the sweep's kernels and threads: cached, else calibrated now.
-std::optional<profile::LatencyModel> latency_model(int threads) {
-  std::string why;
-  const bool tty = ::isatty(2) != 0;
-  auto m = profile::load_or_calibrate_latency(
-      kernels::best_kernels(), threads, false,
-      [tty](double f) {
-        if (tty) std::fprintf(stderr, "\rcalibrating the latency model %3d%%", static_cast<int>(f * 100));
-      },
-      &why);
-  if (!why.empty()) std::fprintf(stderr, "%sconvscope-cli: latency model calibrated (%s)\n", tty ? "\r" : "", why.c_str());
-  if (!m) {
-    std::cerr << format_diagnostics(m.error(), "convscope-cli: latency model");
-    return std::nullopt;
-  }
-  return *m;
-}
-
 int run(const Options& o) {
   Source src = open_graph(o.file);
   if (!src.graph) return print_load_error(src);
@@ -129,7 +111,7 @@ int run(const Options& o) {
     return kExitUsage;
   }
   std::optional<profile::LatencyModel> model;
-  if (!o.no_predict) model = latency_model(o.threads);
+  if (!o.no_predict) model = latency_model(kernels::best_kernels(), o.threads);
   auto points = sweep::evaluate(g, spec, {}, model ? &*model : nullptr);
   if (model) std::fprintf(stderr, "convscope-cli: predicted with %s\n", model->describe().c_str());
   auto write_out = [&](const std::vector<sweep::Point>& pts) -> bool {

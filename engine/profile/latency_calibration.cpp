@@ -338,9 +338,10 @@ CachedModel load_latency_model(const kernels::KernelTable& kt, int threads) {
   return {std::move(*m), ""};
 }
 
-Result<LatencyModel> load_or_calibrate_latency(const kernels::KernelTable& kt, int threads, bool force,
-                                               const std::function<void(double)>& progress, std::string* why,
-                                               std::vector<Sample>* samples) {
+Result<LatencyModel> load_or_calibrate_latency(const kernels::KernelTable& kt, const LatencyCalibrationOptions& o,
+                                               bool force, std::string* why, std::vector<Sample>* samples) {
+  const int threads = std::max(1, o.threads);
+  if (why) why->clear();
   if (!force) {
     auto cached = load_latency_model(kt, threads);
     if (cached.model) return std::move(*cached.model);
@@ -348,9 +349,6 @@ Result<LatencyModel> load_or_calibrate_latency(const kernels::KernelTable& kt, i
   } else if (why) {
     *why = "asked to calibrate again";
   }
-  LatencyCalibrationOptions o;
-  o.threads = threads;
-  o.progress = progress;
   auto m = calibrate_latency(kt, o, samples);
   if (!m) return m;
   json all = read_cache();

@@ -51,10 +51,11 @@ struct CachedModel {
 /// The cached model for this CPU, kernel table and thread count, if it is valid.
 CachedModel load_latency_model(const kernels::KernelTable& kt, int threads);
 
-/// The cached model, or a fresh calibration (saved) when there is none, it does
-/// not match, or `force` is set. `why` (optional) receives why it was calibrated.
-Result<LatencyModel> load_or_calibrate_latency(const kernels::KernelTable& kt, int threads, bool force = false,
-                                               const std::function<void(double)>& progress = {},
-                                               std::string* why = nullptr, std::vector<Sample>* samples = nullptr);
+/// The cached model for `o.threads`, or a fresh calibration (saved) when there
+/// is none, it does not match, or `force` is set. `why` (optional) receives why
+/// it was calibrated ("" when the cached one was used).
+Result<LatencyModel> load_or_calibrate_latency(const kernels::KernelTable& kt, const LatencyCalibrationOptions& o,
+                                               bool force = false, std::string* why = nullptr,
+                                               std::vector<Sample>* samples = nullptr);
 
 }  // namespace convscope::profile

@@ -27,6 +27,7 @@
 #include "palette.h"
 #include "plots.h"
 #include "profile_runner.h"
+#include "runtime/schedule.h"
 #include "qcustomplot.h"
 #include "sweep/sweep.h"
 #include "sweep_panel.h"
@@ -38,6 +39,27 @@ namespace {
 
 
 /// A graph of input -> conv -> conv (fast to profile).
+/// A latency model where every plan step costs 1 us: predictions the tests can count.
+profile::LatencyModel unit_model() {
+  profile::LatencyModel m;
+  m.cpu = "test";
+  m.isa = "test";
+  m.measured_at = "2026-12-01T00:00:00Z";
+  for (int k = 0; k < runtime::kStepKinds; ++k) {
+    const auto kind = static_cast<runtime::StepKind>(k);
+    const bool weights = kind == runtime::StepKind::Gemm || kind == runtime::StepKind::ConvIm2col ||
+                         kind == runtime::StepKind::Depthwise || kind == runtime::StepKind::FusedBottleneck ||
+                         kind == runtime::StepKind::ConvTranspose || kind == runtime::StepKind::ScaleShift;
+    const std::size_t n = profile::feature_names(kind, weights).size();
+    auto& f = m.fits[static_cast<std::size_t>(k)];
+    f.coef.assign(n, 0.0);
+    f.coef[0] = 1000.0;
+    f.lo.assign(n, 0.0);
+    f.hi.assign(n, 1e30);
+  }
+  return m;
+}
+
 ir::Graph small_graph() {
   ir::Graph g;
   g.name = "small";
@@ -95,7 +117,8 @@ class GuiTest : public QObject {
   MainWindow& fresh(const ir::Graph& g, bool keep_settings = false) {
     if (!keep_settings) QSettings().remove("analysis");  // the paper's convention, ops memory view
     w_.reset();
-    w_ = std::make_unique<MainWindow>(MainWindowOptions{.recover = false, .interactive = false});
+    w_ = std::make_unique<MainWindow>(
+        MainWindowOptions{.recover = false, .interactive = false, .calibrate_latency = false});
     w_->resize(1400, 900);
     w_->show();
     w_->document()->reset(g);
@@ -400,6 +423,12 @@ class GuiTest : public QObject {
 
   void profilesASmallGraphAndFillsTableAndPlots() {
     MainWindow& w = fresh(small_graph());
+    // Before anything runs: the latency model's prediction, one microsecond per plan step.
+    w.document()->setLatencyModel(unit_model());
+    const auto steps = runtime::Schedule::build(w.document()->graph(), w.document()->analysis())->steps.size();
+    QCOMPARE(w.document()->predictedNs(), 1000.0 * static_cast<double>(steps));
+    QVERIFY(w.findChild<QLabel*>("totals")->text().contains("predicted"));
+    QCOMPARE(w.costTable()->blockRow("a")->data(CostTable::kPredicted, Qt::UserRole).toDouble(), 1000.0);
     QSignalSpy done(&w, &MainWindow::profileDone);
     w.startProfile(3, 0.02);
     QVERIFY(done.wait(60000));
@@ -410,6 +439,8 @@ class GuiTest : public QObject {
     QTreeWidgetItem* row = w.costTable()->blockRow("a");
     QVERIFY(row->data(CostTable::kMeasured, Qt::UserRole).toDouble() > 0);
     QVERIFY(!row->text(CostTable::kRatio).isEmpty());
+    QCOMPARE(p->summary.predicted_ns, 1000.0 * static_cast<double>(steps));  // the model went with the job
+    QVERIFY(p->summary.model.find("latency model v") == 0);
     QCOMPARE(w.plots()->layerPointCount(), static_cast<int>(p->summary.layers.size()));
     QVERIFY(w.findChild<QLabel*>("latency")->text().startsWith("measured"));
     // Plots export in all three formats.
