@@ -131,7 +131,7 @@ void add_bound_marks(QCustomPlot* p, const QVector<double>& x, const QVector<dou
   QPainterPath dash;
   dash.moveTo(-6, 0);
   dash.lineTo(6, 0);
-  QCPScatterStyle style(dash, QPen(kBoundColour, 2), Qt::NoBrush, 12);
+  QCPScatterStyle style(dash, QPen(kBoundColour, 1.5), Qt::NoBrush, 8);
   g->setScatterStyle(style);
   g->setPen(QPen(kBoundColour, 2));
   g->setSelectable(QCP::stNone);

@@ -242,7 +242,11 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
   m.threads = std::max(1, o.threads);
   m.kernel_revision = kernels::kKernelRevision;
   std::vector<Sample> samples;
-  std::vector<double> network_ratios;
+  struct NetworkRun {
+    std::size_t first = 0, steps = 0;  // its samples
+    double whole_ns = 0;               // median of un-instrumented runs
+  };
+  std::vector<NetworkRun> networks;
   const auto all = probes();
   const int stride = std::max(1, o.probe_stride);
   for (std::size_t pi = 0; pi < all.size(); pi += static_cast<std::size_t>(stride)) {
@@ -280,12 +284,9 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
       }
       spent += std::chrono::duration<double, std::nano>(t0 - t_start).count();
     }
-    double sum_of_steps = 0;
-    for (std::size_t s = 0; s < ns; ++s) {
-      const double median = summarize(std::move(per[s])).median;
-      samples.push_back({step_features(*sched, s), median});
-      sum_of_steps += median;
-    }
+    const std::size_t first = samples.size();
+    for (std::size_t s = 0; s < ns; ++s)
+      samples.push_back({step_features(*sched, s), summarize(std::move(per[s])).median, p.family == "network"});
     if (p.family == "network") {  // and whole runs, un-instrumented
       std::vector<double> whole;
       for (int run = 0; run < o.min_runs; ++run) {
@@ -293,13 +294,23 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
         plan->run();
         whole.push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count());
       }
-      network_ratios.push_back(summarize(std::move(whole)).median / sum_of_steps);
+      networks.push_back({first, ns, summarize(std::move(whole)).median});
     }
     ++m.probes;
     if (o.progress) o.progress(static_cast<double>(pi + 1) / static_cast<double>(all.size()));
   }
   fit(m, samples);
-  if (!network_ratios.empty()) m.network_factor = std::clamp(summarize(network_ratios).median, 0.5, 2.0);
+  // Whole runs of the probe networks over the sum of their predicted steps:
+  // what running steps back to back costs beyond each step timed on its own
+  // (worker threads spinning between steps share the core with the next step,
+  // caches hold another step's data).
+  std::vector<double> ratios;
+  for (const auto& n : networks) {
+    double predicted = 0;
+    for (std::size_t s = n.first; s < n.first + n.steps; ++s) predicted += m.predict(samples[s].f).ns;
+    if (predicted > 0) ratios.push_back(n.whole_ns / predicted);
+  }
+  if (!ratios.empty()) m.network_factor = std::clamp(summarize(ratios).median, 0.5, 2.0);
   m.measured_at = now_iso();
   m.calibration_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (samples_out) *samples_out = std::move(samples);

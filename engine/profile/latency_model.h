@@ -65,7 +65,7 @@ struct LatencyModel {
   double calibration_seconds = 0;
   int probes = 0;                 ///< probe graphs timed
   std::array<KindFit, runtime::kStepKinds> fits{};
-  /// A whole run over the sum of its steps timed one by one (median over the
+  /// A whole run over the sum of its predicted steps (median over the
   /// calibration's probe networks): the network total is scaled by it.
   double network_factor = 1.0;
 
@@ -81,10 +81,12 @@ struct LatencyModel {
 struct Sample {
   StepFeatures f;
   double ns = 0;
+  bool in_network = false;  ///< timed inside a probe network (else in a one-block probe)
 };
 
-/// Fits every kind that has samples: least squares on the relative error
-/// (each row weighted by 1 / measured), coefficients kept non-negative.
+/// Fits every kind that has samples: weighted least squares, coefficients kept
+/// non-negative. Where a kind has enough samples timed inside networks (three
+/// per feature), only those are used: they ran where a network runs them.
 void fit(LatencyModel& m, const std::vector<Sample>& samples);
 
 nlohmann::json to_json(const LatencyModel& m);
