@@ -5,6 +5,8 @@
 
 #include "cost/analysis.h"
 #include "io/graph_json.h"
+#include "profile/latency_model.h"
+#include "runtime/schedule.h"
 
 namespace {
 
@@ -43,6 +45,38 @@ BENCHMARK_CAPTURE(BM_RecostAfterEdit, mobilenet_v3_large_185_ops, "mobilenet_v3_
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_RecostAfterEdit, mobilenet_v2_152_ops, "mobilenet_v2", "ir5", "expansion", 4, 6)
     ->Unit(benchmark::kMicrosecond);
+
+/// The latency model on every keystroke: schedule the analysed graph (fusions,
+/// layouts, arena) and predict each step. Target: < 1 ms for a 300-op graph.
+/// The model's coefficients do not change the cost, so a unit model stands in
+/// for a calibrated one (no calibration inside a benchmark).
+void BM_PredictLatency(benchmark::State& state, const std::string& preset, std::int64_t split) {
+  const ir::Graph g = load(preset);
+  const cost::Analysis an = cost::analyze(g);
+  profile::LatencyModel m;
+  for (auto& f : m.fits) {
+    f.coef.assign(profile::kMaxFeatures, 1.0);
+    f.lo.assign(profile::kMaxFeatures, 0.0);
+    f.hi.assign(profile::kMaxFeatures, 1e30);
+  }
+  runtime::PlanOptions po;
+  po.split = split;
+  std::size_t steps = 0;
+  for (auto _ : state) {
+    auto s = runtime::Schedule::build(g, an, po);
+    for (std::size_t i = 0; i < s->steps.size(); ++i) {  // every step's features and its kind's dot product
+      const auto f = profile::step_features(*s, i);
+      double ns = 0;
+      for (int j = 0; j < f.n; ++j) ns += m.fits[static_cast<std::size_t>(f.kind)].coef[static_cast<std::size_t>(j)] * f.x[static_cast<std::size_t>(j)];
+      benchmark::DoNotOptimize(ns);
+    }
+    steps = s->steps.size();
+  }
+  state.counters["ops"] = static_cast<double>(an.ops.size());
+  state.counters["steps"] = static_cast<double>(steps);
+}
+BENCHMARK_CAPTURE(BM_PredictLatency, igcv3_d_353_ops, "igcv3_d", 0)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_PredictLatency, mobilenet_v2_fused, "mobilenet_v2", 6)->Unit(benchmark::kMicrosecond);
 
 void BM_LoadPreset(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(load("igcv3_d"));
