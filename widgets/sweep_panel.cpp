@@ -416,7 +416,8 @@ bool SweepPanel::run() {
   graph_ = doc_->graph();
   spec_ = std::move(*grid);
   measured_ = measure_->isChecked();
-  points_ = sweep::evaluate(graph_, spec_, doc_->analysisOptions());
+  points_ = sweep::evaluate(graph_, spec_, doc_->analysisOptions(),
+                            doc_->latencyModel() ? &*doc_->latencyModel() : nullptr);
   indexGrid();
   fillSliceChoices();
   analyse();
@@ -429,7 +430,8 @@ bool SweepPanel::run() {
         std::count_if(points_.begin(), points_.end(), [](const sweep::Point& p) { return p.pareto; }));
     QString text = tr("%1 evaluated").arg(points_text(points_.size()));
     if (invalid > 0) text += tr(", %1 invalid (see Problem)").arg(invalid);
-    text += tr("; Pareto front of MAdds against parameters: %1").arg(points_text(front));
+    text += anyPredicted() ? tr("; Pareto front of predicted latency against parameters: %1").arg(points_text(front))
+                           : tr("; Pareto front of MAdds against parameters: %1").arg(points_text(front));
     setStatus(text);
     Q_EMIT finished(true);
     return true;
@@ -484,7 +486,8 @@ void SweepPanel::onProgress(std::size_t done, std::size_t total) {
 
 void SweepPanel::recount() {
   if (points_.empty() || running()) return;
-  std::vector<sweep::Point> fresh = sweep::evaluate(graph_, spec_, doc_->analysisOptions());
+  std::vector<sweep::Point> fresh = sweep::evaluate(graph_, spec_, doc_->analysisOptions(),
+                                                    doc_->latencyModel() ? &*doc_->latencyModel() : nullptr);
   if (fresh.size() != points_.size()) return;
   for (std::size_t i = 0; i < fresh.size(); ++i) {
     fresh[i].median_ms = points_[i].median_ms;
@@ -564,9 +567,19 @@ bool SweepPanel::anyMeasured() const {
   return std::any_of(points_.begin(), points_.end(), [](const sweep::Point& p) { return p.median_ms.has_value(); });
 }
 
+bool SweepPanel::anyPredicted() const {
+  return std::any_of(points_.begin(), points_.end(), [](const sweep::Point& p) { return p.predicted_ms.has_value(); });
+}
+
+std::optional<double> SweepPanel::shownLatency(const sweep::Point& p) const {
+  if (anyMeasured()) return p.median_ms;
+  return p.predicted_ms;
+}
+
 void SweepPanel::analyse() {
   sweep::fill_laws(points_);
-  // The engine's rule: latency among measured points only, MAdds when none is measured.
+  // The engine's rule: latency among measured points only, the predicted latency
+  // when none is measured, MAdds when nothing is predicted either.
   sweep::mark_pareto(points_, sweep::Metric::Latency, sweep::Metric::Params);
 }
 
@@ -630,6 +643,9 @@ QString SweepPanel::pointTooltip(std::size_t index) const {
   text += tr("<br>parameters: %1").arg(qs(io::with_commas(p.params)));
   text += tr("<br>MAdds: %1 (%2)").arg(qs(io::human(p.madds)), qs(io::with_commas(p.madds)));
   text += tr("<br>peak memory: %1").arg(qs(io::human(p.peak_memory_bytes, true)));
+  if (p.predicted_ms)
+    text += tr("<br>predicted: %1 ms%2").arg(num(*p.predicted_ms, 3), p.extrapolated ? tr(" (extrapolated)") : QString());
+  if (auto e = p.prediction_error()) text += tr("<br>measured / predicted − 1: %1 %").arg(num(*e * 100, 1));
   if (p.median_ms) {
     text += tr("<br>median: %1 ms").arg(num(*p.median_ms, 3));
     if (p.min_ms && p.p90_ms) text += tr(" (min %1, p90 %2)").arg(num(*p.min_ms, 3), num(*p.p90_ms, 3));
@@ -662,9 +678,19 @@ void SweepPanel::fillTable() {
   }
   headers << tr("Parameters") << tr("MAdds") << tr("Peak memory");
   tips << tr("Weights and biases") << tr("Multiply-adds per image") << tr("Peak activation memory");
+  const bool predicted = anyPredicted();
+  if (predicted) {
+    headers << tr("Predicted (ms)");
+    tips << (doc_->latencyModel() ? tr("Predicted by the %1").arg(qs(doc_->latencyModel()->describe()))
+                                  : tr("Predicted by the latency model"));
+  }
   if (timed) {
     headers << tr("Median (ms)");
     tips << tr("Measured whole-network median on this machine");
+    if (predicted) {
+      headers << tr("Error");
+      tips << tr("Measured / predicted − 1");
+    }
   }
   headers << tr("MAdds law") << tr("Params law") << tr("Latency law") << tr("Pareto") << tr("Problem");
   tips << tr("(MAdds / MAdds_ref) / ((α/α_ref)² (ρ/ρ_ref)²), relative to the largest α and resolution: 1 when "
@@ -697,11 +723,20 @@ void SweepPanel::fillTable() {
     put(new SortItem(qs(io::human(p.madds)), static_cast<double>(p.madds)))->setToolTip(qs(io::with_commas(p.madds)));
     put(new SortItem(qs(io::human(p.peak_memory_bytes, true)), static_cast<double>(p.peak_memory_bytes)))
         ->setToolTip(tr("%1 bytes").arg(qs(io::with_commas(p.peak_memory_bytes))));
+    if (predicted)
+      put(p.predicted_ms
+              ? new SortItem(num(*p.predicted_ms, 3) + (p.extrapolated ? QStringLiteral("*") : QString()), *p.predicted_ms)
+              : new SortItem(QString(), std::nullopt));
     if (timed) {
       SortItem* median = p.median_ms ? put(new SortItem(num(*p.median_ms, 3), *p.median_ms))
                                      : put(new SortItem(QString(), std::nullopt));
       if (p.median_ms && p.min_ms && p.p90_ms)
         median->setToolTip(tr("min %1 ms, p90 %2 ms").arg(num(*p.min_ms, 3), num(*p.p90_ms, 3)));
+      if (predicted) {
+        const auto e = p.prediction_error();
+        put(e ? new SortItem(QStringLiteral("%1%2 %").arg(*e >= 0 ? "+" : "").arg(num(*e * 100, 1)), *e)
+              : new SortItem(QString(), std::nullopt));
+      }
     }
     const auto law = [&](double v, bool shown) {
       put(shown ? new SortItem(num(v, 3), v) : new SortItem(QString(), std::nullopt));
@@ -723,7 +758,8 @@ void SweepPanel::fillScatter() {
   QCustomPlot* p = scatter_;
   p->clearPlottables();
   scatter_hover_.clear();
-  const bool latency = anyMeasured();
+  const bool measured_latency = anyMeasured();
+  const bool latency = measured_latency || anyPredicted();
   const std::size_t n_combos = std::max<std::size_t>(combo_names_.size(), 1);
   // One curve per α and parameter combination (markers tell the combinations apart).
   std::vector<QVector<double>> xs(alpha_values_.size() * n_combos), ys(xs.size());
@@ -735,9 +771,10 @@ void SweepPanel::fillScatter() {
     const sweep::Point& point = points_[i];
     if (!point.valid) continue;
     ++valid;
-    if (latency && !point.median_ms) continue;
+    const auto shown_latency = shownLatency(point);
+    if (latency && !shown_latency) continue;
     const double x = static_cast<double>(point.madds) / 1e6;
-    const double y = latency ? *point.median_ms : static_cast<double>(point.params) / 1e6;
+    const double y = latency ? *shown_latency : static_cast<double>(point.params) / 1e6;
     const std::size_t curve = cells_[i].alpha * n_combos + cells_[i].combo;
     xs[curve] << x;
     ys[curve] << y;
@@ -783,8 +820,8 @@ void SweepPanel::fillScatter() {
     scatter_title_->setText(tr("Run a sweep to see its points"));
     p->yAxis->setLabel(QString());
   } else if (latency) {
-    p->yAxis->setLabel(tr("Median latency (ms)"));
-    QString title = tr("Measured latency against MAdds");
+    p->yAxis->setLabel(measured_latency ? tr("Median latency (ms)") : tr("Predicted latency (ms)"));
+    QString title = measured_latency ? tr("Measured latency against MAdds") : tr("Predicted latency against MAdds");
     if (shown < valid) title += tr(" (%1 of %2 measured)").arg(shown).arg(valid);
     scatter_title_->setText(
         title + QLatin1Char('\n') +
@@ -798,7 +835,8 @@ void SweepPanel::fillScatter() {
 }
 
 void SweepPanel::fillHeatmap() {
-  const bool latency = anyMeasured();
+  const bool measured_latency = anyMeasured();
+  const bool latency = measured_latency || anyPredicted();
   const std::size_t nx = alpha_values_.size(), ny = resolution_values_.size();
   const std::size_t combo = slice_->currentIndex() > 0 ? static_cast<std::size_t>(slice_->currentIndex()) : 0;
   heatmap_cells_.assign(nx * ny, std::nullopt);
@@ -816,8 +854,9 @@ void SweepPanel::fillHeatmap() {
       const auto& index = heatmap_cells_[a * ny + r];
       if (!index) continue;
       const sweep::Point& p = points_[*index];
-      if (!p.valid || (latency && !p.median_ms)) continue;
-      const double z = latency ? *p.median_ms : static_cast<double>(p.madds) / 1e6;
+      const auto shown_latency = shownLatency(p);
+      if (!p.valid || (latency && !shown_latency)) continue;
+      const double z = latency ? *shown_latency : static_cast<double>(p.madds) / 1e6;
       map_data->setCell(static_cast<int>(a), static_cast<int>(r), z);
       lo = std::min(lo, z);
       hi = std::max(hi, z);
@@ -831,7 +870,9 @@ void SweepPanel::fillHeatmap() {
     hi += pad;
   }
   colour_map_->setDataRange(QCPRange(lo, hi));
-  colour_scale_->axis()->setLabel(latency ? tr("Median latency (ms)") : tr("MAdds (millions)"));
+  colour_scale_->axis()->setLabel(measured_latency ? tr("Median latency (ms)")
+                                  : latency        ? tr("Predicted latency (ms)")
+                                                   : tr("MAdds (millions)"));
 
   QStringList alpha_labels, resolution_labels;
   for (double a : alpha_values_) alpha_labels << alpha_text(a);
@@ -844,9 +885,12 @@ void SweepPanel::fillHeatmap() {
   if (points_.empty()) {
     heatmap_title_->setText(tr("Run a sweep to see its heat map"));
   } else {
-    QString title = latency ? tr("Median latency by α and resolution") : tr("MAdds by α and resolution");
-    title +=
-        QLatin1Char('\n') + (latency ? tr("grey: invalid or not measured") : tr("latency not measured; grey: invalid"));
+    QString title = measured_latency ? tr("Median latency by α and resolution")
+                    : latency        ? tr("Predicted latency by α and resolution")
+                                     : tr("MAdds by α and resolution");
+    title += QLatin1Char('\n') + (measured_latency ? tr("grey: invalid or not measured")
+                                  : latency        ? tr("not measured yet; grey: invalid")
+                                                   : tr("latency not measured; grey: invalid"));
     heatmap_title_->setText(title);
   }
   heatmap_->replot(QCustomPlot::rpQueuedReplot);

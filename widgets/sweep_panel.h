@@ -118,6 +118,10 @@ class SweepPanel : public QWidget {
   void setStatus(const QString& text, bool error = false);
   void setControlsEnabled(bool enabled);
   [[nodiscard]] bool anyMeasured() const;
+  [[nodiscard]] bool anyPredicted() const;
+  /// The latency a chart shows for a point: measured when any point is, else
+  /// predicted by the latency model, else none.
+  [[nodiscard]] std::optional<double> shownLatency(const sweep::Point& p) const;
   [[nodiscard]] QString pointTitle(const sweep::Point& p) const;
   /// The point's parameter values ("expansion=4, kernel=5"; empty without parameter axes).
   [[nodiscard]] QString valuesText(const sweep::Point& p) const;

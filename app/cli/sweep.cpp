@@ -120,7 +120,8 @@ int run(const Options& o) {
     sweep::fill_laws(copy);
     sweep::mark_pareto(copy, axes.x, axes.y);
     const bool json = std::filesystem::path(o.out).extension() == ".json";
-    auto w = io::write_file_atomic(o.out, json ? sweep::to_json(spec, copy) : sweep::to_csv(spec, copy));
+    auto w = io::write_file_atomic(o.out, json ? sweep::to_json(spec, copy, model ? model->describe() : "")
+                                               : sweep::to_csv(spec, copy));
     if (!w) std::cerr << format_diagnostics(w.error(), "convscope-cli: " + o.out);
     return w.has_value();
   };

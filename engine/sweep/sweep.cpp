@@ -396,8 +396,9 @@ std::string to_csv(const Spec& spec, const std::vector<Point>& points) {
   return out;
 }
 
-std::string to_json(const Spec& spec, const std::vector<Point>& points) {
+std::string to_json(const Spec& spec, const std::vector<Point>& points, const std::string& model) {
   nlohmann::ordered_json j;
+  if (!model.empty()) j["model"] = model;
   j["axes"] = nlohmann::ordered_json::array({"alpha", "resolution"});
   for (const auto& a : spec.params) j["axes"].push_back(a.selector);
   j["points"] = nlohmann::ordered_json::array();

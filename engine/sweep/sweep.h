@@ -113,7 +113,8 @@ void fill_laws(std::vector<Point>& points);
 
 /// CSV (one row per point) and JSON renderings; `axes` names the parameter columns.
 std::string to_csv(const Spec& spec, const std::vector<Point>& points);
-std::string to_json(const Spec& spec, const std::vector<Point>& points);
+/// `model`: which latency model predicted the points ("" when none did).
+std::string to_json(const Spec& spec, const std::vector<Point>& points, const std::string& model = "");
 
 /// Measured points read back from a previous CSV or JSON output of the same
 /// grid (a sweep resumed after an interruption keeps what it measured).

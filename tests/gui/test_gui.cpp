@@ -537,6 +537,18 @@ class GuiTest : public QObject {
     QCOMPARE(sp->points().size(), expect.size());
     for (std::size_t i = 0; i < expect.size(); ++i) QCOMPARE(sp->points()[i].madds, expect[i].madds);
     QCOMPARE(sp->table()->rowCount(), 8);
+    // No latency model yet: no predicted column, the front is MAdds against parameters.
+    QVERIFY(!sp->points()[0].predicted_ms);
+    QVERIFY2(sp->statusText().contains("Pareto front of MAdds"), qPrintable(sp->statusText()));
+    // With one: every point predicted (1 us per plan step), the front on predicted latency.
+    w.document()->setLatencyModel(unit_model());
+    QVERIFY(sp->run());
+    for (const auto& p : sp->points()) QVERIFY(p.predicted_ms && *p.predicted_ms > 0);
+    QVERIFY2(sp->statusText().contains("Pareto front of predicted latency"), qPrintable(sp->statusText()));
+    bool column = false;
+    for (int c = 0; c < sp->table()->columnCount(); ++c)
+      column |= sp->table()->horizontalHeaderItem(c)->text() == "Predicted (ms)";
+    QVERIFY(column);
     QString error;
     QVERIFY2(sp->exportCsv(tmp_.filePath("sweep.csv"), &error), qPrintable(error));
     QVERIFY(QFileInfo(tmp_.filePath("sweep.csv")).size() > 100);
