@@ -572,6 +572,14 @@ QString MainWindow::totalsText() const {
 
 void MainWindow::updateStatus() {
   totals_->setText(totalsText());
+  if (const auto& m = doc_.latencyModel())
+    totals_->setToolTip(tr("Predicted by the %1%2")
+                            .arg(qs(m->describe()),
+                                 doc_.extrapolatedSteps() > 0
+                                     ? tr("; %n step(s) outside the calibrated shapes", nullptr, doc_.extrapolatedSteps())
+                                     : QString()));
+  else
+    totals_->setToolTip(tr("No latency model for this machine and thread count yet (Run > Re-calibrate)"));
   totals_->setStyleSheet(doc_.analysis().complete() ? QString() : QStringLiteral("color: #c62828"));
   if (const ProfileData* p = doc_.profile()) {
     const auto& n = p->result.network_ns;
