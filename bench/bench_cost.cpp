@@ -48,28 +48,19 @@ BENCHMARK_CAPTURE(BM_RecostAfterEdit, mobilenet_v2_152_ops, "mobilenet_v2", "ir5
 
 /// The latency model on every keystroke: schedule the analysed graph (fusions,
 /// layouts, arena) and predict each step. Target: < 1 ms for a 300-op graph.
-/// The model's coefficients do not change the cost, so a unit model stands in
-/// for a calibrated one (no calibration inside a benchmark).
+/// The model's coefficients do not change the cost, so a fixed cost per step stands
+/// in for a calibrated model (no calibration inside a benchmark).
 void BM_PredictLatency(benchmark::State& state, const std::string& preset, std::int64_t split) {
   const ir::Graph g = load(preset);
   const cost::Analysis an = cost::analyze(g);
-  profile::LatencyModel m;
-  for (auto& f : m.fits) {
-    f.coef.assign(profile::kMaxFeatures, 1.0);
-    f.lo.assign(profile::kMaxFeatures, 0.0);
-    f.hi.assign(profile::kMaxFeatures, 1e30);
-  }
+  const auto m = profile::LatencyModel::per_step(1000.0);
   runtime::PlanOptions po;
   po.split = split;
   std::size_t steps = 0;
   for (auto _ : state) {
     auto s = runtime::Schedule::build(g, an, po);
-    for (std::size_t i = 0; i < s->steps.size(); ++i) {  // every step's features and its kind's dot product
-      const auto f = profile::step_features(*s, i);
-      double ns = 0;
-      for (int j = 0; j < f.n; ++j) ns += m.fits[static_cast<std::size_t>(f.kind)].coef[static_cast<std::size_t>(j)] * f.x[static_cast<std::size_t>(j)];
-      benchmark::DoNotOptimize(ns);
-    }
+    const auto p = m.predict(*s);  // every step's features and its kind's dot product
+    benchmark::DoNotOptimize(p.total_ns);
     steps = s->steps.size();
   }
   state.counters["ops"] = static_cast<double>(an.ops.size());

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include <Eigen/Dense>
 #include <nlohmann/json.hpp>
@@ -82,9 +83,23 @@ std::vector<std::string> shape_feature_names(StepKind kind) {
 }
 }  // namespace
 
-std::vector<std::string> feature_names(StepKind kind, bool has_weights) {
+bool has_weights(StepKind kind) {
+  switch (kind) {
+    case StepKind::Gemm:
+    case StepKind::ConvIm2col:
+    case StepKind::Depthwise:
+    case StepKind::ConvTranspose:
+    case StepKind::ScaleShift:
+    case StepKind::FusedBottleneck:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::vector<std::string> feature_names(StepKind kind, bool with_weights) {
   auto names = shape_feature_names(kind);
-  if (has_weights) {
+  if (with_weights) {
     names.push_back("weights (network beyond L2)");
     names.push_back("weights (network beyond L3)");
   }
@@ -204,7 +219,7 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
   }
   // Weights read where a whole network's footprint pushed them: its weights and
   // activations between two runs of this step either fit in L2, in L3, or not.
-  if (st.weight_floats > 0) {
+  if (has_weights(st.info.kind)) {
     const double w = static_cast<double>(st.weight_floats);
     const double footprint = static_cast<double>(s.weight_floats + s.arena_floats) * 4.0;
     x.push_back(footprint > kL2FitBytes ? w : 0.0);
@@ -213,6 +228,22 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
   f.n = static_cast<int>(x.size());
   std::copy(x.begin(), x.end(), f.x.begin());
   return f;
+}
+
+LatencyModel LatencyModel::per_step(double ns) {
+  LatencyModel m;
+  m.cpu = m.isa = "none";
+  m.measured_at = "never (a fixed cost per step)";
+  for (int k = 0; k < runtime::kStepKinds; ++k) {
+    const auto kind = static_cast<StepKind>(k);
+    const std::size_t n = feature_names(kind, has_weights(kind)).size();
+    KindFit& f = m.fits[static_cast<std::size_t>(k)];
+    f.coef.assign(n, 0.0);
+    f.coef[0] = ns;
+    f.lo.assign(n, 0.0);
+    f.hi.assign(n, std::numeric_limits<double>::max());
+  }
+  return m;
 }
 
 StepPrediction LatencyModel::predict(const StepFeatures& f) const {

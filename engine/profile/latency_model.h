@@ -30,6 +30,8 @@ struct StepFeatures {
 
 /// The features of step `i` of `s` (shapes, padded tile counts, slices).
 StepFeatures step_features(const runtime::Schedule& s, std::size_t i);
+/// Whether steps of this kind carry weights (and so the two weight features).
+bool has_weights(runtime::StepKind kind);
 /// Names of a kind's features, for docs and reports (steps with weights have two more).
 std::vector<std::string> feature_names(runtime::StepKind kind, bool has_weights);
 
@@ -68,6 +70,10 @@ struct LatencyModel {
   /// A whole run over the sum of its predicted steps (median over the
   /// calibration's probe networks): the network total is scaled by it.
   double network_factor = 1.0;
+
+  /// A model where every step costs `ns`, whatever its shape (tests and benchmarks
+  /// count steps with it; nothing is calibrated).
+  static LatencyModel per_step(double ns);
 
   [[nodiscard]] StepPrediction predict(const StepFeatures& f) const;
   [[nodiscard]] NetworkPrediction predict(const runtime::Schedule& s) const;

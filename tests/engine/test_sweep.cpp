@@ -90,21 +90,8 @@ TEST(Sweep, BlockParameterAxisAndPareto) {
 }
 
 TEST(Sweep, PredictsEveryPointWithTheLatencyModel) {
-  // A model where every step costs 1 us plus 1 ns per multiply-add of its GEMM
-  // work: the points' predictions are then exact sums that can be checked.
-  profile::LatencyModel m;
-  for (int k = 0; k < runtime::kStepKinds; ++k) {
-    const auto kind = static_cast<runtime::StepKind>(k);
-    const bool weights = kind == runtime::StepKind::Gemm || kind == runtime::StepKind::ConvIm2col ||
-                         kind == runtime::StepKind::Depthwise || kind == runtime::StepKind::FusedBottleneck ||
-                         kind == runtime::StepKind::ConvTranspose || kind == runtime::StepKind::ScaleShift;
-    const std::size_t n = profile::feature_names(kind, weights).size();
-    auto& f = m.fits[static_cast<std::size_t>(k)];
-    f.coef.assign(n, 0.0);
-    f.coef[0] = 1000.0;
-    f.lo.assign(n, 0.0);
-    f.hi.assign(n, 1e30);
-  }
+  // A model where every step costs 1 us: the points' predictions are exact step counts.
+  const auto m = profile::LatencyModel::per_step(1000.0);
   const ir::Graph g = testing::load_preset("mobilenet_v2");
   sweep::Spec s;
   s.alphas = {0.5, 1.0};

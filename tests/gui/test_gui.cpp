@@ -40,25 +40,7 @@ namespace {
 
 /// A graph of input -> conv -> conv (fast to profile).
 /// A latency model where every plan step costs 1 us: predictions the tests can count.
-profile::LatencyModel unit_model() {
-  profile::LatencyModel m;
-  m.cpu = "test";
-  m.isa = "test";
-  m.measured_at = "2026-12-01T00:00:00Z";
-  for (int k = 0; k < runtime::kStepKinds; ++k) {
-    const auto kind = static_cast<runtime::StepKind>(k);
-    const bool weights = kind == runtime::StepKind::Gemm || kind == runtime::StepKind::ConvIm2col ||
-                         kind == runtime::StepKind::Depthwise || kind == runtime::StepKind::FusedBottleneck ||
-                         kind == runtime::StepKind::ConvTranspose || kind == runtime::StepKind::ScaleShift;
-    const std::size_t n = profile::feature_names(kind, weights).size();
-    auto& f = m.fits[static_cast<std::size_t>(k)];
-    f.coef.assign(n, 0.0);
-    f.coef[0] = 1000.0;
-    f.lo.assign(n, 0.0);
-    f.hi.assign(n, 1e30);
-  }
-  return m;
-}
+profile::LatencyModel unit_model() { return profile::LatencyModel::per_step(1000.0); }
 
 ir::Graph small_graph() {
   ir::Graph g;
