@@ -396,22 +396,7 @@ void MainWindow::buildActions() {
   profileAction_ = add(run, tr("&Profile"), QKeySequence(tr("Ctrl+R")), [this] { startProfile(); });
   cancelAction_ = add(run, tr("&Cancel Profile"), QKeySequence(tr("Esc")), &MainWindow::cancelProfile);
   cancelAction_->setEnabled(false);
-  add(run, tr("Re-&calibrate"), QKeySequence(), [this] {
-    statusBar()->showMessage(tr("Calibrating this machine (a few seconds)…"));
-    QApplication::setOverrideCursor(Qt::WaitCursor);
-    auto cal = profile::load_or_measure(kernels::best_kernels(), true);
-    QApplication::restoreOverrideCursor();
-    if (cal) {
-      doc_.setCalibration(*cal);
-      statusBar()->showMessage(tr("Calibrated: %1 GFLOP/s peak, DRAM %2 GB/s")
-                                   .arg(cal->peak_gflops_1, 0, 'f', 1)
-                                   .arg(cal->dram_gbps, 0, 'f', 1),
-                               8000);
-      loadLatencyModel(true);
-    } else {
-      showError(tr("Calibration"), describe(cal.error()));
-    }
-  });
+  add(run, tr("Re-&calibrate"), QKeySequence(), [this] { startCalibration(true); });
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   add(help, tr("&Keyboard Shortcuts"), QKeySequence(tr("Ctrl+/")), &MainWindow::showShortcuts)
@@ -831,16 +816,27 @@ void MainWindow::loadLatencyModel(bool force) {
   modelThread_->start();
 }
 
-void MainWindow::startCalibration() {
-  // Cached after the first run; the first measurement takes a few seconds, off the UI thread.
+void MainWindow::startCalibration(bool force) {
+  // Off the UI thread: the ceilings (cached after the first run; a few seconds to
+  // measure), then, when asked to calibrate again, the latency model as well.
+  if (force) statusBar()->showMessage(tr("Calibrating this machine: its ceilings (a few seconds), then the latency model…"));
   QPointer<MainWindow> self(this);
-  QThread* t = QThread::create([self] {
-    auto cal = calibration();
-    if (!cal) return;
+  QThread* t = QThread::create([self, force] {
+    auto cal = profile::load_or_measure(kernels::best_kernels(), force);
     QMetaObject::invokeMethod(
         qApp,
-        [self, c = *cal] {
-          if (self && !self->doc_.calibration()) self->doc_.setCalibration(c);
+        [self, cal, force] {
+          if (!self) return;
+          if (!cal) {
+            if (force) self->showError(tr("Calibration"), describe(cal.error()));
+            return;
+          }
+          if (force || !self->doc_.calibration()) self->doc_.setCalibration(*cal);
+          if (!force) return;
+          self->statusBar()->showMessage(tr("Calibrated: %1 GFLOP/s peak, DRAM %2 GB/s; now the latency model…")
+                                             .arg(cal->peak_gflops_1, 0, 'f', 1)
+                                             .arg(cal->dram_gbps, 0, 'f', 1));
+          self->loadLatencyModel(true);
         },
         Qt::QueuedConnection);
   });

@@ -119,7 +119,9 @@ class MainWindow : public QMainWindow {
   /// Help > Keyboard Shortcuts: every menu command that has keys, read from the menus.
   void showShortcuts();
   void exportImageDialog();
-  void startCalibration();
+  /// The roofline ceilings, off the UI thread; `force` measures them again and
+  /// then recalibrates the latency model (Run > Re-calibrate).
+  void startCalibration(bool force = false);
   /// The latency model for the Threads setting: the cached one, else a
   /// calibration in the background (about 10 s, once per machine and thread count).
   void loadLatencyModel(bool force = false);
