@@ -75,7 +75,20 @@ Probe random_network(Picker& r) {
   const std::int64_t res = r.pick(std::vector<std::int64_t>{128, 160, 192, 224});
   std::int64_t c = r.pick(std::vector<std::int64_t>{16, 24, 32});
   const std::string act = r.pick(std::vector<std::string>{"relu", "relu6", "hswish"});
-  cur = push({{"kind", "conv"}, {"out", c}, {"stride", 2}, {"activation", act}});
+  // A third of the networks are written op by op, as an imported ONNX model is:
+  // convolutions without their batch norm and activation, which follow as blocks
+  // of their own (and run as steps of their own).
+  const bool op_by_op = r.pick(std::vector<int>{0, 0, 1}) == 1;
+  auto conv = [&](json blk) {
+    if (!op_by_op) return push(std::move(blk));
+    const std::string f = blk.value("activation", std::string("relu"));
+    blk["bn"] = false;
+    blk["activation"] = "none";
+    cur = push(std::move(blk));
+    cur = push({{"kind", "batch_norm"}});
+    return f == "none" ? cur : push({{"kind", "activation"}, {"function", f}});
+  };
+  cur = conv({{"kind", "conv"}, {"out", c}, {"stride", 2}, {"activation", act}});
   if (r.pick(std::vector<int>{0, 0, 1}) == 1) cur = push({{"kind", "pool"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}});
   const double grow = r.pick(std::vector<double>{1.5, 2.0, 2.0});
   double width = static_cast<double>(c);
@@ -101,7 +114,7 @@ Probe random_network(Picker& r) {
                       {"expand3x3", out - out / 2}, {"bypass", c == out}});
           break;
         case 3:
-          cur = push({{"kind", "conv"}, {"out", out}, {"kernel", 3}, {"stride", s}, {"activation", act}});
+          cur = conv({{"kind", "conv"}, {"out", out}, {"kernel", 3}, {"stride", s}, {"activation", act}});
           break;
         case 4:
           cur = push({{"kind", "igcv3"}, {"out", out}, {"expansion", r.pick(std::vector<int>{2, 4, 6})},
@@ -114,9 +127,9 @@ Probe random_network(Picker& r) {
           }
           const std::string left = push({{"kind", "split"}, {"parts", 2}, {"index", 0}});
           cur = push({{"kind", "split"}, {"parts", 2}, {"index", 1}});
-          cur = push({{"kind", "conv"}, {"out", c / 2}, {"kernel", 1}, {"activation", "relu"}});
+          cur = conv({{"kind", "conv"}, {"out", c / 2}, {"kernel", 1}, {"activation", "relu"}});
           cur = push({{"kind", "depthwise"}, {"kernel", k}, {"activation", "none"}});
-          cur = push({{"kind", "conv"}, {"out", c / 2}, {"kernel", 1}, {"activation", "relu"}});
+          cur = conv({{"kind", "conv"}, {"out", c / 2}, {"kernel", 1}, {"activation", "relu"}});
           cur = push({{"kind", "concat"}}, {left, cur});
           cur = push({{"kind", "channel_shuffle"}, {"groups", 2}});
           break;
@@ -127,7 +140,7 @@ Probe random_network(Picker& r) {
           if (extra == 1) cur = push({{"kind", "activation"}, {"function", r.pick(std::vector<std::string>{"hswish", "sigmoid", "relu"})}});
           if (extra == 2) cur = push({{"kind", "crelu"}});
           if (extra == 3) cur = push({{"kind", "batch_norm"}});
-          cur = push({{"kind", "conv"}, {"out", out}, {"kernel", 1}, {"activation", act}});
+          cur = conv({{"kind", "conv"}, {"out", out}, {"kernel", 1}, {"activation", act}});
           break;
         }
       }
@@ -138,7 +151,7 @@ Probe random_network(Picker& r) {
     cur = push({{"kind", "upsample"}, {"mode", r.pick(std::vector<std::string>{"nearest", "bilinear"})}});
     cur = push({{"kind", "conv"}, {"out", 64}, {"kernel", 1}});
   } else {
-    cur = push({{"kind", "conv"}, {"out", r.pick(std::vector<std::int64_t>{576, 960, 1024, 1280})}, {"kernel", 1},
+    cur = conv({{"kind", "conv"}, {"out", r.pick(std::vector<std::int64_t>{576, 960, 1024, 1280})}, {"kernel", 1},
                 {"activation", act}});
     cur = push({{"kind", "global_pool"}});
     cur = push({{"kind", "fc"}, {"out", 1000}});
