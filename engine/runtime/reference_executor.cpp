@@ -2,7 +2,7 @@
 
 #include <cassert>
 
-#include "kernels/ref/reference.h"
+#include "runtime/reference_ops.h"
 
 namespace convscope::runtime {
 
@@ -37,7 +37,7 @@ std::vector<Tensor> run_reference(const cost::Analysis& a, const Weights& w, con
     std::vector<const Tensor*> args;
     for (int i : o.inputs) args.push_back(&t[static_cast<std::size_t>(i)]);
     Tensor out(batch, a.tensors[static_cast<std::size_t>(o.output)].shape);
-    kernels::ref::run_op(o.op, args, w.op(k), out);
+    ref::run_op(o.op, args, w.op(k), out);
     t[static_cast<std::size_t>(o.output)] = std::move(out);
   }
   return t;

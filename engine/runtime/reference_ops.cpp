@@ -1,4 +1,4 @@
-#include "kernels/ref/reference.h"
+#include "runtime/reference_ops.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,12 +6,10 @@
 
 #include "kernels/kernels.h"
 
-namespace convscope::kernels::ref {
+namespace convscope::runtime::ref {
 namespace {
 
-using runtime::Tensor;
-
-void conv(const ir::Op& op, const Tensor& x, const runtime::OpWeights& w, Tensor& y) {
+void conv(const ir::Op& op, const Tensor& x, const OpWeights& w, Tensor& y) {
   const std::int64_t g = op.groups, cin_g = x.shape.c / g, cout_g = op.out_c / g;
   for (std::int64_t b = 0; b < x.n; ++b)
     for (std::int64_t oy = 0; oy < y.shape.h; ++oy)
@@ -34,7 +32,7 @@ void conv(const ir::Op& op, const Tensor& x, const runtime::OpWeights& w, Tensor
         }
 }
 
-void conv_transpose(const ir::Op& op, const Tensor& x, const runtime::OpWeights& w, Tensor& y) {
+void conv_transpose(const ir::Op& op, const Tensor& x, const OpWeights& w, Tensor& y) {
   const std::int64_t g = op.groups, cin_g = x.shape.c / g, cout_g = op.out_c / g;
   std::vector<double> acc(y.data.size(), 0.0);
   for (std::int64_t b = 0; b < x.n; ++b)
@@ -63,7 +61,7 @@ void conv_transpose(const ir::Op& op, const Tensor& x, const runtime::OpWeights&
 
 }  // namespace
 
-void run_op(const ir::Op& op, const std::vector<const Tensor*>& inputs, const runtime::OpWeights& w, Tensor& y) {
+void run_op(const ir::Op& op, const std::vector<const Tensor*>& inputs, const OpWeights& w, Tensor& y) {
   const Tensor& x = *inputs.front();
   const std::int64_t n = x.n;
   switch (op.kind) {
@@ -88,11 +86,11 @@ void run_op(const ir::Op& op, const std::vector<const Tensor*>& inputs, const ru
     case ir::OpKind::BatchNorm:
       for (std::size_t i = 0; i < y.data.size(); ++i) {
         const auto c = i % static_cast<std::size_t>(x.shape.c);
-        y.data[i] = (x.data[i] - w.mean[c]) / std::sqrt(w.var[c] + runtime::kBnEpsilon) * w.gamma[c] + w.beta[c];
+        y.data[i] = (x.data[i] - w.mean[c]) / std::sqrt(w.var[c] + kBnEpsilon) * w.gamma[c] + w.beta[c];
       }
       return;
     case ir::OpKind::Activation:
-      for (std::size_t i = 0; i < y.data.size(); ++i) y.data[i] = activate(x.data[i], op.act);
+      for (std::size_t i = 0; i < y.data.size(); ++i) y.data[i] = kernels::activate(x.data[i], op.act);
       return;
     case ir::OpKind::Add:
       for (std::size_t i = 0; i < y.data.size(); ++i) y.data[i] = x.data[i] + inputs[1]->data[i];
@@ -196,4 +194,4 @@ void run_op(const ir::Op& op, const std::vector<const Tensor*>& inputs, const ru
   }
 }
 
-}  // namespace convscope::kernels::ref
+}  // namespace convscope::runtime::ref

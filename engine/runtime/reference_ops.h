@@ -8,10 +8,9 @@
 #include "runtime/tensor.h"
 #include "runtime/weights.h"
 
-namespace convscope::kernels::ref {
+namespace convscope::runtime::ref {
 
 /// Computes `op` on `inputs` into `out` (already shaped by the caller).
-void run_op(const ir::Op& op, const std::vector<const runtime::Tensor*>& inputs, const runtime::OpWeights& w,
-            runtime::Tensor& out);
+void run_op(const ir::Op& op, const std::vector<const Tensor*>& inputs, const OpWeights& w, Tensor& out);
 
-}  // namespace convscope::kernels::ref
+}  // namespace convscope::runtime::ref
