@@ -1,0 +1,92 @@
+#pragma once
+/// What a built plan holds, shared by plan.cpp (building it) and plan_run.cpp
+/// (running its steps). Private to the runtime: include runtime/plan.h instead.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "runtime/plan.h"
+
+namespace convscope::runtime {
+
+namespace plan_detail {
+
+struct FreeDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<float[], FreeDeleter>;
+
+/// 64-byte aligned floats, zeroed (every page touched now, not during timing).
+Buffer allocate(std::int64_t floats);
+
+/// A fused bottleneck's weights: BN folded, packed per channel slice.
+struct BottleneckWeights {
+  std::vector<std::vector<float>> expand_w, dw_w, project_w;  // per slice
+  std::vector<float> expand_bias, dw_bias, project_bias;
+};
+
+/// A scheduled step with its weights.
+struct Step : ScheduledStep {
+  std::vector<float> w;             // packed GEMM panels (per group, concatenated) or depthwise (pack_depthwise)
+  std::vector<float> bias;          // folded bias [out_c]
+  std::vector<float> scale, shift;  // ScaleShift
+  BottleneckWeights bw;
+};
+
+}  // namespace plan_detail
+
+using plan_detail::BottleneckWeights;
+using plan_detail::Buffer;
+using plan_detail::Step;
+
+struct Plan::Impl {
+  Schedule schedule;
+  const kernels::KernelTable* kt = nullptr;
+  std::unique_ptr<ThreadPool> pool;
+  std::int64_t batch = 1;
+  std::vector<ScheduledValue> values;
+  std::vector<Step> steps;
+  std::vector<int> inputs, outputs;  // value ids
+  Buffer arena;
+  std::int64_t arena_floats = 0;
+  std::vector<Buffer> scratch;  // one per thread
+  std::int64_t scratch_floats = 0;
+  std::int64_t weight_floats = 0;
+
+  float* ptr(int v) const {
+    const ScheduledValue& val = values[static_cast<std::size_t>(v)];
+    if (val.parent >= 0) return arena.get() + values[static_cast<std::size_t>(val.parent)].offset + val.channel_offset;
+    return arena.get() + val.offset;
+  }
+  /// Floats between neighbouring pixels of a value (its parent's channels when in place).
+  std::int64_t stride(int v) const {
+    const ScheduledValue& val = values[static_cast<std::size_t>(v)];
+    if (val.parent >= 0) {
+      const ScheduledValue& parent = values[static_cast<std::size_t>(val.parent)];
+      return parent.shape.c + parent.pad_c;
+    }
+    return val.shape.c + val.pad_c;
+  }
+  /// Splits [0, n) across the pool, unless the step is too small for the
+  /// hand-off to pay (waking a thread costs microseconds).
+  void split(const Step& s, std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn,
+             std::int64_t grain = 1) const {
+    constexpr std::int64_t kMinParallelFlops = 500000;
+    if (s.info.flops < kMinParallelFlops)
+      fn(0, n);
+    else
+      pool->parallel_for(n, fn, grain);
+  }
+  const ir::Shape& shape(int v) const { return values[static_cast<std::size_t>(v)].shape; }
+
+  void run_step(const Step& s);
+  void run_conv_im2col(const Step& s);
+  void run_conv_transpose(const Step& s);
+  void run_bottleneck(const Step& s);
+  std::int64_t bottleneck_floats = 0;
+  Buffer bottleneck_scratch;  // shared by every fused bottleneck: steps run one at a time
+};
+
+}  // namespace convscope::runtime

@@ -1,0 +1,398 @@
+// Running a plan's steps: each step kind on the kernel table, split across the
+// thread pool where it pays.
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "runtime/plan_impl.h"
+
+namespace convscope::runtime {
+
+void Plan::Impl::run_conv_im2col(const Step& s) {
+  const ir::Shape in = shape(s.in[0]), out = shape(s.out);
+  const float* x = ptr(s.in[0]);
+  float* y = ptr(s.out);
+  const std::int64_t g = s.op.groups, cin_g = in.c / g, cout_g = s.op.out_c / g, k = s.k_gemm;
+  const std::int64_t kh = s.op.k_h, kw = s.op.k_w, st = s.op.stride, pad = s.op.pad, dil = s.op.dilation;
+  const std::int64_t per = kernels::packed_b_size(*kt, cout_g, k), ys = stride(s.out);
+
+  // Implicit im2col for windows inside the input: the GEMM reads each pixel's
+  // window in place, as segments of the input (a kernel row of k_w * C_in
+  // neighbouring floats with one group and no dilation, else one tap's C_in / g
+  // channels), one output row at a time (rows of A are stride * C_in apart).
+  const bool whole_rows = g == 1 && dil == 1;
+  const std::int64_t seg = whole_rows ? kw * cin_g : cin_g;
+  std::vector<std::int64_t> seg_off;
+  for (std::int64_t ky = 0; ky < kh; ++ky)
+    for (std::int64_t kx = 0; kx < (whole_rows ? 1 : kw); ++kx) seg_off.push_back((ky * in.w + kx) * dil * in.c);
+  seg_off.push_back(0);                 // read past the last segment, never used
+  const Im2colCover cover = im2col_cover(s.op, in, out);
+  const std::int64_t x_lo = cover.x_lo, x_hi = cover.x_hi;
+
+  const std::int64_t rows = batch * out.h;
+  // One part per thread, each with its own scratch: an im2col tile of up to
+  // kIm2colTile pixels (the windows of the pixels the implicit GEMM does not cover,
+  // gathered across rows so each GEMM on it reuses B kIm2colTile times) and its results.
+  const std::int64_t parts = std::min<std::int64_t>(static_cast<std::int64_t>(scratch.size()), rows);
+  split(s, parts, [&](std::int64_t part_begin, std::int64_t part_end) {
+    for (std::int64_t part = part_begin; part < part_end; ++part) {
+      float* col = scratch[static_cast<std::size_t>(part)].get();
+      float* res = col + kIm2colTile * k;
+      std::int64_t pending[kIm2colTile], n = 0;  // output pixels whose windows are in col
+      for (std::int64_t grp = 0; grp < g; ++grp) {
+        auto flush = [&] {
+          if (n == 0) return;
+          kernels::GemmArgs ga{
+              n, cout_g, k, col, k, s.w.data() + grp * per, res, cout_g, s.bias.data() + grp * cout_g, s.act};
+          kt->gemm(ga, 0, n);
+          for (std::int64_t i = 0; i < n; ++i)
+            std::copy(res + i * cout_g, res + (i + 1) * cout_g, y + pending[i] * ys + grp * cout_g);
+          n = 0;
+        };
+        // Copies pixel (b, oy, ox)'s window into the tile (zeros for the padding).
+        auto gather = [&](std::int64_t b, std::int64_t oy, std::int64_t ox) {
+          float* row = col + n * k;
+          pending[n++] = (b * out.h + oy) * out.w + ox;
+          const std::int64_t ix0 = ox * st - pad;
+          for (std::int64_t ky = 0; ky < kh; ++ky) {
+            const std::int64_t iy = oy * st - pad + ky * dil;
+            float* dst_row = row + ky * kw * cin_g;
+            if (iy < 0 || iy >= in.h) {
+              std::fill(dst_row, dst_row + kw * cin_g, 0.f);
+              continue;
+            }
+            const float* src_row = x + ((b * in.h + iy) * in.w) * in.c + grp * cin_g;
+            for (std::int64_t kx = 0; kx < kw; ++kx) {
+              const std::int64_t ix = ix0 + kx * dil;
+              float* dst = dst_row + kx * cin_g;
+              if (ix < 0 || ix >= in.w)
+                std::fill(dst, dst + cin_g, 0.f);
+              else
+                std::copy(src_row + ix * in.c, src_row + ix * in.c + cin_g, dst);
+            }
+          }
+          if (n == kIm2colTile) flush();
+        };
+        for (std::int64_t r = rows * part / parts; r < rows * (part + 1) / parts; ++r) {
+          const std::int64_t b = r / out.h, oy = r % out.h, iy0 = oy * st - pad;
+          if (!cover.row_implicit(oy)) {
+            for (std::int64_t ox = 0; ox < out.w; ++ox) gather(b, oy, ox);
+            continue;
+          }
+          for (std::int64_t ox = 0; ox < x_lo; ++ox) gather(b, oy, ox);
+          for (std::int64_t ox = x_hi; ox < out.w; ++ox) gather(b, oy, ox);
+          kernels::GemmArgs ga{x_hi - x_lo,
+                               cout_g,
+                               k,
+                               x + ((b * in.h + iy0) * in.w + x_lo * st - pad) * in.c + grp * cin_g,
+                               st * in.c,
+                               s.w.data() + grp * per,
+                               y + (r * out.w + x_lo) * ys + grp * cout_g,
+                               ys,
+                               s.bias.data() + grp * cout_g,
+                               s.act};
+          ga.a_seg = seg;
+          ga.a_seg_offsets = seg_off.data();
+          kt->gemm(ga, 0, x_hi - x_lo);
+        }
+        flush();
+      }
+    }
+  });
+}
+
+void Plan::Impl::run_conv_transpose(const Step& s) {
+  const ir::Shape in = shape(s.in[0]), out = shape(s.out);
+  const float* x = ptr(s.in[0]);
+  float* y = ptr(s.out);
+  const std::int64_t g = s.op.groups, cin_g = in.c / g, cout_g = s.op.out_c / g;
+  const std::int64_t kk = s.op.k_h * s.op.k_w, ncols = kk * cout_g;
+  const std::int64_t per = kernels::packed_b_size(*kt, ncols, cin_g);
+  // Output starts as the bias; every input pixel scatters a k x k patch into it.
+  for (std::int64_t px = 0; px < batch * out.h * out.w; ++px)
+    std::memcpy(y + px * out.c, s.bias.data(), static_cast<std::size_t>(out.c) * sizeof(float));
+  float* col = scratch.front().get();
+  const std::int64_t pixels = batch * in.h * in.w;
+  for (std::int64_t p0 = 0; p0 < pixels; p0 += kIm2colTile) {
+    const std::int64_t p1 = std::min(pixels, p0 + kIm2colTile);
+    for (std::int64_t grp = 0; grp < g; ++grp) {
+      kernels::GemmArgs ga{p1 - p0, ncols, cin_g,   x + p0 * in.c + grp * cin_g, in.c, s.w.data() + grp * per,
+                           col,     ncols, nullptr, ir::Activation::None};
+      split(
+          s, p1 - p0, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ga, r0, r1); }, kt->gemm_mr);
+      for (std::int64_t pix = p0; pix < p1; ++pix) {
+        const std::int64_t b = pix / (in.h * in.w), rem = pix % (in.h * in.w), iy = rem / in.w, ix = rem % in.w;
+        const float* src = col + (pix - p0) * ncols;
+        for (std::int64_t ky = 0; ky < s.op.k_h; ++ky) {
+          const std::int64_t oy = iy * s.op.stride - s.op.pad + ky * s.op.dilation;
+          if (oy < 0 || oy >= out.h) continue;
+          for (std::int64_t kx = 0; kx < s.op.k_w; ++kx) {
+            const std::int64_t ox = ix * s.op.stride - s.op.pad + kx * s.op.dilation;
+            if (ox < 0 || ox >= out.w) continue;
+            float* dst = y + ((b * out.h + oy) * out.w + ox) * out.c + grp * cout_g;
+            const float* patch = src + (ky * s.op.k_w + kx) * cout_g;
+            for (std::int64_t o = 0; o < cout_g; ++o) dst[o] += patch[o];
+          }
+        }
+      }
+    }
+  }
+  if (s.act != ir::Activation::None) kt->activation(y, batch * out.elements(), s.act);
+}
+
+void Plan::Impl::run_bottleneck(const Step& s) {
+  const BottleneckShape& b = *s.bottleneck;
+  const BottleneckWeights& bw = s.bw;
+  float* const ebuf = bottleneck_scratch.get();
+  float* const dbuf = ebuf + b.ebuf_floats;
+  const float* x = ptr(s.in[0]);
+  float* y = ptr(s.out);
+  const std::int64_t p_in = batch * b.mid_in.h * b.mid_in.w, p_out = batch * b.mid_out.h * b.mid_out.w;
+  const std::int64_t slices = static_cast<std::int64_t>(b.lo.size()) - 1;
+  for (std::int64_t q = 0; q < slices; ++q) {
+    const std::int64_t lo = b.lo[static_cast<std::size_t>(q)], es = b.lo[static_cast<std::size_t>(q) + 1] - lo;
+    // Expand: this slice's channels for every pixel.
+    const kernels::GemmArgs ge{p_in,        es,    b.cin,
+                               x,           b.cin, bw.expand_w[static_cast<std::size_t>(q)].data(),
+                               ebuf,        es,    bw.expand_bias.data() + lo,
+                               b.act_expand};
+    split(
+        s, p_in, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ge, r0, r1); }, kt->gemm_mr);
+    // Depthwise on the slice.
+    for (std::int64_t img = 0; img < batch; ++img) {
+      kernels::DwArgs d;
+      d.in = {ebuf + img * b.mid_in.h * b.mid_in.w * es, b.mid_in.h, b.mid_in.w, es, es};
+      d.out = {dbuf + img * b.mid_out.h * b.mid_out.w * es, b.mid_out.h, b.mid_out.w, es, es};
+      d.k = b.dw_op.k_h;
+      d.stride = b.dw_op.stride;
+      d.pad = b.dw_op.pad;
+      d.dilation = b.dw_op.dilation;
+      d.weights = bw.dw_w[static_cast<std::size_t>(q)].data();
+      d.w_stride = kernels::dw_weight_stride(es);
+      d.bias = bw.dw_bias.data() + lo;
+      d.act = b.act_dw;
+      split(s, b.mid_out.h, [&](std::int64_t r0, std::int64_t r1) {
+        kernels::DwArgs part = d;
+        part.y_begin = r0;
+        part.y_end = r1;
+        kt->depthwise(part);
+      });
+    }
+    // Project: the slice's share of the output, accumulated (linear bottleneck).
+    kernels::GemmArgs gp{p_out,
+                         b.cout,
+                         es,
+                         dbuf,
+                         es,
+                         bw.project_w[static_cast<std::size_t>(q)].data(),
+                         y,
+                         b.cout,
+                         q == 0 ? bw.project_bias.data() : nullptr,
+                         ir::Activation::None};
+    gp.accumulate = q > 0;
+    split(
+        s, p_out, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(gp, r0, r1); }, kt->gemm_mr);
+  }
+  if (b.shortcut)
+    kt->add(y, x, y, p_out * b.cout, b.act_out);
+  else if (b.act_out != ir::Activation::None)
+    kt->activation(y, p_out * b.cout, b.act_out);
+}
+
+void Plan::Impl::run_step(const Step& s) {
+  const ir::Shape out = shape(s.out);
+  float* y = ptr(s.out);
+  const std::int64_t total = batch * out.elements();
+  switch (s.info.kind) {
+    case StepKind::Gemm: {
+      const ir::Shape in = shape(s.in[0]);
+      const bool fc = s.op.kind == ir::OpKind::FullyConnected;
+      const std::int64_t m = fc ? batch : batch * in.h * in.w;
+      const std::int64_t g = fc ? 1 : s.op.groups, cout_g = s.op.out_c / g;
+      const std::int64_t per = kernels::packed_b_size(*kt, cout_g, s.k_gemm);
+      for (std::int64_t grp = 0; grp < g; ++grp) {
+        // Group grp reads its input channels in place (row stride = all channels).
+        kernels::GemmArgs ga{m,
+                             cout_g,
+                             s.k_gemm,
+                             ptr(s.in[0]) + grp * s.k_gemm,
+                             fc ? s.k_gemm : in.c,
+                             s.w.data() + grp * per,
+                             y + grp * cout_g,
+                             stride(s.out),
+                             s.bias.data() + grp * cout_g,
+                             s.act};
+        split(
+            s, m, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ga, r0, r1); }, kt->gemm_mr);
+      }
+      return;
+    }
+    case StepKind::ConvIm2col:
+      run_conv_im2col(s);
+      return;
+    case StepKind::Depthwise: {
+      const ir::Shape in = shape(s.in[0]);
+      for (std::int64_t b = 0; b < batch; ++b) {
+        kernels::DwArgs d;
+        d.in = {ptr(s.in[0]) + b * in.h * in.w * stride(s.in[0]), in.h, in.w, in.c, stride(s.in[0])};
+        d.out = {y + b * out.h * out.w * stride(s.out), out.h, out.w, out.c, stride(s.out)};
+        d.k = s.op.k_h;
+        d.stride = s.op.stride;
+        d.pad = s.op.pad;
+        d.dilation = s.op.dilation;
+        d.weights = s.w.data();
+        d.w_stride = kernels::dw_weight_stride(in.c);
+        d.bias = s.bias.data();
+        d.act = s.act;
+        split(s, out.h, [&](std::int64_t r0, std::int64_t r1) {
+          kernels::DwArgs part = d;
+          part.y_begin = r0;
+          part.y_end = r1;
+          kt->depthwise(part);
+        });
+      }
+      return;
+    }
+    case StepKind::ConvTranspose:
+      run_conv_transpose(s);
+      return;
+    case StepKind::FusedBottleneck:
+      run_bottleneck(s);
+      return;
+    case StepKind::ScaleShift: {
+      const float* x = ptr(s.in[0]);
+      for (std::int64_t px = 0; px < total / out.c; ++px)
+        kt->scale_shift(x + px * out.c, s.scale.data(), s.shift.data(), y + px * out.c, out.c);
+      kt->activation(y, total, s.act);
+      return;
+    }
+    case StepKind::Activation:
+      if (ptr(s.in[0]) != y) std::memcpy(y, ptr(s.in[0]), static_cast<std::size_t>(total) * sizeof(float));
+      kt->activation(y, total, s.act);
+      return;
+    case StepKind::Add:
+      kt->add(ptr(s.in[0]), ptr(s.in[1]), y, total, s.act);
+      return;
+    case StepKind::Mul: {
+      const float* x = ptr(s.in[0]);
+      const float* sc = ptr(s.in[1]);
+      const std::int64_t hw = out.h * out.w;
+      for (std::int64_t b = 0; b < batch; ++b)
+        for (std::int64_t px = 0; px < hw; ++px) {
+          const float* xi = x + (b * hw + px) * out.c;
+          float* yo = y + (b * hw + px) * out.c;
+          const float* si = sc + b * out.c;
+          for (std::int64_t c = 0; c < out.c; ++c) yo[c] = xi[c] * si[c];
+        }
+      return;
+    }
+    case StepKind::Concat: {
+      const std::int64_t pixels = batch * out.h * out.w;
+      std::int64_t c0 = 0;
+      for (int v : s.in) {
+        const std::int64_t c = shape(v).c;
+        if (values[static_cast<std::size_t>(v)].parent == s.out) {  // already written in place
+          c0 += c;
+          continue;
+        }
+        const float* x = ptr(v);
+        for (std::int64_t px = 0; px < pixels; ++px)
+          std::memcpy(y + px * out.c + c0, x + px * c, static_cast<std::size_t>(c) * sizeof(float));
+        c0 += c;
+      }
+      return;
+    }
+    case StepKind::Slice: {
+      const std::int64_t cin = shape(s.in[0]).c;
+      const float* x = ptr(s.in[0]);
+      for (std::int64_t px = 0; px < batch * out.h * out.w; ++px)
+        std::memcpy(y + px * out.c, x + px * cin + s.op.slice_start, static_cast<std::size_t>(out.c) * sizeof(float));
+      return;
+    }
+    case StepKind::Shuffle:
+      kt->shuffle(ptr(s.in[0]), y, batch * out.h * out.w, out.c, s.op.groups);
+      return;
+    case StepKind::Pool: {
+      const ir::Shape in = shape(s.in[0]);
+      for (std::int64_t b = 0; b < batch; ++b) {
+        kernels::PoolArgs pa;
+        pa.in = {ptr(s.in[0]) + b * in.elements(), in.h, in.w, in.c, in.c};
+        pa.out = {y + b * out.elements(), out.h, out.w, out.c, out.c};
+        pa.k = s.op.k_h;
+        pa.stride = s.op.stride;
+        pa.pad = s.op.pad;
+        pa.max = s.op.pool == ir::PoolMode::Max;
+        split(s, out.h, [&](std::int64_t r0, std::int64_t r1) {
+          kernels::PoolArgs part = pa;
+          part.y_begin = r0;
+          part.y_end = r1;
+          kt->pool(part);
+        });
+      }
+      return;
+    }
+    case StepKind::GlobalPool: {
+      const ir::Shape in = shape(s.in[0]);
+      const float* x = ptr(s.in[0]);
+      const bool mx = s.op.pool == ir::PoolMode::Max;
+      const std::int64_t hw = in.h * in.w;
+      for (std::int64_t b = 0; b < batch; ++b) {
+        float* yo = y + b * out.c;
+        for (std::int64_t c = 0; c < out.c; ++c) yo[c] = mx ? -std::numeric_limits<float>::infinity() : 0.f;
+        for (std::int64_t px = 0; px < hw; ++px) {
+          const float* xi = x + (b * hw + px) * in.c;
+          if (mx)
+            for (std::int64_t c = 0; c < out.c; ++c) yo[c] = yo[c] > xi[c] ? yo[c] : xi[c];
+          else
+            for (std::int64_t c = 0; c < out.c; ++c) yo[c] += xi[c];
+        }
+        if (!mx)
+          for (std::int64_t c = 0; c < out.c; ++c) yo[c] /= static_cast<float>(hw);
+      }
+      return;
+    }
+    case StepKind::Upsample: {
+      const ir::Shape in = shape(s.in[0]);
+      const float* x = ptr(s.in[0]);
+      const std::int64_t sc = s.op.scale;
+      for (std::int64_t b = 0; b < batch; ++b)
+        for (std::int64_t oy = 0; oy < out.h; ++oy)
+          for (std::int64_t ox = 0; ox < out.w; ++ox) {
+            float* yo = y + ((b * out.h + oy) * out.w + ox) * out.c;
+            if (s.op.upsample == ir::UpsampleMode::Nearest) {
+              std::memcpy(yo, x + ((b * in.h + oy / sc) * in.w + ox / sc) * in.c,
+                          static_cast<std::size_t>(out.c) * sizeof(float));
+              continue;
+            }
+            const float sy = std::max(0.f, (static_cast<float>(oy) + 0.5f) / static_cast<float>(sc) - 0.5f);
+            const float sx = std::max(0.f, (static_cast<float>(ox) + 0.5f) / static_cast<float>(sc) - 0.5f);
+            const std::int64_t y0 = std::min(static_cast<std::int64_t>(sy), in.h - 1),
+                               x0 = std::min(static_cast<std::int64_t>(sx), in.w - 1);
+            const std::int64_t y1 = std::min(y0 + 1, in.h - 1), x1 = std::min(x0 + 1, in.w - 1);
+            const float fy = sy - static_cast<float>(y0), fx = sx - static_cast<float>(x0);
+            const float* a00 = x + ((b * in.h + y0) * in.w + x0) * in.c;
+            const float* a01 = x + ((b * in.h + y0) * in.w + x1) * in.c;
+            const float* a10 = x + ((b * in.h + y1) * in.w + x0) * in.c;
+            const float* a11 = x + ((b * in.h + y1) * in.w + x1) * in.c;
+            for (std::int64_t c = 0; c < out.c; ++c)
+              yo[c] = (1 - fy) * ((1 - fx) * a00[c] + fx * a01[c]) + fy * ((1 - fx) * a10[c] + fx * a11[c]);
+          }
+      return;
+    }
+    case StepKind::CReLU: {
+      const std::int64_t cin = shape(s.in[0]).c;
+      const float* x = ptr(s.in[0]);
+      for (std::int64_t px = 0; px < batch * out.h * out.w; ++px) {
+        const float* xi = x + px * cin;
+        float* yo = y + px * out.c;
+        for (std::int64_t c = 0; c < cin; ++c) {
+          yo[c] = xi[c] > 0.f ? xi[c] : 0.f;
+          yo[cin + c] = xi[c] < 0.f ? -xi[c] : 0.f;
+        }
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace convscope::runtime
