@@ -15,6 +15,7 @@
 #include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QGuiApplication>
 #include <QHeaderView>
 #include <QInputDialog>
 #include <QLabel>
@@ -24,6 +25,7 @@
 #include <QMimeData>
 #include <QPdfWriter>
 #include <QProgressBar>
+#include <QScreen>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -205,6 +207,7 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
   }
   restoreGeometry(settings.value("window/geometry").toByteArray());
   if (!restoreState(settings.value("window/state").toByteArray())) resize(1500, 950);
+  fitOnScreen();
   rebuildRecentMenu();
   updateTitle();
   updateStatus();
@@ -814,6 +817,23 @@ void MainWindow::loadLatencyModel(bool force) {
     if (!m || m->threads != threads_->value()) loadLatencyModel();  // Threads changed meanwhile
   });
   modelThread_->start();
+}
+
+void MainWindow::fitOnScreen() {
+  // A geometry saved on a larger screen (or one no longer attached) must not put
+  // the window, or its status bar, beyond this screen: shrink it, then move it in.
+  QScreen* screen = QGuiApplication::screenAt(geometry().center());
+  if (!screen) screen = QGuiApplication::primaryScreen();
+  if (!screen) return;
+  const QRect avail = screen->availableGeometry();
+  const QMargins frame(geometry().left() - frameGeometry().left(), geometry().top() - frameGeometry().top(),
+                       frameGeometry().right() - geometry().right(), frameGeometry().bottom() - geometry().bottom());
+  const QSize room = avail.size().shrunkBy(frame);
+  if (width() > room.width() || height() > room.height()) resize(size().boundedTo(room));
+  const QRect f = frameGeometry();
+  const int x = std::clamp(f.x(), avail.left(), std::max(avail.left(), avail.right() + 1 - f.width()));
+  const int y = std::clamp(f.y(), avail.top(), std::max(avail.top(), avail.bottom() + 1 - f.height()));
+  if (x != f.x() || y != f.y()) move(x, y);
 }
 
 void MainWindow::startCalibration(bool force) {

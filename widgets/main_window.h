@@ -122,6 +122,8 @@ class MainWindow : public QMainWindow {
   /// The roofline ceilings, off the UI thread; `force` measures them again and
   /// then recalibrates the latency model (Run > Re-calibrate).
   void startCalibration(bool force = false);
+  /// Shrinks and moves the window onto the screen it is on (or the primary one).
+  void fitOnScreen();
   /// The latency model for the Threads setting: the cached one, else a
   /// calibration in the background (about 10 s, once per machine and thread count).
   void loadLatencyModel(bool force = false);

@@ -5,6 +5,7 @@
 #include <QDoubleSpinBox>
 #include <QLabel>
 #include <QMimeData>
+#include <QScreen>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
@@ -499,6 +500,26 @@ class GuiTest : public QObject {
     for (std::size_t i = 0; i < c->rows().size(); ++i)
       if (c->rows()[i].ok) with_latency += c->measuredNs()[i] > 0 ? 1 : 0;
     QVERIFY(with_latency >= 4);
+  }
+
+  // Issue 15.15: a geometry saved on a larger screen does not push the window off this one.
+  void restoredGeometryFitsOnTheScreen() {
+    {
+      QWidget big;
+      big.setGeometry(3000, 2500, 2400, 1600);
+      QSettings().setValue("window/geometry", big.saveGeometry());
+    }
+    MainWindow w(MainWindowOptions{.recover = false, .interactive = false, .calibrate_latency = false});
+    const QRect avail = QGuiApplication::primaryScreen()->availableGeometry();
+    QVERIFY2(avail.contains(w.frameGeometry()),
+             qPrintable(QString("window %1,%2 %3x%4 on screen %5x%6")
+                            .arg(w.frameGeometry().x())
+                            .arg(w.frameGeometry().y())
+                            .arg(w.frameGeometry().width())
+                            .arg(w.frameGeometry().height())
+                            .arg(avail.width())
+                            .arg(avail.height())));
+    QSettings().remove("window/geometry");
   }
 
   void sweepsTheGridAndOpensAPoint() {
