@@ -10,6 +10,7 @@
 #include "io/graph_json.h"
 #include "kernels/cpu.h"
 #include "profile/calibration.h"
+#include "profile/profiler.h"
 #include "profile/stats.h"
 #include "runtime/plan.h"
 
@@ -272,43 +273,25 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
     po.threads = m.threads;
     po.kernels = &kt;
     po.split = p.split;
-    auto sched = runtime::Schedule::build(*g, a, po);
     auto plan = runtime::Plan::build(*g, a, po);
-    if (!sched || !plan) return fail("probe " + std::to_string(pi) + " (" + p.family + ")", "cannot be planned");
+    if (!plan) return fail("probe " + std::to_string(pi) + " (" + p.family + ")", plan.error().front().message);
     for (std::size_t i = 0; i < plan->n_inputs(); ++i) {
       float* x = plan->input(i);
       const std::int64_t n = plan->batch() * plan->input_shape(i).elements();
       for (std::int64_t k = 0; k < n; ++k) x[k] = static_cast<float>((k * 7919) % 2001) / 1000.f - 1.f;
     }
-    // Timed as the profiler times steps: each on its own, in run order, after warm-up.
-    plan->run();
-    plan->run();
-    const std::size_t ns = plan->n_steps();
-    std::vector<std::vector<double>> per(ns);
-    double spent = 0;
-    for (int run = 0; run < 1000 && (run < o.min_runs || spent < o.seconds_per_probe * 1e9); ++run) {
-      auto t0 = Clock::now();
-      const auto t_start = t0;
-      for (std::size_t s = 0; s < ns; ++s) {
-        plan->run_step(s);
-        const auto t1 = Clock::now();
-        per[s].push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
-        t0 = t1;
-      }
-      spent += std::chrono::duration<double, std::nano>(t0 - t_start).count();
-    }
+    // Timed by the profiler itself: whole runs, then each step on its own in run order.
+    ProfileOptions popt;
+    popt.warmup = 2;
+    popt.min_runs = o.min_runs;
+    popt.min_seconds = o.seconds_per_probe / 2;  // per phase
+    popt.cancel = o.cancel;
+    const ProfileResult r = profile_plan(*plan, popt);
+    if (r.cancelled) return fail("", "calibration cancelled");
     const std::size_t first = samples.size();
-    for (std::size_t s = 0; s < ns; ++s)
-      samples.push_back({step_features(*sched, s), summarize(std::move(per[s])).median, p.family == "network"});
-    if (p.family == "network") {  // and whole runs, un-instrumented
-      std::vector<double> whole;
-      for (int run = 0; run < o.min_runs; ++run) {
-        const auto t0 = Clock::now();
-        plan->run();
-        whole.push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count());
-      }
-      networks.push_back({first, ns, summarize(std::move(whole)).median});
-    }
+    for (std::size_t s = 0; s < plan->n_steps(); ++s)
+      samples.push_back({step_features(plan->schedule(), s), r.step_ns[s].median, p.family == "network"});
+    if (p.family == "network") networks.push_back({first, plan->n_steps(), r.network_ns.median});
     ++m.probes;
     if (o.progress) o.progress(static_cast<double>(pi + 1) / static_cast<double>(all.size()));
   }

@@ -37,11 +37,9 @@ Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::Ker
   po.threads = m.threads;
   po.kernels = &kt;
   po.split = c.split;
-  auto sched = runtime::Schedule::build(c.graph, a, po);
-  if (!sched) return tl::unexpected(sched.error());
-  const NetworkPrediction p = m.predict(*sched);
   auto plan = runtime::Plan::build(c.graph, a, po);
   if (!plan) return tl::unexpected(plan.error());
+  const NetworkPrediction p = m.predict(plan->schedule());  // what a run would do, predicted before it runs
   for (std::size_t i = 0; i < plan->n_inputs(); ++i) {
     float* x = plan->input(i);
     const std::int64_t n = plan->batch() * plan->input_shape(i).elements();
