@@ -318,11 +318,13 @@ void PlotsPanel::rebuildLayers() {
     add_bound_marks(p, bk, bv);
     layer_points_ = static_cast<int>(mk.size());
     count = static_cast<int>(layers.size());
-    QString title = tr("Per-layer latency: measured Σ %1 (network median %2)")
+    QString title = tr("Per layer, %1 steps: measured Σ %2, network median %3")
+                        .arg(count)
                         .arg(micros(measured_sum), micros(profile_data->result.network_ns.median));
-    if (modelled) title += tr(", predicted %1 (%2)").arg(micros(sum.predicted_ns), model_note(*profile_data->model));
-    title += tr(" over %1 layers").arg(count);
     if (profile_data->result.cancelled) title += tr(" (cancelled: partial)");
+    if (modelled)
+      title += QLatin1Char('\n') +
+               tr("predicted %1 (%2)").arg(micros(sum.predicted_ns), model_note(*profile_data->model));
     setTitle(kLayerTab, title);
     p->xAxis->setLabel(tr("Layer (plan step, in execution order)"));
   } else {
@@ -371,7 +373,8 @@ void PlotsPanel::rebuildLayers() {
         QString title = tr("Predicted latency per op: %1").arg(micros(doc_->predictedNs()));
         if (doc_->extrapolatedSteps() > 0)
           title += tr(" (%n step(s) outside the calibrated shapes)", nullptr, doc_->extrapolatedSteps());
-        setTitle(kLayerTab, title + tr(" (%1). Profile to measure it").arg(model_note(*doc_->latencyModel())));
+        setTitle(kLayerTab, title + QLatin1Char('\n') +
+                                tr("%1; profile to measure it").arg(model_note(*doc_->latencyModel())));
       } else {
         setTitle(kLayerTab, tr("Roofline bound per op: %1 (a floor; no latency model yet). Profile to measure")
                                 .arg(micros(doc_->boundNs())));
