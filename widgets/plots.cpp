@@ -191,6 +191,14 @@ PlotsPanel::PlotsPanel(Document* doc, QWidget* parent) : QTabWidget(parent), doc
   hover_[kLayerTab].columns = true;
 
   QCustomPlot* layers = plots_[kLayerTab];
+  // Bars fill the whole width here, so the legend goes in a row of its own under
+  // the title instead of over the last layers' bars.
+  if (layers->axisRect()->insetLayout()->take(layers->legend)) {
+    layers->plotLayout()->insertRow(1);
+    layers->plotLayout()->addElement(1, 0, layers->legend);
+    layers->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    layers->plotLayout()->setRowStretchFactor(1, 0.001);
+  }
   layer_group_ = new QCPBarsGroup(layers);
   layer_group_->setSpacingType(QCPBarsGroup::stAbsolute);
   layer_group_->setSpacing(1);
