@@ -207,7 +207,6 @@ PlotsPanel::PlotsPanel(Document* doc, QWidget* parent) : QTabWidget(parent), doc
   steps->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
   layers->xAxis->setTicker(steps);
   layers->yAxis->setLabel(tr("Latency (µs)"));
-  layers->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
 
   QCustomPlot* roof = plots_[kRooflineTab];
   set_log(roof->xAxis);
