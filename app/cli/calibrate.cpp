@@ -30,7 +30,9 @@ struct Options {
 
 /// Every timed step of a calibration: kind, features, measured and predicted ns.
 void write_samples(const std::string& path, const profile::LatencyModel& m, const std::vector<profile::Sample>& samples) {
-  std::string csv = "kind,measured_ns,predicted_ns,x0,x1,x2,x3,x4,x5,x6,x7,x8\n";
+  std::string csv = "kind,measured_ns,predicted_ns";
+  for (int j = 0; j < profile::kMaxFeatures; ++j) csv += ",x" + std::to_string(j);
+  csv += "\n";
   for (const auto& s : samples) {
     csv += std::string(runtime::step_kind_name(s.f.kind)) + "," + std::to_string(s.ns) + "," +
            std::to_string(m.predict(s.f).ns);
