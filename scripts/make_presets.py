@@ -99,6 +99,29 @@ def mobilenet_v3(large):
     return n
 
 
+def efficientnet_b0():
+    n = Net("EfficientNet-B0 1.0/224", "Tan and Le 2019, Table 1 (torchvision's efficientnet_b0): MBConv blocks "
+            "(inverted residuals with squeeze-excite, squeeze = input channels / 4) and swish (SiLU). "
+            "Dropout and stochastic depth are training-only and not modelled.")
+    x = n.add("input", "input")
+    x = n.add("conv1", "conv", x, out=32, stride=2, activation="swish")
+    # (expand ratio, kernel, stride, input channels, output channels, layers)
+    cfg = [(1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2), (6, 3, 2, 40, 80, 3),
+           (6, 5, 1, 80, 112, 3), (6, 5, 2, 112, 192, 4), (6, 3, 1, 192, 320, 1)]
+    i = 0
+    for t, k, s, cin, cout, reps in cfg:
+        for r in range(reps):
+            i += 1
+            c = cin if r == 0 else cout
+            x = n.add(f"mb{i}", "inverted_residual", x, out=cout, expansion=t, kernel=k, stride=s if r == 0 else 1,
+                      activation="swish", se=True, se_channels=max(1, c // 4), se_activation="swish",
+                      se_gate="sigmoid")
+    x = n.add("conv_last", "conv", x, out=1280, kernel=1, activation="swish")
+    x = n.add("pool", "global_pool", x)
+    n.add("fc", "fc", x, out=1000, classifier=True)
+    return n
+
+
 def squeezenet(version, bypass):
     tag = "1_0" if version == "1.0" else "1_1"
     n = Net(f"SqueezeNet {version}" + (" with simple bypass" if bypass else ""),
@@ -248,6 +271,7 @@ def main():
         "mobilenet_v2": mobilenet_v2(),
         "mobilenet_v3_large": mobilenet_v3(True),
         "mobilenet_v3_small": mobilenet_v3(False),
+        "efficientnet_b0": efficientnet_b0(),
         "squeezenet1_0": squeezenet("1.0", False),
         "squeezenet1_1": squeezenet("1.1", False),
         "squeezenet1_0_bypass": squeezenet("1.0", True),

@@ -46,6 +46,7 @@ MODELS = {
     "squeezenet1_0": lambda: torchvision.models.squeezenet1_0(weights=None),
     "squeezenet1_1": lambda: torchvision.models.squeezenet1_1(weights=None),
     "shufflenet_v2_x1_0": lambda: torchvision.models.shufflenet_v2_x1_0(weights=None),
+    "efficientnet_b0": lambda: torchvision.models.efficientnet_b0(weights=None),
 }
 
 

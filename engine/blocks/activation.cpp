@@ -1,4 +1,4 @@
-// A stand-alone activation: ReLU, ReLU6, h-swish, h-sigmoid or sigmoid.
+// A stand-alone activation: ReLU, ReLU6, h-swish, h-sigmoid, sigmoid or swish (SiLU).
 #include "blocks/common.h"
 
 namespace convscope::blocks {
@@ -10,9 +10,9 @@ class ActivationBlock final : public BlockKind {
       : BlockKind({.name = "activation",
                    .title = "Activation",
                    .category = Category::Layer,
-                   .summary = "Element-wise ReLU, ReLU6, h-swish, h-sigmoid or sigmoid",
+                   .summary = "Element-wise ReLU, ReLU6, h-swish, h-sigmoid, sigmoid or swish (x * sigmoid(x), SiLU)",
                    .reference = "",
-                   .params = {choice_param("function", "relu", {"relu", "relu6", "hswish", "hsigmoid", "sigmoid"},
+                   .params = {choice_param("function", "relu", {"relu", "relu6", "hswish", "hsigmoid", "sigmoid", "swish"},
                                            "the nonlinearity")}}) {}
 
   ir::BlockLowering lower(const BlockContext& c) const override {

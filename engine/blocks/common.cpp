@@ -39,7 +39,7 @@ ParamSpec padding_param(std::string doc) {
 ParamSpec dilation_param() { return int_param("dilation", 1, 1, 64, "dilation of the kernel taps"); }
 
 ParamSpec activation_param(std::string name, std::string def, std::string doc) {
-  return choice_param(std::move(name), std::move(def), {"none", "relu", "relu6", "hswish", "hsigmoid", "sigmoid"},
+  return choice_param(std::move(name), std::move(def), {"none", "relu", "relu6", "hswish", "hsigmoid", "sigmoid", "swish"},
                       std::move(doc));
 }
 

@@ -1,7 +1,8 @@
 // MobileNetV2 inverted residual with linear bottleneck: 1x1 expansion to t*C_in
 // (skipped when t = 1) + BN + act, depthwise k x k with stride + BN + act,
-// optional squeeze-excite (MobileNetV3), linear 1x1 projection + BN, and the
-// shortcut exactly when stride is 1 and C_in = C_out.
+// optional squeeze-excite (MobileNetV3; EfficientNet's MBConv with swish and a
+// squeeze of C_in / 4), linear 1x1 projection + BN, and the shortcut exactly
+// when stride is 1 and C_in = C_out.
 #include <cmath>
 
 #include "blocks/common.h"
@@ -18,8 +19,9 @@ class InvertedResidualBlock final : public BlockKind {
              .title = "Inverted residual",
              .category = Category::Block,
              .summary = "Expand 1x1, depthwise k x k, [squeeze-excite], linear 1x1 project, shortcut "
-                        "(MobileNetV2/V3)",
-             .reference = "Sandler et al., MobileNetV2, CVPR 2018; Howard et al., MobileNetV3, ICCV 2019",
+                        "(MobileNetV2/V3, EfficientNet's MBConv)",
+             .reference = "Sandler et al., MobileNetV2, CVPR 2018; Howard et al., MobileNetV3, ICCV 2019; "
+                          "Tan and Le, EfficientNet, ICML 2019",
              .params = {channels_param("out", 24, "d'': output channels"),
                         int_param("expansion", 6, 1, 64, "t: expansion factor (1 skips the expansion conv)"),
                         [] {
@@ -30,9 +32,18 @@ class InvertedResidualBlock final : public BlockKind {
                           return p;
                         }(),
                         kernel_param(3, "depthwise kernel size k"), stride_param("s: depthwise stride"),
-                        dilation_param(), activation_param("activation", "relu6", "activation (ReLU6 or h-swish)"),
+                        dilation_param(), activation_param("activation", "relu6", "activation (ReLU6, h-swish or swish)"),
                         bool_param("se", false, "squeeze-excite after the depthwise (MobileNetV3)"),
                         int_param("se_reduction", 4, 1, 64, "squeeze channels = make_divisible(expanded / r, 8)"),
+                        [] {
+                          auto p = channels_param("se_channels", 8,
+                                                  "squeeze channels q; when given they replace the se_reduction rule "
+                                                  "(EfficientNet: input channels / 4)");
+                          p.optional = true;
+                          return p;
+                        }(),
+                        activation_param("se_activation", "relu", "squeeze-excite's activation after the squeeze "
+                                                                  "(ReLU; swish in EfficientNet)"),
                         activation_param("se_gate", "hsigmoid", "squeeze-excite gate (h-sigmoid or sigmoid)"),
                         bool_param("bn", true, "batch norm after each convolution")}}) {}
 
@@ -53,7 +64,7 @@ class InvertedResidualBlock final : public BlockKind {
         bn, act, "dw");
     if (v.se) {
       auto g = b.global_pool(x, ir::PoolMode::Avg, "se_pool");
-      g = b.activation(b.fully_connected(g, v.sq, true, "se_reduce"), ir::Activation::ReLU, "se_relu");
+      g = b.activation(b.fully_connected(g, v.sq, true, "se_reduce"), c.act("se_activation"), "se_act");
       g = b.activation(b.fully_connected(g, v.e, true, "se_expand"), c.act("se_gate"), "se_gate");
       x = b.mul(x, g, "se_scale");
     }
@@ -101,8 +112,10 @@ class InvertedResidualBlock final : public BlockKind {
     bool expand, se, shortcut;
   };
   std::optional<ir::ParamValue> derived(const BlockContext& c, std::string_view name) const override {
-    if (name != "expanded" || c.has("expanded") || c.n_inputs() == 0) return std::nullopt;
-    return ir::ParamValue{dims(c).e};
+    if (c.n_inputs() == 0 || c.has(name)) return std::nullopt;
+    if (name == "expanded") return ir::ParamValue{dims(c).e};
+    if (name == "se_channels" && c.b("se")) return ir::ParamValue{dims(c).sq};
+    return std::nullopt;
   }
 
   static Dims dims(const BlockContext& c) {
@@ -115,7 +128,8 @@ class InvertedResidualBlock final : public BlockKind {
     v.s = c.i("stride");
     v.dil = c.i("dilation");
     v.se = c.b("se");
-    v.sq = ir::make_divisible(static_cast<double>(v.e / c.i("se_reduction")), 8);
+    v.sq = c.has("se_channels") ? c.i("se_channels")
+                                : ir::make_divisible(static_cast<double>(v.e / c.i("se_reduction")), 8);
     v.shortcut = v.s == 1 && c.in().c == v.n;
     return v;
   }

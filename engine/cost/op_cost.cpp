@@ -18,6 +18,8 @@ std::int64_t activation_ops_per_element(ir::Activation act) {
       return 5;  // h-sigmoid, multiply
     case ir::Activation::Sigmoid:
       return 4;  // negate, exp, add, divide
+    case ir::Activation::Swish:
+      return 5;  // sigmoid, multiply
   }
   return 0;
 }

@@ -40,6 +40,8 @@ std::string py_act(ir::Activation act, const std::string& x) {
       return "F.hardsigmoid(" + x + ")";
     case ir::Activation::Sigmoid:
       return "torch.sigmoid(" + x + ")";
+    case ir::Activation::Swish:
+      return "F.silu(" + x + ")";
   }
   return x;
 }

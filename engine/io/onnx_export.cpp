@@ -218,6 +218,10 @@ Result<std::string> to_onnx(const ir::Graph& graph, const cost::Analysis& a, con
           case ir::Activation::Sigmoid:
             b.node("Sigmoid", {x}, y, base);
             break;
+          case ir::Activation::Swish:  // no Swish op before opset 24: x * Sigmoid(x), as PyTorch exports SiLU
+            b.node("Sigmoid", {x}, y + "/sigmoid", base + "/sigmoid");
+            b.node("Mul", {x, y + "/sigmoid"}, y, base);
+            break;
         }
         break;
       case ir::OpKind::Add:

@@ -135,7 +135,7 @@ const std::map<std::string, Arity>& supported() {
       {"Shape", {}},           {"ReduceMean", {1, 2}},       {"Neg", {}},
       {"Gather", {2, 2}},      {"Div", {2, 2}},              {"Sub", {2, 2}},
       {"Cast", {}},            {"Slice", {3, 5}},            {"Unsqueeze", {1, 2}},
-      {"Squeeze", {1, 2}},     {"Dropout", {1, 3}}};
+      {"Squeeze", {1, 2}},     {"Dropout", {1, 3}},          {"Swish", {}}};
   return ops;
 }
 
@@ -209,6 +209,9 @@ class Importer {
       out_.graph.settings.batch = dims[0];
       value_[in.name()] = id;
     }
+    for (const auto& nd : g.node())
+      for (const auto& t : nd.input()) ++readers_[t];
+    for (const auto& o : g.output()) ++readers_[o.name()];
     for (int k = 0; k < g.node_size(); ++k) {
       where_ = "nodes[" + std::to_string(k) + "] '" + printable(g.node(k).name()) + "' (" + g.node(k).op_type() + ")";
       if (auto why = arity_problem(g.node(k), supported().at(g.node(k).op_type())); !why.empty()) return err(why);
@@ -498,10 +501,16 @@ class Importer {
       relu_of_negated_[n.output(0)] = negated_[n.input(0)];
       return true;
     }
-    if (op == "Relu" || op == "Sigmoid" || op == "HardSwish" || op == "HardSigmoid" || op == "Clip") {
+    if (op == "Relu" || op == "Sigmoid" || op == "HardSwish" || op == "HardSigmoid" || op == "Clip" || op == "Swish") {
       auto x = in(0);
       if (!x) return tl::unexpected(x.error());
-      std::string fn = op == "Relu" ? "relu" : op == "Sigmoid" ? "sigmoid" : op == "HardSwish" ? "hswish" : "";
+      std::string fn = op == "Relu"        ? "relu"
+                       : op == "Sigmoid"   ? "sigmoid"
+                       : op == "HardSwish" ? "hswish"
+                       : op == "Swish"     ? "swish"
+                                           : "";
+      if (op == "Swish" && attr_float(n, "alpha", 1.f) != 1.f)
+        return err("only Swish with alpha = 1 (SiLU) is supported, got alpha " + std::to_string(attr_float(n, "alpha", 1.f)));
       if (op == "HardSigmoid") {
         if (std::fabs(attr_float(n, "alpha", 0.2f) - 1.f / 6.f) > 1e-6f ||
             std::fabs(attr_float(n, "beta", 0.5f) - 0.5f) > 1e-6f)
@@ -536,16 +545,20 @@ class Importer {
         add(n, "add", {*a, *b}, {}, n.output(0));
         return true;
       }
-      // x * HardSigmoid(x): h-swish spelled out.
+      // x * HardSigmoid(x) and x * Sigmoid(x): h-swish and swish (SiLU) spelled out, when
+      // nothing else reads the gate.
       for (int side = 0; side < 2; ++side) {
         const std::string& gate = side ? *b : *a;
         const std::string& other = side ? *a : *b;
         const int gi = out_.graph.find(gate);
         if (gi < 0) return err("input '" + printable(n.input(side)) + "' was folded into a pattern and cannot be used here");
         const auto& gn = out_.graph.nodes[static_cast<std::size_t>(gi)];
-        if (gn.kind == "activation" && gn.inputs.size() == 1 && gn.inputs[0] == other &&
-            std::get<std::string>(gn.params.at("function")) == "hsigmoid") {
-          out_.graph.nodes[static_cast<std::size_t>(gi)].params["function"] = std::string("hswish");
+        if (gn.kind != "activation" || gn.inputs.size() != 1 || gn.inputs[0] != other || readers_[n.input(side)] != 1)
+          continue;
+        const std::string gate_fn = std::get<std::string>(gn.params.at("function"));
+        if (gate_fn == "hsigmoid" || gate_fn == "sigmoid") {
+          out_.graph.nodes[static_cast<std::size_t>(gi)].params["function"] =
+              std::string(gate_fn == "hsigmoid" ? "hswish" : "swish");
           value_[n.output(0)] = gate;
           if (flat_.count(n.input(side ? 0 : 1))) flat_.insert(n.output(0));
           return true;
@@ -557,7 +570,7 @@ class Importer {
       else if (sa.h == 1 && sa.w == 1 && sa.c == sb.c)
         add(n, "scale", {*b, *a}, {}, n.output(0));
       else
-        return err("only x * HardSigmoid(x) and channel scales (x * s with s 1x1xC) are supported");
+        return err("only x * Sigmoid(x), x * HardSigmoid(x) and channel scales (x * s with s 1x1xC) are supported");
       return true;
     }
     if (op == "Concat" && n.input_size() == 2 && relu_of_negated_.count(n.input(1))) {
@@ -753,6 +766,7 @@ class Importer {
   std::set<std::string> flat_;                // tensors that are flattened views (Flatten, fc outputs)
   std::map<std::string, std::pair<std::string, std::int64_t>> shuffle_, transposed_;  // channel shuffle in progress
   std::map<std::string, std::string> negated_, relu_of_negated_;  // CReLU in progress: tensor -> block of x
+  std::map<std::string, int> readers_;  // tensor -> how many node inputs and graph outputs read it
   std::string where_;
 };
 
@@ -887,8 +901,9 @@ class Recognizer {
   }
 
   struct Se {
-    int pool = -1, reduce = -1, relu = -1, expand = -1, gate = -1, scale = -1;
-    std::int64_t reduction = 4;
+    int pool = -1, reduce = -1, act = -1, expand = -1, gate = -1, scale = -1;
+    std::int64_t reduction = 4;  ///< 0: no r gives the squeeze channels, so they are given explicitly
+    std::int64_t squeeze = 0;
   };
   /// The squeeze-excite of ConvScope's inverted residual hanging off node `x` (e channels), if any.
   Se squeeze_excite(int x, std::int64_t e) const {
@@ -909,20 +924,21 @@ class Recognizer {
     };
     const int reduce = only_next(pool, "conv");
     if (!pointwise_bias(reduce)) return {};
-    const int relu = only_next(reduce, "activation");
-    if (relu < 0 || act_of(relu) != "relu") return {};
-    const int expand = only_next(relu, "conv");
+    const int act = only_next(reduce, "activation");
+    if (act < 0) return {};
+    const int expand = only_next(act, "conv");
     if (!pointwise_bias(expand) || pi(expand, "out", 0) != e) return {};
     const auto gate_cons = consumers(at(expand).id);
     if (gate_cons.size() != 1 || at(gate_cons[0]).kind != "activation") return {};
     const int gate = gate_cons[0];
     if ((act_of(gate) != "hsigmoid" && act_of(gate) != "sigmoid") || at(scale).inputs[1] != at(gate).id) return {};
-    // The block derives the squeeze channels as make_divisible(e / r, 8): find the r that gives them.
+    // The block derives the squeeze channels as make_divisible(e / r, 8) (MobileNetV3): find
+    // the r that gives them; otherwise (EfficientNet's C_in / 4) they are given as they are.
     const std::int64_t squeeze = pi(reduce, "out", 0);
     for (std::int64_t r = 1; r <= 64; ++r)
       if (ir::make_divisible(static_cast<double>(e / r), 8) == squeeze)
-        return Se{pool, reduce, relu, expand, gate, scale, r};
-    return {};
+        return Se{pool, reduce, act, expand, gate, scale, r, squeeze};
+    return Se{pool, reduce, act, expand, gate, scale, 0, squeeze};
   }
 
   bool inverted_residual(std::size_t start) {
@@ -978,7 +994,11 @@ class Recognizer {
     Params params{{"out", out}, {"kernel", k}, {"stride", stride}, {"activation", act_of(du.act)}};
     if (se.scale >= 0) {
       params["se"] = true;
-      params["se_reduction"] = se.reduction;
+      if (se.reduction > 0)
+        params["se_reduction"] = se.reduction;
+      else
+        params["se_channels"] = se.squeeze;
+      if (act_of(se.act) != "relu") params["se_activation"] = act_of(se.act);
       params["se_gate"] = act_of(se.gate);
     }
     if (eu.conv < 0)
@@ -988,7 +1008,7 @@ class Recognizer {
     else
       params["expanded"] = e;
     std::vector<int> absorbed{d, du.bn, du.act, p, pbn};
-    for (int x : {eu.conv, eu.bn, eu.act, add, se.pool, se.reduce, se.relu, se.expand, se.gate, se.scale})
+    for (int x : {eu.conv, eu.bn, eu.act, add, se.pool, se.reduce, se.act, se.expand, se.gate, se.scale})
       if (x >= 0) absorbed.push_back(x);
     replace(
         absorbed,

@@ -50,13 +50,14 @@ std::string_view activation_name(Activation act) {
       return "hsigmoid";
     case Activation::Sigmoid:
       return "sigmoid";
+    case Activation::Swish:
+      return "swish";
   }
   return "?";
 }
 
 bool parse_activation(std::string_view name, Activation& out) {
-  for (Activation a : {Activation::None, Activation::ReLU, Activation::ReLU6, Activation::HSwish, Activation::HSigmoid,
-                       Activation::Sigmoid}) {
+  for (Activation a : kAllActivations) {
     if (activation_name(a) == name) {
       out = a;
       return true;

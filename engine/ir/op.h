@@ -26,7 +26,12 @@ enum class OpKind {
   CReLU,           ///< concat(relu(x), relu(-x)): doubles the channels
 };
 
-enum class Activation { None, ReLU, ReLU6, HSwish, HSigmoid, Sigmoid };
+/// Swish (Ramachandran et al. 2017; SiLU, Elfwing et al. 2018) is x * sigmoid(x), EfficientNet's activation.
+enum class Activation { None, ReLU, ReLU6, HSwish, HSigmoid, Sigmoid, Swish };
+/// Every activation, in declaration order (for loops over all of them: parsing, tests).
+inline constexpr Activation kAllActivations[] = {Activation::None,     Activation::ReLU,    Activation::ReLU6,
+                                                 Activation::HSwish,   Activation::HSigmoid, Activation::Sigmoid,
+                                                 Activation::Swish};
 enum class PoolMode { Max, Avg };
 enum class UpsampleMode { Nearest, Bilinear };
 

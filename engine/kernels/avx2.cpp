@@ -38,6 +38,14 @@ struct V {
   static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
   static R min(R a, R b) { return _mm256_min_ps(a, b); }
   static R max(R a, R b) { return _mm256_max_ps(a, b); }
+  static R div(R a, R b) { return _mm256_div_ps(a, b); }
+  /// Rounds to the nearest integer (ties to even).
+  static R round(R a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  /// a * 2^n for integral n in [-126, 127]: n + 127 is the biased exponent of 2^n.
+  static R scale2(R a, R n) {
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(a, _mm256_castsi256_ps(e));
+  }
   /// The first n (0 <= n < 8) lanes.
   static M tail_mask(std::int64_t n) {
     alignas(32) static const int kLanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};

@@ -46,6 +46,11 @@ struct V {
   static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
   static R min(R a, R b) { return _mm512_min_ps(a, b); }
   static R max(R a, R b) { return _mm512_max_ps(a, b); }
+  static R div(R a, R b) { return _mm512_div_ps(a, b); }
+  /// Rounds to the nearest integer (ties to even).
+  static R round(R a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  /// a * 2^n for integral n in [-126, 127].
+  static R scale2(R a, R n) { return _mm512_scalef_ps(a, n); }
   /// The first n (0 <= n < 16) lanes.
   static M tail_mask(std::int64_t n) { return static_cast<M>((1u << n) - 1u); }
 };

@@ -31,6 +31,7 @@ inline void activation_loop(float* y, std::int64_t n, convscope::ir::Activation 
       }
       return;
     case Activation::Sigmoid:
+    case Activation::Swish:
       for (std::int64_t i = 0; i < n; ++i) y[i] = convscope::kernels::activate(y[i], act);
       return;
   }

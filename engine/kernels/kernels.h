@@ -67,7 +67,7 @@ struct PoolArgs {
 
 /// Revision of the kernels and of how plans use them. Bump it with any change
 /// that moves their speed: latency models calibrated before are then redone.
-inline constexpr int kKernelRevision = 1;
+inline constexpr int kKernelRevision = 2;  // 2: sigmoid and swish in vector form
 
 struct KernelTable {
   Isa isa = Isa::Portable;
@@ -143,6 +143,8 @@ inline float activate(float v, ir::Activation act) {
     }
     case ir::Activation::Sigmoid:
       return 1.f / (1.f + __builtin_expf(-v));
+    case ir::Activation::Swish:
+      return v / (1.f + __builtin_expf(-v));
   }
   return v;
 }

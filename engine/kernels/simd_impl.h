@@ -9,7 +9,8 @@
 ///   using R (a register of kLanes floats), M (a lane mask);
 ///   kLanes; kGemmMr, kGemmNv (GEMM tile: kGemmMr rows x kGemmNv vectors), kGemmKc;
 ///   kFmaChains (independent chains in the calibration loop);
-///   zero, set1, loadu, storeu, load_mask, store_mask, fmadd, add, mul, min, max, tail_mask(n < kLanes).
+///   zero, set1, loadu, storeu, load_mask, store_mask, fmadd, add, mul, div, min, max,
+///   round (to nearest), scale2(a, n) = a * 2^n (n integral in [-126, 127]), tail_mask(n < kLanes).
 /// min(a, b) and max(a, b) return b when either is NaN (as x86's minps/maxps do).
 
 #include <cstdint>
@@ -26,15 +27,38 @@ using R = V::R;
 using M = V::M;
 constexpr int L = V::kLanes;
 
-/// Whether an activation has a vector form here (sigmoid is done in scalar).
-inline bool has_vector_act(Activation act) { return act != Activation::Sigmoid; }
+/// e^x to within a few ulp over the normal range: e^x = 2^n * e^r with n the
+/// nearest integer to x / ln 2 and |r| <= ln 2 / 2 (r computed with ln 2 split
+/// in two, so n * ln 2 subtracts exactly), e^r by its Taylor series to r^7
+/// (truncation below 1e-8 relative for |r| <= 0.35). x is clamped so that
+/// 2^n stays a normal float; sigmoid and swish only need that range.
+inline R vector_exp(R x) {
+  x = V::min(V::max(x, V::set1(-87.0f)), V::set1(88.0f));
+  const R n = V::round(V::mul(x, V::set1(1.44269504088896341f)));
+  R r = V::fmadd(n, V::set1(-0.693145751953125f), x);  // ln 2, high part: 16 significant bits
+  r = V::fmadd(n, V::set1(-1.42860682030941723e-06f), r);  // ln 2 - the high part
+  R p = V::set1(1.f / 5040.f);
+  p = V::fmadd(p, r, V::set1(1.f / 720.f));
+  p = V::fmadd(p, r, V::set1(1.f / 120.f));
+  p = V::fmadd(p, r, V::set1(1.f / 24.f));
+  p = V::fmadd(p, r, V::set1(1.f / 6.f));
+  p = V::fmadd(p, r, V::set1(0.5f));
+  p = V::fmadd(p, r, V::set1(1.f));
+  p = V::fmadd(p, r, V::set1(1.f));
+  return V::scale2(p, n);
+}
 
-/// Vector epilogue for the cheap activations (identity for sigmoid: see has_vector_act).
+/// 1 / (1 + e^-v).
+inline R vector_sigmoid(R v) {
+  const R one = V::set1(1.f);
+  return V::div(one, V::add(one, vector_exp(V::mul(v, V::set1(-1.f)))));
+}
+
+/// Every activation in vector form (the epilogue of GEMM, depthwise and the element-wise loops).
 inline R vector_act(R v, Activation act) {
   const R zero = V::zero(), six = V::set1(6.f);
   switch (act) {
     case Activation::None:
-    case Activation::Sigmoid:
       return v;
     case Activation::ReLU:
       return V::max(v, zero);
@@ -44,6 +68,10 @@ inline R vector_act(R v, Activation act) {
       return V::mul(V::min(V::max(V::add(v, V::set1(3.f)), zero), six), V::set1(1.f / 6.f));
     case Activation::HSwish:
       return V::mul(v, V::mul(V::min(V::max(V::add(v, V::set1(3.f)), zero), six), V::set1(1.f / 6.f)));
+    case Activation::Sigmoid:
+      return vector_sigmoid(v);
+    case Activation::Swish:
+      return V::mul(v, vector_sigmoid(v));
   }
   return v;
 }
@@ -64,18 +92,31 @@ inline void store(float* p, R v, M mask) {
     V::storeu(p, v);
 }
 
-/// Stores one vector of results through the activation (sigmoid in scalar).
+/// Stores one vector of results through the activation.
 template <bool kMasked>
 inline void store_act(float* y, R v, Activation act, M mask) {
-  if (has_vector_act(act)) {
-    v = vector_act(v, act);
-  } else {
-    alignas(64) float t[L];
-    V::storeu(t, v);
-    for (float& e : t) e = convscope::kernels::activate(e, act);
-    v = V::loadu(t);
+  store<kMasked>(y, vector_act(v, act), mask);
+}
+
+/// The activation over n contiguous values, in place.
+inline void activation_simd(float* y, std::int64_t n, Activation act) {
+  if (act == Activation::None) return;
+  std::int64_t i = 0;
+  for (; i + L <= n; i += L) V::storeu(y + i, vector_act(V::loadu(y + i), act));
+  if (i < n) {
+    const M m = V::tail_mask(n - i);
+    V::store_mask(y + i, m, vector_act(V::load_mask(y + i, m), act));
   }
-  store<kMasked>(y, v, mask);
+}
+
+/// y = act(a + b) over n values.
+inline void add_simd(const float* a, const float* b, float* y, std::int64_t n, Activation act) {
+  std::int64_t i = 0;
+  for (; i + L <= n; i += L) V::storeu(y + i, vector_act(V::add(V::loadu(a + i), V::loadu(b + i)), act));
+  if (i < n) {
+    const M m = V::tail_mask(n - i);
+    V::store_mask(y + i, m, vector_act(V::add(V::load_mask(a + i, m), V::load_mask(b + i, m)), act));
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -184,7 +225,6 @@ struct Micro {
       }
     }
     for (; k < m.kc; ++k, b += kNr) depth_step(a + k, b);
-    const bool scalar_act = m.last && !has_vector_act(m.act);
     if (m.last) {
       if (m.bias) {
 #pragma GCC unroll 4
@@ -209,10 +249,6 @@ struct Micro {
         else
           V::storeu(p, acc[r][v]);
       }
-    if (scalar_act)
-      for (int r = 0; r < MR; ++r)
-        for (std::int64_t j = 0; j < m.nr; ++j)
-          m.c[r * m.ldc + j] = convscope::kernels::activate(m.c[r * m.ldc + j], m.act);
   }
 };
 
@@ -363,7 +399,7 @@ void dw_rows(const DwArgs& d, std::int64_t x_lo, std::int64_t x_hi) {
     if (t >= 2) dw_row<K, S, 2>(d, oy, x_lo, x_hi, ky_lo, ky_hi, clamp, ox);
     dw_row<K, S, 1>(d, oy, x_lo, x_hi, ky_lo, ky_hi, clamp, ox);
     if (!clamp_only)
-      for (std::int64_t px = 0; px < d.out.w; ++px) activation_loop(d.out.px(oy, px), d.out.c, d.act);
+      for (std::int64_t px = 0; px < d.out.w; ++px) activation_simd(d.out.px(oy, px), d.out.c, d.act);
   }
 }
 
@@ -458,7 +494,7 @@ inline double fma_loop(std::int64_t iterations, float* sink) {
 
 /// The table of this ISA.
 inline KernelTable make_table(convscope::kernels::Isa isa) {
-  KernelTable t{isa,           gemm,         depthwise,  activation_loop, add_loop,     scale_shift_loop,
+  KernelTable t{isa,           gemm,         depthwise,  activation_simd, add_simd,     scale_shift_loop,
                 pool_loop,     shuffle_loop, fma_loop,   read_sum_loop};
   t.gemm_nr = Micro::kNr;
   t.gemm_kc = Micro::kKc;

@@ -53,7 +53,7 @@ const std::vector<std::int64_t> kChannels{16, 24, 32, 48, 64, 96, 128, 144, 160,
                                           320, 384, 480, 512, 576, 672, 960, 1024, 1280};
 const std::vector<std::int64_t> kSizes{7, 14, 28, 56, 112};
 constexpr int kRandomNetworks = 40;
-const std::vector<std::string> kActs{"relu6", "relu", "hswish", "none"};
+const std::vector<std::string> kActs{"relu6", "relu", "hswish", "swish", "none"};
 
 std::int64_t round8(double x) { return std::max<std::int64_t>(8, static_cast<std::int64_t>(std::lround(x / 8)) * 8); }
 
@@ -75,7 +75,7 @@ Probe random_network(Picker& r) {
   };
   const std::int64_t res = r.pick(std::vector<std::int64_t>{128, 160, 192, 224});
   std::int64_t c = r.pick(std::vector<std::int64_t>{16, 24, 32});
-  const std::string act = r.pick(std::vector<std::string>{"relu", "relu6", "hswish"});
+  const std::string act = r.pick(std::vector<std::string>{"relu", "relu6", "hswish", "swish"});
   // A third of the networks are written op by op, as an imported ONNX model is:
   // convolutions without their batch norm and activation, which follow as blocks
   // of their own (and run as steps of their own).
@@ -138,7 +138,7 @@ Probe random_network(Picker& r) {
         default: {  // depthwise, then an element-wise oddity, then pointwise
           cur = push({{"kind", "depthwise"}, {"kernel", k}, {"stride", s}, {"activation", "none"}});
           const int extra = r.pick(std::vector<int>{0, 1, 2, 3});
-          if (extra == 1) cur = push({{"kind", "activation"}, {"function", r.pick(std::vector<std::string>{"hswish", "sigmoid", "relu"})}});
+          if (extra == 1) cur = push({{"kind", "activation"}, {"function", r.pick(std::vector<std::string>{"hswish", "sigmoid", "swish", "relu"})}});
           if (extra == 2) cur = push({{"kind", "crelu"}});
           if (extra == 3) cur = push({{"kind", "batch_norm"}});
           cur = conv({{"kind", "conv"}, {"out", out}, {"kernel", 1}, {"activation", act}});
@@ -215,7 +215,7 @@ std::vector<Probe> probes() {
     const std::int64_t cout = i % 3 == 0 ? cin : r.pick(std::vector<std::int64_t>{16, 24, 32, 64, 96, 160});
     const bool se = i % 4 == 1;
     const json b{{"kind", "inverted_residual"}, {"out", cout}, {"expansion", t}, {"kernel", k}, {"stride", s},
-                 {"se", se}, {"activation", i % 2 ? "hswish" : "relu6"}};
+                 {"se", se}, {"activation", std::vector<std::string>{"relu6", "hswish", "swish"}[(i / 2) % 3]}};
     add("inverted_residual", graph(h, h, cin, {b}), r.pick(std::vector<std::int64_t>{2, 3, 6}));
     if (se) add("squeeze_excite", graph(h, h, cin, {b}), 0);
   }
@@ -223,7 +223,7 @@ std::vector<Probe> probes() {
   for (std::int64_t h : kSizes)
     for (std::int64_t c : {16, 64, 256}) {
       if (h * h * c > 1'000'000) continue;
-      const std::string act = r.pick(std::vector<std::string>{"relu", "relu6", "hswish", "hsigmoid", "sigmoid"});
+      const std::string act = r.pick(std::vector<std::string>{"relu", "relu6", "hswish", "hsigmoid", "sigmoid", "swish"});
       add("activation", graph(h, h, c, {{{"kind", "activation"}, {"function", act}}}));
       add("add", graph(h, h, c, {{{"kind", "add"}, {"inputs", {"input", "input"}}, {"activation", r.pick(kActs)}}}));
       add("concat", graph(h, h, c, {{{"kind", "concat"}, {"inputs", {"input", "input"}}}}));

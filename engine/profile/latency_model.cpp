@@ -18,7 +18,8 @@ using runtime::StepKind;
 double round_up(double x, double to) { return std::ceil(x / to) * to; }
 
 bool costly(ir::Activation a) {
-  return a == ir::Activation::HSwish || a == ir::Activation::HSigmoid || a == ir::Activation::Sigmoid;
+  return a == ir::Activation::HSwish || a == ir::Activation::HSigmoid || a == ir::Activation::Sigmoid ||
+         a == ir::Activation::Swish;
 }
 
 /// A GEMM of m rows by n columns over depth k, as the micro-kernel runs it:

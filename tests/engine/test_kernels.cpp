@@ -160,8 +160,7 @@ TEST(Gemm, SegmentedA) {
 
 TEST(Gemm, BiasAndEveryActivation) {
   for (Isa isa : isas())
-    for (auto act : {ir::Activation::None, ir::Activation::ReLU, ir::Activation::ReLU6, ir::Activation::HSwish,
-                     ir::Activation::HSigmoid, ir::Activation::Sigmoid})
+    for (auto act : ir::kAllActivations)
       GemmTester().M(11).N(37).K(29).Bias(true).Act(act).test(isa);
 }
 
@@ -244,7 +243,7 @@ TEST(Depthwise, WideRowsEveryActivationAndPaddedWeights) {
   for (Isa isa : isas()) {
     for (std::int64_t k : {3, 5, 7})
       for (std::int64_t s : {1, 2})
-        for (A act : {A::None, A::ReLU, A::ReLU6, A::HSwish, A::HSigmoid, A::Sigmoid})
+        for (A act : ir::kAllActivations)
           DwTester().H(9).W(23).C(19).Kernel(k).Stride(s).Pad((k - 1) / 2).Act(act).test(isa);
     for (std::int64_t c : {256, 512})
       for (std::int64_t s : {1, 2}) DwTester().H(6).W(14).C(c).Kernel(3).Stride(s).Pad(1).test(isa);
@@ -342,7 +341,7 @@ struct ElementwiseTester {
     for (auto& v : a) v *= 8.f;  // cross ReLU6's and h-swish's bends
     const std::string at = std::string(kernels::isa_name(isa)) + " n=" + std::to_string(n_);
     using A = ir::Activation;
-    for (A act : {A::None, A::ReLU, A::ReLU6, A::HSwish, A::HSigmoid, A::Sigmoid}) {
+    for (A act : ir::kAllActivations) {
       std::vector<float> y = a;
       kt.activation(y.data(), n_, act);
       std::vector<double> want;
@@ -362,6 +361,26 @@ struct ElementwiseTester {
     expect_close(y, want, at + " scale_shift");
   }
 };
+
+// The vector exponential behind sigmoid and swish, against double precision
+// from far below to far above the clamp at which e^-x leaves the float range.
+TEST(Elementwise, SigmoidAndSwishAcrossTheFloatRange) {
+  std::vector<float> x;
+  for (double v = -100.0; v <= 100.0; v += 0.173) x.push_back(static_cast<float>(v));
+  for (float v : {0.f, 1e-8f, -1e-8f, 0.5f, -0.5f, 87.f, -87.f, 88.f, -88.f, 89.f, -89.f}) x.push_back(v);
+  const auto n = static_cast<std::int64_t>(x.size());
+  for (Isa isa : isas())
+    for (ir::Activation act : {ir::Activation::Sigmoid, ir::Activation::Swish}) {
+      std::vector<float> y = x;
+      kernels::kernels_for(isa).activation(y.data(), n, act);
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        const double s = 1.0 / (1.0 + std::exp(-static_cast<double>(x[i])));
+        const double want = act == ir::Activation::Sigmoid ? s : x[i] * s;
+        ASSERT_NEAR(y[i], want, 1e-35 + 5e-7 * std::fabs(want))
+            << kernels::isa_name(isa) << " " << ir::activation_name(act) << "(" << x[i] << ")";
+      }
+    }
+}
 
 TEST(Elementwise, EveryKernelEveryTable) {
   for (Isa isa : isas())

@@ -116,7 +116,7 @@ TEST_P(ExportBlock, CheckerAcceptsAndOrtAgrees) {
   if (kind->name() == "fc")
     variants.push_back({{"out", std::int64_t{10}}});  // over a 9x11x24 input: NHWC vs NCHW flatten
   if (kind->name() == "activation")
-    for (const char* f : {"relu6", "hswish", "hsigmoid", "sigmoid"}) variants.push_back({{"function", std::string(f)}});
+    for (const char* f : {"relu6", "hswish", "hsigmoid", "sigmoid", "swish"}) variants.push_back({{"function", std::string(f)}});
   for (const auto& params : variants) {
     const ir::Graph g = testing::graph_for_kind(kind->name(), params, ir::Shape{9, 11, 24});
     std::string what = kind->name();

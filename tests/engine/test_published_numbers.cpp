@@ -70,6 +70,23 @@ TEST(MobileNetV3, TorchvisionExactParameters) {
   EXPECT_NEAR(millions2(analyze_preset("mobilenet_v3_small").totals.madds), 56.5, 1.0);
 }
 
+TEST(EfficientNetB0, TorchvisionExactParametersAndMacs) {
+  // torchvision's efficientnet_b0: sum of parameters() 5,288,548; multiply-accumulates of its
+  // Conv2d and Linear layers at 224x224 (forward hooks, 2026-12-02): 385,814,752 (0.39 GMACs).
+  const auto a = analyze_preset("efficientnet_b0", "torchvision");
+  EXPECT_EQ(a.totals.params, 5288548);
+  EXPECT_EQ(a.totals.madds, 385814752);
+  // The first MBConv has no expansion and a squeeze of 32 / 4 = 8 channels; the second 16 / 4 = 4.
+  // With batch norm counted (scale and shift), as torchvision counts it.
+  ir::Graph g = testing::load_preset("efficientnet_b0");
+  cost::AnalysisOptions o;
+  o.convention = *cost::find_convention("torchvision");
+  const auto b = cost::analyze(g, o);
+  EXPECT_EQ(node(g, b, "mb1").totals.params, 32 * 9 + 2 * 32 + (32 * 8 + 8) + (8 * 32 + 32) + 32 * 16 + 2 * 16);
+  EXPECT_EQ(node(g, b, "mb2").totals.params,
+            16 * 96 + 2 * 96 + 96 * 9 + 2 * 96 + (96 * 4 + 4) + (4 * 96 + 96) + 96 * 24 + 2 * 24);
+}
+
 TEST(SqueezeNet, PaperAndTorchvisionParameters) {
   ir::Graph g = testing::load_preset("squeezenet1_0");
   auto a = cost::analyze(g);
