@@ -122,6 +122,35 @@ def efficientnet_b0():
     return n
 
 
+def googlenet():
+    n = Net("GoogLeNet (Inception v1)", "Szegedy et al. 2015, Table 1 (torchvision's googlenet without the "
+            "auxiliary classifiers): nine Inception modules. As torchvision, the \"5x5\" branches use 3x3 "
+            "kernels and every convolution has batch norm.")
+    x = n.add("input", "input")
+    x = n.add("conv1", "conv", x, out=64, kernel=7, stride=2)
+    x = n.add("maxpool1", "pool", x, kernel=3, stride=2, ceil_mode=True)
+    x = n.add("conv2", "conv", x, out=64, kernel=1)
+    x = n.add("conv3", "conv", x, out=192, kernel=3)
+    x = n.add("maxpool2", "pool", x, kernel=3, stride=2, ceil_mode=True)
+    # (name, #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj), then a max pool after 3b and 4e
+    cfg = [("3a", 64, 96, 128, 16, 32, 32), ("3b", 128, 128, 192, 32, 96, 64), "maxpool3",
+           ("4a", 192, 96, 208, 16, 48, 64), ("4b", 160, 112, 224, 24, 64, 64), ("4c", 128, 128, 256, 24, 64, 64),
+           ("4d", 112, 144, 288, 32, 64, 64), ("4e", 256, 160, 320, 32, 128, 128), "maxpool4",
+           ("5a", 256, 160, 320, 32, 128, 128), ("5b", 384, 192, 384, 48, 128, 128)]
+    for c in cfg:
+        if c == "maxpool3":
+            x = n.add(c, "pool", x, kernel=3, stride=2, ceil_mode=True)
+        elif c == "maxpool4":
+            x = n.add(c, "pool", x, kernel=2, stride=2, ceil_mode=True)
+        else:
+            name, n1, r3, n3, r5, n5, p = c
+            x = n.add("inception" + name, "inception", x, out1x1=n1, reduce3x3=r3, out3x3=n3, reduce5x5=r5,
+                      out5x5=n5, kernel5x5=3, pool_proj=p)
+    x = n.add("pool", "global_pool", x)
+    n.add("fc", "fc", x, out=1000, classifier=True)
+    return n
+
+
 def squeezenet(version, bypass):
     tag = "1_0" if version == "1.0" else "1_1"
     n = Net(f"SqueezeNet {version}" + (" with simple bypass" if bypass else ""),
@@ -272,6 +301,7 @@ def main():
         "mobilenet_v3_large": mobilenet_v3(True),
         "mobilenet_v3_small": mobilenet_v3(False),
         "efficientnet_b0": efficientnet_b0(),
+        "googlenet": googlenet(),
         "squeezenet1_0": squeezenet("1.0", False),
         "squeezenet1_1": squeezenet("1.1", False),
         "squeezenet1_0_bypass": squeezenet("1.0", True),

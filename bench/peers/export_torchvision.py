@@ -47,6 +47,8 @@ MODELS = {
     "squeezenet1_1": lambda: torchvision.models.squeezenet1_1(weights=None),
     "shufflenet_v2_x1_0": lambda: torchvision.models.shufflenet_v2_x1_0(weights=None),
     "efficientnet_b0": lambda: torchvision.models.efficientnet_b0(weights=None),
+    # Without the auxiliary classifiers (training-only heads; not in an eval-mode export).
+    "googlenet": lambda: torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=True),
 }
 
 

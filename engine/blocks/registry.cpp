@@ -7,6 +7,7 @@ std::unique_ptr<BlockKind> make_input_block();
 std::unique_ptr<BlockKind> make_conv_block();
 std::unique_ptr<BlockKind> make_separable_block();
 std::unique_ptr<BlockKind> make_fire_block();
+std::unique_ptr<BlockKind> make_inception_block();
 std::unique_ptr<BlockKind> make_igcv1_block();
 std::unique_ptr<BlockKind> make_igcv3_block();
 std::unique_ptr<BlockKind> make_inverted_residual_block();
@@ -31,6 +32,7 @@ Registry::Registry() {
   kinds_.push_back(make_conv_block());
   kinds_.push_back(make_separable_block());
   kinds_.push_back(make_fire_block());
+  kinds_.push_back(make_inception_block());
   kinds_.push_back(make_igcv1_block());
   kinds_.push_back(make_igcv3_block());
   kinds_.push_back(make_inverted_residual_block());

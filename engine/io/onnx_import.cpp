@@ -773,7 +773,8 @@ class Importer {
 /// Merges op-by-op chains of an imported graph into ConvScope's blocks where
 /// the pattern matches exactly (so costs, parameters and outputs are unchanged):
 /// depthwise + pointwise -> separable; expand 1x1 + depthwise + project 1x1
-/// (+ shortcut) -> inverted_residual; squeeze 1x1 + expand 1x1 / 3x3 + concat -> fire.
+/// (+ shortcut) -> inverted_residual; squeeze 1x1 + expand 1x1 / 3x3 + concat -> fire;
+/// four branches (1x1; 1x1, 3x3; 1x1, k x k; max pool, 1x1) + concat -> inception.
 /// The merged block takes the id of the chain's last node, so its consumers stay wired.
 class Recognizer {
  public:
@@ -784,7 +785,7 @@ class Recognizer {
     while (changed) {
       changed = false;
       for (std::size_t i = 0; i < g_.nodes.size() && !changed; ++i)
-        changed = inverted_residual(i) || separable(i) || fire(i);
+        changed = inverted_residual(i) || separable(i) || fire(i) || inception(i);
     }
   }
 
@@ -1047,6 +1048,67 @@ class Recognizer {
     Params params{{"squeeze", pi(sq, "out", 16)}, {"expand1x1", pi(e1, "out", 64)}, {"expand3x3", pi(e3, "out", 64)}};
     replace({sq, sqa, e1, a1, e3, a3, cat},
             ir::Node{.kind = "fire", .inputs = at(sq).inputs, .params = params, .width = ir::WidthRule::Fixed});
+    return true;
+  }
+
+  /// The conv [+ batch_norm] [+ activation] unit whose last node is `id`, every
+  /// link its producer's only consumer; conv = -1 if there is none.
+  Unit unit_ending(const std::string& id) const {
+    int i = g_.find(id);
+    while (i >= 0 && (at(i).kind == "activation" || at(i).kind == "batch_norm") && at(i).inputs.size() == 1)
+      i = g_.find(at(i).inputs[0]);
+    if (i < 0 || at(i).kind != "conv" || at(i).inputs.size() != 1) return {};
+    const Unit u = unit(i);
+    return at(u.last).id == id ? u : Unit{};
+  }
+
+  bool inception(std::size_t start) {
+    const int cat = static_cast<int>(start);
+    if (at(cat).kind != "concat" || at(cat).inputs.size() != 4) return false;
+    Unit b[4];
+    for (int j = 0; j < 4; ++j)
+      if ((b[j] = unit_ending(at(cat).inputs[static_cast<std::size_t>(j)])).conv < 0) return false;
+    // Every unit alike: stride 1, no groups or dilation, "same" padding, one bias / BN / activation choice.
+    const bool bias = pb(b[0].conv, "bias"), bn = b[0].bn >= 0;
+    const std::string act = act_of(b[0].act);
+    auto alike = [&](const Unit& u, std::int64_t k) {
+      return u.conv >= 0 && pi(u.conv, "kernel", 3) == k && pi(u.conv, "stride", 1) == 1 &&
+             pi(u.conv, "groups", 1) == 1 && pi(u.conv, "dilation", 1) == 1 &&
+             pi(u.conv, "padding", 0) == (k - 1) / 2 && pb(u.conv, "bias") == bias && (u.bn >= 0) == bn &&
+             act_of(u.act) == act;
+    };
+    const std::string x = at(b[0].conv).inputs[0];
+    // The reductions before the 3x3 and the k x k: 1x1 units on x, read only by their branch.
+    Unit red[2];
+    for (int j = 0; j < 2; ++j) {
+      red[j] = unit_ending(at(b[j + 1].conv).inputs[0]);
+      if (!alike(red[j], 1) || at(red[j].conv).inputs[0] != x || consumers(at(red[j].last).id).size() != 1) return false;
+    }
+    const std::int64_t k = pi(b[2].conv, "kernel", 3);
+    if (!alike(b[0], 1) || !alike(b[1], 3) || k % 2 == 0 || !alike(b[2], k) || !alike(b[3], 1)) return false;
+    // The pool branch: a 3x3 max pool, stride 1, padding 1, on x, read only by its projection.
+    const int pool = g_.find(at(b[3].conv).inputs[0]);
+    if (pool < 0 || at(pool).kind != "pool" || at(pool).inputs != std::vector<std::string>{x} ||
+        (at(pool).params.count("mode") && std::get<std::string>(at(pool).params.at("mode")) != "max") ||
+        pi(pool, "kernel", 2) != 3 || pi(pool, "stride", 2) != 1 || pi(pool, "padding", 0) != 1 ||
+        consumers(at(pool).id).size() != 1)
+      return false;
+    const std::string id = at(cat).id;
+    const char* names[6] = {"branch1x1", "reduce3x3", "branch3x3", "reduce5x5", "branch5x5", "pool_proj"};
+    const Unit* units[6] = {&b[0], &red[0], &b[1], &red[1], &b[2], &b[3]};
+    std::vector<int> absorbed{cat, pool};
+    for (int j = 0; j < 6; ++j) {
+      rename(units[j]->conv, "conv", id + "/" + names[j]);
+      rename(units[j]->bn, "bn", id + "/" + names[j] + "_bn");
+      for (int n : {units[j]->conv, units[j]->bn, units[j]->act})
+        if (n >= 0) absorbed.push_back(n);
+    }
+    Params params{{"out1x1", pi(b[0].conv, "out", 0)},    {"reduce3x3", pi(red[0].conv, "out", 0)},
+                  {"out3x3", pi(b[1].conv, "out", 0)},    {"reduce5x5", pi(red[1].conv, "out", 0)},
+                  {"out5x5", pi(b[2].conv, "out", 0)},    {"kernel5x5", k},
+                  {"pool_proj", pi(b[3].conv, "out", 0)}, {"bias", bias},
+                  {"bn", bn},                             {"activation", act}};
+    replace(absorbed, ir::Node{.kind = "inception", .inputs = {x}, .params = params, .width = ir::WidthRule::Fixed});
     return true;
   }
 

@@ -380,7 +380,7 @@ TEST_P(RunMatchesTorch, WithinTolerance) {
   fs::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Torchvision, RunMatchesTorch, ::testing::Values("squeezenet1_1", "mobilenet_v3_small", "efficientnet_b0"),
+INSTANTIATE_TEST_SUITE_P(Torchvision, RunMatchesTorch, ::testing::Values("squeezenet1_1", "mobilenet_v3_small", "efficientnet_b0", "googlenet"),
                          [](const auto& p) { return p.param; });
 
 TEST(CliRun, WritesOutputsAndReadsThemBack) {

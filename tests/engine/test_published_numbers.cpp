@@ -87,6 +87,24 @@ TEST(EfficientNetB0, TorchvisionExactParametersAndMacs) {
             16 * 96 + 2 * 96 + 96 * 9 + 2 * 96 + (96 * 4 + 4) + (4 * 96 + 96) + 96 * 24 + 2 * 24);
 }
 
+TEST(GoogLeNet, TorchvisionExactParametersAndMacs) {
+  // torchvision's googlenet(aux_logits=False): 6,624,904 parameters; Conv2d and Linear
+  // multiply-accumulates at 224x224 (forward hooks, 2026-12-02): 1,498,376,192.
+  const auto a = analyze_preset("googlenet", "torchvision");
+  EXPECT_EQ(a.totals.params, 6624904);
+  EXPECT_EQ(a.totals.madds, 1498376192);
+  // Inception (3a) by the paper's Table 1 (with torchvision's 3x3 "5x5" branch and BN):
+  // 192*(64 + 96 + 16 + 32) + 9*96*128 + 9*16*32 weights, 2 BN parameters per channel.
+  ir::Graph g = testing::load_preset("googlenet");
+  cost::AnalysisOptions o;
+  o.convention = *cost::find_convention("torchvision");
+  const auto b = cost::analyze(g, o);
+  const auto& i3a = node(g, b, "inception3a");
+  EXPECT_EQ(i3a.out.c, 256);
+  EXPECT_EQ(i3a.totals.params, 192 * (64 + 96 + 16 + 32) + 9 * 96 * 128 + 9 * 16 * 32 + 2 * (64 + 96 + 128 + 16 + 32 + 32));
+  EXPECT_EQ(node(g, b, "inception5b").out.c, 1024);
+}
+
 TEST(SqueezeNet, PaperAndTorchvisionParameters) {
   ir::Graph g = testing::load_preset("squeezenet1_0");
   auto a = cost::analyze(g);

@@ -222,6 +222,13 @@ TEST(Validate, FireBypassNeedsMatchingChannels) {
   EXPECT_EQ(a.diagnostics.at(0).str(), "blocks[1].bypass: needs input channels equal to e1x1 + e3x3, got 16 and 128");
 }
 
+TEST(Validate, InceptionKernelMustBeOdd) {
+  auto a = analyze_blocks("[" + kInput + R"(, {"id": "i", "kind": "inception", "inputs": ["in"], "kernel5x5": 4}])");
+  ASSERT_FALSE(a.diagnostics.empty());
+  EXPECT_EQ(a.diagnostics.at(0).str(),
+            "blocks[1].kernel5x5: must be odd so that the branch keeps the input size, got 4");
+}
+
 TEST(Validate, BadSettings) {
   ir::Graph g = testing::load_preset("mobilenet_v2");
   g.settings.alpha = 0.0;
