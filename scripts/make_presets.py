@@ -50,6 +50,21 @@ def mobilenet_v1():
     return n
 
 
+def igcv2_mobilenet():
+    n = Net("IGCV2 on MobileNetV1 1.0/224", "Xie et al. 2018 (IGCV2): MobileNetV1's skeleton (Table 1) with each "
+            "depthwise-separable layer replaced by an IGCV2 block: channel-wise 3x3, then two interleaved group 1x1 "
+            "convolutions (L = 3) whose branch sizes multiply to the input channels (strict complementary "
+            "condition), the last one mapping to the layer's output channels.")
+    x = n.add("input", "input")
+    x = n.add("conv1", "conv", x, out=32, stride=2)
+    cfg = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
+    for i, (c, s) in enumerate(cfg, 1):
+        x = n.add(f"igc{i}", "igcv2", x, out=c, stride=s, layers=3)
+    x = n.add("pool", "global_pool", x)
+    n.add("fc", "fc", x, out=1000, classifier=True)
+    return n
+
+
 def mobilenet_v2():
     n = Net("MobileNetV2 1.0/224", "Sandler et al. 2018, Table 2: inverted residuals with linear bottlenecks. "
             "The last 1x1 conv keeps 1280 channels for alpha <= 1.")
@@ -309,6 +324,7 @@ def main():
         "shufflenet_v2_x1_0": shufflenet_v2(),
         "xception": xception(),
         "igcv3_d": igcv3(),
+        "igcv2_mobilenet": igcv2_mobilenet(),
         "mobilenet_seg": mobilenet_seg(),
     }
     for name, net in nets.items():

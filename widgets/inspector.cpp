@@ -263,6 +263,15 @@ void Inspector::rebuild() {
           ed = cb;
           break;
         }
+        case ir::ParamType::IntList: {
+          // Committed when editing finishes; the engine names what is wrong with the list.
+          auto* le = new QLineEdit;
+          le->setPlaceholderText(tr("e.g. 4,4"));
+          connect(le, &QLineEdit::editingFinished, this,
+                  [this, name, le] { commit(name, ir::ParamValue{le->text().trimmed().toStdString()}); });
+          ed = le;
+          break;
+        }
       }
       ed->setObjectName(qs(name));
       ed->setToolTip(QStringLiteral("%1<br><small>range %2, default %3</small>")
@@ -288,6 +297,8 @@ void Inspector::rebuild() {
             commit(name, std::nullopt);
           } else if (auto* sb = qobject_cast<QSpinBox*>(ed)) {
             commit(name, ir::ParamValue{std::int64_t{sb->value()}});
+          } else if (auto* le = qobject_cast<QLineEdit*>(ed)) {
+            commit(name, ir::ParamValue{le->text().trimmed().toStdString()});
           }
         });
         form->addRow(label, row);
@@ -395,6 +406,9 @@ void Inspector::updateValues() {
       } else if (auto* combo = qobject_cast<QComboBox*>(ed)) {
         const QString text = qs(ir::param_value_str(value)).remove('"');
         if (combo->currentText() != text) combo->setCurrentText(text);
+      } else if (auto* le = qobject_cast<QLineEdit*>(ed)) {
+        const QString text = qs(ir::param_value_str(value)).remove('"');
+        if (!le->hasFocus() && le->text() != text) le->setText(text);
       }
       if (auto it = autoBoxes_.find(spec.name); it != autoBoxes_.end()) {
         const QSignalBlocker b2(it->second);
@@ -452,11 +466,13 @@ void Inspector::updateValues() {
   costs_->setText(c);
 
   if (rec.formula) {
+    QString notes;
+    for (const auto& n : rec.formula->notes) notes += "<br><small>" + qs(n).toHtmlEscaped() + "</small>";
     formula_->setText(QStringLiteral("<code>%1</code><br><code>= %2</code><br><code>= %3</code> MAdds, %4 weights"
-                                     "<br><small>%5</small>")
+                                     "<br><small>%5</small>%6")
                           .arg(qs(rec.formula->symbolic).toHtmlEscaped(), qs(rec.formula->filled).toHtmlEscaped(),
                                qs(io::with_commas(rec.formula->madds)), qs(io::with_commas(rec.formula->weights)),
-                               qs(rec.formula->legend).toHtmlEscaped()));
+                               qs(rec.formula->legend).toHtmlEscaped(), notes));
   } else {
     formula_->setText(tr("—"));
   }

@@ -53,7 +53,11 @@ int print_table() {
       const blocks::BlockContext ctx(eff, ins);
       blocks::Checks checks;
       k->check(ctx, checks);
-      if (checks.items().empty()) std::cout << "  MAdds = " << k->formula(ctx).symbolic << "\n";
+      if (checks.items().empty()) {
+        const auto f = k->formula(ctx);
+        std::cout << "  MAdds = " << f.symbolic << "\n";
+        for (const auto& note : f.notes) std::cout << "  on 56x56x32: " << note << "\n";
+      }
     }
     for (const auto& p : info.params)
       std::cout << "    " << p.name << " (" << ir::param_type_name(p.type) << " " << ir::param_range_str(p)

@@ -35,6 +35,9 @@ struct Formula {
   std::string legend;    ///< what each symbol stands for, with its value
   std::int64_t madds = 0;
   std::int64_t weights = 0;  ///< weights only: no bias, no batch norm
+  /// Further analyses from the paper with the numbers filled in, one line each
+  /// (IGCV2's balance condition and its optimal depth, ...).
+  std::vector<std::string> notes;
 };
 
 /// Static description of a kind.

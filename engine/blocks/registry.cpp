@@ -9,6 +9,7 @@ std::unique_ptr<BlockKind> make_separable_block();
 std::unique_ptr<BlockKind> make_fire_block();
 std::unique_ptr<BlockKind> make_inception_block();
 std::unique_ptr<BlockKind> make_igcv1_block();
+std::unique_ptr<BlockKind> make_igcv2_block();
 std::unique_ptr<BlockKind> make_igcv3_block();
 std::unique_ptr<BlockKind> make_inverted_residual_block();
 std::unique_ptr<BlockKind> make_depthwise_block();
@@ -34,6 +35,7 @@ Registry::Registry() {
   kinds_.push_back(make_fire_block());
   kinds_.push_back(make_inception_block());
   kinds_.push_back(make_igcv1_block());
+  kinds_.push_back(make_igcv2_block());
   kinds_.push_back(make_igcv3_block());
   kinds_.push_back(make_inverted_residual_block());
   // Primitive layers for whole networks.

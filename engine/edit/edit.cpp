@@ -157,6 +157,16 @@ Result<bool> set_param(ir::Graph& g, std::string_view id, std::string_view name,
       if (const auto* s = std::get_if<std::string>(&v); s && *s != "same") return wrong("an integer or \"same\"");
       if (std::holds_alternative<bool>(v) || std::holds_alternative<double>(v)) return wrong("an integer or \"same\"");
       break;
+    case ir::ParamType::IntList: {
+      if (const auto* i = std::get_if<std::int64_t>(&v)) v = std::to_string(*i);  // a list of one
+      const auto* s = std::get_if<std::string>(&v);
+      if (!s) return wrong("a list of integers such as \"4,4\"");
+      std::string why;
+      const auto list = ir::parse_int_list(*s, why);
+      if (!list) return fail(std::string(id) + "." + std::string(name), why);
+      v = ir::int_list_str(*list);
+      break;
+    }
   }
   params.insert_or_assign(std::string(name), v);
   return true;

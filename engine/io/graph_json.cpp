@@ -89,11 +89,36 @@ std::optional<ir::ParamValue> to_param(const ir::ParamSpec& spec, const json& j,
       if (get_int(j, i)) return ir::ParamValue{i};
       why = "expected \"same\" or an integer, got " + type_name(j);
       return std::nullopt;
+    case ir::ParamType::IntList: {
+      // Written as an array of integers; the text "4,4" is read too. Kept as canonical text.
+      if (j.is_string()) {
+        auto list = ir::parse_int_list(j.get<std::string>(), why);
+        return list ? std::optional<ir::ParamValue>{ir::int_list_str(*list)} : std::nullopt;
+      }
+      if (!j.is_array() || j.empty() || j.size() > ir::kMaxListLength) {
+        why = "expected an array of 1 to " + std::to_string(ir::kMaxListLength) + " integers, got " + type_name(j);
+        return std::nullopt;
+      }
+      std::vector<std::int64_t> list;
+      for (const auto& e : j) {
+        if (!get_int(e, i)) {
+          why = "expected an array of integers, got an entry of type " + type_name(e);
+          return std::nullopt;
+        }
+        list.push_back(i);
+      }
+      return ir::ParamValue{ir::int_list_str(list)};
+    }
   }
   return std::nullopt;
 }
 
-json param_to_json(const ir::ParamValue& v) {
+json param_to_json(const ir::ParamValue& v, ir::ParamType type = ir::ParamType::Int) {
+  if (type == ir::ParamType::IntList)
+    if (const auto* s = std::get_if<std::string>(&v)) {
+      std::string why;
+      if (auto list = ir::parse_int_list(*s, why)) return *list;
+    }
   if (const auto* i = std::get_if<std::int64_t>(&v)) return *i;
   if (const auto* d = std::get_if<double>(&v)) return *d;
   if (const auto* b = std::get_if<bool>(&v)) return *b;
@@ -368,7 +393,8 @@ std::string graph_to_json(const ir::Graph& g) {
       for (const auto& spec : kind->info().params) {
         auto it = n.params.find(spec.name);
         if (it == n.params.end()) continue;
-        line += ", " + json(spec.name).dump() + ": " + param_to_json(it->second).dump();
+        const json v = param_to_json(it->second, spec.type);
+        line += ", " + json(spec.name).dump() + ": " + (v.is_array() ? spaced(v) : v.dump());
         written.push_back(spec.name);
       }
     for (const auto& [name, value] : n.params)

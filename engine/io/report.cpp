@@ -186,6 +186,7 @@ std::string report_table(const ir::Graph& g, const Analysis& a, const ReportOpti
       const auto& f = *rec.formula;
       out += g.nodes[static_cast<std::size_t>(idx)].id + ": MAdds = " + f.symbolic + " = " + f.filled + " = " +
              with_commas(f.madds) + "\n    " + f.legend + "\n";
+      for (const auto& note : f.notes) out += "    " + note + "\n";
       if (rec.connectivity) {
         const auto& c = *rec.connectivity;
         out += "    complementary condition: " + std::string(cost::complementary_name(c.condition)) +
@@ -278,7 +279,8 @@ std::string report_json(const ir::Graph& g, const Analysis& a) {
                         {"filled", rec.formula->filled},
                         {"legend", rec.formula->legend},
                         {"madds", rec.formula->madds},
-                        {"weights", rec.formula->weights}};
+                        {"weights", rec.formula->weights},
+                        {"notes", rec.formula->notes}};
       if (rec.connectivity) {
         const auto& c = *rec.connectivity;
         ordered_json cj{{"condition", std::string(cost::complementary_name(c.condition))},

@@ -48,6 +48,8 @@ std::string param_type_name(ParamType type) {
       return "choice";
     case ParamType::Padding:
       return "padding";
+    case ParamType::IntList:
+      return "list";
   }
   return "?";
 }
@@ -74,6 +76,8 @@ std::string param_range_str(const ParamSpec& spec) {
     }
     case ParamType::Padding:
       return "same|0.." + number_str(spec.max);
+    case ParamType::IntList:
+      return number_str(spec.min) + ".." + number_str(spec.max) + " each";
   }
   return {};
 }
@@ -119,8 +123,56 @@ std::optional<std::string> check_param(const ParamSpec& spec, const ParamValue& 
       if (!i) return "expected \"same\" or an integer >= 0, got " + type_of(value) + " " + param_value_str(value);
       return check_range(spec, static_cast<double>(*i), std::to_string(*i));
     }
+    case ParamType::IntList: {
+      const auto* s = std::get_if<std::string>(&value);
+      if (!s) return "expected a list of integers such as \"4,4\", got " + type_of(value) + " " + param_value_str(value);
+      std::string why;
+      const auto list = parse_int_list(*s, why);
+      if (!list) return why;
+      for (std::size_t k = 0; k < list->size(); ++k)
+        if (auto bad = check_range(spec, static_cast<double>((*list)[k]), std::to_string((*list)[k])))
+          return "entry " + std::to_string(k + 1) + " " + *bad;
+      return std::nullopt;
+    }
   }
   return std::nullopt;
+}
+
+std::optional<std::vector<std::int64_t>> parse_int_list(const std::string& text, std::string& why) {
+  std::vector<std::int64_t> out;
+  std::size_t i = 0;
+  auto separator = [](char c) { return c == ',' || c == ' ' || c == 'x' || c == '*' || c == '\t'; };
+  while (i < text.size()) {
+    while (i < text.size() && separator(text[i])) ++i;
+    if (i == text.size()) break;
+    std::size_t j = i;
+    while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
+    if (j == i || (j < text.size() && !separator(text[j]))) {
+      why = "expected a list of integers such as \"4,4\", got \"" + text + "\"";
+      return std::nullopt;
+    }
+    if (j - i > 12) {
+      why = "entry " + std::to_string(out.size() + 1) + " is too large: \"" + text.substr(i, j - i) + "\"";
+      return std::nullopt;
+    }
+    out.push_back(std::stoll(text.substr(i, j - i)));
+    if (out.size() > kMaxListLength) {
+      why = "at most " + std::to_string(kMaxListLength) + " entries, got more in \"" + text + "\"";
+      return std::nullopt;
+    }
+    i = j;
+  }
+  if (out.empty()) {
+    why = "expected at least one integer, got \"" + text + "\"";
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::string int_list_str(const std::vector<std::int64_t>& v) {
+  std::string s;
+  for (std::size_t k = 0; k < v.size(); ++k) s += (k ? "," : "") + std::to_string(v[k]);
+  return s;
 }
 
 }  // namespace convscope::ir

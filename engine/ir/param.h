@@ -19,7 +19,10 @@ enum class ParamType {
   Bool,      ///< true / false
   Choice,    ///< one string of `choices`
   Padding,   ///< integer >= 0 pixels per side, or "same" (dilation*(k-1)/2)
+  IntList,   ///< 1 to kMaxListLength integers in [min, max], stored as the text "4,4,2"
 };
+
+inline constexpr std::size_t kMaxListLength = 16;
 
 /// A parameter value as stored in a graph file.
 using ParamValue = std::variant<std::int64_t, double, bool, std::string>;
@@ -50,6 +53,12 @@ std::string param_value_str(const ParamValue& value);
 /// Checks `value` against `spec`; returns the complaint ("must be >= 1, got 0")
 /// or nullopt when the value is acceptable.
 std::optional<std::string> check_param(const ParamSpec& spec, const ParamValue& value);
+
+/// Parses "4,4,2" (spaces, 'x' or '*' also separate) into integers; nullopt with `why`
+/// set when the text is not a list of integers.
+std::optional<std::vector<std::int64_t>> parse_int_list(const std::string& text, std::string& why);
+/// "4,4,2".
+std::string int_list_str(const std::vector<std::int64_t>& v);
 
 /// The spec's range and choices as text, e.g. "1..7" or "none|relu|relu6".
 std::string param_range_str(const ParamSpec& spec);

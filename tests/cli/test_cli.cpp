@@ -330,7 +330,8 @@ TEST_P(PytorchExport, ParameterCountAndOutputShapeMatch) {
 
 INSTANTIATE_TEST_SUITE_P(Presets, PytorchExport,
                          ::testing::Values("mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "squeezenet1_0",
-                                           "shufflenet_v2_x1_0", "igcv3_d", "mobilenet_seg"),
+                                           "shufflenet_v2_x1_0", "igcv3_d", "mobilenet_seg", "efficientnet_b0",
+                                           "googlenet", "igcv2_mobilenet"),
                          [](const auto& p) { return p.param; });
 
 /// A folder of torch's reference files for one model (tests/cli/torch_reference.py); the caller removes it.

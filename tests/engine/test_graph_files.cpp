@@ -13,13 +13,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> preset_names() {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(testing::preset_dir()))
-    if (e.path().extension() == ".json") names.push_back(e.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
+using testing::preset_names;
 
 class Preset : public ::testing::TestWithParam<std::string> {};
 
@@ -44,7 +38,8 @@ TEST(Presets, TheIssueListIsThere) {
   const auto names = preset_names();
   for (const char* n :
        {"mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "squeezenet1_0", "squeezenet1_1",
-        "squeezenet1_0_bypass", "squeezenet1_1_bypass", "xception", "igcv3_d", "shufflenet_v2_x1_0", "mobilenet_seg"})
+        "squeezenet1_0_bypass", "squeezenet1_1_bypass", "xception", "igcv3_d", "shufflenet_v2_x1_0", "mobilenet_seg",
+        "efficientnet_b0", "googlenet", "igcv2_mobilenet"})
     EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
 }
 
@@ -81,6 +76,27 @@ TEST(GraphFile, SaveLoadIdenticalWithPositionsAndSettings) {
   EXPECT_EQ(*back, g);
   EXPECT_EQ(io::graph_to_json(*back), testing::read_file(file.string()));
   fs::remove_all(dir);
+}
+
+// A list parameter (IGCV2's branch sizes) is written as a JSON array; the text
+// "16x4" is read as well; anything else is refused naming the block and field.
+TEST(GraphFile, ListParametersRoundTripAsArrays) {
+  const std::string head = R"({"format": "convscope-graph", "version": 1, "blocks": [{"id": "in", "kind": "input"},
+    {"id": "g", "kind": "igcv2", "inputs": ["in"], "branches": )";
+  auto g = io::graph_from_json(head + R"("16x4"}]})");
+  ASSERT_TRUE(g.has_value()) << format_diagnostics(g.error());
+  EXPECT_EQ(std::get<std::string>(g->nodes[1].params.at("branches")), "16,4");
+  const std::string text = io::graph_to_json(*g);
+  EXPECT_NE(text.find(R"("branches": [16, 4])"), std::string::npos) << text;
+  auto back = io::graph_from_json(text);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(io::graph_to_json(*back), text);
+  for (const char* bad : {R"([16, "4"])", "[]", "true", R"("16,-4")"}) {
+    auto r = io::graph_from_json(head + bad + "}]}");
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_NE(format_diagnostics(r.error()).find("blocks[1].branches"), std::string::npos)
+        << bad << ": " << format_diagnostics(r.error());
+  }
 }
 
 TEST(GraphFile, AtomicSaveLeavesOldFileOnFailure) {

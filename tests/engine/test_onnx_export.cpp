@@ -93,14 +93,7 @@ TEST_P(ExportPreset, CheckerAcceptsAndOrtAgrees) {
   check_against_ort(g, GetParam(), GetParam() == "igcv3_d" ? 2e-4 : 1e-4);
 }
 
-std::vector<std::string> presets() {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(testing::preset_dir()))
-    if (e.path().extension() == ".json") names.push_back(e.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-INSTANTIATE_TEST_SUITE_P(All, ExportPreset, ::testing::ValuesIn(presets()), [](const auto& p) { return p.param; });
+INSTANTIATE_TEST_SUITE_P(All, ExportPreset, ::testing::ValuesIn(testing::preset_names()), [](const auto& p) { return p.param; });
 
 class ExportBlock : public ::testing::TestWithParam<std::string> {};
 

@@ -76,10 +76,7 @@ TEST_P(RoundTrip, SameCostsAndSameOutputs) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Presets, RoundTrip,
-                         ::testing::Values("mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small",
-                                           "squeezenet1_0", "squeezenet1_1_bypass", "xception", "igcv3_d",
-                                           "mobilenet_seg", "shufflenet_v2_x1_0"),
+INSTANTIATE_TEST_SUITE_P(Presets, RoundTrip, ::testing::ValuesIn(testing::preset_names()),
                          [](const auto& p) { return p.param; });
 
 TEST(OnnxImport, UnsupportedOpsAreListedWithTheirNodes) {

@@ -137,10 +137,7 @@ TEST_P(EveryPreset, MatchesReferenceAtLowResolution) {
     compare_with_reference(g, GetParam() + " @64", *kt, kt->isa == kernels::Isa::Portable ? 1 : 2, 5e-4);
 }
 
-INSTANTIATE_TEST_SUITE_P(All, EveryPreset,
-                         ::testing::Values("mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small",
-                                           "squeezenet1_0", "squeezenet1_1_bypass", "shufflenet_v2_x1_0", "xception",
-                                           "igcv3_d", "mobilenet_seg"),
+INSTANTIATE_TEST_SUITE_P(All, EveryPreset, ::testing::ValuesIn(testing::preset_names()),
                          [](const auto& p) { return p.param; });
 
 TEST(FusedBottleneck, MatchesReferenceForEverySplit) {

@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -13,6 +15,14 @@
 namespace convscope::testing {
 
 std::string preset_dir() { return CONVSCOPE_PRESET_DIR; }
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(preset_dir()))
+    if (e.path().extension() == ".json") names.push_back(e.path().stem().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
 
 ir::Graph load_preset(const std::string& name) {
   auto g = io::load_graph(preset_dir() + "/" + name + ".json");

@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by the engine tests.
 #include <string>
+#include <vector>
 
 #include "cost/analysis.h"
 #include "ir/graph.h"
@@ -29,5 +30,7 @@ const cost::NodeRecord& node(const ir::Graph& g, const cost::Analysis& a, const 
 std::string read_file(const std::string& path);
 /// The preset folder.
 std::string preset_dir();
+/// Every preset's name (the .json files of the preset folder), sorted.
+std::vector<std::string> preset_names();
 
 }  // namespace convscope::testing
