@@ -26,5 +26,6 @@ Command add_run(CLI::App& app);
 Command add_sweep(CLI::App& app);
 Command add_export(CLI::App& app);
 Command add_calibrate(CLI::App& app);
+Command add_compress(CLI::App& app);
 
 }  // namespace convscope::cli

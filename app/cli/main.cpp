@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
 
   const Command commands[] = {add_stats(app),   add_validate(app), add_blocks(app),  add_compare(app),
                               add_format(app),  add_presets(app),  add_conventions(app), add_profile(app),
-                              add_run(app),     add_sweep(app),    add_export(app),  add_calibrate(app)};
+                              add_run(app),     add_sweep(app),    add_export(app),  add_calibrate(app), add_compress(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -571,3 +571,38 @@ TEST(Cli, InvalidGraphStillPrintsTheValidPartAndExitsOne) {
 }
 
 }  // namespace
+
+namespace convscope {
+namespace {
+
+TEST(CliCompress, ReportsEveryStageAndTheDrift) {
+  CliRun r = run("compress squeezenet1_1 --prune 0.5 --resolution 64 --inputs 2");
+  ASSERT_EQ(r.rc, 0) << r.out << r.err;
+  for (const char* s : {"fire2/squeeze", "conv10/conv", "dense fp32", "pruned", "quantised", "Huffman-coded",
+                        "2 random inputs", "top-1 unchanged on"})
+    EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
+  CliRun j = run("compress squeezenet1_1 --prune 0.5 --resolution 64 --inputs 0 --format json");
+  ASSERT_EQ(j.rc, 0) << j.err;
+  EXPECT_NE(j.out.find("\"huffman_bytes\""), std::string::npos);
+  EXPECT_EQ(j.out.find("\"drift\""), std::string::npos);  // --inputs 0 runs nothing
+}
+
+TEST(CliCompress, BadSettingsNameTheOption) {
+  struct Case {
+    const char* args;
+    const char* says;
+  };
+  for (const Case& c : {Case{"--prune 1", "prune: must be in [0, 1), got 1.000000"},
+                        Case{"--bits conv=17", "conv bits: must be in 1..16, got 17"},
+                        Case{"--bits conv=eight", "--bits: expected conv=N,fc=N, got \"conv=eight\""},
+                        Case{"--index-bits fc=0", "fc index bits: must be in 1..16, got 0"},
+                        Case{"--prune-layer fire2", "--prune-layer: expected ID=RATIO, got \"fire2\""},
+                        Case{"--prune-layer nosuch=0.5", "prune-layer nosuch: no convolution or fully connected"}}) {
+    CliRun r = run(std::string("compress squeezenet1_1 --inputs 0 ") + c.args);
+    EXPECT_EQ(r.rc, 2) << c.args;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << c.args << ": " << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace convscope
