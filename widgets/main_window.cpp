@@ -40,6 +40,7 @@
 
 #include "canvas.h"
 #include "compare_panel.h"
+#include "compression_dialog.h"
 #include "cost_table.h"
 #include "inspector.h"
 #include "io/design_export.h"
@@ -400,6 +401,14 @@ void MainWindow::buildActions() {
   cancelAction_ = add(run, tr("&Cancel Profile"), QKeySequence(tr("Esc")), &MainWindow::cancelProfile);
   cancelAction_->setEnabled(false);
   add(run, tr("Re-&calibrate"), QKeySequence(), [this] { startCalibration(true); });
+
+  QMenu* tools = menuBar()->addMenu(tr("&Tools"));
+  add(tools, tr("Deep &Compression..."), QKeySequence(), [this] {
+    if (!compression_) compression_ = new CompressionDialog(&doc_, this);
+    compression_->show();
+    compression_->raise();
+    compression_->activateWindow();
+  })->setObjectName("deepCompression");
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   add(help, tr("&Keyboard Shortcuts"), QKeySequence(tr("Ctrl+/")), &MainWindow::showShortcuts)

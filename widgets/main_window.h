@@ -29,6 +29,7 @@ class CanvasScene;
 class CanvasView;
 class ComparePanel;
 class CostTable;
+class CompressionDialog;
 class Inspector;
 class Palette;
 class PlotsPanel;
@@ -134,6 +135,7 @@ class MainWindow : public QMainWindow {
   CanvasView* view_ = nullptr;
   Palette* palette_ = nullptr;
   Inspector* inspector_ = nullptr;
+  CompressionDialog* compression_ = nullptr;  ///< Tools > Deep Compression, made on first use
   CostTable* table_ = nullptr;
   PlotsPanel* plots_ = nullptr;
   ComparePanel* compare_ = nullptr;

@@ -19,6 +19,7 @@
 #include "blocks/registry.h"
 #include "canvas.h"
 #include "compare_panel.h"
+#include "compression_dialog.h"
 #include "cost_table.h"
 #include "inspector.h"
 #include "io/graph_json.h"
@@ -671,6 +672,38 @@ class GuiTest : public QObject {
     QCOMPARE(w.document()->analysis().totals.madds, totals.madds);
     QCOMPARE(w.document()->analysis().totals.weights, totals.weights);
     QVERIFY(!w.document()->importedWeights().empty());
+  }
+
+  // Tools > Deep Compression: a run off the UI thread fills a row per layer and the
+  // stage totals; a layer's prune ratio edited in the table applies to the next run;
+  // an out-of-range ratio is refused with the layer named.
+  void deepCompressionDialog() {
+    MainWindow& w = fresh(ir::Graph{});
+    QVERIFY(w.openPath("squeezenet1_1"));
+    w.findChild<QAction*>("deepCompression")->trigger();
+    auto* d = w.findChild<CompressionDialog*>("compressionDialog");
+    QVERIFY(d && d->isVisible());
+    d->findChild<QDoubleSpinBox*>("prune")->setValue(0.5);
+    d->findChild<QSpinBox*>("inputs")->setValue(1);
+    QSignalSpy done(d, &CompressionDialog::finished);
+    d->run();
+    QVERIFY(done.wait(60000));
+    QCOMPARE(d->table()->rowCount(), 26);  // 25 convolutions + the classifier conv
+    QVERIFY2(d->summary().contains("Huffman-coded"), qPrintable(d->summary()));
+    QVERIFY2(d->summary().contains("top-1 unchanged"), qPrintable(d->summary()));
+    QCOMPARE(d->table()->item(0, 0)->text(), QString("conv1/conv"));
+    QCOMPARE(d->table()->item(0, 4)->text(), QString("50.0 %"));
+    d->table()->item(0, 2)->setText("0.9");
+    d->run();
+    QVERIFY(done.wait(60000));
+    QCOMPARE(d->table()->item(0, 4)->text(), QString("10.0 %"));
+    QCOMPARE(d->table()->item(1, 4)->text(), QString("50.0 %"));
+    d->table()->item(1, 2)->setText("1.5");
+    d->run();
+    QVERIFY(done.wait(60000));
+    QVERIFY2(d->summary().contains("prune-layer fire2/squeeze: must be in [0, 1)"), qPrintable(d->summary()));
+    if (!qEnvironmentVariableIsEmpty("CONVSCOPE_SCREENSHOT_DIR"))
+      d->grab().save(QDir(qEnvironmentVariable("CONVSCOPE_SCREENSHOT_DIR")).filePath("compression.png"));
   }
 
   void autosaveWritesTheDesign() {
