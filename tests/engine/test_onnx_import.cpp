@@ -95,6 +95,54 @@ TEST(OnnxImport, UnsupportedOpsAreListedWithTheirNodes) {
   EXPECT_NE(msg.find("'rnn1'"), std::string::npos) << msg;
 }
 
+// Swish as PyTorch exports SiLU, x * Sigmoid(x), and as ONNX opset 24's Swish op.
+TEST(OnnxImport, SwishSpelledOutAndAsOneOp) {
+  const ir::Graph g = testing::single_block("activation", {{"function", std::string("swish")}}, {8, 8, 4});
+  const std::string bytes = export_bytes(g);
+  auto function_of = [](const io::ImportedModel& m) {
+    for (const auto& n : m.graph.nodes)
+      if (n.kind == "activation") return std::get<std::string>(n.params.at("function"));
+    return std::string("(no activation)");
+  };
+  auto spelled = io::import_onnx_bytes(bytes, "silu");
+  ASSERT_TRUE(spelled.has_value()) << format_diagnostics(spelled.error());
+  EXPECT_EQ(function_of(*spelled), "swish");
+  EXPECT_EQ(spelled->graph.nodes.size(), 2u);  // the input and one activation
+  // The same as one Swish node.
+  onnx::ModelProto m;
+  ASSERT_TRUE(m.ParseFromString(bytes));
+  auto* graph = m.mutable_graph();
+  std::string x, y;
+  for (const auto& n : graph->node()) {
+    if (n.op_type() == "Sigmoid") x = n.input(0);
+    if (n.op_type() == "Mul") y = n.output(0);
+  }
+  ASSERT_FALSE(x.empty() || y.empty());
+  onnx::GraphProto rebuilt = *graph;
+  rebuilt.clear_node();
+  for (const auto& n : graph->node())
+    if (n.op_type() != "Sigmoid" && n.op_type() != "Mul") *rebuilt.add_node() = n;
+  auto* swish = rebuilt.add_node();
+  swish->set_op_type("Swish");
+  swish->set_name("swish0");
+  swish->add_input(x);
+  swish->add_output(y);
+  *graph = rebuilt;
+  auto one = io::import_onnx_bytes(m.SerializeAsString(), "swish");
+  ASSERT_TRUE(one.has_value()) << format_diagnostics(one.error());
+  EXPECT_EQ(function_of(*one), "swish");
+  // Swish with another alpha is not SiLU: refused, naming the node.
+  auto* alpha = graph->mutable_node(graph->node_size() - 1)->add_attribute();
+  alpha->set_name("alpha");
+  alpha->set_type(onnx::AttributeProto::FLOAT);
+  alpha->set_f(2.f);
+  auto bad = io::import_onnx_bytes(m.SerializeAsString(), "swish2");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(format_diagnostics(bad.error()).find("'swish0' (Swish): only Swish with alpha = 1 (SiLU) is supported"),
+            std::string::npos)
+      << format_diagnostics(bad.error());
+}
+
 TEST(OnnxImport, DynamicInputShapeIsRefused) {
   onnx::ModelProto m;
   ASSERT_TRUE(m.ParseFromString(export_bytes(testing::load_preset("squeezenet1_1"))));
