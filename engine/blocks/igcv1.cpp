@@ -13,7 +13,7 @@ class Igcv1Block final : public BlockKind {
   Igcv1Block()
       : BlockKind(
             {.name = "igcv1",
-             .title = "Interleaved group conv (IGCV1)",
+             .title = "IGCV1 interleaved group conv",
              .category = Category::Block,
              .summary = "Primary k x k group conv (L partitions), interleave, secondary 1x1 group conv (M partitions)",
              .reference = "Zhang et al., Interleaved Group Convolutions, ICCV 2017",

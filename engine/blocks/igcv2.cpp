@@ -101,7 +101,7 @@ class Igcv2Block final : public BlockKind {
   Igcv2Block()
       : BlockKind(
             {.name = "igcv2",
-             .title = "Interleaved structured sparse conv (IGCV2)",
+             .title = "IGCV2 structured sparse conv",
              .category = Category::Block,
              .summary = "Channel-wise k x k, then L - 1 interleaved group 1x1 convs (K_l channels per branch)",
              .reference = "Xie et al., IGCV2: Interleaved Structured Sparse Convolutional Neural Networks, CVPR 2018",

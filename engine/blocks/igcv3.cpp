@@ -11,7 +11,7 @@ class Igcv3Block final : public BlockKind {
  public:
   Igcv3Block()
       : BlockKind({.name = "igcv3",
-                   .title = "Interleaved low-rank group conv (IGCV3)",
+                   .title = "IGCV3 low-rank group conv",
                    .category = Category::Block,
                    .summary = "Group 1x1 expand, permute, depthwise, group 1x1 linear project, permute, residual",
                    .reference = "Sun et al., IGCV3, BMVC 2018",
