@@ -2,8 +2,10 @@
 // from the palette, splicing, connecting ports, inspector edits, undo/redo,
 // files, profiling and cancelling. Values are checked against the engine's.
 #include <QApplication>
+#include <QCheckBox>
 #include <QDoubleSpinBox>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMimeData>
 #include <QScreen>
 #include <QSettings>
@@ -371,6 +373,36 @@ class GuiTest : public QObject {
     QVERIFY(problems->text().contains("divisible"));
     QVERIFY(w.scene()->nodeItem("a")->toolTip().contains("invalid"));
     QVERIFY(w.totalsText().contains("problem"));
+  }
+
+  // A list parameter (IGCV2's branch sizes) is edited as text in the inspector: "auto"
+  // shows the derived split; a typed list is committed on Enter; a list that does not
+  // multiply to the channels marks the block with the engine's message; undo returns.
+  void listParameterInTheInspector() {
+    ir::Graph g = small_graph();
+    g.nodes[2] = {.id = "b", .kind = "igcv2", .inputs = {"a"}, .params = {}, .pos = edit::Pos{0, 300}};
+    MainWindow& w = fresh(g);
+    Document& doc = *w.document();
+    doc.select({"b"});
+    auto* edit = w.inspector()->findChild<QLineEdit*>("branches");
+    QVERIFY(edit);
+    QCOMPARE(edit->text(), QString("4,4"));  // 16 channels, L = 3: the balanced split
+    QVERIFY(!edit->isEnabled());
+    w.inspector()->findChild<QCheckBox*>("branches_auto")->setChecked(false);
+    edit = w.inspector()->findChild<QLineEdit*>("branches");
+    edit->setText("8 2");
+    QMetaObject::invokeMethod(edit, "editingFinished");
+    QCOMPARE(std::get<std::string>(doc.graph().nodes[2].params.at("branches")), std::string("8,2"));
+    QCOMPARE(doc.analysis().nodes[2].status, cost::NodeStatus::Ok);
+    edit = w.inspector()->findChild<QLineEdit*>("branches");
+    edit->setText("8,4");
+    QMetaObject::invokeMethod(edit, "editingFinished");
+    QCOMPARE(doc.analysis().nodes[2].status, cost::NodeStatus::Invalid);
+    auto* problems = w.inspector()->findChild<QLabel*>("problems");
+    QVERIFY2(problems->text().contains("8*4 = 32 is not the 16 input channels"), qPrintable(problems->text()));
+    // Edits of one field merge into one undo step (as typing in a spin box does).
+    doc.undoStack()->undo();
+    QCOMPARE(doc.analysis().nodes[2].status, cost::NodeStatus::Ok);
   }
 
   void savesAndReopensIdentically() {
