@@ -8,6 +8,7 @@
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPainter>
@@ -350,6 +351,30 @@ void Inspector::rebuild() {
     v->addWidget(box);
   }
   v->addStretch();
+  // Ctrl+Z / Ctrl+Shift+Z typed in a field go to the document's undo stack, not to
+  // the field's own text undo (which would then be recorded as one more edit).
+  // Spin boxes and combo boxes receive the shortcut check themselves (their line edit is a focus proxy).
+  for (auto* w : body_->findChildren<QWidget*>())
+    if (qobject_cast<QLineEdit*>(w) || qobject_cast<QAbstractSpinBox*>(w) || qobject_cast<QComboBox*>(w))
+      w->installEventFilter(this);
+}
+
+bool Inspector::eventFilter(QObject* watched, QEvent* event) {
+  if (event->type() == QEvent::ShortcutOverride) {
+    auto* key = static_cast<QKeyEvent*>(event);
+    const QKeyCombination combo = key->keyCombination();
+    if (key->matches(QKeySequence::Undo) || key->matches(QKeySequence::Redo) ||
+        combo == QKeyCombination(Qt::ControlModifier, Qt::Key_Y) ||
+        combo == QKeyCombination(Qt::ControlModifier | Qt::ShiftModifier, Qt::Key_Z)) {
+      // A line edit's text not yet committed (a list, the id) is committed first, so
+      // that the undo reverts it like any other edit; spin boxes commit as they change.
+      if (auto* le = qobject_cast<QLineEdit*>(watched);
+          le && le->isModified() && !qobject_cast<QAbstractSpinBox*>(le->parent()) && !qobject_cast<QComboBox*>(le->parent()))
+        emit le->editingFinished();
+      return true;  // not accepted: the shortcut (Edit > Undo / Redo) runs
+    }
+  }
+  return QWidget::eventFilter(watched, event);
 }
 
 void Inspector::updateValues() {

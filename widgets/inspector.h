@@ -44,6 +44,9 @@ class Inspector : public QWidget {
  signals:
   void message(const QString& text);
 
+ protected:
+  bool eventFilter(QObject* watched, QEvent* event) override;
+
  private:
   void refresh();
   void rebuild();

@@ -325,7 +325,11 @@ void MainWindow::buildActions() {
   QAction* undo = doc_.undoStack()->createUndoAction(this, tr("&Undo"));
   undo->setShortcut(QKeySequence::Undo);
   QAction* redo = doc_.undoStack()->createRedoAction(this, tr("&Redo"));
-  redo->setShortcuts({QKeySequence::Redo, QKeySequence(tr("Ctrl+Y"))});
+  // Ctrl+Shift+Z and Ctrl+Y on every platform, besides the platform's own redo key.
+  QList<QKeySequence> redoKeys = QKeySequence::keyBindings(QKeySequence::Redo);
+  for (const QKeySequence& k : {QKeySequence(tr("Ctrl+Shift+Z")), QKeySequence(tr("Ctrl+Y"))})
+    if (!redoKeys.contains(k)) redoKeys.push_back(k);
+  redo->setShortcuts(redoKeys);
   editMenu->addAction(undo);
   editMenu->addAction(redo);
   editMenu->addSeparator();

@@ -405,6 +405,31 @@ class GuiTest : public QObject {
     QCOMPARE(doc.analysis().nodes[2].status, cost::NodeStatus::Ok);
   }
 
+  // Ctrl+Z typed in an inspector field is the app's undo: the typed value is
+  // reverted in one step (not the field's own text undo, recorded as a new edit).
+  void undoInsideAnInspectorField() {
+    MainWindow& w = fresh(small_graph());
+    Document& doc = *w.document();
+    doc.select({"a"});
+    w.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+    auto* out = qobject_cast<QSpinBox*>(w.inspector()->editor("out"));
+    QVERIFY(out);
+    auto* line = out->findChild<QLineEdit*>();
+    out->setFocus();
+    line->selectAll();
+    QTest::keyClicks(line, "40");
+    QCOMPARE(std::get<std::int64_t>(doc.graph().nodes[1].params.at("out")), std::int64_t{40});
+    QTest::keyClick(line, Qt::Key_Z, Qt::ControlModifier);
+    QCOMPARE(std::get<std::int64_t>(doc.graph().nodes[1].params.at("out")), std::int64_t{16});
+    QCOMPARE(qobject_cast<QSpinBox*>(w.inspector()->editor("out"))->value(), 16);
+    QVERIFY(!doc.undoStack()->canUndo());
+    QVERIFY(doc.undoStack()->canRedo());  // the document's undo ran, not the field's
+    QTest::keyClick(qobject_cast<QSpinBox*>(w.inspector()->editor("out"))->findChild<QLineEdit*>(), Qt::Key_Z,
+                    Qt::ControlModifier | Qt::ShiftModifier);
+    QCOMPARE(std::get<std::int64_t>(doc.graph().nodes[1].params.at("out")), std::int64_t{40});
+  }
+
   void savesAndReopensIdentically() {
     MainWindow& w = fresh(small_graph());
     QVERIFY(w.openPath("squeezenet1_1"));
