@@ -1,6 +1,7 @@
 #include "compare_panel.h"
 
 #include <qcustomplot.h>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -91,20 +92,25 @@ ComparePanel::ComparePanel(Document* doc, QWidget* parent)
   progress_->setVisible(false);
   status_->setObjectName(QStringLiteral("compareStatus"));
 
-  auto* controls = new QHBoxLayout;
-  const auto add = [&](const QString& label, QSpinBox* box) {
-    controls->addWidget(new QLabel(label, this));
-    controls->addWidget(box);
+  // The mapping in two short rows (input; output, stride, kernel), so the panel
+  // stays narrow enough for a 1024-pixel window.
+  auto* controls = new QGridLayout;
+  controls->setHorizontalSpacing(4);
+  const auto add = [&](int row, int col, const QString& label, QSpinBox* box) {
+    controls->addWidget(new QLabel(label, this), row, col * 2, Qt::AlignRight);
+    controls->addWidget(box, row, col * 2 + 1);
   };
-  add(tr("Input H"), height_);
-  add(tr("W"), width_);
-  add(tr("C"), in_channels_);
-  add(tr("→ output C"), out_channels_);
-  add(tr("stride"), stride_);
-  add(tr("kernel"), kernel_);
-  controls->addStretch(1);
-  controls->addWidget(measure_);
-  controls->addWidget(cancel_);
+  add(0, 0, tr("Input H"), height_);
+  add(0, 1, tr("W"), width_);
+  add(0, 2, tr("C"), in_channels_);
+  add(1, 0, tr("→ C"), out_channels_);
+  add(1, 1, tr("stride"), stride_);
+  add(1, 2, tr("k"), kernel_);
+  out_channels_->setToolTip(tr("output channels"));
+  kernel_->setToolTip(tr("kernel size of the standard convolution and the depthwise ones"));
+  controls->setColumnStretch(6, 1);
+  controls->addWidget(measure_, 0, 7);
+  controls->addWidget(cancel_, 1, 7);
 
   auto* progress_row = new QHBoxLayout;
   progress_row->addWidget(progress_, 1);
@@ -136,14 +142,26 @@ ComparePanel::ComparePanel(Document* doc, QWidget* parent)
   plot_->setMouseTracking(true);
   plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom | QCP::iSelectPlottables);
   plot_->legend->setVisible(true);
-  plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
-  plot_->yAxis->setLabel(tr("Ratio to standard convolution (1 = standard)"));
-  plot_->xAxis->setTickLabelRotation(35);
-  plot_->setMinimumHeight(220);
+  // The legend in a column of its own right of the bars, never over them, and
+  // leaving the panel's little height to the bars.
+  if (plot_->axisRect()->insetLayout()->take(plot_->legend)) {
+    auto* side = new QCPLayoutGrid;
+    plot_->plotLayout()->addElement(0, 1, side);
+    plot_->plotLayout()->setColumnStretchFactor(1, 0.001);
+    side->addElement(0, 0, plot_->legend);
+    side->addElement(1, 0, new QCPLayoutGrid);  // takes the rest of the height: the legend stays at the top
+    side->setRowStretchFactor(0, 0.001);
+    plot_->legend->setFillOrder(QCPLegend::foRowsFirst);
+  }
+  plot_->yAxis->setLabel(tr("× conv"));
+  plot_->setMinimumHeight(140);
   group_->setSpacingType(QCPBarsGroup::stAbsolute);
   group_->setSpacing(1);
 
-  auto* splitter = new QSplitter(Qt::Vertical, this);
+  // Table and chart side by side in a wide panel, stacked in a tall one (resizeEvent).
+  splitter_ = new QSplitter(Qt::Horizontal, this);
+  auto* splitter = splitter_;
+  splitter->setChildrenCollapsible(false);
   splitter->addWidget(table_);
   splitter->addWidget(plot_);
   splitter->setStretchFactor(0, 1);
@@ -250,6 +268,17 @@ void ComparePanel::fillTable() {
   }
 }
 
+void ComparePanel::resizeEvent(QResizeEvent* event) {
+  QWidget::resizeEvent(event);
+  const Qt::Orientation o = width() > height() * 2 ? Qt::Horizontal : Qt::Vertical;
+  if (splitter_->orientation() == o && splitter_->property("arranged").toBool()) return;
+  splitter_->setOrientation(o);
+  // The table (its numbers) and the chart share the room about evenly.
+  const int room = o == Qt::Horizontal ? splitter_->width() : splitter_->height();
+  splitter_->setSizes({room * 9 / 20, room * 11 / 20});
+  splitter_->setProperty("arranged", true);
+}
+
 void ComparePanel::fillPlot() {
   plot_->clearPlottables();
   const int ref = referenceRow();
@@ -274,7 +303,8 @@ void ComparePanel::fillPlot() {
     const cost::CompareRow& row = rows_[i];
     if (!row.ok) continue;
     const auto x = static_cast<double>(key++);
-    ticker->addTick(x, qs(row.title));
+    // The short registry name on two lines at most (the title is in the table).
+    ticker->addTick(x, qs(row.kind).replace('_', '\n'));
     if (row.madds_ratio > 0) {
       mk << x;
       mv << row.madds_ratio;
@@ -296,7 +326,7 @@ void ComparePanel::fillPlot() {
   measured_bars->setData(lk, lv, true);
   plot_->xAxis->setTicker(ticker);
   plot_->xAxis->setRange(-0.6, std::max(key, 1) - 0.4);
-  plot_->yAxis->setRange(0, top * 1.3);  // headroom for the legend
+  plot_->yAxis->setRange(0, top * 1.08);
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 

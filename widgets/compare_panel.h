@@ -21,6 +21,7 @@ class QMouseEvent;
 class QProgressBar;
 class QPushButton;
 class QSpinBox;
+class QSplitter;
 class QTableWidget;
 
 namespace convscope::gui {
@@ -71,6 +72,9 @@ class ComparePanel : public QWidget {
   /// Every row has been measured, or the measurement was cancelled or stopped.
   void measured();
 
+ protected:
+  void resizeEvent(QResizeEvent* event) override;
+
  private:
   void recompute();
   void fillTable();
@@ -98,6 +102,7 @@ class ComparePanel : public QWidget {
   QLabel* status_;
   QTableWidget* table_;
   QCustomPlot* plot_;
+  QSplitter* splitter_ = nullptr;
   QCPBarsGroup* group_;
   ProfileRunner* runner_;
 

@@ -4,6 +4,7 @@
 #include <QApplication>
 #include <QClipboard>
 #include <QHeaderView>
+#include <QScrollBar>
 
 #include "io/report.h"
 #include "qt_strings.h"
@@ -108,7 +109,62 @@ CostTable::CostTable(Document* doc, QWidget* parent) : QTreeWidget(parent), doc_
     doc_->select(ids);
     syncing_ = false;
   });
+
+  // A second view of the same model and selection showing only the Block column,
+  // laid over the left edge once the table is scrolled sideways.
+  frozen_ = new QTreeView(this);
+  frozen_->setObjectName("costTableFrozen");
+  frozen_->setModel(model());
+  frozen_->setSelectionModel(selectionModel());
+  frozen_->setSelectionMode(ExtendedSelection);
+  frozen_->setFocusPolicy(Qt::NoFocus);
+  frozen_->setFrameShape(QFrame::NoFrame);
+  frozen_->setUniformRowHeights(true);
+  frozen_->setAlternatingRowColors(true);
+  frozen_->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  frozen_->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  frozen_->header()->setSectionResizeMode(QHeaderView::Fixed);
+  frozen_->header()->setStretchLastSection(false);
+  for (int col = 1; col < kColumns; ++col) frozen_->setColumnHidden(col, true);
+  frozen_->setStyleSheet(QStringLiteral("QTreeView#costTableFrozen { border-right: 1px solid palette(mid); }"));
+  frozen_->hide();
+  connect(frozen_->verticalScrollBar(), &QScrollBar::valueChanged, verticalScrollBar(), &QScrollBar::setValue);
+  connect(verticalScrollBar(), &QScrollBar::valueChanged, frozen_->verticalScrollBar(), &QScrollBar::setValue);
+  connect(horizontalScrollBar(), &QScrollBar::valueChanged, this, &CostTable::updateFrozen);
+  connect(header(), &QHeaderView::sectionResized, this, [this](int section) {
+    if (section == kBlock) updateFrozen();
+  });
+  connect(this, &QTreeView::expanded, frozen_, &QTreeView::expand);
+  connect(this, &QTreeView::collapsed, frozen_, &QTreeView::collapse);
+  connect(frozen_, &QTreeView::expanded, this, &QTreeView::expand);
+  connect(frozen_, &QTreeView::collapsed, this, &QTreeView::collapse);
+  connect(frozen_->header(), &QHeaderView::sectionClicked, this, [this](int) {
+    sortByColumn(kBlock, sortColumn() == kBlock && header()->sortIndicatorOrder() == Qt::AscendingOrder
+                             ? Qt::DescendingOrder
+                             : Qt::AscendingOrder);
+  });
   rebuild();
+}
+
+void CostTable::resizeEvent(QResizeEvent* event) {
+  QTreeWidget::resizeEvent(event);
+  updateFrozen();
+}
+
+void CostTable::updateFrozen() {
+  if (!frozen_) return;
+  const bool scrolled = horizontalScrollBar()->value() > 0;
+  frozen_->setVisible(scrolled);
+  if (!scrolled) return;
+  frozen_->setColumnWidth(kBlock, columnWidth(kBlock));
+  frozen_->header()->setFixedHeight(header()->height());
+  frozen_->setGeometry(frameWidth(), frameWidth(), columnWidth(kBlock) + 1, viewport()->height() + header()->height());
+  frozen_->verticalScrollBar()->setValue(verticalScrollBar()->value());
+  for (int i = 0; i < topLevelItemCount(); ++i) {
+    const QModelIndex index = indexFromItem(topLevelItem(i));
+    if (frozen_->isExpanded(index) != isExpanded(index)) frozen_->setExpanded(index, isExpanded(index));
+  }
+  frozen_->raise();
 }
 
 QTreeWidgetItem* CostTable::blockRow(const std::string& id) const {
@@ -201,6 +257,7 @@ void CostTable::rebuild() {
   setUpdatesEnabled(true);
   syncing_ = false;
   syncSelectionFromDocument();
+  updateFrozen();
 }
 
 void CostTable::syncSelectionFromDocument() {

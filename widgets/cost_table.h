@@ -41,11 +41,17 @@ class CostTable : public QTreeWidget {
  public slots:
   void copyCsv() const;
 
+ protected:
+  void resizeEvent(QResizeEvent* event) override;
+
  private:
   void rebuild();
+  /// The Block column kept in view over the left edge while the table scrolls sideways.
+  void updateFrozen();
   void syncSelectionFromDocument();
   Document* doc_;
   bool syncing_ = false;
+  QTreeView* frozen_ = nullptr;
 };
 
 }  // namespace convscope::gui

@@ -41,6 +41,7 @@
 #include "canvas.h"
 #include "compare_panel.h"
 #include "compression_dialog.h"
+#include "elided_label.h"
 #include "cost_table.h"
 #include "inspector.h"
 #include "io/design_export.h"
@@ -94,9 +95,10 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
   buildDocks();
   buildActions();
 
-  totals_ = new QLabel;
+  // Labels that elide rather than widen the window (the totals can be 120 characters).
+  totals_ = new ElidedLabel;
   totals_->setObjectName("totals");
-  latency_ = new QLabel;
+  latency_ = new ElidedLabel;
   latency_->setObjectName("latency");
   progress_ = new QProgressBar;
   progress_->setRange(0, 1000);
@@ -206,9 +208,11 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
     if (cost::parse_memory_view(settings.value("analysis/memory").toString().toStdString(), v)) o.memory_view = v;
     setAnalysisOptions(o);
   }
-  restoreGeometry(settings.value("window/geometry").toByteArray());
-  if (!restoreState(settings.value("window/state").toByteArray())) resize(1500, 950);
+  if (!restoreGeometry(settings.value("window/geometry").toByteArray())) resize(1500, 950);
   fitOnScreen();
+  for (const QString& cls : {QStringLiteral("small"), QStringLiteral("large")})
+    if (auto s = settings.value("window/state-" + cls).toByteArray(); !s.isEmpty()) dockStates_[cls] = s;
+  // The dock layout is chosen when the window is first shown, at its final size (showEvent).
   rebuildRecentMenu();
   updateTitle();
   updateStatus();
@@ -278,9 +282,68 @@ void MainWindow::buildDocks() {
   addDockWidget(Qt::BottomDockWidgetArea, sweepDock);
   tabifyDockWidget(compareDock, sweepDock);
   plotDock->raise();
-  resizeDocks({paletteDock, inspectorDock}, {250, 340}, Qt::Horizontal);
-  resizeDocks({tableDock, plotDock}, {900, 700}, Qt::Horizontal);
-  resizeDocks({tableDock}, {360}, Qt::Vertical);
+}
+
+bool MainWindow::isSmall() const { return width() < 1300 || height() < 850; }
+
+void MainWindow::arrangeDocks() {
+  auto* palette = findChild<QDockWidget*>("paletteDock");
+  auto* inspector = findChild<QDockWidget*>("inspectorDock");
+  auto* table = findChild<QDockWidget*>("costDock");
+  auto* plot = findChild<QDockWidget*>("plotDock");
+  auto* compare = findChild<QDockWidget*>("compareDock");
+  auto* sweep = findChild<QDockWidget*>("sweepDock");
+  const bool small = isSmall();
+  // Out of the layout first, so that no tab group or split of the old one survives.
+  for (QDockWidget* d : {palette, inspector, table, plot, compare, sweep}) {
+    removeDockWidget(d);
+    d->setFloating(false);
+  }
+  addDockWidget(Qt::LeftDockWidgetArea, palette);
+  addDockWidget(Qt::RightDockWidgetArea, inspector);
+  addDockWidget(Qt::BottomDockWidgetArea, table);
+  addDockWidget(Qt::BottomDockWidgetArea, plot);
+  if (small) {
+    // One bottom area of tabs: costs, plots, comparison, sweep.
+    tabifyDockWidget(table, plot);
+  } else {
+    splitDockWidget(table, plot, Qt::Horizontal);
+  }
+  tabifyDockWidget(plot, compare);
+  tabifyDockWidget(compare, sweep);
+  for (QDockWidget* d : {palette, inspector, table, plot, compare, sweep}) d->show();  // removeDockWidget hid them
+  if (small)
+    table->raise();
+  else
+    plot->raise();
+  // Sizes once the new arrangement has been laid out (set in the same pass, the
+  // layout's earlier sizes win when called from a resize).
+  QTimer::singleShot(0, this, [this, palette, inspector, table, plot, small] {
+    if (small != isSmall()) return;  // resized again meanwhile: that arrangement decides
+    resizeDocks({palette, inspector}, small ? QList<int>{170, 300} : QList<int>{250, 340}, Qt::Horizontal);
+    if (!small) resizeDocks({table, plot}, {width() * 9 / 16, width() * 7 / 16}, Qt::Horizontal);
+    resizeDocks({table}, {small ? height() * 36 / 100 : 360}, Qt::Vertical);
+  });
+}
+
+void MainWindow::showEvent(QShowEvent* event) {
+  QMainWindow::showEvent(event);
+  if (!sizeClass_.isEmpty()) return;
+  // First shown: the layout remembered for this size class, else the default one.
+  // (Dock sizes set before the window has its size would hold it wider than asked.)
+  sizeClass_ = isSmall() ? "small" : "large";
+  if (auto it = dockStates_.find(sizeClass_); it == dockStates_.end() || !restoreState(it->second)) arrangeDocks();
+}
+
+void MainWindow::resizeEvent(QResizeEvent* event) {
+  QMainWindow::resizeEvent(event);
+  if (sizeClass_.isEmpty()) return;  // not shown yet
+  const QString cls = isSmall() ? "small" : "large";
+  if (cls == sizeClass_) return;
+  // Crossing into the other size class: keep this layout for it, take that one's.
+  dockStates_[sizeClass_] = saveState();
+  sizeClass_ = cls;
+  if (auto it = dockStates_.find(cls); it == dockStates_.end() || !restoreState(it->second)) arrangeDocks();
 }
 
 void MainWindow::buildActions() {
@@ -399,6 +462,7 @@ void MainWindow::buildActions() {
   }
   viewMenu->addSeparator();
   for (QDockWidget* dock : findChildren<QDockWidget*>()) viewMenu->addAction(dock->toggleViewAction());
+  add(viewMenu, tr("Reset &Layout"), QKeySequence(), &MainWindow::arrangeDocks)->setObjectName("resetLayout");
 
   QMenu* run = menuBar()->addMenu(tr("&Run"));
   profileAction_ = add(run, tr("&Profile"), QKeySequence(tr("Ctrl+R")), [this] { startProfile(); });
@@ -1026,7 +1090,9 @@ void MainWindow::closeEvent(QCloseEvent* event) {
   if (runner_->busy()) runner_->cancel();
   QSettings settings;
   settings.setValue("window/geometry", saveGeometry());
-  settings.setValue("window/state", saveState());
+  if (!sizeClass_.isEmpty()) dockStates_[sizeClass_] = saveState();
+  for (const auto& [cls, state] : dockStates_) settings.setValue("window/state-" + cls, state);
+  settings.remove("window/state");  // the single layout of earlier versions
   removeAutosave();
   event->accept();
 }

@@ -86,6 +86,13 @@ class MainWindow : public QMainWindow {
   [[nodiscard]] QString suggestedPath(const QString& ext) const;
   /// Writes the autosave now (when modified).
   void autosave();
+  /// Lays the docks out for the window's size: side panels at their widths, and
+  /// the bottom panels side by side, or in one tabbed area in a small window so
+  /// that the canvas keeps most of the room (View > Reset Layout).
+  void arrangeDocks();
+  /// Whether the window counts as small (under 1300 x 850): each size class has
+  /// its own remembered dock layout.
+  [[nodiscard]] bool isSmall() const;
 
  signals:
   /// A profile run finished (true) or failed / was cancelled (false).
@@ -93,6 +100,8 @@ class MainWindow : public QMainWindow {
 
  protected:
   void closeEvent(QCloseEvent* event) override;
+  void resizeEvent(QResizeEvent* event) override;
+  void showEvent(QShowEvent* event) override;
 
  private:
   void buildActions();
@@ -130,6 +139,9 @@ class MainWindow : public QMainWindow {
   void loadLatencyModel(bool force = false);
 
   MainWindowOptions options_;
+  /// Dock layouts by size class ("small", "large"), restored when the window crosses over.
+  std::map<QString, QByteArray> dockStates_;
+  QString sizeClass_;
   Document doc_;
   CanvasScene* scene_ = nullptr;
   CanvasView* view_ = nullptr;

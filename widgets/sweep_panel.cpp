@@ -114,7 +114,7 @@ QCustomPlot* make_chart(QWidget* parent, const QString& name, QCPTextElement** t
   auto* p = new QCustomPlot(parent);
   p->setObjectName(name);
   p->setMouseTracking(true);
-  p->setMinimumSize(320, 220);
+  p->setMinimumSize(300, 140);
   p->plotLayout()->insertRow(0);
   QFont title_font = p->font();
   title_font.setBold(true);

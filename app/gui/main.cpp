@@ -4,6 +4,7 @@
 // by scripts/screenshot.sh and to review the UI headless).
 
 #include <QApplication>
+#include <QDockWidget>
 #include <QCommandLineParser>
 #include <QDir>
 #include <QMessageBox>
@@ -54,7 +55,8 @@ int main(int argc, char** argv) {
   QCommandLineOption plot("plot", "show plot tab N (0 per layer, 1 roofline, 2 latency vs MAdds)", "n");
   QCommandLineOption size("size", "window size WxH (with --screenshot)", "WxH", "1600x1000");
   QCommandLineOption noRecover("no-recover", "do not offer to recover autosaved designs");
-  cli.addOptions({screenshot, profile, select, plot, size, noRecover});
+  QCommandLineOption dock("dock", "raise the dock NAME (costDock, plotDock, compareDock, sweepDock)", "name");
+  cli.addOptions({screenshot, profile, select, plot, size, noRecover, dock});
   cli.process(app);
 
   const bool shot = cli.isSet(screenshot);
@@ -77,8 +79,10 @@ int main(int argc, char** argv) {
 
   if (shot) {
     const QString out = cli.value(screenshot);
-    auto grab = [&window, out] {
+    const QString dock_name = cli.value(dock);
+    auto grab = [&window, out, dock_name] {
       window.view()->showStart();
+      if (auto* d = dock_name.isEmpty() ? nullptr : window.findChild<QDockWidget*>(dock_name)) d->raise();
       QTimer::singleShot(300, &window, [&window, out] {
         const bool ok = window.grab().save(out);
         std::fprintf(stderr, "convscope: %s %s\n", ok ? "saved" : "could not save", qPrintable(out));

@@ -3,6 +3,8 @@
 // files, profiling and cancelling. Values are checked against the engine's.
 #include <QApplication>
 #include <QCheckBox>
+#include <QDockWidget>
+#include <QScrollBar>
 #include <QDoubleSpinBox>
 #include <QLabel>
 #include <QLineEdit>
@@ -428,6 +430,37 @@ class GuiTest : public QObject {
     QTest::keyClick(qobject_cast<QSpinBox*>(w.inspector()->editor("out"))->findChild<QLineEdit*>(), Qt::Key_Z,
                     Qt::ControlModifier | Qt::ShiftModifier);
     QCOMPARE(std::get<std::int64_t>(doc.graph().nodes[1].params.at("out")), std::int64_t{40});
+  }
+
+  // A small window: the bottom panels share one tabbed area so that the canvas keeps
+  // the room; each size class remembers its own layout; the Block column stays in
+  // view when the cost table scrolls sideways.
+  void smallWindowLayout() {
+    MainWindow& w = fresh(ir::Graph{});
+    QVERIFY(w.openPath("mobilenet_v2"));
+    w.resize(1024, 700);
+    QTRY_COMPARE(w.width(), 1024);
+    QVERIFY(w.isSmall());
+    auto* costs = w.findChild<QDockWidget*>("costDock");
+    auto* plots = w.findChild<QDockWidget*>("plotDock");
+    QVERIFY(w.tabifiedDockWidgets(costs).contains(plots));
+    QTRY_VERIFY2(w.view()->width() >= 480 && w.view()->height() >= 260,
+             qPrintable(QString("canvas %1x%2").arg(w.view()->width()).arg(w.view()->height())));
+    // Back to a large window: the side-by-side layout returns.
+    w.resize(1600, 1000);
+    QTRY_COMPARE(w.width(), 1600);
+    QVERIFY(!w.tabifiedDockWidgets(costs).contains(plots));
+    w.resize(1024, 700);
+    QTRY_VERIFY(w.tabifiedDockWidgets(costs).contains(plots));
+    // Scrolled sideways, the frozen Block column shows over the left edge.
+    costs->raise();
+    auto* frozen = w.costTable()->findChild<QTreeView*>("costTableFrozen");
+    QVERIFY(frozen && frozen->isHidden());
+    w.costTable()->horizontalScrollBar()->setValue(w.costTable()->horizontalScrollBar()->maximum());
+    QVERIFY(w.costTable()->horizontalScrollBar()->value() > 0);
+    QVERIFY(!frozen->isHidden());
+    QCOMPARE(frozen->model(), w.costTable()->model());
+    QCOMPARE(frozen->width(), w.costTable()->columnWidth(CostTable::kBlock) + 1);
   }
 
   void savesAndReopensIdentically() {
