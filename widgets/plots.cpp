@@ -1,5 +1,7 @@
 #include "plots.h"
 
+#include "plot_layout.h"
+
 #include <qcustomplot.h>
 #include <QDir>
 #include <QFileInfo>
@@ -193,12 +195,7 @@ PlotsPanel::PlotsPanel(Document* doc, QWidget* parent) : QTabWidget(parent), doc
   QCustomPlot* layers = plots_[kLayerTab];
   // Bars fill the whole width here, so the legend goes in a row of its own under
   // the title instead of over the last layers' bars.
-  if (layers->axisRect()->insetLayout()->take(layers->legend)) {
-    layers->plotLayout()->insertRow(1);
-    layers->plotLayout()->addElement(1, 0, layers->legend);
-    layers->legend->setFillOrder(QCPLegend::foColumnsFirst);
-    layers->plotLayout()->setRowStretchFactor(1, 0.001);
-  }
+  legend_above(layers);
   layer_group_ = new QCPBarsGroup(layers);
   layer_group_->setSpacingType(QCPBarsGroup::stAbsolute);
   layer_group_->setSpacing(1);
@@ -213,12 +210,12 @@ PlotsPanel::PlotsPanel(Document* doc, QWidget* parent) : QTabWidget(parent), doc
   set_log(roof->yAxis);
   roof->xAxis->setLabel(tr("Arithmetic intensity (FLOP/byte)"));
   roof->yAxis->setLabel(tr("Achieved performance (GFLOP/s)"));
-  roof->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
+  legend_beside(roof);  // off the points and the ceilings
 
   QCustomPlot* scatter = plots_[kScatterTab];
   scatter->xAxis->setLabel(tr("MAdds (millions)"));
   scatter->yAxis->setLabel(tr("Measured median latency (µs)"));
-  scatter->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+  legend_beside(scatter);
 
   connect(doc_, &Document::profileChanged, this, &PlotsPanel::refresh);
   connect(doc_, &Document::changed, this, &PlotsPanel::onDocumentChanged);

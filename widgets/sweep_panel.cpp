@@ -1,5 +1,7 @@
 #include "sweep_panel.h"
 
+#include "plot_layout.h"
+
 #include <qcustomplot.h>
 #include <QCheckBox>
 #include <QComboBox>
@@ -233,7 +235,7 @@ SweepPanel::SweepPanel(Document* doc, QWidget* parent)
   legend_font.setPointSizeF(legend_font.pointSizeF() * 0.9);
   scatter_->legend->setFont(legend_font);
   scatter_->legend->setBrush(QColor(255, 255, 255, 220));
-  scatter_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
+  legend_beside(scatter_);  // off the sweep's points
   scatter_->xAxis->setLabel(tr("MAdds (millions)"));
 
   // The heat map: one cell per (α, resolution), by index, coloured on a blue-yellow-red scale.

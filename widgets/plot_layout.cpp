@@ -1,0 +1,31 @@
+#include "plot_layout.h"
+
+#include "qcustomplot.h"
+
+namespace convscope::gui {
+
+void legend_beside(QCustomPlot* plot) {
+  QCPAxisRect* rect = plot->axisRect();
+  if (!rect->insetLayout()->take(plot->legend)) return;
+  // The axis rect's cell: the last row of the plot layout, column 0.
+  const int row = plot->plotLayout()->rowCount() - 1;
+  auto* side = new QCPLayoutGrid;
+  plot->plotLayout()->addElement(row, 1, side);
+  plot->plotLayout()->setColumnStretchFactor(1, 0.001);
+  side->addElement(0, 0, plot->legend);
+  side->addElement(1, 0, new QCPLayoutElement(plot));  // the rest of the height: the legend stays at the top
+  side->setRowStretchFactor(0, 0.001);
+  side->setRowStretchFactor(1, 1);
+  plot->legend->setFillOrder(QCPLegend::foRowsFirst);
+  plot->legend->setMargins(QMargins(6, 4, 6, 4));
+}
+
+void legend_above(QCustomPlot* plot) {
+  if (!plot->axisRect()->insetLayout()->take(plot->legend)) return;
+  plot->plotLayout()->insertRow(1);
+  plot->plotLayout()->addElement(1, 0, plot->legend);
+  plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
+  plot->plotLayout()->setRowStretchFactor(1, 0.001);
+}
+
+}  // namespace convscope::gui
