@@ -96,6 +96,15 @@ tl::expected<Loaded, int> load_and_analyze(const std::string& file, const CostFl
   return l;
 }
 
+tl::expected<Loaded, int> load_complete(const std::string& file, const CostFlags& flags) {
+  auto l = load_and_analyze(file, flags);
+  if (l && !l->analysis.complete()) {
+    std::cerr << format_diagnostics(l->analysis.diagnostics, l->shown);
+    return tl::unexpected(kExitInvalid);
+  }
+  return l;
+}
+
 tl::expected<const kernels::KernelTable*, int> pick_kernels(const std::string& isa, bool portable) {
   auto kt = kernels::kernels_by_name(portable ? "portable" : isa);
   if (!kt) {

@@ -60,6 +60,10 @@ struct Loaded {
 /// Opens FILE, applies the flags and analyzes it; on failure prints why and
 /// returns the exit code instead.
 tl::expected<Loaded, int> load_and_analyze(const std::string& file, const CostFlags& flags);
+/// load_and_analyze, and the graph must be complete (no invalid block): what a
+/// command that runs or transforms the network needs; else prints every problem
+/// and returns kExitInvalid.
+tl::expected<Loaded, int> load_complete(const std::string& file, const CostFlags& flags);
 
 /// The kernel table for --isa (auto, avx512, avx2, portable; --portable is the same as
 /// --isa portable); on failure prints why and returns kExitUsage.

@@ -76,13 +76,9 @@ int run(const Options& o) {
     }
     co.prune_layer[p.substr(0, eq)] = r;
   }
-  auto l = load_and_analyze(o.file, o.flags);
+  auto l = load_complete(o.file, o.flags);
   if (!l) return l.error();
   const auto& [shown, g, a, named] = *l;
-  if (!a.complete()) {
-    std::cerr << format_diagnostics(a.diagnostics, shown);
-    return kExitInvalid;
-  }
   if (auto ok = compress::check_options(co, g, a); !ok) {
     std::cerr << format_diagnostics(ok.error(), "convscope-cli: --");
     return kExitUsage;

@@ -31,13 +31,9 @@ struct Options {
 };
 
 int run(const Options& o) {
-  auto l = load_and_analyze(o.file, o.flags);
+  auto l = load_complete(o.file, o.flags);
   if (!l) return l.error();
   const auto& [shown, g, a, named] = *l;
-  if (!a.complete()) {
-    std::cerr << format_diagnostics(a.diagnostics, shown);
-    return kExitInvalid;
-  }
   auto kt = pick_kernels(o.isa, o.portable);
   if (!kt) return kt.error();
   if (auto fits = runtime::check_weight_memory(a, o.memory_limit_mb << 20); !fits) {

@@ -76,14 +76,11 @@ TEST(EfficientNetB0, TorchvisionExactParametersAndMacs) {
   const auto a = analyze_preset("efficientnet_b0", "torchvision");
   EXPECT_EQ(a.totals.params, 5288548);
   EXPECT_EQ(a.totals.madds, 385814752);
-  // The first MBConv has no expansion and a squeeze of 32 / 4 = 8 channels; the second 16 / 4 = 4.
-  // With batch norm counted (scale and shift), as torchvision counts it.
-  ir::Graph g = testing::load_preset("efficientnet_b0");
-  cost::AnalysisOptions o;
-  o.convention = *cost::find_convention("torchvision");
-  const auto b = cost::analyze(g, o);
-  EXPECT_EQ(node(g, b, "mb1").totals.params, 32 * 9 + 2 * 32 + (32 * 8 + 8) + (8 * 32 + 32) + 32 * 16 + 2 * 16);
-  EXPECT_EQ(node(g, b, "mb2").totals.params,
+  // The first MBConv has no expansion and a squeeze of 32 / 4 = 8 channels; the second 16 / 4 = 4
+  // (batch norm counted as torchvision counts it: scale and shift).
+  const ir::Graph g = testing::load_preset("efficientnet_b0");
+  EXPECT_EQ(node(g, a, "mb1").totals.params, 32 * 9 + 2 * 32 + (32 * 8 + 8) + (8 * 32 + 32) + 32 * 16 + 2 * 16);
+  EXPECT_EQ(node(g, a, "mb2").totals.params,
             16 * 96 + 2 * 96 + 96 * 9 + 2 * 96 + (96 * 4 + 4) + (4 * 96 + 96) + 96 * 24 + 2 * 24);
 }
 
@@ -95,14 +92,11 @@ TEST(GoogLeNet, TorchvisionExactParametersAndMacs) {
   EXPECT_EQ(a.totals.madds, 1498376192);
   // Inception (3a) by the paper's Table 1 (with torchvision's 3x3 "5x5" branch and BN):
   // 192*(64 + 96 + 16 + 32) + 9*96*128 + 9*16*32 weights, 2 BN parameters per channel.
-  ir::Graph g = testing::load_preset("googlenet");
-  cost::AnalysisOptions o;
-  o.convention = *cost::find_convention("torchvision");
-  const auto b = cost::analyze(g, o);
-  const auto& i3a = node(g, b, "inception3a");
+  const ir::Graph g = testing::load_preset("googlenet");
+  const auto& i3a = node(g, a, "inception3a");
   EXPECT_EQ(i3a.out.c, 256);
   EXPECT_EQ(i3a.totals.params, 192 * (64 + 96 + 16 + 32) + 9 * 96 * 128 + 9 * 16 * 32 + 2 * (64 + 96 + 128 + 16 + 32 + 32));
-  EXPECT_EQ(node(g, b, "inception5b").out.c, 1024);
+  EXPECT_EQ(node(g, a, "inception5b").out.c, 1024);
 }
 
 TEST(SqueezeNet, PaperAndTorchvisionParameters) {
