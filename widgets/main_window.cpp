@@ -33,6 +33,8 @@
 #include <QTableWidget>
 #include <QSvgGenerator>
 #include <QThread>
+#include <QStyle>
+#include <QToolButton>
 #include <QTimer>
 #include <QToolBar>
 #include <QUuid>
@@ -494,6 +496,15 @@ void MainWindow::buildActions() {
   // Toolbar: files, document settings, colouring, profiling.
   QToolBar* tb = addToolBar(tr("Main"));
   tb->setObjectName("mainToolbar");
+  // Icons from the style (every platform has them), the command and its keys in the tooltip.
+  auto iconAndTip = [this](QAction* a, QStyle::StandardPixmap icon, const QString& what) {
+    a->setIcon(style()->standardIcon(icon));
+    a->setToolTip(a->shortcut().isEmpty() ? what
+                                           : what + " (" + a->shortcut().toString(QKeySequence::NativeText) + ")");
+  };
+  iconAndTip(newAction, QStyle::SP_FileIcon, tr("New design"));
+  iconAndTip(openAction, QStyle::SP_DialogOpenButton, tr("Open a design, ONNX model or preset"));
+  iconAndTip(saveAction, QStyle::SP_DialogSaveButton, tr("Save"));
   tb->addAction(newAction);
   tb->addAction(openAction);
   tb->addAction(saveAction);
@@ -502,7 +513,8 @@ void MainWindow::buildActions() {
   // which made the toolbar jump at every edit); the command is in the tooltip.
   for (QAction* menuAction : {undo, redo}) {
     const bool isUndo = menuAction == undo;
-    auto* a = new QAction(isUndo ? tr("Undo") : tr("Redo"), tb);
+    auto* a = new QAction(style()->standardIcon(isUndo ? QStyle::SP_ArrowBack : QStyle::SP_ArrowForward),
+                          isUndo ? tr("Undo") : tr("Redo"), tb);
     a->setObjectName(isUndo ? "toolbarUndo" : "toolbarRedo");
     a->setEnabled(menuAction->isEnabled());
     a->setToolTip(menuAction->text().remove('&') + " (" + menuAction->shortcut().toString(QKeySequence::NativeText) + ")");
@@ -563,8 +575,14 @@ void MainWindow::buildActions() {
                                  .arg(profileAction_->shortcut().toString(QKeySequence::NativeText)));
   cancelAction_->setToolTip(tr("Stop the running profile (%1)")
                                 .arg(cancelAction_->shortcut().toString(QKeySequence::NativeText)));
+  profileAction_->setIcon(style()->standardIcon(QStyle::SP_MediaPlay));
+  cancelAction_->setIcon(style()->standardIcon(QStyle::SP_MediaStop));
   tb->addAction(profileAction_);
   tb->addAction(cancelAction_);
+  // Icon only for files and undo / redo (as desktop apps do); the profile keeps its word.
+  tb->setToolButtonStyle(Qt::ToolButtonIconOnly);
+  for (QAction* a : {profileAction_, cancelAction_})
+    if (auto* b = qobject_cast<QToolButton*>(tb->widgetForAction(a))) b->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
 }
 
 void MainWindow::showShortcuts() {

@@ -17,7 +17,9 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QToolBar>
 #include <QTreeWidget>
+#include <QWidgetAction>
 #include <random>
 
 #include "blocks/registry.h"
@@ -690,6 +692,16 @@ class GuiTest : public QObject {
     QVERIFY2(undo->toolTip().startsWith("Undo "), qPrintable(undo->toolTip()));
     for (const char* name : {"alpha", "resolution", "colourBy", "threads"})
       QVERIFY2(!w.findChild<QWidget*>(name)->toolTip().isEmpty(), name);
+    // Every toolbar button has an icon and a tooltip; the file commands name their keys.
+    auto* bar = w.findChild<QToolBar*>("mainToolbar");
+    for (QAction* a : bar->actions()) {
+      if (a->isSeparator() || qobject_cast<QWidgetAction*>(a)) continue;
+      QVERIFY2(!a->icon().isNull(), qPrintable(a->text()));
+      QVERIFY2(!a->toolTip().isEmpty(), qPrintable(a->text()));
+    }
+    bool saveTip = false;
+    for (QAction* a : bar->actions()) saveTip |= a->toolTip() == QString("Save (%1)").arg(QKeySequence(QKeySequence::Save).toString(QKeySequence::NativeText));
+    QVERIFY(saveTip);
     w.findChild<QAction*>("keyboardShortcuts")->trigger();
     auto* table = w.findChild<QTableWidget*>("shortcutsTable");
     QVERIFY(table);
