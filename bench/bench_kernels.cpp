@@ -139,6 +139,27 @@ void depthwise_shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_Depthwise)->Apply(depthwise_shapes);
 BENCHMARK(BM_Depthwise)->ArgNames({"H", "C", "k", "s", "portable"})->Args({56, 144, 3, 1, 1});
 
+/// A stand-alone activation over MobileNetV2's 56x56x144 expanded tensor (in L2 on
+/// most server cores), in place, through the best table: the element-wise path of
+/// unfused graphs and imported models.
+void BM_Activation(benchmark::State& state) {
+  const auto act = static_cast<ir::Activation>(state.range(0));
+  const std::int64_t n = 56 * 56 * 144;
+  const auto src = random_vec(static_cast<std::size_t>(n));
+  std::vector<float> y = src;
+  const auto& kt = kernels::best_kernels();
+  for (auto _ : state) {
+    state.PauseTiming();
+    y = src;
+    state.ResumeTiming();
+    kt.activation(y.data(), n, act);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetLabel(std::string(ir::activation_name(act)));
+  state.counters["elements/s"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Activation)->DenseRange(1, static_cast<int>(ir::Activation::Swish));
+
 }  // namespace
 
 #if defined(CONVSCOPE_HAVE_DNNL)
