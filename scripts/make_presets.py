@@ -37,12 +37,18 @@ class Net:
             f.write("\n")
 
 
+# MobileNetV1's Table 1 after the stem: (output channels, stride) of its 13 separable layers,
+# also the skeleton of the IGCV2 and segmentation presets.
+MOBILENET_V1_LAYERS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + \
+    [(1024, 2), (1024, 1)]
+
+
 def mobilenet_v1():
     n = Net("MobileNetV1 1.0/224", "Howard et al. 2017, Table 1: standard 3x3 conv, 13 depthwise-separable "
             "layers, global average pool, fully connected classifier.")
     x = n.add("input", "input")
     x = n.add("conv1", "conv", x, out=32, stride=2)
-    cfg = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
+    cfg = MOBILENET_V1_LAYERS
     for i, (c, s) in enumerate(cfg, 1):
         x = n.add(f"sep{i}", "separable", x, out=c, stride=s)
     x = n.add("pool", "global_pool", x)
@@ -57,7 +63,7 @@ def igcv2_mobilenet():
             "condition), the last one mapping to the layer's output channels.")
     x = n.add("input", "input")
     x = n.add("conv1", "conv", x, out=32, stride=2)
-    cfg = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
+    cfg = MOBILENET_V1_LAYERS
     for i, (c, s) in enumerate(cfg, 1):
         x = n.add(f"igc{i}", "igcv2", x, out=c, stride=s, layers=3)
     x = n.add("pool", "global_pool", x)
@@ -293,7 +299,7 @@ def mobilenet_seg():
             classes=21)
     x = n.add("input", "input")
     x = n.add("conv1", "conv", x, out=32, stride=2)
-    cfg = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
+    cfg = MOBILENET_V1_LAYERS
     feats = {}
     for i, (c, s) in enumerate(cfg, 1):
         x = n.add(f"enc{i}", "separable", x, out=c, stride=s, crelu=True)
