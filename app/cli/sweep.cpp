@@ -105,7 +105,9 @@ int run(const Options& o) {
     std::cerr << format_diagnostics(parsed.error(), "convscope-cli");
     return kExitUsage;
   }
-  const auto& [spec, axes] = *parsed;
+  // Named references, not a structured binding: lambdas below capture them (Clang 14).
+  const auto& spec = parsed->first;
+  const auto& axes = parsed->second;
   if (auto ok = sweep::check(g, spec); !ok) {
     std::cerr << format_diagnostics(as_flags(ok.error()), "convscope-cli: " + src.shown);
     return kExitUsage;

@@ -908,7 +908,6 @@ class Recognizer {
   };
   /// The squeeze-excite of ConvScope's inverted residual hanging off node `x` (e channels), if any.
   Se squeeze_excite(int x, std::int64_t e) const {
-    Se se;
     const auto cons = consumers(at(x).id);
     if (cons.size() != 2) return {};
     int pool = -1, scale = -1;
