@@ -11,6 +11,8 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "cost/analysis.h"
 
@@ -222,6 +224,30 @@ class Importer {
   }
 
  private:
+  /// A block id from an ONNX node name. PyTorch names nodes by their module scopes,
+  /// "/features/features.1/conv/conv.0/conv.0.0/Conv": a scope the next one extends
+  /// ("conv" before "conv.0") adds nothing, so it is left out, giving
+  /// features_1_conv_0_0_Conv rather than features_features_1_conv_conv_0_conv_0_0_Conv.
+  static std::string block_id(const std::string& name) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    while (start <= name.size()) {
+      const std::size_t slash = std::min(name.find('/', start), name.size());
+      if (slash > start) parts.push_back(name.substr(start, slash - start));
+      start = slash + 1;
+    }
+    std::string kept;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      const bool extended = i + 1 < parts.size() && parts[i + 1].size() > parts[i].size() &&
+                            parts[i + 1].compare(0, parts[i].size(), parts[i]) == 0 &&
+                            parts[i + 1][parts[i].size()] == '.';
+      if (extended) continue;
+      if (!kept.empty()) kept += '_';
+      kept += parts[i];
+    }
+    return clean(kept);
+  }
+
   static std::string clean(const std::string& s) {
     std::string out;
     for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) || c == '_' ? c : '_';
@@ -349,7 +375,7 @@ class Importer {
 
   std::string add(const onnx::NodeProto& n, const std::string& kind, std::vector<std::string> inputs,
                   ir::ParamMap params, const std::string& out) {
-    const std::string id = out_.graph.unique_id(clean(n.name().empty() ? n.op_type() : n.name()));
+    const std::string id = out_.graph.unique_id(block_id(n.name().empty() ? n.op_type() : n.name()));
     out_.graph.nodes.push_back(ir::Node{.id = id,
                                         .kind = kind,
                                         .inputs = std::move(inputs),
@@ -1116,6 +1142,45 @@ class Recognizer {
   std::optional<cost::Analysis> analysis_;
 };
 
+/// Drops the name prefix every block but the inputs shares ("features_" when the whole
+/// network sits in one module), at a '_' boundary, when the shorter ids stay unique.
+void drop_common_prefix(ImportedModel& m) {
+  std::vector<ir::Node*> blocks;
+  for (auto& n : m.graph.nodes)
+    if (n.kind != "input") blocks.push_back(&n);
+  if (blocks.size() < 2) return;
+  std::string_view prefix = blocks.front()->id;
+  for (const auto* n : blocks) {
+    std::size_t k = 0;
+    while (k < prefix.size() && k < n->id.size() && prefix[k] == n->id[k]) ++k;
+    prefix = prefix.substr(0, k);
+  }
+  const std::size_t cut = prefix.rfind('_');
+  if (cut == std::string_view::npos) return;
+  const std::size_t drop = cut + 1;
+  std::unordered_map<std::string, std::string> renamed;
+  std::unordered_set<std::string> taken;
+  for (const auto& n : m.graph.nodes)
+    if (n.kind == "input") taken.insert(n.id);
+  for (const auto* n : blocks) {
+    std::string id = n->id.substr(drop);
+    if (id.empty() || !taken.insert(id).second) return;
+    renamed.emplace(n->id, std::move(id));
+  }
+  for (auto& n : m.graph.nodes) {
+    if (auto it = renamed.find(n.id); it != renamed.end()) n.id = it->second;
+    for (auto& in : n.inputs)
+      if (auto it = renamed.find(in); it != renamed.end()) in = it->second;
+  }
+  std::map<std::string, runtime::OpWeights> weights;
+  for (auto& [key, w] : m.weights) {
+    const std::size_t slash = key.find('/');
+    const auto it = slash == std::string::npos ? renamed.end() : renamed.find(key.substr(0, slash));
+    weights.emplace(it == renamed.end() ? key : it->second + key.substr(slash), std::move(w));
+  }
+  m.weights = std::move(weights);
+}
+
 }  // namespace
 
 Result<ImportedModel> import_onnx_bytes(const std::string& bytes, const std::string& name) {
@@ -1124,7 +1189,10 @@ Result<ImportedModel> import_onnx_bytes(const std::string& bytes, const std::str
     return fail("", "not a valid ONNX model (the file is corrupt, truncated or of another format)");
   if (!m.has_graph() || m.graph().node_size() == 0) return fail("", "the ONNX model has no graph");
   auto imported = Importer().run(m, name);
-  if (imported) Recognizer(*imported).run();
+  if (imported) {
+    Recognizer(*imported).run();
+    drop_common_prefix(*imported);
+  }
   return imported;
 }
 

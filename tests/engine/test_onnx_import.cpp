@@ -95,6 +95,43 @@ TEST(OnnxImport, UnsupportedOpsAreListedWithTheirNodes) {
   EXPECT_NE(msg.find("'rnn1'"), std::string::npos) << msg;
 }
 
+// PyTorch names nodes by module scopes ("/model/model.features/model.features.3/Conv"):
+// the ids keep the innermost scope and the op, without the prefix every block shares.
+TEST(OnnxImport, ScopedNodeNamesBecomeShortIds) {
+  const ir::Graph g = testing::load_preset("squeezenet1_1");
+  onnx::ModelProto m;
+  ASSERT_TRUE(m.ParseFromString(export_bytes(g)));
+  auto* graph = m.mutable_graph();
+  for (int i = 0; i < graph->node_size(); ++i) {
+    auto* n = graph->mutable_node(i);
+    n->set_name("/model/model.features/model.features." + std::to_string(i) + "/" + n->op_type());
+  }
+  auto r = io::import_onnx_bytes(m.SerializeAsString(), "scoped");
+  ASSERT_TRUE(r.has_value()) << format_diagnostics(r.error());
+  bool saw_first_conv = false;
+  for (const auto& n : r->graph.nodes) {
+    EXPECT_EQ(n.id.find("model"), std::string::npos) << n.id;
+    EXPECT_LE(n.id.size(), 24u) << n.id;  // "63_GlobalAveragePool"
+    saw_first_conv = saw_first_conv || n.id == "0_Conv";
+  }
+  EXPECT_TRUE(saw_first_conv);
+  const auto a = cost::analyze(g), b = cost::analyze(r->graph);
+  ASSERT_TRUE(b.complete()) << format_diagnostics(b.diagnostics);
+  EXPECT_EQ(b.totals.params, a.totals.params);
+  std::size_t used = 0;
+  (void)runtime::Weights::with_named(r->graph, b, r->weights, 1, &used);
+  EXPECT_EQ(used, r->weights.size()) << "renamed blocks keep their weights";
+
+  // Without the shared prefix a block would take the input's id: the prefix stays.
+  const std::string input = graph->input(0).name();
+  for (int i = 0; i < graph->node_size(); ++i)
+    graph->mutable_node(i)->set_name(i == 0 ? "p_" + input : "p_n" + std::to_string(i));
+  auto kept = io::import_onnx_bytes(m.SerializeAsString(), "clash");
+  ASSERT_TRUE(kept.has_value()) << format_diagnostics(kept.error());
+  EXPECT_GE(kept->graph.find("p_" + input), 0);
+  EXPECT_GE(kept->graph.find(input), 0);
+}
+
 // Swish as PyTorch exports SiLU, x * Sigmoid(x), and as ONNX opset 24's Swish op.
 TEST(OnnxImport, SwishSpelledOutAndAsOneOp) {
   const ir::Graph g = testing::single_block("activation", {{"function", std::string("swish")}}, {8, 8, 4});
