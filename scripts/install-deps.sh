@@ -14,6 +14,8 @@ PACKAGES=(
   # (only recommended by libdnnl-dev, so name them). Optional: a missing peer is skipped at configure.
   libdnnl-dev ocl-icd-opencl-dev opencl-headers
   python3-torch python3-torchvision libopenblas0-openmp
+  # The sanitizer build and the libFuzzer harnesses (scripts/test-sanitizers.sh, scripts/fuzz.sh).
+  clang-14 libclang-rt-14-dev
   python3
   # The desktop app: Qt 6 Widgets/Svg, QCustomPlot for the plots, Graphviz for the layout,
   # fonts for text rendering, and Xvfb for screenshots of the app on a headless machine.
