@@ -4,6 +4,8 @@
 #include <QKeyEvent>
 #include <QMimeData>
 #include <QPainter>
+#include <QRegularExpression>
+#include <QResizeEvent>
 #include <QScrollBar>
 #include <QStyleOptionGraphicsItem>
 #include <QWheelEvent>
@@ -22,6 +24,8 @@ namespace {
 constexpr double kPortRadius = 5.0;
 constexpr double kPortHit = 9.0;
 constexpr double kEdgeHit = 7.0;
+/// Below this zoom a block shows only its name (see NodeItem::paint).
+constexpr double kDetailZoom = 0.75;
 
 
 QString shape_text(const ir::Shape& s) { return QStringLiteral("%1×%2×%3").arg(s.h).arg(s.w).arg(s.c); }
@@ -139,6 +143,16 @@ void NodeItem::paint(QPainter* p, const QStyleOptionGraphicsItem* option, QWidge
     p->drawRoundedRect(QRectF(1.5, 1.5, 6, kNodeHeight - 3), 3, 3);
   }
 
+  // Level of detail: zoomed out so far that the three lines would be under about
+  // 8 px, the block shows its name alone, as large as the box allows (F and a long
+  // network's overview stay readable); smaller still, just the box.
+  const double lod = option->levelOfDetailFromTransform(p->worldTransform());
+  if (lod < kDetailZoom) {
+    paintOverview(p, lod);
+    paintPorts(p);
+    return;
+  }
+
   QFont f = p->font();
   f.setPointSizeF(9.5);
   f.setBold(true);
@@ -158,7 +172,7 @@ void NodeItem::paint(QPainter* p, const QStyleOptionGraphicsItem* option, QWidge
   QString line3;
   if (rec.status == cost::NodeStatus::Ok) {
     line3 = shape_text(rec.out);
-    if (rec.totals.madds > 0) line3 += "  ·  " + qs(io::human(rec.totals.madds)) + " MAdds";
+    if (rec.totals.madds > 0) line3 += " · " + qs(io::human(rec.totals.madds)) + " MAdds";
   } else if (rec.status == cost::NodeStatus::Invalid) {
     p->setPen(QColor(0xb7, 0x1c, 0x1c));
     line3 = rec.problems.empty() ? QObject::tr("invalid") : qs(rec.problems.front().message);
@@ -168,7 +182,37 @@ void NodeItem::paint(QPainter* p, const QStyleOptionGraphicsItem* option, QWidge
   const QRectF l3(13, 38, kNodeWidth - 18, 16);
   p->drawText(l3, Qt::AlignLeft | Qt::AlignVCenter, fs.elidedText(line3, Qt::ElideRight, l3.width()));
 
-  // Ports.
+  paintPorts(p);
+}
+
+void NodeItem::paintOverview(QPainter* p, double lod) const {
+  // Pixel height of the name on screen: 12 px, but never more than the box holds.
+  const double max_scene = kNodeHeight * 0.42;
+  const double scene_px = std::min(12.0 / lod, max_scene);
+  if (scene_px * lod < 6.0) return;  // unreadable at any size the box allows
+  QFont f = p->font();
+  f.setBold(true);
+  f.setPixelSize(std::max(1, static_cast<int>(std::lround(scene_px))));
+  p->setFont(f);
+  p->setPen(Qt::black);
+  const QRectF text(12, 2, kNodeWidth - 16, kNodeHeight - 4);
+  // Two lines when the name is long, elided after that; full name in the tooltip.
+  const QFontMetricsF fm(f);
+  const QString name = qs(id_);
+  QString shown = name;
+  if (fm.horizontalAdvance(name) > text.width() && 2 * fm.lineSpacing() <= text.height()) {
+    int cut = static_cast<int>(name.size());
+    while (cut > 1 && fm.horizontalAdvance(name.left(cut)) > text.width()) --cut;
+    const int at_sep = static_cast<int>(name.left(cut).lastIndexOf(QRegularExpression("[_.\\-]")));
+    if (at_sep > cut / 2) cut = at_sep + 1;
+    shown = name.left(cut) + "\n" + fm.elidedText(name.mid(cut), Qt::ElideRight, text.width());
+  } else {
+    shown = fm.elidedText(name, Qt::ElideRight, text.width());
+  }
+  p->drawText(text, Qt::AlignLeft | Qt::AlignVCenter, shown);
+}
+
+void NodeItem::paintPorts(QPainter* p) const {
   p->setPen(QPen(QColor(0x42, 0x42, 0x42), 1));
   const std::size_t n = inputPorts();
   for (std::size_t s = 0; s < n; ++s) {
@@ -196,8 +240,16 @@ EdgeItem::EdgeItem(std::string from, std::string to, std::size_t slot)
 
 void EdgeItem::route(QPointF a, QPointF b) {
   QPainterPath path(a);
-  const double dy = std::max(40.0, std::abs(b.y() - a.y()) / 2);
-  path.cubicTo(a + QPointF(0, dy), b - QPointF(0, dy), b);
+  if (b.y() < a.y() + 20 && std::abs(b.x() - a.x()) > kNodeWidth / 2) {
+    // Into a block above (a wrapped column's top): out below, up between the columns, in from above.
+    const double x = (a.x() + b.x()) / 2, loop = 28;
+    path.cubicTo(a + QPointF(0, loop), QPointF(x, a.y() + loop), QPointF(x, a.y()));
+    path.lineTo(x, b.y());
+    path.cubicTo(QPointF(x, b.y() - loop), b - QPointF(0, loop), b);
+  } else {
+    const double dy = std::max(40.0, std::abs(b.y() - a.y()) / 2);
+    path.cubicTo(a + QPointF(0, dy), b - QPointF(0, dy), b);
+  }
   setPath(path);
 }
 
@@ -546,9 +598,11 @@ void CanvasView::fitAll() {
 
 void CanvasView::showStart() {
   fitAll();
-  constexpr double kReadable = 0.6;
-  if (zoom() >= kReadable) return;
-  zoomBy(kReadable / zoom());
+  // Every block when the names stay readable (the overview names are 10 px and more
+  // from 0.4); else the top of the graph at full detail.
+  constexpr double kOverviewReadable = 0.4;
+  if (zoom() >= kOverviewReadable) return;
+  zoomBy(kDetailZoom / zoom());
   QRectF r;
   for (QGraphicsItem* item : scene_->items())
     if (dynamic_cast<NodeItem*>(item)) r |= item->sceneBoundingRect();
@@ -640,6 +694,14 @@ void CanvasView::dropEvent(QDropEvent* event) {
   (void)scene_->dropKind(kind, mapToScene(event->position().toPoint()));
   event->acceptProposedAction();
   setFocus();
+}
+
+void CanvasView::resizeEvent(QResizeEvent* event) {
+  QGraphicsView::resizeEvent(event);
+  // The next automatic layout fills this shape (long networks wrap into columns).
+  const QSize v = viewport()->size();
+  if (v.width() > 50 && v.height() > 50)
+    scene_->document()->setLayoutAspect(static_cast<double>(v.width()) / v.height());
 }
 
 void CanvasView::drawBackground(QPainter* painter, const QRectF& rect) {

@@ -109,6 +109,7 @@ class CanvasView : public QGraphicsView {
   void dragLeaveEvent(QDragLeaveEvent* event) override;
   void dropEvent(QDropEvent* event) override;
   void drawBackground(QPainter* painter, const QRectF& rect) override;
+  void resizeEvent(QResizeEvent* event) override;
 
  private:
   CanvasScene* scene_;
@@ -146,6 +147,9 @@ class NodeItem : public QGraphicsItem {
  private:
   [[nodiscard]] const ir::Node& node() const;
   [[nodiscard]] const blocks::BlockInfo* info() const;
+  /// The name alone, large: the view is zoomed out below the detail level.
+  void paintOverview(QPainter* p, double lod) const;
+  void paintPorts(QPainter* p) const;
   CanvasScene* scene_;
   std::string id_;
   int index_ = -1;

@@ -64,7 +64,7 @@ QString Document::displayName() const {
 void Document::reset(ir::Graph graph, const QString& path, std::map<std::string, runtime::OpWeights> weights) {
   // Place blocks that have no position (presets and imported models have none).
   const bool unplaced = std::any_of(graph.nodes.begin(), graph.nodes.end(), [](const ir::Node& n) { return !n.pos; });
-  if (unplaced) edit::move_blocks(graph, layered_layout(graph));
+  if (unplaced) edit::move_blocks(graph, layered_layout(graph, layout_aspect_));
   undo_.clear();
   weights_ = std::move(weights);
   path_ = path;
@@ -142,6 +142,7 @@ Result<std::string> Document::spliceBlock(const std::string& kind, const std::st
     if (graph_.settings.alpha != 1.0) added.width = ir::WidthRule::Fixed;
     if (note) *note = tr("out %1: the channels of the edge").arg(c);
   }
+  edit::move_blocks(g, make_room(g, *id));
   apply(tr("Insert %1 before %2").arg(qs(*id), qs(to)), std::move(g));
   return id;
 }
@@ -233,7 +234,7 @@ void Document::setResolution(std::optional<std::int64_t> resolution) {
 
 void Document::autoLayout() {
   ir::Graph g = graph_;
-  edit::move_blocks(g, layered_layout(g));
+  edit::move_blocks(g, layered_layout(g, layout_aspect_));
   apply(tr("Automatic layout"), std::move(g));
 }
 

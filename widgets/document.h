@@ -67,8 +67,9 @@ class Document : public QObject {
   /// `merge_key` (non-empty) directly after each other merge into one.
   void apply(const QString& text, ir::Graph next, const QString& merge_key = {});
   Result<std::string> addBlock(const std::string& kind, std::optional<edit::Pos> pos);
-  /// Inserts a block into the edge feeding input `slot` of `to`. A kind with an
-  /// output width takes the edge's channel count; `note` then says so.
+  /// Inserts a block into the edge feeding input `slot` of `to`, one rank below its
+  /// input, pushing the blocks downstream along (layout.h, make_room). A kind with
+  /// an output width takes the edge's channel count; `note` then says so.
   Result<std::string> spliceBlock(const std::string& kind, const std::string& to, std::size_t slot,
                                   std::optional<edit::Pos> pos, QString* note = nullptr);
   Result<bool> connectBlocks(const std::string& from, const std::string& to, std::size_t slot);
@@ -83,6 +84,9 @@ class Document : public QObject {
   void setResolution(std::optional<std::int64_t> resolution);
   /// Places every block with the layered layout (one undo step).
   void autoLayout();
+  /// Width / height of the canvas the layout should fill (long networks wrap into
+  /// columns); the canvas view keeps it current.
+  void setLayoutAspect(double aspect) { layout_aspect_ = aspect; }
 
   // --- Selection (not part of the document's data; shared by canvas, inspector and table).
   [[nodiscard]] const std::vector<std::string>& selection() const { return selection_; }
@@ -134,6 +138,7 @@ class Document : public QObject {
   QString path_;
   std::map<std::string, runtime::OpWeights> weights_;
   std::vector<std::string> selection_;
+  double layout_aspect_ = 1.6;
   std::shared_ptr<const ProfileData> profile_;
   std::optional<profile::Calibration> calibration_;
   std::optional<profile::LatencyModel> model_;

@@ -50,6 +50,7 @@
 #include "io/graph_json.h"
 #include "io/presets.h"
 #include "io/report.h"
+#include "layout.h"
 #include "palette.h"
 #include "plots.h"
 #include "profile/latency_calibration.h"
@@ -141,8 +142,10 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
       } else {
         ir::Graph next = g;
         id = edit::add_block(next, kind.toStdString(), pos);
-        if (id && edit::connect(next, sel[0], *id, 0))
+        if (id && edit::connect(next, sel[0], *id, 0)) {
+          edit::move_blocks(next, make_room(next, *id));
           doc_.apply(tr("Add %1 after %2").arg(qs(*id), qs(sel[0])), next);
+        }
         else if (id)
           id = doc_.addBlock(kind.toStdString(), pos);
       }
@@ -422,7 +425,7 @@ void MainWindow::buildActions() {
   add(viewMenu, tr("Zoom &Out"), QKeySequence::ZoomOut, [this] { view_->zoomBy(0.8); });
   add(viewMenu, tr("Automatic &Layout"), QKeySequence(tr("Ctrl+L")), [this] {
     doc_.autoLayout();
-    view_->fitAll();
+    view_->showStart();
   });
   viewMenu->addSeparator();
   // How costs are counted: the same switches as the CLI's --convention and --memory.

@@ -21,6 +21,7 @@
 #include <QTreeWidget>
 #include <QWidgetAction>
 #include <random>
+#include <set>
 
 #include "blocks/registry.h"
 #include "canvas.h"
@@ -30,6 +31,7 @@
 #include "inspector.h"
 #include "io/graph_json.h"
 #include "io/report.h"
+#include "layout.h"
 #include "main_window.h"
 #include "qt_strings.h"
 #include "palette.h"
@@ -271,6 +273,88 @@ class GuiTest : public QObject {
     QCOMPARE(std::get<std::int64_t>(added.params.at("out")), std::int64_t{32});
     QVERIFY2(note.contains("out 32"), qPrintable(note));
     QVERIFY(doc.analysis().complete());
+  }
+
+  /// Pairs of blocks whose boxes overlap on the canvas ("a/b" each).
+  static QStringList overlapping(const ir::Graph& g) {
+    QStringList out;
+    for (std::size_t i = 0; i < g.nodes.size(); ++i)
+      for (std::size_t j = i + 1; j < g.nodes.size(); ++j) {
+        const auto& a = *g.nodes[i].pos;
+        const auto& b = *g.nodes[j].pos;
+        if (std::abs(a[0] - b[0]) < kNodeWidth && std::abs(a[1] - b[1]) < kNodeHeight)
+          out << qs(g.nodes[i].id + "/" + g.nodes[j].id);
+      }
+    return out;
+  }
+
+  // Issue 15.1: dropping onto the ir8 -> ir9 edge, and inserting from the palette
+  // with a block selected, make room: nothing overlaps, the new block sits below
+  // its input and the blocks downstream moved down.
+  void insertingMakesRoom() {
+    MainWindow& w = fresh(ir::Graph{});
+    QVERIFY(w.openPath("mobilenet_v2"));
+    Document& doc = *w.document();
+    QVERIFY(overlapping(doc.graph()).isEmpty());
+    const auto y_of = [&](const std::string& id) { return (*doc.graph().nodes[doc.graph().find(id)].pos)[1]; };
+    const double ir9_before = y_of("ir9");
+    EdgeItem* edge = nullptr;
+    for (auto* e : w.scene()->edgeItems())
+      if (e->to() == "ir9") edge = e;
+    QVERIFY(edge);
+    drop_kind(w, "separable", edge->path().pointAtPercent(0.5));
+    const std::string spliced = doc.selection().at(0);
+    QVERIFY2(overlapping(doc.graph()).isEmpty(), qPrintable(overlapping(doc.graph()).join(", ")));
+    QVERIFY(y_of(spliced) > y_of("ir8"));
+    QVERIFY(y_of("ir9") > ir9_before);
+    QVERIFY(y_of("ir9") > y_of(spliced));
+
+    doc.select({"ir3"});
+    emit w.palette()->activated("depthwise");
+    const std::string inserted = doc.selection().at(0);
+    QVERIFY(inserted != "ir3");
+    QCOMPARE(doc.graph().nodes[doc.graph().find("ir4")].inputs, std::vector<std::string>{inserted});
+    QVERIFY2(overlapping(doc.graph()).isEmpty(), qPrintable(overlapping(doc.graph()).join(", ")));
+
+    // At the end of the graph (no consumer): placed below, off everything.
+    doc.select({"fc"});
+    emit w.palette()->activated("activation");
+    QVERIFY2(overlapping(doc.graph()).isEmpty(), qPrintable(overlapping(doc.graph()).join(", ")));
+    QVERIFY(y_of(doc.selection().at(0)) > y_of("fc"));
+  }
+
+  // Issue 15.3: a long chain fills a landscape canvas in columns, every block
+  // apart, and the start view shows it all with readable names.
+  void longChainsWrapIntoColumns() {
+    MainWindow& w = fresh(ir::Graph{});
+    QVERIFY(w.openPath("mobilenet_v2"));
+    const auto& g = w.document()->graph();
+    std::set<double> columns;
+    double top = 1e300, bottom = -1e300, left = 1e300, right = -1e300;
+    for (const auto& n : g.nodes) {
+      columns.insert((*n.pos)[0]);
+      top = std::min(top, (*n.pos)[1]);
+      bottom = std::max(bottom, (*n.pos)[1] + kNodeHeight);
+      left = std::min(left, (*n.pos)[0]);
+      right = std::max(right, (*n.pos)[0] + kNodeWidth);
+    }
+    QVERIFY2(columns.size() >= 3, qPrintable(QString::number(columns.size())));
+    QVERIFY2(right - left > bottom - top, "a landscape layout");
+    QVERIFY(overlapping(g).isEmpty());
+    // The chain still reads in order: each block's input is above it or in the column before.
+    for (const auto& n : g.nodes)
+      for (const auto& in : n.inputs) {
+        const auto& p = *g.nodes[g.find(in)].pos;
+        QVERIFY2(p[1] < (*n.pos)[1] || p[0] < (*n.pos)[0], (in + " -> " + n.id).c_str());
+      }
+    w.view()->showStart();
+    QVERIFY2(w.view()->zoom() >= 0.4, qPrintable(QString::number(w.view()->zoom())));
+
+    // Ctrl+L lays it out again the same way, as one undo step.
+    const int steps = w.document()->undoStack()->count();
+    w.document()->autoLayout();
+    QVERIFY(overlapping(w.document()->graph()).isEmpty());
+    QVERIFY(w.document()->undoStack()->count() <= steps + 1);
   }
 
   void connectsPortsAndRefusesInvalidConnections() {
