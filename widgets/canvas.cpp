@@ -606,9 +606,10 @@ void CanvasView::showStart() {
   QRectF r;
   for (QGraphicsItem* item : scene_->items())
     if (dynamic_cast<NodeItem*>(item)) r |= item->sceneBoundingRect();
-  // Top of the graph, horizontally centred.
+  // Where the network starts: the top of its first (left) column.
   const QRectF visible = mapToScene(viewport()->rect()).boundingRect();
-  centerOn(QPointF(r.center().x(), r.top() - 30 + visible.height() / 2));
+  const double x = visible.width() >= r.width() ? r.center().x() : r.left() - 30 + visible.width() / 2;
+  centerOn(QPointF(x, r.top() - 30 + visible.height() / 2));
 }
 
 void CanvasView::zoomBy(double factor) {
