@@ -30,6 +30,8 @@ struct ProfileData {
   profile::ProfileSummary summary;
   profile::Calibration calibration;
   std::optional<profile::LatencyModel> model;  ///< what predicted the summary's predicted_ns
+  /// Non-empty when a step beat the calibrated peak and the ceilings were measured again (why).
+  QString recalibrated;
 };
 
 class Document : public QObject {

@@ -65,7 +65,6 @@ constexpr const char* kGraphMime = "application/x-convscope-graph";
 constexpr int kMaxRecent = 8;
 constexpr int kAutosaveMs = 30'000;
 
-QString ms_text(double ns) { return QString::number(ns / 1e6, 'f', ns < 1e7 ? 2 : 1) + " ms"; }
 
 }  // namespace
 
@@ -174,11 +173,13 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
     profileAction_->setEnabled(true);
     cancelAction_->setEnabled(false);
     const bool cancelled = result->result.cancelled;
-    if (!doc_.calibration()) doc_.setCalibration(result->calibration);
+    const QString recalibrated = result->recalibrated;
+    if (!doc_.calibration() || !recalibrated.isEmpty()) doc_.setCalibration(result->calibration);
     doc_.setProfile(std::move(result));
-    statusBar()->showMessage(
-        cancelled ? tr("Profile cancelled: figures cover the runs made before the cancel") : tr("Profile finished"),
-        8000);
+    statusBar()->showMessage(cancelled ? tr("Profile cancelled: figures cover the runs made before the cancel")
+                             : recalibrated.isEmpty() ? tr("Profile finished")
+                                                      : tr("Profile finished; %1").arg(recalibrated),
+                             recalibrated.isEmpty() ? 8000 : 20000);
     emit profileDone(!cancelled);
   });
   connect(runner_, &ProfileRunner::failed, this, [this](const QString& message) {
@@ -649,9 +650,9 @@ QString MainWindow::totalsText() const {
                           qs(io::with_commas(t.madds)), qs(io::human(a.memory.peak_bytes, true)),
                           qs(std::string(cost::memory_view_name(doc_.analysisOptions().memory_view))));
   if (const double p = doc_.predictedNs(); p > 0)
-    text += tr(" · predicted %1").arg(ms_text(p));
+    text += tr(" · predicted %1").arg(latency_text(p));
   else if (const double b = doc_.boundNs(); b > 0)
-    text += tr(" · roofline bound %1").arg(ms_text(b));
+    text += tr(" · roofline bound %1").arg(latency_text(b));
   if (!a.complete()) text += tr(" · %n problem(s)", nullptr, static_cast<int>(a.diagnostics.size()));
   return text;
 }
@@ -670,7 +671,7 @@ void MainWindow::updateStatus() {
   if (const ProfileData* p = doc_.profile()) {
     const auto& n = p->result.network_ns;
     QString text = tr("measured %1 (min %2, p90 %3, %4)")
-                       .arg(ms_text(n.median), ms_text(n.min), ms_text(n.p90), qs(p->result.isa));
+                       .arg(latency_text(n.median), latency_text(n.min), latency_text(n.p90), qs(p->result.isa));
     if (!doc_.profileCurrent()) text += tr(" — before the last edit");
     latency_->setText(text);
   } else {

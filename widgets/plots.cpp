@@ -28,11 +28,6 @@ constexpr double kLineHi = 1e5;
 
 QString esc(const std::string& s) { return qs(s).toHtmlEscaped(); }
 QString num(double v, int precision) { return QString::number(v, 'f', precision); }
-/// Nanoseconds as microseconds with a sensible number of decimals.
-QString micros(double ns) {
-  const double us = ns / 1000.0;
-  return num(us, us < 10 ? 2 : 1) + QStringLiteral(" µs");
-}
 QString madds(std::int64_t v) { return qs(io::human(v)); }
 
 /// Step kinds grouped for colouring: the GEMMs, the depthwise convolutions, the other
@@ -307,12 +302,12 @@ void PlotsPanel::rebuildLayers() {
       }
       QString text = layer_head(l) + QStringLiteral("<br>MAdds: %1").arg(madds(l.madds));
       if (modelled)
-        text += tr("<br>predicted: %1%2").arg(micros(l.predicted_ns), l.extrapolated ? tr(" (extrapolated)") : QString());
-      text += tr("<br>median: %1").arg(l.median_ns > 0 ? micros(l.median_ns) : tr("not measured"));
-      if (l.median_ns > 0) text += tr(" (min %1, p90 %2)").arg(micros(l.min_ns), micros(l.p90_ns));
+        text += tr("<br>predicted: %1%2").arg(latency_text(l.predicted_ns), l.extrapolated ? tr(" (extrapolated)") : QString());
+      text += tr("<br>median: %1").arg(l.median_ns > 0 ? latency_text(l.median_ns) : tr("not measured"));
+      if (l.median_ns > 0) text += tr(" (min %1, p90 %2)").arg(latency_text(l.min_ns), latency_text(l.p90_ns));
       if (l.median_ns > 0 && l.predicted_ns > 0)
         text += tr("<br>measured/predicted: %1×").arg(num(l.median_ns / l.predicted_ns, 2));
-      text += tr("<br>roofline bound: %1 (%2)").arg(l.bound_ns > 0 ? micros(l.bound_ns) : tr("n/a"), esc(l.bound));
+      text += tr("<br>roofline bound: %1 (%2)").arg(l.bound_ns > 0 ? latency_text(l.bound_ns) : tr("n/a"), esc(l.bound));
       const double height = std::max({l.median_ns, l.predicted_ns, l.bound_ns}) / 1000.0;
       top = std::max(top, height);
       hover.points.push_back({key, height, text, l.block});
@@ -324,11 +319,11 @@ void PlotsPanel::rebuildLayers() {
     count = static_cast<int>(layers.size());
     QString title = tr("Per layer, %1 steps: measured Σ %2, network median %3")
                         .arg(count)
-                        .arg(micros(measured_sum), micros(profile_data->result.network_ns.median));
+                        .arg(latency_text(measured_sum), latency_text(profile_data->result.network_ns.median));
     if (profile_data->result.cancelled) title += tr(" (cancelled: partial)");
     if (modelled)
       title += QLatin1Char('\n') +
-               tr("predicted %1 (%2)").arg(micros(sum.predicted_ns), model_note(*profile_data->model));
+               tr("predicted %1 (%2)").arg(latency_text(sum.predicted_ns), model_note(*profile_data->model));
     setTitle(kLayerTab, title);
     p->xAxis->setLabel(tr("Layer (plan step, in execution order)"));
   } else {
@@ -365,8 +360,8 @@ void PlotsPanel::rebuildLayers() {
         QString text = QStringLiteral("<b>%1</b> · %2<br>op: %3<br>MAdds: %4")
                            .arg(esc(block), esc(op.op.name), esc(ir::op_summary(op.op)), madds(op.totals.madds));
         if (modelled)
-          text += shown[i] > 0 ? tr("<br>predicted: %1").arg(micros(shown[i])) : tr("<br>predicted: in its step ↑");
-        if (bound_us > 0) text += tr("<br>roofline bound: %1").arg(micros(bound_ns[i]));
+          text += shown[i] > 0 ? tr("<br>predicted: %1").arg(latency_text(shown[i])) : tr("<br>predicted: in its step ↑");
+        if (bound_us > 0) text += tr("<br>roofline bound: %1").arg(latency_text(bound_ns[i]));
         top = std::max({top, us, bound_us});
         hover.points.push_back({key, std::max(us, bound_us), text, block});
       }
@@ -374,14 +369,14 @@ void PlotsPanel::rebuildLayers() {
       add_bound_marks(p, bk, bv);
       count = static_cast<int>(n);
       if (modelled) {
-        QString title = tr("Predicted latency per op: %1").arg(micros(doc_->predictedNs()));
+        QString title = tr("Predicted latency %1, per op:").arg(latency_text(doc_->predictedNs()));
         if (doc_->extrapolatedSteps() > 0)
           title += tr(" (%n step(s) outside the calibrated shapes)", nullptr, doc_->extrapolatedSteps());
         setTitle(kLayerTab, title + QLatin1Char('\n') +
                                 tr("%1; profile to measure it").arg(model_note(*doc_->latencyModel())));
       } else {
         setTitle(kLayerTab, tr("Roofline bound per op: %1 (a floor; no latency model yet). Profile to measure")
-                                .arg(micros(doc_->boundNs())));
+                                .arg(latency_text(doc_->boundNs())));
       }
     } else {
       setTitle(kLayerTab, tr("Profile to see measured latency"));
@@ -426,7 +421,7 @@ void PlotsPanel::rebuildRoofline() {
       text += tr("<br>intensity: %1 FLOP/byte").arg(num(x, 2));
       text += tr("<br>achieved: %1 GFLOP/s").arg(num(y, 2));
       if (peak > 0) text += tr(" (%1% of peak)").arg(num(100.0 * y / peak, 1));
-      text += tr("<br>median: %1, bound: %2").arg(micros(l.median_ns), esc(l.bound));
+      text += tr("<br>median: %1, bound: %2").arg(latency_text(l.median_ns), esc(l.bound));
       hover.points.push_back({x, y, text, l.block});
     }
     for (int g = 0; g < kGroups; ++g) {
@@ -504,7 +499,7 @@ void PlotsPanel::rebuildScatter() {
       xs.push_back(x);
       ys.push_back(y);
       QString text = layer_head(l) + QStringLiteral("<br>MAdds: %1").arg(madds(l.madds));
-      text += tr("<br>median: %1").arg(micros(l.median_ns));
+      text += tr("<br>median: %1").arg(latency_text(l.median_ns));
       if (l.madds > 0)
         text +=
             tr("<br>%1 ns per thousand MAdds").arg(l.median_ns / (static_cast<double>(l.madds) / 1000.0), 0, 'g', 3);

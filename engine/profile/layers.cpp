@@ -1,5 +1,7 @@
 #include "profile/layers.h"
 
+#include <cstdio>
+
 namespace convscope::profile {
 
 ProfileSummary summarize_profile(const ir::Graph& g, const runtime::Plan& plan, const ProfileResult& r,
@@ -49,6 +51,32 @@ ProfileSummary summarize_profile(const ir::Graph& g, const runtime::Plan& plan, 
     out.layers.push_back(std::move(row));
   }
   return out;
+}
+
+PeakCheck check_peak(const ProfileSummary& s) {
+  PeakCheck c;
+  c.peak = s.peak_gflops;
+  for (std::size_t i = 0; i < s.layers.size(); ++i)
+    if (const double g = s.layers[i].achieved_gflops(); g > c.gflops) {
+      c.gflops = g;
+      c.layer = static_cast<int>(i);
+    }
+  return c;
+}
+
+std::optional<Recalibration> recalibrate_if_beaten(const ProfileSummary& s, const kernels::KernelTable& kt) {
+  const PeakCheck before = check_peak(s);
+  if (!before.beaten()) return std::nullopt;
+  auto again = load_or_measure(kt, /*force=*/true);
+  if (!again) return std::nullopt;
+  char buf[320];
+  const auto& step = s.layers[static_cast<std::size_t>(before.layer)];
+  std::snprintf(buf, sizeof buf,
+                "step %s/%s ran at %.1f GFLOP/s, above the calibrated peak of %.1f: the ceilings were measured "
+                "again (one core %.1f, all cores %.1f GFLOP/s)",
+                step.block.c_str(), step.step.c_str(), before.gflops, before.peak, again->peak_gflops_1,
+                again->peak_gflops_all);
+  return Recalibration{*again, buf};
 }
 
 std::vector<double> predict_ops_ns(const cost::Analysis& a, const Calibration& cal, int threads) {

@@ -5,6 +5,7 @@
 /// read these rows.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,27 @@ struct ProfileSummary {
 /// `model` (optional) predicts every step.
 ProfileSummary summarize_profile(const ir::Graph& g, const runtime::Plan& plan, const ProfileResult& r,
                                  const Calibration& cal, const LatencyModel* model = nullptr);
+
+/// The fastest plan step against the compute ceiling. The ceilings are measured
+/// once and cached; measured while the machine was busy, the peak sits below what
+/// the kernels reach later, and GEMM steps plot above the "peak" line. A step more
+/// than 5 % above the peak means the calibration is not to be trusted.
+struct PeakCheck {
+  int layer = -1;     ///< index into ProfileSummary::layers (-1: no step did work)
+  double gflops = 0;  ///< what that step reached
+  double peak = 0;    ///< the ceiling it was held against
+  [[nodiscard]] bool beaten() const { return peak > 0 && gflops > 1.05 * peak; }
+};
+PeakCheck check_peak(const ProfileSummary& s);
+
+/// After a profile whose steps beat the calibrated peak: the ceilings measured
+/// again (and cached), with a sentence for the user on what was found. nullopt
+/// when the peak held (or measuring failed: the old calibration stays).
+struct Recalibration {
+  Calibration calibration;
+  std::string note;
+};
+std::optional<Recalibration> recalibrate_if_beaten(const ProfileSummary& s, const kernels::KernelTable& kt);
 
 /// The roofline bound of every analysis op in nanoseconds (index = op index),
 /// before any plan exists: FLOPs = 2 x MAdds + other ops, bytes = inputs +

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "profile/calibration.h"
+#include "profile/layers.h"
 #include "profile/profiler.h"
 #include "profile/stats.h"
 #include "test_util.h"
@@ -122,6 +123,45 @@ TEST(Calibration, MeasuresOnceThenUsesTheCache) {
   EXPECT_EQ(second->peak_gflops_1, first->peak_gflops_1);
   ::unsetenv("CONVSCOPE_CACHE_DIR");
   std::filesystem::remove_all(dir);
+}
+
+// Issue 15.8: a calibration is trusted only while no step runs faster than its
+// peak; a step above it (by more than 5 %) has the ceilings measured again.
+TEST(Calibration, AStepAboveThePeakIsCaughtAndRemeasured) {
+  profile::ProfileSummary s;
+  s.peak_gflops = 100;
+  auto layer = [](const char* name, std::int64_t flops, double ns) {
+    profile::LayerTiming l;
+    l.block = name;
+    l.step = "conv";
+    l.flops = flops;
+    l.median_ns = ns;
+    return l;
+  };
+  s.layers = {layer("a", 1'000'000, 20'000), layer("b", 2'000'000, 20'400), layer("c", 0, 500)};
+  auto c = profile::check_peak(s);
+  EXPECT_EQ(c.layer, 1);
+  EXPECT_NEAR(c.gflops, 2e6 / 20'400, 1e-9);  // 98.04 GFLOP/s
+  EXPECT_FALSE(c.beaten());
+  s.layers[1].median_ns = 19'100;  // 104.7 GFLOP/s: within 5 %
+  EXPECT_FALSE(profile::check_peak(s).beaten());
+  EXPECT_FALSE(profile::recalibrate_if_beaten(s, kernels::best_kernels()).has_value());
+  s.layers[1].median_ns = 18'000;  // 111.1 GFLOP/s
+  c = profile::check_peak(s);
+  EXPECT_TRUE(c.beaten());
+
+  // Measured again into a scratch cache: a real peak, and a note naming the step.
+  const auto dir = std::filesystem::temp_directory_path() / "convscope_test_recalibration";
+  std::filesystem::remove_all(dir);
+  ::setenv("CONVSCOPE_CACHE_DIR", dir.c_str(), 1);
+  auto again = profile::recalibrate_if_beaten(s, kernels::best_kernels());
+  ::unsetenv("CONVSCOPE_CACHE_DIR");
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_GT(again->calibration.peak_gflops_1, 0.1);
+  EXPECT_NE(again->note.find("step b/conv ran at 111.1 GFLOP/s, above the calibrated peak of 100.0"),
+            std::string::npos)
+      << again->note;
 }
 
 }  // namespace
