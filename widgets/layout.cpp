@@ -131,7 +131,8 @@ void wrap_columns(const ir::Graph& g, Positions& pos, double aspect) {
   if (columns == 1) return;
 
   // How many connections a cut above rank r would break; cuts go where that is least.
-  std::vector<int> crossing(static_cast<std::size_t>(ranks) + 1, 0);
+  // (A difference array: +1 where a connection starts spanning, -1 after it ends.)
+  std::vector<int> crossing(static_cast<std::size_t>(ranks) + 2, 0);
   for (const auto& n : g.nodes) {
     auto to = pos.find(n.id);
     if (to == pos.end()) continue;
@@ -139,9 +140,11 @@ void wrap_columns(const ir::Graph& g, Positions& pos, double aspect) {
       auto from = pos.find(in);
       if (from == pos.end()) continue;
       const int a = rank_of(from->second[1]), b = rank_of(to->second[1]);
-      for (int r = std::min(a, b) + 1; r <= std::max(a, b); ++r) ++crossing[static_cast<std::size_t>(r)];
+      ++crossing[static_cast<std::size_t>(std::min(a, b) + 1)];
+      --crossing[static_cast<std::size_t>(std::max(a, b) + 1)];
     }
   }
+  for (std::size_t r = 1; r < crossing.size(); ++r) crossing[r] += crossing[r - 1];
   std::vector<int> cuts{0};
   for (int k = 1; k < columns; ++k) {
     const int ideal = static_cast<int>(std::lround(static_cast<double>(k) * ranks / columns));
