@@ -8,7 +8,6 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QTableWidget>
-#include <QThread>
 #include <QVBoxLayout>
 
 #include "document.h"
@@ -109,10 +108,6 @@ CompressionDialog::CompressionDialog(Document* doc, QWidget* parent) : QDialog(p
   resize(980, 620);
 }
 
-CompressionDialog::~CompressionDialog() {
-  if (thread_) thread_->wait();
-}
-
 compress::Options CompressionDialog::options() const {
   compress::Options o;
   o.prune = prune_->value();
@@ -130,7 +125,7 @@ compress::Options CompressionDialog::options() const {
 }
 
 void CompressionDialog::run() {
-  if (thread_) return;
+  if (job_.running()) return;
   const ir::Graph g = doc_->graph();
   const auto named = doc_->importedWeights();
   const compress::Options o = options();
@@ -138,31 +133,26 @@ void CompressionDialog::run() {
   runButton_->setEnabled(false);
   summary_->setText(tr("Compressing..."));
   auto out = std::make_shared<Result<compress::Report>>(fail("", "not run"));
-  pending_ = out;
-  thread_ = QThread::create([g, named, o, inputs, out] {
-    try {
-      const auto a = cost::analyze(g);
-      if (!a.complete()) {
-        *out = fail("", "the graph has problems; fix them first:\n" + format_diagnostics(a.diagnostics));
-        return;
-      }
-      if (auto fits = runtime::check_weight_memory(a, std::int64_t{4} << 30); !fits) {
-        *out = tl::unexpected(fits.error());
-        return;
-      }
-      *out = compress::deep_compress(g, a, runtime::Weights::with_named(g, a, named), o, inputs);
-    } catch (const std::exception& e) {
-      *out = fail("", std::string("stopped: ") + e.what());
+  job_.start([g, named, o, inputs, out](const std::atomic<bool>&, const Job::Progress&) {
+    const auto a = cost::analyze(g);
+    if (!a.complete()) {
+      *out = fail("", "the graph has problems; fix them first:\n" + format_diagnostics(a.diagnostics));
+      return;
     }
+    if (auto fits = runtime::check_weight_memory(a, std::int64_t{4} << 30); !fits) {
+      *out = tl::unexpected(fits.error());
+      return;
+    }
+    *out = compress::deep_compress(g, a, runtime::Weights::with_named(g, a, named), o, inputs);
   });
-  connect(thread_, &QThread::finished, this, [this] {
-    thread_->deleteLater();
-    thread_ = nullptr;
-    runButton_->setEnabled(true);
-    show_result(*pending_);
-    emit finished();
-  });
-  thread_->start();
+  connect(
+      &job_, &Job::finished, this,
+      [this, out](const QString& error) {
+        runButton_->setEnabled(true);
+        show_result(error.isEmpty() ? *out : fail("", error.toStdString()));
+        emit finished();
+      },
+      Qt::SingleShotConnection);
 }
 
 void CompressionDialog::show_result(const Result<compress::Report>& r) {

@@ -8,13 +8,13 @@
 #include <memory>
 
 #include "compress/deep_compression.h"
+#include "job.h"
 
 class QDoubleSpinBox;
 class QLabel;
 class QPushButton;
 class QSpinBox;
 class QTableWidget;
-class QThread;
 
 namespace convscope::gui {
 
@@ -24,12 +24,11 @@ class CompressionDialog : public QDialog {
   Q_OBJECT
 
  public:
-  CompressionDialog(Document* doc, QWidget* parent = nullptr);
-  ~CompressionDialog() override;  ///< waits for a running job
+  CompressionDialog(Document* doc, QWidget* parent = nullptr);  ///< deleting it waits for a running job
 
   /// Starts a run with the current settings (the Run button).
   void run();
-  [[nodiscard]] bool busy() const { return thread_ != nullptr; }
+  [[nodiscard]] bool busy() const { return job_.running(); }
   [[nodiscard]] QTableWidget* table() const { return table_; }
   [[nodiscard]] QString summary() const;
 
@@ -46,8 +45,7 @@ class CompressionDialog : public QDialog {
   QPushButton* runButton_;
   QTableWidget* table_;
   QLabel* summary_;
-  QThread* thread_ = nullptr;
-  std::shared_ptr<Result<compress::Report>> pending_;
+  Job job_;
 };
 
 }  // namespace convscope::gui

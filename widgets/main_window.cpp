@@ -230,12 +230,7 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
 
 MainWindow::~MainWindow() {
   removeAutosave();
-  if (modelThread_) {  // a calibration in progress stops at its next probe
-    modelCancel_ = true;
-    modelThread_->wait();
-    delete modelThread_;
-    modelThread_ = nullptr;
-  }
+  // modelJob_ and ceilingsJob_ cancel their work and wait for it as they are destroyed.
   // The views observe doc_, which as a member dies before the base class deletes them: delete them first.
   delete runner_;
   runner_ = nullptr;
@@ -886,36 +881,30 @@ void MainWindow::loadLatencyModel(bool force) {
       return;
     }
   }
-  if (modelThread_) return;  // when it ends, the Threads setting is checked again
+  if (modelJob_.running()) return;  // when it ends, the Threads setting is checked again
   if (!force && !options_.calibrate_latency) return;
-  modelCancel_ = false;
   statusBar()->showMessage(
       tr("Calibrating the latency model for %n thread(s): about 10 s, once per machine…", nullptr, threads));
-  QPointer<MainWindow> self(this);
-  modelThread_ = QThread::create([this, self, threads, force, &kt] {
+  auto out = std::make_shared<Result<profile::LatencyModel>>(fail("", "not run"));
+  modelJob_.start([threads, force, &kt, out](const std::atomic<bool>& cancel, const Job::Progress&) {
     profile::LatencyCalibrationOptions o;
     o.threads = threads;
-    o.cancel = &modelCancel_;
-    auto m = profile::load_or_calibrate_latency(kt, o, force);
-    QMetaObject::invokeMethod(
-        qApp,
-        [self, m = std::move(m), threads] {
-          if (!self) return;
-          if (m && threads == self->threads_->value()) self->doc_.setLatencyModel(*m);
-          if (m)
-            self->statusBar()->showMessage(tr("Latency model ready: %1").arg(qs(m->describe())), 8000);
-          else
-            self->statusBar()->showMessage(tr("Latency model: %1").arg(describe(m.error())), 10000);
-        },
-        Qt::QueuedConnection);
+    o.cancel = &cancel;
+    *out = profile::load_or_calibrate_latency(kt, o, force);
   });
-  connect(modelThread_, &QThread::finished, this, [this] {
-    modelThread_->deleteLater();
-    modelThread_ = nullptr;
-    const auto& m = doc_.latencyModel();
-    if (!m || m->threads != threads_->value()) loadLatencyModel();  // Threads changed meanwhile
-  });
-  modelThread_->start();
+  connect(
+      &modelJob_, &Job::finished, this,
+      [this, out, threads](const QString& error) {
+        const auto& m = *out;
+        if (m && threads == threads_->value()) doc_.setLatencyModel(*m);
+        if (m)
+          statusBar()->showMessage(tr("Latency model ready: %1").arg(qs(m->describe())), 8000);
+        else
+          statusBar()->showMessage(tr("Latency model: %1").arg(error.isEmpty() ? describe(m.error()) : error), 10000);
+        const auto& current = doc_.latencyModel();
+        if (!current || current->threads != threads_->value()) loadLatencyModel();  // Threads changed meanwhile
+      },
+      Qt::SingleShotConnection);
 }
 
 void MainWindow::fitOnScreen() {
@@ -938,29 +927,30 @@ void MainWindow::fitOnScreen() {
 void MainWindow::startCalibration(bool force) {
   // Off the UI thread: the ceilings (cached after the first run; a few seconds to
   // measure), then, when asked to calibrate again, the latency model as well.
+  if (ceilingsJob_.running()) {
+    if (force) statusBar()->showMessage(tr("The ceilings are being measured already"), 6000);
+    return;
+  }
   if (force) statusBar()->showMessage(tr("Calibrating this machine: its ceilings (a few seconds), then the latency model…"));
-  QPointer<MainWindow> self(this);
-  QThread* t = QThread::create([self, force] {
-    auto cal = profile::load_or_measure(kernels::best_kernels(), force);
-    QMetaObject::invokeMethod(
-        qApp,
-        [self, cal, force] {
-          if (!self) return;
-          if (!cal) {
-            if (force) self->showError(tr("Calibration"), describe(cal.error()));
-            return;
-          }
-          if (force || !self->doc_.calibration()) self->doc_.setCalibration(*cal);
-          if (!force) return;
-          self->statusBar()->showMessage(tr("Calibrated: %1 GFLOP/s peak, DRAM %2 GB/s; now the latency model…")
-                                             .arg(cal->peak_gflops_1, 0, 'f', 1)
-                                             .arg(cal->dram_gbps, 0, 'f', 1));
-          self->loadLatencyModel(true);
-        },
-        Qt::QueuedConnection);
+  auto cal = std::make_shared<Result<profile::Calibration>>(fail("", "not run"));
+  ceilingsJob_.start([cal, force](const std::atomic<bool>&, const Job::Progress&) {
+    *cal = profile::load_or_measure(kernels::best_kernels(), force);
   });
-  connect(t, &QThread::finished, t, &QObject::deleteLater);
-  t->start();
+  connect(
+      &ceilingsJob_, &Job::finished, this,
+      [this, cal, force](const QString& error) {
+        if (!*cal) {
+          if (force) showError(tr("Calibration"), error.isEmpty() ? describe(cal->error()) : error);
+          return;
+        }
+        if (force || !doc_.calibration()) doc_.setCalibration(**cal);
+        if (!force) return;
+        statusBar()->showMessage(tr("Calibrated: %1 GFLOP/s peak, DRAM %2 GB/s; now the latency model…")
+                                     .arg((*cal)->peak_gflops_1, 0, 'f', 1)
+                                     .arg((*cal)->dram_gbps, 0, 'f', 1));
+        loadLatencyModel(true);
+      },
+      Qt::SingleShotConnection);
 }
 
 Result<bool> MainWindow::exportCanvas(const QString& path) {

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "document.h"
+#include "job.h"
 
 class QDoubleSpinBox;
 class QThread;
@@ -156,8 +157,8 @@ class MainWindow : public QMainWindow {
   QDoubleSpinBox* alpha_ = nullptr;
   QSpinBox* resolution_ = nullptr;
   QSpinBox* threads_ = nullptr;
-  QThread* modelThread_ = nullptr;  ///< calibrating a latency model
-  std::atomic<bool> modelCancel_{false};
+  Job modelJob_;     ///< calibrating a latency model (cancelled and waited for on close)
+  Job ceilingsJob_;  ///< loading or measuring this machine's ceilings
   QComboBox* colour_ = nullptr;
   QLabel* totals_ = nullptr;
   QLabel* latency_ = nullptr;

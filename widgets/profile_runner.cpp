@@ -1,6 +1,5 @@
 #include "profile_runner.h"
 
-#include <exception>
 #include <utility>
 
 #include "kernels/kernels.h"
@@ -13,99 +12,84 @@ Result<profile::Calibration> calibration() { return profile::load_or_measure(ker
 
 ProfileRunner::ProfileRunner(QObject* parent) : QObject(parent) {
   qRegisterMetaType<std::shared_ptr<const ProfileData>>("std::shared_ptr<const convscope::gui::ProfileData>");
-}
-
-ProfileRunner::~ProfileRunner() {
-  if (thread_) {
-    cancel_ = true;
-    thread_->wait();
-  }
-}
-
-void ProfileRunner::cancel() { cancel_ = true; }
-
-bool ProfileRunner::start(ProfileJob job) {
-  if (thread_) return false;
-  cancel_ = false;
-  data_.reset();
-  error_.clear();
-  thread_ = QThread::create([this, job = std::move(job)] {
-    // Nothing thrown here may reach the event loop: report it as a failure instead.
-    try {
-      Q_EMIT progress(0.0, tr("calibrating"));
-      auto cal = calibration();
-      if (!cal) {
-        error_ = tr("Calibration failed: %1").arg(describe(cal.error()));
-        return;
-      }
-      auto data = std::make_shared<ProfileData>();
-      data->graph = job.graph;
-      data->calibration = *cal;
-      data->analysis = cost::analyze(job.graph);
-      if (!data->analysis.complete()) {
-        error_ = tr("The graph has problems; fix them before profiling:\n%1").arg(describe(data->analysis.diagnostics));
-        return;
-      }
-      Q_EMIT progress(0.0, tr("building the plan"));
-      runtime::Weights weights;
-      runtime::PlanOptions po;
-      po.threads = job.threads;
-      if (auto fits = runtime::check_weight_memory(data->analysis, po.memory_limit_bytes); !fits) {
-        error_ = QString::fromStdString(format_diagnostics(fits.error()));
-        return;
-      }
-      if (!job.weights.empty()) {
-        weights = runtime::Weights::with_named(job.graph, data->analysis, job.weights);
-        po.weights = &weights;
-      }
-      auto plan = runtime::Plan::build(job.graph, data->analysis, po);
-      if (!plan) {
-        error_ = tr("Cannot run the graph: %1").arg(describe(plan.error()));
-        return;
-      }
-      profile::ProfileOptions opt;
-      opt.min_runs = job.min_runs;
-      opt.min_seconds = job.min_seconds;
-      opt.cancel = &cancel_;
-      opt.progress = [this, last = -1.0](double f) mutable {
-        if (f - last < 0.005 && f < 1.0) return;  // a few hundred updates at most
-        last = f;
-        Q_EMIT progress(f, tr("measuring"));
-      };
-      data->result = profile::profile_plan(*plan, opt);
-      if (job.model && job.model->threads == job.threads) data->model = job.model;
-      auto summarize = [&] {
-        data->summary = profile::summarize_profile(job.graph, *plan, data->result, data->calibration,
-                                                   data->model ? &*data->model : nullptr);
-      };
-      summarize();
-      // A step faster than the calibrated peak: the ceilings were measured under load.
-      if (!data->result.cancelled && profile::check_peak(data->summary).beaten()) {
-        Q_EMIT progress(1.0, tr("measuring the ceilings again"));
-        if (auto again = profile::recalibrate_if_beaten(data->summary, kernels::best_kernels())) {
-          data->calibration = again->calibration;
-          data->recalibrated = QString::fromStdString(again->note);
-          summarize();
-        }
-      }
-      data_ = std::move(data);
-    } catch (const std::exception& e) {
-      error_ = tr("Profiling stopped: %1").arg(QString::fromUtf8(e.what()));
-    } catch (...) {
-      error_ = tr("Profiling stopped by an unknown error");
-    }
-  });
-  // Deliver on this (the UI) thread once the worker has ended, so a receiver may start the next job at once.
-  connect(thread_, &QThread::finished, this, [this] {
-    thread_->deleteLater();
-    thread_ = nullptr;
+  connect(&job_, &Job::progress, this, &ProfileRunner::progress);
+  connect(&job_, &Job::finished, this, [this](const QString& error) {
     if (data_)
       Q_EMIT finished(std::exchange(data_, nullptr));
+    else if (!error.isEmpty())
+      Q_EMIT failed(tr("Profiling %1").arg(error));
     else
       Q_EMIT failed(error_.isEmpty() ? tr("Profiling produced no result") : error_);
   });
-  thread_->start();
-  return true;
+}
+
+bool ProfileRunner::start(ProfileJob job) {
+  if (job_.running()) return false;
+  data_.reset();
+  error_.clear();
+  return job_.start([this, job = std::move(job)](const std::atomic<bool>& cancel, const Job::Progress& progress) {
+    run(job, cancel, progress);
+  });
+}
+
+void ProfileRunner::run(const ProfileJob& job, const std::atomic<bool>& cancel, const Job::Progress& progress) {
+  progress(0.0, tr("calibrating"));
+  auto cal = calibration();
+  if (!cal) {
+    error_ = tr("Calibration failed: %1").arg(describe(cal.error()));
+    return;
+  }
+  auto data = std::make_shared<ProfileData>();
+  data->graph = job.graph;
+  data->calibration = *cal;
+  data->analysis = cost::analyze(job.graph);
+  if (!data->analysis.complete()) {
+    error_ = tr("The graph has problems; fix them before profiling:\n%1").arg(describe(data->analysis.diagnostics));
+    return;
+  }
+  progress(0.0, tr("building the plan"));
+  runtime::Weights weights;
+  runtime::PlanOptions po;
+  po.threads = job.threads;
+  if (auto fits = runtime::check_weight_memory(data->analysis, po.memory_limit_bytes); !fits) {
+    error_ = QString::fromStdString(format_diagnostics(fits.error()));
+    return;
+  }
+  if (!job.weights.empty()) {
+    weights = runtime::Weights::with_named(job.graph, data->analysis, job.weights);
+    po.weights = &weights;
+  }
+  auto plan = runtime::Plan::build(job.graph, data->analysis, po);
+  if (!plan) {
+    error_ = tr("Cannot run the graph: %1").arg(describe(plan.error()));
+    return;
+  }
+  profile::ProfileOptions opt;
+  opt.min_runs = job.min_runs;
+  opt.min_seconds = job.min_seconds;
+  opt.cancel = &cancel;
+  opt.progress = [this, &progress, last = -1.0](double f) mutable {
+    if (f - last < 0.005 && f < 1.0) return;  // a few hundred updates at most
+    last = f;
+    progress(f, tr("measuring"));
+  };
+  data->result = profile::profile_plan(*plan, opt);
+  if (job.model && job.model->threads == job.threads) data->model = job.model;
+  auto summarize = [&] {
+    data->summary = profile::summarize_profile(job.graph, *plan, data->result, data->calibration,
+                                               data->model ? &*data->model : nullptr);
+  };
+  summarize();
+  // A step faster than the calibrated peak: the ceilings were measured under load.
+  if (!data->result.cancelled && profile::check_peak(data->summary).beaten()) {
+    progress(1.0, tr("measuring the ceilings again"));
+    if (auto again = profile::recalibrate_if_beaten(data->summary, kernels::best_kernels())) {
+      data->calibration = again->calibration;
+      data->recalibrated = QString::fromStdString(again->note);
+      summarize();
+    }
+  }
+  data_ = std::move(data);
 }
 
 }  // namespace convscope::gui

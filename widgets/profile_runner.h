@@ -1,14 +1,13 @@
 #pragma once
-/// Runs a profile off the UI thread: plan build, calibration (cached per
-/// machine), then the profiler, reporting progress and honouring cancel. One
-/// job at a time; results arrive as a ProfileData through a queued signal.
+/// Runs a profile off the UI thread (a Job): plan build, calibration (cached
+/// per machine), then the profiler, reporting progress and honouring cancel.
+/// One job at a time; results arrive as a ProfileData through a queued signal.
 
 #include <QObject>
-#include <QThread>
-#include <atomic>
 #include <memory>
 
 #include "document.h"
+#include "job.h"
 
 namespace convscope::gui {
 
@@ -25,14 +24,13 @@ class ProfileRunner : public QObject {
   Q_OBJECT
 
  public:
-  explicit ProfileRunner(QObject* parent = nullptr);
-  ~ProfileRunner() override;  ///< cancels a running job and waits for it
+  explicit ProfileRunner(QObject* parent = nullptr);  ///< deleting it cancels a running job and waits
 
-  [[nodiscard]] bool busy() const { return thread_ != nullptr; }
+  [[nodiscard]] bool busy() const { return job_.running(); }
   /// Starts `job`; returns false (and does nothing) while another job runs.
   bool start(ProfileJob job);
   /// Asks the running job to stop; `finished` then arrives with result.cancelled set.
-  void cancel();
+  void cancel() { job_.cancel(); }
 
  signals:
   /// Fraction done (0..1) and what is happening ("calibrating", "building the plan", "measuring").
@@ -42,11 +40,11 @@ class ProfileRunner : public QObject {
   void failed(const QString& message);
 
  private:
-  QThread* thread_ = nullptr;
-  std::atomic<bool> cancel_{false};
+  void run(const ProfileJob& job, const std::atomic<bool>& cancel, const Job::Progress& progress);
   // Written by the worker, read on the UI thread after it has ended.
   std::shared_ptr<const ProfileData> data_;
   QString error_;
+  Job job_;  ///< last: destroyed first, so the worker has ended before what it writes goes
 };
 
 /// The cached calibration, or a fresh one (2-4 s); errors as text.

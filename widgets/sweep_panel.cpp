@@ -19,7 +19,6 @@
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTableWidget>
-#include <QThread>
 #include <QToolTip>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -317,19 +316,15 @@ SweepPanel::SweepPanel(Document* doc, QWidget* parent)
           [this](QCPAbstractPlottable*, int, QMouseEvent* e) { openAt(kScatterTab, e); });
   connect(heatmap_, &QCustomPlot::mouseDoubleClick, this, [this](QMouseEvent* e) { openAt(kHeatmapTab, e); });
 
+  // Delivered on the UI thread once the worker has ended, so a receiver may start the next run at once.
+  connect(&job_, &Job::finished, this, [this](const QString& error) {
+    if (!error.isEmpty()) work_error_ = tr("Measuring %1").arg(error);
+    onMeasured();
+  });
   refresh();
 }
 
-SweepPanel::~SweepPanel() {
-  if (thread_) {
-    // Nothing from the worker may reach this half-destroyed panel: stop it, wait, and drop its thread.
-    thread_->disconnect(this);
-    stop_ = true;
-    thread_->wait();
-    delete thread_;
-    thread_ = nullptr;
-  }
-}
+SweepPanel::~SweepPanel() = default;  // job_ (the last member) cancels the measurement and waits for it
 
 QCustomPlot* SweepPanel::chart(int tab) const {
   if (tab == kScatterTab) return scatter_;
@@ -445,7 +440,6 @@ bool SweepPanel::run() {
 void SweepPanel::startMeasuring() {
   const auto total = static_cast<std::size_t>(
       std::count_if(points_.begin(), points_.end(), [](const sweep::Point& p) { return p.valid && !p.median_ms; }));
-  stop_ = false;
   work_points_ = points_;
   work_complete_ = false;
   work_error_.clear();
@@ -457,30 +451,21 @@ void SweepPanel::startMeasuring() {
   setStatus(tr("Measuring %1 (the costs are shown meanwhile)…").arg(points_text(total)));
 
   measured_threads_ = threads_->value();
-  thread_ = QThread::create([this, graph = graph_, grid = spec_, threads = measured_threads_] {
-    // Nothing thrown here may reach the event loop: report it instead.
-    try {
-      sweep::MeasureOptions options;
-      options.threads = threads;
-      options.cancel = &stop_;
-      options.progress = [this](std::size_t done, std::size_t count) {
-        QMetaObject::invokeMethod(
-            this, [this, done, count] { onProgress(done, count); }, Qt::QueuedConnection);
-      };
-      work_complete_ = sweep::measure(graph, grid, work_points_, options);
-    } catch (const std::exception& e) {
-      work_error_ = tr("Measuring stopped: %1").arg(QString::fromUtf8(e.what()));
-    } catch (...) {
-      work_error_ = tr("Measuring stopped by an unknown error");
-    }
+  job_.start([this, graph = graph_, grid = spec_, threads = measured_threads_](const std::atomic<bool>& cancel,
+                                                                                const Job::Progress&) {
+    sweep::MeasureOptions options;
+    options.threads = threads;
+    options.cancel = &cancel;
+    options.progress = [this](std::size_t done, std::size_t count) {
+      QMetaObject::invokeMethod(
+          this, [this, done, count] { onProgress(done, count); }, Qt::QueuedConnection);
+    };
+    work_complete_ = sweep::measure(graph, grid, work_points_, options);
   });
-  // Deliver on this (the UI) thread once the worker has ended, so a receiver may start the next run at once.
-  connect(thread_, &QThread::finished, this, &SweepPanel::onMeasured);
-  thread_->start();
 }
 
 void SweepPanel::onProgress(std::size_t done, std::size_t total) {
-  if (!running() || stop_) return;
+  if (!running() || job_.cancelled()) return;
   progress_->setRange(0, static_cast<int>(std::max<std::size_t>(total, 1)));
   progress_->setValue(static_cast<int>(done));
   setStatus(tr("Measuring: %1 of %2 done…").arg(done).arg(points_text(total)));
@@ -517,15 +502,13 @@ void SweepPanel::clearResults() {
 
 void SweepPanel::cancel() {
   if (!running()) return;
-  stop_ = true;
+  job_.cancel();
   cancel_button_->setEnabled(false);
   setStatus(tr("Cancelling…"));
 }
 
 void SweepPanel::onMeasured() {
-  thread_->deleteLater();
-  thread_ = nullptr;
-  const bool cancelled = stop_.load() || !work_complete_;
+  const bool cancelled = job_.cancelled() || !work_complete_;
   points_ = std::move(work_points_);
   work_points_.clear();
   const bool dropped = drop_results_;

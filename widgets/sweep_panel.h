@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "document.h"
+#include "job.h"
 #include "sweep/sweep.h"
 
 class QCheckBox;
@@ -33,7 +34,6 @@ class QPushButton;
 class QSpinBox;
 class QTabWidget;
 class QTableWidget;
-class QThread;
 
 namespace convscope::gui {
 
@@ -61,7 +61,7 @@ class SweepPanel : public QWidget {
   /// Asks a running measurement to stop; the points measured so far are kept and `finished(false)` follows.
   void cancel();
   /// True while latencies are being measured.
-  [[nodiscard]] bool running() const { return thread_ != nullptr; }
+  [[nodiscard]] bool running() const { return job_.running(); }
   /// The points of the last sweep (alpha-major, then resolution, then parameter values).
   [[nodiscard]] const std::vector<sweep::Point>& points() const { return points_; }
   /// The grid of the last sweep.
@@ -174,12 +174,11 @@ class SweepPanel : public QWidget {
   std::vector<HoverPoint> scatter_hover_;
   std::vector<std::optional<std::size_t>> heatmap_cells_;  ///< alpha-major: the point shown in each cell
 
-  // The measurement: the worker writes work_* and reads stop_; the UI thread reads work_* once it has ended.
-  QThread* thread_ = nullptr;
-  std::atomic<bool> stop_{false};
+  // The measurement: the worker writes work_*; the UI thread reads them once it has ended.
   std::vector<sweep::Point> work_points_;
   bool work_complete_ = false;
   QString work_error_;
+  Job job_;  ///< last: destroyed first, so the worker has ended before what it writes goes
 };
 
 }  // namespace convscope::gui

@@ -17,6 +17,7 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThread>
 #include <QToolBar>
 #include <QTreeWidget>
 #include <QWidgetAction>
@@ -29,6 +30,7 @@
 #include "compression_dialog.h"
 #include "cost_table.h"
 #include "inspector.h"
+#include "job.h"
 #include "io/graph_json.h"
 #include "io/report.h"
 #include "layout.h"
@@ -355,6 +357,32 @@ class GuiTest : public QObject {
     w.document()->autoLayout();
     QVERIFY(overlapping(w.document()->graph()).isEmpty());
     QVERIFY(w.document()->undoStack()->count() <= steps + 1);
+  }
+
+  // Issue 16.2: one runner for long work. Progress and the end arrive on the UI
+  // thread, a throw becomes the error text, cancel stops the work, one run at a time.
+  void jobRunsOffTheUiThreadAndReportsOnIt() {
+    Job job;
+    QSignalSpy progress(&job, &Job::progress), done(&job, &Job::finished);
+    Qt::HANDLE worker = nullptr;
+    QVERIFY(job.start([&](const std::atomic<bool>& cancel, const Job::Progress& report) {
+      worker = QThread::currentThreadId();
+      report(0.5, "half");
+      while (!cancel) QThread::msleep(1);
+    }));
+    QVERIFY(job.running());
+    QVERIFY(!job.start([](const std::atomic<bool>&, const Job::Progress&) {}));  // one at a time
+    QTRY_COMPARE(progress.count(), 1);
+    QCOMPARE(progress.first().at(1).toString(), QString("half"));
+    job.cancel();
+    QVERIFY(done.wait(5000));
+    QCOMPARE(done.first().at(0).toString(), QString());
+    QVERIFY(worker && worker != QThread::currentThreadId());
+    QVERIFY(!job.running());
+
+    QVERIFY(job.start([](const std::atomic<bool>&, const Job::Progress&) { throw std::runtime_error("disk full"); }));
+    QVERIFY(done.wait(5000));
+    QCOMPARE(done.last().at(0).toString(), QString("stopped: disk full"));
   }
 
   void connectsPortsAndRefusesInvalidConnections() {
