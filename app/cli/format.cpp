@@ -1,4 +1,5 @@
-// convscope-cli format: prints (or rewrites, atomically) graph files in canonical form.
+// convscope-cli format: prints (or rewrites, atomically) graph files in canonical form,
+// optionally with layer-by-layer chains merged into blocks (--recognize-blocks).
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -7,6 +8,7 @@
 #include "command.h"
 #include "common.h"
 #include "io/graph_json.h"
+#include "passes/recognize.h"
 
 namespace convscope::cli {
 
@@ -15,7 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 struct Options {
   std::vector<std::string> files;
-  bool in_place = false, check = false;
+  bool in_place = false, check = false, recognize = false;
 };
 
 int run(const Options& o) {
@@ -35,6 +37,7 @@ int run(const Options& o) {
       rc = std::max(rc, print_load_error(src));
       continue;
     }
+    if (o.recognize) passes::recognize_blocks(*src.graph);
     const std::string text = io::graph_to_json(*src.graph);
     if (o.check || o.in_place) {
       std::ifstream f(src.shown, std::ios::binary);
@@ -65,6 +68,9 @@ Command add_format(CLI::App& app) {
   cmd->add_option("FILE", o->files, "graph files")->required();
   cmd->add_flag("-i,--in-place", o->in_place, "rewrite the files (atomically)");
   cmd->add_flag("--check", o->check, "exit 1 if a file is not in canonical form");
+  cmd->add_flag("--recognize-blocks", o->recognize,
+                "merge layer-by-layer chains into blocks (separable, inverted residual, fire, Inception), "
+                "as ONNX import does; costs stay the same");
   return {cmd, [o] { return run(*o); }};
 }
 

@@ -216,6 +216,24 @@ TEST(Cli, FormatCheckAndPresets) {
   for (const auto& e : j) EXPECT_TRUE(e["complete"].get<bool>()) << e.dump();
 }
 
+// Issue 16.5: the block recogniser is a graph pass; format runs it on a graph
+// written layer by layer, and the costs stay the same.
+TEST(Cli, FormatRecognizesBlocksKeepingTheCosts) {
+  const std::string file = std::string(CONVSCOPE_SOURCE_DIR) + "/tests/data/graphs/separable_layers.json";
+  CliRun f = run("format --recognize-blocks " + file);
+  ASSERT_EQ(f.rc, 0) << f.err;
+  EXPECT_NE(f.out.find(R"("kind": "separable")"), std::string::npos) << f.out;
+  EXPECT_EQ(f.out.find(R"("kind": "batch_norm")"), std::string::npos) << f.out;
+  CliRun before = run("stats --format json " + file);
+  CliRun after = run("stats --format json -", f.out);
+  ASSERT_EQ(before.rc, 0) << before.err;
+  ASSERT_EQ(after.rc, 0) << after.err;
+  const auto b = nlohmann::json::parse(before.out), a = nlohmann::json::parse(after.out);
+  EXPECT_EQ(a["totals"]["madds"], b["totals"]["madds"]);
+  EXPECT_EQ(a["totals"]["params"], b["totals"]["params"]);
+  EXPECT_EQ(a["totals"]["madds"].get<std::int64_t>(), 51200);  // 16*16*(9*8 + 8*16)
+}
+
 TEST(Cli, ProfileJsonHasNetworkAndLayers) {
   const fs::path cache = fs::temp_directory_path() / "convscope_cli_calibration";
   const std::string env = "CONVSCOPE_CACHE_DIR=" + cache.string() + " ";
