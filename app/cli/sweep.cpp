@@ -16,7 +16,7 @@
 #include "io/report.h"
 #include "kernels/kernels.h"
 #include "profile/latency_calibration.h"
-#include "sweep/sweep.h"
+#include "sweep/session.h"
 
 namespace convscope::cli {
 
@@ -42,33 +42,13 @@ Diagnostics as_flags(Diagnostics d) {
 
 /// The grid and the front's axes from the flags; every bad flag is reported.
 Result<std::pair<sweep::Spec, sweep::ParetoAxes>> parse_flags(const Options& o) {
-  sweep::Spec spec;
-  Diagnostics bad;
-  auto keep = [&](const Diagnostics& d, const std::string& flag) {
-    for (const auto& e : d) bad.push_back({flag, e.message});
-  };
-  if (!o.alphas.empty()) {
-    if (auto a = sweep::parse_alphas(o.alphas))
-      spec.alphas = *a;
-    else
-      keep(a.error(), "--alpha");
-  }
-  if (!o.resolutions.empty()) {
-    if (auto r = sweep::parse_resolutions(o.resolutions))
-      spec.resolutions = *r;
-    else
-      keep(r.error(), "--resolution");
-  }
-  for (const auto& text : o.params) {
-    if (auto axis = sweep::parse_param_axis(text))
-      spec.params.push_back(*axis);
-    else
-      keep(axis.error(), "--param");
-  }
+  auto spec = sweep::parse_spec({o.alphas, o.resolutions, o.params});
   auto axes = sweep::parse_pareto(o.pareto);
-  if (!axes) keep(axes.error(), "--pareto");
-  if (!bad.empty()) return tl::unexpected(bad);
-  return std::pair{spec, *axes};
+  Diagnostics bad;
+  if (!spec) bad = spec.error();
+  if (!axes) bad.insert(bad.end(), axes.error().begin(), axes.error().end());
+  if (!bad.empty()) return tl::unexpected(as_flags(bad));
+  return std::pair{std::move(*spec), *axes};
 }
 
 void print_table(const sweep::Spec& spec, const std::vector<sweep::Point>& points) {
@@ -99,31 +79,25 @@ void print_table(const sweep::Spec& spec, const std::vector<sweep::Point>& point
 int run(const Options& o) {
   Source src = open_graph(o.file);
   if (!src.graph) return print_load_error(src);
-  const ir::Graph g = std::move(*src.graph);
   auto parsed = parse_flags(o);
   if (!parsed) {
     std::cerr << format_diagnostics(parsed.error(), "convscope-cli");
     return kExitUsage;
   }
-  // Named references, not a structured binding: lambdas below capture them (Clang 14).
-  const auto& spec = parsed->first;
-  const auto& axes = parsed->second;
-  if (auto ok = sweep::check(g, spec); !ok) {
-    std::cerr << format_diagnostics(as_flags(ok.error()), "convscope-cli: " + src.shown);
+  sweep::SessionSetup setup;
+  setup.pareto = parsed->second;
+  if (!o.no_predict) setup.model = latency_model(kernels::best_kernels(), o.threads);
+  auto started = sweep::Session::start(std::move(*src.graph), std::move(parsed->first), std::move(setup));
+  if (!started) {
+    std::cerr << format_diagnostics(as_flags(started.error()), "convscope-cli: " + src.shown);
     return kExitUsage;
   }
-  std::optional<profile::LatencyModel> model;
-  if (!o.no_predict) model = latency_model(kernels::best_kernels(), o.threads);
-  auto points = sweep::evaluate(g, spec, {}, model ? &*model : nullptr);
-  if (model) std::fprintf(stderr, "convscope-cli: predicted with %s\n", model->describe().c_str());
-  auto write_out = [&](const std::vector<sweep::Point>& pts) -> bool {
-    if (o.out.empty()) return true;
-    std::vector<sweep::Point> copy = pts;
-    sweep::fill_laws(copy);
-    sweep::mark_pareto(copy, axes.x, axes.y);
-    const bool json = std::filesystem::path(o.out).extension() == ".json";
-    auto w = io::write_file_atomic(o.out, json ? sweep::to_json(spec, copy, model ? model->describe() : "")
-                                               : sweep::to_csv(spec, copy));
+  sweep::Session& session = *started;
+  if (const auto model = session.model_description(); !model.empty())
+    std::fprintf(stderr, "convscope-cli: predicted with %s\n", model.c_str());
+  const bool json = std::filesystem::path(o.out).extension() == ".json";
+  auto write_out = [&]() -> bool {
+    auto w = io::write_file_atomic(o.out, json ? session.json() : session.csv());
     if (!w) std::cerr << format_diagnostics(w.error(), "convscope-cli: " + o.out);
     return w.has_value();
   };
@@ -134,7 +108,7 @@ int run(const Options& o) {
       std::ifstream in(o.out);
       std::ostringstream ss;
       ss << in.rdbuf();
-      if (const auto kept = sweep::merge_previous(points, sweep::read_previous(ss.str(), spec)))
+      if (const auto kept = session.resume(ss.str()))
         std::cerr << "convscope-cli: resuming: " << kept << " points already measured in " << o.out << "\n";
     }
     std::signal(SIGINT, on_sigint);
@@ -150,8 +124,8 @@ int run(const Options& o) {
       std::fprintf(stderr, "\rmeasuring [%s%s] %zu/%zu", std::string(static_cast<std::size_t>(bar), '#').c_str(),
                    std::string(static_cast<std::size_t>(w - bar), ' ').c_str(), done, total);
     };
-    mo.checkpoint = [&](const std::vector<sweep::Point>& pts) { write_out(pts); };
-    if (!sweep::measure(g, spec, points, mo)) {
+    if (!o.out.empty()) mo.checkpoint = [&](const std::vector<sweep::Point>&) { write_out(); };
+    if (!session.measure(std::move(mo))) {
       rc = 130;
       std::cerr << "\nconvscope-cli: interrupted; the points measured so far are kept"
                 << (o.out.empty() ? "" : " in " + o.out + " (run the same command again to resume)") << "\n";
@@ -159,14 +133,12 @@ int run(const Options& o) {
       std::fprintf(stderr, "\n");
     }
   }
-  sweep::fill_laws(points);
-  sweep::mark_pareto(points, axes.x, axes.y);
   if (!o.out.empty()) {
-    if (!write_out(points)) return kExitUsage;
-    std::cerr << "convscope-cli: " << points.size() << " points written to " << o.out << "\n";
+    if (!write_out()) return kExitUsage;
+    std::cerr << "convscope-cli: " << session.points().size() << " points written to " << o.out << "\n";
     return rc;
   }
-  print_table(spec, points);
+  print_table(session.spec(), session.points());
   return rc;
 }
 }  // namespace

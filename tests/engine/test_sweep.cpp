@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/schedule.h"
+#include "sweep/session.h"
 #include "sweep/sweep.h"
 #include "test_util.h"
 
@@ -165,6 +166,106 @@ TEST(Sweep, MeasuresAndResumes) {
   o.cancel = &cancel;
   EXPECT_FALSE(sweep::measure(g, s, fresh, o));
   EXPECT_FALSE(fresh[0].median_ms.has_value());
+}
+
+TEST(SweepSession, ParsesTheGridTextAndNamesEveryBadField) {
+  const auto spec = sweep::parse_spec({"0.5,1", "96:224:64", {"expansion=4,6", "kernel=3,5"}});
+  ASSERT_TRUE(spec) << spec.error().front().str();
+  EXPECT_EQ(spec->alphas, (std::vector<double>{0.5, 1.0}));
+  EXPECT_EQ(spec->resolutions, (std::vector<std::int64_t>{96, 160, 224}));
+  ASSERT_EQ(spec->params.size(), 2u);
+  EXPECT_EQ(sweep::point_count(*spec), 2u * 3u * 2u * 2u);
+  EXPECT_EQ(sweep::point_count(sweep::Spec{}), 1u);  // the graph's own point
+  // Every bad field is reported at once, under the engine's field names.
+  const auto bad = sweep::parse_spec({"x", "9:3", {"expansion"}});
+  ASSERT_FALSE(bad);
+  ASSERT_EQ(bad.error().size(), 3u);
+  EXPECT_EQ(bad.error()[0].where, "alpha");
+  EXPECT_EQ(bad.error()[1].where, "resolution");
+  EXPECT_EQ(bad.error()[2].where, "param");
+  // A grid too large to enumerate saturates instead of wrapping.
+  sweep::Spec huge;
+  for (int i = 0; i < 8; ++i) huge.params.push_back({"expansion", std::vector<ir::ParamValue>(1 << 10, std::int64_t{1})});
+  EXPECT_EQ(sweep::point_count(huge), std::numeric_limits<std::size_t>::max());
+}
+
+TEST(SweepSession, KeepsPointsLawsAndFrontConsistent) {
+  const ir::Graph g = testing::load_preset("mobilenet_v2");
+  sweep::Spec s;
+  s.alphas = {0.5, 1.0};
+  s.resolutions = {96, 128};
+  s.params = {*sweep::parse_param_axis("inverted_residual.expansion=4,6")};
+  // A refused grid never becomes a session.
+  sweep::Spec refused = s;
+  refused.alphas = {0.0};
+  EXPECT_EQ(sweep::Session::start(g, refused).error().front().where, "alpha");
+
+  sweep::SessionSetup setup;
+  setup.model = profile::LatencyModel::per_step(1000.0);
+  auto started = sweep::Session::start(g, s, setup);
+  ASSERT_TRUE(started);
+  sweep::Session& session = *started;
+  // The same points as evaluate(), indexed by grid position.
+  const auto expect = sweep::evaluate(g, s, {}, &*setup.model);
+  ASSERT_EQ(session.points().size(), 8u);
+  for (std::size_t i = 0; i < expect.size(); ++i) EXPECT_EQ(session.points()[i].madds, expect[i].madds);
+  const auto& grid = session.grid();
+  EXPECT_EQ(grid.alphas, (std::vector<double>{0.5, 1.0}));
+  EXPECT_EQ(grid.resolutions, (std::vector<std::int64_t>{96, 128}));
+  ASSERT_EQ(grid.combos.size(), 2u);
+  EXPECT_EQ(grid.cells[5].alpha, 1u);  // alpha-major, then resolution, then the parameter
+  EXPECT_EQ(grid.cells[5].resolution, 0u);
+  EXPECT_EQ(grid.cells[5].combo, 1u);
+  // Nothing measured: the front is on the predicted latency, and the laws are filled.
+  EXPECT_EQ(session.front_axes().x, sweep::Metric::Predicted);
+  EXPECT_GT(session.summary().front, 0u);
+  EXPECT_EQ(session.summary().predicted, 8u);
+  EXPECT_NEAR(session.points()[6].madds_law, 1.0, 1e-12);  // the reference: largest alpha and resolution, first values
+  EXPECT_NE(session.model_description().find("latency model"), std::string::npos);
+  EXPECT_EQ(session.point_graph(0).settings.alpha, 0.5);
+
+  // An earlier run's output measured point 6 only: it is the whole front (latency among measured points).
+  std::vector<sweep::Point> earlier = session.points();
+  earlier[6].median_ms = earlier[6].min_ms = earlier[6].p90_ms = 2.5;
+  EXPECT_EQ(session.resume(sweep::to_csv(s, earlier)), 1u);
+  EXPECT_EQ(session.front_axes().x, sweep::Metric::Latency);
+  EXPECT_EQ(session.summary().measured, 1u);
+  EXPECT_EQ(session.summary().front, 1u);
+  EXPECT_TRUE(session.points()[6].pareto);
+
+  // Recounted under another convention and without a model: costs change, measured times stay.
+  cost::AnalysisOptions torchvision;
+  torchvision.convention = *cost::find_convention("torchvision");
+  session.recount(torchvision, std::nullopt);
+  EXPECT_FALSE(session.points()[0].predicted_ms);
+  EXPECT_DOUBLE_EQ(*session.points()[6].median_ms, 2.5);
+  EXPECT_EQ(session.points()[0].params, cost::analyze(sweep::apply(g, s, session.points()[0]), torchvision).totals.params);
+  EXPECT_TRUE(session.model_description().empty());
+  EXPECT_TRUE(session.points()[6].pareto);
+}
+
+TEST(SweepSession, MeasuresWithTheFrontMarkedAtEveryCheckpoint) {
+  const ir::Graph g = testing::load_preset("mobilenet_v3_small");
+  sweep::Spec s;
+  s.alphas = {0.5, 1.0};
+  s.resolutions = {64};
+  auto session = *sweep::Session::start(g, s);
+  std::vector<std::size_t> fronts;
+  sweep::MeasureOptions o;
+  o.min_seconds = 0.0;
+  o.min_runs = 2;
+  o.checkpoint = [&](const std::vector<sweep::Point>& points) {
+    // Only measured points compete on latency: after the first, it alone is the front.
+    fronts.push_back(static_cast<std::size_t>(
+        std::count_if(points.begin(), points.end(), [](const sweep::Point& p) { return p.pareto; })));
+    for (const auto& p : points) EXPECT_TRUE(!p.pareto || p.median_ms);
+  };
+  ASSERT_TRUE(session.measure(o));
+  ASSERT_EQ(fronts.size(), 2u);
+  EXPECT_EQ(fronts[0], 1u);
+  EXPECT_EQ(session.summary().measured, 2u);
+  EXPECT_EQ(session.summary().unmeasured(), 0u);
+  EXPECT_NE(session.csv().find("median_ms"), std::string::npos);
 }
 
 }  // namespace
