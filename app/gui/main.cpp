@@ -14,6 +14,7 @@
 #include <exception>
 
 #include "canvas.h"
+#include "sweep_panel.h"
 #include "main_window.h"
 #include "plots.h"
 
@@ -56,7 +57,8 @@ int main(int argc, char** argv) {
   QCommandLineOption size("size", "window size WxH (with --screenshot)", "WxH", "1600x1000");
   QCommandLineOption noRecover("no-recover", "do not offer to recover autosaved designs");
   QCommandLineOption dock("dock", "raise the dock NAME (costDock, plotDock, compareDock, sweepDock)", "name");
-  cli.addOptions({screenshot, profile, select, plot, size, noRecover, dock});
+  QCommandLineOption sweep("sweep", "run the sweep view's grid first and raise it (with --screenshot)");
+  cli.addOptions({screenshot, profile, select, plot, size, noRecover, dock, sweep});
   cli.process(app);
 
   const bool shot = cli.isSet(screenshot);
@@ -79,7 +81,8 @@ int main(int argc, char** argv) {
 
   if (shot) {
     const QString out = cli.value(screenshot);
-    const QString dock_name = cli.value(dock);
+    const QString dock_name = cli.isSet(sweep) ? QStringLiteral("sweepDock") : cli.value(dock);
+    if (cli.isSet(sweep)) (void)window.sweepPanel()->run();
     auto grab = [&window, out, dock_name] {
       window.view()->showStart();
       if (auto* d = dock_name.isEmpty() ? nullptr : window.findChild<QDockWidget*>(dock_name)) d->raise();

@@ -94,6 +94,11 @@ void Session::recount(const cost::AnalysisOptions& analysis, std::optional<profi
   analyse();
 }
 
+void Session::set_pareto(ParetoAxes axes) {
+  setup_.pareto = axes;
+  analyse();
+}
+
 std::size_t Session::resume(const std::string& previous_output) {
   const std::size_t kept = merge_previous(points_, read_previous(previous_output, spec_));
   if (kept > 0) analyse();

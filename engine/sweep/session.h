@@ -69,6 +69,8 @@ class Session {
   /// Costs and predictions again under other counting options and latency model;
   /// measured latencies are kept.
   void recount(const cost::AnalysisOptions& analysis, std::optional<profile::LatencyModel> model);
+  /// Marks the front on other metrics (mark_pareto's rule); the points are unchanged otherwise.
+  void set_pareto(ParetoAxes axes);
   /// Keeps the measured latencies of an earlier CSV or JSON output of this grid
   /// (a sweep resumed after an interruption); returns how many points they cover.
   std::size_t resume(const std::string& previous_output);

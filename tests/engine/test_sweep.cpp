@@ -242,6 +242,11 @@ TEST(SweepSession, KeepsPointsLawsAndFrontConsistent) {
   EXPECT_EQ(session.points()[0].params, cost::analyze(sweep::apply(g, s, session.points()[0]), torchvision).totals.params);
   EXPECT_TRUE(session.model_description().empty());
   EXPECT_TRUE(session.points()[6].pareto);
+  // Another front: MAdds against parameters, over every valid point.
+  session.set_pareto({sweep::Metric::MAdds, sweep::Metric::Params});
+  EXPECT_EQ(session.front_axes().x, sweep::Metric::MAdds);
+  EXPECT_TRUE(session.points()[0].pareto);   // alpha 0.5, 96 px, t = 4: fewest of both
+  EXPECT_FALSE(session.points()[7].pareto);  // alpha 1, 128 px, t = 6: dominated
 }
 
 TEST(SweepSession, MeasuresWithTheFrontMarkedAtEveryCheckpoint) {

@@ -757,6 +757,15 @@ class GuiTest : public QObject {
     for (int c = 0; c < sp->table()->columnCount(); ++c)
       column |= sp->table()->horizontalHeaderItem(c)->text() == "Predicted (ms)";
     QVERIFY(column);
+    // Another front, re-marked without re-running, by the engine's rule.
+    auto* front = sp->findChild<QComboBox*>("paretoAxes");
+    QVERIFY(front);
+    front->setCurrentIndex(3);  // MAdds x parameters
+    auto expect_front = sp->points();
+    sweep::mark_pareto(expect_front, sweep::Metric::MAdds, sweep::Metric::Params);
+    for (std::size_t i = 0; i < expect_front.size(); ++i) QCOMPARE(sp->points()[i].pareto, expect_front[i].pareto);
+    QVERIFY2(sp->statusText().contains("Pareto front of MAdds against parameters"), qPrintable(sp->statusText()));
+    front->setCurrentIndex(0);
     QString error;
     QVERIFY2(sp->exportCsv(tmp_.filePath("sweep.csv"), &error), qPrintable(error));
     QVERIFY(QFileInfo(tmp_.filePath("sweep.csv")).size() > 100);
@@ -869,6 +878,18 @@ class GuiTest : public QObject {
     for (const auto& p : sp->points()) QVERIFY(p.median_ms && *p.median_ms > 0);
     QVERIFY2(sp->statusText().contains(QString("at %1 thread").arg(n)), qPrintable(sp->statusText()));
     QVERIFY(threads->isEnabled());
+    // Another design opened while measuring: the measurement stops and its points are dropped.
+    done.clear();
+    sp->setGrid("0.5,0.75,1.0", "96:224:32", "", true);
+    QVERIFY(sp->run());
+    QVERIFY(sp->running());
+    QVERIFY(w.openPath("squeezenet1_1"));
+    QVERIFY(done.wait(60000));
+    QCOMPARE(done.front().front().toBool(), false);
+    QVERIFY(!sp->running());
+    QVERIFY(sp->points().empty());
+    QVERIFY2(sp->statusText().contains("another design was opened"), qPrintable(sp->statusText()));
+    QCOMPARE(sp->table()->rowCount(), 0);
   }
 
   void exportsDesigns() {
