@@ -291,7 +291,7 @@ void SweepCharts::fillHeatmap() {
     hi += pad;
   }
   colour_map_->setDataRange(QCPRange(lo, hi));
-  colour_scale_->axis()->setLabel(by_measured_ ? tr("Median latency (ms)")
+  colour_scale_->axis()->setLabel(by_measured_  ? tr("Median latency (ms)")
                                   : by_latency_ ? tr("Predicted latency (ms)")
                                                 : tr("MAdds (millions)"));
 

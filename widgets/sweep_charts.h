@@ -69,10 +69,10 @@ class SweepCharts : public QTabWidget {
 
   const sweep::Session* session_ = nullptr;  ///< what was drawn; valid until the next show()
   bool measured_ = false;
-  bool by_measured_ = false;   ///< some point is measured: charts show measured latency (else predicted)
-  bool by_latency_ = false;    ///< some point has a latency to show
-  QStringList axes_;        ///< parameter axes as named
-  QStringList combo_names_;  ///< per grid combination ("expansion=4")
+  bool by_measured_ = false;  ///< some point is measured: charts show measured latency (else predicted)
+  bool by_latency_ = false;   ///< some point has a latency to show
+  QStringList axes_;          ///< parameter axes as named
+  QStringList combo_names_;   ///< per grid combination ("expansion=4")
   std::vector<HoverPoint> scatter_hover_;
   std::vector<std::optional<std::size_t>> heatmap_cells_;  ///< alpha-major: the point shown in each cell
 };

@@ -136,9 +136,10 @@ SweepPanel::SweepPanel(Document* doc, QWidget* parent)
   threads_->setPrefix(tr("threads "));
   threads_->setToolTip(tr("Threads per measurement (1 gives the steadiest figures on a shared machine)"));
   front_->setObjectName(QStringLiteral("paretoAxes"));
-  front_->setToolTip(tr("The Pareto front to mark, both metrics minimised. Latency is compared among measured "
-                        "points only; when none is measured, the predicted latency stands in (MAdds without a "
-                        "latency model)"));
+  front_->setToolTip(
+      tr("The Pareto front to mark, both metrics minimised. Latency is compared among measured "
+         "points only; when none is measured, the predicted latency stands in (MAdds without a "
+         "latency model)"));
   for (const auto& choice : kFronts) front_->addItem(tr(choice.name));
   run_button_->setObjectName(QStringLiteral("run"));
   run_button_->setToolTip(tr("Evaluate the grid on the current graph"));
@@ -437,9 +438,9 @@ void SweepPanel::fillTable() {
     put(new SortItem(qs(io::human(p.peak_memory_bytes, true)), static_cast<double>(p.peak_memory_bytes)))
         ->setToolTip(tr("%1 bytes").arg(qs(io::with_commas(p.peak_memory_bytes))));
     if (predicted)
-      put(p.predicted_ms
-              ? new SortItem(num(*p.predicted_ms, 3) + (p.extrapolated ? QStringLiteral("*") : QString()), *p.predicted_ms)
-              : new SortItem(QString(), std::nullopt));
+      put(p.predicted_ms ? new SortItem(num(*p.predicted_ms, 3) + (p.extrapolated ? QStringLiteral("*") : QString()),
+                                        *p.predicted_ms)
+                         : new SortItem(QString(), std::nullopt));
     if (timed) {
       SortItem* median = p.median_ms ? put(new SortItem(num(*p.median_ms, 3), *p.median_ms))
                                      : put(new SortItem(QString(), std::nullopt));
@@ -500,9 +501,7 @@ bool SweepPanel::exportCsv(const QString& path, QString* error) {
   return true;
 }
 
-bool SweepPanel::exportChart(const QString& path, QString* error) {
-  return charts_->exportCurrent(path, error);
-}
+bool SweepPanel::exportChart(const QString& path, QString* error) { return charts_->exportCurrent(path, error); }
 
 void SweepPanel::exportCsvDialog() {
   QString path = QFileDialog::getSaveFileName(this, tr("Export sweep"), QStringLiteral("sweep.csv"),

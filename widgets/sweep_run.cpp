@@ -84,7 +84,8 @@ QStringList axis_names(const sweep::Spec& spec) {
   QStringList names;
   for (const auto& axis : spec.params) names << qs(axis.selector).section(QLatin1Char('.'), -1);
   for (int a = 0; a < names.size(); ++a)
-    if (names.count(names[a]) > 1 || names[a].isEmpty()) names[a] = qs(spec.params[static_cast<std::size_t>(a)].selector);
+    if (names.count(names[a]) > 1 || names[a].isEmpty())
+      names[a] = qs(spec.params[static_cast<std::size_t>(a)].selector);
   return names;
 }
 
@@ -109,7 +110,8 @@ QString point_tooltip(const QStringList& axes, const sweep::Point& p, bool measu
   text += tr("<br>MAdds: %1 (%2)").arg(qs(io::human(p.madds)), qs(io::with_commas(p.madds)));
   text += tr("<br>peak memory: %1").arg(qs(io::human(p.peak_memory_bytes, true)));
   if (p.predicted_ms)
-    text += tr("<br>predicted: %1 ms%2").arg(num(*p.predicted_ms, 3), p.extrapolated ? tr(" (extrapolated)") : QString());
+    text +=
+        tr("<br>predicted: %1 ms%2").arg(num(*p.predicted_ms, 3), p.extrapolated ? tr(" (extrapolated)") : QString());
   if (auto e = p.prediction_error()) text += tr("<br>measured / predicted − 1: %1 %").arg(num(*e * 100, 1));
   if (p.median_ms) {
     text += tr("<br>median: %1 ms").arg(num(*p.median_ms, 3));

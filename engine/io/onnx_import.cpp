@@ -15,83 +15,14 @@
 #include <unordered_set>
 
 #include "cost/analysis.h"
+#include "io/onnx_consts.h"
 #include "passes/recognize.h"
 
 namespace convscope::io {
 namespace {
 
-/// The most elements one tensor of an imported model may have (1 GiB of float32);
-/// a model declaring more is refused before anything is allocated.
-constexpr std::int64_t kMaxTensorElements = std::int64_t{1} << 28;
-
-/// An initializer or Constant: float or int64 values with dims. A tensor that
-/// cannot be used (another data type, external data) keeps the reason in
-/// `problem` and no values; it is an error only where a node uses it.
-struct Const {
-  std::vector<std::int64_t> dims;
-  std::vector<float> f;
-  std::vector<std::int64_t> i;
-  std::string problem;
-  [[nodiscard]] std::int64_t count() const {
-    std::int64_t n = 1;
-    for (auto d : dims) n *= d;  // bounded by read_tensor
-    return n;
-  }
-};
-
-/// Reads a tensor's values; every size is checked against the declared dims
-/// and the element limit, so nothing downstream indexes past its data.
-Const read_tensor(const onnx::TensorProto& t) {
-  Const c;
-  std::int64_t n = 1;
-  for (auto d : t.dims()) {
-    if (d < 0) {
-      c.problem = "has a negative dimension (" + std::to_string(d) + ")";
-      return c;
-    }
-    if (d > 0 && n > kMaxTensorElements / d) {
-      c.problem = "declares more than " + std::to_string(kMaxTensorElements) + " elements (the import limit)";
-      return c;
-    }
-    n *= d;
-    c.dims.push_back(d);
-  }
-  if (t.data_location() == onnx::TensorProto::EXTERNAL || t.external_data_size() > 0) {
-    c.problem = "keeps its data in an external file, which is not read: save the model with its weights inside "
-                "(onnx.save(model, path, save_as_external_data=False))";
-    return c;
-  }
-  auto from = [&](auto& out, std::size_t width, const auto& field) {
-    const std::size_t want = static_cast<std::size_t>(n);
-    if (!t.raw_data().empty()) {
-      if (t.raw_data().size() != want * width) {
-        c.problem = "has " + std::to_string(t.raw_data().size()) + " bytes of data, its " + std::to_string(n) +
-                    " elements need " + std::to_string(want * width);
-        return;
-      }
-      out.resize(want);
-      std::memcpy(out.data(), t.raw_data().data(), want * width);
-    } else {
-      if (static_cast<std::size_t>(field.size()) != want) {
-        c.problem = "has " + std::to_string(field.size()) + " values, its dims declare " + std::to_string(n);
-        return;
-      }
-      out.assign(field.begin(), field.end());
-    }
-  };
-  if (t.data_type() == onnx::TensorProto::FLOAT)
-    from(c.f, 4, t.float_data());
-  else if (t.data_type() == onnx::TensorProto::INT64)
-    from(c.i, 8, t.int64_data());
-  else {
-    const std::string type =
-        onnx::TensorProto::DataType_IsValid(t.data_type())
-            ? onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(t.data_type()))
-            : std::to_string(t.data_type()) + " (not an ONNX type)";
-    c.problem = "is of data type " + type + "; float32 weights and int64 shapes are supported";
-  }
-  return c;
-}
+using onnx_consts::Const;
+using onnx_consts::read_tensor;
 
 /// Inputs and outputs an op must have (ONNX's schema, for the parts ConvScope reads).
 struct Arity {
@@ -122,24 +53,6 @@ bool all_equal(const std::vector<std::int64_t>& v) {
   for (auto x : v)
     if (x != v.front()) return false;
   return true;
-}
-
-/// The ops the importer reads, with the inputs and outputs each must have.
-const std::map<std::string, Arity>& supported() {
-  static const std::map<std::string, Arity> ops = {
-      {"Conv", {2, 3}},        {"ConvTranspose", {2, 3}},    {"BatchNormalization", {5, 5}},
-      {"Relu", {}},            {"Clip", {1, 3}},             {"HardSwish", {}},
-      {"HardSigmoid", {}},     {"Sigmoid", {}},              {"Add", {2, 2}},
-      {"Mul", {2, 2}},         {"Concat", {1, 1 << 20}},     {"MaxPool", {}},
-      {"AveragePool", {}},     {"GlobalAveragePool", {}},    {"GlobalMaxPool", {}},
-      {"Flatten", {}},         {"Gemm", {2, 3}},             {"MatMul", {2, 2}},
-      {"Reshape", {2, 2}},     {"Transpose", {}},            {"Split", {1, 2}},
-      {"Resize", {1, 4}},      {"Identity", {}},             {"Constant", {0, 0}},
-      {"Shape", {}},           {"ReduceMean", {1, 2}},       {"Neg", {}},
-      {"Gather", {2, 2}},      {"Div", {2, 2}},              {"Sub", {2, 2}},
-      {"Cast", {}},            {"Slice", {3, 5}},            {"Unsqueeze", {1, 2}},
-      {"Squeeze", {1, 2}},     {"Dropout", {1, 3}},          {"Swish", {}}};
-  return ops;
 }
 
 /// Whether node n has the inputs and outputs its op needs (the required ones named); else why not.
@@ -175,7 +88,7 @@ class Importer {
     // Unsupported ops, all at once, with where they are.
     std::map<std::string, std::vector<std::string>> unsupported;
     for (int k = 0; k < g.node_size(); ++k)
-      if (!supported().count(g.node(k).op_type()))
+      if (!handlers().count(g.node(k).op_type()))
         unsupported[g.node(k).op_type()].push_back("nodes[" + std::to_string(k) + "] '" + g.node(k).name() + "'");
     if (!unsupported.empty()) {
       Diagnostics d;
@@ -217,8 +130,11 @@ class Importer {
     for (const auto& o : g.output()) ++readers_[o.name()];
     for (int k = 0; k < g.node_size(); ++k) {
       where_ = "nodes[" + std::to_string(k) + "] '" + printable(g.node(k).name()) + "' (" + g.node(k).op_type() + ")";
-      if (auto why = arity_problem(g.node(k), supported().at(g.node(k).op_type())); !why.empty()) return err(why);
-      if (auto r = node(g, k); !r) return tl::unexpected(r.error());
+      const onnx::NodeProto& n = g.node(k);
+      const Handler& h = handlers().at(n.op_type());
+      if (auto why = arity_problem(n, h.arity); !why.empty()) return err(why);
+      if (auto why = misused_negation(n); !why.empty()) return err(why);
+      if (auto r = (this->*h.handle)(n); !r) return tl::unexpected(r.error());
     }
     out_.graph.settings.alpha = 1.0;
     return std::move(out_);
@@ -258,79 +174,6 @@ class Importer {
 
   tl::unexpected<Diagnostics> err(const std::string& msg) const { return fail(where_, msg); }
 
-  /// Folds an operation on constant int64 tensors (shape arithmetic); nullopt if an input is not constant;
-  /// an error for arithmetic that overflows or divides by zero.
-  Result<std::optional<Const>> fold(const onnx::NodeProto& n) const {
-    const std::string& op = n.op_type();
-    std::vector<const Const*> ins;
-    for (int i = 0; i < n.input_size(); ++i) {
-      if (n.input(i).empty()) continue;
-      const Const* c = constant(n.input(i));
-      if (!c) return std::nullopt;
-      ins.push_back(c);
-    }
-    if (ins.empty()) return std::nullopt;
-    auto ints = [](const Const& c) {
-      if (!c.i.empty() || c.f.empty()) return c.i;
-      std::vector<std::int64_t> v;
-      for (float f : c.f) {
-        if (!(std::fabs(f) < 9.2e18f)) return std::vector<std::int64_t>{};  // NaN, inf or beyond int64
-        v.push_back(static_cast<std::int64_t>(f));
-      }
-      return v;
-    };
-    Const out;
-    if (op == "Cast" || op == "Unsqueeze" || op == "Squeeze") {
-      out.i = ints(*ins[0]);
-      out.dims = {static_cast<std::int64_t>(out.i.size())};
-      return out;
-    }
-    if (op != "Concat" && ins.size() < 2) return std::nullopt;
-    if (op == "Gather") {
-      const auto data = ints(*ins[0]), idx = ints(*ins[1]);
-      for (auto j : idx) {
-        const auto k = j < 0 ? j + static_cast<std::int64_t>(data.size()) : j;
-        if (k < 0 || k >= static_cast<std::int64_t>(data.size())) return std::nullopt;
-        out.i.push_back(data[static_cast<std::size_t>(k)]);
-      }
-      out.dims = ins[1]->dims;
-      return out;
-    }
-    if (op == "Concat") {
-      for (const auto* c : ins)
-        for (auto v : ints(*c)) out.i.push_back(v);
-      out.dims = {static_cast<std::int64_t>(out.i.size())};
-      return out;
-    }
-    const auto a = ints(*ins[0]), b = ints(*ins[1]);
-    if (a.empty() || b.empty()) return std::nullopt;
-    const std::size_t len = std::max(a.size(), b.size());
-    if ((a.size() != 1 && a.size() != len) || (b.size() != 1 && b.size() != len))
-      return err("shapes of " + std::to_string(a.size()) + " and " + std::to_string(b.size()) +
-                 " values do not broadcast");
-    for (std::size_t j = 0; j < len; ++j) {
-      const auto x = a[a.size() == 1 ? 0 : j], y = b[b.size() == 1 ? 0 : j];
-      std::int64_t r = 0;
-      bool overflow = false;
-      if (op == "Add")
-        overflow = __builtin_add_overflow(x, y, &r);
-      else if (op == "Sub")
-        overflow = __builtin_sub_overflow(x, y, &r);
-      else if (op == "Mul")
-        overflow = __builtin_mul_overflow(x, y, &r);
-      else if (op == "Div") {
-        if (y == 0) return err("divides " + std::to_string(x) + " by zero");
-        overflow = x == INT64_MIN && y == -1;
-        if (!overflow) r = x / y;
-      } else
-        return std::nullopt;
-      if (overflow) return err(std::to_string(x) + " " + op + " " + std::to_string(y) + " overflows int64");
-      out.i.push_back(r);
-    }
-    out.dims = a.size() >= b.size() ? ins[0]->dims : ins[1]->dims;
-    return out;
-  }
-
   const Const* constant(const std::string& name) const {
     auto it = consts_.find(name);
     return it == consts_.end() ? nullptr : &it->second;
@@ -340,8 +183,8 @@ class Importer {
   Result<const Const*> bias_of(const onnx::NodeProto& n, std::int64_t out_c) const {
     auto bc = weights(n, 2, 0, "bias tensor");
     if (bc && (*bc)->count() != out_c)
-      return err("bias tensor '" + printable(n.input(2)) + "' has " + std::to_string((*bc)->count()) +
-                 " values for " + std::to_string(out_c) + " outputs");
+      return err("bias tensor '" + printable(n.input(2)) + "' has " + std::to_string((*bc)->count()) + " values for " +
+                 std::to_string(out_c) + " outputs");
     return bc;
   }
 
@@ -386,223 +229,285 @@ class Importer {
     return id;
   }
 
-  Result<bool> node(const onnx::GraphProto& g, int k) {
-    const onnx::NodeProto& n = g.node(k);
+  /// One ONNX op: the inputs and outputs it must have and the member that turns a node of it into blocks.
+  struct Handler {
+    Arity arity;
+    Result<bool> (Importer::*handle)(const onnx::NodeProto&);
+  };
+  /// Every op the importer reads. An op type not listed is refused, all at once, before anything is built.
+  static const std::map<std::string, Handler>& handlers();
+
+  /// The block producing input i of n.
+  Result<std::string> input(const onnx::NodeProto& n, int i) const { return block(n.input(i)); }
+
+  /// A tensor of a CReLU in progress (-x, relu(-x)) read by anything but the CReLU itself.
+  std::string misused_negation(const onnx::NodeProto& n) const {
     const std::string& op = n.op_type();
-    auto in = [&](int i) -> Result<std::string> { return block(n.input(i)); };
-    if (op == "Constant") {
-      if (const auto* a = attr(n, "value"); a && a->has_t()) consts_[n.output(0)] = read_tensor(a->t());
+    for (int i = 0; i < n.input_size(); ++i) {
+      const bool negated = negated_.count(n.input(i)) > 0, relu_of = relu_of_negated_.count(n.input(i)) > 0;
+      if (!negated && !relu_of) continue;
+      const bool crelu_step = (op == "Relu" && negated) || (op == "Concat" && relu_of && i == 1 && n.input_size() == 2);
+      if (!crelu_step) return "negation is only supported inside a CReLU, concat(relu(x), relu(-x))";
+    }
+    return {};
+  }
+
+  /// Folds n when every input is a constant: true when it was folded (its output is a constant now).
+  Result<bool> try_fold(const onnx::NodeProto& n) {
+    std::vector<const Const*> ins;
+    for (int i = 0; i < n.input_size(); ++i) {
+      if (n.input(i).empty()) continue;
+      const Const* c = constant(n.input(i));
+      if (!c) return false;
+      ins.push_back(c);
+    }
+    auto folded = onnx_consts::fold(n.op_type(), ins);
+    if (!folded) return err(folded.error().front().message);
+    if (!*folded) return false;
+    consts_[n.output(0)] = std::move(**folded);
+    return true;
+  }
+
+  /// Output 0 of n is input 0 under another name (a constant stays a constant).
+  Result<bool> alias(const onnx::NodeProto& n) {
+    if (const Const* c = constant(n.input(0))) {
+      consts_[n.output(0)] = *c;
       return true;
     }
-    // Shape arithmetic on static shapes (PyTorch spells view/chunk sizes out): fold it.
-    if (op == "Shape") {
-      auto b = in(0);
-      if (!b) return tl::unexpected(b.error());
-      const ir::Shape sh = shape_of(*b);
-      Const c;
-      c.dims = {flat_.count(n.input(0)) ? 2 : 4};
-      c.i = flat_.count(n.input(0)) ? std::vector<std::int64_t>{out_.graph.settings.batch, sh.elements()}
-                                    : std::vector<std::int64_t>{out_.graph.settings.batch, sh.c, sh.h, sh.w};
-      consts_[n.output(0)] = c;
-      return true;
+    auto b = input(n, 0);
+    if (!b) return tl::unexpected(b.error());
+    value_[n.output(0)] = *b;
+    if (n.op_type() == "Flatten" || flat_.count(n.input(0))) flat_.insert(n.output(0));
+    return true;
+  }
+
+  Result<bool> on_constant(const onnx::NodeProto& n) {
+    if (const auto* a = attr(n, "value"); a && a->has_t()) consts_[n.output(0)] = read_tensor(a->t());
+    return true;
+  }
+
+  /// Shape arithmetic on static shapes (PyTorch spells view/chunk sizes out): Shape becomes a constant.
+  Result<bool> on_shape(const onnx::NodeProto& n) {
+    auto b = input(n, 0);
+    if (!b) return tl::unexpected(b.error());
+    const ir::Shape sh = shape_of(*b);
+    Const c;
+    c.dims = {flat_.count(n.input(0)) ? 2 : 4};
+    c.i = flat_.count(n.input(0)) ? std::vector<std::int64_t>{out_.graph.settings.batch, sh.elements()}
+                                  : std::vector<std::int64_t>{out_.graph.settings.batch, sh.c, sh.h, sh.w};
+    consts_[n.output(0)] = c;
+    return true;
+  }
+
+  /// Gather, Div, Sub, Cast: integer shape arithmetic only.
+  Result<bool> on_shape_arithmetic(const onnx::NodeProto& n) {
+    auto folded = try_fold(n);
+    if (!folded) return folded;
+    if (!*folded) return err("only computes on constant integer shapes are supported for " + n.op_type());
+    return true;
+  }
+
+  /// Unsqueeze, Squeeze: folded on shapes, else the same tensor (after a fully connected layer).
+  Result<bool> on_squeeze(const onnx::NodeProto& n) {
+    auto folded = try_fold(n);
+    if (!folded || *folded) return folded;
+    return alias(n);
+  }
+
+  Result<bool> on_flatten(const onnx::NodeProto& n) {
+    if (constant(n.input(0))) return err("not supported in this position (only as part of a recognised pattern)");
+    return alias(n);
+  }
+
+  Result<bool> on_conv(const onnx::NodeProto& n) {
+    const std::string& op = n.op_type();
+    auto wr = weights(n, 1, 4, "weight tensor");
+    if (!wr) return tl::unexpected(wr.error());
+    const Const* w = *wr;
+    const auto ks = attr_ints(n, "kernel_shape", {w->dims[2], w->dims[3]});
+    const auto strides = attr_ints(n, "strides", {1, 1}), dil = attr_ints(n, "dilations", {1, 1});
+    const auto pads = attr_ints(n, "pads", {0, 0, 0, 0});
+    if (ks.size() != 2 || strides.size() != 2 || dil.size() != 2 || pads.size() != 4)
+      return err("kernel_shape, strides and dilations need 2 values and pads 4 (2-D convolution); got " +
+                 std::to_string(ks.size()) + ", " + std::to_string(strides.size()) + ", " + std::to_string(dil.size()) +
+                 " and " + std::to_string(pads.size()));
+    if (ks[0] != w->dims[2] || ks[1] != w->dims[3])
+      return err("kernel_shape " + std::to_string(ks[0]) + "x" + std::to_string(ks[1]) +
+                 " does not match the weights' " + std::to_string(w->dims[2]) + "x" + std::to_string(w->dims[3]));
+    if (ks[0] != ks[1] || !all_equal(strides) || !all_equal(dil) || !all_equal(pads))
+      return err("only square kernels with equal strides, dilations and symmetric padding are supported");
+    const auto* auto_pad = attr(n, "auto_pad");
+    if (auto_pad && auto_pad->s() != "NOTSET")
+      return err("auto_pad '" + auto_pad->s() + "' is not supported; export with explicit pads");
+    const std::int64_t group = attr_int(n, "group", 1);
+    if (group < 1 || group > (std::int64_t{1} << 20)) return err("group " + std::to_string(group) + " is out of range");
+    const auto out_pad = attr_ints(n, "output_padding", {0, 0});
+    if (out_pad.size() != 2) return err("output_padding needs 2 values, got " + std::to_string(out_pad.size()));
+    const bool bias = n.input_size() > 2 && !n.input(2).empty();
+    auto x = input(n, 0);
+    if (!x) return tl::unexpected(x.error());
+    runtime::OpWeights ow;
+    const std::int64_t kh = ks[0], kw = ks[1];
+    std::int64_t out_c = 0;
+    if (op == "Conv") {
+      out_c = w->dims[0];
+      const std::int64_t cin_g = w->dims[1];
+      ow.w.resize(w->f.size());
+      for (std::int64_t o = 0; o < out_c; ++o)
+        for (std::int64_t i = 0; i < cin_g; ++i)
+          for (std::int64_t y = 0; y < kh; ++y)
+            for (std::int64_t xx = 0; xx < kw; ++xx)
+              ow.w[static_cast<std::size_t>(((o * kh + y) * kw + xx) * cin_g + i)] =
+                  w->f[static_cast<std::size_t>(((o * cin_g + i) * kh + y) * kw + xx)];
+    } else {
+      const std::int64_t cin = w->dims[0], cout_g = w->dims[1];
+      out_c = cout_g * group;
+      ow.w.resize(w->f.size());
+      for (std::int64_t i = 0; i < cin; ++i)
+        for (std::int64_t o = 0; o < cout_g; ++o)
+          for (std::int64_t y = 0; y < kh; ++y)
+            for (std::int64_t xx = 0; xx < kw; ++xx)
+              ow.w[static_cast<std::size_t>(((i * kh + y) * kw + xx) * cout_g + o)] =
+                  w->f[static_cast<std::size_t>(((i * cout_g + o) * kh + y) * kw + xx)];
     }
-    if (op == "Gather" || op == "Div" || op == "Sub" || op == "Cast" || op == "Unsqueeze" || op == "Squeeze" ||
-        ((op == "Add" || op == "Mul" || op == "Concat") && constant(n.input(0)) && n.input_size() > 1 &&
-         constant(n.input(1)))) {
-      auto folded = fold(n);
-      if (!folded) return tl::unexpected(folded.error());
-      if (*folded) {
-        consts_[n.output(0)] = **folded;
-        return true;
-      }
-      if (op != "Unsqueeze" && op != "Squeeze")
-        return err("only computes on constant integer shapes are supported for " + op);
+    if (bias) {
+      auto bc = bias_of(n, out_c);
+      if (!bc) return tl::unexpected(bc.error());
+      ow.bias = (*bc)->f;
     }
-    if (op == "Identity" || op == "Dropout" || op == "Unsqueeze" || op == "Squeeze" ||
-        (op == "Reshape" && flat_.count(n.input(0))) || (op == "Flatten" && !consts_.count(n.input(0)))) {
-      if (const Const* c = constant(n.input(0))) {
-        consts_[n.output(0)] = *c;  // an alias of an initializer
-        return true;
-      }
-      auto b = in(0);
-      if (!b) return tl::unexpected(b.error());
-      value_[n.output(0)] = *b;
-      if (op == "Flatten" || flat_.count(n.input(0))) flat_.insert(n.output(0));
-      return true;
+    ir::ParamMap p{{"out", out_c},    {"kernel", kh}, {"stride", strides[0]}, {"padding", pads[0]},
+                   {"groups", group}, {"bias", bias}, {"bn", false},          {"activation", std::string("none")}};
+    if (op == "Conv")
+      p["dilation"] = dil[0];
+    else
+      p["output_padding"] = out_pad[0];
+    const std::string id = add(n, op == "Conv" ? "conv" : "conv_transpose", {*x}, p, n.output(0));
+    out_.weights[id + (op == "Conv" ? "/conv" : "/convT")] = std::move(ow);
+    return true;
+  }
+
+  Result<bool> on_batch_norm(const onnx::NodeProto& n) {
+    auto x = input(n, 0);
+    if (!x) return tl::unexpected(x.error());
+    const Const* p[4] = {};
+    const char* names[4] = {"scale tensor", "bias tensor", "mean tensor", "variance tensor"};
+    const std::int64_t channels = shape_of(*x).c;
+    for (int i = 0; i < 4; ++i) {
+      auto c = weights(n, i + 1, 1, names[i]);
+      if (!c) return tl::unexpected(c.error());
+      if ((*c)->count() != channels)
+        return err(std::string(names[i]) + " '" + printable(n.input(i + 1)) + "' has " + std::to_string((*c)->count()) +
+                   " values for " + std::to_string(channels) + " channels");
+      p[i] = *c;
     }
-    if (op == "Conv" || op == "ConvTranspose") {
-      auto wr = weights(n, 1, 4, "weight tensor");
-      if (!wr) return tl::unexpected(wr.error());
-      const Const* w = *wr;
-      const auto ks = attr_ints(n, "kernel_shape", {w->dims[2], w->dims[3]});
-      const auto strides = attr_ints(n, "strides", {1, 1}), dil = attr_ints(n, "dilations", {1, 1});
-      const auto pads = attr_ints(n, "pads", {0, 0, 0, 0});
-      if (ks.size() != 2 || strides.size() != 2 || dil.size() != 2 || pads.size() != 4)
-        return err("kernel_shape, strides and dilations need 2 values and pads 4 (2-D convolution); got " +
-                   std::to_string(ks.size()) + ", " + std::to_string(strides.size()) + ", " +
-                   std::to_string(dil.size()) + " and " + std::to_string(pads.size()));
-      if (ks[0] != w->dims[2] || ks[1] != w->dims[3])
-        return err("kernel_shape " + std::to_string(ks[0]) + "x" + std::to_string(ks[1]) +
-                   " does not match the weights' " + std::to_string(w->dims[2]) + "x" + std::to_string(w->dims[3]));
-      if (ks[0] != ks[1] || !all_equal(strides) || !all_equal(dil) || !all_equal(pads))
-        return err("only square kernels with equal strides, dilations and symmetric padding are supported");
-      const auto* auto_pad = attr(n, "auto_pad");
-      if (auto_pad && auto_pad->s() != "NOTSET")
-        return err("auto_pad '" + auto_pad->s() + "' is not supported; export with explicit pads");
-      const std::int64_t group = attr_int(n, "group", 1);
-      if (group < 1 || group > (std::int64_t{1} << 20)) return err("group " + std::to_string(group) + " is out of range");
-      const auto out_pad = attr_ints(n, "output_padding", {0, 0});
-      if (out_pad.size() != 2) return err("output_padding needs 2 values, got " + std::to_string(out_pad.size()));
-      const bool bias = n.input_size() > 2 && !n.input(2).empty();
-      auto x = in(0);
-      if (!x) return tl::unexpected(x.error());
-      runtime::OpWeights ow;
-      const std::int64_t kh = ks[0], kw = ks[1];
-      std::int64_t out_c = 0;
-      if (op == "Conv") {
-        out_c = w->dims[0];
-        const std::int64_t cin_g = w->dims[1];
-        ow.w.resize(w->f.size());
-        for (std::int64_t o = 0; o < out_c; ++o)
-          for (std::int64_t i = 0; i < cin_g; ++i)
-            for (std::int64_t y = 0; y < kh; ++y)
-              for (std::int64_t xx = 0; xx < kw; ++xx)
-                ow.w[static_cast<std::size_t>(((o * kh + y) * kw + xx) * cin_g + i)] =
-                    w->f[static_cast<std::size_t>(((o * cin_g + i) * kh + y) * kw + xx)];
-      } else {
-        const std::int64_t cin = w->dims[0], cout_g = w->dims[1];
-        out_c = cout_g * group;
-        ow.w.resize(w->f.size());
-        for (std::int64_t i = 0; i < cin; ++i)
-          for (std::int64_t o = 0; o < cout_g; ++o)
-            for (std::int64_t y = 0; y < kh; ++y)
-              for (std::int64_t xx = 0; xx < kw; ++xx)
-                ow.w[static_cast<std::size_t>(((i * kh + y) * kw + xx) * cout_g + o)] =
-                    w->f[static_cast<std::size_t>(((i * cout_g + o) * kh + y) * kw + xx)];
-      }
-      if (bias) {
-        auto bc = bias_of(n, out_c);
-        if (!bc) return tl::unexpected(bc.error());
-        ow.bias = (*bc)->f;
-      }
-      ir::ParamMap p{{"out", out_c},    {"kernel", kh}, {"stride", strides[0]}, {"padding", pads[0]},
-                     {"groups", group}, {"bias", bias}, {"bn", false},          {"activation", std::string("none")}};
-      if (op == "Conv")
-        p["dilation"] = dil[0];
-      else
-        p["output_padding"] = out_pad[0];
-      const std::string id = add(n, op == "Conv" ? "conv" : "conv_transpose", {*x}, p, n.output(0));
-      out_.weights[id + (op == "Conv" ? "/conv" : "/convT")] = std::move(ow);
-      return true;
-    }
-    if (op == "BatchNormalization") {
-      auto x = in(0);
-      if (!x) return tl::unexpected(x.error());
-      const Const* p[4] = {};
-      const char* names[4] = {"scale tensor", "bias tensor", "mean tensor", "variance tensor"};
-      const std::int64_t channels = shape_of(*x).c;
-      for (int i = 0; i < 4; ++i) {
-        auto c = weights(n, i + 1, 1, names[i]);
-        if (!c) return tl::unexpected(c.error());
-        if ((*c)->count() != channels)
-          return err(std::string(names[i]) + " '" + printable(n.input(i + 1)) + "' has " +
-                     std::to_string((*c)->count()) + " values for " + std::to_string(channels) + " channels");
-        p[i] = *c;
-      }
-      runtime::OpWeights ow{.gamma = p[0]->f, .beta = p[1]->f, .mean = p[2]->f, .var = p[3]->f};
-      // ConvScope's batch norm uses epsilon 1e-5; a different epsilon moves into the variance exactly.
-      const float eps = attr_float(n, "epsilon", 1e-5f);
-      for (auto& x2 : ow.var) x2 += eps - runtime::kBnEpsilon;
-      const std::string id = add(n, "batch_norm", {*x}, {}, n.output(0));
-      out_.weights[id + "/bn"] = std::move(ow);
-      return true;
-    }
-    // CReLU: Concat(Relu(x), Relu(Neg(x))).
-    if (op == "Neg") {
-      auto x = in(0);
-      if (!x) return tl::unexpected(x.error());
-      negated_[n.output(0)] = *x;
-      return true;
-    }
+    runtime::OpWeights ow{.gamma = p[0]->f, .beta = p[1]->f, .mean = p[2]->f, .var = p[3]->f};
+    // ConvScope's batch norm uses epsilon 1e-5; a different epsilon moves into the variance exactly.
+    const float eps = attr_float(n, "epsilon", 1e-5f);
+    for (auto& x2 : ow.var) x2 += eps - runtime::kBnEpsilon;
+    const std::string id = add(n, "batch_norm", {*x}, {}, n.output(0));
+    out_.weights[id + "/bn"] = std::move(ow);
+    return true;
+  }
+
+  /// CReLU, Concat(Relu(x), Relu(Neg(x))): -x is remembered until the concat.
+  Result<bool> on_neg(const onnx::NodeProto& n) {
+    auto x = input(n, 0);
+    if (!x) return tl::unexpected(x.error());
+    negated_[n.output(0)] = *x;
+    return true;
+  }
+
+  /// Relu, Sigmoid, HardSwish, HardSigmoid (1/6, 1/2), Clip (ReLU6, ReLU), Swish (alpha 1).
+  Result<bool> on_activation(const onnx::NodeProto& n) {
+    const std::string& op = n.op_type();
     if (op == "Relu" && negated_.count(n.input(0))) {
-      relu_of_negated_[n.output(0)] = negated_[n.input(0)];
+      relu_of_negated_[n.output(0)] = negated_.at(n.input(0));
       return true;
     }
-    if (op == "Relu" || op == "Sigmoid" || op == "HardSwish" || op == "HardSigmoid" || op == "Clip" || op == "Swish") {
-      auto x = in(0);
-      if (!x) return tl::unexpected(x.error());
-      std::string fn = op == "Relu"        ? "relu"
-                       : op == "Sigmoid"   ? "sigmoid"
-                       : op == "HardSwish" ? "hswish"
-                       : op == "Swish"     ? "swish"
-                                           : "";
-      if (op == "Swish" && attr_float(n, "alpha", 1.f) != 1.f)
-        return err("only Swish with alpha = 1 (SiLU) is supported, got alpha " + std::to_string(attr_float(n, "alpha", 1.f)));
-      if (op == "HardSigmoid") {
-        if (std::fabs(attr_float(n, "alpha", 0.2f) - 1.f / 6.f) > 1e-6f ||
-            std::fabs(attr_float(n, "beta", 0.5f) - 0.5f) > 1e-6f)
-          return err("only HardSigmoid(alpha = 1/6, beta = 1/2) is supported");
-        fn = "hsigmoid";
-      }
-      if (op == "Clip") {
-        auto bound = [&](int i, const char* name, float def) {
-          if (n.input_size() > i && !n.input(i).empty()) {
-            const Const* c = constant(n.input(i));
-            return c && !c->f.empty() ? c->f[0] : std::nanf("");
-          }
-          return attr_float(n, name, def);
-        };
-        const float lo = bound(1, "min", -INFINITY), hi = bound(2, "max", INFINITY);
-        if (lo == 0.f && hi == 6.f)
-          fn = "relu6";
-        else if (lo == 0.f && std::isinf(hi))
-          fn = "relu";
-        else
-          return err("only Clip(0, 6) (ReLU6) and Clip(0, inf) are supported, got Clip(" + std::to_string(lo) + ", " +
-                     std::to_string(hi) + ")");
-      }
-      add(n, "activation", {*x}, {{"function", fn}}, n.output(0));
-      if (flat_.count(n.input(0))) flat_.insert(n.output(0));  // an activation between fully connected layers
+    auto x = input(n, 0);
+    if (!x) return tl::unexpected(x.error());
+    std::string fn = op == "Relu"        ? "relu"
+                     : op == "Sigmoid"   ? "sigmoid"
+                     : op == "HardSwish" ? "hswish"
+                     : op == "Swish"     ? "swish"
+                                         : "";
+    if (op == "Swish" && attr_float(n, "alpha", 1.f) != 1.f)
+      return err("only Swish with alpha = 1 (SiLU) is supported, got alpha " +
+                 std::to_string(attr_float(n, "alpha", 1.f)));
+    if (op == "HardSigmoid") {
+      if (std::fabs(attr_float(n, "alpha", 0.2f) - 1.f / 6.f) > 1e-6f ||
+          std::fabs(attr_float(n, "beta", 0.5f) - 0.5f) > 1e-6f)
+        return err("only HardSigmoid(alpha = 1/6, beta = 1/2) is supported");
+      fn = "hsigmoid";
+    }
+    if (op == "Clip") {
+      auto bound = [&](int i, const char* name, float def) {
+        if (n.input_size() > i && !n.input(i).empty()) {
+          const Const* c = constant(n.input(i));
+          return c && !c->f.empty() ? c->f[0] : std::nanf("");
+        }
+        return attr_float(n, name, def);
+      };
+      const float lo = bound(1, "min", -INFINITY), hi = bound(2, "max", INFINITY);
+      if (lo == 0.f && hi == 6.f)
+        fn = "relu6";
+      else if (lo == 0.f && std::isinf(hi))
+        fn = "relu";
+      else
+        return err("only Clip(0, 6) (ReLU6) and Clip(0, inf) are supported, got Clip(" + std::to_string(lo) + ", " +
+                   std::to_string(hi) + ")");
+    }
+    add(n, "activation", {*x}, {{"function", fn}}, n.output(0));
+    if (flat_.count(n.input(0))) flat_.insert(n.output(0));  // an activation between fully connected layers
+    return true;
+  }
+
+  /// Add: a residual sum; Mul: swish / h-swish spelled out, or a channel scale. Both fold on shapes.
+  Result<bool> on_add_mul(const onnx::NodeProto& n) {
+    const std::string& op = n.op_type();
+    if (constant(n.input(0)) && constant(n.input(1))) return on_shape_arithmetic(n);
+    auto a = input(n, 0), b = input(n, 1);
+    if (!a || !b) return tl::unexpected((!a ? a : b).error());
+    if (op == "Add") {
+      add(n, "add", {*a, *b}, {}, n.output(0));
       return true;
     }
-    if (op == "Add" || op == "Mul") {
-      auto a = in(0), b = in(1);
-      if (!a || !b) return tl::unexpected((!a ? a : b).error());
-      if (op == "Add") {
-        add(n, "add", {*a, *b}, {}, n.output(0));
+    // x * HardSigmoid(x) and x * Sigmoid(x): h-swish and swish (SiLU) spelled out, when
+    // nothing else reads the gate.
+    for (int side = 0; side < 2; ++side) {
+      const std::string& gate = side ? *b : *a;
+      const std::string& other = side ? *a : *b;
+      const int gi = out_.graph.find(gate);
+      if (gi < 0)
+        return err("input '" + printable(n.input(side)) + "' was folded into a pattern and cannot be used here");
+      const auto& gn = out_.graph.nodes[static_cast<std::size_t>(gi)];
+      if (gn.kind != "activation" || gn.inputs.size() != 1 || gn.inputs[0] != other || readers_[n.input(side)] != 1)
+        continue;
+      const std::string gate_fn = std::get<std::string>(gn.params.at("function"));
+      if (gate_fn == "hsigmoid" || gate_fn == "sigmoid") {
+        out_.graph.nodes[static_cast<std::size_t>(gi)].params["function"] =
+            std::string(gate_fn == "hsigmoid" ? "hswish" : "swish");
+        value_[n.output(0)] = gate;
+        if (flat_.count(n.input(side ? 0 : 1))) flat_.insert(n.output(0));
         return true;
       }
-      // x * HardSigmoid(x) and x * Sigmoid(x): h-swish and swish (SiLU) spelled out, when
-      // nothing else reads the gate.
-      for (int side = 0; side < 2; ++side) {
-        const std::string& gate = side ? *b : *a;
-        const std::string& other = side ? *a : *b;
-        const int gi = out_.graph.find(gate);
-        if (gi < 0) return err("input '" + printable(n.input(side)) + "' was folded into a pattern and cannot be used here");
-        const auto& gn = out_.graph.nodes[static_cast<std::size_t>(gi)];
-        if (gn.kind != "activation" || gn.inputs.size() != 1 || gn.inputs[0] != other || readers_[n.input(side)] != 1)
-          continue;
-        const std::string gate_fn = std::get<std::string>(gn.params.at("function"));
-        if (gate_fn == "hsigmoid" || gate_fn == "sigmoid") {
-          out_.graph.nodes[static_cast<std::size_t>(gi)].params["function"] =
-              std::string(gate_fn == "hsigmoid" ? "hswish" : "swish");
-          value_[n.output(0)] = gate;
-          if (flat_.count(n.input(side ? 0 : 1))) flat_.insert(n.output(0));
-          return true;
-        }
-      }
-      const ir::Shape sa = shape_of(*a), sb = shape_of(*b);
-      if (sb.h == 1 && sb.w == 1 && sb.c == sa.c && (sa.h != 1 || sa.w != 1))
-        add(n, "scale", {*a, *b}, {}, n.output(0));
-      else if (sa.h == 1 && sa.w == 1 && sa.c == sb.c)
-        add(n, "scale", {*b, *a}, {}, n.output(0));
-      else
-        return err("only x * Sigmoid(x), x * HardSigmoid(x) and channel scales (x * s with s 1x1xC) are supported");
-      return true;
     }
-    if (op == "Concat" && n.input_size() == 2 && relu_of_negated_.count(n.input(1))) {
+    const ir::Shape sa = shape_of(*a), sb = shape_of(*b);
+    if (sb.h == 1 && sb.w == 1 && sb.c == sa.c && (sa.h != 1 || sa.w != 1))
+      add(n, "scale", {*a, *b}, {}, n.output(0));
+    else if (sa.h == 1 && sa.w == 1 && sa.c == sb.c)
+      add(n, "scale", {*b, *a}, {}, n.output(0));
+    else
+      return err("only x * Sigmoid(x), x * HardSigmoid(x) and channel scales (x * s with s 1x1xC) are supported");
+    return true;
+  }
+
+  /// Concat: folded on shapes, the end of a CReLU, or a channel concatenation.
+  Result<bool> on_concat(const onnx::NodeProto& n) {
+    if (n.input_size() > 1 && constant(n.input(0)) && constant(n.input(1))) return on_shape_arithmetic(n);
+    if (n.input_size() == 2 && relu_of_negated_.count(n.input(1))) {
       const std::string x = relu_of_negated_[n.input(1)];
-      auto pos = in(0);
+      auto pos = input(n, 0);
       if (!pos) return tl::unexpected(pos.error());
       const int pi_ = out_.graph.find(*pos);
       const auto& pn = out_.graph.nodes[static_cast<std::size_t>(pi_)];
@@ -613,176 +518,189 @@ class Importer {
       add(n, "crelu", {x}, {}, n.output(0));
       return true;
     }
-    if (op == "Neg" || negated_.count(n.input(0)) || relu_of_negated_.count(n.input(0)))
-      return err("negation is only supported inside a CReLU, concat(relu(x), relu(-x))");
-    if (op == "Concat") {
-      if (attr_int(n, "axis", 1) != 1) return err("only channel concatenation (axis 1) is supported");
-      std::vector<std::string> ins;
-      for (int i = 0; i < n.input_size(); ++i) {
-        auto b = in(i);
-        if (!b) return tl::unexpected(b.error());
-        ins.push_back(*b);
-      }
-      add(n, "concat", ins, {}, n.output(0));
-      return true;
+    if (attr_int(n, "axis", 1) != 1) return err("only channel concatenation (axis 1) is supported");
+    std::vector<std::string> ins;
+    for (int i = 0; i < n.input_size(); ++i) {
+      auto b = input(n, i);
+      if (!b) return tl::unexpected(b.error());
+      ins.push_back(*b);
     }
-    if (op == "MaxPool" || op == "AveragePool") {
-      auto x = in(0);
-      if (!x) return tl::unexpected(x.error());
-      const auto ks = attr_ints(n, "kernel_shape"), strides = attr_ints(n, "strides", {1, 1}),
-                 pads = attr_ints(n, "pads", {0, 0, 0, 0});
-      if (ks.size() != 2 || ks[0] != ks[1] || !all_equal(strides) || !all_equal(pads))
-        return err("only square windows with equal strides and symmetric padding are supported");
-      if (op == "AveragePool" && attr_int(n, "count_include_pad", 0) != 0 && pads[0] != 0)
-        return err("AveragePool with count_include_pad = 1 and padding is not supported");
-      add(n, "pool", {*x},
-          {{"mode", std::string(op == "MaxPool" ? "max" : "avg")},
-           {"kernel", ks[0]},
-           {"stride", strides[0]},
-           {"padding", pads[0]},
-           {"ceil_mode", attr_int(n, "ceil_mode", 0) != 0}},
-          n.output(0));
-      return true;
+    add(n, "concat", ins, {}, n.output(0));
+    return true;
+  }
+
+  Result<bool> on_pool(const onnx::NodeProto& n) {
+    const std::string& op = n.op_type();
+    auto x = input(n, 0);
+    if (!x) return tl::unexpected(x.error());
+    const auto ks = attr_ints(n, "kernel_shape"), strides = attr_ints(n, "strides", {1, 1}),
+               pads = attr_ints(n, "pads", {0, 0, 0, 0});
+    if (ks.size() != 2 || ks[0] != ks[1] || !all_equal(strides) || !all_equal(pads))
+      return err("only square windows with equal strides and symmetric padding are supported");
+    if (op == "AveragePool" && attr_int(n, "count_include_pad", 0) != 0 && pads[0] != 0)
+      return err("AveragePool with count_include_pad = 1 and padding is not supported");
+    add(n, "pool", {*x},
+        {{"mode", std::string(op == "MaxPool" ? "max" : "avg")},
+         {"kernel", ks[0]},
+         {"stride", strides[0]},
+         {"padding", pads[0]},
+         {"ceil_mode", attr_int(n, "ceil_mode", 0) != 0}},
+        n.output(0));
+    return true;
+  }
+
+  Result<bool> on_reduce_mean(const onnx::NodeProto& n) {
+    auto x = input(n, 0);
+    if (!x) return tl::unexpected(x.error());
+    auto axes = attr_ints(n, "axes");
+    if (axes.empty() && n.input_size() > 1)
+      if (const Const* c = constant(n.input(1))) axes = c->i;
+    std::sort(axes.begin(), axes.end());
+    if (axes != std::vector<std::int64_t>{2, 3} && axes != std::vector<std::int64_t>{-2, -1})
+      return err("only ReduceMean over height and width (axes 2, 3) is supported");
+    add(n, "global_pool", {*x}, {{"mode", std::string("avg")}}, n.output(0));
+    if (attr_int(n, "keepdims", 1) == 0) flat_.insert(n.output(0));
+    return true;
+  }
+
+  Result<bool> on_global_pool(const onnx::NodeProto& n) {
+    const std::string& op = n.op_type();
+    auto x = input(n, 0);
+    if (!x) return tl::unexpected(x.error());
+    add(n, "global_pool", {*x}, {{"mode", std::string(op == "GlobalMaxPool" ? "max" : "avg")}}, n.output(0));
+    return true;
+  }
+
+  /// Gemm, MatMul: a fully connected layer after Flatten (or another one).
+  Result<bool> on_fully_connected(const onnx::NodeProto& n) {
+    const std::string& op = n.op_type();
+    auto x = input(n, 0);
+    if (!x) return tl::unexpected(x.error());
+    if (!flat_.count(n.input(0))) return err("a fully connected layer must follow Flatten (or another Gemm)");
+    auto wr = weights(n, 1, 2, "weight tensor");
+    if (!wr) return tl::unexpected(wr.error());
+    const Const* w = *wr;
+    const bool trans_b = op == "Gemm" && attr_int(n, "transB", 0) != 0;
+    if (op == "Gemm" &&
+        (attr_int(n, "transA", 0) != 0 || attr_float(n, "alpha", 1.f) != 1.f || attr_float(n, "beta", 1.f) != 1.f))
+      return err("only Gemm with transA = 0, alpha = 1, beta = 1 is supported");
+    const std::int64_t out_c = trans_b ? w->dims[0] : w->dims[1], kin = trans_b ? w->dims[1] : w->dims[0];
+    const ir::Shape s = shape_of(*x);
+    if (s.elements() != kin)
+      return err("weights expect " + std::to_string(kin) + " inputs, the tensor has " + std::to_string(s.elements()));
+    // ONNX flattens NCHW (c, y, x); ConvScope's fully connected weights follow NHWC (y, x, c).
+    runtime::OpWeights ow;
+    ow.w.resize(static_cast<std::size_t>(out_c * kin));
+    const std::int64_t hw = s.h * s.w;
+    for (std::int64_t o = 0; o < out_c; ++o)
+      for (std::int64_t c = 0; c < s.c; ++c)
+        for (std::int64_t p = 0; p < hw; ++p) {
+          const std::int64_t src = c * hw + p;
+          ow.w[static_cast<std::size_t>(o * kin + p * s.c + c)] =
+              w->f[static_cast<std::size_t>(trans_b ? o * kin + src : src * out_c + o)];
+        }
+    const bool bias = op == "Gemm" && n.input_size() > 2 && !n.input(2).empty();
+    if (bias) {
+      auto bc = bias_of(n, out_c);
+      if (!bc) return tl::unexpected(bc.error());
+      ow.bias = (*bc)->f;
     }
-    if (op == "ReduceMean") {
-      auto x = in(0);
-      if (!x) return tl::unexpected(x.error());
-      auto axes = attr_ints(n, "axes");
-      if (axes.empty() && n.input_size() > 1)
-        if (const Const* c = constant(n.input(1))) axes = c->i;
-      std::sort(axes.begin(), axes.end());
-      if (axes != std::vector<std::int64_t>{2, 3} && axes != std::vector<std::int64_t>{-2, -1})
-        return err("only ReduceMean over height and width (axes 2, 3) is supported");
-      add(n, "global_pool", {*x}, {{"mode", std::string("avg")}}, n.output(0));
-      if (attr_int(n, "keepdims", 1) == 0) flat_.insert(n.output(0));
-      return true;
+    const std::string id = add(n, "fc", {*x}, {{"out", out_c}, {"bias", bias}}, n.output(0));
+    flat_.insert(n.output(0));
+    out_.weights[id + "/fc"] = std::move(ow);
+    return true;
+  }
+
+  /// A channel range as one of equal parts (ShuffleNet's chunk).
+  Result<bool> channel_part(const onnx::NodeProto& n, const std::string& x, std::int64_t start, std::int64_t count,
+                            const std::string& outname) {
+    const ir::Shape sh = shape_of(x);
+    if (count <= 0 || sh.c % count != 0 || start % count != 0)
+      return err("only equal channel parts are supported, got channels [" + std::to_string(start) + ", " +
+                 std::to_string(start + count) + ") of " + std::to_string(sh.c));
+    add(n, "split", {x}, {{"parts", sh.c / count}, {"index", start / count}}, outname);
+    return true;
+  }
+
+  Result<bool> on_slice(const onnx::NodeProto& n) {
+    auto x = input(n, 0);
+    if (!x) return tl::unexpected(x.error());
+    const Const *st = constant(n.input(1)), *en = constant(n.input(2));
+    const Const* ax = n.input_size() > 3 ? constant(n.input(3)) : nullptr;
+    const Const* steps = n.input_size() > 4 ? constant(n.input(4)) : nullptr;
+    if (!st || !en || st->i.size() != 1 || en->i.size() != 1 || (ax && (ax->i.size() != 1 || ax->i[0] != 1)) ||
+        (steps && (steps->i.size() != 1 || steps->i[0] != 1)) || (!ax))
+      return err("only Slice over channels (axis 1, step 1) with constant bounds is supported");
+    const std::int64_t c = shape_of(*x).c;
+    const std::int64_t b0 = std::clamp<std::int64_t>(st->i[0] < 0 ? st->i[0] + c : st->i[0], 0, c);
+    const std::int64_t b1 = std::clamp<std::int64_t>(en->i[0] < 0 ? en->i[0] + c : en->i[0], 0, c);
+    auto r = channel_part(n, *x, b0, b1 - b0, n.output(0));
+    if (!r) return tl::unexpected(r.error());
+    return true;
+  }
+
+  Result<bool> on_split(const onnx::NodeProto& n) {
+    auto x = input(n, 0);
+    if (!x) return tl::unexpected(x.error());
+    if (attr_int(n, "axis", 0) != 1) return err("only Split over channels (axis 1) is supported");
+    const std::int64_t c = shape_of(*x).c;
+    std::vector<std::int64_t> sizes;
+    if (n.input_size() > 1 && !n.input(1).empty()) {
+      const Const* sp = constant(n.input(1));
+      if (!sp) return err("the split sizes must be constant");
+      sizes = sp->i;
+    } else {
+      sizes = attr_ints(n, "split");
+      if (sizes.empty()) sizes.assign(static_cast<std::size_t>(n.output_size()), c / n.output_size());
     }
-    if (op == "GlobalAveragePool" || op == "GlobalMaxPool") {
-      auto x = in(0);
-      if (!x) return tl::unexpected(x.error());
-      add(n, "global_pool", {*x}, {{"mode", std::string(op == "GlobalMaxPool" ? "max" : "avg")}}, n.output(0));
-      return true;
-    }
-    if (op == "Gemm" || op == "MatMul") {
-      auto x = in(0);
-      if (!x) return tl::unexpected(x.error());
-      if (!flat_.count(n.input(0))) return err("a fully connected layer must follow Flatten (or another Gemm)");
-      auto wr = weights(n, 1, 2, "weight tensor");
-      if (!wr) return tl::unexpected(wr.error());
-      const Const* w = *wr;
-      const bool trans_b = op == "Gemm" && attr_int(n, "transB", 0) != 0;
-      if (op == "Gemm" &&
-          (attr_int(n, "transA", 0) != 0 || attr_float(n, "alpha", 1.f) != 1.f || attr_float(n, "beta", 1.f) != 1.f))
-        return err("only Gemm with transA = 0, alpha = 1, beta = 1 is supported");
-      const std::int64_t out_c = trans_b ? w->dims[0] : w->dims[1], kin = trans_b ? w->dims[1] : w->dims[0];
-      const ir::Shape s = shape_of(*x);
-      if (s.elements() != kin)
-        return err("weights expect " + std::to_string(kin) + " inputs, the tensor has " + std::to_string(s.elements()));
-      // ONNX flattens NCHW (c, y, x); ConvScope's fully connected weights follow NHWC (y, x, c).
-      runtime::OpWeights ow;
-      ow.w.resize(static_cast<std::size_t>(out_c * kin));
-      const std::int64_t hw = s.h * s.w;
-      for (std::int64_t o = 0; o < out_c; ++o)
-        for (std::int64_t c = 0; c < s.c; ++c)
-          for (std::int64_t p = 0; p < hw; ++p) {
-            const std::int64_t src = c * hw + p;
-            ow.w[static_cast<std::size_t>(o * kin + p * s.c + c)] =
-                w->f[static_cast<std::size_t>(trans_b ? o * kin + src : src * out_c + o)];
-          }
-      const bool bias = op == "Gemm" && n.input_size() > 2 && !n.input(2).empty();
-      if (bias) {
-        auto bc = bias_of(n, out_c);
-        if (!bc) return tl::unexpected(bc.error());
-        ow.bias = (*bc)->f;
-      }
-      const std::string id = add(n, "fc", {*x}, {{"out", out_c}, {"bias", bias}}, n.output(0));
-      flat_.insert(n.output(0));
-      out_.weights[id + "/fc"] = std::move(ow);
-      return true;
-    }
-    // A channel range: one of `parts` equal parts (ShuffleNet's chunk).
-    auto channel_part = [&](const std::string& x, std::int64_t start, std::int64_t count,
-                            const std::string& outname) -> Result<bool> {
-      const ir::Shape sh = shape_of(x);
-      if (count <= 0 || sh.c % count != 0 || start % count != 0)
-        return err("only equal channel parts are supported, got channels [" + std::to_string(start) + ", " +
-                   std::to_string(start + count) + ") of " + std::to_string(sh.c));
-      add(n, "split", {x}, {{"parts", sh.c / count}, {"index", start / count}}, outname);
-      return true;
-    };
-    if (op == "Slice") {
-      auto x = in(0);
-      if (!x) return tl::unexpected(x.error());
-      const Const *st = constant(n.input(1)), *en = constant(n.input(2));
-      const Const* ax = n.input_size() > 3 ? constant(n.input(3)) : nullptr;
-      const Const* steps = n.input_size() > 4 ? constant(n.input(4)) : nullptr;
-      if (!st || !en || st->i.size() != 1 || en->i.size() != 1 || (ax && (ax->i.size() != 1 || ax->i[0] != 1)) ||
-          (steps && (steps->i.size() != 1 || steps->i[0] != 1)) || (!ax))
-        return err("only Slice over channels (axis 1, step 1) with constant bounds is supported");
-      const std::int64_t c = shape_of(*x).c;
-      const std::int64_t b0 = std::clamp<std::int64_t>(st->i[0] < 0 ? st->i[0] + c : st->i[0], 0, c);
-      const std::int64_t b1 = std::clamp<std::int64_t>(en->i[0] < 0 ? en->i[0] + c : en->i[0], 0, c);
-      auto r = channel_part(*x, b0, b1 - b0, n.output(0));
+    std::int64_t start = 0;
+    for (int o = 0; o < n.output_size() && o < static_cast<int>(sizes.size()); ++o) {
+      auto r = channel_part(n, *x, start, sizes[static_cast<std::size_t>(o)], n.output(o));
       if (!r) return tl::unexpected(r.error());
+      start += sizes[static_cast<std::size_t>(o)];
+    }
+    return true;
+  }
+
+  Result<bool> on_resize(const onnx::NodeProto& n) {
+    auto x = input(n, 0);
+    if (!x) return tl::unexpected(x.error());
+    const Const* sc = n.input_size() > 2 ? constant(n.input(2)) : nullptr;
+    if (!sc || sc->f.size() != 4 || sc->f[0] != 1.f || sc->f[1] != 1.f || sc->f[2] != sc->f[3] ||
+        !std::isfinite(sc->f[2]) || sc->f[2] != std::floor(sc->f[2]) || sc->f[2] < 1.f || sc->f[2] > 64.f)
+      return err("only Resize by one integer factor (1 to 64) for height and width (constant scales) is supported");
+    const auto* mode = attr(n, "mode");
+    const std::string m = mode ? mode->s() : "nearest";
+    if (m != "nearest" && m != "linear") return err("only nearest and linear Resize are supported, got '" + m + "'");
+    add(n, "upsample", {*x},
+        {{"scale", static_cast<std::int64_t>(sc->f[2])},
+         {"mode", std::string(m == "nearest" ? "nearest" : "bilinear")}},
+        n.output(0));
+    return true;
+  }
+
+  /// Channel shuffle: Reshape to (N, g, C/g, H, W), Transpose (0, 2, 1, 3, 4), Reshape back.
+  /// A Reshape after a fully connected layer is the same tensor.
+  Result<bool> on_reshape(const onnx::NodeProto& n) {
+    if (flat_.count(n.input(0))) return alias(n);
+    if (transposed_.count(n.input(0))) {
+      const auto& [src, groups] = transposed_.at(n.input(0));
+      add(n, "channel_shuffle", {src}, {{"groups", groups}}, n.output(0));
       return true;
     }
-    if (op == "Split") {
-      auto x = in(0);
-      if (!x) return tl::unexpected(x.error());
-      if (attr_int(n, "axis", 0) != 1) return err("only Split over channels (axis 1) is supported");
-      const std::int64_t c = shape_of(*x).c;
-      std::vector<std::int64_t> sizes;
-      if (n.input_size() > 1 && !n.input(1).empty()) {
-        const Const* sp = constant(n.input(1));
-        if (!sp) return err("the split sizes must be constant");
-        sizes = sp->i;
-      } else {
-        sizes = attr_ints(n, "split");
-        if (sizes.empty()) sizes.assign(static_cast<std::size_t>(n.output_size()), c / n.output_size());
-      }
-      std::int64_t start = 0;
-      for (int o = 0; o < n.output_size() && o < static_cast<int>(sizes.size()); ++o) {
-        auto r = channel_part(*x, start, sizes[static_cast<std::size_t>(o)], n.output(o));
-        if (!r) return tl::unexpected(r.error());
-        start += sizes[static_cast<std::size_t>(o)];
-      }
+    const Const* shape = constant(n.input(1));
+    auto x = input(n, 0);
+    if (!shuffle_.count(n.input(0)) && shape && shape->i.size() == 5 && x) {
+      shuffle_[n.output(0)] = {*x, shape->i[1]};
       return true;
     }
-    if (op == "Resize") {
-      auto x = in(0);
-      if (!x) return tl::unexpected(x.error());
-      const Const* sc = n.input_size() > 2 ? constant(n.input(2)) : nullptr;
-      if (!sc || sc->f.size() != 4 || sc->f[0] != 1.f || sc->f[1] != 1.f || sc->f[2] != sc->f[3] ||
-          !std::isfinite(sc->f[2]) || sc->f[2] != std::floor(sc->f[2]) || sc->f[2] < 1.f || sc->f[2] > 64.f)
-        return err("only Resize by one integer factor (1 to 64) for height and width (constant scales) is supported");
-      const auto* mode = attr(n, "mode");
-      const std::string m = mode ? mode->s() : "nearest";
-      if (m != "nearest" && m != "linear") return err("only nearest and linear Resize are supported, got '" + m + "'");
-      add(n, "upsample", {*x},
-          {{"scale", static_cast<std::int64_t>(sc->f[2])},
-           {"mode", std::string(m == "nearest" ? "nearest" : "bilinear")}},
-          n.output(0));
+    return err("not supported in this position (only as part of a recognised pattern)");
+  }
+
+  Result<bool> on_transpose(const onnx::NodeProto& n) {
+    if (shuffle_.count(n.input(0)) && attr_ints(n, "perm") == std::vector<std::int64_t>{0, 2, 1, 3, 4}) {
+      transposed_[n.output(0)] = shuffle_.at(n.input(0));
       return true;
-    }
-    // Channel shuffle: Reshape to (N, g, C/g, H, W), Transpose (0, 2, 1, 3, 4), Reshape back.
-    if (op == "Reshape" || op == "Transpose") {
-      if (op == "Reshape" && !shuffle_.count(n.input(0)) && !transposed_.count(n.input(0))) {
-        const Const* shape = constant(n.input(1));
-        auto x = in(0);
-        if (shape && shape->i.size() == 5 && x) {
-          shuffle_[n.output(0)] = {*x, shape->i[1]};
-          return true;
-        }
-      } else if (op == "Transpose" && shuffle_.count(n.input(0))) {
-        if (attr_ints(n, "perm") == std::vector<std::int64_t>{0, 2, 1, 3, 4}) {
-          transposed_[n.output(0)] = shuffle_[n.input(0)];
-          return true;
-        }
-      } else if (op == "Reshape" && transposed_.count(n.input(0))) {
-        const auto& [src, groups] = transposed_[n.input(0)];
-        add(n, "channel_shuffle", {src}, {{"groups", groups}}, n.output(0));
-        return true;
-      }
     }
     return err("not supported in this position (only as part of a recognised pattern)");
   }
@@ -796,6 +714,48 @@ class Importer {
   std::map<std::string, int> readers_;  // tensor -> how many node inputs and graph outputs read it
   std::string where_;
 };
+
+const std::map<std::string, Importer::Handler>& Importer::handlers() {
+  static const std::map<std::string, Handler> table = {
+      {"Constant", {{0, 0}, &Importer::on_constant}},
+      {"Shape", {{}, &Importer::on_shape}},
+      {"Gather", {{2, 2}, &Importer::on_shape_arithmetic}},
+      {"Div", {{2, 2}, &Importer::on_shape_arithmetic}},
+      {"Sub", {{2, 2}, &Importer::on_shape_arithmetic}},
+      {"Cast", {{}, &Importer::on_shape_arithmetic}},
+      {"Unsqueeze", {{1, 2}, &Importer::on_squeeze}},
+      {"Squeeze", {{1, 2}, &Importer::on_squeeze}},
+      {"Identity", {{}, &Importer::alias}},
+      {"Dropout", {{1, 3}, &Importer::alias}},
+      {"Flatten", {{}, &Importer::on_flatten}},
+      {"Conv", {{2, 3}, &Importer::on_conv}},
+      {"ConvTranspose", {{2, 3}, &Importer::on_conv}},
+      {"BatchNormalization", {{5, 5}, &Importer::on_batch_norm}},
+      {"Neg", {{}, &Importer::on_neg}},
+      {"Relu", {{}, &Importer::on_activation}},
+      {"Sigmoid", {{}, &Importer::on_activation}},
+      {"HardSwish", {{}, &Importer::on_activation}},
+      {"HardSigmoid", {{}, &Importer::on_activation}},
+      {"Clip", {{1, 3}, &Importer::on_activation}},
+      {"Swish", {{}, &Importer::on_activation}},
+      {"Add", {{2, 2}, &Importer::on_add_mul}},
+      {"Mul", {{2, 2}, &Importer::on_add_mul}},
+      {"Concat", {{1, 1 << 20}, &Importer::on_concat}},
+      {"MaxPool", {{}, &Importer::on_pool}},
+      {"AveragePool", {{}, &Importer::on_pool}},
+      {"ReduceMean", {{1, 2}, &Importer::on_reduce_mean}},
+      {"GlobalAveragePool", {{}, &Importer::on_global_pool}},
+      {"GlobalMaxPool", {{}, &Importer::on_global_pool}},
+      {"Gemm", {{2, 3}, &Importer::on_fully_connected}},
+      {"MatMul", {{2, 2}, &Importer::on_fully_connected}},
+      {"Slice", {{3, 5}, &Importer::on_slice}},
+      {"Split", {{1, 2}, &Importer::on_split}},
+      {"Resize", {{1, 4}, &Importer::on_resize}},
+      {"Reshape", {{2, 2}, &Importer::on_reshape}},
+      {"Transpose", {{}, &Importer::on_transpose}},
+  };
+  return table;
+}
 
 /// Drops the name prefix every block but the inputs shares ("features_" when the whole
 /// network sits in one module), at a '_' boundary, when the shorter ids stay unique.

@@ -66,8 +66,8 @@ Session::Session(ir::Graph graph, Spec spec, SessionSetup setup)
 Result<Session> Session::start(ir::Graph graph, Spec spec, SessionSetup setup) {
   if (auto ok = check(graph, spec); !ok) return tl::unexpected(ok.error());
   Session s(std::move(graph), std::move(spec), std::move(setup));
-  s.points_ = evaluate(s.graph_, s.spec_, s.setup_.analysis, s.setup_.model ? &*s.setup_.model : nullptr,
-                       s.setup_.split);
+  s.points_ =
+      evaluate(s.graph_, s.spec_, s.setup_.analysis, s.setup_.model ? &*s.setup_.model : nullptr, s.setup_.split);
   s.grid_ = index_grid(s.points_);
   s.analyse();
   return s;

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "io/onnx_consts.h"
 #include "io/onnx_export.h"
 #include "io/onnx_import.h"
 #include "runtime/reference_executor.h"
@@ -178,6 +179,39 @@ TEST(OnnxImport, SwishSpelledOutAndAsOneOp) {
   EXPECT_NE(format_diagnostics(bad.error()).find("'swish0' (Swish): only Swish with alpha = 1 (SiLU) is supported"),
             std::string::npos)
       << format_diagnostics(bad.error());
+}
+
+// Constant folding on its own: the shape arithmetic exporters spell out.
+TEST(OnnxConsts, FoldsShapeArithmeticAndRefusesWhatOverflows) {
+  using io::onnx_consts::Const;
+  const auto ints = [](std::vector<std::int64_t> v) {
+    Const c;
+    c.dims = {static_cast<std::int64_t>(v.size())};
+    c.i = std::move(v);
+    return c;
+  };
+  const Const shape = ints({1, 116, 28, 28}), two = ints({2}), idx = ints({1});
+  // Gather(shape, 1) / 2 = 58: ShuffleNet's chunk size.
+  const auto c = io::onnx_consts::fold("Gather", {&shape, &idx});
+  ASSERT_TRUE(c && *c);
+  EXPECT_EQ((*c)->i, std::vector<std::int64_t>{116});
+  const auto half = io::onnx_consts::fold("Div", {&**c, &two});
+  ASSERT_TRUE(half && *half);
+  EXPECT_EQ((*half)->i, std::vector<std::int64_t>{58});
+  // Broadcast of one value over four, and a concatenation.
+  EXPECT_EQ((*io::onnx_consts::fold("Mul", {&shape, &two}))->i, (std::vector<std::int64_t>{2, 232, 56, 56}));
+  EXPECT_EQ((*io::onnx_consts::fold("Concat", {&two, &idx}))->i, (std::vector<std::int64_t>{2, 1}));
+  // Not shape arithmetic: nothing folded, no error.
+  const Const out_of_range = ints({7});
+  EXPECT_FALSE(*io::onnx_consts::fold("Gather", {&shape, &out_of_range}));
+  EXPECT_FALSE(*io::onnx_consts::fold("Relu", {&shape, &two}));
+  // Errors say what, for the importer to say where.
+  const Const zero = ints({0}), big = ints({INT64_MAX}), three = ints({1, 2, 3});
+  EXPECT_EQ(io::onnx_consts::fold("Div", {&two, &zero}).error().front().message, "divides 2 by zero");
+  EXPECT_EQ(io::onnx_consts::fold("Add", {&big, &two}).error().front().message,
+            "9223372036854775807 Add 2 overflows int64");
+  EXPECT_EQ(io::onnx_consts::fold("Sub", {&shape, &three}).error().front().message,
+            "shapes of 4 and 3 values do not broadcast");
 }
 
 TEST(OnnxImport, DynamicInputShapeIsRefused) {
