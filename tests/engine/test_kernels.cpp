@@ -1,10 +1,11 @@
 // Kernel testers in the XNNPACK style (named setters, every parameter printed on
 // failure): every kernel of every table this CPU runs (portable, AVX2, AVX-512:
 // GEMM with accumulate and row ranges, depthwise, pooling, activations, add,
-// scale-shift, shuffle) against plain loops, over odd and prime sizes, channels below, at and above the vector
-// width, every stride, padding and dilation; outputs pre-filled with NaN so an
-// unwritten element fails. Tolerance: 1e-5 relative to the largest |output|
-// (float32 sums of at most a few thousand products).
+// scale-shift, shuffle, the calibration probes) against plain loops, with rows
+// split as the thread pool splits them, over odd and prime sizes, channels below,
+// at and above the vector width, every stride, padding and dilation; outputs
+// pre-filled with NaN so an unwritten element fails. Tolerance: 1e-5 relative to
+// the largest |output| (float32 sums of at most a few thousand products).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -166,6 +167,7 @@ TEST(Gemm, BiasAndEveryActivation) {
 
 struct DwTester {
   std::int64_t h = 5, w = 5, c = 8, k = 3, stride = 1, pad = 1, dil = 1;
+  std::int64_t rows = 0;  ///< output rows per call (as threads split them); 0: all in one call
   ir::Activation act = ir::Activation::ReLU6;
   DwTester& H(std::int64_t v) { return h = v, *this; }
   DwTester& W(std::int64_t v) { return w = v, *this; }
@@ -175,6 +177,7 @@ struct DwTester {
   DwTester& Pad(std::int64_t v) { return pad = v, *this; }
   DwTester& Dilation(std::int64_t v) { return dil = v, *this; }
   DwTester& Act(ir::Activation v) { return act = v, *this; }
+  DwTester& RowsPerCall(std::int64_t v) { return rows = v, *this; }
   void test(Isa isa) const {
     std::mt19937 rng(static_cast<unsigned>(h * 7 + w * 11 + c * 13 + k * 17 + stride * 19 + pad * 23 + dil));
     const std::int64_t oh = ir::window_out(h, k, stride, 2 * pad, dil), ow = ir::window_out(w, k, stride, 2 * pad, dil);
@@ -197,9 +200,11 @@ struct DwTester {
     d.w_stride = kernels::dw_weight_stride(c);
     d.bias = b.data();
     d.act = act;
-    d.y_begin = 0;
-    d.y_end = oh;
-    kernels::kernels_for(isa).depthwise(d);
+    for (std::int64_t y0 = 0; y0 < oh; y0 += rows > 0 ? rows : oh) {
+      d.y_begin = y0;
+      d.y_end = std::min(oh, y0 + (rows > 0 ? rows : oh));
+      kernels::kernels_for(isa).depthwise(d);
+    }
     std::vector<float> got;
     std::vector<double> want;
     for (std::int64_t oy = 0; oy < oh; ++oy)
@@ -218,7 +223,7 @@ struct DwTester {
         }
     std::ostringstream what;
     what << kernels::isa_name(isa) << " depthwise " << h << "x" << w << "x" << c << " k=" << k << " s=" << stride
-         << " p=" << pad << " d=" << dil << " act=" << static_cast<int>(act);
+         << " p=" << pad << " d=" << dil << " act=" << ir::activation_name(act) << " rows/call=" << rows;
     expect_close(got, want, what.str());
   }
 };
@@ -264,6 +269,7 @@ using kernels::Isa;
 /// channels around 8 and 16 lanes, pixel strides wider than the channels.
 struct PoolTester {
   std::int64_t h_ = 7, w_ = 9, c_ = 17, k_ = 3, stride_ = 2, pad_ = 1;
+  std::int64_t rows_ = 0;  ///< output rows per call; 0: all in one call
   bool max_ = true;
   PoolTester& H(std::int64_t v) { return h_ = v, *this; }
   PoolTester& W(std::int64_t v) { return w_ = v, *this; }
@@ -272,6 +278,7 @@ struct PoolTester {
   PoolTester& Stride(std::int64_t v) { return stride_ = v, *this; }
   PoolTester& Pad(std::int64_t v) { return pad_ = v, *this; }
   PoolTester& Max(bool v) { return max_ = v, *this; }
+  PoolTester& RowsPerCall(std::int64_t v) { return rows_ = v, *this; }
 
   void test(Isa isa) const {
     std::mt19937 rng(static_cast<unsigned>(h_ * 3 + w_ * 5 + c_ * 7 + k_ * 11 + stride_ + pad_ + max_));
@@ -287,9 +294,11 @@ struct PoolTester {
     p.stride = stride_;
     p.pad = pad_;
     p.max = max_;
-    p.y_begin = 0;
-    p.y_end = oh;
-    kernels::kernels_for(isa).pool(p);
+    for (std::int64_t y0 = 0; y0 < oh; y0 += rows_ > 0 ? rows_ : oh) {
+      p.y_begin = y0;
+      p.y_end = std::min(oh, y0 + (rows_ > 0 ? rows_ : oh));
+      kernels::kernels_for(isa).pool(p);
+    }
     std::vector<float> got;
     std::vector<double> want;
     for (std::int64_t oy = 0; oy < oh; ++oy)
@@ -310,7 +319,7 @@ struct PoolTester {
         }
     std::ostringstream what;
     what << kernels::isa_name(isa) << (max_ ? " max" : " avg") << " pool " << h_ << "x" << w_ << "x" << c_ << " k=" << k_
-         << " s=" << stride_ << " p=" << pad_;
+         << " s=" << stride_ << " p=" << pad_ << " rows/call=" << rows_;
     expect_close(got, want, what.str());
   }
 };
@@ -433,6 +442,48 @@ TEST(Gemm, AccumulateAndRowRangesEveryTable) {
         expect_close(c, want, std::string(kernels::isa_name(isa)) + " accumulate m=" + std::to_string(m) + " n=" +
                                   std::to_string(n));
       }
+  }
+}
+
+// Output rows in ranges, as the thread pool splits them: every row written once, borders included.
+TEST(Depthwise, RowRangesAsThreadsSplitThem) {
+  for (Isa isa : isas())
+    for (std::int64_t rows : {1, 2, 3})
+      for (std::int64_t s : {1, 2}) {
+        DwTester().H(11).W(12).C(24).Kernel(3).Stride(s).Pad(1).RowsPerCall(rows).test(isa);
+        DwTester().H(9).W(9).C(17).Kernel(5).Stride(s).Pad(2).RowsPerCall(rows).test(isa);
+      }
+}
+
+TEST(Pool, RowRangesAsThreadsSplitThem) {
+  for (Isa isa : isas())
+    for (bool mx : {true, false})
+      for (std::int64_t rows : {1, 2}) PoolTester().Max(mx).H(11).W(8).C(19).RowsPerCall(rows).test(isa);
+}
+
+// The bandwidth probe's read kernel sums what it reads (so nothing is optimised away): the sum must be exact
+// enough to prove every element was read, over lengths around the vector widths.
+TEST(Calibration, ReadSumReadsEveryElement) {
+  for (Isa isa : isas())
+    for (std::int64_t n : {1, 7, 16, 17, 63, 64, 65, 1000, 4099}) {
+      std::vector<float> x(static_cast<std::size_t>(n));
+      for (std::int64_t i = 0; i < n; ++i) x[static_cast<std::size_t>(i)] = static_cast<float>(i % 7 + 1);
+      double want = 0;
+      for (float v : x) want += v;
+      EXPECT_NEAR(kernels::kernels_for(isa).read_sum(x.data(), n), want, 1e-6 * want)
+          << kernels::isa_name(isa) << " read_sum n=" << n;
+    }
+}
+
+// The peak probe counts the FLOPs it performs: twice the rounds, twice the FLOPs, and a finite sink.
+TEST(Calibration, FmaLoopCountsItsFlops) {
+  for (Isa isa : isas()) {
+    float sink = 0;
+    const double once = kernels::kernels_for(isa).fma_loop(1000, &sink);
+    const double twice = kernels::kernels_for(isa).fma_loop(2000, &sink);
+    EXPECT_GT(once, 0) << kernels::isa_name(isa);
+    EXPECT_DOUBLE_EQ(twice, 2 * once) << kernels::isa_name(isa);
+    EXPECT_TRUE(std::isfinite(sink)) << kernels::isa_name(isa);
   }
 }
 
