@@ -1,3 +1,6 @@
+// The main window: construction, docks, the status line, profiling and calibration.
+// Its menus and toolbar are built in main_window_actions.cpp; opening, saving,
+// autosave and export are in main_window_files.cpp.
 #include "main_window.h"
 
 #include <functional>
@@ -6,45 +9,29 @@
 #include <QActionGroup>
 #include <QApplication>
 #include <QClipboard>
-#include <QCloseEvent>
-#include <QComboBox>
-#include <QDialog>
-#include <QDialogButtonBox>
 #include <QDir>
 #include <QDockWidget>
 #include <QDoubleSpinBox>
-#include <QFileDialog>
-#include <QFileInfo>
 #include <QGuiApplication>
-#include <QHeaderView>
 #include <QInputDialog>
 #include <QLabel>
 #include <QLockFile>
-#include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
-#include <QPdfWriter>
 #include <QProgressBar>
 #include <QScreen>
 #include <QSettings>
 #include <QSpinBox>
-#include <QStandardPaths>
 #include <QStatusBar>
-#include <QTableWidget>
-#include <QSvgGenerator>
-#include <QThread>
-#include <QStyle>
-#include <QToolButton>
 #include <QTimer>
 #include <QToolBar>
 #include <QUuid>
-#include <QVBoxLayout>
 
 #include "canvas.h"
 #include "compare_panel.h"
 #include "compression_dialog.h"
-#include "elided_label.h"
 #include "cost_table.h"
+#include "elided_label.h"
 #include "inspector.h"
 #include "io/design_export.h"
 #include "io/graph_json.h"
@@ -62,9 +49,7 @@ namespace convscope::gui {
 namespace {
 
 constexpr const char* kGraphMime = "application/x-convscope-graph";
-constexpr int kMaxRecent = 8;
 constexpr int kAutosaveMs = 30'000;
-
 
 }  // namespace
 
@@ -144,8 +129,7 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
         if (id && edit::connect(next, sel[0], *id, 0)) {
           edit::move_blocks(next, make_room(next, *id));
           doc_.apply(tr("Add %1 after %2").arg(qs(*id), qs(sel[0])), next);
-        }
-        else if (id)
+        } else if (id)
           id = doc_.addBlock(kind.toStdString(), pos);
       }
     } else {
@@ -347,281 +331,6 @@ void MainWindow::resizeEvent(QResizeEvent* event) {
   if (auto it = dockStates_.find(cls); it == dockStates_.end() || !restoreState(it->second)) arrangeDocks();
 }
 
-void MainWindow::buildActions() {
-  auto add = [this](QMenu* menu, const QString& text, const QKeySequence& key, auto slot) {
-    auto* a = menu->addAction(text);
-    if (!key.isEmpty()) a->setShortcut(key);
-    connect(a, &QAction::triggered, this, slot);
-    return a;
-  };
-
-  QMenu* file = menuBar()->addMenu(tr("&File"));
-  QAction* newAction = add(file, tr("&New"), QKeySequence::New, [this] {
-    if (!maybeSave()) return;
-    ir::Graph g;
-    g.name = "untitled";
-    (void)edit::add_block(g, "input", edit::Pos{0, 0});
-    doc_.reset(std::move(g));
-    view_->fitAll();
-  });
-  QAction* openAction = add(file, tr("&Open…"), QKeySequence::Open, &MainWindow::openDialog);
-  recentMenu_ = file->addMenu(tr("Open &Recent"));
-  QMenu* presets = file->addMenu(tr("&Presets"));
-  for (const QString& path : presetFiles()) {
-    const QString name = QFileInfo(path).completeBaseName();
-    auto* a = presets->addAction(name);
-    connect(a, &QAction::triggered, this, [this, name] {
-      if (!maybeSave()) return;
-      (void)openPreset(name);
-    });
-  }
-  file->addSeparator();
-  QAction* saveAction = add(file, tr("&Save"), QKeySequence::Save, [this] { save(); });
-  // QKeySequence::SaveAs is empty on plain X11 (no desktop theme): name the usual keys.
-  add(file, tr("Save &As…"), QKeySequence(tr("Ctrl+Shift+S")), [this] { saveAs(); })->setObjectName("saveAs");
-  file->addSeparator();
-  add(file, tr("&Export design…"), QKeySequence(tr("Ctrl+E")), &MainWindow::exportDialog);
-  add(file, tr("Export &image…"), QKeySequence(tr("Ctrl+Shift+E")), &MainWindow::exportImageDialog);
-  file->addSeparator();
-  add(file, tr("&Quit"), QKeySequence::Quit, [this] { close(); });
-
-  QMenu* editMenu = menuBar()->addMenu(tr("&Edit"));
-  QAction* undo = doc_.undoStack()->createUndoAction(this, tr("&Undo"));
-  undo->setShortcut(QKeySequence::Undo);
-  QAction* redo = doc_.undoStack()->createRedoAction(this, tr("&Redo"));
-  // Ctrl+Shift+Z and Ctrl+Y on every platform, besides the platform's own redo key.
-  QList<QKeySequence> redoKeys = QKeySequence::keyBindings(QKeySequence::Redo);
-  for (const QKeySequence& k : {QKeySequence(tr("Ctrl+Shift+Z")), QKeySequence(tr("Ctrl+Y"))})
-    if (!redoKeys.contains(k)) redoKeys.push_back(k);
-  redo->setShortcuts(redoKeys);
-  editMenu->addAction(undo);
-  editMenu->addAction(redo);
-  editMenu->addSeparator();
-  add(editMenu, tr("Cu&t"), QKeySequence::Cut, [this] { copySelection(true); });
-  add(editMenu, tr("&Copy"), QKeySequence::Copy, [this] {
-    if (table_->hasFocus())
-      table_->copyCsv();
-    else
-      copySelection(false);
-  });
-  add(editMenu, tr("&Paste"), QKeySequence::Paste, &MainWindow::paste);
-  add(editMenu, tr("&Delete"), QKeySequence::Delete, [this] { scene_->deleteSelection(); });
-  add(editMenu, tr("Select &All"), QKeySequence::SelectAll, [this] {
-    std::vector<std::string> ids;
-    for (const auto& n : doc_.graph().nodes) ids.push_back(n.id);
-    doc_.select(ids);
-  });
-  add(editMenu, tr("&Find Block…"), QKeySequence::Find, &MainWindow::findBlock);
-  editMenu->addSeparator();
-  add(editMenu, tr("Copy Cost Table as CSV"), QKeySequence(tr("Ctrl+Shift+C")), [this] { table_->copyCsv(); });
-
-  QMenu* viewMenu = menuBar()->addMenu(tr("&View"));
-  add(viewMenu, tr("&Fit to View"), QKeySequence(tr("F")), [this] { view_->fitAll(); });
-  add(viewMenu, tr("Zoom &In"), QKeySequence::ZoomIn, [this] { view_->zoomBy(1.25); });
-  add(viewMenu, tr("Zoom &Out"), QKeySequence::ZoomOut, [this] { view_->zoomBy(0.8); });
-  add(viewMenu, tr("Automatic &Layout"), QKeySequence(tr("Ctrl+L")), [this] {
-    doc_.autoLayout();
-    view_->showStart();
-  });
-  viewMenu->addSeparator();
-  // How costs are counted: the same switches as the CLI's --convention and --memory.
-  QMenu* counting = viewMenu->addMenu(tr("&Counting Convention"));
-  counting->setToolTipsVisible(true);
-  conventionGroup_ = new QActionGroup(this);
-  for (const cost::Convention& c : cost::named_conventions()) {
-    QAction* a = counting->addAction(qs(c.name));
-    a->setObjectName(qs("convention_" + c.name));
-    a->setCheckable(true);
-    a->setData(qs(c.name));
-    a->setToolTip(qs(c.description));
-    conventionGroup_->addAction(a);
-    connect(a, &QAction::triggered, this, [this, c] {
-      cost::AnalysisOptions o = doc_.analysisOptions();
-      o.convention = c;
-      setAnalysisOptions(o);
-    });
-  }
-  QMenu* memory = viewMenu->addMenu(tr("Peak &Memory"));
-  memory->setToolTipsVisible(true);
-  memoryGroup_ = new QActionGroup(this);
-  for (const auto& [view, text, tip] :
-       {std::tuple{cost::MemoryView::Ops, tr("Every Op's Output"),
-                   tr("Every op materialises its output (what a plain executor holds)")},
-        std::tuple{cost::MemoryView::Blocks, tr("Blocks as Single Ops"),
-                   tr("A block's inner tensors are disposable (MobileNetV2 paper, section 5.1)")}}) {
-    QAction* a = memory->addAction(text);
-    a->setObjectName(qs("memory_" + std::string(cost::memory_view_name(view))));
-    a->setCheckable(true);
-    a->setData(qs(std::string(cost::memory_view_name(view))));
-    a->setToolTip(tip);
-    memoryGroup_->addAction(a);
-    connect(a, &QAction::triggered, this, [this, v = view] {
-      cost::AnalysisOptions o = doc_.analysisOptions();
-      o.memory_view = v;
-      setAnalysisOptions(o);
-    });
-  }
-  viewMenu->addSeparator();
-  for (QDockWidget* dock : findChildren<QDockWidget*>()) viewMenu->addAction(dock->toggleViewAction());
-  add(viewMenu, tr("Reset &Layout"), QKeySequence(), &MainWindow::arrangeDocks)->setObjectName("resetLayout");
-
-  QMenu* run = menuBar()->addMenu(tr("&Run"));
-  profileAction_ = add(run, tr("&Profile"), QKeySequence(tr("Ctrl+R")), [this] { startProfile(); });
-  cancelAction_ = add(run, tr("&Cancel Profile"), QKeySequence(tr("Esc")), &MainWindow::cancelProfile);
-  cancelAction_->setEnabled(false);
-  add(run, tr("Re-&calibrate"), QKeySequence(), [this] { startCalibration(true); });
-
-  QMenu* tools = menuBar()->addMenu(tr("&Tools"));
-  add(tools, tr("Deep &Compression..."), QKeySequence(), [this] {
-    if (!compression_) compression_ = new CompressionDialog(&doc_, this);
-    compression_->show();
-    compression_->raise();
-    compression_->activateWindow();
-  })->setObjectName("deepCompression");
-
-  QMenu* help = menuBar()->addMenu(tr("&Help"));
-  add(help, tr("&Keyboard Shortcuts"), QKeySequence(tr("Ctrl+/")), &MainWindow::showShortcuts)
-      ->setObjectName("keyboardShortcuts");
-  add(help, tr("&About ConvScope"), QKeySequence(), [this] {
-    QMessageBox::about(
-        this, tr("About ConvScope"),
-        tr("<h3>ConvScope %1</h3><p>A workbench for efficient CNN building blocks: standard, depthwise-separable, "
-           "fire, interleaved group and inverted-residual blocks.</p><p>Parameters, multiply-adds and memory are "
-           "computed live by the engine; latency is measured on ConvScope's own SIMD CPU backend and set against "
-           "the roofline of this machine.</p><p>Qt %2 · QCustomPlot · Graphviz</p>")
-            .arg(QStringLiteral(CONVSCOPE_VERSION), QString::fromLatin1(qVersion())));
-  });
-
-  // Toolbar: files, document settings, colouring, profiling.
-  QToolBar* tb = addToolBar(tr("Main"));
-  tb->setObjectName("mainToolbar");
-  // Icons from the style (every platform has them), the command and its keys in the tooltip.
-  auto iconAndTip = [this](QAction* a, QStyle::StandardPixmap icon, const QString& what) {
-    a->setIcon(style()->standardIcon(icon));
-    a->setToolTip(a->shortcut().isEmpty() ? what
-                                           : what + " (" + a->shortcut().toString(QKeySequence::NativeText) + ")");
-  };
-  iconAndTip(newAction, QStyle::SP_FileIcon, tr("New design"));
-  iconAndTip(openAction, QStyle::SP_DialogOpenButton, tr("Open a design, ONNX model or preset"));
-  iconAndTip(saveAction, QStyle::SP_DialogSaveButton, tr("Save"));
-  tb->addAction(newAction);
-  tb->addAction(openAction);
-  tb->addAction(saveAction);
-  tb->addSeparator();
-  // Undo and redo with fixed labels (the menu's carry the command, "Undo Set ir3.expansion = 4",
-  // which made the toolbar jump at every edit); the command is in the tooltip.
-  for (QAction* menuAction : {undo, redo}) {
-    const bool isUndo = menuAction == undo;
-    auto* a = new QAction(style()->standardIcon(isUndo ? QStyle::SP_ArrowBack : QStyle::SP_ArrowForward),
-                          isUndo ? tr("Undo") : tr("Redo"), tb);
-    a->setObjectName(isUndo ? "toolbarUndo" : "toolbarRedo");
-    a->setEnabled(menuAction->isEnabled());
-    a->setToolTip(menuAction->text().remove('&') + " (" + menuAction->shortcut().toString(QKeySequence::NativeText) + ")");
-    connect(a, &QAction::triggered, menuAction, &QAction::trigger);
-    connect(menuAction, &QAction::changed, a, [a, menuAction] {
-      a->setEnabled(menuAction->isEnabled());
-      a->setToolTip(menuAction->text().remove('&') + " (" +
-                    menuAction->shortcut().toString(QKeySequence::NativeText) + ")");
-    });
-    tb->addAction(a);
-  }
-  tb->addSeparator();
-  tb->addWidget(new QLabel(tr(" α ")));
-  alpha_ = new QDoubleSpinBox;
-  alpha_->setObjectName("alpha");
-  alpha_->setRange(0.05, 4.0);
-  alpha_->setSingleStep(0.05);
-  alpha_->setDecimals(3);
-  alpha_->setToolTip(tr("Width multiplier α: scales every block's channel counts (make_divisible by 8)"));
-  connect(alpha_, &QDoubleSpinBox::valueChanged, this, [this](double a) {
-    if (a != doc_.graph().settings.alpha) doc_.setAlpha(a);
-  });
-  tb->addWidget(alpha_);
-  tb->addWidget(new QLabel(tr("  resolution ")));
-  resolution_ = new QSpinBox;
-  resolution_->setObjectName("resolution");
-  resolution_->setRange(0, 4096);
-  resolution_->setSpecialValueText(tr("as inputs"));
-  resolution_->setToolTip(tr("Input resolution ρ (overrides every input's height and width; 0 = as the inputs say)"));
-  connect(resolution_, &QSpinBox::valueChanged, this, [this](int r) {
-    const std::optional<std::int64_t> want = r > 0 ? std::optional<std::int64_t>(r) : std::nullopt;
-    if (want != doc_.graph().settings.resolution) doc_.setResolution(want);
-  });
-  tb->addWidget(resolution_);
-  tb->addSeparator();
-  tb->addWidget(new QLabel(tr(" colour by ")));
-  colour_ = new QComboBox;
-  colour_->setObjectName("colourBy");
-  colour_->addItem(tr("MAdds"), static_cast<int>(CostColour::MAdds));
-  colour_->addItem(tr("parameters"), static_cast<int>(CostColour::Params));
-  colour_->addItem(tr("latency"), static_cast<int>(CostColour::Latency));
-  colour_->addItem(tr("nothing"), static_cast<int>(CostColour::None));
-  colour_->setToolTip(tr("What the canvas colours each block by: its share of the MAdds, of the parameters, or of "
-                        "the measured latency (after a profile)"));
-  connect(colour_, &QComboBox::currentIndexChanged, this,
-          [this](int) { scene_->setCostColour(static_cast<CostColour>(colour_->currentData().toInt())); });
-  tb->addWidget(colour_);
-  tb->addSeparator();
-  tb->addWidget(new QLabel(tr(" threads ")));
-  threads_ = new QSpinBox;
-  threads_->setObjectName("threads");
-  threads_->setRange(1, std::max(1, QThread::idealThreadCount()));
-  threads_->setValue(1);
-  threads_->setToolTip(tr("Worker threads for Profile (1 gives the steadiest figures on a shared machine)"));
-  tb->addWidget(threads_);
-  connect(threads_, &QSpinBox::valueChanged, this, [this] { loadLatencyModel(); });
-  profileAction_->setToolTip(tr("Run the design on the CPU backend and measure every layer (%1)")
-                                 .arg(profileAction_->shortcut().toString(QKeySequence::NativeText)));
-  cancelAction_->setToolTip(tr("Stop the running profile (%1)")
-                                .arg(cancelAction_->shortcut().toString(QKeySequence::NativeText)));
-  profileAction_->setIcon(style()->standardIcon(QStyle::SP_MediaPlay));
-  cancelAction_->setIcon(style()->standardIcon(QStyle::SP_MediaStop));
-  tb->addAction(profileAction_);
-  tb->addAction(cancelAction_);
-  // Icon only for files and undo / redo (as desktop apps do); the profile keeps its word.
-  tb->setToolButtonStyle(Qt::ToolButtonIconOnly);
-  for (QAction* a : {profileAction_, cancelAction_})
-    if (auto* b = qobject_cast<QToolButton*>(tb->widgetForAction(a))) b->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-}
-
-void MainWindow::showShortcuts() {
-  // Read from the menus themselves, so the list cannot drift from what the keys do.
-  auto* dialog = new QDialog(this);
-  dialog->setObjectName("shortcutsDialog");
-  dialog->setWindowTitle(tr("Keyboard Shortcuts"));
-  dialog->setAttribute(Qt::WA_DeleteOnClose);
-  auto* table = new QTableWidget(0, 3, dialog);
-  table->setObjectName("shortcutsTable");
-  table->setHorizontalHeaderLabels({tr("Menu"), tr("Command"), tr("Keys")});
-  table->verticalHeader()->hide();
-  table->setEditTriggers(QAbstractItemView::NoEditTriggers);
-  std::function<void(QMenu*, const QString&)> walk = [&](QMenu* menu, const QString& where) {
-    for (QAction* a : menu->actions()) {
-      if (a->menu()) {
-        walk(a->menu(), where + " › " + a->text().remove('&'));
-        continue;
-      }
-      if (a->shortcut().isEmpty()) continue;
-      const int row = table->rowCount();
-      table->insertRow(row);
-      table->setItem(row, 0, new QTableWidgetItem(where));
-      table->setItem(row, 1, new QTableWidgetItem(a->text().remove('&')));
-      table->setItem(row, 2, new QTableWidgetItem(a->shortcut().toString(QKeySequence::NativeText)));
-    }
-  };
-  for (QAction* top : menuBar()->actions())
-    if (top->menu()) walk(top->menu(), top->text().remove('&'));
-  table->resizeColumnsToContents();
-  table->horizontalHeader()->setStretchLastSection(true);
-  auto* layout = new QVBoxLayout(dialog);
-  layout->addWidget(table);
-  auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, dialog);
-  connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::close);
-  layout->addWidget(buttons);
-  dialog->resize(560, 520);
-  dialog->show();
-}
-
 void MainWindow::updateTitle() {
   setWindowTitle(doc_.displayName() + "[*] — ConvScope");
   setWindowModified(doc_.isModified());
@@ -656,10 +365,10 @@ void MainWindow::updateStatus() {
   totals_->setText(totalsText());
   if (const auto& m = doc_.latencyModel())
     totals_->setToolTip(tr("Predicted by the %1%2")
-                            .arg(qs(m->describe()),
-                                 doc_.extrapolatedSteps() > 0
-                                     ? tr("; %n step(s) outside the calibrated shapes", nullptr, doc_.extrapolatedSteps())
-                                     : QString()));
+                            .arg(qs(m->describe()), doc_.extrapolatedSteps() > 0
+                                                        ? tr("; %n step(s) outside the calibrated shapes", nullptr,
+                                                             doc_.extrapolatedSteps())
+                                                        : QString()));
   else
     totals_->setToolTip(tr("No latency model for this machine and thread count yet (Run > Re-calibrate)"));
   totals_->setStyleSheet(doc_.analysis().complete() ? QString() : QStringLiteral("color: #c62828"));
@@ -683,130 +392,6 @@ void MainWindow::updateSettingsEditors() {
 void MainWindow::showError(const QString& title, const QString& text) {
   statusBar()->showMessage(text.section('\n', 0, 0), 10000);
   if (options_.interactive) QMessageBox::warning(this, title, text);
-}
-
-bool MainWindow::maybeSave() {
-  if (!doc_.isModified() || !options_.interactive) return true;
-  const auto answer = QMessageBox::warning(this, tr("Unsaved changes"),
-                                           tr("%1 has unsaved changes. Save them?").arg(doc_.displayName()),
-                                           QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
-  if (answer == QMessageBox::Save) return save();
-  return answer == QMessageBox::Discard;
-}
-
-bool MainWindow::save() {
-  if (doc_.path().isEmpty()) return saveAs();
-  auto ok = doc_.save();
-  if (!ok) {
-    showError(tr("Save"), tr("Could not save %1:\n%2").arg(doc_.path(), describe(ok.error())));
-    return false;
-  }
-  addRecent(doc_.path());
-  removeAutosave();
-  statusBar()->showMessage(tr("Saved %1").arg(doc_.path()), 5000);
-  return true;
-}
-
-QString MainWindow::suggestedPath(const QString& ext) const {
-  if (ext == ".json" && !doc_.path().isEmpty() && QFileInfo(doc_.path()).suffix() == "json") return doc_.path();
-  QString dir;
-  if (!doc_.path().isEmpty())
-    dir = QFileInfo(doc_.path()).absolutePath();
-  else
-    dir = QSettings().value("lastFolder").toString();
-  if (dir.isEmpty() || !QFileInfo(dir).isDir())
-    dir = QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation);
-  if (dir.isEmpty()) dir = QDir::homePath();
-  return QDir(dir).filePath(safeFileName(qs(doc_.graph().name)) + ext);
-}
-
-void MainWindow::rememberFolder(const QString& path) {
-  QSettings().setValue("lastFolder", QFileInfo(path).absolutePath());
-}
-
-bool MainWindow::saveAs() {
-  QString path = QFileDialog::getSaveFileName(this, tr("Save design"), suggestedPath(".json"),
-                                              tr("ConvScope graph (*.json)"));
-  if (path.isEmpty()) return false;
-  rememberFolder(path);
-  if (QFileInfo(path).suffix().isEmpty()) path += ".json";
-  auto ok = doc_.save(path);
-  if (!ok) {
-    showError(tr("Save"), tr("Could not save %1:\n%2").arg(path, describe(ok.error())));
-    return false;
-  }
-  addRecent(path);
-  removeAutosave();
-  return true;
-}
-
-void MainWindow::openDialog() {
-  if (!maybeSave()) return;
-  const QString path = QFileDialog::getOpenFileName(this, tr("Open design"), QSettings().value("lastFolder").toString(),
-                                                    tr("Designs (*.json *.onnx);;ConvScope graph (*.json);;ONNX model "
-                                                       "(*.onnx);;All files (*)"));
-  if (path.isEmpty()) return;
-  rememberFolder(path);
-  (void)openPath(path);
-}
-
-Result<bool> MainWindow::openPath(const QString& path) {
-  QString file = path;
-  if (!QFileInfo::exists(file)) {
-    // A preset name.
-    for (const QString& p : presetFiles())
-      if (QFileInfo(p).completeBaseName() == path) return openPreset(path);
-  }
-  auto ok = doc_.open(file);
-  if (!ok) {
-    showError(tr("Open"), tr("Could not open %1:\n%2").arg(file, describe(ok.error())));
-    return ok;
-  }
-  if (!doc_.path().isEmpty()) addRecent(doc_.path());
-  view_->showStart();
-  statusBar()->showMessage(tr("Opened %1").arg(file), 5000);
-  return true;
-}
-
-Result<bool> MainWindow::openPreset(const QString& name) {
-  for (const QString& p : presetFiles()) {
-    if (QFileInfo(p).completeBaseName() != name) continue;
-    auto g = io::load_graph(p.toStdString());
-    if (!g) {
-      showError(tr("Open preset"), describe(g.error()));
-      return tl::unexpected(g.error());
-    }
-    // A preset opens as an untitled copy: Save asks where, and the bundled file stays as it is.
-    doc_.reset(std::move(*g));
-    view_->showStart();
-    return true;
-  }
-  showError(tr("Open preset"), tr("No preset named %1").arg(name));
-  return fail("", "no preset named " + name.toStdString());
-}
-
-void MainWindow::addRecent(const QString& path) {
-  QSettings settings;
-  QStringList recent = settings.value("recentFiles").toStringList();
-  const QString abs = QFileInfo(path).absoluteFilePath();
-  recent.removeAll(abs);
-  recent.prepend(abs);
-  while (recent.size() > kMaxRecent) recent.removeLast();
-  settings.setValue("recentFiles", recent);
-  rebuildRecentMenu();
-}
-
-void MainWindow::rebuildRecentMenu() {
-  recentMenu_->clear();
-  const QStringList recent = QSettings().value("recentFiles").toStringList();
-  for (const QString& path : recent) {
-    auto* a = recentMenu_->addAction(QFileInfo(path).fileName());
-    a->setToolTip(path);
-    connect(a, &QAction::triggered, this, [this, path] {
-      if (maybeSave()) (void)openPath(path);
-    });
-  }
-  recentMenu_->setEnabled(!recent.isEmpty());
 }
 
 void MainWindow::copySelection(bool cut) {
@@ -931,7 +516,8 @@ void MainWindow::startCalibration(bool force) {
     if (force) statusBar()->showMessage(tr("The ceilings are being measured already"), 6000);
     return;
   }
-  if (force) statusBar()->showMessage(tr("Calibrating this machine: its ceilings (a few seconds), then the latency model…"));
+  if (force)
+    statusBar()->showMessage(tr("Calibrating this machine: its ceilings (a few seconds), then the latency model…"));
   auto cal = std::make_shared<Result<profile::Calibration>>(fail("", "not run"));
   ceilingsJob_.start([cal, force](const std::atomic<bool>&, const Job::Progress&) {
     *cal = profile::load_or_measure(kernels::best_kernels(), force);
@@ -951,162 +537,6 @@ void MainWindow::startCalibration(bool force) {
         loadLatencyModel(true);
       },
       Qt::SingleShotConnection);
-}
-
-Result<bool> MainWindow::exportCanvas(const QString& path) {
-  QRectF r;
-  for (QGraphicsItem* item : scene_->items()) r |= item->sceneBoundingRect();
-  if (r.isEmpty()) return fail("", "the canvas is empty");
-  r.adjust(-20, -20, 20, 20);
-  const QString suffix = QFileInfo(path).suffix().toLower();
-  scene_->clearSelection();
-  if (suffix == "svg") {
-    QSvgGenerator svg;
-    svg.setFileName(path);
-    svg.setSize(r.size().toSize());
-    svg.setViewBox(QRectF(QPointF(0, 0), r.size()));
-    svg.setTitle(doc_.displayName());
-    QPainter p(&svg);
-    scene_->render(&p, QRectF(QPointF(0, 0), r.size()), r);
-    return true;
-  }
-  if (suffix == "pdf") {
-    QPdfWriter pdf(path);
-    pdf.setPageSize(QPageSize(r.size(), QPageSize::Point));
-    pdf.setPageMargins(QMarginsF(0, 0, 0, 0));
-    QPainter p(&pdf);
-    scene_->render(&p, QRectF(), r);
-    return true;
-  }
-  if (suffix == "png") {
-    const double scale = std::min(2.0, 16000.0 / std::max(r.width(), r.height()));
-    QImage img((r.size() * scale).toSize(), QImage::Format_ARGB32);
-    img.fill(Qt::white);
-    QPainter p(&img);
-    p.setRenderHint(QPainter::Antialiasing);
-    scene_->render(&p, QRectF(), r);
-    p.end();
-    if (!img.save(path)) return fail(path.toStdString(), "could not write the image");
-    return true;
-  }
-  return fail(path.toStdString(), "unknown image type: use .png, .svg or .pdf");
-}
-
-Result<bool> MainWindow::exportDesign(const QString& path) {
-  const auto format = io::export_format_for_path(path.toStdString());
-  if (!format) return fail(path.toStdString(), "unknown export type: use .onnx, .py, .dot, .csv or .json");
-  auto bytes = io::export_design(doc_.graph(), doc_.analysis(), *format, doc_.importedWeights());
-  if (!bytes) return tl::unexpected(bytes.error());
-  return io::write_file_atomic(path.toStdString(), *bytes);
-}
-
-void MainWindow::exportDialog() {
-  QString filter;
-  const QString path = QFileDialog::getSaveFileName(
-      this, tr("Export design"), suggestedPath(".onnx"),
-      tr("ONNX model (*.onnx);;PyTorch module (*.py);;Graphviz DOT (*.dot);;Per-layer report (*.csv);;ConvScope "
-         "graph (*.json)"),
-      &filter);
-  if (path.isEmpty()) return;
-  rememberFolder(path);
-  QString target = path;
-  if (QFileInfo(target).suffix().isEmpty()) target += filter.section("*", 1, 1).section(")", 0, 0);
-  auto ok = exportDesign(target);
-  if (!ok)
-    showError(tr("Export"), tr("Could not export %1:\n%2").arg(target, describe(ok.error())));
-  else
-    statusBar()->showMessage(tr("Exported %1").arg(target), 5000);
-}
-
-void MainWindow::exportImageDialog() {
-  const QStringList choices{tr("Canvas"), tr("Current plot")};
-  bool ok = false;
-  const QString what = QInputDialog::getItem(this, tr("Export image"), tr("What:"), choices, 0, false, &ok);
-  if (!ok) return;
-  QString path = QFileDialog::getSaveFileName(this, tr("Export image"), suggestedPath(".png"),
-                                              tr("PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)"));
-  if (path.isEmpty()) return;
-  rememberFolder(path);
-  if (what == choices[0]) {
-    auto r = exportCanvas(path);
-    if (!r) showError(tr("Export image"), describe(r.error()));
-  } else {
-    QString error;
-    if (!plots_->exportCurrent(path, &error)) showError(tr("Export image"), error);
-  }
-}
-
-QString MainWindow::autosaveDir() {
-  return QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation) + "/autosave";
-}
-
-void MainWindow::autosave() {
-  if (!doc_.isModified()) return;
-  const std::string text = io::graph_to_json(doc_.graph());
-  if (io::write_file_atomic(autosavePath_.toStdString(), text)) {
-    // Beside it, where the design came from (so recovery can offer the original file name).
-    QFile origin(autosavePath_ + ".origin");
-    if (origin.open(QIODevice::WriteOnly | QIODevice::Truncate)) origin.write(doc_.path().toUtf8());
-  }
-}
-
-void MainWindow::removeAutosave() {
-  QFile::remove(autosavePath_);
-  QFile::remove(autosavePath_ + ".origin");
-}
-
-void MainWindow::recoverAutosave() {
-  QDir dir(autosaveDir());
-  for (const QString& name : dir.entryList({"*.json"}, QDir::Files, QDir::Time)) {
-    const QString path = dir.filePath(name);
-    if (path == autosavePath_) continue;
-    QLockFile lock(dir.filePath(QFileInfo(name).completeBaseName() + ".lock"));
-    lock.setStaleLockTime(0);
-    if (!lock.tryLock(0)) continue;  // another running session's
-    auto g = io::load_graph(path.toStdString());
-    QFile origin_file(path + ".origin");
-    QString origin;
-    if (origin_file.open(QIODevice::ReadOnly)) origin = QString::fromUtf8(origin_file.readAll());
-    origin_file.close();
-    bool take = false;
-    if (g && options_.interactive) {
-      take = QMessageBox::question(this, tr("Recover design"),
-                                   tr("ConvScope did not close cleanly. Recover the autosaved design \"%1\" from %2?")
-                                       .arg(qs(g->name), QFileInfo(path).lastModified().toString()),
-                                   QMessageBox::Yes | QMessageBox::No) == QMessageBox::Yes;
-    }
-    if (take) {
-      if (!origin.isEmpty() && QFileInfo::exists(origin)) {
-        (void)doc_.open(origin);
-      } else {
-        ir::Graph empty;
-        empty.name = g->name;
-        doc_.reset(empty, origin);
-      }
-      doc_.apply(tr("Recover autosave"), std::move(*g));
-      view_->fitAll();
-    }
-    QFile::remove(path);
-    QFile::remove(path + ".origin");
-    lock.unlock();
-    QFile::remove(lock.fileName());
-    if (take) break;
-  }
-}
-
-void MainWindow::closeEvent(QCloseEvent* event) {
-  if (!maybeSave()) {
-    event->ignore();
-    return;
-  }
-  if (runner_->busy()) runner_->cancel();
-  QSettings settings;
-  settings.setValue("window/geometry", saveGeometry());
-  if (!sizeClass_.isEmpty()) dockStates_[sizeClass_] = saveState();
-  for (const auto& [cls, state] : dockStates_) settings.setValue("window/state-" + cls, state);
-  settings.remove("window/state");  // the single layout of earlier versions
-  removeAutosave();
-  event->accept();
 }
 
 }  // namespace convscope::gui
