@@ -27,7 +27,6 @@ constexpr double kEdgeHit = 7.0;
 /// Below this zoom a block shows only its name (see NodeItem::paint).
 constexpr double kDetailZoom = 0.75;
 
-
 QString shape_text(const ir::Shape& s) { return QStringLiteral("%1×%2×%3").arg(s.h).arg(s.w).arg(s.c); }
 
 /// White to deep orange as the share grows (square root: small shares stay visible).
@@ -203,7 +202,8 @@ void NodeItem::paintOverview(QPainter* p, double lod) const {
   if (fm.horizontalAdvance(name) > text.width() && 2 * fm.lineSpacing() <= text.height()) {
     int cut = static_cast<int>(name.size());
     while (cut > 1 && fm.horizontalAdvance(name.left(cut)) > text.width()) --cut;
-    const int at_sep = static_cast<int>(name.left(cut).lastIndexOf(QRegularExpression("[_.\\-]")));
+    static const QRegularExpression kSeparator(QStringLiteral("[_.\\-]"));  // compiled once, not per paint
+    const int at_sep = static_cast<int>(name.left(cut).lastIndexOf(kSeparator));
     if (at_sep > cut / 2) cut = at_sep + 1;
     shown = name.left(cut) + "\n" + fm.elidedText(name.mid(cut), Qt::ElideRight, text.width());
   } else {

@@ -75,20 +75,11 @@ void ProfileRunner::run(const ProfileJob& job, const std::atomic<bool>& cancel, 
   };
   data->result = profile::profile_plan(*plan, opt);
   if (job.model && job.model->threads == job.threads) data->model = job.model;
-  auto summarize = [&] {
-    data->summary = profile::summarize_profile(job.graph, *plan, data->result, data->calibration,
-                                               data->model ? &*data->model : nullptr);
-  };
-  summarize();
-  // A step faster than the calibrated peak: the ceilings were measured under load.
-  if (!data->result.cancelled && profile::check_peak(data->summary).beaten()) {
-    progress(1.0, tr("measuring the ceilings again"));
-    if (auto again = profile::recalibrate_if_beaten(data->summary, kernels::best_kernels())) {
-      data->calibration = again->calibration;
-      data->recalibrated = QString::fromStdString(again->note);
-      summarize();
-    }
-  }
+  // A step faster than the calibrated peak means the ceilings were measured under load: measured again first.
+  std::string note;
+  data->summary = profile::summarize_checked(job.graph, *plan, data->result, data->calibration,
+                                             data->model ? &*data->model : nullptr, kernels::best_kernels(), &note);
+  data->recalibrated = QString::fromStdString(note);
   data_ = std::move(data);
 }
 

@@ -81,10 +81,9 @@ int run(const Options& o) {
   const auto r = profile::profile_plan(*plan, popt);
   if (tty) std::fprintf(stderr, "\r%60s\r", "");
   // A step faster than the calibrated peak: the ceilings were measured under load; measure them again.
-  if (auto again = profile::recalibrate_if_beaten(profile::summarize_profile(g, *plan, r, *cal, m), **kt)) {
-    std::fprintf(stderr, "convscope-cli: %s\n", again->note.c_str());
-    cal = again->calibration;
-  }
+  std::string note;
+  (void)profile::summarize_checked(g, *plan, r, *cal, m, **kt, &note);
+  if (!note.empty()) std::fprintf(stderr, "convscope-cli: %s\n", note.c_str());
   if (o.json)
     std::cout << io::profile_json(g, a, *plan, r, *cal, m);
   else

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "cost/analysis.h"
 
@@ -30,12 +33,17 @@ class Recognizer {
  private:
   using Params = ir::ParamMap;
 
-  std::vector<int> consumers(const std::string& id) const {
-    std::vector<int> out;
-    for (std::size_t i = 0; i < g_.nodes.size(); ++i)
-      for (const auto& in : g_.nodes[i].inputs)
-        if (in == id) out.push_back(static_cast<int>(i));
-    return out;
+  /// The nodes reading node `id`, in graph order. Indexed once per change (every
+  /// question of a match is answered from the index, not by a walk of the graph).
+  const std::vector<int>& consumers(const std::string& id) const {
+    if (!readers_) {
+      readers_.emplace();
+      for (std::size_t i = 0; i < g_.nodes.size(); ++i)
+        for (const auto& in : g_.nodes[i].inputs) (*readers_)[in].push_back(static_cast<int>(i));  // once per input
+    }
+    static const std::vector<int> kNone;
+    const auto it = readers_->find(id);
+    return it == readers_->end() ? kNone : it->second;
   }
   /// The only consumer of node i, when it is of `kind`.
   int only_next(int i, const std::string& kind) const {
@@ -98,6 +106,7 @@ class Recognizer {
     }
     g_.nodes = std::move(nodes);
     analysis_.reset();
+    readers_.reset();
   }
 
   bool separable(std::size_t start) {
@@ -319,7 +328,8 @@ class Recognizer {
     Unit red[2];
     for (int j = 0; j < 2; ++j) {
       red[j] = unit_ending(at(b[j + 1].conv).inputs[0]);
-      if (!alike(red[j], 1) || at(red[j].conv).inputs[0] != x || consumers(at(red[j].last).id).size() != 1) return false;
+      if (!alike(red[j], 1) || at(red[j].conv).inputs[0] != x || consumers(at(red[j].last).id).size() != 1)
+        return false;
     }
     const std::int64_t k = pi(b[2].conv, "kernel", 3);
     if (!alike(b[0], 1) || !alike(b[1], 3) || k % 2 == 0 || !alike(b[2], k) || !alike(b[3], 1)) return false;
@@ -340,11 +350,16 @@ class Recognizer {
       for (int n : {units[j]->conv, units[j]->bn, units[j]->act})
         if (n >= 0) absorbed.push_back(n);
     }
-    Params params{{"out1x1", pi(b[0].conv, "out", 0)},    {"reduce3x3", pi(red[0].conv, "out", 0)},
-                  {"out3x3", pi(b[1].conv, "out", 0)},    {"reduce5x5", pi(red[1].conv, "out", 0)},
-                  {"out5x5", pi(b[2].conv, "out", 0)},    {"kernel5x5", k},
-                  {"pool_proj", pi(b[3].conv, "out", 0)}, {"bias", bias},
-                  {"bn", bn},                             {"activation", act}};
+    Params params{{"out1x1", pi(b[0].conv, "out", 0)},
+                  {"reduce3x3", pi(red[0].conv, "out", 0)},
+                  {"out3x3", pi(b[1].conv, "out", 0)},
+                  {"reduce5x5", pi(red[1].conv, "out", 0)},
+                  {"out5x5", pi(b[2].conv, "out", 0)},
+                  {"kernel5x5", k},
+                  {"pool_proj", pi(b[3].conv, "out", 0)},
+                  {"bias", bias},
+                  {"bn", bn},
+                  {"activation", act}};
     replace(absorbed, ir::Node{.kind = "inception", .inputs = {x}, .params = params, .width = ir::WidthRule::Fixed});
     return true;
   }
@@ -352,6 +367,7 @@ class Recognizer {
   ir::Graph& g_;
   std::map<std::string, runtime::OpWeights>* weights_;
   std::optional<cost::Analysis> analysis_;
+  mutable std::optional<std::unordered_map<std::string, std::vector<int>>> readers_;  ///< consumers(), per change
 };
 
 }  // namespace

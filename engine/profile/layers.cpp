@@ -79,6 +79,18 @@ std::optional<Recalibration> recalibrate_if_beaten(const ProfileSummary& s, cons
   return Recalibration{*again, buf};
 }
 
+ProfileSummary summarize_checked(const ir::Graph& g, const runtime::Plan& plan, const ProfileResult& r,
+                                 Calibration& cal, const LatencyModel* model, const kernels::KernelTable& kt,
+                                 std::string* note) {
+  ProfileSummary s = summarize_profile(g, plan, r, cal, model);
+  if (r.cancelled) return s;
+  auto again = recalibrate_if_beaten(s, kt);
+  if (!again) return s;
+  cal = again->calibration;
+  if (note) *note = again->note;
+  return summarize_profile(g, plan, r, cal, model);
+}
+
 std::vector<double> predict_ops_ns(const cost::Analysis& a, const Calibration& cal, int threads) {
   std::vector<double> ns(a.ops.size(), 0.0);
   for (std::size_t i = 0; i < a.ops.size(); ++i) {

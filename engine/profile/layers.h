@@ -26,10 +26,10 @@ struct LayerTiming {
   std::string kind;      ///< step kind, e.g. "gemm"
   ir::Shape out;
   std::int64_t madds = 0, flops = 0, bytes = 0;  ///< per batch
-  double bound_ns = 0;     ///< roofline bound: max(flops / peak, bytes / bandwidth)
-  std::string bound;       ///< which ceiling: "compute", "L2", "L3" or "DRAM"
-  double predicted_ns = 0;  ///< the latency model's prediction (0 without a model)
-  bool extrapolated = false;  ///< predicted outside the model's calibrated range
+  double bound_ns = 0;                           ///< roofline bound: max(flops / peak, bytes / bandwidth)
+  std::string bound;                             ///< which ceiling: "compute", "L2", "L3" or "DRAM"
+  double predicted_ns = 0;                       ///< the latency model's prediction (0 without a model)
+  bool extrapolated = false;                     ///< predicted outside the model's calibrated range
   double median_ns = 0, min_ns = 0, p90_ns = 0, cv = 0;
   [[nodiscard]] bool fused() const { return ops.size() > 1; }
   [[nodiscard]] double intensity() const {  ///< FLOPs per byte moved
@@ -78,6 +78,14 @@ struct Recalibration {
   std::string note;
 };
 std::optional<Recalibration> recalibrate_if_beaten(const ProfileSummary& s, const kernels::KernelTable& kt);
+
+/// summarize_profile against ceilings that are checked first: when a step beat the
+/// calibrated peak, `cal` is measured again (recalibrate_if_beaten), `note` (when
+/// given) says so, and the summary is made against the new ceilings. Every caller
+/// that shows a profile (the CLI's `profile`, the app) reads it through this.
+ProfileSummary summarize_checked(const ir::Graph& g, const runtime::Plan& plan, const ProfileResult& r,
+                                 Calibration& cal, const LatencyModel* model, const kernels::KernelTable& kt,
+                                 std::string* note = nullptr);
 
 /// The roofline bound of every analysis op in nanoseconds (index = op index),
 /// before any plan exists: FLOPs = 2 x MAdds + other ops, bytes = inputs +
