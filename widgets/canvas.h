@@ -26,6 +26,10 @@ QColor categoryColour(blocks::Category c);
 
 /// MIME type of a palette drag: the block kind's registry name as UTF-8.
 inline constexpr const char* kKindMime = "application/x-convscope-kind";
+/// How close (scene units) the pointer must be to an edge to pick it.
+inline constexpr double kEdgeHit = 7.0;
+/// Below this zoom a block shows only its name (see NodeItem::paint); the start view zooms to it.
+inline constexpr double kDetailZoom = 0.75;
 
 class CanvasScene : public QGraphicsScene {
   Q_OBJECT

@@ -1,3 +1,7 @@
+// The inspector: the selected block's editors (one per parameter, its type and range
+// from the block registry), its costs and problems, its connectivity map. Over 500
+// lines because rebuild() lays out every parameter type's editor in one place (so
+// they look and commit alike); splitting it would scatter one form over files.
 #include "inspector.h"
 
 #include <limits>

@@ -1,3 +1,7 @@
+// The plots panel: per-layer latency (measured, predicted, bound), the roofline of
+// this machine and latency against MAdds, as tabs sharing one way to hover, select
+// a block and export. Over 500 lines because the three plots share the panel's
+// helpers (groups, colours, log axes, hover points); each rebuild* is one plot.
 #include "plots.h"
 
 #include "plot_layout.h"

@@ -1,3 +1,6 @@
+// The sweep view: grid editors, the run controls and the points table; the sweep
+// itself is a SweepRun (sweep_run.h) and the charts a SweepCharts (sweep_charts.h).
+// About 530 lines: most of it is the table (one sortable column per figure).
 #include "sweep_panel.h"
 
 #include <QCheckBox>

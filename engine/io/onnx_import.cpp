@@ -1,3 +1,10 @@
+// ONNX import: one table (Importer::handlers) from op type to the inputs it must
+// have and the member that turns a node of it into blocks, one handler per op;
+// constants and shape folding are in onnx_consts.cpp, the block recogniser is a
+// graph pass (passes/recognize.cpp). Over 500 lines because the handlers (36 op
+// types, each a few dozen lines of checks with precise messages) share the
+// importer's state (tensor -> block map, pattern state for CReLU and channel
+// shuffle); spreading them over files would spread that state.
 #include "io/onnx_import.h"
 
 #include <onnx/onnx_pb.h>
