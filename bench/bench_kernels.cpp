@@ -1,6 +1,7 @@
 // Kernels on the layer shapes of MobileNetV2, MobileNetV1 and SqueezeNet, with
 // FLOP/s and bytes counters. Run: build/bench/bench_kernels
 #include <random>
+#include <utility>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -159,6 +160,57 @@ void BM_Activation(benchmark::State& state) {
   state.counters["elements/s"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_Activation)->DenseRange(1, static_cast<int>(ir::Activation::Swish));
+
+/// Squeeze-excite's two data steps on EfficientNet-B0's shapes (pixels, channels): the
+/// global average pool of the block's expanded tensor and the gate applied to it, by
+/// the best table and, as a peer in the same run, by the plain loops the plan ran
+/// before they were table kernels (compiled for this file's baseline ISA).
+void se_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"pixels", "C", "table"});
+  for (auto [px, c] : {std::pair{112 * 112, 32}, {56 * 56, 144}, {28 * 28, 240}, {14 * 14, 480}, {7 * 7, 1152}})
+    for (int table : {1, 0}) b->Args({px, c, table});
+}
+
+void BM_GlobalPool(benchmark::State& state) {
+  const std::int64_t px = state.range(0), c = state.range(1);
+  const auto x = random_vec(static_cast<std::size_t>(px * c));
+  std::vector<float> y(static_cast<std::size_t>(c));
+  const auto& kt = kernels::best_kernels();
+  for (auto _ : state) {
+    if (state.range(2) != 0) {
+      kt.global_pool(x.data(), y.data(), px, c, false);
+    } else {
+      for (std::int64_t i = 0; i < c; ++i) y[static_cast<std::size_t>(i)] = 0.f;
+      for (std::int64_t p = 0; p < px; ++p)
+        for (std::int64_t i = 0; i < c; ++i) y[static_cast<std::size_t>(i)] += x[static_cast<std::size_t>(p * c + i)];
+      for (std::int64_t i = 0; i < c; ++i) y[static_cast<std::size_t>(i)] /= static_cast<float>(px);
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetLabel(state.range(2) != 0 ? std::string(kernels::isa_short_name(kt.isa)) : "plain loop");
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(px * c) * 4, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_GlobalPool)->Apply(se_shapes);
+
+void BM_ChannelScale(benchmark::State& state) {
+  const std::int64_t px = state.range(0), c = state.range(1);
+  const auto x = random_vec(static_cast<std::size_t>(px * c)), s = random_vec(static_cast<std::size_t>(c));
+  std::vector<float> y(x.size());
+  const auto& kt = kernels::best_kernels();
+  for (auto _ : state) {
+    if (state.range(2) != 0) {
+      kt.channel_scale(x.data(), s.data(), y.data(), px, c);
+    } else {
+      for (std::int64_t p = 0; p < px; ++p)
+        for (std::int64_t i = 0; i < c; ++i)
+          y[static_cast<std::size_t>(p * c + i)] = x[static_cast<std::size_t>(p * c + i)] * s[static_cast<std::size_t>(i)];
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetLabel(state.range(2) != 0 ? std::string(kernels::isa_short_name(kt.isa)) : "plain loop");
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(px * c) * 8, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_ChannelScale)->Apply(se_shapes);
 
 }  // namespace
 

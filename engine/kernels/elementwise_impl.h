@@ -46,6 +46,41 @@ inline void scale_shift_loop(const float* x, const float* scale, const float* sh
   for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] * scale[i] + shift[i];
 }
 
+inline void channel_scale_loop(const float* __restrict x, const float* __restrict s, float* __restrict y,
+                               std::int64_t pixels, std::int64_t c) {
+  for (std::int64_t p = 0; p < pixels; ++p)
+    for (std::int64_t i = 0; i < c; ++i) y[p * c + i] = x[p * c + i] * s[i];
+}
+
+/// Global pooling over channels [ch, ch + N) (N a compile-time chunk, so the running
+/// max or sum stays in registers over all the pixels), or n <= N channels for the tail.
+/// Each channel adds its pixels in order, as a plain loop would.
+template <std::int64_t N, bool kFixed>
+inline void global_pool_chunk(const float* __restrict x, float* __restrict y, std::int64_t pixels, std::int64_t c,
+                              bool max, std::int64_t ch, std::int64_t n) {
+  if constexpr (kFixed) n = N;
+  float acc[N];
+  for (std::int64_t i = 0; i < n; ++i) acc[i] = x[ch + i];
+  for (std::int64_t p = 1; p < pixels; ++p) {
+    const float* __restrict xp = x + p * c + ch;
+    if (max)
+      for (std::int64_t i = 0; i < n; ++i) acc[i] = acc[i] > xp[i] ? acc[i] : xp[i];
+    else
+      for (std::int64_t i = 0; i < n; ++i) acc[i] += xp[i];
+  }
+  const float scale = max ? 1.f : 1.f / static_cast<float>(pixels);
+  for (std::int64_t i = 0; i < n; ++i) y[ch + i] = max ? acc[i] : acc[i] * scale;
+}
+
+inline void global_pool_loop(const float* x, float* y, std::int64_t pixels, std::int64_t c, bool max) {
+  constexpr std::int64_t kChunk = 64;
+  if (pixels <= 0) return;
+  std::int64_t ch = 0;
+  for (; ch + kChunk <= c; ch += kChunk) global_pool_chunk<kChunk, true>(x, y, pixels, c, max, ch, kChunk);
+  for (; ch + 16 <= c; ch += 16) global_pool_chunk<16, true>(x, y, pixels, c, max, ch, 16);  // narrow layers
+  if (ch < c) global_pool_chunk<16, false>(x, y, pixels, c, max, ch, c - ch);
+}
+
 inline float read_sum_loop(const float* x, std::int64_t n) {
   // 64 partial sums: several independent vector accumulators, so the loop is
   // bound by the loads, not by the latency of one chain of additions.

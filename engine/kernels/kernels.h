@@ -67,7 +67,7 @@ struct PoolArgs {
 
 /// Revision of the kernels and of how plans use them. Bump it with any change
 /// that moves their speed: latency models calibrated before are then redone.
-inline constexpr int kKernelRevision = 2;  // 2: sigmoid and swish in vector form
+inline constexpr int kKernelRevision = 3;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling
 
 struct KernelTable {
   Isa isa = Isa::Portable;
@@ -84,6 +84,10 @@ struct KernelTable {
   /// Channel shuffle of `pixels` pixels of c channels in `groups` groups:
   /// y[a * groups + g] = x[g * (c / groups) + a].
   void (*shuffle)(const float* x, float* y, std::int64_t pixels, std::int64_t c, std::int64_t groups) = nullptr;
+  /// Channel scale (squeeze-excite's gate applied): y[p * c + i] = x[p * c + i] * s[i] over `pixels` pixels.
+  void (*channel_scale)(const float* x, const float* s, float* y, std::int64_t pixels, std::int64_t c) = nullptr;
+  /// Global pooling of `pixels` pixels of c channels: y[i] = max or mean over p of x[p * c + i].
+  void (*global_pool)(const float* x, float* y, std::int64_t pixels, std::int64_t c, bool max) = nullptr;
   /// Calibration: `iterations` rounds of independent multiply-adds in registers;
   /// returns the FLOPs performed (writes a sink so nothing is optimised away).
   double (*fma_loop)(std::int64_t iterations, float* sink) = nullptr;

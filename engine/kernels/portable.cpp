@@ -83,8 +83,10 @@ double fma_loop(std::int64_t iterations, float* sink) {
 }  // namespace
 
 const KernelTable& table() {
-  static const KernelTable t{Isa::Portable, gemm,         depthwise, activation_loop, add_loop, scale_shift_loop,
-                             pool_loop,     shuffle_loop, fma_loop,  read_sum_loop,   Micro::kNr, Micro::kKc,       Micro::kMr};
+  static const KernelTable t{Isa::Portable,      gemm,       depthwise,        activation_loop, add_loop,
+                             scale_shift_loop,  pool_loop,  shuffle_loop,     channel_scale_loop,
+                             global_pool_loop,  fma_loop,   read_sum_loop,    Micro::kNr,      Micro::kKc,
+                             Micro::kMr};
   return t;
 }
 

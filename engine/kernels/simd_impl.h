@@ -494,8 +494,8 @@ inline double fma_loop(std::int64_t iterations, float* sink) {
 
 /// The table of this ISA.
 inline KernelTable make_table(convscope::kernels::Isa isa) {
-  KernelTable t{isa,           gemm,         depthwise,  activation_simd, add_simd,     scale_shift_loop,
-                pool_loop,     shuffle_loop, fma_loop,   read_sum_loop};
+  KernelTable t{isa,       gemm,         depthwise,          activation_simd,  add_simd, scale_shift_loop,
+                pool_loop, shuffle_loop, channel_scale_loop, global_pool_loop, fma_loop, read_sum_loop};
   t.gemm_nr = Micro::kNr;
   t.gemm_kc = Micro::kKc;
   t.gemm_mr = Micro::kMr;

@@ -277,13 +277,7 @@ void Plan::Impl::run_step(const Step& s) {
       const float* x = ptr(s.in[0]);
       const float* sc = ptr(s.in[1]);
       const std::int64_t hw = out.h * out.w;
-      for (std::int64_t b = 0; b < batch; ++b)
-        for (std::int64_t px = 0; px < hw; ++px) {
-          const float* xi = x + (b * hw + px) * out.c;
-          float* yo = y + (b * hw + px) * out.c;
-          const float* si = sc + b * out.c;
-          for (std::int64_t c = 0; c < out.c; ++c) yo[c] = xi[c] * si[c];
-        }
+      for (std::int64_t b = 0; b < batch; ++b) kt->channel_scale(x + b * hw * out.c, sc + b * out.c, y + b * hw * out.c, hw, out.c);
       return;
     }
     case StepKind::Concat: {
@@ -333,22 +327,9 @@ void Plan::Impl::run_step(const Step& s) {
     }
     case StepKind::GlobalPool: {
       const ir::Shape in = shape(s.in[0]);
-      const float* x = ptr(s.in[0]);
-      const bool mx = s.op.pool == ir::PoolMode::Max;
       const std::int64_t hw = in.h * in.w;
-      for (std::int64_t b = 0; b < batch; ++b) {
-        float* yo = y + b * out.c;
-        for (std::int64_t c = 0; c < out.c; ++c) yo[c] = mx ? -std::numeric_limits<float>::infinity() : 0.f;
-        for (std::int64_t px = 0; px < hw; ++px) {
-          const float* xi = x + (b * hw + px) * in.c;
-          if (mx)
-            for (std::int64_t c = 0; c < out.c; ++c) yo[c] = yo[c] > xi[c] ? yo[c] : xi[c];
-          else
-            for (std::int64_t c = 0; c < out.c; ++c) yo[c] += xi[c];
-        }
-        if (!mx)
-          for (std::int64_t c = 0; c < out.c; ++c) yo[c] /= static_cast<float>(hw);
-      }
+      for (std::int64_t b = 0; b < batch; ++b)
+        kt->global_pool(ptr(s.in[0]) + b * hw * in.c, y + b * out.c, hw, out.c, s.op.pool == ir::PoolMode::Max);
       return;
     }
     case StepKind::Upsample: {

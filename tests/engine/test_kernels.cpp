@@ -1,11 +1,12 @@
 // Kernel testers in the XNNPACK style (named setters, every parameter printed on
 // failure): every kernel of every table this CPU runs (portable, AVX2, AVX-512:
 // GEMM with accumulate and row ranges, depthwise, pooling, activations, add,
-// scale-shift, shuffle, the calibration probes) against plain loops, with rows
-// split as the thread pool splits them, over odd and prime sizes, channels below,
-// at and above the vector width, every stride, padding and dilation; outputs
-// pre-filled with NaN so an unwritten element fails. Tolerance: 1e-5 relative to
-// the largest |output| (float32 sums of at most a few thousand products).
+// scale-shift, channel scale, global pooling, shuffle, the calibration probes)
+// against plain loops, with rows split as the thread pool splits them, over odd
+// and prime sizes, channels below, at and above the vector width, every stride,
+// padding and dilation; outputs pre-filled with NaN so an unwritten element
+// fails. Tolerance: 1e-5 relative to the largest |output| (float32 sums of at
+// most a few thousand products).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -485,6 +486,40 @@ TEST(Calibration, FmaLoopCountsItsFlops) {
     EXPECT_DOUBLE_EQ(twice, 2 * once) << kernels::isa_name(isa);
     EXPECT_TRUE(std::isfinite(sink)) << kernels::isa_name(isa);
   }
+}
+
+// Channel scale (squeeze-excite's gate applied to every pixel) and global pooling,
+// every table, channels around the vector widths and the 64-channel chunk.
+TEST(Elementwise, ChannelScaleAndGlobalPoolEveryTable) {
+  for (Isa isa : isas())
+    for (std::int64_t c : {1, 7, 16, 17, 63, 64, 65, 130})
+      for (std::int64_t pixels : {1, 2, 49, 196}) {
+        const auto& kt = kernels::kernels_for(isa);
+        std::mt19937 rng(static_cast<unsigned>(c * 31 + pixels));
+        const auto x = random_vec(static_cast<std::size_t>(pixels * c), rng), sc = random_vec(static_cast<std::size_t>(c), rng);
+        const std::string at = std::string(kernels::isa_name(isa)) + " c=" + std::to_string(c) + " pixels=" + std::to_string(pixels);
+        std::vector<float> y(x.size(), std::numeric_limits<float>::quiet_NaN());
+        kt.channel_scale(x.data(), sc.data(), y.data(), pixels, c);
+        std::vector<double> want;
+        for (std::int64_t p = 0; p < pixels; ++p)
+          for (std::int64_t i = 0; i < c; ++i)
+            want.push_back(static_cast<double>(x[static_cast<std::size_t>(p * c + i)]) * sc[static_cast<std::size_t>(i)]);
+        expect_close(y, want, at + " channel_scale");
+        for (bool mx : {true, false}) {
+          std::vector<float> g(static_cast<std::size_t>(c), std::numeric_limits<float>::quiet_NaN());
+          kt.global_pool(x.data(), g.data(), pixels, c, mx);
+          std::vector<double> pooled;
+          for (std::int64_t i = 0; i < c; ++i) {
+            double acc = mx ? -1e30 : 0.0;
+            for (std::int64_t p = 0; p < pixels; ++p) {
+              const double v = x[static_cast<std::size_t>(p * c + i)];
+              acc = mx ? std::max(acc, v) : acc + v;
+            }
+            pooled.push_back(mx ? acc : acc / static_cast<double>(pixels));
+          }
+          expect_close(g, pooled, at + (mx ? " global max pool" : " global average pool"));
+        }
+      }
 }
 
 }  // namespace
