@@ -49,8 +49,8 @@ std::string graph(std::int64_t h, std::int64_t w, std::int64_t c, std::vector<js
   return json{{"format", "convscope-graph"}, {"version", 1}, {"name", "probe"}, {"blocks", all}}.dump();
 }
 
-const std::vector<std::int64_t> kChannels{16, 24, 32, 48, 64, 96, 128, 144, 160, 192, 240, 256,
-                                          320, 384, 480, 512, 576, 672, 960, 1024, 1280};
+const std::vector<std::int64_t> kChannels{16,  24,  32,  48,  64,  96,  128, 144, 160,  192, 240,
+                                          256, 320, 384, 480, 512, 576, 672, 960, 1024, 1280};
 const std::vector<std::int64_t> kSizes{7, 14, 28, 56, 112};
 constexpr int kRandomNetworks = 40;
 const std::vector<std::string> kActs{"relu6", "relu", "hswish", "swish", "none"};
@@ -90,7 +90,8 @@ Probe random_network(Picker& r) {
     return f == "none" ? cur : push({{"kind", "activation"}, {"function", f}});
   };
   cur = conv({{"kind", "conv"}, {"out", c}, {"stride", 2}, {"activation", act}});
-  if (r.pick(std::vector<int>{0, 0, 1}) == 1) cur = push({{"kind", "pool"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}});
+  if (r.pick(std::vector<int>{0, 0, 1}) == 1)
+    cur = push({{"kind", "pool"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}});
   const double grow = r.pick(std::vector<double>{1.5, 2.0, 2.0});
   double width = static_cast<double>(c);
   for (int stage = 0; stage < 5; ++stage) {
@@ -102,8 +103,12 @@ Probe random_network(Picker& r) {
       const std::int64_t k = r.pick(std::vector<std::int64_t>{3, 3, 5});
       switch (r.pick(std::vector<int>{0, 0, 0, 1, 2, 3, 4, 5, 6})) {
         case 0:  // inverted residual
-          cur = push({{"kind", "inverted_residual"}, {"out", out}, {"expansion", r.pick(std::vector<int>{3, 4, 6})},
-                      {"kernel", k}, {"stride", s}, {"se", r.pick(std::vector<bool>{false, false, true})},
+          cur = push({{"kind", "inverted_residual"},
+                      {"out", out},
+                      {"expansion", r.pick(std::vector<int>{3, 4, 6})},
+                      {"kernel", k},
+                      {"stride", s},
+                      {"se", r.pick(std::vector<bool>{false, false, true})},
                       {"activation", act}});
           break;
         case 1:
@@ -111,15 +116,18 @@ Probe random_network(Picker& r) {
           break;
         case 2:  // fire, after a pooling when it must downsample
           if (s == 2) cur = push({{"kind", "pool"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}});
-          cur = push({{"kind", "fire"}, {"squeeze", round8(static_cast<double>(c) / 6)}, {"expand1x1", out / 2},
-                      {"expand3x3", out - out / 2}, {"bypass", c == out}});
+          cur = push({{"kind", "fire"},
+                      {"squeeze", round8(static_cast<double>(c) / 6)},
+                      {"expand1x1", out / 2},
+                      {"expand3x3", out - out / 2},
+                      {"bypass", c == out}});
           break;
         case 3:
           cur = conv({{"kind", "conv"}, {"out", out}, {"kernel", 3}, {"stride", s}, {"activation", act}});
           break;
         case 4:
-          cur = push({{"kind", "igcv3"}, {"out", out}, {"expansion", r.pick(std::vector<int>{2, 4, 6})},
-                      {"stride", s}});
+          cur =
+              push({{"kind", "igcv3"}, {"out", out}, {"expansion", r.pick(std::vector<int>{2, 4, 6})}, {"stride", s}});
           break;
         case 5: {  // ShuffleNet V2 unit (stride 1, equal halves), else an inverted residual
           if (s == 2 || c != out) {
@@ -138,7 +146,9 @@ Probe random_network(Picker& r) {
         default: {  // depthwise, then an element-wise oddity, then pointwise
           cur = push({{"kind", "depthwise"}, {"kernel", k}, {"stride", s}, {"activation", "none"}});
           const int extra = r.pick(std::vector<int>{0, 1, 2, 3});
-          if (extra == 1) cur = push({{"kind", "activation"}, {"function", r.pick(std::vector<std::string>{"hswish", "sigmoid", "swish", "relu"})}});
+          if (extra == 1)
+            cur = push({{"kind", "activation"},
+                        {"function", r.pick(std::vector<std::string>{"hswish", "sigmoid", "swish", "relu"})}});
           if (extra == 2) cur = push({{"kind", "crelu"}});
           if (extra == 3) cur = push({{"kind", "batch_norm"}});
           cur = conv({{"kind", "conv"}, {"out", out}, {"kernel", 1}, {"activation", act}});
@@ -152,7 +162,9 @@ Probe random_network(Picker& r) {
     cur = push({{"kind", "upsample"}, {"mode", r.pick(std::vector<std::string>{"nearest", "bilinear"})}});
     cur = push({{"kind", "conv"}, {"out", 64}, {"kernel", 1}});
   } else {
-    cur = conv({{"kind", "conv"}, {"out", r.pick(std::vector<std::int64_t>{576, 960, 1024, 1280})}, {"kernel", 1},
+    cur = conv({{"kind", "conv"},
+                {"out", r.pick(std::vector<std::int64_t>{576, 960, 1024, 1280})},
+                {"kernel", 1},
                 {"activation", act}});
     cur = push({{"kind", "global_pool"}});
     cur = push({{"kind", "fc"}, {"out", 1000}});
@@ -176,8 +188,15 @@ std::vector<Probe> probes() {
   for (std::int64_t h : kSizes)
     for (int i = 0; i < 8; ++i) {
       std::int64_t cin = r.pick(kChannels), cout = r.pick(kChannels);
-      while (h * h * cin * cout > 200'000'000) cin = std::max<std::int64_t>(16, cin / 2), cout = std::max<std::int64_t>(16, cout / 2);
-      add("pointwise", graph(h, h, cin, {{{"kind", "conv"}, {"out", cout}, {"kernel", 1}, {"activation", r.pick(kActs)}}}));
+      while (h * h * cin * cout > 200'000'000)
+        cin = std::max<std::int64_t>(16, cin / 2), cout = std::max<std::int64_t>(16, cout / 2);
+      const std::string act = r.pick(kActs);
+      add("pointwise", graph(h, h, cin, {{{"kind", "conv"}, {"out", cout}, {"kernel", 1}, {"activation", act}}}));
+      // The same shape with a swish (or relu after a swish) timed right after: the cost of a
+      // fused exp is then a difference between neighbours, not something fitted from noise.
+      add("pointwise",
+          graph(h, h, cin,
+                {{{"kind", "conv"}, {"out", cout}, {"kernel", 1}, {"activation", act == "swish" ? "relu" : "swish"}}}));
     }
   // Fully connected layers: classifiers and squeeze-excite sized.
   for (std::int64_t cin : {64, 128, 256, 576, 960, 1024, 1280, 2048})
@@ -185,15 +204,25 @@ std::vector<Probe> probes() {
       if ((cin * 7 + cout) % 3 != 0 || cout == 1000)
         add("fc", graph(1, 1, cin, {{{"kind", "fc"}, {"out", cout}, {"activation", r.pick(kActs)}}}));
   // k x k convolutions: stems and body layers, some grouped.
-  for (auto [h, c, cout, k, s] : std::vector<std::array<std::int64_t, 5>>{
-           {224, 3, 16, 3, 2}, {224, 3, 32, 3, 2}, {224, 3, 24, 3, 2}, {224, 3, 64, 7, 2}, {227, 3, 96, 7, 2},
-           {192, 3, 32, 3, 2}, {160, 3, 32, 3, 2}, {128, 3, 16, 3, 2}, {299, 3, 32, 3, 2}, {112, 32, 64, 3, 1}})
+  for (auto [h, c, cout, k, s] : std::vector<std::array<std::int64_t, 5>>{{224, 3, 16, 3, 2},
+                                                                          {224, 3, 32, 3, 2},
+                                                                          {224, 3, 24, 3, 2},
+                                                                          {224, 3, 64, 7, 2},
+                                                                          {227, 3, 96, 7, 2},
+                                                                          {192, 3, 32, 3, 2},
+                                                                          {160, 3, 32, 3, 2},
+                                                                          {128, 3, 16, 3, 2},
+                                                                          {299, 3, 32, 3, 2},
+                                                                          {112, 32, 64, 3, 1}})
     add("conv", graph(h, h, c, {{{"kind", "conv"}, {"out", cout}, {"kernel", k}, {"stride", s}}}));
   for (int i = 0; i < 20; ++i) {
-    const std::int64_t h = r.pick(std::vector<std::int64_t>{7, 14, 28, 56, 112}), k = r.pick(std::vector<std::int64_t>{3, 3, 5});
-    const std::int64_t s = r.pick(std::vector<std::int64_t>{1, 2}), g = r.pick(std::vector<std::int64_t>{1, 1, 1, 2, 4});
+    const std::int64_t h = r.pick(std::vector<std::int64_t>{7, 14, 28, 56, 112}),
+                       k = r.pick(std::vector<std::int64_t>{3, 3, 5});
+    const std::int64_t s = r.pick(std::vector<std::int64_t>{1, 2}),
+                       g = r.pick(std::vector<std::int64_t>{1, 1, 1, 2, 4});
     std::int64_t cin = r.pick(kChannels), cout = r.pick(kChannels);
-    while (h * h * cin * cout * k * k / (s * s * g) > 250'000'000) cin = std::max<std::int64_t>(16, cin / 2), cout = std::max<std::int64_t>(16, cout / 2);
+    while (h * h * cin * cout * k * k / (s * s * g) > 250'000'000)
+      cin = std::max<std::int64_t>(16, cin / 2), cout = std::max<std::int64_t>(16, cout / 2);
     add("conv", graph(h, h, cin, {{{"kind", "conv"}, {"out", cout}, {"kernel", k}, {"stride", s}, {"groups", g}}}));
   }
   // Depthwise: every kernel size and stride at every size.
@@ -203,8 +232,10 @@ std::vector<Probe> probes() {
         for (int i = 0; i < 2; ++i) {
           std::int64_t c = r.pick(kChannels);
           while (h * h * c > 1'600'000) c /= 2;
-          add("depthwise", graph(h, h, c, {{{"kind", "depthwise"}, {"kernel", k}, {"stride", s},
-                                            {"activation", r.pick(kActs)}}}));
+          const std::string act = r.pick(kActs);
+          for (const std::string& a : {act, std::string(act == "swish" ? "relu" : "swish")})  // paired, as above
+            add("depthwise",
+                graph(h, h, c, {{{"kind", "depthwise"}, {"kernel", k}, {"stride", s}, {"activation", a}}}));
         }
   // Inverted residuals, fused (split > 0) and op by op with squeeze-excite.
   for (int i = 0; i < 40; ++i) {
@@ -214,8 +245,13 @@ std::vector<Probe> probes() {
     while (h * h * cin * t > 2'500'000) cin = std::max<std::int64_t>(8, cin / 2);
     const std::int64_t cout = i % 3 == 0 ? cin : r.pick(std::vector<std::int64_t>{16, 24, 32, 64, 96, 160});
     const bool se = i % 4 == 1;
-    const json b{{"kind", "inverted_residual"}, {"out", cout}, {"expansion", t}, {"kernel", k}, {"stride", s},
-                 {"se", se}, {"activation", std::vector<std::string>{"relu6", "hswish", "swish"}[(i / 2) % 3]}};
+    const json b{{"kind", "inverted_residual"},
+                 {"out", cout},
+                 {"expansion", t},
+                 {"kernel", k},
+                 {"stride", s},
+                 {"se", se},
+                 {"activation", std::vector<std::string>{"relu6", "hswish", "swish"}[(i / 2) % 3]}};
     add("inverted_residual", graph(h, h, cin, {b}), r.pick(std::vector<std::int64_t>{2, 3, 6}));
     if (se) add("squeeze_excite", graph(h, h, cin, {b}), 0);
   }
@@ -223,7 +259,8 @@ std::vector<Probe> probes() {
   for (std::int64_t h : kSizes)
     for (std::int64_t c : {16, 64, 256}) {
       if (h * h * c > 1'000'000) continue;
-      const std::string act = r.pick(std::vector<std::string>{"relu", "relu6", "hswish", "hsigmoid", "sigmoid", "swish"});
+      const std::string act =
+          r.pick(std::vector<std::string>{"relu", "relu6", "hswish", "hsigmoid", "sigmoid", "swish"});
       add("activation", graph(h, h, c, {{{"kind", "activation"}, {"function", act}}}));
       add("add", graph(h, h, c, {{{"kind", "add"}, {"inputs", {"input", "input"}}, {"activation", r.pick(kActs)}}}));
       add("concat", graph(h, h, c, {{{"kind", "concat"}, {"inputs", {"input", "input"}}}}));
@@ -234,10 +271,9 @@ std::vector<Probe> probes() {
       add("global_pool", graph(h, h, c, {{{"kind", "global_pool"}}}));
       add("crelu", graph(h, h, c, {{{"kind", "crelu"}}}));
       add("batch_norm", graph(h, h, c, {{{"kind", "batch_norm"}}}));
-      add("scale", graph(h, h, c, {{{"id", "gp"}, {"kind", "global_pool"}},
-                                   {{"kind", "scale"}, {"inputs", {"input", "gp"}}}}));
-      if (h <= 56)
-        add("upsample", graph(h, h, c, {{{"kind", "upsample"}, {"mode", h % 2 ? "nearest" : "bilinear"}}}));
+      add("scale",
+          graph(h, h, c, {{{"id", "gp"}, {"kind", "global_pool"}}, {{"kind", "scale"}, {"inputs", {"input", "gp"}}}}));
+      if (h <= 56) add("upsample", graph(h, h, c, {{{"kind", "upsample"}, {"mode", h % 2 ? "nearest" : "bilinear"}}}));
     }
   for (std::int64_t h : {7, 14, 28})
     for (std::int64_t c : {32, 128})

@@ -17,6 +17,10 @@ using runtime::StepKind;
 
 double round_up(double x, double to) { return std::ceil(x / to) * to; }
 
+/// Activations built on an exponential (a vector exp per element): several times
+/// the cost of a clamp, so the steps that apply one fused pay per output element.
+bool exp_based(ir::Activation a) { return a == ir::Activation::Sigmoid || a == ir::Activation::Swish; }
+
 bool costly(ir::Activation a) {
   return a == ir::Activation::HSwish || a == ir::Activation::HSigmoid || a == ir::Activation::Sigmoid ||
          a == ir::Activation::Swish;
@@ -47,17 +51,27 @@ namespace {
 std::vector<std::string> shape_feature_names(StepKind kind) {
   switch (kind) {
     case StepKind::Gemm:
-      return {"fixed",        "groups",      "m*n*k (n padded to panels)",  "weight passes",
-              "m*n (output)", "m*k (input)", "weight passes (beyond L2)"};
+      return {"fixed",        "groups",      "m*n*k (n padded to panels)", "weight passes",
+              "m*n (output)", "m*k (input)", "weight passes (beyond L2)",  "m*n (sigmoid, swish fused)"};
     case StepKind::ConvIm2col:
-      return {"fixed",         "m*n*k (n padded to panels)", "weight passes", "gathered pixels*k",
-              "output elements", "implicit rows",              "weight passes (beyond L2)"};
+      return {"fixed",         "m*n*k (n padded to panels)", "weight passes", "gathered pixels*k", "output elements",
+              "implicit rows", "weight passes (beyond L2)"};
     case StepKind::Depthwise:
-      return {"fixed", "pixels*c*k^2 (stride 1)", "pixels*c*k^2 (stride >1)", "pixels*c (output)",
-              "input elements", "output rows"};
+      return {"fixed",
+              "pixels*c*k^2 (stride 1)",
+              "pixels*c*k^2 (stride >1)",
+              "pixels*c (output)",
+              "input elements",
+              "output rows",
+              "pixels*c (sigmoid, swish fused)"};
     case StepKind::FusedBottleneck:
-      return {"fixed", "slices", "expand + project m*n*k", "expand + project weight passes",
-              "depthwise pixels*c*k^2 (stride 1)", "depthwise pixels*c*k^2 (stride >1)", "output * slices",
+      return {"fixed",
+              "slices",
+              "expand + project m*n*k",
+              "expand + project weight passes",
+              "depthwise pixels*c*k^2 (stride 1)",
+              "depthwise pixels*c*k^2 (stride >1)",
+              "output * slices",
               "input + output"};
     case StepKind::ConvTranspose:
       return {"fixed", "m*n*k (n padded to panels)", "weight passes", "output elements"};
@@ -127,7 +141,8 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       const GemmWork w = gemm_work(kt, m, nn, k);
       // Passes over packed weights that do not stay in L2 stream them from L3.
       const bool b_beyond_l2 = static_cast<double>(st.weight_floats) * 4.0 > kL2FitBytes / 2;
-      x.insert(x.end(), {g, g * w.fma, g * w.b_passes, g * m * nn, g * m * k, b_beyond_l2 ? g * w.b_passes : 0.0});
+      x.insert(x.end(), {g, g * w.fma, g * w.b_passes, g * m * nn, g * m * k, b_beyond_l2 ? g * w.b_passes : 0.0,
+                         exp_based(st.act) ? g * m * nn : 0.0});
       break;
     }
     case StepKind::ConvIm2col: {
@@ -149,11 +164,12 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
     }
     case StepKind::Depthwise: {
       const ir::Shape in = shape(st.in[0]);
-      const double work = n * static_cast<double>(out.h * out.w) * round_up(static_cast<double>(out.c), kDwChannelTile) *
+      const double work = n * static_cast<double>(out.h * out.w) *
+                          round_up(static_cast<double>(out.c), kDwChannelTile) *
                           static_cast<double>(st.op.k_h * st.op.k_w);
       const bool s1 = st.op.stride == 1;
       x.insert(x.end(), {s1 ? work : 0.0, s1 ? 0.0 : work, out_el, n * static_cast<double>(in.elements()),
-                         n * static_cast<double>(out.h)});
+                         n * static_cast<double>(out.h), exp_based(st.act) ? out_el : 0.0});
       break;
     }
     case StepKind::FusedBottleneck: {
@@ -164,7 +180,8 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       GemmWork expand, project;
       double dw = 0;
       for (std::int64_t q = 0; q < b.slices(); ++q) {
-        const double es = static_cast<double>(b.lo[static_cast<std::size_t>(q) + 1] - b.lo[static_cast<std::size_t>(q)]);
+        const double es =
+            static_cast<double>(b.lo[static_cast<std::size_t>(q) + 1] - b.lo[static_cast<std::size_t>(q)]);
         expand += gemm_work(kt, p_in, es, static_cast<double>(b.cin));
         dw += p_out * round_up(es, kDwChannelTile) * kk;
         project += gemm_work(kt, p_out, static_cast<double>(b.cout), es);
@@ -172,8 +189,7 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       const bool s1 = b.dw_op.stride == 1;
       const double slices = static_cast<double>(b.slices());
       x.insert(x.end(), {slices, expand.fma + project.fma, expand.b_passes + project.b_passes, s1 ? dw : 0.0,
-                         s1 ? 0.0 : dw,
-                         p_out * static_cast<double>(b.cout) * slices,
+                         s1 ? 0.0 : dw, p_out * static_cast<double>(b.cout) * slices,
                          p_in * static_cast<double>(b.cin) + out_el * (b.shortcut ? 2.0 : 1.0)});
       break;
     }

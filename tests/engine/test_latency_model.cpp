@@ -139,14 +139,14 @@ TEST(LatencyModel, FitRecoversKnownCoefficients) {
       auto s = runtime::Schedule::build(g, a, {});
       ASSERT_TRUE(s);
       // Depthwise: 2 us fixed, 0.05 ns per stride-1 tap, 0.09 per stride-2 tap, 0.1 per output.
-      auto d = synthetic(*s, {2000, 0.05, 0.09, 0.1, 0, 0, 0, 0}, StepKind::Depthwise);
+      auto d = synthetic(*s, {2000, 0.05, 0.09, 0.1, 0, 0, 0, 0, 0}, StepKind::Depthwise);
       samples.insert(samples.end(), d.begin(), d.end());
     }
   }
   profile::LatencyModel m;
   profile::fit(m, samples);
   const auto& k = m.fits[static_cast<std::size_t>(StepKind::Depthwise)];
-  ASSERT_EQ(k.coef.size(), 8u);
+  ASSERT_EQ(k.coef.size(), 9u);
   EXPECT_NEAR(k.coef[0], 2000, 1e-3);
   EXPECT_NEAR(k.coef[1], 0.05, 1e-9);
   EXPECT_NEAR(k.coef[2], 0.09, 1e-9);
