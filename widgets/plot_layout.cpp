@@ -4,6 +4,24 @@
 
 namespace convscope::gui {
 
+QCustomPlot* make_titled_plot(QWidget* parent, const QString& name, QCPTextElement** title, bool legend) {
+  auto* p = new QCustomPlot(parent);
+  p->setObjectName(name);
+  p->setMouseTracking(true);
+  p->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom | QCP::iSelectPlottables);
+  p->legend->setVisible(legend);
+  QFont legend_font = p->legend->font();
+  legend_font.setPointSizeF(legend_font.pointSizeF() * 0.9);
+  p->legend->setFont(legend_font);
+  p->legend->setBrush(QColor(255, 255, 255, 220));
+  p->plotLayout()->insertRow(0);
+  QFont title_font = p->font();
+  title_font.setBold(true);
+  *title = new QCPTextElement(p, QString(), title_font);
+  p->plotLayout()->addElement(0, 0, *title);
+  return p;
+}
+
 void legend_beside(QCustomPlot* plot) {
   QCPAxisRect* rect = plot->axisRect();
   if (!rect->insetLayout()->take(plot->legend)) return;

@@ -72,25 +72,6 @@ const QColor kMeasuredColour(0x15, 0x65, 0xc0);
 const QColor kPredictedColour(0xff, 0xa7, 0x26);
 const QColor kBoundColour(0x61, 0x61, 0x61);
 
-/// A plot with the common interactions, a legend and a title row above the axis rect.
-QCustomPlot* make_plot(QWidget* parent, const QString& name, QCPTextElement** title) {
-  auto* p = new QCustomPlot(parent);
-  p->setObjectName(name);
-  p->setMouseTracking(true);
-  p->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom | QCP::iSelectPlottables);
-  p->legend->setVisible(true);
-  QFont legend_font = p->legend->font();
-  legend_font.setPointSizeF(legend_font.pointSizeF() * 0.9);
-  p->legend->setFont(legend_font);
-  p->legend->setBrush(QColor(255, 255, 255, 220));
-  p->plotLayout()->insertRow(0);
-  QFont title_font = p->font();
-  title_font.setBold(true);
-  *title = new QCPTextElement(p, QString(), title_font);
-  p->plotLayout()->addElement(0, 0, *title);
-  return p;
-}
-
 void set_log(QCPAxis* axis) {
   QSharedPointer<QCPAxisTickerLog> ticker(new QCPAxisTickerLog);
   axis->setTicker(ticker);
@@ -183,7 +164,7 @@ PlotsPanel::PlotsPanel(Document* doc, QWidget* parent) : QTabWidget(parent), doc
   const std::array<QString, 3> tab_titles = {tr("Per layer"), tr("Roofline"), tr("Latency vs MAdds")};
   for (int tab = 0; tab < 3; ++tab) {
     const auto t = static_cast<std::size_t>(tab);
-    plots_[t] = make_plot(this, names[t], &titles_[t]);
+    plots_[t] = make_titled_plot(this, names[t], &titles_[t]);
     addTab(plots_[t], tab_titles[t]);
     connect(plots_[t], &QCustomPlot::mouseMove, this, [this, tab](QMouseEvent* e) { showHover(tab, e); });
     connect(plots_[t], &QCustomPlot::plottableClick, this,
@@ -306,12 +287,14 @@ void PlotsPanel::rebuildLayers() {
       }
       QString text = layer_head(l) + QStringLiteral("<br>MAdds: %1").arg(madds(l.madds));
       if (modelled)
-        text += tr("<br>predicted: %1%2").arg(latency_text(l.predicted_ns), l.extrapolated ? tr(" (extrapolated)") : QString());
+        text += tr("<br>predicted: %1%2")
+                    .arg(latency_text(l.predicted_ns), l.extrapolated ? tr(" (extrapolated)") : QString());
       text += tr("<br>median: %1").arg(l.median_ns > 0 ? latency_text(l.median_ns) : tr("not measured"));
       if (l.median_ns > 0) text += tr(" (min %1, p90 %2)").arg(latency_text(l.min_ns), latency_text(l.p90_ns));
       if (l.median_ns > 0 && l.predicted_ns > 0)
         text += tr("<br>measured/predicted: %1×").arg(num(l.median_ns / l.predicted_ns, 2));
-      text += tr("<br>roofline bound: %1 (%2)").arg(l.bound_ns > 0 ? latency_text(l.bound_ns) : tr("n/a"), esc(l.bound));
+      text +=
+          tr("<br>roofline bound: %1 (%2)").arg(l.bound_ns > 0 ? latency_text(l.bound_ns) : tr("n/a"), esc(l.bound));
       const double height = std::max({l.median_ns, l.predicted_ns, l.bound_ns}) / 1000.0;
       top = std::max(top, height);
       hover.points.push_back({key, height, text, l.block});
@@ -364,7 +347,8 @@ void PlotsPanel::rebuildLayers() {
         QString text = QStringLiteral("<b>%1</b> · %2<br>op: %3<br>MAdds: %4")
                            .arg(esc(block), esc(op.op.name), esc(ir::op_summary(op.op)), madds(op.totals.madds));
         if (modelled)
-          text += shown[i] > 0 ? tr("<br>predicted: %1").arg(latency_text(shown[i])) : tr("<br>predicted: in its step ↑");
+          text +=
+              shown[i] > 0 ? tr("<br>predicted: %1").arg(latency_text(shown[i])) : tr("<br>predicted: in its step ↑");
         if (bound_us > 0) text += tr("<br>roofline bound: %1").arg(latency_text(bound_ns[i]));
         top = std::max({top, us, bound_us});
         hover.points.push_back({key, std::max(us, bound_us), text, block});
@@ -376,8 +360,8 @@ void PlotsPanel::rebuildLayers() {
         QString title = tr("Predicted latency %1, per op:").arg(latency_text(doc_->predictedNs()));
         if (doc_->extrapolatedSteps() > 0)
           title += tr(" (%n step(s) outside the calibrated shapes)", nullptr, doc_->extrapolatedSteps());
-        setTitle(kLayerTab, title + QLatin1Char('\n') +
-                                tr("%1; profile to measure it").arg(model_note(*doc_->latencyModel())));
+        setTitle(kLayerTab,
+                 title + QLatin1Char('\n') + tr("%1; profile to measure it").arg(model_note(*doc_->latencyModel())));
       } else {
         setTitle(kLayerTab, tr("Roofline bound per op: %1 (a floor; no latency model yet). Profile to measure")
                                 .arg(latency_text(doc_->boundNs())));

@@ -36,20 +36,6 @@ constexpr std::array<QCPScatterStyle::ScatterShape, 8> kShapes = {QCPScatterStyl
                                                                   QCPScatterStyle::ssPlus,
                                                                   QCPScatterStyle::ssStar};
 
-/// A chart with a bold title row above its axis rect.
-QCustomPlot* make_chart(QWidget* parent, const QString& name, QCPTextElement** title) {
-  auto* p = new QCustomPlot(parent);
-  p->setObjectName(name);
-  p->setMouseTracking(true);
-  p->setMinimumSize(300, 140);
-  p->plotLayout()->insertRow(0);
-  QFont title_font = p->font();
-  title_font.setBold(true);
-  *title = new QCPTextElement(p, QString(), title_font);
-  p->plotLayout()->addElement(0, 0, *title);
-  return p;
-}
-
 /// Tick labels at 0, 1, ... (every `step`-th, so that long lists stay readable).
 QSharedPointer<QCPAxisTickerText> index_ticker(const QStringList& labels) {
   QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
@@ -71,18 +57,13 @@ QCPRange padded(double lo, double hi) {
 
 SweepCharts::SweepCharts(QWidget* parent)
     : QTabWidget(parent),
-      scatter_(make_chart(this, QStringLiteral("sweepScatter"), &scatter_title_)),
-      heatmap_(make_chart(this, QStringLiteral("sweepHeatmap"), &heatmap_title_)),
+      scatter_(make_titled_plot(this, QStringLiteral("sweepScatter"), &scatter_title_)),
+      heatmap_(make_titled_plot(this, QStringLiteral("sweepHeatmap"), &heatmap_title_, /*legend=*/false)),
       colour_map_(new QCPColorMap(heatmap_->xAxis, heatmap_->yAxis)),
       colour_scale_(new QCPColorScale(heatmap_)),
       slice_(new QComboBox(this)),
       slice_label_(new QLabel(tr("Parameter values:"), this)) {
-  scatter_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom | QCP::iSelectPlottables);
-  scatter_->legend->setVisible(true);
-  QFont legend_font = scatter_->legend->font();
-  legend_font.setPointSizeF(legend_font.pointSizeF() * 0.9);
-  scatter_->legend->setFont(legend_font);
-  scatter_->legend->setBrush(QColor(255, 255, 255, 220));
+  for (QCustomPlot* chart : {scatter_, heatmap_}) chart->setMinimumSize(300, 140);
   legend_beside(scatter_);  // off the sweep's points
   scatter_->xAxis->setLabel(tr("MAdds (millions)"));
 
@@ -106,6 +87,7 @@ SweepCharts::SweepCharts(QWidget* parent)
   colour_map_->setName(tr("Heat map"));
   heatmap_->xAxis->setLabel(tr("Width multiplier α"));
   heatmap_->yAxis->setLabel(tr("Resolution (px)"));
+  heatmap_->setInteractions(QCP::Interactions());  // cells are picked by index: no drag or zoom
   heatmap_->xAxis->grid()->setVisible(false);
   heatmap_->yAxis->grid()->setVisible(false);
 
