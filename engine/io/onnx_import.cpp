@@ -355,28 +355,17 @@ class Importer {
     if (!x) return tl::unexpected(x.error());
     runtime::OpWeights ow;
     const std::int64_t kh = ks[0], kw = ks[1];
-    std::int64_t out_c = 0;
-    if (op == "Conv") {
-      out_c = w->dims[0];
-      const std::int64_t cin_g = w->dims[1];
-      ow.w.resize(w->f.size());
-      for (std::int64_t o = 0; o < out_c; ++o)
-        for (std::int64_t i = 0; i < cin_g; ++i)
-          for (std::int64_t y = 0; y < kh; ++y)
-            for (std::int64_t xx = 0; xx < kw; ++xx)
-              ow.w[static_cast<std::size_t>(((o * kh + y) * kw + xx) * cin_g + i)] =
-                  w->f[static_cast<std::size_t>(((o * cin_g + i) * kh + y) * kw + xx)];
-    } else {
-      const std::int64_t cin = w->dims[0], cout_g = w->dims[1];
-      out_c = cout_g * group;
-      ow.w.resize(w->f.size());
-      for (std::int64_t i = 0; i < cin; ++i)
-        for (std::int64_t o = 0; o < cout_g; ++o)
-          for (std::int64_t y = 0; y < kh; ++y)
-            for (std::int64_t xx = 0; xx < kw; ++xx)
-              ow.w[static_cast<std::size_t>(((i * kh + y) * kw + xx) * cout_g + o)] =
-                  w->f[static_cast<std::size_t>(((i * cout_g + o) * kh + y) * kw + xx)];
-    }
+    // ONNX keeps [A][B][kh][kw] (Conv: A = outputs, B = inputs per group; ConvTranspose: A = inputs,
+    // B = outputs per group); the lowering reads [A][kh][kw][B].
+    const std::int64_t a_dim = w->dims[0], b_dim = w->dims[1];
+    const std::int64_t out_c = op == "Conv" ? a_dim : b_dim * group;
+    ow.w.resize(w->f.size());
+    for (std::int64_t a = 0; a < a_dim; ++a)
+      for (std::int64_t b = 0; b < b_dim; ++b)
+        for (std::int64_t y = 0; y < kh; ++y)
+          for (std::int64_t xx = 0; xx < kw; ++xx)
+            ow.w[static_cast<std::size_t>(((a * kh + y) * kw + xx) * b_dim + b)] =
+                w->f[static_cast<std::size_t>(((a * b_dim + b) * kh + y) * kw + xx)];
     if (bias) {
       auto bc = bias_of(n, out_c);
       if (!bc) return tl::unexpected(bc.error());
