@@ -198,6 +198,13 @@ std::vector<Probe> probes() {
           graph(h, h, cin,
                 {{{"kind", "conv"}, {"out", cout}, {"kernel", 1}, {"activation", act == "swish" ? "relu" : "swish"}}}));
     }
+  // Grouped pointwise convolutions (IGCV, ShuffleNet V1): 2 to 16 groups, narrow groups included.
+  for (std::int64_t h : kSizes)
+    for (std::int64_t g : {2, 3, 4, 8, 16}) {
+      std::int64_t c = g * r.pick(std::vector<std::int64_t>{2, 4, 8, 16, 32, 64});
+      while (h * h * c * c / g > 100'000'000) c = std::max(g, c / 2 / g * g);
+      add("pointwise", graph(h, h, c, {{{"kind", "conv"}, {"out", c}, {"kernel", 1}, {"groups", g}}}));
+    }
   // Fully connected layers: classifiers and squeeze-excite sized.
   for (std::int64_t cin : {64, 128, 256, 576, 960, 1024, 1280, 2048})
     for (std::int64_t cout : {16, 240, 1000, 1280})
@@ -266,6 +273,8 @@ std::vector<Probe> probes() {
       add("concat", graph(h, h, c, {{{"kind", "concat"}, {"inputs", {"input", "input"}}}}));
       add("split", graph(h, h, c, {{{"kind", "split"}, {"parts", 2}, {"index", 1}}}));
       add("channel_shuffle", graph(h, h, c, {{{"kind", "channel_shuffle"}, {"groups", 2}}}));
+      add("channel_shuffle",
+          graph(h, h, c, {{{"kind", "channel_shuffle"}, {"groups", r.pick(std::vector<std::int64_t>{4, 8, 16})}}}));
       add("pool", graph(h, h, c, {{{"kind", "pool"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}}}));
       add("pool", graph(h, h, c, {{{"kind", "pool"}, {"mode", "avg"}, {"kernel", 2}, {"stride", 2}}}));
       add("global_pool", graph(h, h, c, {{{"kind", "global_pool"}}}));

@@ -86,8 +86,9 @@ std::vector<std::string> shape_feature_names(StepKind kind) {
     case StepKind::Add:
     case StepKind::Mul:
       return {"fixed", "elements", "elements (sigmoid, h-swish, h-sigmoid after)"};
-    case StepKind::Slice:
     case StepKind::Shuffle:
+      return {"fixed", "output elements (2 groups)", "output elements (other groups)"};
+    case StepKind::Slice:
     case StepKind::Upsample:
     case StepKind::CReLU:
       return {"fixed", "output elements"};
@@ -227,8 +228,14 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
     case StepKind::GlobalPool:
       x.push_back(n * static_cast<double>(shape(st.in[0]).elements()));
       break;
+    case StepKind::Shuffle: {
+      // Two groups interleave two halves (a vectorised loop); any other count
+      // is an element-by-element transpose, several times slower per element.
+      const bool halves = st.op.groups == 2;
+      x.insert(x.end(), {halves ? out_el : 0.0, halves ? 0.0 : out_el});
+      break;
+    }
     case StepKind::Slice:
-    case StepKind::Shuffle:
     case StepKind::Upsample:
     case StepKind::CReLU:
       x.push_back(out_el);
@@ -323,7 +330,19 @@ void fit(LatencyModel& m, const std::vector<Sample>& samples) {
     // them); one-block probes fill in the kinds and shapes networks lack.
     // On Zen 5 this moved the validation networks within 10 % from 84 to 92 %
     // at one thread and from 21 to 29 % at two.
-    if (!rows.empty() && in_networks.size() >= 3 * static_cast<std::size_t>(rows.front()->f.n)) rows = in_networks;
+    // Only when the networks cover every feature the probes do: a shuffle of
+    // four groups, say, appears in probes but in no probe network.
+    const auto covers_all = [&] {
+      for (int j = 0; j < rows.front()->f.n; ++j) {
+        const auto u = static_cast<std::size_t>(j);
+        const auto uses = [u](const Sample* r) { return r->f.x[u] != 0; };
+        if (std::any_of(rows.begin(), rows.end(), uses) && std::none_of(in_networks.begin(), in_networks.end(), uses))
+          return false;
+      }
+      return true;
+    };
+    if (!rows.empty() && in_networks.size() >= 3 * static_cast<std::size_t>(rows.front()->f.n) && covers_all())
+      rows = in_networks;
     KindFit& k = m.fits[static_cast<std::size_t>(kind)];
     k = KindFit{};
     if (rows.empty()) continue;

@@ -18,7 +18,7 @@
 namespace convscope::profile {
 
 /// Bumped whenever the features or the fit change: older calibrations are redone.
-inline constexpr int kLatencyModelVersion = 2;  ///< 2: a fused sigmoid / swish is a feature of GEMM and depthwise steps
+inline constexpr int kLatencyModelVersion = 3;  ///< 2: a fused sigmoid / swish is a feature of GEMM and depthwise steps; 3: shuffles by group count, grouped pointwise probes
 inline constexpr int kMaxFeatures = 12;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

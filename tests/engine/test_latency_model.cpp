@@ -98,10 +98,10 @@ TEST(LatencyModel, FeaturesFollowTheShapes) {
     EXPECT_DOUBLE_EQ(f.x[0], 1.0);
     const auto k = static_cast<double>(st.k_gemm);
     EXPECT_TRUE(k == 512 || k == 1024) << k;
-    EXPECT_DOUBLE_EQ(f.x[2], 49.0 * np * k);                                                 // m * padded n * k
+    EXPECT_DOUBLE_EQ(f.x[2], 49.0 * np * k);                                               // m * padded n * k
     EXPECT_DOUBLE_EQ(f.x[3], std::ceil(49.0 / static_cast<double>(kt.gemm_mr)) * np * k);  // weight passes
-    EXPECT_DOUBLE_EQ(f.x[4], 49.0 * 1024.0);                                                // output
-    EXPECT_DOUBLE_EQ(f.x[5], 49.0 * k);                                                     // input
+    EXPECT_DOUBLE_EQ(f.x[4], 49.0 * 1024.0);                                               // output
+    EXPECT_DOUBLE_EQ(f.x[5], 49.0 * k);                                                    // input
     // 2 or 4 MiB of weights do not stay in L2; the network's 17 MB do not fit in 16 MiB either.
     EXPECT_GT(f.x[6], 0.0);
     EXPECT_DOUBLE_EQ(f.x[f.n - 1], static_cast<double>(st.weight_floats));
@@ -169,6 +169,36 @@ TEST(LatencyModel, FitKeepsCoefficientsNonNegative) {
   profile::LatencyModel m;
   profile::fit(m, samples);
   for (double c : m.fits[static_cast<std::size_t>(StepKind::Add)].coef) EXPECT_GE(c, 0.0);
+}
+
+TEST(LatencyModel, FitUsesOneBlockProbesForFeaturesNetworksLack) {
+  // Shuffles of two groups timed inside networks (as ShuffleNet units are), of
+  // four and eight groups only in one-block probes. Fitting on the network
+  // samples alone would leave "other groups" at zero cost (IGCV2's interleaves
+  // were predicted at 0 us that way); the fit must take every sample.
+  const runtime::Schedule shuffle_net = schedule_of("shufflenet_v2_x1_0");
+  const runtime::Schedule igc = schedule_of("igcv2_mobilenet");
+  std::vector<profile::Sample> samples;
+  const std::vector<double> coef{1500, 0.1, 0.9};  // fixed ns, ns per element (2 groups), (other groups)
+  for (auto s : synthetic(shuffle_net, coef, StepKind::Shuffle)) {
+    s.in_network = true;
+    samples.push_back(s);
+  }
+  const auto other = synthetic(igc, coef, StepKind::Shuffle);
+  ASSERT_GE(samples.size(), 9u);  // enough network samples to be used alone
+  ASSERT_FALSE(other.empty());
+  for (const auto& s : other) EXPECT_GT(s.f.x[2], 0.0) << "IGCV2 interleaves more than two groups";
+  samples.insert(samples.end(), other.begin(), other.end());
+  profile::LatencyModel m;
+  profile::fit(m, samples);
+  const auto& k = m.fits[static_cast<std::size_t>(StepKind::Shuffle)];
+  ASSERT_EQ(k.coef.size(), 3u);
+  EXPECT_NEAR(k.coef[2], 0.9, 1e-6);
+  for (const auto& s : other) {
+    const auto p = m.predict(s.f);
+    EXPECT_NEAR(p.ns / s.ns, 1.0, 1e-6);
+    EXPECT_FALSE(p.extrapolated);
+  }
 }
 
 TEST(LatencyModel, FileRoundTripAndStaleDetection) {
