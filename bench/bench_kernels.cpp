@@ -212,6 +212,26 @@ void BM_ChannelScale(benchmark::State& state) {
 }
 BENCHMARK(BM_ChannelScale)->Apply(se_shapes);
 
+/// Channel shuffle {H, C, groups, table}: IGCV2-MobileNet's interleaves (4 groups
+/// at 112 x 112 x 32 ... 16 groups) and ShuffleNet's two groups; table 0 is the
+/// portable table's element loop, the peer in the same run.
+void BM_Shuffle(benchmark::State& state) {
+  const std::int64_t h = state.range(0), c = state.range(1), groups = state.range(2);
+  const auto& kt = state.range(3) ? kernels::best_kernels() : kernels::kernels_for(kernels::Isa::Portable);
+  const auto x = random_vec(static_cast<std::size_t>(h * h * c));
+  std::vector<float> y(x.size());
+  for (auto _ : state) {
+    kt.shuffle(x.data(), y.data(), h * h, c, groups);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetLabel(std::string(kernels::isa_short_name(kt.isa)));
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(h * h * c) * 8, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Shuffle)->ArgNames({"H", "C", "g", "table"})->ArgsProduct({{112}, {32}, {4}, {1, 0}});
+BENCHMARK(BM_Shuffle)->ArgNames({"H", "C", "g", "table"})->ArgsProduct({{28}, {128}, {8}, {1, 0}});
+BENCHMARK(BM_Shuffle)->ArgNames({"H", "C", "g", "table"})->ArgsProduct({{14}, {256}, {16}, {1, 0}});
+BENCHMARK(BM_Shuffle)->ArgNames({"H", "C", "g", "table"})->ArgsProduct({{28}, {116}, {2}, {1, 0}});
+
 }  // namespace
 
 #if defined(CONVSCOPE_HAVE_DNNL)

@@ -67,7 +67,7 @@ struct PoolArgs {
 
 /// Revision of the kernels and of how plans use them. Bump it with any change
 /// that moves their speed: latency models calibrated before are then redone.
-inline constexpr int kKernelRevision = 3;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling
+inline constexpr int kKernelRevision = 4;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4 transposes
 
 struct KernelTable {
   Isa isa = Isa::Portable;

@@ -472,6 +472,40 @@ inline void depthwise(const DwArgs& args) {
 }
 
 // ---------------------------------------------------------------------------
+// Channel shuffle
+
+/// y[a * groups + g] = x[g * per + a] per pixel: a transpose of groups x per.
+/// Four groups by four channels at a time through a 4 x 4 transpose in 128-bit
+/// registers (SSE, which every x86 table has), the groups and channels left
+/// over element by element. IGCV2's interleaves (4 to 16 groups) ran 3x
+/// faster than the element loop, at memcpy speed (Zen 5, AVX2 build); two
+/// groups keep the interleave of two halves, which the compiler vectorises.
+inline void shuffle_simd(const float* __restrict x, float* __restrict y, std::int64_t pixels, std::int64_t c,
+                         std::int64_t groups) {
+  const std::int64_t per = c / groups, g4 = groups / 4 * 4, p4 = per / 4 * 4;
+  if (groups == 2 || g4 == 0 || p4 == 0) return shuffle_loop(x, y, pixels, c, groups);
+  for (std::int64_t px = 0; px < pixels; ++px) {
+    const float* __restrict xi = x + px * c;
+    float* __restrict yo = y + px * c;
+    for (std::int64_t g = 0; g < g4; g += 4) {
+      for (std::int64_t a = 0; a < p4; a += 4) {
+        __m128 r0 = _mm_loadu_ps(xi + g * per + a), r1 = _mm_loadu_ps(xi + (g + 1) * per + a);
+        __m128 r2 = _mm_loadu_ps(xi + (g + 2) * per + a), r3 = _mm_loadu_ps(xi + (g + 3) * per + a);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        _mm_storeu_ps(yo + a * groups + g, r0);
+        _mm_storeu_ps(yo + (a + 1) * groups + g, r1);
+        _mm_storeu_ps(yo + (a + 2) * groups + g, r2);
+        _mm_storeu_ps(yo + (a + 3) * groups + g, r3);
+      }
+      for (std::int64_t a = p4; a < per; ++a)
+        for (std::int64_t j = g; j < g + 4; ++j) yo[a * groups + j] = xi[j * per + a];
+    }
+    for (std::int64_t j = g4; j < groups; ++j)
+      for (std::int64_t a = 0; a < per; ++a) yo[a * groups + j] = xi[j * per + a];
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Calibration
 
 /// kFmaChains independent FMA chains: enough to cover the FMA latency on every
@@ -495,7 +529,7 @@ inline double fma_loop(std::int64_t iterations, float* sink) {
 /// The table of this ISA.
 inline KernelTable make_table(convscope::kernels::Isa isa) {
   KernelTable t{isa,       gemm,         depthwise,          activation_simd,  add_simd, scale_shift_loop,
-                pool_loop, shuffle_loop, channel_scale_loop, global_pool_loop, fma_loop, read_sum_loop};
+                pool_loop, shuffle_simd, channel_scale_loop, global_pool_loop, fma_loop, read_sum_loop};
   t.gemm_nr = Micro::kNr;
   t.gemm_kc = Micro::kKc;
   t.gemm_mr = Micro::kMr;

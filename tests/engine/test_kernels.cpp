@@ -399,8 +399,8 @@ TEST(Elementwise, EveryKernelEveryTable) {
 
 TEST(Shuffle, EveryTableMatchesTheDefinition) {
   for (Isa isa : isas())
-    for (std::int64_t groups : {2, 3, 4, 8})
-      for (std::int64_t per : {1, 3, 8, 16, 17}) {
+    for (std::int64_t groups : {2, 3, 4, 5, 8, 12, 16})  // 4 x 4 blocks and the groups and channels left over
+      for (std::int64_t per : {1, 3, 4, 5, 8, 16, 17}) {
         const std::int64_t c = groups * per, pixels = 5;
         std::mt19937 rng(static_cast<unsigned>(c));
         const auto x = random_vec(static_cast<std::size_t>(pixels * c), rng);
