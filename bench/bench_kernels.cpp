@@ -12,6 +12,9 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
 #endif
+#if defined(CONVSCOPE_HAVE_XNNPACK)
+#include <xnnpack.h>
+#endif
 
 #include "kernels/kernels.h"
 
@@ -157,7 +160,8 @@ void BM_Activation(benchmark::State& state) {
     benchmark::DoNotOptimize(y.data());
   }
   state.SetLabel(std::string(ir::activation_name(act)));
-  state.counters["elements/s"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["elements/s"] =
+      benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_Activation)->DenseRange(1, static_cast<int>(ir::Activation::Swish));
 
@@ -188,7 +192,8 @@ void BM_GlobalPool(benchmark::State& state) {
     benchmark::DoNotOptimize(y.data());
   }
   state.SetLabel(state.range(2) != 0 ? std::string(kernels::isa_short_name(kt.isa)) : "plain loop");
-  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(px * c) * 4, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GB/s"] =
+      benchmark::Counter(static_cast<double>(px * c) * 4, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_GlobalPool)->Apply(se_shapes);
 
@@ -203,12 +208,14 @@ void BM_ChannelScale(benchmark::State& state) {
     } else {
       for (std::int64_t p = 0; p < px; ++p)
         for (std::int64_t i = 0; i < c; ++i)
-          y[static_cast<std::size_t>(p * c + i)] = x[static_cast<std::size_t>(p * c + i)] * s[static_cast<std::size_t>(i)];
+          y[static_cast<std::size_t>(p * c + i)] =
+              x[static_cast<std::size_t>(p * c + i)] * s[static_cast<std::size_t>(i)];
     }
     benchmark::DoNotOptimize(y.data());
   }
   state.SetLabel(state.range(2) != 0 ? std::string(kernels::isa_short_name(kt.isa)) : "plain loop");
-  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(px * c) * 8, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GB/s"] =
+      benchmark::Counter(static_cast<double>(px * c) * 8, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_ChannelScale)->Apply(se_shapes);
 
@@ -225,7 +232,8 @@ void BM_Shuffle(benchmark::State& state) {
     benchmark::DoNotOptimize(y.data());
   }
   state.SetLabel(std::string(kernels::isa_short_name(kt.isa)));
-  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(h * h * c) * 8, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GB/s"] =
+      benchmark::Counter(static_cast<double>(h * h * c) * 8, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_Shuffle)->ArgNames({"H", "C", "g", "table"})->ArgsProduct({{112}, {32}, {4}, {1, 0}});
 BENCHMARK(BM_Shuffle)->ArgNames({"H", "C", "g", "table"})->ArgsProduct({{28}, {128}, {8}, {1, 0}});
@@ -294,6 +302,57 @@ void BM_OneDnnDepthwise(benchmark::State& state) {
   run_onednn_conv(state, state.range(0), c, c, state.range(2), state.range(3), c);
 }
 BENCHMARK(BM_OneDnnDepthwise)->Apply(depthwise_shapes);
+#endif
+
+#if defined(CONVSCOPE_HAVE_XNNPACK)
+// ---------------------------------------------------------------------------
+// The second peer: XNNPACK (Debian's libxnnpack-dev, a 2022 snapshot), its f32
+// NHWC convolution operator with the same shapes, padding and ReLU6 clamp; the
+// depthwise layers with XNN_FLAG_DEPTHWISE_CONVOLUTION (its dwconv kernels),
+// the 1x1 layers through its GEMM. No thread pool: one thread, as ours.
+
+void run_xnnpack_conv(benchmark::State& state, std::int64_t h, std::int64_t cin, std::int64_t cout, std::int64_t k,
+                      std::int64_t stride, std::int64_t groups) {
+  if (xnn_initialize(nullptr) != xnn_status_success) return state.SkipWithError("xnn_initialize failed");
+  const std::int64_t pad = (k - 1) / 2, oh = (h + 2 * pad - k) / stride + 1;
+  const bool dw = groups == cin && groups == cout && groups > 1;
+  const auto w = random_vec(static_cast<std::size_t>(cout * (cin / groups) * k * k));
+  const auto b = random_vec(static_cast<std::size_t>(cout));
+  const auto x = random_vec(static_cast<std::size_t>(h * h * cin));
+  std::vector<float> y(static_cast<std::size_t>(oh * oh * cout));
+  const auto u = [](std::int64_t v) { return static_cast<std::uint32_t>(v); };
+  xnn_operator_t op = nullptr;
+  if (xnn_create_convolution2d_nhwc_f32(u(pad), u(pad), u(pad), u(pad), u(k), u(k), u(stride), u(stride), 1, 1,
+                                        u(groups), static_cast<std::size_t>(cin / groups),
+                                        static_cast<std::size_t>(cout / groups), static_cast<std::size_t>(cin),
+                                        static_cast<std::size_t>(cout), w.data(), b.data(), 0.f, 6.f,
+                                        dw ? XNN_FLAG_DEPTHWISE_CONVOLUTION : 0, &op) != xnn_status_success)
+    return state.SkipWithError("xnn_create_convolution2d_nhwc_f32 failed");
+  if (xnn_setup_convolution2d_nhwc_f32(op, 1, static_cast<std::size_t>(h), static_cast<std::size_t>(h), x.data(),
+                                       y.data(), nullptr) != xnn_status_success) {
+    xnn_delete_operator(op);
+    return state.SkipWithError("xnn_setup_convolution2d_nhwc_f32 failed");
+  }
+  for (auto _ : state) {
+    xnn_run_operator(op, nullptr);
+    benchmark::ClobberMemory();
+  }
+  xnn_delete_operator(op);
+  const double flops = 2.0 * static_cast<double>(oh * oh * cout * (cin / groups) * k * k);
+  state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel("XNNPACK");
+}
+
+void BM_Xnnpack1x1(benchmark::State& state) {
+  run_xnnpack_conv(state, state.range(0), state.range(1), state.range(2), 1, 1, 1);
+}
+BENCHMARK(BM_Xnnpack1x1)->Apply(gemm_shapes);
+
+void BM_XnnpackDepthwise(benchmark::State& state) {
+  const std::int64_t c = state.range(1);
+  run_xnnpack_conv(state, state.range(0), c, c, state.range(2), state.range(3), c);
+}
+BENCHMARK(BM_XnnpackDepthwise)->Apply(depthwise_shapes);
 #endif
 
 int main(int argc, char** argv) {

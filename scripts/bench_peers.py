@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Our kernels against oneDNN on the same layer shapes, measured in the same run.
+"""Our kernels against oneDNN and XNNPACK on the same layer shapes, measured in the same run.
 
 Runs build/bench/bench_kernels once with repetitions randomly interleaved (so
-both sides see the same machine state), pairs each of our benchmarks with the
-oneDNN one on the same shape and prints median times and the ratio ours/peer
-(below 1: we are faster). The machine is shared and noisy: read the ratios, and
+every side sees the same machine state), pairs each of our benchmarks with the
+oneDNN and XNNPACK ones on the same shape (each peer only when bench_kernels
+was built with it) and prints median times and the ratios ours/peer (below 1:
+we are faster). The machine is shared and noisy: read the ratios, and
 the medians, not single runs.
 
 Usage: scripts/bench_peers.py [--repetitions N] [--min-time S] [--onednn-isa AVX2|default] [--only 1x1|depthwise]
@@ -16,7 +17,8 @@ import platform
 import subprocess
 import sys
 
-PAIRS = [("BM_Gemm/", "BM_OneDnn1x1/", "1x1 conv"), ("BM_Depthwise/", "BM_OneDnnDepthwise/", "depthwise")]
+KINDS = [("BM_Gemm/", "1x1 conv", {"oneDNN": "BM_OneDnn1x1/", "XNNPACK": "BM_Xnnpack1x1/"}),
+         ("BM_Depthwise/", "depthwise", {"oneDNN": "BM_OneDnnDepthwise/", "XNNPACK": "BM_XnnpackDepthwise/"})]
 
 
 def cpu_model():
@@ -61,27 +63,38 @@ def main():
         name = b["run_name"]
         median[name] = b["real_time"] * {"ns": 1e-3, "us": 1.0, "ms": 1e3}[b["time_unit"]]
         label[name] = b.get("label", "")
-    if not any(k.startswith("BM_OneDnn") for k in median):
-        sys.exit("bench_peers: the benchmark binary was built without oneDNN (apt-get install libdnnl-dev, rebuild)")
+    peers = [p for p in ("oneDNN", "XNNPACK")
+             if any(k.startswith(prefixes[p]) for _, _, prefixes in KINDS for k in median)]
+    if not peers:
+        sys.exit("bench_peers: the benchmark binary was built without a peer "
+                 "(apt-get install libdnnl-dev libxnnpack-dev libpthreadpool-dev, rebuild)")
 
-    print(f"machine: {cpu_model()}, {os.cpu_count()} logical CPUs; one thread on both sides; "
+    isa = label.get(next((k for k in median if k.startswith("BM_Gemm/")), ""), "?")
+    print(f"machine: {cpu_model()}, {os.cpu_count()} logical CPUs; one thread on every side; our kernels: {isa}; "
           f"oneDNN ISA cap: {args.onednn_isa}; {args.repetitions} interleaved repetitions, medians")
-    print(f"{'kind':10} {'shape':34} {'ours us':>10} {'oneDNN us':>10} {'ours/peer':>10}  oneDNN kernel")
+    print(f"{'kind':10} {'shape':34} {'ours us':>9} " + " ".join(f"{p + ' us':>11} {'ours/' + p:>14}" for p in peers)
+          + "  oneDNN kernel")
     ratios = {}
-    for ours_prefix, peer_prefix, kind in PAIRS:
+    for ours_prefix, kind, prefixes in KINDS:
         for name, t in median.items():
             if not name.startswith(ours_prefix):
                 continue
             shape = name[len(ours_prefix):]
-            peer = peer_prefix + shape
-            if peer not in median:
-                continue
-            r = t / median[peer]
-            ratios.setdefault(kind, []).append(r)
-            print(f"{kind:10} {shape:34} {t:10.1f} {median[peer]:10.1f} {r:10.2f}  {label[peer]}")
-    for kind, rs in ratios.items():
+            cells, kernel = [], ""
+            for p in peers:
+                peer = prefixes[p] + shape
+                if peer in median:
+                    r = t / median[peer]
+                    ratios.setdefault((kind, p), []).append(r)
+                    cells.append(f"{median[peer]:11.1f} {r:14.2f}")
+                    if p == "oneDNN":
+                        kernel = label[peer]
+                else:
+                    cells.append(f"{'-':>11} {'-':>14}")
+            print(f"{kind:10} {shape:34} {t:9.1f} " + " ".join(cells) + f"  {kernel}")
+    for (kind, p), rs in ratios.items():
         rs = sorted(rs)
-        print(f"{kind}: median ratio ours/oneDNN {rs[len(rs) // 2]:.2f} over {len(rs)} shapes "
+        print(f"{kind}: median ratio ours/{p} {rs[len(rs) // 2]:.2f} over {len(rs)} shapes "
               f"(best {rs[0]:.2f}, worst {rs[-1]:.2f})")
 
 

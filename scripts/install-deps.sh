@@ -13,6 +13,8 @@ PACKAGES=(
   # oneDNN, the kernel peer in bench_kernels; Debian's CMake package for it needs the OpenCL headers
   # (only recommended by libdnnl-dev, so name them). Optional: a missing peer is skipped at configure.
   libdnnl-dev ocl-icd-opencl-dev opencl-headers
+  # XNNPACK, the second kernel peer in bench_kernels (its header includes pthreadpool.h). Optional too.
+  libxnnpack-dev libpthreadpool-dev
   python3-torch python3-torchvision libopenblas0-openmp
   # The sanitizer build and the libFuzzer harnesses (scripts/test-sanitizers.sh, scripts/fuzz.sh).
   clang-14 libclang-rt-14-dev

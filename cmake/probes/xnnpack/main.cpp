@@ -1,0 +1,2 @@
+#include <xnnpack.h>
+int main() { return xnn_initialize(nullptr) != xnn_status_success; }
