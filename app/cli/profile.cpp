@@ -82,12 +82,12 @@ int run(const Options& o) {
   if (tty) std::fprintf(stderr, "\r%60s\r", "");
   // A step faster than the calibrated peak: the ceilings were measured under load; measure them again.
   std::string note;
-  (void)profile::summarize_checked(g, *plan, r, *cal, m, **kt, &note);
+  const profile::ProfileSummary sum = profile::summarize_checked(g, *plan, r, *cal, m, **kt, &note);
   if (!note.empty()) std::fprintf(stderr, "convscope-cli: %s\n", note.c_str());
   if (o.json)
-    std::cout << io::profile_json(g, a, *plan, r, *cal, m);
+    std::cout << io::profile_json(g, a, *plan, r, *cal, sum);
   else
-    std::cout << io::profile_table(g, a, *plan, r, *cal, m);
+    std::cout << io::profile_table(g, a, *plan, r, *cal, sum);
   return 0;
 }
 }  // namespace

@@ -21,9 +21,8 @@ std::string fmt(double v, int digits) {
 
 std::string profile_table(const ir::Graph& g, const cost::Analysis& a, const runtime::Plan& plan,
                           const profile::ProfileResult& r, const profile::Calibration& cal,
-                          const profile::LatencyModel* model) {
+                          const profile::ProfileSummary& sum) {
   std::string out;
-  const auto sum = profile::summarize_profile(g, plan, r, cal, model);
   const auto& rs = sum.layers;
   const double peak = cal.peak_gflops(plan.threads());
   char line[512];
@@ -48,7 +47,7 @@ std::string profile_table(const ir::Graph& g, const cost::Analysis& a, const run
   out += "sum of per-step medians " + fmt(r.sum_of_step_medians_ns / 1e6, 3) + " ms (" +
          fmt(r.network_ns.median > 0 ? 100.0 * (r.sum_of_step_medians_ns / r.network_ns.median - 1.0) : 0, 1) +
          " % vs the un-instrumented run)\n";
-  if (model) {
+  if (!sum.model.empty()) {
     int extrapolated = 0;
     for (const auto& row : rs) extrapolated += row.extrapolated ? 1 : 0;
     out += "predicted " + fmt(sum.predicted_ns / 1e6, 3) + " ms, measured / predicted " +
@@ -76,8 +75,7 @@ std::string profile_table(const ir::Graph& g, const cost::Analysis& a, const run
 
 std::string profile_json(const ir::Graph& g, const cost::Analysis& a, const runtime::Plan& plan,
                          const profile::ProfileResult& r, const profile::Calibration& cal,
-                         const profile::LatencyModel* model) {
-  const auto sum = profile::summarize_profile(g, plan, r, cal, model);
+                         const profile::ProfileSummary& sum) {
   using nlohmann::ordered_json;
   ordered_json j;
   j["graph"] = g.name;
