@@ -229,8 +229,9 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       x.push_back(n * static_cast<double>(shape(st.in[0]).elements()));
       break;
     case StepKind::Shuffle: {
-      // Two groups interleave two halves (a vectorised loop); any other count
-      // is an element-by-element transpose, several times slower per element.
+      // Two groups interleave two halves (a vectorised loop); any other count is
+      // a transpose (4 x 4 register blocks where groups and channels per group
+      // allow, else element by element), dearer per element.
       const bool halves = st.op.groups == 2;
       x.insert(x.end(), {halves ? out_el : 0.0, halves ? 0.0 : out_el});
       break;
