@@ -29,7 +29,8 @@ struct Options {
 };
 
 /// Every timed step of a calibration: kind, features, measured and predicted ns.
-void write_samples(const std::string& path, const profile::LatencyModel& m, const std::vector<profile::Sample>& samples) {
+void write_samples(const std::string& path, const profile::LatencyModel& m,
+                   const std::vector<profile::Sample>& samples) {
   std::string csv = "kind,measured_ns,predicted_ns";
   for (int j = 0; j < profile::kMaxFeatures; ++j) csv += ",x" + std::to_string(j);
   csv += "\n";
@@ -75,19 +76,21 @@ int run_latency(const Options& o, const kernels::KernelTable& kt) {
       out.push_back(nlohmann::ordered_json::parse(profile::to_json(*m).dump()));
       continue;
     }
-    std::printf("%s\n%d probe graphs timed in %.1f s\n\n", m->describe().c_str(), m->probes,
-                m->calibration_seconds);
+    std::printf("%s\n%d probe graphs timed in %.1f s\n\n", m->describe().c_str(), m->probes, m->calibration_seconds);
     std::printf("%-18s %8s %14s\n", "step kind", "samples", "median error");
     for (int k = 0; k < runtime::kStepKinds; ++k) {
       const auto& f = m->fits[static_cast<std::size_t>(k)];
       if (f.coef.empty()) continue;
-      std::printf("%-18s %8d %13.1f%%\n", std::string(runtime::step_kind_name(static_cast<runtime::StepKind>(k))).c_str(),
-                  f.samples, f.median_abs_error * 100);
+      std::printf("%-18s %8d %13.1f%%\n",
+                  std::string(runtime::step_kind_name(static_cast<runtime::StepKind>(k))).c_str(), f.samples,
+                  f.median_abs_error * 100);
     }
     std::printf("\n");
   }
-  if (o.json) std::cout << out.dump(2) << "\n";
-  else std::printf("saved to %s\n", profile::latency_cache_path().string().c_str());
+  if (o.json)
+    std::cout << out.dump(2) << "\n";
+  else
+    std::printf("saved to %s\n", profile::latency_cache_path().string().c_str());
   return 0;
 }
 
@@ -98,7 +101,7 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
   for (const auto& f : o.files) {
     Source s = open_graph(f);
     if (!s.graph) return print_load_error(s);
-    cases.push_back({s.shown, std::move(*s.graph), 0});
+    cases.push_back({s.shown, std::move(*s.graph), {}});
   }
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   int failed = 0;

@@ -9,6 +9,7 @@
 #include "common.h"
 #include "io/profile_report.h"
 #include "profile/calibration.h"
+#include "profile/fusion_choice.h"
 #include "profile/latency_calibration.h"
 #include "profile/layers.h"
 #include "profile/profiler.h"
@@ -28,7 +29,7 @@ struct Options {
   bool portable = false;
   std::int64_t memory_limit_mb = 4096;
   bool force_calibration = false;
-  std::int64_t fuse_split = 0;
+  std::string fuse = "auto";
 };
 
 int run(const Options& o) {
@@ -37,17 +38,38 @@ int run(const Options& o) {
   const auto& [shown, g, a, named] = *l;
   auto kt = pick_kernels(o.isa, o.portable);
   if (!kt) return kt.error();
-  if (auto fits = runtime::check_weight_memory(a, o.memory_limit_mb << 20); !fits) {
-    std::cerr << format_diagnostics(fits.error(), "convscope-cli: " + shown);
-    return kExitInvalid;
+  const auto fusion = profile::parse_fusion(o.fuse);
+  if (!fusion) {
+    std::cerr << format_diagnostics(fusion.error(), "convscope-cli");
+    return kExitUsage;
   }
-  const auto weights = runtime::Weights::with_named(g, a, named);
   runtime::PlanOptions po;
   po.threads = o.threads;
   po.kernels = *kt;
   po.memory_limit_bytes = o.memory_limit_mb << 20;
-  po.split = o.fuse_split;
+  // Graphs over the memory limit are refused before any calibration.
+  Result<bool> fits = runtime::check_weight_memory(a, po.memory_limit_bytes);
+  if (fits) {
+    auto unfused = runtime::Schedule::build(g, a, po);
+    fits = unfused ? runtime::check_plan_memory(*unfused, po.memory_limit_bytes) : tl::unexpected(unfused.error());
+  }
+  if (!fits) {
+    std::cerr << format_diagnostics(fits.error(), "convscope-cli: " + shown);
+    return kExitInvalid;
+  }
+  auto cal = profile::load_or_measure(**kt, o.force_calibration);
+  if (!cal) {
+    std::cerr << format_diagnostics(cal.error(), "convscope-cli");
+    return kExitUsage;
+  }
+  // The latency model for these kernels and threads: cached, else calibrated now (about 15 s).
+  // It predicts every step and, by default, picks which bottlenecks run fused.
+  const auto model = latency_model(**kt, o.threads, o.force_calibration);
+  const profile::LatencyModel* m = model ? &*model : nullptr;
+  const auto weights = runtime::Weights::with_named(g, a, named);
   po.weights = &weights;
+  profile::FusionChoice choice;
+  po = profile::apply_fusion(g, a, m, *fusion, po, &choice);
   auto plan = runtime::Plan::build(g, a, po);
   if (!plan) {
     std::cerr << format_diagnostics(plan.error(), "convscope-cli: " + shown);
@@ -59,14 +81,6 @@ int run(const Options& o) {
     const std::int64_t n = plan->batch() * plan->input_shape(i).elements();
     for (std::int64_t k = 0; k < n; ++k) x[k] = static_cast<float>((k * 7919) % 2001) / 1000.f - 1.f;
   }
-  auto cal = profile::load_or_measure(**kt, o.force_calibration);
-  if (!cal) {
-    std::cerr << format_diagnostics(cal.error(), "convscope-cli");
-    return kExitUsage;
-  }
-  // The latency model for these kernels and threads: cached, else calibrated now (about 10 s).
-  const auto model = latency_model(**kt, o.threads, o.force_calibration);
-  const profile::LatencyModel* m = model ? &*model : nullptr;
   profile::ProfileOptions popt;
   popt.warmup = o.warmup;
   popt.min_runs = o.min_runs;
@@ -82,7 +96,8 @@ int run(const Options& o) {
   if (tty) std::fprintf(stderr, "\r%60s\r", "");
   // A step faster than the calibrated peak: the ceilings were measured under load; measure them again.
   std::string note;
-  const profile::ProfileSummary sum = profile::summarize_checked(g, *plan, r, *cal, m, **kt, &note);
+  profile::ProfileSummary sum = profile::summarize_checked(g, *plan, r, *cal, m, **kt, &note);
+  sum.fusion = choice.summary();
   if (!note.empty()) std::fprintf(stderr, "convscope-cli: %s\n", note.c_str());
   if (o.json)
     std::cout << io::profile_json(g, a, *plan, r, *cal, sum);
@@ -115,10 +130,12 @@ Command add_profile(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--recalibrate", o->force_calibration,
                 "measure the machine's ceilings and calibrate the latency model again first");
-  cmd->add_option("--fuse-bottleneck", o->fuse_split,
-                  "run each expand -> depthwise -> project chain as one step over T channel slices "
-                  "(the t-way split: the expanded tensor never exists whole); 0 = op by op")
-      ->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("--fuse-bottleneck", o->fuse,
+                  "how each expand -> depthwise -> project chain runs: auto (per block, the faster of row "
+                  "bands and op by op as the latency model predicts), rows (one step over bands of rows, "
+                  "the expanded rows kept in cache), off (op by op), or T (one step over T channel slices, "
+                  "the MobileNetV2 paper's t-way split)")
+      ->capture_default_str();
   o->flags.add_to(cmd);
   return {cmd, [o] { return run(*o); }};
 }

@@ -57,6 +57,7 @@ std::string profile_table(const ir::Graph& g, const cost::Analysis& a, const run
   } else {
     out += "predicted: no latency model (convscope-cli calibrate --latency makes one)\n";
   }
+  if (!sum.fusion.empty()) out += "bottleneck fusion: " + sum.fusion + "\n";
   out += "roofline bound " + fmt(sum.bound_ns / 1e6, 3) +
          " ms (max(FLOPs / peak, bytes / bandwidth) per step: a floor, not a prediction)\n";
   out += "MAdds " + with_commas(a.totals.madds) + "; achieved " +
@@ -96,6 +97,7 @@ std::string profile_json(const ir::Graph& g, const cost::Analysis& a, const runt
   net["predicted_ms"] = sum.predicted_ns / 1e6;
   net["measured_over_predicted"] = sum.predicted_ns > 0 ? r.network_ns.median / sum.predicted_ns : 0.0;
   net["model"] = sum.model;
+  net["fusion"] = sum.fusion;
   net["roofline_bound_ms"] = sum.bound_ns / 1e6;
   j["network"] = net;
   j["machine"] = {{"cpu", r.cpu},

@@ -181,8 +181,8 @@ Probe random_network(Picker& r) {
 std::vector<Probe> probes() {
   std::vector<Probe> out;
   Picker r(20261201);
-  auto add = [&](const std::string& family, std::string text, std::int64_t split = 0) {
-    out.push_back({family, std::move(text), split});
+  auto add = [&](const std::string& family, std::string text, std::int64_t split = 0, bool rows = false) {
+    out.push_back({family, std::move(text), split, rows});
   };
   // Pointwise convolutions (one GEMM each), up to about 2 x 10^8 multiply-adds.
   for (std::int64_t h : kSizes)
@@ -244,8 +244,9 @@ std::vector<Probe> probes() {
             add("depthwise",
                 graph(h, h, c, {{{"kind", "depthwise"}, {"kernel", k}, {"stride", s}, {"activation", a}}}));
         }
-  // Inverted residuals, fused (split > 0) and op by op with squeeze-excite.
-  for (int i = 0; i < 40; ++i) {
+  // Inverted residuals, fused (in row bands or over channel slices) and op by
+  // op with squeeze-excite.
+  for (int i = 0; i < 56; ++i) {
     const std::int64_t h = r.pick(kSizes), t = r.pick(std::vector<std::int64_t>{3, 4, 6, 6});
     const std::int64_t k = r.pick(std::vector<std::int64_t>{3, 3, 5}), s = r.pick(std::vector<std::int64_t>{1, 1, 2});
     std::int64_t cin = r.pick(std::vector<std::int64_t>{16, 24, 32, 40, 48, 64, 80, 96, 112, 160, 320});
@@ -259,7 +260,8 @@ std::vector<Probe> probes() {
                  {"stride", s},
                  {"se", se},
                  {"activation", std::vector<std::string>{"relu6", "hswish", "swish"}[(i / 2) % 3]}};
-    add("inverted_residual", graph(h, h, cin, {b}), r.pick(std::vector<std::int64_t>{2, 3, 6}));
+    const std::int64_t split = r.pick(std::vector<std::int64_t>{2, 3, 6});
+    add("inverted_residual", graph(h, h, cin, {b}), split, i % 2 == 0);
     if (se) add("squeeze_excite", graph(h, h, cin, {b}), 0);
   }
   // Element-wise steps and data movement over a grid of sizes.
@@ -318,6 +320,7 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
     po.threads = m.threads;
     po.kernels = &kt;
     po.split = p.split;
+    po.fuse_rows = p.rows;
     auto plan = runtime::Plan::build(*g, a, po);
     if (!plan) return fail("probe " + std::to_string(pi) + " (" + p.family + ")", plan.error().front().message);
     for (std::size_t i = 0; i < plan->n_inputs(); ++i) {

@@ -17,11 +17,12 @@
 
 namespace convscope::profile {
 
-/// A probe: one small graph (JSON text) and the bottleneck split to plan it with.
+/// A probe: one small graph (JSON text) and how to fuse its bottleneck.
 struct Probe {
   std::string family;  ///< e.g. "pointwise", "depthwise"
   std::string json;
-  std::int64_t split = 0;
+  std::int64_t split = 0;  ///< channel slices
+  bool rows = false;       ///< row bands
 };
 
 /// The designed probe set (deterministic).

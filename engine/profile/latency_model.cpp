@@ -67,7 +67,9 @@ std::vector<std::string> shape_feature_names(StepKind kind) {
     case StepKind::FusedBottleneck:
       return {"fixed",
               "slices",
-              "expand + project m*n*k",
+              "row bands",
+              "expand + project m*n*k (slices)",
+              "expand + project m*n*k (row bands)",
               "expand + project weight passes",
               "depthwise pixels*c*k^2 (stride 1)",
               "depthwise pixels*c*k^2 (stride >1)",
@@ -178,20 +180,41 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       const double p_in = n * static_cast<double>(b.mid_in.h * b.mid_in.w);
       const double p_out = n * static_cast<double>(b.mid_out.h * b.mid_out.w);
       const double kk = static_cast<double>(b.dw_op.k_h * b.dw_op.k_w);
+      const double cin = static_cast<double>(b.cin), cout = static_cast<double>(b.cout);
       GemmWork expand, project;
-      double dw = 0;
-      for (std::int64_t q = 0; q < b.slices(); ++q) {
-        const double es =
-            static_cast<double>(b.lo[static_cast<std::size_t>(q) + 1] - b.lo[static_cast<std::size_t>(q)]);
-        expand += gemm_work(kt, p_in, es, static_cast<double>(b.cin));
-        dw += p_out * round_up(es, kDwChannelTile) * kk;
-        project += gemm_work(kt, p_out, static_cast<double>(b.cout), es);
+      double dw = 0, slices = 0, bands = 0;
+      if (b.band_rows > 0) {
+        // Per band: the expanded rows it adds, the depthwise and project of its rows.
+        const double e = static_cast<double>(b.e), win = static_cast<double>(b.mid_in.w);
+        const double wout = static_cast<double>(b.mid_out.w);
+        std::int64_t have = 0;
+        for (std::int64_t oy0 = 0; oy0 < b.mid_out.h; oy0 += b.band_rows) {
+          const std::int64_t oy1 = std::min(oy0 + b.band_rows, b.mid_out.h);
+          const std::int64_t hi =
+              std::min(b.mid_in.h, (oy1 - 1) * b.dw_op.stride - b.dw_op.pad + (b.dw_op.k_h - 1) * b.dw_op.dilation + 1);
+          const double rows = static_cast<double>(oy1 - oy0);
+          expand += gemm_work(kt, static_cast<double>(std::max<std::int64_t>(0, hi - have)) * win, e, cin);
+          have = std::max(have, hi);
+          project += gemm_work(kt, rows * wout, cout, e);
+        }
+        expand.fma *= n, expand.b_passes *= n, project.fma *= n, project.b_passes *= n;
+        dw = p_out * round_up(e, kDwChannelTile) * kk;
+        bands = n * static_cast<double>(b.bands());
+      } else {
+        for (std::int64_t q = 0; q < b.slices(); ++q) {
+          const double es =
+              static_cast<double>(b.lo[static_cast<std::size_t>(q) + 1] - b.lo[static_cast<std::size_t>(q)]);
+          expand += gemm_work(kt, p_in, es, cin);
+          dw += p_out * round_up(es, kDwChannelTile) * kk;
+          project += gemm_work(kt, p_out, cout, es);
+        }
+        slices = static_cast<double>(b.slices());
       }
       const bool s1 = b.dw_op.stride == 1;
-      const double slices = static_cast<double>(b.slices());
-      x.insert(x.end(), {slices, expand.fma + project.fma, expand.b_passes + project.b_passes, s1 ? dw : 0.0,
-                         s1 ? 0.0 : dw, p_out * static_cast<double>(b.cout) * slices,
-                         p_in * static_cast<double>(b.cin) + out_el * (b.shortcut ? 2.0 : 1.0)});
+      const double mnk = expand.fma + project.fma;
+      x.insert(x.end(), {slices, bands, slices > 0 ? mnk : 0.0, bands > 0 ? mnk : 0.0,
+                         expand.b_passes + project.b_passes, s1 ? dw : 0.0, s1 ? 0.0 : dw,
+                         p_out * cout * std::max(slices, 1.0), p_in * cin + out_el * (b.shortcut ? 2.0 : 1.0)});
       break;
     }
     case StepKind::ConvTranspose: {

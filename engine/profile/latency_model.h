@@ -18,7 +18,9 @@
 namespace convscope::profile {
 
 /// Bumped whenever the features or the fit change: older calibrations are redone.
-inline constexpr int kLatencyModelVersion = 3;  ///< 2: a fused sigmoid / swish is a feature of GEMM and depthwise steps; 3: shuffles by group count, grouped pointwise probes
+inline constexpr int kLatencyModelVersion =
+    4;  ///< 2: a fused sigmoid / swish is a feature of GEMM and depthwise steps; 3: shuffles by group count, grouped
+        ///< pointwise probes; 4: bottlenecks fused in row bands
 inline constexpr int kMaxFeatures = 12;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).
@@ -52,20 +54,20 @@ struct StepPrediction {
 
 struct NetworkPrediction {
   std::vector<StepPrediction> steps;
-  double total_ns = 0;  ///< sum of the steps times the model's network factor
+  double total_ns = 0;   ///< sum of the steps times the model's network factor
   int extrapolated = 0;  ///< steps predicted outside the calibrated range
   int unfitted = 0;      ///< steps whose kind the model has no fit for
 };
 
 struct LatencyModel {
-  std::string cpu;                ///< CPU model it was calibrated on
-  std::string isa;                ///< kernel table
-  int threads = 1;                ///< threads the steps ran with
-  int kernel_revision = 0;        ///< kernels::kKernelRevision at calibration
+  std::string cpu;          ///< CPU model it was calibrated on
+  std::string isa;          ///< kernel table
+  int threads = 1;          ///< threads the steps ran with
+  int kernel_revision = 0;  ///< kernels::kKernelRevision at calibration
   int version = kLatencyModelVersion;
-  std::string measured_at;        ///< ISO date-time
+  std::string measured_at;  ///< ISO date-time
   double calibration_seconds = 0;
-  int probes = 0;                 ///< probe graphs timed
+  int probes = 0;  ///< probe graphs timed
   std::array<KindFit, runtime::kStepKinds> fits{};
   /// A whole run over the sum of its predicted steps (median over the
   /// calibration's probe networks): the network total is scaled by it.

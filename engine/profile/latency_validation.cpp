@@ -17,14 +17,17 @@ std::vector<ValidationCase> default_validation_cases() {
     auto g = io::load_graph(file);
     if (!g) continue;
     const std::string name = file.stem().string();
-    out.push_back({name, *g, 0});
+    out.push_back({name, *g, {}});
     ir::Graph narrow = *g;
     narrow.settings.alpha = 0.5;
-    out.push_back({name + " alpha 0.5", std::move(narrow), 0});
+    out.push_back({name + " alpha 0.5", std::move(narrow), {}});
     ir::Graph small = *g;
     small.settings.resolution = 160;
-    out.push_back({name + " resolution 160", std::move(small), 0});
-    if (name == "mobilenet_v2" || name == "mobilenet_v3_large") out.push_back({name + " fused split 6", *g, 6});
+    out.push_back({name + " resolution 160", std::move(small), {}});
+    if (name == "mobilenet_v2" || name == "mobilenet_v3_large") {
+      out.push_back({name + " op by op", *g, {FusionSetting::Mode::Off, 0}});
+      out.push_back({name + " fused split 6", *g, {FusionSetting::Mode::Slices, 6}});
+    }
   }
   return out;
 }
@@ -36,7 +39,7 @@ Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::Ker
   runtime::PlanOptions po;
   po.threads = m.threads;
   po.kernels = &kt;
-  po.split = c.split;
+  po = apply_fusion(c.graph, a, &m, c.fusion, po);
   auto plan = runtime::Plan::build(c.graph, a, po);
   if (!plan) return tl::unexpected(plan.error());
   const NetworkPrediction p = m.predict(plan->schedule());  // what a run would do, predicted before it runs

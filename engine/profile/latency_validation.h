@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "profile/fusion_choice.h"
 #include "profile/latency_model.h"
 #include "runtime/weights.h"
 
@@ -17,11 +18,12 @@ namespace convscope::profile {
 struct ValidationCase {
   std::string name;  ///< e.g. "mobilenet_v2 alpha 0.5"
   ir::Graph graph;
-  std::int64_t split = 0;  ///< bottleneck fusion (PlanOptions::split)
+  FusionSetting fusion;  ///< auto: what a user's run does by default
 };
 
 /// Every preset as it is, at width 0.5 and at resolution 160, and MobileNetV2 and
-/// V3-Large with fused bottlenecks; the presets found by io::preset_files().
+/// V3-Large with every bottleneck op by op and over 6 channel slices; the presets
+/// found by io::preset_files().
 std::vector<ValidationCase> default_validation_cases();
 
 struct ValidatedNetwork {

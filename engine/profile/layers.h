@@ -51,6 +51,7 @@ struct ProfileSummary {
   double predicted_ns = 0;          ///< latency model: sum over layers x its network factor (0 without a model)
   std::string model;                ///< which model and calibration predicted ("" without one)
   double peak_gflops = 0;           ///< the compute ceiling used for the plan's thread count
+  std::string fusion;               ///< how the bottlenecks were fused (FusionChoice::summary), set by the caller
 };
 
 /// Reads a finished (or cancelled) profile run of `plan`, built from `g`;

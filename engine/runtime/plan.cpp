@@ -63,22 +63,26 @@ void fold_into(const ir::Op& op, std::int64_t in_c, const OpWeights& w, const Op
 
 }  // namespace
 
+Result<bool> check_plan_memory(const Schedule& sc, std::int64_t limit_bytes) {
+  const std::int64_t total = sc.total_bytes();
+  if (total <= limit_bytes) return true;
+  const ScheduledValue* largest = &sc.values.front();
+  for (const auto& v : sc.values)
+    if (v.shape.elements() > largest->shape.elements()) largest = &v;
+  return fail("", "the plan needs " + std::to_string(total) + " bytes (activations " +
+                      std::to_string(sc.arena_floats * 4) + ", weights " + std::to_string(sc.weight_floats * 4) +
+                      "), over the limit of " + std::to_string(limit_bytes) + "; largest tensor '" + largest->name +
+                      "' " + std::to_string(sc.batch) + "x" + largest->shape.str() + " = " +
+                      std::to_string(largest->shape.elements() * sc.batch * 4) + " bytes");
+}
+
 Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const PlanOptions& options) {
   if (!a.complete()) return fail("", "the graph has problems; fix them before running it");
   if (auto fits = check_weight_memory(a, options.memory_limit_bytes); !fits) return tl::unexpected(fits.error());
   auto sched = Schedule::build(graph, a, options);
   if (!sched) return tl::unexpected(sched.error());
   Schedule& sc = *sched;
-  if (const std::int64_t total = sc.total_bytes(); total > options.memory_limit_bytes) {
-    const ScheduledValue* largest = &sc.values.front();
-    for (const auto& v : sc.values)
-      if (v.shape.elements() > largest->shape.elements()) largest = &v;
-    return fail("", "the plan needs " + std::to_string(total) + " bytes (activations " +
-                        std::to_string(sc.arena_floats * 4) + ", weights " + std::to_string(sc.weight_floats * 4) +
-                        "), over the limit of " + std::to_string(options.memory_limit_bytes) + "; largest tensor '" +
-                        largest->name + "' " + std::to_string(sc.batch) + "x" + largest->shape.str() + " = " +
-                        std::to_string(largest->shape.elements() * sc.batch * 4) + " bytes");
-  }
+  if (auto fits = check_plan_memory(sc, options.memory_limit_bytes); !fits) return tl::unexpected(fits.error());
   Weights generated;
   if (!options.weights) generated = Weights::generate(graph, a, options.seed);
   const Weights& w = options.weights ? *options.weights : generated;
@@ -113,11 +117,9 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
       const BottleneckShape& b = *s.bottleneck;
       BottleneckWeights& bw = s.bw;
       std::vector<float> ew, dww, pw;
-      fold_into(a.ops[static_cast<std::size_t>(b.expand)].op, b.cin, *op_w(b.expand), op_w(b.bn1), ew,
-                bw.expand_bias);
+      fold_into(a.ops[static_cast<std::size_t>(b.expand)].op, b.cin, *op_w(b.expand), op_w(b.bn1), ew, bw.expand_bias);
       fold_into(b.dw_op, b.e, *op_w(b.dw), op_w(b.bn2), dww, bw.dw_bias);
-      fold_into(a.ops[static_cast<std::size_t>(b.project)].op, b.e, *op_w(b.project), op_w(b.bn3), pw,
-                bw.project_bias);
+      fold_into(a.ops[static_cast<std::size_t>(b.project)].op, b.e, *op_w(b.project), op_w(b.bn3), pw, bw.project_bias);
       const std::int64_t kk = b.dw_op.k_h * b.dw_op.k_w;
       for (std::int64_t q = 0; q < b.slices(); ++q) {
         const std::int64_t lo = b.lo[static_cast<std::size_t>(q)], es = b.lo[static_cast<std::size_t>(q) + 1] - lo;

@@ -18,6 +18,11 @@
 
 namespace convscope::runtime {
 
+/// Whether a plan of `sc` (arena, weights, scratch) fits `limit_bytes`; if not,
+/// the message names the total, the limit and the largest tensor. Plan::build
+/// checks it; callers check a schedule first to refuse before slower work.
+Result<bool> check_plan_memory(const Schedule& sc, std::int64_t limit_bytes);
+
 class Plan {
  public:
   Plan();

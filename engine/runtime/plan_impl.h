@@ -84,9 +84,11 @@ struct Plan::Impl {
   void run_step(const Step& s);
   void run_conv_im2col(const Step& s);
   void run_conv_transpose(const Step& s);
-  void run_bottleneck(const Step& s);
+  void run_bottleneck(const Step& s);       // channel slices
+  void run_bottleneck_rows(const Step& s);  // row bands
   std::int64_t bottleneck_floats = 0;
-  Buffer bottleneck_scratch;  // shared by every fused bottleneck: steps run one at a time
+  /// Shared by every fused bottleneck (steps run one at a time); row bands take one part per thread.
+  Buffer bottleneck_scratch;
 };
 
 }  // namespace convscope::runtime

@@ -25,7 +25,7 @@ void Plan::Impl::run_conv_im2col(const Step& s) {
   std::vector<std::int64_t> seg_off;
   for (std::int64_t ky = 0; ky < kh; ++ky)
     for (std::int64_t kx = 0; kx < (whole_rows ? 1 : kw); ++kx) seg_off.push_back((ky * in.w + kx) * dil * in.c);
-  seg_off.push_back(0);                 // read past the last segment, never used
+  seg_off.push_back(0);  // read past the last segment, never used
   const Im2colCover cover = im2col_cover(s.op, in, out);
   const std::int64_t x_lo = cover.x_lo, x_hi = cover.x_hi;
 
@@ -140,8 +140,93 @@ void Plan::Impl::run_conv_transpose(const Step& s) {
   if (s.act != ir::Activation::None) kt->activation(y, batch * out.elements(), s.act);
 }
 
+void Plan::Impl::run_bottleneck_rows(const Step& s) {
+  const BottleneckShape& b = *s.bottleneck;
+  const BottleneckWeights& bw = s.bw;
+  const float* x = ptr(s.in[0]);
+  float* y = ptr(s.out);
+  const std::int64_t e = b.e, hin = b.mid_in.h, win = b.mid_in.w, hout = b.mid_out.h, wout = b.mid_out.w;
+  const std::int64_t sy = b.dw_op.stride, pad = b.dw_op.pad, reach = (b.dw_op.k_h - 1) * b.dw_op.dilation;
+  const std::int64_t rows = batch * hout;
+  // Each thread runs its share of the output rows band by band, in its own buffer.
+  const std::int64_t parts = std::min<std::int64_t>(pool->threads(), rows);
+  split(s, parts, [&](std::int64_t part_begin, std::int64_t part_end) {
+    for (std::int64_t part = part_begin; part < part_end; ++part) {
+      float* const ebuf = bottleneck_scratch.get() + part * (b.ebuf_floats + b.dbuf_floats);
+      float* const dbuf = ebuf + b.ebuf_floats;
+      // ebuf holds expanded rows [have_lo, have_hi) of image have_img.
+      std::int64_t have_img = -1, have_lo = 0, have_hi = 0;
+      const std::int64_t end = rows * (part + 1) / parts;
+      for (std::int64_t r = rows * part / parts; r < end;) {
+        const std::int64_t img = r / hout, oy0 = r % hout;
+        const std::int64_t oy1 = std::min({oy0 + b.band_rows, hout, oy0 + end - r});
+        const std::int64_t lo = std::max<std::int64_t>(0, oy0 * sy - pad);
+        const std::int64_t hi = std::min(hin, (oy1 - 1) * sy - pad + reach + 1);
+        // The rows this band shares with the previous one are expanded already: to the front.
+        std::int64_t from = lo;
+        if (img == have_img && have_lo <= lo && lo < have_hi) {
+          std::memmove(ebuf, ebuf + (lo - have_lo) * win * e, static_cast<std::size_t>((have_hi - lo) * win * e) * 4);
+          from = have_hi;
+        }
+        if (from < hi) {
+          const kernels::GemmArgs ge{(hi - from) * win,
+                                     e,
+                                     b.cin,
+                                     x + (img * hin + from) * win * b.cin,
+                                     b.cin,
+                                     bw.expand_w.front().data(),
+                                     ebuf + (from - lo) * win * e,
+                                     e,
+                                     bw.expand_bias.data(),
+                                     b.act_expand};
+          kt->gemm(ge, 0, ge.m);
+        }
+        have_img = img, have_lo = lo, have_hi = hi;
+        // The depthwise sees the image through views shifted so that their row
+        // indices are the image's; it reads only rows [lo, hi) and writes rows [oy0, oy1).
+        kernels::DwArgs d;
+        d.in = {ebuf - lo * win * e, hin, win, e, e};
+        d.out = {dbuf - oy0 * wout * e, hout, wout, e, e};
+        d.k = b.dw_op.k_h;
+        d.stride = sy;
+        d.pad = pad;
+        d.dilation = b.dw_op.dilation;
+        d.weights = bw.dw_w.front().data();
+        d.w_stride = kernels::dw_weight_stride(e);
+        d.bias = bw.dw_bias.data();
+        d.act = b.act_dw;
+        d.y_begin = oy0;
+        d.y_end = oy1;
+        kt->depthwise(d);
+        const std::int64_t m = (oy1 - oy0) * wout;
+        float* yb = y + (img * hout + oy0) * wout * b.cout;
+        const kernels::GemmArgs gp{m,
+                                   b.cout,
+                                   e,
+                                   dbuf,
+                                   e,
+                                   bw.project_w.front().data(),
+                                   yb,
+                                   b.cout,
+                                   bw.project_bias.data(),
+                                   ir::Activation::None};
+        kt->gemm(gp, 0, m);
+        if (b.shortcut)  // stride 1 and cin == cout: the input's rows match the output's
+          kt->add(yb, x + (img * hin + oy0) * win * b.cin, yb, m * b.cout, b.act_out);
+        else if (b.act_out != ir::Activation::None)
+          kt->activation(yb, m * b.cout, b.act_out);
+        r += oy1 - oy0;
+      }
+    }
+  });
+}
+
 void Plan::Impl::run_bottleneck(const Step& s) {
   const BottleneckShape& b = *s.bottleneck;
+  if (b.band_rows > 0) {
+    run_bottleneck_rows(s);
+    return;
+  }
   const BottleneckWeights& bw = s.bw;
   float* const ebuf = bottleneck_scratch.get();
   float* const dbuf = ebuf + b.ebuf_floats;
@@ -277,7 +362,8 @@ void Plan::Impl::run_step(const Step& s) {
       const float* x = ptr(s.in[0]);
       const float* sc = ptr(s.in[1]);
       const std::int64_t hw = out.h * out.w;
-      for (std::int64_t b = 0; b < batch; ++b) kt->channel_scale(x + b * hw * out.c, sc + b * out.c, y + b * hw * out.c, hw, out.c);
+      for (std::int64_t b = 0; b < batch; ++b)
+        kt->channel_scale(x + b * hw * out.c, sc + b * out.c, y + b * hw * out.c, hw, out.c);
       return;
     }
     case StepKind::Concat: {

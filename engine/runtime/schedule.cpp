@@ -159,7 +159,7 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
     b.act_expand = act1 ? act1->op.act : ir::Activation::None;
     b.act_dw = act2 ? act2->op.act : ir::Activation::None;
     b.act_out = act3 ? act3->op.act : ir::Activation::None;
-    const std::int64_t slices = std::min<std::int64_t>(options.split, e);
+    const std::int64_t slices = options.fuse_rows ? 1 : std::min<std::int64_t>(options.split, e);
     const std::int64_t kk = dw->op.k_h * dw->op.k_w;
     std::int64_t widest = 0, wfloats = 0;
     for (std::int64_t q = 0; q <= slices; ++q) b.lo.push_back(e * q / slices);
@@ -170,9 +170,25 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
                  kernels::packed_b_size(kt, b.cout, es);
     }
     wfloats += b.e * 2 + b.cout;  // biases
-    b.ebuf_floats = n * b.mid_in.h * b.mid_in.w * widest;
-    b.dbuf_floats = n * b.mid_out.h * b.mid_out.w * widest;
-    st.info.name = "fused(" + std::to_string(covered.size()) + " ops, " + std::to_string(slices) + " slices)";
+    st.info.name = "fused(" + std::to_string(covered.size()) + " ops, ";
+    if (options.fuse_rows) {
+      // The most output rows whose expanded rows and depthwise output fit kBandBytes,
+      // then as many bands, evened out.
+      const auto band_bytes = [&](std::int64_t r) {
+        return (b.input_rows(r) * b.mid_in.w + r * b.mid_out.w) * e * std::int64_t{4};
+      };
+      std::int64_t r = 1;
+      while (r < b.mid_out.h && band_bytes(r + 1) <= kBandBytes) ++r;
+      const std::int64_t bands = (b.mid_out.h + r - 1) / r;
+      b.band_rows = (b.mid_out.h + bands - 1) / bands;
+      b.ebuf_floats = b.input_rows(b.band_rows) * b.mid_in.w * e;
+      b.dbuf_floats = b.band_rows * b.mid_out.w * e;
+      st.info.name += "rows of " + std::to_string(b.band_rows) + ")";
+    } else {
+      b.ebuf_floats = n * b.mid_in.h * b.mid_in.w * widest;
+      b.dbuf_floats = n * b.mid_out.h * b.mid_out.w * widest;
+      st.info.name += std::to_string(slices) + " slices)";
+    }
     st.in.push_back(value_for(block_in));
     st.out = value_for(cur);
     st.info.out = a.tensors[static_cast<std::size_t>(cur)].shape;
@@ -181,14 +197,19 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
     // Traffic: block input and output, weights; the slices stay in cache.
     st.info.bytes =
         (b.mid_in.h * b.mid_in.w * b.cin + st.info.out.elements() * (b.shortcut ? 2 : 1)) * n * 4 + wfloats * 4;
-    p.bottleneck_floats = std::max(p.bottleneck_floats, b.ebuf_floats + b.dbuf_floats);
+    // Row bands: a buffer per thread (each runs its own bands).
+    const std::int64_t buffers = b.band_rows > 0 ? p.threads : 1;
+    p.bottleneck_floats = std::max(p.bottleneck_floats, buffers * (b.ebuf_floats + b.dbuf_floats));
     st.bottleneck = std::move(b);
     return st;
   };
 
   for (std::size_t i = 0; i < a.ops.size();) {
     const auto& o = a.ops[i];
-    if (options.split > 0 && options.fuse) {
+    const bool fuse_here =
+        options.fuse && (options.split > 0 || options.fuse_rows) &&
+        (!options.fused_nodes || std::count(options.fused_nodes->begin(), options.fused_nodes->end(), o.node) > 0);
+    if (fuse_here) {
       if (auto fused = try_bottleneck(i)) {
         i += fused->info.ops.size();
         p.weight_floats += fused->weight_floats;

@@ -8,6 +8,7 @@
 /// see exactly the steps a run would time. Building a schedule costs
 /// microseconds per op.
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,6 +35,16 @@ struct PlanOptions {
   /// which then never exists whole (MobileNetV2 paper, sec. 5.1, the t-way
   /// split). 0 = run the chain op by op.
   std::int64_t split = 0;
+  /// Run each such chain as one step over bands of output rows instead: a band's
+  /// expanded rows are computed once (the rows a band shares with the next stay
+  /// in the buffer), then the depthwise and the project run on them, all in a
+  /// per-thread buffer sized for the L2 cache, so the expanded tensor never
+  /// leaves the cache. Takes precedence over `split`.
+  bool fuse_rows = false;
+  /// When set, only the chains of these graph nodes are fused (as `split` or
+  /// `fuse_rows` say); the others run op by op. How the latency model's choice
+  /// of the faster form per block reaches the plan.
+  std::optional<std::vector<int>> fused_nodes;
   /// Convolutions feeding only a concat write into its output directly.
   bool concat_in_place = true;
   /// Kernels to use (best_kernels() when null): tests pin the portable path.
@@ -92,7 +103,14 @@ struct Im2colCover {
 inline constexpr std::int64_t kMinImplicitWidth = 16;
 Im2colCover im2col_cover(const ir::Op& op, const ir::Shape& in, const ir::Shape& out);
 
-/// A fused expand -> depthwise -> project chain over channel slices.
+/// Bytes of a row band's buffers (expanded rows and depthwise output) per
+/// thread: with the block's weights, within the L2 cache of current x86 cores
+/// (512 KiB to 2 MiB). On a Zen 5 (1 MiB L2), 256, 512 and 1024 KiB gave
+/// MobileNetV2 times within the run-to-run spread of each other
+/// (docs/performance.md); the smallest also fits Zen 3's 512 KiB.
+inline constexpr std::int64_t kBandBytes = 256 << 10;
+
+/// A fused expand -> depthwise -> project chain over channel slices or row bands.
 struct BottleneckShape {
   /// Analysis ops whose weights it takes (-1: absent).
   int expand = -1, bn1 = -1, dw = -1, bn2 = -1, project = -1, bn3 = -1;
@@ -102,8 +120,16 @@ struct BottleneckShape {
   std::int64_t cin = 0, e = 0, cout = 0;
   ir::Shape mid_in, mid_out;  ///< expanded tensor before and after the depthwise
   bool shortcut = false;
-  std::int64_t ebuf_floats = 0, dbuf_floats = 0;  ///< one slice, before and after the depthwise
+  std::int64_t ebuf_floats = 0, dbuf_floats = 0;  ///< one slice or band, before and after the depthwise
+  /// Row-band form: output rows per band (slices() is then 1); 0: channel slices.
+  std::int64_t band_rows = 0;
   [[nodiscard]] std::int64_t slices() const { return static_cast<std::int64_t>(lo.size()) - 1; }
+  /// Expanded rows the depthwise reads for `rows` output rows.
+  [[nodiscard]] std::int64_t input_rows(std::int64_t rows) const {
+    return std::min(mid_in.h, (rows - 1) * dw_op.stride + (dw_op.k_h - 1) * dw_op.dilation + 1);
+  }
+  /// Bands over one image's output rows.
+  [[nodiscard]] std::int64_t bands() const { return band_rows > 0 ? (mid_out.h + band_rows - 1) / band_rows : 0; }
 };
 
 struct ScheduledStep {

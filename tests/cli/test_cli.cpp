@@ -280,9 +280,8 @@ TEST(Cli, ProfileJsonHasNetworkAndLayers) {
       {"id": "ir", "kind": "inverted_residual", "inputs": ["input"], "out": 32},
       {"id": "sep", "kind": "separable", "inputs": ["ir"], "out": 64, "stride": 2}]})";
   }
-  const std::string v = capture("sh -c '" + env + CONVSCOPE_CLI + " calibrate --validate --skip-presets --threads 1 " +
-                                    net.string() + "'",
-                                rc);
+  const std::string v = capture(
+      "sh -c '" + env + CONVSCOPE_CLI + " calibrate --validate --skip-presets --threads 1 " + net.string() + "'", rc);
   ASSERT_EQ(rc, 0) << v;
   EXPECT_NE(v.find("net.json"), std::string::npos) << v;
   EXPECT_NE(v.find("1 networks: "), std::string::npos) << v;
@@ -295,6 +294,11 @@ TEST(Cli, ProfileRefusesOverTheMemoryLimit) {
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.err.find("over the limit of 67108864"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("largest tensor"), std::string::npos) << r.err;
+  CliRun bad = run("profile mobilenet_v2 --fuse-bottleneck rows2");
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("--fuse-bottleneck: expected auto, off, rows or a slice count from 1 to 1048576, got 'rows2'"),
+            std::string::npos)
+      << bad.err;
 }
 
 TEST(Cli, SweepWritesCsvAndRefusesBadGrids) {
@@ -359,10 +363,10 @@ INSTANTIATE_TEST_SUITE_P(Presets, PytorchExport,
 fs::path torch_reference(const std::string& model, int batch) {
   const fs::path dir = fs::temp_directory_path() / ("convscope_torch_" + std::to_string(::getpid()));
   int rc = 0;
-  const std::string out = capture("/usr/bin/python3 " + std::string(CONVSCOPE_SOURCE_DIR) +
-                                      "/tests/cli/torch_reference.py " + model + " " + std::to_string(batch) + " " +
-                                      dir.string() + " 2>&1",
-                                  rc);
+  const std::string out =
+      capture("/usr/bin/python3 " + std::string(CONVSCOPE_SOURCE_DIR) + "/tests/cli/torch_reference.py " + model + " " +
+                  std::to_string(batch) + " " + dir.string() + " 2>&1",
+              rc);
   EXPECT_EQ(rc, 0) << out;
   return dir;
 }
@@ -392,17 +396,20 @@ TEST_P(RunMatchesTorch, WithinTolerance) {
                     " --layout nhwc --threads 2 --isa portable --compare " + ref);
   EXPECT_EQ(nhwc.rc, 0) << nhwc.out << nhwc.err;
   // The plain reference executor agrees as well.
-  CliRun plain = run("run " + model + " -i " + (dir / (m + "_in.npy")).string() + " --layout nchw --reference --compare " + ref);
+  CliRun plain =
+      run("run " + model + " -i " + (dir / (m + "_in.npy")).string() + " --layout nchw --reference --compare " + ref);
   EXPECT_EQ(plain.rc, 0) << plain.out << plain.err;
   // A tolerance tighter than the error found fails, naming the worst element.
   CliRun strict = run("run " + model + " -i " + (dir / (m + "_in.npy")).string() +
                       " --layout nchw --atol 0 --rtol 0 --compare " + ref);
   EXPECT_EQ(strict.rc, 1) << strict.out;
-  EXPECT_NE(strict.out.find("outside tolerance (atol 0, rtol 0); worst at flat index"), std::string::npos) << strict.out;
+  EXPECT_NE(strict.out.find("outside tolerance (atol 0, rtol 0); worst at flat index"), std::string::npos)
+      << strict.out;
   fs::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Torchvision, RunMatchesTorch, ::testing::Values("squeezenet1_1", "mobilenet_v3_small", "efficientnet_b0", "googlenet"),
+INSTANTIATE_TEST_SUITE_P(Torchvision, RunMatchesTorch,
+                         ::testing::Values("squeezenet1_1", "mobilenet_v3_small", "efficientnet_b0", "googlenet"),
                          [](const auto& p) { return p.param; });
 
 TEST(CliRun, WritesOutputsAndReadsThemBack) {
@@ -442,7 +449,8 @@ TEST(CliRun, BadInputIsNamedAndExitsTwo) {
   EXPECT_NE(npy.err.find("not a .npy file"), std::string::npos) << npy.err;
   // An NHWC array given as NCHW: the message says which layout it is.
   { std::ofstream(dir / "nhwc.f32", std::ios::binary) << std::string(4 * 224 * 224 * 3, '\0'); }
-  CliRun layout = run("run mobilenet_v2 -i " + (dir / "nhwc.f32").string() + " --input-shape 1x224x224x3 --layout nchw");
+  CliRun layout =
+      run("run mobilenet_v2 -i " + (dir / "nhwc.f32").string() + " --input-shape 1x224x224x3 --layout nchw");
   EXPECT_EQ(layout.rc, 2);
   EXPECT_NE(layout.err.find("give --layout nhwc"), std::string::npos) << layout.err;
   CliRun shape = run("run mobilenet_v2 -i " + shortf + " --input-shape 1x3x0x224 --layout nchw");

@@ -11,6 +11,7 @@
 
 #include "io/graph_json.h"
 #include "kernels/cpu.h"
+#include "profile/fusion_choice.h"
 #include "profile/latency_calibration.h"
 #include "profile/latency_model.h"
 #include "runtime/plan.h"
@@ -114,6 +115,105 @@ TEST(LatencyModel, FeaturesFollowTheShapes) {
     EXPECT_EQ(f.x[1] > 0, s.steps[i].op.stride == 1);
     EXPECT_EQ(f.x[2] > 0, s.steps[i].op.stride > 1);
   }
+}
+
+TEST(LatencyModel, FusedFeaturesTellRowBandsFromSlices) {
+  const ir::Graph g = testing::load_preset("mobilenet_v2");
+  const cost::Analysis a = cost::analyze(g);
+  const auto names = profile::feature_names(StepKind::FusedBottleneck, true);
+  auto at = [&](const std::string& name) {
+    return static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin());
+  };
+  for (bool rows : {false, true}) {
+    runtime::PlanOptions o;
+    o.split = 6;
+    o.fuse_rows = rows;
+    auto s = runtime::Schedule::build(g, a, o);
+    ASSERT_TRUE(s.has_value());
+    int seen = 0;
+    for (std::size_t i = 0; i < s->steps.size(); ++i) {
+      if (!s->steps[i].bottleneck) continue;
+      const auto& b = *s->steps[i].bottleneck;
+      const auto f = profile::step_features(*s, i);
+      ++seen;
+      EXPECT_EQ(f.x[at("slices")], rows ? 0.0 : 6.0);
+      EXPECT_EQ(f.x[at("row bands")], rows ? static_cast<double>(b.bands()) : 0.0);
+      EXPECT_EQ(f.x[at("expand + project m*n*k (slices)")] > 0, !rows);
+      EXPECT_EQ(f.x[at("expand + project m*n*k (row bands)")] > 0, rows);
+      // Row bands expand every input row once: the work is the whole-image GEMMs' (n padded to panels).
+      if (rows) {
+        const auto& kt = *s->kt;
+        const double np_e =
+            std::ceil(static_cast<double>(b.e) / static_cast<double>(kt.gemm_nr)) * static_cast<double>(kt.gemm_nr);
+        const double np_o =
+            std::ceil(static_cast<double>(b.cout) / static_cast<double>(kt.gemm_nr)) * static_cast<double>(kt.gemm_nr);
+        const double whole = static_cast<double>(b.mid_in.h * b.mid_in.w) * np_e * static_cast<double>(b.cin) +
+                             static_cast<double>(b.mid_out.h * b.mid_out.w) * np_o * static_cast<double>(b.e);
+        EXPECT_DOUBLE_EQ(f.x[at("expand + project m*n*k (row bands)")], whole) << s->steps[i].info.name;
+      }
+    }
+    EXPECT_EQ(seen, 16);
+  }
+}
+
+TEST(FusionChoice, ParsesWhatUsersType) {
+  EXPECT_EQ(profile::parse_fusion("auto")->mode, profile::FusionSetting::Mode::Auto);
+  EXPECT_EQ(profile::parse_fusion("off")->mode, profile::FusionSetting::Mode::Off);
+  EXPECT_EQ(profile::parse_fusion("0")->mode, profile::FusionSetting::Mode::Off);
+  EXPECT_EQ(profile::parse_fusion("rows")->mode, profile::FusionSetting::Mode::Rows);
+  const auto six = profile::parse_fusion("6");
+  ASSERT_TRUE(six.has_value());
+  EXPECT_EQ(six->mode, profile::FusionSetting::Mode::Slices);
+  EXPECT_EQ(six->slices, 6);
+  EXPECT_EQ(six->str(), "slices 6");
+  for (const char* bad : {"", "-1", "rows2", "1e3", "Auto", "99999999999"}) {
+    const auto r = profile::parse_fusion(bad);
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_EQ(r.error().front().where, "--fuse-bottleneck");
+    EXPECT_NE(r.error().front().message.find("got '" + std::string(bad) + "'"), std::string::npos)
+        << r.error().front().message;
+  }
+}
+
+TEST(FusionChoice, AutoFusesWhereTheModelPredictsLess) {
+  const ir::Graph g = testing::load_preset("mobilenet_v2");
+  const cost::Analysis a = cost::analyze(g);
+  using Mode = profile::FusionSetting::Mode;
+  // Every step costs the same: one fused step beats the chain's 3 or 4, everywhere.
+  const auto flat = profile::LatencyModel::per_step(1000.0);
+  profile::FusionChoice c;
+  runtime::PlanOptions o = profile::apply_fusion(g, a, &flat, {}, {}, &c);
+  EXPECT_TRUE(o.fuse_rows);
+  ASSERT_TRUE(o.fused_nodes.has_value());
+  EXPECT_EQ(o.fused_nodes->size(), 16u);
+  EXPECT_EQ(c.candidates, 16);
+  EXPECT_EQ(c.fused, 16);
+  EXPECT_GT(c.predicted_unfused_ns, c.predicted_ns);
+  EXPECT_NE(c.summary().find("16 of 16 bottlenecks fused in row bands"), std::string::npos) << c.summary();
+  // A model where the fused step costs more than the ops it covers: nothing fused.
+  profile::LatencyModel dear = flat;
+  dear.fits[static_cast<std::size_t>(StepKind::FusedBottleneck)].coef[0] = 10000.0;
+  o = profile::apply_fusion(g, a, &dear, {}, {}, &c);
+  EXPECT_FALSE(o.fuse_rows);
+  EXPECT_EQ(c.fused, 0);
+  // No model: op by op, and the summary says why.
+  o = profile::apply_fusion(g, a, nullptr, {}, {}, &c);
+  EXPECT_FALSE(o.fuse_rows);
+  EXPECT_EQ(o.split, 0);
+  EXPECT_NE(c.summary().find("no latency model"), std::string::npos) << c.summary();
+  // Forced forms ignore the model and fuse every chain.
+  o = profile::apply_fusion(g, a, &dear, {Mode::Rows, 0}, {}, &c);
+  EXPECT_TRUE(o.fuse_rows);
+  EXPECT_FALSE(o.fused_nodes.has_value());
+  EXPECT_EQ(c.fused, 16);
+  o = profile::apply_fusion(g, a, &flat, {Mode::Slices, 4}, {}, &c);
+  EXPECT_EQ(o.split, 4);
+  EXPECT_FALSE(o.fuse_rows);
+  EXPECT_NE(c.summary().find("over 4 channel slices"), std::string::npos) << c.summary();
+  o = profile::apply_fusion(g, a, &flat, {Mode::Off, 0}, {}, &c);
+  EXPECT_FALSE(o.fuse_rows);
+  EXPECT_EQ(o.split, 0);
+  EXPECT_EQ(c.fused, 0);
 }
 
 /// Samples made from known coefficients over a preset's real steps.

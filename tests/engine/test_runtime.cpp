@@ -18,18 +18,17 @@ namespace convscope {
 namespace {
 
 /// Runs `g` both ways and compares every graph output.
+/// `o`: how to plan it (fusion forms); its weights, kernels and threads are set here.
 void compare_with_reference(const ir::Graph& g, const std::string& what, const kernels::KernelTable& kt, int threads,
-                            double tolerance = 1e-4, std::int64_t split = 0) {
+                            double tolerance = 1e-4, runtime::PlanOptions o = {}) {
   const auto a = cost::analyze(g);
   ASSERT_TRUE(a.complete()) << what << ": " << format_diagnostics(a.diagnostics);
   const auto w = runtime::Weights::generate(g, a, 7);
   const auto ins = testing::random_inputs(a, 3);
   const auto ref = runtime::run_reference(a, w, ins);
-  runtime::PlanOptions o;
   o.weights = &w;
   o.kernels = &kt;
   o.threads = threads;
-  o.split = split;
   auto plan = runtime::Plan::build(g, a, o);
   ASSERT_TRUE(plan.has_value()) << what << ": " << format_diagnostics(plan.error());
   for (std::size_t i = 0; i < plan->n_inputs(); ++i) std::copy(ins[i].data.begin(), ins[i].data.end(), plan->input(i));
@@ -48,6 +47,18 @@ void compare_with_reference(const ir::Graph& g, const std::string& what, const k
     EXPECT_LE(worst, tolerance * scale) << what << " (" << kernels::isa_name(kt.isa) << ", " << threads
                                         << " threads): max |diff| " << worst << " vs max |ref| " << scale;
   }
+}
+
+runtime::PlanOptions slices(std::int64_t split) {
+  runtime::PlanOptions o;
+  o.split = split;
+  return o;
+}
+
+runtime::PlanOptions rows() {
+  runtime::PlanOptions o;
+  o.fuse_rows = true;
+  return o;
 }
 
 std::vector<const kernels::KernelTable*> tables() {
@@ -146,7 +157,7 @@ TEST(FusedBottleneck, MatchesReferenceForEverySplit) {
     g.settings.resolution = 64;
     for (std::int64_t split : {1, 2, 6, 7})
       for (const auto* kt : tables())
-        compare_with_reference(g, std::string(name) + " split " + std::to_string(split), *kt, 2, 5e-4, split);
+        compare_with_reference(g, std::string(name) + " split " + std::to_string(split), *kt, 2, 5e-4, slices(split));
   }
   // A single block, uneven slices over 13 x 6 = 78 expanded channels, stride 2.
   ir::Graph b;
@@ -161,7 +172,83 @@ TEST(FusedBottleneck, MatchesReferenceForEverySplit) {
                      .params = {{"out", std::int64_t{9}}, {"stride", std::int64_t{2}}, {"kernel", std::int64_t{5}}}});
   for (std::int64_t split : {1, 5, 78})
     for (const auto* kt : tables())
-      compare_with_reference(b, "two blocks split " + std::to_string(split), *kt, 1, 1e-4, split);
+      compare_with_reference(b, "two blocks split " + std::to_string(split), *kt, 1, 1e-4, slices(split));
+}
+
+TEST(FusedBottleneck, RowBandsMatchReference) {
+  // Presets at a resolution where the early blocks take several bands; 1 to 3
+  // threads, so a thread's share of rows starts inside an image.
+  for (const char* name : {"mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0"}) {
+    ir::Graph g = testing::load_preset(name);
+    g.settings.resolution = 96;
+    for (int threads : {1, 3})
+      for (const auto* kt : tables())
+        compare_with_reference(g, std::string(name) + " row bands", *kt, threads, 5e-4, rows());
+  }
+  // Single blocks whose expanded rows are wide (bands of one to a few rows):
+  // every kernel size and stride, odd sizes, dilation, batch 2 (bands stop at
+  // image boundaries), the shortcut and the activation after it.
+  for (std::int64_t k : {3, 5, 7})
+    for (std::int64_t stride : {1, 2})
+      for (int threads : {1, k == 3 ? 2 : 1}) {
+        ir::Graph g = testing::graph_for_kind("inverted_residual",
+                                              {{"kernel", k},
+                                               {"stride", stride},
+                                               {"expansion", std::int64_t{6}},
+                                               {"out", std::int64_t{stride == 1 ? 96 : 40}}},
+                                              ir::Shape{23, 61, 96});
+        g.settings.batch = 2;
+        const std::string what = "row bands k=" + std::to_string(k) + " s=" + std::to_string(stride);
+        for (const auto* kt : tables()) compare_with_reference(g, what, *kt, threads, 1e-4, rows());
+      }
+}
+
+TEST(FusedBottleneck, RowBandsSizeTheirBuffersForTheCache) {
+  ir::Graph g = testing::load_preset("mobilenet_v2");
+  const auto a = cost::analyze(g);
+  for (int threads : {1, 2}) {
+    runtime::PlanOptions o = rows();
+    o.threads = threads;
+    auto s = runtime::Schedule::build(g, a, o);
+    ASSERT_TRUE(s.has_value());
+    int bands = 0;
+    for (const auto& st : s->steps) {
+      if (!st.bottleneck) continue;
+      const auto& b = *st.bottleneck;
+      ASSERT_GT(b.band_rows, 0) << st.info.name;
+      EXPECT_EQ(b.slices(), 1);
+      // Within the budget unless one output row alone exceeds it.
+      if (b.band_rows > 1) {
+        EXPECT_LE((b.ebuf_floats + b.dbuf_floats) * 4, runtime::kBandBytes) << st.info.name;
+      }
+      EXPECT_EQ(b.ebuf_floats, b.input_rows(b.band_rows) * b.mid_in.w * b.e);
+      bands += b.bands() > 1;
+    }
+    EXPECT_GE(bands, 10);  // 112 x 112 down to 14 x 14 blocks take several bands
+    // One buffer per thread.
+    std::int64_t widest = 0;
+    for (const auto& st : s->steps)
+      if (st.bottleneck) widest = std::max(widest, st.bottleneck->ebuf_floats + st.bottleneck->dbuf_floats);
+    EXPECT_EQ(s->bottleneck_floats, threads * widest);
+  }
+}
+
+TEST(FusedBottleneck, FusesOnlyTheChosenBlocks) {
+  ir::Graph g = testing::load_preset("mobilenet_v2");
+  g.settings.resolution = 64;
+  const auto a = cost::analyze(g);
+  runtime::PlanOptions o = rows();
+  o.fused_nodes = std::vector<int>{};
+  for (std::size_t n = 0; n < g.nodes.size(); ++n)
+    if (g.nodes[n].id == "ir2" || g.nodes[n].id == "ir9" || g.nodes[n].id == "conv1")
+      o.fused_nodes->push_back(static_cast<int>(n));
+  auto s = runtime::Schedule::build(g, a, o);
+  ASSERT_TRUE(s.has_value());
+  std::vector<std::string> fused;
+  for (const auto& st : s->steps)
+    if (st.bottleneck) fused.push_back(g.nodes[static_cast<std::size_t>(st.info.node)].id);
+  EXPECT_EQ(fused, (std::vector<std::string>{"ir2", "ir9"}));  // conv1 has no chain to fuse
+  for (const auto* kt : tables()) compare_with_reference(g, "mobilenet_v2, ir2 and ir9 fused", *kt, 2, 5e-4, o);
 }
 
 TEST(FusedBottleneck, NeverMaterialisesTheExpandedTensor) {
@@ -190,6 +277,11 @@ TEST(FusedBottleneck, NeverMaterialisesTheExpandedTensor) {
     }
     previous = total;
   }
+  // Row bands: a band's buffers (a few hundred KiB) instead of the largest expanded tensor.
+  auto banded = runtime::Plan::build(g, a, rows());
+  ASSERT_TRUE(banded.has_value());
+  EXPECT_LT(banded->arena_bytes() + banded->scratch_bytes(), unfused_total);
+  EXPECT_LE(banded->scratch_bytes(), runtime::kBandBytes + unfused->scratch_bytes());
   // With 24 slices, what remains is about the blocks view of the cost model:
   // block inputs and outputs plus 1/24 of the largest expanded tensors.
   cost::AnalysisOptions co;

@@ -1,0 +1,131 @@
+#include "profile/fusion_choice.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <map>
+
+namespace convscope::profile {
+
+std::string FusionSetting::str() const {
+  switch (mode) {
+    case Mode::Auto:
+      return "auto";
+    case Mode::Off:
+      return "off";
+    case Mode::Rows:
+      return "rows";
+    case Mode::Slices:
+      return "slices " + std::to_string(slices);
+  }
+  return "auto";
+}
+
+Result<FusionSetting> parse_fusion(std::string_view text) {
+  FusionSetting s;
+  if (text == "auto") return s;
+  if (text == "off" || text == "0") {
+    s.mode = FusionSetting::Mode::Off;
+    return s;
+  }
+  if (text == "rows") {
+    s.mode = FusionSetting::Mode::Rows;
+    return s;
+  }
+  std::int64_t t = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), t);
+  if (ec != std::errc() || end != text.data() + text.size() || t < 1 || t > (1 << 20))
+    return fail("--fuse-bottleneck",
+                "expected auto, off, rows or a slice count from 1 to 1048576, got '" + std::string(text) + "'");
+  s.mode = FusionSetting::Mode::Slices;
+  s.slices = t;
+  return s;
+}
+
+std::string FusionChoice::summary() const {
+  std::string out = setting.str();
+  const std::string of = std::to_string(fused) + " of " + std::to_string(candidates) + " bottlenecks fused";
+  switch (setting.mode) {
+    case FusionSetting::Mode::Auto:
+      if (!model_used) return out + " (no latency model: every bottleneck op by op)";
+      out += " (latency model): " + of + " in row bands";
+      if (fused > 0) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, ", predicted %.3f ms faster", (predicted_unfused_ns - predicted_ns) / 1e6);
+        out += buf;
+      }
+      return out;
+    case FusionSetting::Mode::Off:
+      return out + ": every bottleneck op by op";
+    case FusionSetting::Mode::Rows:
+      return out + ": " + of + " in row bands";
+    case FusionSetting::Mode::Slices:
+      return out + ": " + of + " over " + std::to_string(setting.slices) + " channel slices";
+  }
+  return out;
+}
+
+namespace {
+
+/// Predicted ns per graph node of a schedule's steps.
+std::map<int, double> per_node(const runtime::Schedule& s, const LatencyModel& m) {
+  std::map<int, double> out;
+  for (std::size_t i = 0; i < s.steps.size(); ++i) out[s.steps[i].info.node] += m.predict(step_features(s, i)).ns;
+  return out;
+}
+
+}  // namespace
+
+runtime::PlanOptions apply_fusion(const ir::Graph& graph, const cost::Analysis& a, const LatencyModel* model,
+                                  const FusionSetting& setting, runtime::PlanOptions base, FusionChoice* choice) {
+  FusionChoice c;
+  c.setting = setting;
+  base.split = 0;
+  base.fuse_rows = false;
+  base.fused_nodes.reset();
+  // The chains that can fuse: the bottleneck steps of a schedule that fuses all.
+  runtime::PlanOptions all = base;
+  all.fuse_rows = true;
+  auto fused = runtime::Schedule::build(graph, a, all);
+  std::vector<int> chains;
+  if (fused)
+    for (const auto& st : fused->steps)
+      if (st.bottleneck) chains.push_back(st.info.node);
+  c.candidates = static_cast<int>(chains.size());
+  switch (setting.mode) {
+    case FusionSetting::Mode::Off:
+      break;
+    case FusionSetting::Mode::Rows:
+      base.fuse_rows = true;
+      c.fused = c.candidates;
+      break;
+    case FusionSetting::Mode::Slices:
+      base.split = setting.slices;
+      c.fused = c.candidates;
+      break;
+    case FusionSetting::Mode::Auto: {
+      if (!model || chains.empty()) break;
+      auto unfused = runtime::Schedule::build(graph, a, base);
+      if (!unfused) break;
+      c.model_used = true;
+      const auto f = per_node(*fused, *model), u = per_node(*unfused, *model);
+      std::vector<int> chosen;
+      for (int node : chains) {
+        const double fn = f.at(node), un = u.count(node) ? u.at(node) : 0.0;
+        c.predicted_unfused_ns += un;
+        c.predicted_ns += std::min(fn, un);
+        if (fn < un) chosen.push_back(node);
+      }
+      c.fused = static_cast<int>(chosen.size());
+      if (!chosen.empty()) {
+        base.fuse_rows = true;
+        base.fused_nodes = std::move(chosen);
+      }
+      break;
+    }
+  }
+  if (choice) *choice = c;
+  return base;
+}
+
+}  // namespace convscope::profile

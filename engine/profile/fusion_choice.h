@@ -1,0 +1,55 @@
+#pragma once
+/// Which inverted residuals run fused. An expand 1x1 -> depthwise -> project
+/// 1x1 chain can run op by op (every expanded tensor materialised, as ONNX
+/// Runtime runs it), fused in row bands (the expanded rows stay in cache), or
+/// fused over channel slices (the MobileNetV2 paper's t-way split: least
+/// memory). Which of the first two is faster depends on the block's shape, the
+/// machine and the thread count, so by default the latency model decides,
+/// block by block, from the two schedules' predicted steps.
+
+#include <string>
+#include <string_view>
+
+#include "cost/analysis.h"
+#include "profile/latency_model.h"
+#include "runtime/schedule.h"
+#include "util/result.h"
+
+namespace convscope::profile {
+
+/// What --fuse-bottleneck (and the app's setting) asks for.
+struct FusionSetting {
+  enum class Mode { Auto, Off, Rows, Slices };
+  Mode mode = Mode::Auto;
+  std::int64_t slices = 0;  ///< Mode::Slices
+
+  /// "auto", "off", "rows" or "slices T".
+  [[nodiscard]] std::string str() const;
+};
+
+/// "auto", "off", "rows", or a slice count T >= 1; anything else is refused
+/// with a message naming what was given.
+Result<FusionSetting> parse_fusion(std::string_view text);
+
+/// What was decided, for reports.
+struct FusionChoice {
+  FusionSetting setting;
+  int candidates = 0;  ///< chains that can fuse
+  int fused = 0;       ///< chains that run fused
+  /// Auto: the predicted time of the chosen form and of every chain op by op.
+  double predicted_ns = 0, predicted_unfused_ns = 0;
+  bool model_used = false;  ///< auto with a latency model (else op by op)
+  /// "auto (latency model): 11 of 16 bottlenecks fused in row bands, predicted 0.52 ms faster"
+  [[nodiscard]] std::string summary() const;
+};
+
+/// `base` with `setting` applied (split, fuse_rows, fused_nodes). Auto: each
+/// chain runs in row bands where `model` predicts them faster than its ops one
+/// by one, op by op elsewhere and everywhere when there is no model.
+/// Building the two schedules and predicting them costs well under a
+/// millisecond for a preset.
+runtime::PlanOptions apply_fusion(const ir::Graph& graph, const cost::Analysis& a, const LatencyModel* model,
+                                  const FusionSetting& setting, runtime::PlanOptions base,
+                                  FusionChoice* choice = nullptr);
+
+}  // namespace convscope::profile
