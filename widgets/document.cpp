@@ -6,6 +6,7 @@
 #include "io/graph_json.h"
 #include "io/onnx_import.h"
 #include "layout.h"
+#include "profile/fusion_choice.h"
 #include "qt_strings.h"
 #include "runtime/schedule.h"
 
@@ -39,7 +40,6 @@ class SnapshotCommand : public QUndoCommand {
   ir::Graph before_, after_;
   QString merge_key_;
 };
-
 
 }  // namespace
 
@@ -290,11 +290,15 @@ void Document::predict() {
   predicted_ns_.clear();
   predicted_total_ns_ = 0;
   extrapolated_ = 0;
+  fusion_.clear();
   if (calibration_) bound_ns_ = profile::predict_ops_ns(analysis_, *calibration_, 1);
   if (!model_ || !analysis_.complete()) return;
   // The steps a run would time (same fusions and layouts), predicted one by one.
   runtime::PlanOptions po;
   po.threads = model_->threads;
+  profile::FusionChoice choice;
+  po = profile::apply_fusion(graph_, analysis_, &*model_, {}, po, &choice);
+  fusion_ = choice.summary();
   auto schedule = runtime::Schedule::build(graph_, analysis_, po);
   if (!schedule) return;
   const auto p = model_->predict(*schedule);

@@ -113,6 +113,8 @@ class Document : public QObject {
   [[nodiscard]] double predictedNs(int node = -1) const;
   /// Steps predicted outside the model's calibrated shapes.
   [[nodiscard]] int extrapolatedSteps() const { return extrapolated_; }
+  /// Which bottlenecks the prediction (and a profile run) fuses: the latency model's choice.
+  [[nodiscard]] const std::string& fusionSummary() const { return fusion_; }
   /// The roofline bound per analysis op (empty until calibrated): a floor, not a prediction.
   [[nodiscard]] const std::vector<double>& boundOpsNs() const { return bound_ns_; }
   [[nodiscard]] double boundNs(int node = -1) const;
@@ -147,6 +149,7 @@ class Document : public QObject {
   std::vector<double> predicted_ns_, bound_ns_;
   double predicted_total_ns_ = 0;
   int extrapolated_ = 0;
+  std::string fusion_;
   void predict();
 };
 

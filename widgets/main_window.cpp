@@ -364,11 +364,12 @@ QString MainWindow::totalsText() const {
 void MainWindow::updateStatus() {
   totals_->setText(totalsText());
   if (const auto& m = doc_.latencyModel())
-    totals_->setToolTip(tr("Predicted by the %1%2")
-                            .arg(qs(m->describe()), doc_.extrapolatedSteps() > 0
-                                                        ? tr("; %n step(s) outside the calibrated shapes", nullptr,
-                                                             doc_.extrapolatedSteps())
-                                                        : QString()));
+    totals_->setToolTip(tr("Predicted by the %1%2\nBottleneck fusion: %3")
+                            .arg(qs(m->describe()),
+                                 doc_.extrapolatedSteps() > 0 ? tr("; %n step(s) outside the calibrated shapes",
+                                                                   nullptr, doc_.extrapolatedSteps())
+                                                              : QString(),
+                                 qs(doc_.fusionSummary())));
   else
     totals_->setToolTip(tr("No latency model for this machine and thread count yet (Run > Re-calibrate)"));
   totals_->setStyleSheet(doc_.analysis().complete() ? QString() : QStringLiteral("color: #c62828"));
@@ -378,8 +379,10 @@ void MainWindow::updateStatus() {
                        .arg(latency_text(n.median), latency_text(n.min), latency_text(n.p90), qs(p->result.isa));
     if (!doc_.profileCurrent()) text += tr(" — before the last edit");
     latency_->setText(text);
+    latency_->setToolTip(tr("Bottleneck fusion: %1").arg(qs(p->summary.fusion)));
   } else {
     latency_->setText(tr("not profiled (Ctrl+R)"));
+    latency_->setToolTip(QString());
   }
 }
 

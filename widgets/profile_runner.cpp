@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "kernels/kernels.h"
+#include "profile/fusion_choice.h"
 #include "profile/layers.h"
 #include "runtime/plan.h"
 
@@ -59,6 +60,10 @@ void ProfileRunner::run(const ProfileJob& job, const std::atomic<bool>& cancel, 
     weights = runtime::Weights::with_named(job.graph, data->analysis, job.weights);
     po.weights = &weights;
   }
+  // Bottlenecks fused where the latency model predicts it pays, as the prediction assumed.
+  const profile::LatencyModel* model = job.model && job.model->threads == job.threads ? &*job.model : nullptr;
+  profile::FusionChoice fusion;
+  po = profile::apply_fusion(job.graph, data->analysis, model, {}, po, &fusion);
   auto plan = runtime::Plan::build(job.graph, data->analysis, po);
   if (!plan) {
     error_ = tr("Cannot run the graph: %1").arg(describe(plan.error()));
@@ -79,6 +84,7 @@ void ProfileRunner::run(const ProfileJob& job, const std::atomic<bool>& cancel, 
   std::string note;
   data->summary = profile::summarize_checked(job.graph, *plan, data->result, data->calibration,
                                              data->model ? &*data->model : nullptr, kernels::best_kernels(), &note);
+  data->summary.fusion = fusion.summary();
   data->recalibrated = QString::fromStdString(note);
   data_ = std::move(data);
 }

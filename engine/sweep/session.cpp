@@ -107,6 +107,7 @@ std::size_t Session::resume(const std::string& previous_output) {
 
 bool Session::measure(MeasureOptions options) {
   options.split = setup_.split;
+  options.model = setup_.model ? &*setup_.model : nullptr;
   if (auto user = std::move(options.checkpoint))
     options.checkpoint = [this, user = std::move(user)](const std::vector<Point>&) {
       analyse();

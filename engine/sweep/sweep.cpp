@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "blocks/registry.h"
+#include "profile/fusion_choice.h"
 #include "profile/profiler.h"
 #include "runtime/plan.h"
 
@@ -185,11 +186,24 @@ Result<bool> check(const ir::Graph& graph, const Spec& spec) {
       std::string why = an.diagnostics.front().str();
       if (minimum > 0 && r > 0)
         return fail("resolution", "resolution " + std::to_string(r) + " is below this network's minimum of " +
-                                        std::to_string(minimum) + " (" + why + ")");
+                                      std::to_string(minimum) + " (" + why + ")");
       return fail("", "alpha " + num(a) + ", resolution " + std::to_string(r) + ": " + why);
     }
   return true;
 }
+
+namespace {
+/// How a point runs: bottlenecks over `split` channel slices, else fused where
+/// the latency model predicts it pays (op by op without one), as a profile runs them.
+runtime::PlanOptions point_plan(const ir::Graph& g, const cost::Analysis& a, const profile::LatencyModel* model,
+                                std::int64_t split, int threads) {
+  runtime::PlanOptions po;
+  po.threads = threads;
+  profile::FusionSetting fusion;
+  if (split > 0) fusion = {profile::FusionSetting::Mode::Slices, split};
+  return profile::apply_fusion(g, a, model, fusion, po);
+}
+}  // namespace
 
 std::vector<Point> evaluate(const ir::Graph& graph, const Spec& spec, const cost::AnalysisOptions& options,
                             const profile::LatencyModel* model, std::int64_t split) {
@@ -225,9 +239,7 @@ std::vector<Point> evaluate(const ir::Graph& graph, const Spec& spec, const cost
         p.madds = an.totals.madds;
         p.peak_memory_bytes = an.memory.peak_bytes;
         if (model && p.valid) {
-          runtime::PlanOptions po;
-          po.threads = model->threads;
-          po.split = split;
+          const runtime::PlanOptions po = point_plan(g, an, model, split, model->threads);
           if (auto s = runtime::Schedule::build(g, an, po)) {
             const auto pred = model->predict(*s);
             p.predicted_ms = pred.total_ns / 1e6;
@@ -247,9 +259,7 @@ bool measure(const ir::Graph& graph, const Spec& spec, std::vector<Point>& point
     if (o.cancel && o.cancel->load()) return false;
     const ir::Graph g = apply(graph, spec, p);
     const auto a = cost::analyze(g);
-    runtime::PlanOptions po;
-    po.threads = o.threads;
-    po.split = o.split;
+    runtime::PlanOptions po = point_plan(g, a, o.model, o.split, o.threads);
     po.memory_limit_bytes = o.memory_limit_bytes;
     auto plan = runtime::Plan::build(g, a, po);
     if (!plan) {
@@ -386,8 +396,8 @@ std::string to_csv(const Spec& spec, const std::vector<Point>& points) {
            std::to_string(p.madds) + "," + std::to_string(2 * p.madds) + "," + std::to_string(p.peak_memory_bytes) +
            "," + opt(p.median_ms) + "," + opt(p.min_ms) + "," + opt(p.p90_ms) + "," + (p.pareto ? "true" : "false") +
            "," + (p.valid ? num(p.madds_law) : "") + "," + (p.valid ? num(p.params_law) : "") + "," +
-           (p.latency_law > 0 ? num(p.latency_law) : "") + "," + opt(p.predicted_ms) + "," +
-           opt(p.prediction_error()) + "," + (p.predicted_ms ? (p.extrapolated ? "true" : "false") : "") + ",";
+           (p.latency_law > 0 ? num(p.latency_law) : "") + "," + opt(p.predicted_ms) + "," + opt(p.prediction_error()) +
+           "," + (p.predicted_ms ? (p.extrapolated ? "true" : "false") : "") + ",";
     std::string problem = p.problem;
     std::replace(problem.begin(), problem.end(), '"', '\'');
     out += problem.empty() ? "" : "\"" + problem + "\"";

@@ -68,8 +68,9 @@ Result<bool> check(const ir::Graph& graph, const Spec& spec);
 ir::Graph apply(const ir::Graph& graph, const Spec& spec, const Point& point);
 
 /// Every point of the grid with its costs (alpha-major, then resolution, then
-/// params) and, given a latency model, its predicted latency (the plan of
-/// `split`, as measure() runs it).
+/// params) and, given a latency model, its predicted latency (the plan
+/// measure() runs: bottlenecks over `split` channel slices, else fused where
+/// the model predicts it pays).
 std::vector<Point> evaluate(const ir::Graph& graph, const Spec& spec, const cost::AnalysisOptions& options = {},
                             const profile::LatencyModel* model = nullptr, std::int64_t split = 0);
 
@@ -78,7 +79,10 @@ struct MeasureOptions {
   double min_seconds = 0.2;  ///< per point (whole-network phase only)
   int min_runs = 5;
   int warmup = 2;
-  std::int64_t split = 0;  ///< bottleneck fusion (PlanOptions::split), as evaluate() predicted
+  std::int64_t split =
+      0;  ///< bottlenecks over this many channel slices (0: the automatic choice), as evaluate() predicted
+  /// Chooses which bottlenecks run fused (split 0), as evaluate() did; null: op by op.
+  const profile::LatencyModel* model = nullptr;
   std::int64_t memory_limit_bytes = std::int64_t{4} << 30;
   const std::atomic<bool>* cancel = nullptr;  ///< set from any thread to stop after the current point
   std::function<void(std::size_t done, std::size_t total)> progress;

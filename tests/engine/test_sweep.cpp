@@ -2,6 +2,7 @@
 // scaling laws against the papers' tables, the Pareto front, measuring and resuming.
 #include <gtest/gtest.h>
 
+#include "profile/fusion_choice.h"
 #include "runtime/schedule.h"
 #include "sweep/session.h"
 #include "sweep/sweep.h"
@@ -19,8 +20,7 @@ TEST(Sweep, ParsesGrids) {
   ASSERT_EQ(axis.values.size(), 2u);
   EXPECT_EQ(std::get<std::int64_t>(axis.values[1]), 6);
   EXPECT_EQ(sweep::parse_resolutions("224:96:32").error().front().str(), "resolution: STOP 96 is below START 224");
-  EXPECT_EQ(sweep::parse_resolutions("96:224:0").error().front().str(),
-            "resolution: the step must be positive, got 0");
+  EXPECT_EQ(sweep::parse_resolutions("96:224:0").error().front().str(), "resolution: the step must be positive, got 0");
   EXPECT_FALSE(sweep::parse_alphas("one").has_value());
   EXPECT_FALSE(sweep::parse_param_axis("expansion").has_value());
 }
@@ -102,8 +102,10 @@ TEST(Sweep, PredictsEveryPointWithTheLatencyModel) {
   for (const auto& p : points) {
     ASSERT_TRUE(p.predicted_ms) << p.alpha;
     const auto a = cost::analyze(sweep::apply(g, s, p));
-    const auto sched = runtime::Schedule::build(g, a, {});
+    // The plan the point runs: with one cost per step, every bottleneck fused (one step instead of 3 or 4).
+    const auto sched = runtime::Schedule::build(g, a, profile::apply_fusion(g, a, &m, {}, {}));
     EXPECT_NEAR(*p.predicted_ms, static_cast<double>(sched->steps.size()) * 1e-3, 1e-9);  // 1 us per step
+    EXPECT_EQ(sched->steps.size(), 22u);
     EXPECT_FALSE(p.extrapolated);
     EXPECT_FALSE(p.prediction_error());  // nothing measured
   }
@@ -185,7 +187,8 @@ TEST(SweepSession, ParsesTheGridTextAndNamesEveryBadField) {
   EXPECT_EQ(bad.error()[2].where, "param");
   // A grid too large to enumerate saturates instead of wrapping.
   sweep::Spec huge;
-  for (int i = 0; i < 8; ++i) huge.params.push_back({"expansion", std::vector<ir::ParamValue>(1 << 10, std::int64_t{1})});
+  for (int i = 0; i < 8; ++i)
+    huge.params.push_back({"expansion", std::vector<ir::ParamValue>(1 << 10, std::int64_t{1})});
   EXPECT_EQ(sweep::point_count(huge), std::numeric_limits<std::size_t>::max());
 }
 
@@ -239,7 +242,8 @@ TEST(SweepSession, KeepsPointsLawsAndFrontConsistent) {
   session.recount(torchvision, std::nullopt);
   EXPECT_FALSE(session.points()[0].predicted_ms);
   EXPECT_DOUBLE_EQ(*session.points()[6].median_ms, 2.5);
-  EXPECT_EQ(session.points()[0].params, cost::analyze(sweep::apply(g, s, session.points()[0]), torchvision).totals.params);
+  EXPECT_EQ(session.points()[0].params,
+            cost::analyze(sweep::apply(g, s, session.points()[0]), torchvision).totals.params);
   EXPECT_TRUE(session.model_description().empty());
   EXPECT_TRUE(session.points()[6].pareto);
   // Another front: MAdds against parameters, over every valid point.
