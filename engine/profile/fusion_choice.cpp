@@ -44,10 +44,11 @@ Result<FusionSetting> parse_fusion(std::string_view text) {
 
 std::string FusionChoice::summary() const {
   std::string out = setting.str();
-  const std::string of = std::to_string(fused) + " of " + std::to_string(candidates) + " bottlenecks fused";
+  const std::string of = std::to_string(fused) + " of " + std::to_string(candidates) + " blocks fused";
   switch (setting.mode) {
     case FusionSetting::Mode::Auto:
-      if (!model_used) return out + " (no latency model: every bottleneck op by op)";
+      if (candidates == 0) return out + ": no block to fuse";
+      if (!model_used) return out + " (no latency model: every block op by op)";
       out += " (latency model): " + of + " in row bands";
       if (fused > 0) {
         char buf[64];
@@ -56,7 +57,7 @@ std::string FusionChoice::summary() const {
       }
       return out;
     case FusionSetting::Mode::Off:
-      return out + ": every bottleneck op by op";
+      return out + ": every block op by op";
     case FusionSetting::Mode::Rows:
       return out + ": " + of + " in row bands";
     case FusionSetting::Mode::Slices:

@@ -1,11 +1,12 @@
 #pragma once
-/// Which inverted residuals run fused. An expand 1x1 -> depthwise -> project
-/// 1x1 chain can run op by op (every expanded tensor materialised, as ONNX
-/// Runtime runs it), fused in row bands (the expanded rows stay in cache), or
-/// fused over channel slices (the MobileNetV2 paper's t-way split: least
-/// memory). Which of the first two is faster depends on the block's shape, the
-/// machine and the thread count, so by default the latency model decides,
-/// block by block, from the two schedules' predicted steps.
+/// Which blocks run fused. An inverted residual's expand 1x1 -> depthwise ->
+/// project 1x1 chain can run op by op (every expanded tensor materialised, as
+/// ONNX Runtime runs it), fused in row bands (the expanded rows stay in cache),
+/// or fused over channel slices (the MobileNetV2 paper's t-way split: least
+/// memory); a separable block's depthwise -> pointwise chain op by op or in
+/// row bands. Which is faster depends on the block's shape, the machine and
+/// the thread count, so by default the latency model decides, block by block,
+/// from the two schedules' predicted steps.
 
 #include <string>
 #include <string_view>
@@ -39,7 +40,7 @@ struct FusionChoice {
   /// Auto: the predicted time of the chosen form and of every chain op by op.
   double predicted_ns = 0, predicted_unfused_ns = 0;
   bool model_used = false;  ///< auto with a latency model (else op by op)
-  /// "auto (latency model): 11 of 16 bottlenecks fused in row bands, predicted 0.52 ms faster"
+  /// "auto (latency model): 11 of 17 blocks fused in row bands, predicted 0.52 ms faster"
   [[nodiscard]] std::string summary() const;
 };
 

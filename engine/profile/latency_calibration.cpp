@@ -262,6 +262,10 @@ std::vector<Probe> probes() {
                  {"activation", std::vector<std::string>{"relu6", "hswish", "swish"}[(i / 2) % 3]}};
     const std::int64_t split = r.pick(std::vector<std::int64_t>{2, 3, 6});
     add("inverted_residual", graph(h, h, cin, {b}), split, i % 2 == 0);
+    // Separable blocks (depthwise -> pointwise) fused in row bands: their depthwise reads the input in place.
+    if (i % 4 == 2)
+      add("separable", graph(h, h, cin, {{{"kind", "separable"}, {"out", cout}, {"kernel", k}, {"stride", s}}}), 0,
+          true);
     if (se) add("squeeze_excite", graph(h, h, cin, {b}), 0);
   }
   // Element-wise steps and data movement over a grid of sizes.

@@ -193,7 +193,8 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
           const std::int64_t hi =
               std::min(b.mid_in.h, (oy1 - 1) * b.dw_op.stride - b.dw_op.pad + (b.dw_op.k_h - 1) * b.dw_op.dilation + 1);
           const double rows = static_cast<double>(oy1 - oy0);
-          expand += gemm_work(kt, static_cast<double>(std::max<std::int64_t>(0, hi - have)) * win, e, cin);
+          if (b.expand >= 0)  // else the depthwise reads the block input in place
+            expand += gemm_work(kt, static_cast<double>(std::max<std::int64_t>(0, hi - have)) * win, e, cin);
           have = std::max(have, hi);
           project += gemm_work(kt, rows * wout, cout, e);
         }

@@ -18,9 +18,10 @@
 namespace convscope::profile {
 
 /// Bumped whenever the features or the fit change: older calibrations are redone.
-inline constexpr int kLatencyModelVersion =
-    4;  ///< 2: a fused sigmoid / swish is a feature of GEMM and depthwise steps; 3: shuffles by group count, grouped
-        ///< pointwise probes; 4: bottlenecks fused in row bands
+/// 2: a fused sigmoid / swish is a feature of GEMM and depthwise steps; 3: shuffles by
+/// group count, grouped pointwise probes; 4: bottlenecks fused in row bands; 5: separable
+/// blocks fused in row bands.
+inline constexpr int kLatencyModelVersion = 5;
 inline constexpr int kMaxFeatures = 12;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

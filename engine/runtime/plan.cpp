@@ -117,16 +117,20 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
       const BottleneckShape& b = *s.bottleneck;
       BottleneckWeights& bw = s.bw;
       std::vector<float> ew, dww, pw;
-      fold_into(a.ops[static_cast<std::size_t>(b.expand)].op, b.cin, *op_w(b.expand), op_w(b.bn1), ew, bw.expand_bias);
+      if (b.expand >= 0)
+        fold_into(a.ops[static_cast<std::size_t>(b.expand)].op, b.cin, *op_w(b.expand), op_w(b.bn1), ew,
+                  bw.expand_bias);
       fold_into(b.dw_op, b.e, *op_w(b.dw), op_w(b.bn2), dww, bw.dw_bias);
       fold_into(a.ops[static_cast<std::size_t>(b.project)].op, b.e, *op_w(b.project), op_w(b.bn3), pw, bw.project_bias);
       const std::int64_t kk = b.dw_op.k_h * b.dw_op.k_w;
       for (std::int64_t q = 0; q < b.slices(); ++q) {
         const std::int64_t lo = b.lo[static_cast<std::size_t>(q)], es = b.lo[static_cast<std::size_t>(q) + 1] - lo;
         // Expand: rows lo..lo+es of W[e][cin].
-        std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(kt, es, b.cin)));
-        kernels::pack_gemm_b(kt, ew.data() + lo * b.cin, es, b.cin, packed.data());
-        bw.expand_w.push_back(std::move(packed));
+        if (b.expand >= 0) {
+          std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(kt, es, b.cin)));
+          kernels::pack_gemm_b(kt, ew.data() + lo * b.cin, es, b.cin, packed.data());
+          bw.expand_w.push_back(std::move(packed));
+        }
         // Depthwise: these channels, packed for the kernel.
         std::vector<float> dws(static_cast<std::size_t>(kk * kernels::dw_weight_stride(es)));
         kernels::pack_depthwise(dww.data() + lo * kk, es, kk, dws.data());

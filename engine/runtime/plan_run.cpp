@@ -143,7 +143,7 @@ void Plan::Impl::run_conv_transpose(const Step& s) {
 void Plan::Impl::run_bottleneck_rows(const Step& s) {
   const BottleneckShape& b = *s.bottleneck;
   const BottleneckWeights& bw = s.bw;
-  const float* x = ptr(s.in[0]);
+  float* const x = ptr(s.in[0]);  // only read (a view's pointer is not const)
   float* y = ptr(s.out);
   const std::int64_t e = b.e, hin = b.mid_in.h, win = b.mid_in.w, hout = b.mid_out.h, wout = b.mid_out.w;
   const std::int64_t sy = b.dw_op.stride, pad = b.dw_op.pad, reach = (b.dw_op.k_h - 1) * b.dw_op.dilation;
@@ -163,8 +163,9 @@ void Plan::Impl::run_bottleneck_rows(const Step& s) {
         const std::int64_t lo = std::max<std::int64_t>(0, oy0 * sy - pad);
         const std::int64_t hi = std::min(hin, (oy1 - 1) * sy - pad + reach + 1);
         // The rows this band shares with the previous one are expanded already: to the front.
-        std::int64_t from = lo;
-        if (img == have_img && have_lo <= lo && lo < have_hi) {
+        // Without an expand (a separable block) the depthwise reads the input in place.
+        std::int64_t from = b.expand >= 0 ? lo : hi;
+        if (b.expand >= 0 && img == have_img && have_lo <= lo && lo < have_hi) {
           std::memmove(ebuf, ebuf + (lo - have_lo) * win * e, static_cast<std::size_t>((have_hi - lo) * win * e) * 4);
           from = have_hi;
         }
@@ -185,7 +186,7 @@ void Plan::Impl::run_bottleneck_rows(const Step& s) {
         // The depthwise sees the image through views shifted so that their row
         // indices are the image's; it reads only rows [lo, hi) and writes rows [oy0, oy1).
         kernels::DwArgs d;
-        d.in = {ebuf - lo * win * e, hin, win, e, e};
+        d.in = {b.expand >= 0 ? ebuf - lo * win * e : x + img * hin * win * e, hin, win, e, e};
         d.out = {dbuf - oy0 * wout * e, hout, wout, e, e};
         d.k = b.dw_op.k_h;
         d.stride = sy;

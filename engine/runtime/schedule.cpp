@@ -103,11 +103,10 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
       return op.kind == ir::OpKind::Conv && op.k_h == 1 && op.k_w == 1 && op.stride == 1 && op.pad == 0 &&
              op.groups == 1 && op.dilation == 1;
     };
-    const auto* ex = op_at(j);
-    if (!ex || !is_pointwise(ex->op)) return std::nullopt;
-    const int block_in = ex->inputs.front();
-    cur = ex->output;
-    std::vector<int> covered{static_cast<int>(j++)};
+    const auto* first = op_at(j);
+    if (!first || first->op.kind != ir::OpKind::Conv) return std::nullopt;
+    const int block_in = first->inputs.front();
+    std::vector<int> covered;
     auto take = [&](ir::OpKind kind) -> const cost::OpRecord* {
       const auto* q = next_reads_cur(kind);
       if (q) {
@@ -116,10 +115,22 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
       }
       return q;
     };
-    const auto* bn1 = take(ir::OpKind::BatchNorm);
-    const auto* act1 = take(ir::OpKind::Activation);
-    const auto* dw = take(ir::OpKind::Conv);
-    const std::int64_t e = ex->op.out_c;
+    // With an expand 1x1 (the inverted residual), or, in row bands, from the
+    // depthwise on (the separable block: depthwise -> pointwise).
+    const cost::OpRecord *ex = nullptr, *bn1 = nullptr, *act1 = nullptr, *dw = nullptr;
+    if (is_pointwise(first->op)) {
+      ex = first;
+      cur = ex->output;
+      covered.push_back(static_cast<int>(j++));
+      bn1 = take(ir::OpKind::BatchNorm);
+      act1 = take(ir::OpKind::Activation);
+      dw = take(ir::OpKind::Conv);
+    } else if (options.fuse_rows) {
+      dw = first;
+      cur = dw->output;
+      covered.push_back(static_cast<int>(j++));
+    }
+    const std::int64_t e = ex ? ex->op.out_c : a.tensors[static_cast<std::size_t>(block_in)].shape.c;
     if (!dw || dw->op.groups != e || dw->op.out_c != e) return std::nullopt;
     const auto* bn2 = take(ir::OpKind::BatchNorm);
     const auto* act2 = take(ir::OpKind::Activation);
@@ -134,11 +145,11 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
       covered.push_back(static_cast<int>(j++));
       cur = q->output;
     }
-    const auto* act3 = add ? take(ir::OpKind::Activation) : nullptr;
+    const auto* act3 = take(ir::OpKind::Activation);
 
     auto index = [&](const cost::OpRecord* r) { return r ? static_cast<int>(r - a.ops.data()) : -1; };
     ScheduledStep st;
-    st.op = ex->op;
+    st.op = first->op;
     st.info.kind = StepKind::FusedBottleneck;
     st.info.node = node;
     st.info.ops = covered;
@@ -153,7 +164,7 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
     b.e = e;
     b.cout = pr->op.out_c;
     b.dw_op = dw->op;
-    b.mid_in = a.tensors[static_cast<std::size_t>(ex->output)].shape;
+    b.mid_in = a.tensors[static_cast<std::size_t>(ex ? ex->output : block_in)].shape;
     b.mid_out = a.tensors[static_cast<std::size_t>(dw->output)].shape;
     b.shortcut = add != nullptr;
     b.act_expand = act1 ? act1->op.act : ir::Activation::None;
@@ -166,10 +177,10 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
     for (std::int64_t q = 0; q < slices; ++q) {
       const std::int64_t es = b.lo[static_cast<std::size_t>(q) + 1] - b.lo[static_cast<std::size_t>(q)];
       widest = std::max(widest, es);
-      wfloats += kernels::packed_b_size(kt, es, b.cin) + kk * kernels::dw_weight_stride(es) +
+      wfloats += (ex ? kernels::packed_b_size(kt, es, b.cin) : 0) + kk * kernels::dw_weight_stride(es) +
                  kernels::packed_b_size(kt, b.cout, es);
     }
-    wfloats += b.e * 2 + b.cout;  // biases
+    wfloats += b.e * (ex ? 2 : 1) + b.cout;  // biases
     st.info.name = "fused(" + std::to_string(covered.size()) + " ops, ";
     if (options.fuse_rows) {
       // The most output rows whose expanded rows and depthwise output fit
@@ -185,7 +196,7 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
       while (r < b.mid_out.h && (band_bytes(r + 1) <= kBandBytes || r * b.mid_out.w < min_pixels)) ++r;
       const std::int64_t bands = (b.mid_out.h + r - 1) / r;
       b.band_rows = (b.mid_out.h + bands - 1) / bands;
-      b.ebuf_floats = b.input_rows(b.band_rows) * b.mid_in.w * e;
+      b.ebuf_floats = ex ? b.input_rows(b.band_rows) * b.mid_in.w * e : 0;  // else read in place
       b.dbuf_floats = b.band_rows * b.mid_out.w * e;
       st.info.name += "rows of " + std::to_string(b.band_rows) + ")";
     } else {

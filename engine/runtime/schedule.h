@@ -35,7 +35,8 @@ struct PlanOptions {
   /// which then never exists whole (MobileNetV2 paper, sec. 5.1, the t-way
   /// split). 0 = run the chain op by op.
   std::int64_t split = 0;
-  /// Run each such chain as one step over bands of output rows instead: a band's
+  /// Run each such chain, and each depthwise -> pointwise chain (the separable
+  /// block), as one step over bands of output rows instead: a band's
   /// expanded rows are computed once (the rows a band shares with the next stay
   /// in the buffer), then the depthwise and the project run on them, all in a
   /// per-thread buffer sized for the L2 cache, so the expanded tensor never
