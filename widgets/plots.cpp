@@ -35,12 +35,14 @@ QString num(double v, int precision) { return QString::number(v, 'f', precision)
 QString madds(std::int64_t v) { return qs(io::human(v)); }
 
 /// Step kinds grouped for colouring: the GEMMs, the depthwise convolutions, the other
-/// convolutions, and everything element-wise (adds, activations, pools, shuffles, ...).
-constexpr int kGroups = 4;
+/// convolutions, everything element-wise (adds, activations, pools, shuffles, ...) and
+/// the fused blocks (expand, depthwise and project in one step).
+constexpr int kGroups = 5;
 int kind_group(const std::string& kind) {
   if (kind == "gemm") return 0;
   if (kind == "depthwise") return 1;
-  if (kind == "conv_im2col" || kind == "conv_transpose" || kind == "fused_bottleneck") return 2;
+  if (kind == "conv_im2col" || kind == "conv_transpose") return 2;
+  if (kind == "fused_bottleneck") return 4;
   return 3;
 }
 QString group_name(int group) {
@@ -51,6 +53,8 @@ QString group_name(int group) {
       return QStringLiteral("Depthwise");
     case 2:
       return QStringLiteral("Other convolution");
+    case 4:
+      return QStringLiteral("Fused block");
     default:
       return QStringLiteral("Element-wise and other");
   }
@@ -63,6 +67,8 @@ QColor group_colour(int group) {
       return {0x2e, 0x7d, 0x32};
     case 2:
       return {0x6a, 0x1b, 0x9a};
+    case 4:
+      return {0x00, 0x83, 0x8f};
     default:
       return {0xef, 0x6c, 0x00};
   }
