@@ -60,9 +60,10 @@ void BM_PredictLatency(benchmark::State& state, const std::string& preset, std::
   if (split > 0) fusion = {profile::FusionSetting::Mode::Slices, split};
   std::size_t steps = 0;
   for (auto _ : state) {
-    const runtime::PlanOptions po = profile::apply_fusion(g, an, &m, fusion, {});
-    auto s = runtime::Schedule::build(g, an, po);
-    const auto p = m.predict(*s);  // every step's features and its kind's dot product
+    std::optional<runtime::Schedule> s;
+    const runtime::PlanOptions po = profile::apply_fusion(g, an, &m, fusion, {}, nullptr, &s);
+    if (!s) s = *runtime::Schedule::build(g, an, po);  // (the presets always schedule)
+    const auto p = m.predict(*s);                      // every step's features and its kind's dot product
     benchmark::DoNotOptimize(p.total_ns);
     steps = s->steps.size();
   }

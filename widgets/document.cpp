@@ -297,10 +297,14 @@ void Document::predict() {
   runtime::PlanOptions po;
   po.threads = model_->threads;
   profile::FusionChoice choice;
-  po = profile::apply_fusion(graph_, analysis_, &*model_, {}, po, &choice);
+  std::optional<runtime::Schedule> schedule;
+  po = profile::apply_fusion(graph_, analysis_, &*model_, {}, po, &choice, &schedule);
   fusion_ = choice.summary();
-  auto schedule = runtime::Schedule::build(graph_, analysis_, po);
-  if (!schedule) return;
+  if (!schedule) {
+    auto built = runtime::Schedule::build(graph_, analysis_, po);
+    if (!built) return;
+    schedule = std::move(*built);
+  }
   const auto p = model_->predict(*schedule);
   predicted_ns_.assign(analysis_.ops.size(), 0.0);
   for (std::size_t s = 0; s < p.steps.size(); ++s) {

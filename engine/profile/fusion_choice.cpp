@@ -78,7 +78,8 @@ std::map<int, double> per_node(const runtime::Schedule& s, const LatencyModel& m
 }  // namespace
 
 runtime::PlanOptions apply_fusion(const ir::Graph& graph, const cost::Analysis& a, const LatencyModel* model,
-                                  const FusionSetting& setting, runtime::PlanOptions base, FusionChoice* choice) {
+                                  const FusionSetting& setting, runtime::PlanOptions base, FusionChoice* choice,
+                                  std::optional<runtime::Schedule>* schedule) {
   FusionChoice c;
   c.setting = setting;
   base.split = 0;
@@ -93,6 +94,10 @@ runtime::PlanOptions apply_fusion(const ir::Graph& graph, const cost::Analysis& 
     for (const auto& st : fused->steps)
       if (st.bottleneck) chains.push_back(st.info.node);
   c.candidates = static_cast<int>(chains.size());
+  // The schedule of the options returned, where one built here is it: with
+  // nothing to fuse, every form schedules alike.
+  std::optional<runtime::Schedule> same;
+  if (fused && (chains.empty() || setting.mode == FusionSetting::Mode::Rows)) same = std::move(*fused);
   switch (setting.mode) {
     case FusionSetting::Mode::Off:
       break;
@@ -118,6 +123,10 @@ runtime::PlanOptions apply_fusion(const ir::Graph& graph, const cost::Analysis& 
         if (fn < un) chosen.push_back(node);
       }
       c.fused = static_cast<int>(chosen.size());
+      if (chosen.empty())
+        same = std::move(*unfused);
+      else if (chosen.size() == chains.size())
+        same = std::move(*fused);
       if (!chosen.empty()) {
         base.fuse_rows = true;
         base.fused_nodes = std::move(chosen);
@@ -126,6 +135,7 @@ runtime::PlanOptions apply_fusion(const ir::Graph& graph, const cost::Analysis& 
     }
   }
   if (choice) *choice = c;
+  if (schedule) *schedule = std::move(same);
   return base;
 }
 

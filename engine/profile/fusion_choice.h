@@ -8,6 +8,7 @@
 /// the thread count, so by default the latency model decides, block by block,
 /// from the two schedules' predicted steps.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -48,9 +49,12 @@ struct FusionChoice {
 /// chain runs in row bands where `model` predicts them faster than its ops one
 /// by one, op by op elsewhere and everywhere when there is no model.
 /// Building the two schedules and predicting them costs well under a
-/// millisecond for a preset.
+/// millisecond for a preset. `schedule`, when given, receives the schedule of
+/// the options returned if one built on the way is it (nothing to fuse, every
+/// block or none chosen, rows forced), else nullopt: callers that only predict
+/// then need not build it again.
 runtime::PlanOptions apply_fusion(const ir::Graph& graph, const cost::Analysis& a, const LatencyModel* model,
                                   const FusionSetting& setting, runtime::PlanOptions base,
-                                  FusionChoice* choice = nullptr);
+                                  FusionChoice* choice = nullptr, std::optional<runtime::Schedule>* schedule = nullptr);
 
 }  // namespace convscope::profile

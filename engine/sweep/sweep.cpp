@@ -195,13 +195,14 @@ Result<bool> check(const ir::Graph& graph, const Spec& spec) {
 namespace {
 /// How a point runs: bottlenecks over `split` channel slices, else fused where
 /// the latency model predicts it pays (op by op without one), as a profile runs them.
+/// `schedule`: as apply_fusion gives it (the plan's schedule when built on the way).
 runtime::PlanOptions point_plan(const ir::Graph& g, const cost::Analysis& a, const profile::LatencyModel* model,
-                                std::int64_t split, int threads) {
+                                std::int64_t split, int threads, std::optional<runtime::Schedule>* schedule = nullptr) {
   runtime::PlanOptions po;
   po.threads = threads;
   profile::FusionSetting fusion;
   if (split > 0) fusion = {profile::FusionSetting::Mode::Slices, split};
-  return profile::apply_fusion(g, a, model, fusion, po);
+  return profile::apply_fusion(g, a, model, fusion, po, nullptr, schedule);
 }
 }  // namespace
 
@@ -239,8 +240,11 @@ std::vector<Point> evaluate(const ir::Graph& graph, const Spec& spec, const cost
         p.madds = an.totals.madds;
         p.peak_memory_bytes = an.memory.peak_bytes;
         if (model && p.valid) {
-          const runtime::PlanOptions po = point_plan(g, an, model, split, model->threads);
-          if (auto s = runtime::Schedule::build(g, an, po)) {
+          std::optional<runtime::Schedule> s;
+          const runtime::PlanOptions po = point_plan(g, an, model, split, model->threads, &s);
+          if (!s)
+            if (auto built = runtime::Schedule::build(g, an, po)) s = std::move(*built);
+          if (s) {
             const auto pred = model->predict(*s);
             p.predicted_ms = pred.total_ns / 1e6;
             p.extrapolated = pred.extrapolated > 0;

@@ -192,6 +192,19 @@ TEST(FusionChoice, AutoFusesWhereTheModelPredictsLess) {
   EXPECT_EQ(c.fused, 17);
   EXPECT_GT(c.predicted_unfused_ns, c.predicted_ns);
   EXPECT_NE(c.summary().find("17 of 17 blocks fused in row bands"), std::string::npos) << c.summary();
+  // Every block chosen: the schedule built on the way is the plan's, given back.
+  std::optional<runtime::Schedule> given;
+  o = profile::apply_fusion(g, a, &flat, {}, {}, &c, &given);
+  ASSERT_TRUE(given.has_value());
+  const auto rebuilt = runtime::Schedule::build(g, a, o);
+  ASSERT_TRUE(rebuilt.has_value());
+  ASSERT_EQ(given->steps.size(), rebuilt->steps.size());
+  for (std::size_t i = 0; i < given->steps.size(); ++i)
+    EXPECT_EQ(given->steps[i].info.name, rebuilt->steps[i].info.name);
+  EXPECT_EQ(given->arena_floats, rebuilt->arena_floats);
+  // Forced slices: not built on the way, so not given.
+  profile::apply_fusion(g, a, &flat, {Mode::Slices, 4}, {}, &c, &given);
+  EXPECT_FALSE(given.has_value());
   // A model where the fused step costs more than the ops it covers: nothing fused.
   profile::LatencyModel dear = flat;
   dear.fits[static_cast<std::size_t>(StepKind::FusedBottleneck)].coef[0] = 10000.0;
