@@ -86,6 +86,42 @@ void gemm_shapes(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(BM_Gemm)->Apply(gemm_shapes);
+
+/// The same GEMM with its weights evicted before every run (a 64 MiB write
+/// between runs, not timed), as a network meets a layer: its weights come back
+/// from L3 or DRAM, its input is the previous step's output (re-read here
+/// after the write, so it is warm in L2).
+void BM_GemmColdB(benchmark::State& state) {
+  const std::int64_t m = state.range(0) * state.range(0), k = state.range(1), n = state.range(2);
+  const auto& kt = kernels::best_kernels();
+  auto a = random_vec(static_cast<std::size_t>(m * k));
+  auto w = random_vec(static_cast<std::size_t>(n * k));
+  std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(kt, n, k)));
+  kernels::pack_gemm_b(kt, w.data(), n, k, packed.data());
+  std::vector<float> c(static_cast<std::size_t>(m * n)), evict(std::size_t{16} << 20);
+  kernels::GemmArgs g{m, n, k, a.data(), k, packed.data(), c.data(), n, nullptr, ir::Activation::ReLU};
+  float sink = 0.f;
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (std::size_t i = 0; i < evict.size(); i += 16) evict[i] += 1.f;
+    for (std::size_t i = 0; i < a.size(); i += 16) sink += a[i];
+    state.ResumeTiming();
+    kt.gemm(g, 0, m);
+    benchmark::ClobberMemory();
+  }
+  benchmark::DoNotOptimize(sink);
+  state.counters["FLOP/s"] =
+      benchmark::Counter(static_cast<double>(2 * m * n * k), benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(kernels::isa_name(kt.isa));
+}
+BENCHMARK(BM_GemmColdB)
+    ->ArgNames({"H", "K", "N"})
+    ->Args({14, 512, 512})
+    ->Args({7, 1024, 1024})
+    ->Args({7, 960, 160})
+    ->Args({7, 320, 1280})
+    ->Args({13, 512, 1000})
+    ->Iterations(100);  // the eviction is untimed, so a time-based count would run only a few
 BENCHMARK(BM_Gemm)->ArgNames({"H", "K", "N", "portable"})->Args({56, 128, 128, 1});  // the portable path, for the ratio
 
 void BM_Depthwise(benchmark::State& state) {

@@ -33,6 +33,10 @@ struct MicroArgs {
   std::int64_t seg = 0, seg_left = 0;
   const float* seg_base = nullptr;
   const std::int64_t* seg_next = nullptr;
+  // Lines of packed B to bring towards L2 while this tile runs (the tile's
+  // share of the next panel), spread over its depth steps; pf_lines == 0: none.
+  const float* pf = nullptr;
+  std::int64_t pf_lines = 0;
 };
 
 /// One micro-kernel call for `rows` (1 <= rows <= Micro::kMr) rows: every row
@@ -53,6 +57,7 @@ void gemm_rows(const convscope::kernels::GemmArgs& g, std::int64_t row_begin, st
   constexpr std::int64_t kKc = Micro::kKc, kNr = Micro::kNr;
   constexpr std::int64_t kMc = Micro::kMr * 12;
   const std::int64_t panels = (g.n + kNr - 1) / kNr;
+  const float* const b_end = g.packed_b + panels * kNr * g.k;
   alignas(64) float bias_pad[kNr];
   for (std::int64_t k0 = 0; k0 < g.k; k0 += kKc) {
     const std::int64_t kc = std::min(kKc, g.k - k0);
@@ -68,9 +73,20 @@ void gemm_rows(const convscope::kernels::GemmArgs& g, std::int64_t row_begin, st
           bias = bias_pad;
         }
         const float* bp = g.packed_b + (k0 * panels + p * kc) * kNr;  // see pack_gemm_b
-        for (std::int64_t i = m0; i < m1; i += Micro::kMr) {
+        // The next panel in B's stream, shared out among this panel's tiles:
+        // a layer's weights come from L3 or DRAM once per run, and the few
+        // tiles of a small layer cannot hide that latency on their own.
+        const float* next = bp + kc * kNr;
+        const std::int64_t next_lines = std::min(kc * kNr, b_end - next) * 4 / 64;
+        const std::int64_t tiles = (m1 - m0 + Micro::kMr - 1) / Micro::kMr;
+        const std::int64_t share = next_lines > 0 ? (next_lines + tiles - 1) / tiles : 0;
+        for (std::int64_t i = m0, t = 0; i < m1; i += Micro::kMr, ++t) {
           const float* arow = g.a + i * g.lda;
           MicroArgs a{kc, arow + k0, g.lda, bp, g.c + i * g.ldc + j, g.ldc, nr, first, bias, g.act, last};
+          if (share > 0) {
+            a.pf = next + t * share * 16;
+            a.pf_lines = std::max<std::int64_t>(0, std::min(share, next_lines - t * share));
+          }
           if (g.a_seg > 0) {
             const std::int64_t si = k0 / g.a_seg, within = k0 % g.a_seg;
             a.a = arow + g.a_seg_offsets[si] + within;

@@ -224,6 +224,13 @@ struct Micro {
         for (int v = 0; v < NV; ++v) acc[r][v] = V::fmadd(av, bv[v], acc[r][v]);
       }
     };
+    // The next panel's lines, a few per depth step (see MicroArgs::pf).
+    const float* pf = m.pf;
+    std::int64_t pf_left = m.pf_lines;
+    const std::int64_t pf_per_step = (m.pf_lines + m.kc - 1) / m.kc;
+    auto prefetch_next = [&] {
+      for (std::int64_t l = 0; l < pf_per_step && pf_left > 0; ++l, --pf_left, pf += 16) __builtin_prefetch(pf, 0, 2);
+    };
     if constexpr (kSeg) {
       // A in segments (an implicit im2col): a pointer stepped through each
       // segment, then moved to the next one.
@@ -231,6 +238,7 @@ struct Micro {
       std::int64_t left = m.seg_left;
       const std::int64_t* next = m.seg_next;
       for (; k < m.kc; ++k, b += kNr) {
+        prefetch_next();
         depth_step(ak, b);
         ++ak;
         if (--left == 0) {
@@ -239,7 +247,10 @@ struct Micro {
         }
       }
     }
-    for (; k < m.kc; ++k, b += kNr) depth_step(a + k, b);
+    for (; k < m.kc; ++k, b += kNr) {
+      prefetch_next();
+      depth_step(a + k, b);
+    }
     if (m.last) {
       if (m.bias) {
 #pragma GCC unroll 4
