@@ -107,10 +107,10 @@ void Plan::Impl::run_conv_transpose(const Step& s) {
   float* y = ptr(s.out);
   const std::int64_t g = s.op.groups, cin_g = in.c / g, cout_g = s.op.out_c / g;
   const std::int64_t kk = s.op.k_h * s.op.k_w, ncols = kk * cout_g;
-  const std::int64_t per = kernels::packed_b_size(*kt, ncols, cin_g);
+  const std::int64_t per = kernels::packed_b_size(*kt, ncols, cin_g), ys = stride(s.out);
   // Output starts as the bias; every input pixel scatters a k x k patch into it.
   for (std::int64_t px = 0; px < batch * out.h * out.w; ++px)
-    std::memcpy(y + px * out.c, s.bias.data(), static_cast<std::size_t>(out.c) * sizeof(float));
+    std::memcpy(y + px * ys, s.bias.data(), static_cast<std::size_t>(out.c) * sizeof(float));
   float* col = scratch.front().get();
   const std::int64_t pixels = batch * in.h * in.w;
   for (std::int64_t p0 = 0; p0 < pixels; p0 += kIm2colTile) {
@@ -129,7 +129,7 @@ void Plan::Impl::run_conv_transpose(const Step& s) {
           for (std::int64_t kx = 0; kx < s.op.k_w; ++kx) {
             const std::int64_t ox = ix * s.op.stride - s.op.pad + kx * s.op.dilation;
             if (ox < 0 || ox >= out.w) continue;
-            float* dst = y + ((b * out.h + oy) * out.w + ox) * out.c + grp * cout_g;
+            float* dst = y + ((b * out.h + oy) * out.w + ox) * ys + grp * cout_g;
             const float* patch = src + (ky * s.op.k_w + kx) * cout_g;
             for (std::int64_t o = 0; o < cout_g; ++o) dst[o] += patch[o];
           }
@@ -137,7 +137,12 @@ void Plan::Impl::run_conv_transpose(const Step& s) {
       }
     }
   }
-  if (s.act != ir::Activation::None) kt->activation(y, batch * out.elements(), s.act);
+  if (s.act == ir::Activation::None) return;
+  if (ys == out.c) {
+    kt->activation(y, batch * out.elements(), s.act);
+    return;
+  }
+  for (std::int64_t px = 0; px < batch * out.h * out.w; ++px) kt->activation(y + px * ys, out.c, s.act);
 }
 
 void Plan::Impl::run_bottleneck_rows(const Step& s) {
@@ -384,10 +389,10 @@ void Plan::Impl::run_step(const Step& s) {
       return;
     }
     case StepKind::Slice: {
-      const std::int64_t cin = shape(s.in[0]).c;
+      const std::int64_t cin = shape(s.in[0]).c, ys = stride(s.out);
       const float* x = ptr(s.in[0]);
       for (std::int64_t px = 0; px < batch * out.h * out.w; ++px)
-        std::memcpy(y + px * out.c, x + px * cin + s.op.slice_start, static_cast<std::size_t>(out.c) * sizeof(float));
+        std::memcpy(y + px * ys, x + px * cin + s.op.slice_start, static_cast<std::size_t>(out.c) * sizeof(float));
       return;
     }
     case StepKind::Shuffle:
@@ -398,7 +403,7 @@ void Plan::Impl::run_step(const Step& s) {
       for (std::int64_t b = 0; b < batch; ++b) {
         kernels::PoolArgs pa;
         pa.in = {ptr(s.in[0]) + b * in.elements(), in.h, in.w, in.c, in.c};
-        pa.out = {y + b * out.elements(), out.h, out.w, out.c, out.c};
+        pa.out = {y + b * out.h * out.w * stride(s.out), out.h, out.w, out.c, stride(s.out)};
         pa.k = s.op.k_h;
         pa.stride = s.op.stride;
         pa.pad = s.op.pad;
@@ -422,11 +427,11 @@ void Plan::Impl::run_step(const Step& s) {
     case StepKind::Upsample: {
       const ir::Shape in = shape(s.in[0]);
       const float* x = ptr(s.in[0]);
-      const std::int64_t sc = s.op.scale;
+      const std::int64_t sc = s.op.scale, ys = stride(s.out);
       for (std::int64_t b = 0; b < batch; ++b)
         for (std::int64_t oy = 0; oy < out.h; ++oy)
           for (std::int64_t ox = 0; ox < out.w; ++ox) {
-            float* yo = y + ((b * out.h + oy) * out.w + ox) * out.c;
+            float* yo = y + ((b * out.h + oy) * out.w + ox) * ys;
             if (s.op.upsample == ir::UpsampleMode::Nearest) {
               std::memcpy(yo, x + ((b * in.h + oy / sc) * in.w + ox / sc) * in.c,
                           static_cast<std::size_t>(out.c) * sizeof(float));
@@ -448,11 +453,11 @@ void Plan::Impl::run_step(const Step& s) {
       return;
     }
     case StepKind::CReLU: {
-      const std::int64_t cin = shape(s.in[0]).c;
+      const std::int64_t cin = shape(s.in[0]).c, ys = stride(s.out);
       const float* x = ptr(s.in[0]);
       for (std::int64_t px = 0; px < batch * out.h * out.w; ++px) {
         const float* xi = x + px * cin;
-        float* yo = y + px * out.c;
+        float* yo = y + px * ys;
         for (std::int64_t c = 0; c < cin; ++c) {
           yo[c] = xi[c] > 0.f ? xi[c] : 0.f;
           yo[cin + c] = xi[c] < 0.f ? -xi[c] : 0.f;

@@ -3,50 +3,24 @@
 #include <algorithm>
 #include <optional>
 
+#include "runtime/memory_plan.h"
 #include "runtime/reference_executor.h"
 
 namespace convscope::runtime {
 
-namespace {
-constexpr std::int64_t kAlignFloats = 16;  // 64-byte alignment inside the arena
-}  // namespace
-
-std::string_view step_kind_name(StepKind k) {
-  switch (k) {
-    case StepKind::Gemm:
-      return "gemm";
-    case StepKind::ConvIm2col:
-      return "conv_im2col";
-    case StepKind::Depthwise:
-      return "depthwise";
-    case StepKind::ConvTranspose:
-      return "conv_transpose";
-    case StepKind::ScaleShift:
-      return "scale_shift";
-    case StepKind::Activation:
-      return "activation";
-    case StepKind::Add:
-      return "add";
-    case StepKind::Mul:
-      return "mul";
-    case StepKind::Concat:
-      return "concat";
-    case StepKind::Slice:
-      return "slice";
-    case StepKind::Shuffle:
-      return "shuffle";
-    case StepKind::Pool:
-      return "pool";
-    case StepKind::GlobalPool:
-      return "global_pool";
-    case StepKind::Upsample:
-      return "upsample";
-    case StepKind::CReLU:
-      return "crelu";
-    case StepKind::FusedBottleneck:
-      return "fused_bottleneck";
-  }
-  return "?";
+const StepKindTraits& step_kind_traits(StepKind k) {
+  // In StepKind's order. strided_output: the executor in plan_run.cpp writes
+  // pixel p at y + p * stride(out) (every per-pixel writer does; element-wise
+  // steps over flat arrays, shuffles and the fused bottleneck do not).
+  static constexpr StepKindTraits kTraits[kStepKinds] = {
+      {"gemm", true},         {"conv_im2col", true}, {"depthwise", true}, {"conv_transpose", true},
+      {"scale_shift", false}, {"activation", false}, {"add", false},      {"mul", false},
+      {"concat", false},      {"slice", true},       {"shuffle", false},  {"pool", true},
+      {"global_pool", false}, {"upsample", true},    {"crelu", true},     {"fused_bottleneck", false},
+  };
+  static_assert(static_cast<int>(StepKind::CReLU) == 14 && static_cast<int>(StepKind::Slice) == 9,
+                "kTraits follows StepKind's order");
+  return kTraits[static_cast<int>(k)];
 }
 
 Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a, const PlanOptions& options) {
@@ -356,18 +330,15 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
     for (int v : p.steps[si].in) ++readers_of[static_cast<std::size_t>(v)];
   }
   for (int v : p.outputs) ++readers_of[static_cast<std::size_t>(v)];  // read by the caller too
-  // Whether v's producer writes its output with a pixel stride (GEMM, im2col, depthwise).
+  // Whether v's producer can write its output with a pixel stride.
   auto strided_writer = [&](int v) {
     const int pr = producer[static_cast<std::size_t>(v)];
-    if (pr < 0) return false;
-    const ScheduledStep& ps = p.steps[static_cast<std::size_t>(pr)];
-    return ps.info.kind == StepKind::ConvIm2col || ps.info.kind == StepKind::Depthwise ||
-           (ps.info.kind == StepKind::Gemm && ps.op.kind == ir::OpKind::Conv);
+    return pr >= 0 && step_kind_traits(p.steps[static_cast<std::size_t>(pr)].info.kind).strided_output;
   };
 
-  // Concat written in place: a convolution whose only reader is a concat writes
-  // straight into its channel range of the concat's output (the kernels take a
-  // pixel stride), and the concat copies only what remains.
+  // Concat written in place: a step whose only reader is a concat writes
+  // straight into its channel range of the concat's output (through a pixel
+  // stride), and the concat copies only what remains.
   if (options.concat_in_place) {
     for (auto& st : p.steps) {
       if (st.info.kind != StepKind::Concat || p.values[static_cast<std::size_t>(st.out)].parent >= 0) continue;
@@ -393,10 +364,10 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
     const int v = st.in[0];
     ScheduledValue& val = p.values[static_cast<std::size_t>(v)];
     if (strided_writer(v) && readers_of[static_cast<std::size_t>(v)] == 1 && val.parent < 0 && val.shape.c % 256 == 0)
-      val.pad_c = kAlignFloats;
+      val.pad_c = kArenaAlignFloats;  // one cache line
   }
 
-  // Liveness and arena placement (largest first, lowest offset that fits in time).
+  // Liveness, then each value's place in the arena (memory_plan.h).
   const int n_steps = static_cast<int>(p.steps.size());
   for (auto& v : p.values) {
     v.first = n_steps;
@@ -418,33 +389,17 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
       ScheduledValue& parent = p.values[static_cast<std::size_t>(v.parent)];
       parent.first = std::min(parent.first, v.first);
     }
-  std::vector<int> order(p.values.size());
-  for (std::size_t v = 0; v < order.size(); ++v) order[v] = static_cast<int>(v);
-  auto size_of = [&](const ScheduledValue& v) {
-    return (v.shape.h * v.shape.w * (v.shape.c + v.pad_c) * n + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
-  };
-  std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
-    return size_of(p.values[static_cast<std::size_t>(x)]) > size_of(p.values[static_cast<std::size_t>(y)]);
-  });
-  std::vector<int> placed;
-  for (int v : order) {
-    ScheduledValue& val = p.values[static_cast<std::size_t>(v)];
-    if (val.parent >= 0) continue;  // lives inside its concat's buffer
-    std::vector<std::pair<std::int64_t, std::int64_t>> busy;
-    for (int q : placed) {
-      const ScheduledValue& o2 = p.values[static_cast<std::size_t>(q)];
-      if (o2.first <= val.last && val.first <= o2.last) busy.emplace_back(o2.offset, o2.offset + size_of(o2));
-    }
-    std::sort(busy.begin(), busy.end());
-    std::int64_t offset = 0;
-    for (const auto& [b, e] : busy) {
-      if (offset + size_of(val) <= b) break;
-      offset = std::max(offset, e);
-    }
-    val.offset = offset;
-    p.arena_floats = std::max(p.arena_floats, offset + size_of(val));
-    placed.push_back(v);
+  std::vector<ArenaRequest> requests;
+  std::vector<int> roots;  // values with memory of their own (not inside a concat)
+  for (std::size_t v = 0; v < p.values.size(); ++v) {
+    const ScheduledValue& val = p.values[v];
+    if (val.parent >= 0) continue;
+    requests.push_back({val.shape.h * val.shape.w * (val.shape.c + val.pad_c) * n, val.first, val.last});
+    roots.push_back(static_cast<int>(v));
   }
+  const ArenaPlan arena = plan_arena(requests);
+  for (std::size_t i = 0; i < roots.size(); ++i) p.values[static_cast<std::size_t>(roots[i])].offset = arena.offsets[i];
+  p.arena_floats = arena.floats;
 
   // Scratch: one im2col / col2im tile per thread.
   for (const ScheduledStep& s : p.steps) {

@@ -72,7 +72,18 @@ enum class StepKind {
   FusedBottleneck,
 };
 inline constexpr int kStepKinds = static_cast<int>(StepKind::FusedBottleneck) + 1;
-std::string_view step_kind_name(StepKind k);
+
+/// What the planner may assume about a step kind's executor.
+struct StepKindTraits {
+  std::string_view name;
+  /// Writes its output through a pixel stride wider than its channels, so the
+  /// output can live inside a concat's buffer (written in place) or carry a
+  /// padded stride (a depthwise input). Only these kinds get either.
+  bool strided_output = false;
+};
+/// The one table of step kinds (schedule.cpp), indexed by StepKind.
+const StepKindTraits& step_kind_traits(StepKind k);
+inline std::string_view step_kind_name(StepKind k) { return step_kind_traits(k).name; }
 
 /// One step of a plan, as reported to profilers and users.
 struct StepInfo {

@@ -3,6 +3,7 @@
 // 1e-4 x max |reference output| for one block, 5e-4 for whole networks (float32
 // rounding, different summation order and BN folded into the weights compound
 // over 50 to 120 layers; IGCV3-D, the deepest, reaches about 2e-4).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -10,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "blocks/registry.h"
+#include "io/graph_json.h"
 #include "runtime/plan.h"
 #include "runtime/reference_executor.h"
 #include "test_util.h"
@@ -371,6 +373,52 @@ TEST(Plan, ConcatWrittenInPlaceSavesMemory) {
   // in place, the concat's buffer and the squeeze output are all there is while expanding.
   EXPECT_GE(with_copies->arena_bytes(), (px * 64 + px * 64 + px * 128) * 4);
   EXPECT_EQ(in_place->arena_bytes(), (px * 128 + px * 16) * 4);
+}
+
+}  // namespace
+}  // namespace convscope
+
+namespace convscope {
+namespace {
+
+// Every step kind the table marks as writing a strided output, written in
+// place into a concat (and so through a pixel stride wider than its
+// channels), against the reference, on every table and at 1 and 2 threads.
+TEST(Plan, EveryStridedWriterMatchesReferenceInsideAConcat) {
+  const std::vector<std::pair<std::string, std::string>> writers{
+      {"conv_transpose", R"("kind": "conv_transpose", "out": 12, "activation": "relu6")"},
+      {"conv_transpose, no activation", R"("kind": "conv_transpose", "out": 12, "activation": "none")"},
+      {"pool", R"("kind": "pool", "kernel": 2, "stride": 2)"},
+      {"upsample nearest", R"("kind": "upsample", "scale": 2)"},
+      {"upsample bilinear", R"("kind": "upsample", "scale": 2, "mode": "bilinear")"},
+      {"crelu", R"("kind": "crelu")"},
+      {"split", R"("kind": "split", "parts": 2, "index": 1)"},
+  };
+  for (const auto& [what, block] : writers) {
+    // x (10 x 12 x 20) -> writer -> concat with a 1x1 convolution of x brought to the writer's size.
+    const bool down = what == "pool", up = what.rfind("conv_transpose", 0) == 0 || what.rfind("upsample", 0) == 0;
+    const std::string side = down ? R"("kind": "conv", "out": 8, "kernel": 1, "stride": 2)"
+                             : up ? R"("kind": "conv_transpose", "out": 8, "kernel": 2, "stride": 2, "padding": 0)"
+                                  : R"("kind": "conv", "out": 8, "kernel": 1)";
+    const std::string text = R"({"format": "convscope-graph", "version": 1, "name": "t",
+      "blocks": [
+        {"id": "input", "kind": "input", "height": 10, "width": 12, "channels": 20},
+        {"id": "w", "inputs": ["input"], )" +
+                             block + R"(},
+        {"id": "s", "inputs": ["input"], )" +
+                             side + R"(},
+        {"id": "cat", "kind": "concat", "inputs": ["w", "s"]},
+        {"id": "out", "kind": "conv", "inputs": ["cat"], "out": 5, "kernel": 1}]})";
+    auto g = io::graph_from_json(text);
+    ASSERT_TRUE(g.has_value()) << what << ": " << format_diagnostics(g.error());
+    for (const auto* kt : tables())
+      for (int threads : {1, 2}) compare_with_reference(*g, what, *kt, threads);
+    const auto sched = runtime::Schedule::build(*g, cost::analyze(*g));
+    ASSERT_TRUE(sched.has_value()) << what;
+    const auto in_place = std::count_if(sched->values.begin(), sched->values.end(),
+                                        [](const runtime::ScheduledValue& v) { return v.parent >= 0; });
+    EXPECT_EQ(in_place, 2) << what << ": both concat inputs should be written in place";
+  }
 }
 
 }  // namespace
