@@ -164,3 +164,22 @@ inline void shuffle_loop(const float* __restrict x, float* __restrict y, std::in
       for (std::int64_t a = 0; a < per; ++a) yo[a * groups + g] = xi[g * per + a];
   }
 }
+
+inline void copy_pixels_loop(const float* x, std::int64_t sx, float* y, std::int64_t sy, std::int64_t pixels,
+                             std::int64_t c) {
+  for (std::int64_t p = 0; p < pixels; ++p)
+    for (std::int64_t i = 0; i < c; ++i) y[p * sy + i] = x[p * sx + i];
+}
+
+inline void crelu_loop(const float* x, float* y, std::int64_t pixels, std::int64_t c, std::int64_t sy) {
+  for (std::int64_t p = 0; p < pixels; ++p)
+    for (std::int64_t i = 0; i < c; ++i) {
+      const float v = x[p * c + i];
+      y[p * sy + i] = v > 0.f ? v : 0.f;
+      y[p * sy + c + i] = v < 0.f ? -v : 0.f;
+    }
+}
+
+inline void blend4_loop(const float* const* p, const float* w, float* y, std::int64_t c) {
+  for (std::int64_t i = 0; i < c; ++i) y[i] = w[0] * p[0][i] + w[1] * p[1][i] + w[2] * p[2][i] + w[3] * p[3][i];
+}

@@ -68,9 +68,10 @@ struct PoolArgs {
 /// Revision of the kernels and of how plans use them. Bump it with any change
 /// that moves their speed: latency models calibrated before are then redone.
 inline constexpr int kKernelRevision =
-    7;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
+    8;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
         // transposes; 5: B prefetched in 1-2 row GEMM tiles; 6: row bands of at least 4 GEMM row tiles;
-        // 7: every GEMM tile prefetches its share of B's next panel
+        // 7: every GEMM tile prefetches its share of B's next panel; 8: copies, CReLU, upsampling in the tables
+        // and written in place into concats
 
 struct KernelTable {
   Isa isa = Isa::Portable;
@@ -91,6 +92,14 @@ struct KernelTable {
   void (*channel_scale)(const float* x, const float* s, float* y, std::int64_t pixels, std::int64_t c) = nullptr;
   /// Global pooling of `pixels` pixels of c channels: y[i] = max or mean over p of x[p * c + i].
   void (*global_pool)(const float* x, float* y, std::int64_t pixels, std::int64_t c, bool max) = nullptr;
+  /// Copies `pixels` pixels of c channels: y[p * sy + i] = x[p * sx + i] (concat and slice copies; sx = 0
+  /// repeats one pixel, as nearest upsampling does).
+  void (*copy_pixels)(const float* x, std::int64_t sx, float* y, std::int64_t sy, std::int64_t pixels,
+                      std::int64_t c) = nullptr;
+  /// CReLU of `pixels` pixels of c channels into 2c: y[p * sy + i] = max(x, 0), y[p * sy + c + i] = max(-x, 0).
+  void (*crelu)(const float* x, float* y, std::int64_t pixels, std::int64_t c, std::int64_t sy) = nullptr;
+  /// y[i] = w[0] p[0][i] + w[1] p[1][i] + w[2] p[2][i] + w[3] p[3][i] over c floats (bilinear upsampling).
+  void (*blend4)(const float* const* p, const float* w, float* y, std::int64_t c) = nullptr;
   /// Calibration: `iterations` rounds of independent multiply-adds in registers;
   /// returns the FLOPs performed (writes a sink so nothing is optimised away).
   double (*fma_loop)(std::int64_t iterations, float* sink) = nullptr;

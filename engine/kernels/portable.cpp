@@ -83,10 +83,24 @@ double fma_loop(std::int64_t iterations, float* sink) {
 }  // namespace
 
 const KernelTable& table() {
-  static const KernelTable t{Isa::Portable,      gemm,       depthwise,        activation_loop, add_loop,
-                             scale_shift_loop,  pool_loop,  shuffle_loop,     channel_scale_loop,
-                             global_pool_loop,  fma_loop,   read_sum_loop,    Micro::kNr,      Micro::kKc,
-                             Micro::kMr};
+  static const KernelTable t{.isa = Isa::Portable,
+                             .gemm = gemm,
+                             .depthwise = depthwise,
+                             .activation = activation_loop,
+                             .add = add_loop,
+                             .scale_shift = scale_shift_loop,
+                             .pool = pool_loop,
+                             .shuffle = shuffle_loop,
+                             .channel_scale = channel_scale_loop,
+                             .global_pool = global_pool_loop,
+                             .copy_pixels = copy_pixels_loop,
+                             .crelu = crelu_loop,
+                             .blend4 = blend4_loop,
+                             .fma_loop = fma_loop,
+                             .read_sum = read_sum_loop,
+                             .gemm_nr = Micro::kNr,
+                             .gemm_kc = Micro::kKc,
+                             .gemm_mr = Micro::kMr};
   return t;
 }
 

@@ -35,7 +35,7 @@ constexpr int L = V::kLanes;
 inline R vector_exp(R x) {
   x = V::min(V::max(x, V::set1(-87.0f)), V::set1(88.0f));
   const R n = V::round(V::mul(x, V::set1(1.44269504088896341f)));
-  R r = V::fmadd(n, V::set1(-0.693145751953125f), x);  // ln 2, high part: 16 significant bits
+  R r = V::fmadd(n, V::set1(-0.693145751953125f), x);      // ln 2, high part: 16 significant bits
   r = V::fmadd(n, V::set1(-1.42860682030941723e-06f), r);  // ln 2 - the high part
   R p = V::set1(1.f / 5040.f);
   p = V::fmadd(p, r, V::set1(1.f / 720.f));
@@ -533,6 +533,60 @@ inline void shuffle_simd(const float* __restrict x, float* __restrict y, std::in
 }
 
 // ---------------------------------------------------------------------------
+// Data movement: concat and slice copies, upsampling, CReLU
+
+/// Whole vectors, then one masked vector for the channels past the last whole one.
+inline void copy_pixels_simd(const float* x, std::int64_t sx, float* y, std::int64_t sy, std::int64_t pixels,
+                             std::int64_t c) {
+  if (sx == c && sy == c) {
+    std::memcpy(y, x, static_cast<std::size_t>(pixels * c) * sizeof(float));
+    return;
+  }
+  const std::int64_t cv = c / L * L;
+  const M tail = V::tail_mask(c - cv);
+  for (std::int64_t p = 0; p < pixels; ++p) {
+    const float* xp = x + p * sx;
+    float* yp = y + p * sy;
+    for (std::int64_t ch = 0; ch < cv; ch += L) V::storeu(yp + ch, V::loadu(xp + ch));
+    if (cv < c) V::store_mask(yp + cv, tail, V::load_mask(xp + cv, tail));
+  }
+}
+
+inline void crelu_simd(const float* x, float* y, std::int64_t pixels, std::int64_t c, std::int64_t sy) {
+  const std::int64_t cv = c / L * L;
+  const M tail = V::tail_mask(c - cv);
+  const R zero = V::zero(), minus = V::set1(-1.f);
+  for (std::int64_t p = 0; p < pixels; ++p) {
+    const float* xp = x + p * c;
+    float* yp = y + p * sy;
+    for (std::int64_t ch = 0; ch < cv; ch += L) {
+      const R v = V::loadu(xp + ch);
+      V::storeu(yp + ch, V::max(v, zero));
+      V::storeu(yp + c + ch, V::max(V::mul(v, minus), zero));
+    }
+    if (cv < c) {
+      const R v = V::load_mask(xp + cv, tail);
+      V::store_mask(yp + cv, tail, V::max(v, zero));
+      V::store_mask(yp + c + cv, tail, V::max(V::mul(v, minus), zero));
+    }
+  }
+}
+
+inline void blend4_simd(const float* const* p, const float* w, float* y, std::int64_t c) {
+  const R w0 = V::set1(w[0]), w1 = V::set1(w[1]), w2 = V::set1(w[2]), w3 = V::set1(w[3]);
+  auto mix = [&](std::int64_t ch, auto load) {
+    return V::fmadd(w3, load(p[3] + ch),
+                    V::fmadd(w2, load(p[2] + ch), V::fmadd(w1, load(p[1] + ch), V::mul(w0, load(p[0] + ch)))));
+  };
+  const std::int64_t cv = c / L * L;
+  for (std::int64_t ch = 0; ch < cv; ch += L) V::storeu(y + ch, mix(ch, [](const float* q) { return V::loadu(q); }));
+  if (cv < c) {
+    const M tail = V::tail_mask(c - cv);
+    V::store_mask(y + cv, tail, mix(cv, [&](const float* q) { return V::load_mask(q, tail); }));
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Calibration
 
 /// kFmaChains independent FMA chains: enough to cover the FMA latency on every
@@ -555,10 +609,22 @@ inline double fma_loop(std::int64_t iterations, float* sink) {
 
 /// The table of this ISA.
 inline KernelTable make_table(convscope::kernels::Isa isa) {
-  KernelTable t{isa,       gemm,         depthwise,          activation_simd,  add_simd, scale_shift_loop,
-                pool_loop, shuffle_simd, channel_scale_loop, global_pool_loop, fma_loop, read_sum_loop};
-  t.gemm_nr = Micro::kNr;
-  t.gemm_kc = Micro::kKc;
-  t.gemm_mr = Micro::kMr;
-  return t;
+  return KernelTable{.isa = isa,
+                     .gemm = gemm,
+                     .depthwise = depthwise,
+                     .activation = activation_simd,
+                     .add = add_simd,
+                     .scale_shift = scale_shift_loop,
+                     .pool = pool_loop,
+                     .shuffle = shuffle_simd,
+                     .channel_scale = channel_scale_loop,
+                     .global_pool = global_pool_loop,
+                     .copy_pixels = copy_pixels_simd,
+                     .crelu = crelu_simd,
+                     .blend4 = blend4_simd,
+                     .fma_loop = fma_loop,
+                     .read_sum = read_sum_loop,
+                     .gemm_nr = Micro::kNr,
+                     .gemm_kc = Micro::kKc,
+                     .gemm_mr = Micro::kMr};
 }

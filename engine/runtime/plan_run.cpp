@@ -381,18 +381,14 @@ void Plan::Impl::run_step(const Step& s) {
           c0 += c;
           continue;
         }
-        const float* x = ptr(v);
-        for (std::int64_t px = 0; px < pixels; ++px)
-          std::memcpy(y + px * out.c + c0, x + px * c, static_cast<std::size_t>(c) * sizeof(float));
+        kt->copy_pixels(ptr(v), stride(v), y + c0, out.c, pixels, c);
         c0 += c;
       }
       return;
     }
     case StepKind::Slice: {
-      const std::int64_t cin = shape(s.in[0]).c, ys = stride(s.out);
-      const float* x = ptr(s.in[0]);
-      for (std::int64_t px = 0; px < batch * out.h * out.w; ++px)
-        std::memcpy(y + px * ys, x + px * cin + s.op.slice_start, static_cast<std::size_t>(out.c) * sizeof(float));
+      kt->copy_pixels(ptr(s.in[0]) + s.op.slice_start, shape(s.in[0]).c, y, stride(s.out), batch * out.h * out.w,
+                      out.c);
       return;
     }
     case StepKind::Shuffle:
@@ -429,42 +425,35 @@ void Plan::Impl::run_step(const Step& s) {
       const float* x = ptr(s.in[0]);
       const std::int64_t sc = s.op.scale, ys = stride(s.out);
       for (std::int64_t b = 0; b < batch; ++b)
-        for (std::int64_t oy = 0; oy < out.h; ++oy)
-          for (std::int64_t ox = 0; ox < out.w; ++ox) {
-            float* yo = y + ((b * out.h + oy) * out.w + ox) * ys;
-            if (s.op.upsample == ir::UpsampleMode::Nearest) {
-              std::memcpy(yo, x + ((b * in.h + oy / sc) * in.w + ox / sc) * in.c,
-                          static_cast<std::size_t>(out.c) * sizeof(float));
-              continue;
-            }
-            const float sy = std::max(0.f, (static_cast<float>(oy) + 0.5f) / static_cast<float>(sc) - 0.5f);
-            const float sx = std::max(0.f, (static_cast<float>(ox) + 0.5f) / static_cast<float>(sc) - 0.5f);
-            const std::int64_t y0 = std::min(static_cast<std::int64_t>(sy), in.h - 1),
-                               x0 = std::min(static_cast<std::int64_t>(sx), in.w - 1);
-            const std::int64_t y1 = std::min(y0 + 1, in.h - 1), x1 = std::min(x0 + 1, in.w - 1);
-            const float fy = sy - static_cast<float>(y0), fx = sx - static_cast<float>(x0);
-            const float* a00 = x + ((b * in.h + y0) * in.w + x0) * in.c;
-            const float* a01 = x + ((b * in.h + y0) * in.w + x1) * in.c;
-            const float* a10 = x + ((b * in.h + y1) * in.w + x0) * in.c;
-            const float* a11 = x + ((b * in.h + y1) * in.w + x1) * in.c;
-            for (std::int64_t c = 0; c < out.c; ++c)
-              yo[c] = (1 - fy) * ((1 - fx) * a00[c] + fx * a01[c]) + fy * ((1 - fx) * a10[c] + fx * a11[c]);
+        for (std::int64_t oy = 0; oy < out.h; ++oy) {
+          float* yrow = y + (b * out.h + oy) * out.w * ys;
+          if (s.op.upsample == ir::UpsampleMode::Nearest) {
+            // Each input pixel of the row repeated sc times.
+            const float* xrow = x + (b * in.h + oy / sc) * in.w * in.c;
+            for (std::int64_t ix = 0; ix < in.w; ++ix)
+              kt->copy_pixels(xrow + ix * in.c, 0, yrow + ix * sc * ys, ys, std::min(sc, out.w - ix * sc), out.c);
+            continue;
           }
-      return;
-    }
-    case StepKind::CReLU: {
-      const std::int64_t cin = shape(s.in[0]).c, ys = stride(s.out);
-      const float* x = ptr(s.in[0]);
-      for (std::int64_t px = 0; px < batch * out.h * out.w; ++px) {
-        const float* xi = x + px * cin;
-        float* yo = y + px * ys;
-        for (std::int64_t c = 0; c < cin; ++c) {
-          yo[c] = xi[c] > 0.f ? xi[c] : 0.f;
-          yo[cin + c] = xi[c] < 0.f ? -xi[c] : 0.f;
+          // Bilinear, half-pixel centres (as ONNX Resize's default and PyTorch's align_corners=False).
+          const float sy = std::max(0.f, (static_cast<float>(oy) + 0.5f) / static_cast<float>(sc) - 0.5f);
+          const std::int64_t y0 = std::min(static_cast<std::int64_t>(sy), in.h - 1), y1 = std::min(y0 + 1, in.h - 1);
+          const float fy = sy - static_cast<float>(y0);
+          const float* r0 = x + (b * in.h + y0) * in.w * in.c;
+          const float* r1 = x + (b * in.h + y1) * in.w * in.c;
+          for (std::int64_t ox = 0; ox < out.w; ++ox) {
+            const float sx = std::max(0.f, (static_cast<float>(ox) + 0.5f) / static_cast<float>(sc) - 0.5f);
+            const std::int64_t x0 = std::min(static_cast<std::int64_t>(sx), in.w - 1), x1 = std::min(x0 + 1, in.w - 1);
+            const float fx = sx - static_cast<float>(x0);
+            const float* p[4] = {r0 + x0 * in.c, r0 + x1 * in.c, r1 + x0 * in.c, r1 + x1 * in.c};
+            const float w[4] = {(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx};
+            kt->blend4(p, w, yrow + ox * ys, out.c);
+          }
         }
-      }
       return;
     }
+    case StepKind::CReLU:
+      kt->crelu(ptr(s.in[0]), y, batch * out.h * out.w, shape(s.in[0]).c, stride(s.out));
+      return;
   }
 }
 

@@ -524,3 +524,69 @@ TEST(Elementwise, ChannelScaleAndGlobalPoolEveryTable) {
 
 }  // namespace
 }  // namespace convscope
+
+namespace convscope {
+namespace {
+
+// The data-movement kernels (concat and slice copies, nearest and bilinear
+// upsampling, CReLU) on every table: channels below, at and above 8 and 16
+// lanes, output pixel strides wider than the channels (written in place into
+// a concat), and the floats between pixels left as they were (NaN here).
+TEST(DataMovement, CopyCReLUAndBlendEveryTable) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (kernels::Isa isa : kernels::available_isas())
+    for (std::int64_t c : {1, 3, 7, 8, 9, 16, 17, 40})
+      for (std::int64_t pad : {0, 5}) {
+        const auto& kt = kernels::kernels_for(isa);
+        const std::int64_t pixels = 13, sx = c + 2, sy = 2 * c + pad;
+        std::mt19937 rng(static_cast<unsigned>(c * 7 + pad));
+        const auto x = random_vec(static_cast<std::size_t>(pixels * sx), rng);
+        const std::string at =
+            std::string(kernels::isa_name(isa)) + " c=" + std::to_string(c) + " pad=" + std::to_string(pad);
+        auto idx = [](std::int64_t i) { return static_cast<std::size_t>(i); };
+        // copy_pixels, strided both sides, and repeating one pixel (sx = 0).
+        for (std::int64_t step : {sx, std::int64_t{0}}) {
+          std::vector<float> y(idx(pixels * sy), nan);
+          kt.copy_pixels(x.data(), step, y.data(), sy, pixels, c);
+          for (std::int64_t p = 0; p < pixels; ++p)
+            for (std::int64_t i = 0; i < sy; ++i) {
+              const float got = y[idx(p * sy + i)];
+              if (i < c)
+                ASSERT_EQ(got, x[idx(p * step + i)]) << at << " copy sx=" << step << " pixel " << p << " channel " << i;
+              else
+                ASSERT_TRUE(std::isnan(got)) << at << " copy wrote past its channels at pixel " << p;
+            }
+        }
+        // The same-stride case is one memcpy.
+        std::vector<float> dense(idx(pixels * c), nan);
+        kt.copy_pixels(x.data(), c, dense.data(), c, pixels, c);
+        for (std::int64_t i = 0; i < pixels * c; ++i) ASSERT_EQ(dense[idx(i)], x[idx(i)]) << at << " dense copy";
+        // CReLU: c channels in (dense), 2c out.
+        std::vector<float> y(idx(pixels * sy), nan);
+        kt.crelu(x.data(), y.data(), pixels, c, sy);
+        for (std::int64_t p = 0; p < pixels; ++p)
+          for (std::int64_t i = 0; i < sy; ++i) {
+            const float got = y[idx(p * sy + i)];
+            if (i >= 2 * c) {
+              ASSERT_TRUE(std::isnan(got)) << at << " crelu wrote past its channels";
+              continue;
+            }
+            const float v = x[idx(p * c + i % c)];
+            ASSERT_EQ(got, i < c ? std::max(v, 0.f) : std::max(-v, 0.f)) << at << " crelu pixel " << p << " ch " << i;
+          }
+        // blend4: four pixels, four weights.
+        const float* p4[4] = {x.data(), x.data() + sx, x.data() + 2 * sx, x.data() + 3 * sx};
+        const float w[4] = {0.5625f, 0.1875f, 0.1875f, 0.0625f};
+        std::vector<float> b(idx(c + 3), nan);
+        kt.blend4(p4, w, b.data(), c);
+        for (std::int64_t i = 0; i < c; ++i) {
+          double want = 0;
+          for (int j = 0; j < 4; ++j) want += static_cast<double>(w[j]) * p4[j][i];
+          ASSERT_NEAR(b[idx(i)], want, 1e-6) << at << " blend4 channel " << i;
+        }
+        for (std::int64_t i = c; i < c + 3; ++i) ASSERT_TRUE(std::isnan(b[idx(i)])) << at << " blend4 wrote past c";
+      }
+}
+
+}  // namespace
+}  // namespace convscope
