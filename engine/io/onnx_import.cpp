@@ -343,6 +343,8 @@ class Importer {
                  " does not match the weights' " + std::to_string(w->dims[2]) + "x" + std::to_string(w->dims[3]));
     if (ks[0] != ks[1] || !all_equal(strides) || !all_equal(dil) || !all_equal(pads))
       return err("only square kernels with equal strides, dilations and symmetric padding are supported");
+    if (op != "Conv" && dil[0] != 1)
+      return err("dilations " + std::to_string(dil[0]) + " on a ConvTranspose are not supported (only 1)");
     const auto* auto_pad = attr(n, "auto_pad");
     if (auto_pad && auto_pad->s() != "NOTSET")
       return err("auto_pad '" + auto_pad->s() + "' is not supported; export with explicit pads");

@@ -1,6 +1,7 @@
 #include "profile/latency_model.h"
 
 #include "profile/calibration.h"
+#include "runtime/conv_transpose.h"
 
 #include <algorithm>
 #include <cmath>
@@ -219,11 +220,20 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       break;
     }
     case StepKind::ConvTranspose: {
+      // One GEMM per output phase and group (runtime/conv_transpose.h).
       const ir::Shape in = shape(st.in[0]);
-      const double g = static_cast<double>(st.op.groups);
-      const double ncols = static_cast<double>(st.op.k_h * st.op.k_w * st.op.out_c) / g;
-      const GemmWork w = gemm_work(kt, n * static_cast<double>(in.h * in.w), ncols, static_cast<double>(st.k_gemm));
-      x.insert(x.end(), {g * w.fma, g * w.b_passes, out_el});
+      const double g = static_cast<double>(st.op.groups), cout_g = static_cast<double>(st.op.out_c) / g;
+      const std::int64_t cin_g = in.c / st.op.groups;
+      double fma = 0, b_passes = 0;
+      for (const auto& py : runtime::transpose_phases(st.op.k_h, st.op.stride, st.op.pad, out.h))
+        for (const auto& px : runtime::transpose_phases(st.op.k_w, st.op.stride, st.op.pad, out.w)) {
+          const double depth = static_cast<double>(py.taps * px.taps * cin_g);
+          if (depth == 0) continue;
+          const GemmWork w = gemm_work(kt, n * static_cast<double>(py.n * px.n), cout_g, depth);
+          fma += g * w.fma;
+          b_passes += g * w.b_passes;
+        }
+      x.insert(x.end(), {fma, b_passes, out_el});
       break;
     }
     case StepKind::Pool: {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "runtime/conv_transpose.h"
 #include "runtime/plan_impl.h"
 
 namespace convscope::runtime {
@@ -168,23 +169,10 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
           kernels::pack_gemm_b(kt, folded.data() + grp * cout_g * s.k_gemm, cout_g, s.k_gemm, s.w.data() + grp * per);
         break;
       }
-      case StepKind::ConvTranspose: {
-        // B[k = input channel][n = (ky, kx, o_local)]: transpose to rows of n, then pack per group.
+      case StepKind::ConvTranspose:
         fold_into(s.op, cin, ow, op_w(s.bn), folded, s.bias);
-        const std::int64_t g = s.op.groups, cin_g = cin / g, cout_g = out_c / g, kk = s.op.k_h * s.op.k_w;
-        const std::int64_t ncols = kk * cout_g;
-        const std::int64_t per = kernels::packed_b_size(kt, ncols, cin_g);
-        s.w.resize(static_cast<std::size_t>(per * g));
-        std::vector<float> bt(static_cast<std::size_t>(ncols * cin_g));
-        for (std::int64_t grp = 0; grp < g; ++grp) {
-          for (std::int64_t ci = 0; ci < cin_g; ++ci)
-            for (std::int64_t col = 0; col < ncols; ++col)
-              bt[static_cast<std::size_t>(col * cin_g + ci)] =
-                  folded[static_cast<std::size_t>((grp * cin_g + ci) * ncols + col)];
-          kernels::pack_gemm_b(kt, bt.data(), ncols, cin_g, s.w.data() + grp * per);
-        }
+        s.w = pack_conv_transpose(kt, s.op, cin, folded);
         break;
-      }
       case StepKind::ScaleShift:
         bn_scale_shift(ow, s.scale, s.shift);
         break;

@@ -101,50 +101,6 @@ void Plan::Impl::run_conv_im2col(const Step& s) {
   });
 }
 
-void Plan::Impl::run_conv_transpose(const Step& s) {
-  const ir::Shape in = shape(s.in[0]), out = shape(s.out);
-  const float* x = ptr(s.in[0]);
-  float* y = ptr(s.out);
-  const std::int64_t g = s.op.groups, cin_g = in.c / g, cout_g = s.op.out_c / g;
-  const std::int64_t kk = s.op.k_h * s.op.k_w, ncols = kk * cout_g;
-  const std::int64_t per = kernels::packed_b_size(*kt, ncols, cin_g), ys = stride(s.out);
-  // Output starts as the bias; every input pixel scatters a k x k patch into it.
-  for (std::int64_t px = 0; px < batch * out.h * out.w; ++px)
-    std::memcpy(y + px * ys, s.bias.data(), static_cast<std::size_t>(out.c) * sizeof(float));
-  float* col = scratch.front().get();
-  const std::int64_t pixels = batch * in.h * in.w;
-  for (std::int64_t p0 = 0; p0 < pixels; p0 += kIm2colTile) {
-    const std::int64_t p1 = std::min(pixels, p0 + kIm2colTile);
-    for (std::int64_t grp = 0; grp < g; ++grp) {
-      kernels::GemmArgs ga{p1 - p0, ncols, cin_g,   x + p0 * in.c + grp * cin_g, in.c, s.w.data() + grp * per,
-                           col,     ncols, nullptr, ir::Activation::None};
-      split(
-          s, p1 - p0, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ga, r0, r1); }, kt->gemm_mr);
-      for (std::int64_t pix = p0; pix < p1; ++pix) {
-        const std::int64_t b = pix / (in.h * in.w), rem = pix % (in.h * in.w), iy = rem / in.w, ix = rem % in.w;
-        const float* src = col + (pix - p0) * ncols;
-        for (std::int64_t ky = 0; ky < s.op.k_h; ++ky) {
-          const std::int64_t oy = iy * s.op.stride - s.op.pad + ky * s.op.dilation;
-          if (oy < 0 || oy >= out.h) continue;
-          for (std::int64_t kx = 0; kx < s.op.k_w; ++kx) {
-            const std::int64_t ox = ix * s.op.stride - s.op.pad + kx * s.op.dilation;
-            if (ox < 0 || ox >= out.w) continue;
-            float* dst = y + ((b * out.h + oy) * out.w + ox) * ys + grp * cout_g;
-            const float* patch = src + (ky * s.op.k_w + kx) * cout_g;
-            for (std::int64_t o = 0; o < cout_g; ++o) dst[o] += patch[o];
-          }
-        }
-      }
-    }
-  }
-  if (s.act == ir::Activation::None) return;
-  if (ys == out.c) {
-    kt->activation(y, batch * out.elements(), s.act);
-    return;
-  }
-  for (std::int64_t px = 0; px < batch * out.h * out.w; ++px) kt->activation(y + px * ys, out.c, s.act);
-}
-
 void Plan::Impl::run_bottleneck_rows(const Step& s) {
   const BottleneckShape& b = *s.bottleneck;
   const BottleneckWeights& bw = s.bw;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "runtime/conv_transpose.h"
 #include "runtime/memory_plan.h"
 #include "runtime/reference_executor.h"
 
@@ -267,11 +268,13 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
         s.weight_floats = kernels::packed_b_size(kt, out_c, s.k_gemm);
         break;
       case ir::OpKind::ConvTranspose: {
-        // B[k = input channel][n = (ky, kx, o_local)], packed per group.
+        // One GEMM per output phase and group (conv_transpose.h).
+        if (o.op.dilation != 1)
+          return fail(o.op.name, "a transposed convolution with dilation " + std::to_string(o.op.dilation) +
+                                     " cannot run (only 1)");
         s.info.kind = StepKind::ConvTranspose;
-        const std::int64_t g = o.op.groups, cin_g = in.c / g, cout_g = out_c / g, kk = o.op.k_h * o.op.k_w;
-        s.k_gemm = cin_g;
-        s.weight_floats = kernels::packed_b_size(kt, kk * cout_g, cin_g) * g;
+        s.k_gemm = transpose_max_depth(o.op, in.c / o.op.groups);
+        s.weight_floats = conv_transpose_packed_size(kt, o.op, in.c);
         break;
       }
       case ir::OpKind::BatchNorm:
@@ -406,7 +409,7 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
     if (s.info.kind == StepKind::ConvIm2col)  // windows and results of an im2col tile
       p.scratch_floats = std::max(p.scratch_floats, kIm2colTile * (s.k_gemm + s.op.out_c / s.op.groups));
     if (s.info.kind == StepKind::ConvTranspose)
-      p.scratch_floats = std::max(p.scratch_floats, kIm2colTile * s.op.k_h * s.op.k_w * (s.op.out_c / s.op.groups));
+      p.scratch_floats = std::max(p.scratch_floats, kIm2colTile * (col_stride(s.k_gemm) + s.op.out_c / s.op.groups));
   }
   return p;
 }

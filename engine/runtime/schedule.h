@@ -56,7 +56,7 @@ enum class StepKind {
   Gemm,           ///< 1x1 stride-1 convolution or fully connected: one GEMM
   ConvIm2col,     ///< any other convolution: im2col tiles + GEMM, per group
   Depthwise,      ///< depthwise convolution (one filter per channel)
-  ConvTranspose,  ///< GEMM then col2im scatter
+  ConvTranspose,  ///< one implicit-im2col GEMM per output phase (conv_transpose.h)
   ScaleShift,     ///< batch norm that could not be folded
   Activation,
   Add,

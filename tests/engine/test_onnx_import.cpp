@@ -364,6 +364,10 @@ TEST(OnnxImportHostile, MessagesSayWhatIsWrong) {
             std::string::npos);
   EXPECT_NE(message("onnx_o43_resize_1e30.onnx").find("integer factor (1 to 64)"), std::string::npos);
   EXPECT_NE(message("fuzz_onnx_import_cpp_159.onnx").find("data type UINT8"), std::string::npos);
+  // A dilated transposed convolution was imported without its dilation (a wrong network); now refused.
+  EXPECT_NE(message("onnx_o44_conv_transpose_dilated.onnx").find("dilations 2 on a ConvTranspose are not supported"),
+            std::string::npos)
+      << message("onnx_o44_conv_transpose_dilated.onnx");
 }
 
 }  // namespace

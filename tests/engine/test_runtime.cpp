@@ -128,6 +128,36 @@ TEST(Conv, ImplicitIm2colMatchesReference) {
 // Depthwise inputs of 256 / 512 channels get a pixel stride one cache line
 // wider (against L1 set conflicts): written so by the expand GEMM, read so by
 // the depthwise kernel, with batch 2 and both strides.
+// Transposed convolutions by output phase (runtime/conv_transpose.h): every
+// phase with 1 to 3 taps, phases no tap reaches (kernel smaller than the
+// stride: bias alone), output padding, groups, a batch of two, rows wide
+// enough for the in-place GEMM and narrow ones gathered whole.
+TEST(ConvTranspose, EveryPhaseMatchesReference) {
+  int ran = 0;
+  struct Case {
+    std::int64_t kernel, stride, padding, output_padding, groups, out;
+  };
+  for (const Case& c : {Case{4, 2, 1, 0, 1, 16}, Case{3, 2, 1, 1, 1, 9}, Case{2, 2, 0, 0, 1, 8},
+                        Case{1, 2, 0, 1, 1, 5}, Case{3, 1, 1, 0, 1, 7}, Case{5, 3, 2, 2, 1, 6}, Case{4, 2, 1, 0, 2, 10},
+                        Case{7, 2, 3, 1, 3, 9}})
+    for (const ir::Shape in : {ir::Shape{5, 23, 6}, ir::Shape{2, 3, 12}}) {
+      if (in.c % c.groups != 0 || c.out % c.groups != 0) continue;
+      const ir::ParamMap params{{"kernel", c.kernel},   {"stride", c.stride}, {"padding", c.padding},
+                                {"output_padding", c.output_padding},     {"groups", c.groups},
+                                {"out", c.out},         {"bias", true},        {"activation", std::string("relu6")}};
+      ir::Graph g = testing::graph_for_kind("conv_transpose", params, in);
+      g.settings.batch = 2;
+      if (!cost::analyze(g).complete()) continue;  // e.g. padding beyond the kernel
+      const std::string what = "conv_transpose k" + std::to_string(c.kernel) + " s" + std::to_string(c.stride) + " p" +
+                               std::to_string(c.padding) + " op" + std::to_string(c.output_padding) + " g" +
+                               std::to_string(c.groups) + " on " + in.str();
+      ++ran;
+      for (const auto* kt : tables())
+        for (int threads : {1, 2}) compare_with_reference(g, what, *kt, threads);
+    }
+  EXPECT_GE(ran, 12);  // the cases the shapes allow
+}
+
 TEST(Plan, PaddedDepthwiseInputsMatchReference) {
   for (std::int64_t expansion : {8, 16})
     for (std::int64_t stride : {1, 2}) {
