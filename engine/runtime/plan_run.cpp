@@ -258,12 +258,12 @@ void Plan::Impl::run_step(const Step& s) {
       const std::int64_t g = fc ? 1 : s.op.groups, cout_g = s.op.out_c / g;
       const std::int64_t per = kernels::packed_b_size(*kt, cout_g, s.k_gemm);
       for (std::int64_t grp = 0; grp < g; ++grp) {
-        // Group grp reads its input channels in place (row stride = all channels).
+        // Group grp reads its input channels in place (row stride = all channels, or the padded stride).
         kernels::GemmArgs ga{m,
                              cout_g,
                              s.k_gemm,
                              ptr(s.in[0]) + grp * s.k_gemm,
-                             fc ? s.k_gemm : in.c,
+                             fc ? s.k_gemm : stride(s.in[0]),
                              s.w.data() + grp * per,
                              y + grp * cout_g,
                              stride(s.out),

@@ -171,6 +171,23 @@ TEST(Plan, PaddedDepthwiseInputsMatchReference) {
     }
 }
 
+// A separable block on 1024 channels: the depthwise writes the pointwise
+// GEMM's input one cache line wider per pixel (4 KiB apart, the rows of a
+// GEMM tile would share one L1 set), and the GEMM reads it with that stride.
+TEST(Plan, PaddedPointwiseInputsMatchReference) {
+  ir::Graph g = testing::graph_for_kind("separable", {{"out", std::int64_t{40}}}, ir::Shape{6, 7, 1024});
+  g.settings.batch = 2;
+  runtime::PlanOptions op_by_op;  // the separable block not fused in row bands
+  const auto sched = runtime::Schedule::build(g, cost::analyze(g), op_by_op);
+  ASSERT_TRUE(sched.has_value());
+  int padded = 0;
+  for (const auto& st : sched->steps)
+    if (st.info.kind == runtime::StepKind::Gemm && sched->values[static_cast<std::size_t>(st.in[0])].pad_c > 0) ++padded;
+  EXPECT_EQ(padded, 1);
+  for (const auto* kt : tables())
+    for (int threads : {1, 2}) compare_with_reference(g, "separable on 6x7x1024", *kt, threads, 1e-4, op_by_op);
+}
+
 class EveryPreset : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(EveryPreset, MatchesReferenceAtLowResolution) {
