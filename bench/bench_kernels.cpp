@@ -211,6 +211,34 @@ void se_shapes(benchmark::internal::Benchmark* b) {
     for (int table : {1, 0}) b->Args({px, c, table});
 }
 
+/// Max pooling 3x3 stride 2 {H, C, portable}: SqueezeNet 1.0's first and second, ShuffleNet V2's.
+void BM_Pool(benchmark::State& state) {
+  const std::int64_t h = state.range(0), c = state.range(1), oh = (h - 3) / 2 + 1;
+  const auto& kt = state.range(2) ? kernels::kernels_for(kernels::Isa::Portable) : kernels::best_kernels();
+  auto x = random_vec(static_cast<std::size_t>(h * h * c));
+  std::vector<float> y(static_cast<std::size_t>(oh * oh * c));
+  kernels::PoolArgs pa;
+  pa.in = {x.data(), h, h, c, c};
+  pa.out = {y.data(), oh, oh, c, c};
+  pa.k = 3;
+  pa.stride = 2;
+  pa.y_begin = 0;
+  pa.y_end = oh;
+  for (auto _ : state) {
+    kt.pool(pa);
+    benchmark::ClobberMemory();
+  }
+  state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(4 * (h * h * c + oh * oh * c)),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(kernels::isa_name(kt.isa));
+}
+BENCHMARK(BM_Pool)
+    ->ArgNames({"H", "C", "portable"})
+    ->Args({109, 96, 0})
+    ->Args({54, 256, 0})
+    ->Args({112, 24, 0})
+    ->Args({109, 96, 1});
+
 void BM_GlobalPool(benchmark::State& state) {
   const std::int64_t px = state.range(0), c = state.range(1);
   const auto x = random_vec(static_cast<std::size_t>(px * c));

@@ -533,6 +533,76 @@ inline void shuffle_simd(const float* __restrict x, float* __restrict y, std::in
 }
 
 // ---------------------------------------------------------------------------
+// Pooling
+
+/// NV vectors of channels from `ch` (the last one masked when kMasked) of one
+/// output pixel: max or sum over the window rows [ky_lo, ky_hi) and columns
+/// [kx_lo, kx_hi) in registers, then one store.
+template <int NV, bool kMasked>
+inline void pool_vectors(const PoolArgs& p, float* y, std::int64_t base, std::int64_t ky_lo, std::int64_t ky_hi,
+                         std::int64_t kx_lo, std::int64_t kx_hi, std::int64_t ch, M mask) {
+  const std::int64_t row = p.in.w * p.in.stride, px = p.in.stride;
+  auto load = [&](const float* q, int v) {
+    return (kMasked && v == NV - 1) ? V::load_mask(q + v * L, mask) : V::loadu(q + v * L);
+  };
+  R acc[NV];
+  const float* first = p.in.data + (base + ky_lo * row + kx_lo * px + ch);
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) acc[v] = load(first, v);
+  for (std::int64_t ky = ky_lo; ky < ky_hi; ++ky)
+    for (std::int64_t kx = kx_lo; kx < kx_hi; ++kx) {
+      if (ky == ky_lo && kx == kx_lo) continue;
+      const float* q = p.in.data + (base + ky * row + kx * px + ch);
+      if (p.max) {
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[v] = V::max(acc[v], load(q, v));
+      } else {
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[v] = V::add(acc[v], load(q, v));
+      }
+    }
+  if (!p.max) {
+    const R scale = V::set1(1.f / static_cast<float>((ky_hi - ky_lo) * (kx_hi - kx_lo)));
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[v] = V::mul(acc[v], scale);
+  }
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) {
+    if (kMasked && v == NV - 1)
+      V::store_mask(y + ch + v * L, mask, acc[v]);
+    else
+      V::storeu(y + ch + v * L, acc[v]);
+  }
+}
+
+/// Max or average pooling (the average over the window cells inside the
+/// input): per output pixel, the channels in blocks of four vectors held in
+/// registers over the whole window.
+inline void pool_simd(const PoolArgs& p) {
+  const std::int64_t c = p.out.c, cv = c / L * L;
+  const M tail = V::tail_mask(c - cv);
+  for (std::int64_t oy = p.y_begin; oy < p.y_end; ++oy) {
+    const std::int64_t iy0 = oy * p.stride - p.pad;
+    const std::int64_t ky_lo = std::max<std::int64_t>(0, -iy0), ky_hi = std::min(p.k, p.in.h - iy0);
+    for (std::int64_t ox = 0; ox < p.out.w; ++ox) {
+      float* y = p.out.px(oy, ox);
+      const std::int64_t ix0 = ox * p.stride - p.pad;
+      const std::int64_t kx_lo = std::max<std::int64_t>(0, -ix0), kx_hi = std::min(p.k, p.in.w - ix0);
+      if (ky_lo >= ky_hi || kx_lo >= kx_hi) {  // a window wholly in the padding
+        for (std::int64_t ch = 0; ch < c; ++ch) y[ch] = 0.f;
+        continue;
+      }
+      // Offset of the window's (0, 0) cell, possibly outside the input: only cells inside it are read.
+      const std::int64_t base = (iy0 * p.in.w + ix0) * p.in.stride;
+      std::int64_t ch = 0;
+      for (; ch + 4 * L <= cv; ch += 4 * L) pool_vectors<4, false>(p, y, base, ky_lo, ky_hi, kx_lo, kx_hi, ch, tail);
+      for (; ch < cv; ch += L) pool_vectors<1, false>(p, y, base, ky_lo, ky_hi, kx_lo, kx_hi, ch, tail);
+      if (ch < c) pool_vectors<1, true>(p, y, base, ky_lo, ky_hi, kx_lo, kx_hi, ch, tail);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Data movement: concat and slice copies, upsampling, CReLU
 
 /// Whole vectors, then one masked vector for the channels past the last whole one.
@@ -615,7 +685,7 @@ inline KernelTable make_table(convscope::kernels::Isa isa) {
                      .activation = activation_simd,
                      .add = add_simd,
                      .scale_shift = scale_shift_loop,
-                     .pool = pool_loop,
+                     .pool = pool_simd,
                      .shuffle = shuffle_simd,
                      .channel_scale = channel_scale_loop,
                      .global_pool = global_pool_loop,
