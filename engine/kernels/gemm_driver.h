@@ -58,15 +58,16 @@ void gemm_rows(const convscope::kernels::GemmArgs& g, std::int64_t row_begin, st
   constexpr std::int64_t kMc = Micro::kMr * 12;
   const std::int64_t panels = (g.n + kNr - 1) / kNr;
   const float* const b_end = g.packed_b + panels * kNr * g.k;
+  const std::int64_t p_begin = g.col_begin / kNr, p_end = g.col_end > 0 ? (g.col_end + kNr - 1) / kNr : panels;
   alignas(64) float bias_pad[kNr];
   for (std::int64_t k0 = 0; k0 < g.k; k0 += kKc) {
     const std::int64_t kc = std::min(kKc, g.k - k0);
     const bool first = k0 == 0 && !g.accumulate, last = k0 + kc == g.k;
     for (std::int64_t m0 = row_begin; m0 < row_end; m0 += kMc) {
       const std::int64_t m1 = std::min(m0 + kMc, row_end);
-      for (std::int64_t p = 0; p < panels; ++p) {
+      for (std::int64_t p = p_begin; p < p_end; ++p) {
         const std::int64_t j = p * kNr;
-        const std::int64_t nr = std::min(kNr, g.n - j);
+        const std::int64_t nr = std::min(kNr, (g.col_end > 0 ? g.col_end : g.n) - j);
         const float* bias = nullptr;
         if (last && g.bias) {
           for (std::int64_t t = 0; t < kNr; ++t) bias_pad[t] = t < nr ? g.bias[j + t] : 0.f;

@@ -44,6 +44,11 @@ struct GemmArgs {
   /// (the last one is read past the end and not used).
   std::int64_t a_seg = 0;
   const std::int64_t* a_seg_offsets = nullptr;
+  /// Only columns [col_begin, col_end) of C (col_end 0: to n): how threads
+  /// split a GEMM with too few rows to split (a fully connected layer, a 7 x 7
+  /// layer), each then streaming only its share of B. col_begin must be a
+  /// multiple of the table's gemm_nr.
+  std::int64_t col_begin = 0, col_end = 0;
 };
 
 /// Depthwise convolution of one image, weights [k*k][c], one filter per channel.
@@ -68,10 +73,11 @@ struct PoolArgs {
 /// Revision of the kernels and of how plans use them. Bump it with any change
 /// that moves their speed: latency models calibrated before are then redone.
 inline constexpr int kKernelRevision =
-    9;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
+    10;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
         // transposes; 5: B prefetched in 1-2 row GEMM tiles; 6: row bands of at least 4 GEMM row tiles;
         // 7: every GEMM tile prefetches its share of B's next panel; 8: copies, CReLU, upsampling in the tables
-        // and written in place into concats; 9: transposed convolutions as one GEMM per output phase
+        // and written in place into concats; 9: transposed convolutions as one GEMM per output phase;
+        // 10: pooling in vector form, GEMMs with few rows split across threads by columns
 
 struct KernelTable {
   Isa isa = Isa::Portable;

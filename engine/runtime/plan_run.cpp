@@ -269,6 +269,19 @@ void Plan::Impl::run_step(const Step& s) {
                              stride(s.out),
                              s.bias.data() + grp * cout_g,
                              s.act};
+        // Threads split the rows, unless there are too few for each to get
+        // four row tiles: then the columns, so each streams only its share of
+        // the weights (a fully connected layer has one row per image).
+        const std::int64_t panels = (cout_g + kt->gemm_nr - 1) / kt->gemm_nr, threads = pool->threads();
+        if (threads > 1 && m < threads * 4 * kt->gemm_mr && panels >= threads) {
+          split(s, panels, [&](std::int64_t p0, std::int64_t p1) {
+            kernels::GemmArgs part = ga;
+            part.col_begin = p0 * kt->gemm_nr;
+            part.col_end = std::min(cout_g, p1 * kt->gemm_nr);
+            kt->gemm(part, 0, m);
+          });
+          continue;
+        }
         split(
             s, m, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ga, r0, r1); }, kt->gemm_mr);
       }

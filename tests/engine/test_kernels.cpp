@@ -590,3 +590,51 @@ TEST(DataMovement, CopyCReLUAndBlendEveryTable) {
 
 }  // namespace
 }  // namespace convscope
+
+namespace convscope {
+namespace {
+
+// Column ranges, as threads split a GEMM with few rows: panels in uneven
+// ranges (the last one partial), every column written once with its bias and
+// activation, nothing outside the range touched (NaN stays NaN).
+TEST(Gemm, ColumnRangesEveryTable) {
+  for (kernels::Isa isa : kernels::available_isas()) {
+    const auto& kt = kernels::kernels_for(isa);
+    for (std::int64_t m : {1, 2, 9})
+      for (std::int64_t n : {kt.gemm_nr + 3, 3 * kt.gemm_nr, 5 * kt.gemm_nr - 1}) {
+        const std::int64_t k = 300, panels = (n + kt.gemm_nr - 1) / kt.gemm_nr;
+        std::mt19937 rng(static_cast<unsigned>(m * 5 + n));
+        const auto a = random_vec(static_cast<std::size_t>(m * k), rng), w = random_vec(static_cast<std::size_t>(n * k), rng);
+        const auto bias = random_vec(static_cast<std::size_t>(n), rng);
+        std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(kt, n, k)));
+        kernels::pack_gemm_b(kt, w.data(), n, k, packed.data());
+        const std::string at = std::string(kernels::isa_name(isa)) + " m=" + std::to_string(m) + " n=" + std::to_string(n);
+        for (std::int64_t split_at = 1; split_at < panels; ++split_at) {
+          // Columns [0, split_at panels) only: the rest must stay NaN.
+          std::vector<float> c(static_cast<std::size_t>(m * n), std::numeric_limits<float>::quiet_NaN());
+          kernels::GemmArgs g{m, n, k, a.data(), k, packed.data(), c.data(), n, bias.data(), ir::Activation::ReLU};
+          g.col_end = split_at * kt.gemm_nr;
+          kt.gemm(g, 0, m);
+          for (std::int64_t i = 0; i < m; ++i)
+            for (std::int64_t j = g.col_end; j < n; ++j)
+              ASSERT_TRUE(std::isnan(c[static_cast<std::size_t>(i * n + j)])) << at << " wrote column " << j;
+          // Then the rest, as the second thread would.
+          g.col_begin = g.col_end;
+          g.col_end = n;
+          kt.gemm(g, 0, m);
+          std::vector<double> want;
+          for (std::int64_t i = 0; i < m; ++i)
+            for (std::int64_t j = 0; j < n; ++j) {
+              double s = bias[static_cast<std::size_t>(j)];
+              for (std::int64_t t = 0; t < k; ++t)
+                s += static_cast<double>(a[static_cast<std::size_t>(i * k + t)]) * w[static_cast<std::size_t>(j * k + t)];
+              want.push_back(std::max(s, 0.0));
+            }
+          expect_close(c, want, at + " split at panel " + std::to_string(split_at));
+        }
+      }
+  }
+}
+
+}  // namespace
+}  // namespace convscope

@@ -188,6 +188,23 @@ TEST(Plan, PaddedPointwiseInputsMatchReference) {
     for (int threads : {1, 2}) compare_with_reference(g, "separable on 6x7x1024", *kt, threads, 1e-4, op_by_op);
 }
 
+// GEMMs with too few rows for every thread to get four row tiles are split
+// by columns (a classifier, a 7 x 7 layer): same outputs as the reference.
+TEST(Plan, GemmsSplitByColumnsMatchReference) {
+  for (const auto& [kind, in] : {std::pair<std::string, ir::Shape>{"fully_connected", {1, 1, 300}},
+                                 {"fully_connected", {3, 3, 40}},
+                                 {"conv", {7, 7, 96}}}) {
+    const ir::ParamMap params = kind == "conv" ? ir::ParamMap{{"kernel", std::int64_t{1}}, {"out", std::int64_t{200}}}
+                                               : ir::ParamMap{{"out", std::int64_t{1000}}};
+    ir::Graph g = testing::graph_for_kind(kind, params, in);
+    for (std::int64_t batch : {1, 2}) {
+      g.settings.batch = batch;
+      for (const auto* kt : tables())
+        compare_with_reference(g, kind + " on " + in.str() + " batch " + std::to_string(batch), *kt, 2);
+    }
+  }
+}
+
 class EveryPreset : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(EveryPreset, MatchesReferenceAtLowResolution) {
