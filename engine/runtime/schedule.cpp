@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "runtime/bottleneck.h"
 #include "runtime/conv_transpose.h"
 #include "runtime/memory_plan.h"
 #include "runtime/reference_executor.h"
@@ -59,151 +60,24 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
     }
   };
 
-  // expand 1x1 [+bn][+act] -> depthwise [+bn][+act] -> project 1x1 [+bn] [-> add(block input)][+act],
-  // every intermediate read only by the next op: one FusedBottleneck step.
-  auto try_bottleneck = [&](std::size_t i) -> std::optional<ScheduledStep> {
-    const int node = a.ops[i].node;
-    std::size_t j = i;
-    auto op_at = [&](std::size_t q) -> const cost::OpRecord* {
-      return q < a.ops.size() && a.ops[q].node == node ? &a.ops[q] : nullptr;
-    };
-    int cur = -1;
-    auto next_reads_cur = [&](ir::OpKind kind) -> const cost::OpRecord* {
-      const auto* q = op_at(j);
-      if (!q || q->op.kind != kind || q->inputs.front() != cur || readers[static_cast<std::size_t>(cur)] != 1)
-        return nullptr;
-      return q;
-    };
-    auto is_pointwise = [](const ir::Op& op) {
-      return op.kind == ir::OpKind::Conv && op.k_h == 1 && op.k_w == 1 && op.stride == 1 && op.pad == 0 &&
-             op.groups == 1 && op.dilation == 1;
-    };
-    const auto* first = op_at(j);
-    if (!first || first->op.kind != ir::OpKind::Conv) return std::nullopt;
-    const int block_in = first->inputs.front();
-    std::vector<int> covered;
-    auto take = [&](ir::OpKind kind) -> const cost::OpRecord* {
-      const auto* q = next_reads_cur(kind);
-      if (q) {
-        covered.push_back(static_cast<int>(j++));
-        cur = q->output;
-      }
-      return q;
-    };
-    // With an expand 1x1 (the inverted residual), or, in row bands, from the
-    // depthwise on (the separable block: depthwise -> pointwise).
-    const cost::OpRecord *ex = nullptr, *bn1 = nullptr, *act1 = nullptr, *dw = nullptr;
-    if (is_pointwise(first->op)) {
-      ex = first;
-      cur = ex->output;
-      covered.push_back(static_cast<int>(j++));
-      bn1 = take(ir::OpKind::BatchNorm);
-      act1 = take(ir::OpKind::Activation);
-      dw = take(ir::OpKind::Conv);
-    } else if (options.fuse_rows) {
-      dw = first;
-      cur = dw->output;
-      covered.push_back(static_cast<int>(j++));
-    }
-    const std::int64_t e = ex ? ex->op.out_c : a.tensors[static_cast<std::size_t>(block_in)].shape.c;
-    if (!dw || dw->op.groups != e || dw->op.out_c != e) return std::nullopt;
-    const auto* bn2 = take(ir::OpKind::BatchNorm);
-    const auto* act2 = take(ir::OpKind::Activation);
-    const auto* pr = take(ir::OpKind::Conv);
-    if (!pr || !is_pointwise(pr->op)) return std::nullopt;
-    const auto* bn3 = take(ir::OpKind::BatchNorm);
-    const cost::OpRecord* add = nullptr;
-    if (const auto* q = op_at(j);
-        q && q->op.kind == ir::OpKind::Add && readers[static_cast<std::size_t>(cur)] == 1 &&
-        ((q->inputs[0] == cur && q->inputs[1] == block_in) || (q->inputs[1] == cur && q->inputs[0] == block_in))) {
-      add = q;
-      covered.push_back(static_cast<int>(j++));
-      cur = q->output;
-    }
-    const auto* act3 = take(ir::OpKind::Activation);
-
-    auto index = [&](const cost::OpRecord* r) { return r ? static_cast<int>(r - a.ops.data()) : -1; };
-    ScheduledStep st;
-    st.op = first->op;
-    st.info.kind = StepKind::FusedBottleneck;
-    st.info.node = node;
-    st.info.ops = covered;
-    BottleneckShape b;
-    b.expand = index(ex);
-    b.bn1 = index(bn1);
-    b.dw = index(dw);
-    b.bn2 = index(bn2);
-    b.project = index(pr);
-    b.bn3 = index(bn3);
-    b.cin = a.tensors[static_cast<std::size_t>(block_in)].shape.c;
-    b.e = e;
-    b.cout = pr->op.out_c;
-    b.dw_op = dw->op;
-    b.mid_in = a.tensors[static_cast<std::size_t>(ex ? ex->output : block_in)].shape;
-    b.mid_out = a.tensors[static_cast<std::size_t>(dw->output)].shape;
-    b.shortcut = add != nullptr;
-    b.act_expand = act1 ? act1->op.act : ir::Activation::None;
-    b.act_dw = act2 ? act2->op.act : ir::Activation::None;
-    b.act_out = act3 ? act3->op.act : ir::Activation::None;
-    const std::int64_t slices = options.fuse_rows ? 1 : std::min<std::int64_t>(options.split, e);
-    const std::int64_t kk = dw->op.k_h * dw->op.k_w;
-    std::int64_t widest = 0, wfloats = 0;
-    for (std::int64_t q = 0; q <= slices; ++q) b.lo.push_back(e * q / slices);
-    for (std::int64_t q = 0; q < slices; ++q) {
-      const std::int64_t es = b.lo[static_cast<std::size_t>(q) + 1] - b.lo[static_cast<std::size_t>(q)];
-      widest = std::max(widest, es);
-      wfloats += (ex ? kernels::packed_b_size(kt, es, b.cin) : 0) + kk * kernels::dw_weight_stride(es) +
-                 kernels::packed_b_size(kt, b.cout, es);
-    }
-    wfloats += b.e * (ex ? 2 : 1) + b.cout;  // biases
-    st.info.name = "fused(" + std::to_string(covered.size()) + " ops, ";
-    if (options.fuse_rows) {
-      // The most output rows whose expanded rows and depthwise output fit
-      // kBandBytes, but at least four GEMM row tiles of pixels (narrower bands
-      // run the project GEMM on part-empty tiles and stream its weights once per
-      // band: on 7 x 7 blocks they were 5-10 % slower than op by op, Zen 5);
-      // then as many bands, evened out.
-      const auto band_bytes = [&](std::int64_t r) {
-        return (b.input_rows(r) * b.mid_in.w + r * b.mid_out.w) * e * std::int64_t{4};
-      };
-      const std::int64_t min_pixels = 4 * kt.gemm_mr;
-      std::int64_t r = 1;
-      while (r < b.mid_out.h && (band_bytes(r + 1) <= kBandBytes || r * b.mid_out.w < min_pixels)) ++r;
-      const std::int64_t bands = (b.mid_out.h + r - 1) / r;
-      b.band_rows = (b.mid_out.h + bands - 1) / bands;
-      b.ebuf_floats = ex ? b.input_rows(b.band_rows) * b.mid_in.w * e : 0;  // else read in place
-      b.dbuf_floats = b.band_rows * b.mid_out.w * e;
-      st.info.name += "rows of " + std::to_string(b.band_rows) + ")";
-    } else {
-      b.ebuf_floats = n * b.mid_in.h * b.mid_in.w * widest;
-      b.dbuf_floats = n * b.mid_out.h * b.mid_out.w * widest;
-      st.info.name += std::to_string(slices) + " slices)";
-    }
-    st.in.push_back(value_for(block_in));
-    st.out = value_for(cur);
-    st.info.out = a.tensors[static_cast<std::size_t>(cur)].shape;
-    add_costs(st);
-    st.weight_floats = wfloats;
-    // Traffic: block input and output, weights; the slices stay in cache.
-    st.info.bytes =
-        (b.mid_in.h * b.mid_in.w * b.cin + st.info.out.elements() * (b.shortcut ? 2 : 1)) * n * 4 + wfloats * 4;
-    // Row bands: a buffer per thread (each runs its own bands).
-    const std::int64_t buffers = b.band_rows > 0 ? p.threads : 1;
-    p.bottleneck_floats = std::max(p.bottleneck_floats, buffers * (b.ebuf_floats + b.dbuf_floats));
-    st.bottleneck = std::move(b);
-    return st;
-  };
-
   for (std::size_t i = 0; i < a.ops.size();) {
     const auto& o = a.ops[i];
     const bool fuse_here =
         options.fuse && (options.split > 0 || options.fuse_rows) &&
         (!options.fused_nodes || std::count(options.fused_nodes->begin(), options.fused_nodes->end(), o.node) > 0);
     if (fuse_here) {
-      if (auto fused = try_bottleneck(i)) {
-        i += fused->info.ops.size();
-        p.weight_floats += fused->weight_floats;
-        p.steps.push_back(std::move(*fused));
+      if (auto fused = match_bottleneck(a, readers, i, options, kt, n)) {
+        ScheduledStep& st = fused->step;
+        st.in.push_back(value_for(fused->in_tensor));
+        st.out = value_for(fused->out_tensor);
+        add_costs(st);
+        // Row bands: a buffer per thread (each runs its own bands).
+        const BottleneckShape& b = *st.bottleneck;
+        const std::int64_t buffers = b.band_rows > 0 ? p.threads : 1;
+        p.bottleneck_floats = std::max(p.bottleneck_floats, buffers * (b.ebuf_floats + b.dbuf_floats));
+        i += st.info.ops.size();
+        p.weight_floats += st.weight_floats;
+        p.steps.push_back(std::move(st));
         continue;
       }
     }

@@ -1,0 +1,287 @@
+// The fused bottleneck (bottleneck.h): matching the chain, and running the
+// step over row bands or channel slices.
+#include "runtime/bottleneck.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "runtime/plan_impl.h"
+
+namespace convscope::runtime {
+
+std::optional<BottleneckMatch> match_bottleneck(const cost::Analysis& a, const std::vector<int>& readers, std::size_t i,
+                                                const PlanOptions& options, const kernels::KernelTable& kt,
+                                                std::int64_t n) {
+  const int node = a.ops[i].node;
+  std::size_t j = i;
+  auto op_at = [&](std::size_t q) -> const cost::OpRecord* {
+    return q < a.ops.size() && a.ops[q].node == node ? &a.ops[q] : nullptr;
+  };
+  int cur = -1;
+  auto next_reads_cur = [&](ir::OpKind kind) -> const cost::OpRecord* {
+    const auto* q = op_at(j);
+    if (!q || q->op.kind != kind || q->inputs.front() != cur || readers[static_cast<std::size_t>(cur)] != 1)
+      return nullptr;
+    return q;
+  };
+  auto is_pointwise = [](const ir::Op& op) {
+    return op.kind == ir::OpKind::Conv && op.k_h == 1 && op.k_w == 1 && op.stride == 1 && op.pad == 0 &&
+           op.groups == 1 && op.dilation == 1;
+  };
+  const auto* first = op_at(j);
+  if (!first || first->op.kind != ir::OpKind::Conv) return std::nullopt;
+  const int block_in = first->inputs.front();
+  std::vector<int> covered;
+  auto take = [&](ir::OpKind kind) -> const cost::OpRecord* {
+    const auto* q = next_reads_cur(kind);
+    if (q) {
+      covered.push_back(static_cast<int>(j++));
+      cur = q->output;
+    }
+    return q;
+  };
+  // With an expand 1x1 (the inverted residual), or, in row bands, from the
+  // depthwise on (the separable block: depthwise -> pointwise).
+  const cost::OpRecord *ex = nullptr, *bn1 = nullptr, *act1 = nullptr, *dw = nullptr;
+  if (is_pointwise(first->op)) {
+    ex = first;
+    cur = ex->output;
+    covered.push_back(static_cast<int>(j++));
+    bn1 = take(ir::OpKind::BatchNorm);
+    act1 = take(ir::OpKind::Activation);
+    dw = take(ir::OpKind::Conv);
+  } else if (options.fuse_rows) {
+    dw = first;
+    cur = dw->output;
+    covered.push_back(static_cast<int>(j++));
+  }
+  const std::int64_t e = ex ? ex->op.out_c : a.tensors[static_cast<std::size_t>(block_in)].shape.c;
+  if (!dw || dw->op.groups != e || dw->op.out_c != e) return std::nullopt;
+  const auto* bn2 = take(ir::OpKind::BatchNorm);
+  const auto* act2 = take(ir::OpKind::Activation);
+  const auto* pr = take(ir::OpKind::Conv);
+  if (!pr || !is_pointwise(pr->op)) return std::nullopt;
+  const auto* bn3 = take(ir::OpKind::BatchNorm);
+  const cost::OpRecord* add = nullptr;
+  if (const auto* q = op_at(j);
+      q && q->op.kind == ir::OpKind::Add && readers[static_cast<std::size_t>(cur)] == 1 &&
+      ((q->inputs[0] == cur && q->inputs[1] == block_in) || (q->inputs[1] == cur && q->inputs[0] == block_in))) {
+    add = q;
+    covered.push_back(static_cast<int>(j++));
+    cur = q->output;
+  }
+  const auto* act3 = take(ir::OpKind::Activation);
+
+  auto index = [&](const cost::OpRecord* r) { return r ? static_cast<int>(r - a.ops.data()) : -1; };
+  ScheduledStep st;
+  st.op = first->op;
+  st.info.kind = StepKind::FusedBottleneck;
+  st.info.node = node;
+  st.info.ops = covered;
+  BottleneckShape b;
+  b.expand = index(ex);
+  b.bn1 = index(bn1);
+  b.dw = index(dw);
+  b.bn2 = index(bn2);
+  b.project = index(pr);
+  b.bn3 = index(bn3);
+  b.cin = a.tensors[static_cast<std::size_t>(block_in)].shape.c;
+  b.e = e;
+  b.cout = pr->op.out_c;
+  b.dw_op = dw->op;
+  b.mid_in = a.tensors[static_cast<std::size_t>(ex ? ex->output : block_in)].shape;
+  b.mid_out = a.tensors[static_cast<std::size_t>(dw->output)].shape;
+  b.shortcut = add != nullptr;
+  b.act_expand = act1 ? act1->op.act : ir::Activation::None;
+  b.act_dw = act2 ? act2->op.act : ir::Activation::None;
+  b.act_out = act3 ? act3->op.act : ir::Activation::None;
+  const std::int64_t slices = options.fuse_rows ? 1 : std::min<std::int64_t>(options.split, e);
+  const std::int64_t kk = dw->op.k_h * dw->op.k_w;
+  std::int64_t widest = 0, wfloats = 0;
+  for (std::int64_t q = 0; q <= slices; ++q) b.lo.push_back(e * q / slices);
+  for (std::int64_t q = 0; q < slices; ++q) {
+    const std::int64_t es = b.lo[static_cast<std::size_t>(q) + 1] - b.lo[static_cast<std::size_t>(q)];
+    widest = std::max(widest, es);
+    wfloats += (ex ? kernels::packed_b_size(kt, es, b.cin) : 0) + kk * kernels::dw_weight_stride(es) +
+               kernels::packed_b_size(kt, b.cout, es);
+  }
+  wfloats += b.e * (ex ? 2 : 1) + b.cout;  // biases
+  st.info.name = "fused(" + std::to_string(covered.size()) + " ops, ";
+  if (options.fuse_rows) {
+    // The most output rows whose expanded rows and depthwise output fit
+    // kBandBytes, but at least four GEMM row tiles of pixels (narrower bands
+    // run the project GEMM on part-empty tiles and stream its weights once per
+    // band: on 7 x 7 blocks they were 5-10 % slower than op by op, Zen 5);
+    // then as many bands, evened out.
+    const auto band_bytes = [&](std::int64_t r) {
+      return (b.input_rows(r) * b.mid_in.w + r * b.mid_out.w) * e * std::int64_t{4};
+    };
+    const std::int64_t min_pixels = 4 * kt.gemm_mr;
+    std::int64_t r = 1;
+    while (r < b.mid_out.h && (band_bytes(r + 1) <= kBandBytes || r * b.mid_out.w < min_pixels)) ++r;
+    const std::int64_t bands = (b.mid_out.h + r - 1) / r;
+    b.band_rows = (b.mid_out.h + bands - 1) / bands;
+    b.ebuf_floats = ex ? b.input_rows(b.band_rows) * b.mid_in.w * e : 0;  // else read in place
+    b.dbuf_floats = b.band_rows * b.mid_out.w * e;
+    st.info.name += "rows of " + std::to_string(b.band_rows) + ")";
+  } else {
+    b.ebuf_floats = n * b.mid_in.h * b.mid_in.w * widest;
+    b.dbuf_floats = n * b.mid_out.h * b.mid_out.w * widest;
+    st.info.name += std::to_string(slices) + " slices)";
+  }
+  st.info.out = a.tensors[static_cast<std::size_t>(cur)].shape;
+  st.weight_floats = wfloats;
+  // Traffic: block input and output, weights; the slices stay in cache.
+  st.info.bytes =
+      (b.mid_in.h * b.mid_in.w * b.cin + st.info.out.elements() * (b.shortcut ? 2 : 1)) * n * 4 + wfloats * 4;
+  st.bottleneck = std::move(b);
+  return BottleneckMatch{std::move(st), block_in, cur};
+}
+
+void Plan::Impl::run_bottleneck_rows(const Step& s) {
+  const BottleneckShape& b = *s.bottleneck;
+  const BottleneckWeights& bw = s.bw;
+  float* const x = ptr(s.in[0]);  // only read (a view's pointer is not const)
+  float* y = ptr(s.out);
+  const std::int64_t e = b.e, hin = b.mid_in.h, win = b.mid_in.w, hout = b.mid_out.h, wout = b.mid_out.w;
+  const std::int64_t sy = b.dw_op.stride, pad = b.dw_op.pad, reach = (b.dw_op.k_h - 1) * b.dw_op.dilation;
+  const std::int64_t rows = batch * hout;
+  // Each thread runs its share of the output rows band by band, in its own buffer.
+  const std::int64_t parts = std::min<std::int64_t>(pool->threads(), rows);
+  split(s, parts, [&](std::int64_t part_begin, std::int64_t part_end) {
+    for (std::int64_t part = part_begin; part < part_end; ++part) {
+      float* const ebuf = bottleneck_scratch.get() + part * (b.ebuf_floats + b.dbuf_floats);
+      float* const dbuf = ebuf + b.ebuf_floats;
+      // ebuf holds expanded rows [have_lo, have_hi) of image have_img.
+      std::int64_t have_img = -1, have_lo = 0, have_hi = 0;
+      const std::int64_t end = rows * (part + 1) / parts;
+      for (std::int64_t r = rows * part / parts; r < end;) {
+        const std::int64_t img = r / hout, oy0 = r % hout;
+        const std::int64_t oy1 = std::min({oy0 + b.band_rows, hout, oy0 + end - r});
+        const std::int64_t lo = std::max<std::int64_t>(0, oy0 * sy - pad);
+        const std::int64_t hi = std::min(hin, (oy1 - 1) * sy - pad + reach + 1);
+        // The rows this band shares with the previous one are expanded already: to the front.
+        // Without an expand (a separable block) the depthwise reads the input in place.
+        std::int64_t from = b.expand >= 0 ? lo : hi;
+        if (b.expand >= 0 && img == have_img && have_lo <= lo && lo < have_hi) {
+          std::memmove(ebuf, ebuf + (lo - have_lo) * win * e, static_cast<std::size_t>((have_hi - lo) * win * e) * 4);
+          from = have_hi;
+        }
+        if (from < hi) {
+          const kernels::GemmArgs ge{(hi - from) * win,
+                                     e,
+                                     b.cin,
+                                     x + (img * hin + from) * win * b.cin,
+                                     b.cin,
+                                     bw.expand_w.front().data(),
+                                     ebuf + (from - lo) * win * e,
+                                     e,
+                                     bw.expand_bias.data(),
+                                     b.act_expand};
+          kt->gemm(ge, 0, ge.m);
+        }
+        have_img = img, have_lo = lo, have_hi = hi;
+        // The depthwise sees the image through views shifted so that their row
+        // indices are the image's; it reads only rows [lo, hi) and writes rows [oy0, oy1).
+        kernels::DwArgs d;
+        d.in = {b.expand >= 0 ? ebuf - lo * win * e : x + img * hin * win * e, hin, win, e, e};
+        d.out = {dbuf - oy0 * wout * e, hout, wout, e, e};
+        d.k = b.dw_op.k_h;
+        d.stride = sy;
+        d.pad = pad;
+        d.dilation = b.dw_op.dilation;
+        d.weights = bw.dw_w.front().data();
+        d.w_stride = kernels::dw_weight_stride(e);
+        d.bias = bw.dw_bias.data();
+        d.act = b.act_dw;
+        d.y_begin = oy0;
+        d.y_end = oy1;
+        kt->depthwise(d);
+        const std::int64_t m = (oy1 - oy0) * wout;
+        float* yb = y + (img * hout + oy0) * wout * b.cout;
+        const kernels::GemmArgs gp{m,
+                                   b.cout,
+                                   e,
+                                   dbuf,
+                                   e,
+                                   bw.project_w.front().data(),
+                                   yb,
+                                   b.cout,
+                                   bw.project_bias.data(),
+                                   ir::Activation::None};
+        kt->gemm(gp, 0, m);
+        if (b.shortcut)  // stride 1 and cin == cout: the input's rows match the output's
+          kt->add(yb, x + (img * hin + oy0) * win * b.cin, yb, m * b.cout, b.act_out);
+        else if (b.act_out != ir::Activation::None)
+          kt->activation(yb, m * b.cout, b.act_out);
+        r += oy1 - oy0;
+      }
+    }
+  });
+}
+
+void Plan::Impl::run_bottleneck(const Step& s) {
+  const BottleneckShape& b = *s.bottleneck;
+  if (b.band_rows > 0) {
+    run_bottleneck_rows(s);
+    return;
+  }
+  const BottleneckWeights& bw = s.bw;
+  float* const ebuf = bottleneck_scratch.get();
+  float* const dbuf = ebuf + b.ebuf_floats;
+  const float* x = ptr(s.in[0]);
+  float* y = ptr(s.out);
+  const std::int64_t p_in = batch * b.mid_in.h * b.mid_in.w, p_out = batch * b.mid_out.h * b.mid_out.w;
+  const std::int64_t slices = static_cast<std::int64_t>(b.lo.size()) - 1;
+  for (std::int64_t q = 0; q < slices; ++q) {
+    const std::int64_t lo = b.lo[static_cast<std::size_t>(q)], es = b.lo[static_cast<std::size_t>(q) + 1] - lo;
+    // Expand: this slice's channels for every pixel.
+    const kernels::GemmArgs ge{p_in,        es,    b.cin,
+                               x,           b.cin, bw.expand_w[static_cast<std::size_t>(q)].data(),
+                               ebuf,        es,    bw.expand_bias.data() + lo,
+                               b.act_expand};
+    split(
+        s, p_in, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ge, r0, r1); }, kt->gemm_mr);
+    // Depthwise on the slice.
+    for (std::int64_t img = 0; img < batch; ++img) {
+      kernels::DwArgs d;
+      d.in = {ebuf + img * b.mid_in.h * b.mid_in.w * es, b.mid_in.h, b.mid_in.w, es, es};
+      d.out = {dbuf + img * b.mid_out.h * b.mid_out.w * es, b.mid_out.h, b.mid_out.w, es, es};
+      d.k = b.dw_op.k_h;
+      d.stride = b.dw_op.stride;
+      d.pad = b.dw_op.pad;
+      d.dilation = b.dw_op.dilation;
+      d.weights = bw.dw_w[static_cast<std::size_t>(q)].data();
+      d.w_stride = kernels::dw_weight_stride(es);
+      d.bias = bw.dw_bias.data() + lo;
+      d.act = b.act_dw;
+      split(s, b.mid_out.h, [&](std::int64_t r0, std::int64_t r1) {
+        kernels::DwArgs part = d;
+        part.y_begin = r0;
+        part.y_end = r1;
+        kt->depthwise(part);
+      });
+    }
+    // Project: the slice's share of the output, accumulated (linear bottleneck).
+    kernels::GemmArgs gp{p_out,
+                         b.cout,
+                         es,
+                         dbuf,
+                         es,
+                         bw.project_w[static_cast<std::size_t>(q)].data(),
+                         y,
+                         b.cout,
+                         q == 0 ? bw.project_bias.data() : nullptr,
+                         ir::Activation::None};
+    gp.accumulate = q > 0;
+    split(
+        s, p_out, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(gp, r0, r1); }, kt->gemm_mr);
+  }
+  if (b.shortcut)
+    kt->add(y, x, y, p_out * b.cout, b.act_out);
+  else if (b.act_out != ir::Activation::None)
+    kt->activation(y, p_out * b.cout, b.act_out);
+}
+
+}  // namespace convscope::runtime
