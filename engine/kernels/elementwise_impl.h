@@ -119,10 +119,13 @@ inline void pool_chunk(const convscope::kernels::PoolArgs& p, float* __restrict 
   for (std::int64_t i = 0; i < n; ++i) y[ch + i] = p.max ? acc[i] : acc[i] * scale;
 }
 
-/// Max or average pooling (the average over the window cells inside the input).
-inline void pool_loop(const convscope::kernels::PoolArgs& p) {
-  constexpr std::int64_t kChunk = 32;
-  const std::int64_t c = p.out.c;
+/// Calls fn(y, iy0, ix0, ky_lo, ky_hi, kx_lo, kx_hi) for every output pixel
+/// of rows [y_begin, y_end) whose window has a cell inside the input: y the
+/// output pixel, (iy0, ix0) the window's first cell (possibly outside), and
+/// the window rows and columns inside the input. A window wholly in the
+/// padding gets zeros.
+template <class Fn>
+inline void for_each_pool_window(const convscope::kernels::PoolArgs& p, Fn&& fn) {
   for (std::int64_t oy = p.y_begin; oy < p.y_end; ++oy) {
     const std::int64_t iy0 = oy * p.stride - p.pad;
     const std::int64_t ky_lo = std::max<std::int64_t>(0, -iy0), ky_hi = std::min(p.k, p.in.h - iy0);
@@ -130,16 +133,26 @@ inline void pool_loop(const convscope::kernels::PoolArgs& p) {
       float* y = p.out.px(oy, ox);
       const std::int64_t ix0 = ox * p.stride - p.pad;
       const std::int64_t kx_lo = std::max<std::int64_t>(0, -ix0), kx_hi = std::min(p.k, p.in.w - ix0);
-      if (ky_lo >= ky_hi || kx_lo >= kx_hi) {  // a window wholly in the padding
-        for (std::int64_t ch = 0; ch < c; ++ch) y[ch] = 0.f;
+      if (ky_lo >= ky_hi || kx_lo >= kx_hi) {
+        for (std::int64_t ch = 0; ch < p.out.c; ++ch) y[ch] = 0.f;
         continue;
       }
-      std::int64_t ch = 0;
-      for (; ch + kChunk <= c; ch += kChunk)
-        pool_chunk<kChunk, true>(p, y, iy0, ix0, ky_lo, ky_hi, kx_lo, kx_hi, ch, kChunk);
-      if (ch < c) pool_chunk<kChunk, false>(p, y, iy0, ix0, ky_lo, ky_hi, kx_lo, kx_hi, ch, c - ch);
+      fn(y, iy0, ix0, ky_lo, ky_hi, kx_lo, kx_hi);
     }
   }
+}
+
+/// Max or average pooling (the average over the window cells inside the input).
+inline void pool_loop(const convscope::kernels::PoolArgs& p) {
+  constexpr std::int64_t kChunk = 32;
+  const std::int64_t c = p.out.c;
+  for_each_pool_window(p, [&](float* y, std::int64_t iy0, std::int64_t ix0, std::int64_t ky_lo, std::int64_t ky_hi,
+                              std::int64_t kx_lo, std::int64_t kx_hi) {
+    std::int64_t ch = 0;
+    for (; ch + kChunk <= c; ch += kChunk)
+      pool_chunk<kChunk, true>(p, y, iy0, ix0, ky_lo, ky_hi, kx_lo, kx_hi, ch, kChunk);
+    if (ch < c) pool_chunk<kChunk, false>(p, y, iy0, ix0, ky_lo, ky_hi, kx_lo, kx_hi, ch, c - ch);
+  });
 }
 
 inline void shuffle_loop(const float* __restrict x, float* __restrict y, std::int64_t pixels, std::int64_t c,

@@ -581,25 +581,15 @@ inline void pool_vectors(const PoolArgs& p, float* y, std::int64_t base, std::in
 inline void pool_simd(const PoolArgs& p) {
   const std::int64_t c = p.out.c, cv = c / L * L;
   const M tail = V::tail_mask(c - cv);
-  for (std::int64_t oy = p.y_begin; oy < p.y_end; ++oy) {
-    const std::int64_t iy0 = oy * p.stride - p.pad;
-    const std::int64_t ky_lo = std::max<std::int64_t>(0, -iy0), ky_hi = std::min(p.k, p.in.h - iy0);
-    for (std::int64_t ox = 0; ox < p.out.w; ++ox) {
-      float* y = p.out.px(oy, ox);
-      const std::int64_t ix0 = ox * p.stride - p.pad;
-      const std::int64_t kx_lo = std::max<std::int64_t>(0, -ix0), kx_hi = std::min(p.k, p.in.w - ix0);
-      if (ky_lo >= ky_hi || kx_lo >= kx_hi) {  // a window wholly in the padding
-        for (std::int64_t ch = 0; ch < c; ++ch) y[ch] = 0.f;
-        continue;
-      }
-      // Offset of the window's (0, 0) cell, possibly outside the input: only cells inside it are read.
-      const std::int64_t base = (iy0 * p.in.w + ix0) * p.in.stride;
-      std::int64_t ch = 0;
-      for (; ch + 4 * L <= cv; ch += 4 * L) pool_vectors<4, false>(p, y, base, ky_lo, ky_hi, kx_lo, kx_hi, ch, tail);
-      for (; ch < cv; ch += L) pool_vectors<1, false>(p, y, base, ky_lo, ky_hi, kx_lo, kx_hi, ch, tail);
-      if (ch < c) pool_vectors<1, true>(p, y, base, ky_lo, ky_hi, kx_lo, kx_hi, ch, tail);
-    }
-  }
+  for_each_pool_window(p, [&](float* y, std::int64_t iy0, std::int64_t ix0, std::int64_t ky_lo, std::int64_t ky_hi,
+                              std::int64_t kx_lo, std::int64_t kx_hi) {
+    // Offset of the window's first cell, possibly outside the input: only cells inside it are read.
+    const std::int64_t base = (iy0 * p.in.w + ix0) * p.in.stride;
+    std::int64_t ch = 0;
+    for (; ch + 4 * L <= cv; ch += 4 * L) pool_vectors<4, false>(p, y, base, ky_lo, ky_hi, kx_lo, kx_hi, ch, tail);
+    for (; ch < cv; ch += L) pool_vectors<1, false>(p, y, base, ky_lo, ky_hi, kx_lo, kx_hi, ch, tail);
+    if (ch < c) pool_vectors<1, true>(p, y, base, ky_lo, ky_hi, kx_lo, kx_hi, ch, tail);
+  });
 }
 
 // ---------------------------------------------------------------------------
