@@ -270,7 +270,9 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       x.insert(x.end(), {halves ? out_el : 0.0, halves ? 0.0 : out_el});
       break;
     }
-    case StepKind::Slice:
+    case StepKind::Slice:  // a view of its source copies nothing
+      x.push_back(s.values[static_cast<std::size_t>(st.out)].parent == st.in[0] ? 0.0 : out_el);
+      break;
     case StepKind::Upsample:
     case StepKind::CReLU:
       x.push_back(out_el);

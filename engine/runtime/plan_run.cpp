@@ -210,11 +210,10 @@ void Plan::Impl::run_step(const Step& s) {
       }
       return;
     }
-    case StepKind::Slice: {
-      kt->copy_pixels(ptr(s.in[0]) + s.op.slice_start, shape(s.in[0]).c, y, stride(s.out), batch * out.h * out.w,
-                      out.c);
+    case StepKind::Slice:
+      if (values[static_cast<std::size_t>(s.out)].parent == s.in[0]) return;  // a view: nothing to copy
+      kt->copy_pixels(ptr(s.in[0]) + s.op.slice_start, stride(s.in[0]), y, stride(s.out), batch * out.h * out.w, out.c);
       return;
-    }
     case StepKind::Shuffle:
       kt->shuffle(ptr(s.in[0]), y, batch * out.h * out.w, out.c, s.op.groups);
       return;

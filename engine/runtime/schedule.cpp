@@ -232,6 +232,31 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
     }
   }
 
+  // Slices read in place: a channel slice whose every reader reads its input
+  // through the input's pixel stride (1x1 convolutions, depthwise, concat
+  // copies) becomes a view of its source's channel range, and its step copies
+  // nothing (ShuffleNet's split: the half that goes on to the convolutions).
+  auto reads_strided = [&](const ScheduledStep& st) {
+    return st.info.kind == StepKind::Depthwise || st.info.kind == StepKind::Concat ||
+           (st.info.kind == StepKind::Gemm && st.op.kind == ir::OpKind::Conv);
+  };
+  if (options.concat_in_place) {
+    for (const ScheduledStep& st : p.steps) {
+      if (st.info.kind != StepKind::Slice) continue;
+      ScheduledValue& view = p.values[static_cast<std::size_t>(st.out)];
+      const ScheduledValue& src = p.values[static_cast<std::size_t>(st.in[0])];
+      if (view.parent >= 0 || src.parent >= 0 || src.pad_c > 0 ||
+          std::count(p.outputs.begin(), p.outputs.end(), st.out) > 0)
+        continue;
+      bool all = true;
+      for (const ScheduledStep& q : p.steps)
+        if (std::count(q.in.begin(), q.in.end(), st.out) > 0) all = all && reads_strided(q);
+      if (!all) continue;
+      view.parent = st.in[0];
+      view.channel_offset = st.op.slice_start;
+    }
+  }
+
   // Pixel strides: a depthwise input whose pixels are a multiple of 1 KiB apart
   // (256, 512, 1024 channels) puts every line a kernel tile reads into a few L1
   // sets, which then evict each other. Its producer writes it one cache line
@@ -266,11 +291,14 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
   }
   for (int v : p.outputs) p.values[static_cast<std::size_t>(v)].last = n_steps;
   for (auto& v : p.values) v.last = std::max(v.last, v.first);
-  // A concat's output lives from the first step that writes into it in place.
+  // A value inside another's buffer keeps it alive: a concat's output from the
+  // first step that writes into it in place, a slice's source until the last
+  // step that reads the view.
   for (auto& v : p.values)
     if (v.parent >= 0) {
       ScheduledValue& parent = p.values[static_cast<std::size_t>(v.parent)];
       parent.first = std::min(parent.first, v.first);
+      parent.last = std::max(parent.last, v.last);
     }
   std::vector<ArenaRequest> requests;
   std::vector<int> roots;  // values with memory of their own (not inside a concat)

@@ -162,7 +162,8 @@ struct ScheduledValue {
   std::int64_t offset = 0;  ///< floats into the arena
   int first = 0, last = 0;  ///< live steps (inclusive)
   std::string name;
-  /// Written in place into a concat's output: that value, and the first channel.
+  /// Inside another value's buffer: written in place into a concat's output,
+  /// or a slice read in place from its source. That value, and the first channel.
   int parent = -1;
   std::int64_t channel_offset = 0;
   /// Extra floats per pixel: a padded pixel stride.

@@ -205,6 +205,27 @@ TEST(Plan, GemmsSplitByColumnsMatchReference) {
   }
 }
 
+// ShuffleNet V2's channel split: the half read by the 1x1 convolution is a
+// view of the split's input (no copy), the other half is written into the
+// concat in place; outputs as the reference's at 1 and 2 threads, batch 2.
+TEST(Plan, SlicesReadInPlaceMatchReference) {
+  ir::Graph g = testing::load_preset("shufflenet_v2_x1_0");
+  g.settings.resolution = 64;
+  g.settings.batch = 2;
+  const auto sched = runtime::Schedule::build(g, cost::analyze(g));
+  ASSERT_TRUE(sched.has_value());
+  int views = 0, slices = 0;
+  for (const auto& st : sched->steps)
+    if (st.info.kind == runtime::StepKind::Slice) {
+      ++slices;
+      if (sched->values[static_cast<std::size_t>(st.out)].parent == st.in[0]) ++views;
+    }
+  EXPECT_EQ(slices, 26);  // two per basic unit (13 units)
+  EXPECT_EQ(views, 13);
+  for (const auto* kt : tables())
+    for (int threads : {1, 2}) compare_with_reference(g, "shufflenet_v2 @64 batch 2", *kt, threads, 5e-4);
+}
+
 class EveryPreset : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(EveryPreset, MatchesReferenceAtLowResolution) {
