@@ -46,7 +46,9 @@ struct PlanOptions {
   /// `fuse_rows` say); the others run op by op. How the latency model's choice
   /// of the faster form per block reaches the plan.
   std::optional<std::vector<int>> fused_nodes;
-  /// Convolutions feeding only a concat write into its output directly.
+  /// Layouts in place: a step feeding only a concat writes into the concat's
+  /// output directly, and a slice read only through pixel strides is a view
+  /// of its source (no copy). Off: every value has its own buffer.
   bool concat_in_place = true;
   /// Kernels to use (best_kernels() when null): tests pin the portable path.
   const kernels::KernelTable* kernels = nullptr;
