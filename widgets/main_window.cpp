@@ -3,6 +3,7 @@
 // autosave and export are in main_window_files.cpp.
 #include "main_window.h"
 
+#include <cmath>
 #include <functional>
 
 #include <QAction>
@@ -41,6 +42,7 @@
 #include "palette.h"
 #include "plots.h"
 #include "profile/latency_calibration.h"
+#include "profile/speed_probe.h"
 #include "profile_runner.h"
 #include "qt_strings.h"
 #include "sweep_panel.h"
@@ -378,8 +380,21 @@ void MainWindow::updateStatus() {
     QString text = tr("measured %1 (min %2, p90 %3, %4)")
                        .arg(latency_text(n.median), latency_text(n.min), latency_text(n.p90), qs(p->result.isa));
     if (!doc_.profileCurrent()) text += tr(" — before the last edit");
+    QString tip = tr("Bottleneck fusion: %1").arg(qs(p->summary.fusion));
+    if (const double speed = p->summary.speed; speed > 0) {
+      const std::string drift = profile::describe_drift(speed);
+      if (!drift.empty())
+        text += speed > 1 ? tr(" · machine %1 % slower than calibrated").arg(std::lround((speed - 1) * 100))
+                          : tr(" · machine %1 % faster than calibrated").arg(std::lround((1 - speed) * 100));
+      tip += tr("\nSpeed probe: %1 x its time at calibration%2")
+                 .arg(speed, 0, 'f', 2)
+                 .arg(drift.empty() ? tr(" (the machine runs as calibrated)")
+                                    : tr(": %1. Predictions are for the calibrated speed; Run > Re-calibrate "
+                                         "when the machine is back to normal.")
+                                          .arg(qs(drift)));
+    }
     latency_->setText(text);
-    latency_->setToolTip(tr("Bottleneck fusion: %1").arg(qs(p->summary.fusion)));
+    latency_->setToolTip(tip);
   } else {
     latency_->setText(tr("not profiled (Ctrl+R)"));
     latency_->setToolTip(QString());

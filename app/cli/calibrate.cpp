@@ -15,6 +15,7 @@
 #include "profile/calibration.h"
 #include "profile/latency_calibration.h"
 #include "profile/latency_validation.h"
+#include "profile/speed_probe.h"
 
 namespace convscope::cli {
 
@@ -76,7 +77,10 @@ int run_latency(const Options& o, const kernels::KernelTable& kt) {
       out.push_back(nlohmann::ordered_json::parse(profile::to_json(*m).dump()));
       continue;
     }
-    std::printf("%s\n%d probe graphs timed in %.1f s\n\n", m->describe().c_str(), m->probes, m->calibration_seconds);
+    std::printf("%s\n%d probe graphs timed in %.1f s\n", m->describe().c_str(), m->probes, m->calibration_seconds);
+    std::printf("speed probe %.3f ms (median); the machine's speed moved by %.0f %% during the calibration%s\n\n",
+                m->reference_ns / 1e6, m->calibration_drift * 100,
+                m->calibration_drift > 0.15 ? " (a loaded machine: calibrate again when it is quieter)" : "");
     std::printf("%-18s %8s %14s\n", "step kind", "samples", "median error");
     for (int k = 0; k < runtime::kStepKinds; ++k) {
       const auto& f = m->fits[static_cast<std::size_t>(k)];
@@ -108,10 +112,15 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
   for (int t : thread_counts(o)) {
     auto m = latency_model(kt, t);
     if (!m) return kExitUsage;
+    auto probe = profile::SpeedProbe::build(kt, t);
+    if (!probe) {
+      std::cerr << format_diagnostics(probe.error(), "convscope-cli: speed probe");
+      return kExitInvalid;
+    }
     std::vector<profile::ValidatedNetwork> rows;
     for (std::size_t i = 0; i < cases.size(); ++i) {
       progress_bar("measuring", static_cast<double>(i) / static_cast<double>(cases.size()));
-      auto v = profile::validate_case(*m, kt, cases[i]);
+      auto v = profile::validate_case(*m, kt, cases[i], 0.2, &*probe);
       if (!v) {
         std::cerr << format_diagnostics(v.error(), "convscope-cli: " + cases[i].name);
         ++failed;
@@ -121,35 +130,54 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
     }
     progress_bar("measuring", 1.0);
     const auto s = profile::summarize(rows);
+    const auto sc = profile::summarize(rows, true);
+    auto summary_json = [](const profile::ValidationSummary& v) {
+      return nlohmann::ordered_json{{"networks", v.networks},
+                                    {"within_5", v.within_5},
+                                    {"within_10", v.within_10},
+                                    {"layers", v.layers},
+                                    {"layers_within_25", v.layers_within_25},
+                                    {"median_abs_error", v.median_abs_error}};
+    };
     if (o.json) {
       nlohmann::ordered_json j{{"model", m->describe()},
                                {"threads", t},
                                {"networks", nlohmann::ordered_json::array()},
-                               {"summary",
-                                {{"networks", s.networks},
-                                 {"within_5", s.within_5},
-                                 {"within_10", s.within_10},
-                                 {"layers", s.layers},
-                                 {"layers_within_25", s.layers_within_25},
-                                 {"median_abs_error", s.median_abs_error}}}};
+                               {"reference_ms", m->reference_ns / 1e6},
+                               {"summary", summary_json(s)},
+                               {"summary_speed_corrected", summary_json(sc)}};
       for (const auto& r : rows)
         j["networks"].push_back({{"name", r.name},
                                  {"predicted_ms", r.predicted_ns / 1e6},
                                  {"measured_ms", r.measured_ns / 1e6},
                                  {"error", r.error()},
+                                 {"speed", r.speed},
+                                 {"error_speed_corrected", r.corrected_error()},
                                  {"steps", r.steps},
                                  {"extrapolated_steps", r.extrapolated}});
       out.push_back(j);
       continue;
     }
-    std::printf("%s\n\n%-40s %10s %10s %8s\n", m->describe().c_str(), "network", "predicted", "measured", "error");
+    std::printf("%s\n", m->describe().c_str());
+    std::printf("speed: the speed probe's time while each network ran over its %.3f ms at calibration "
+                "(1.20 = 20 %% slower);\ncorrected: the error with the prediction scaled by it (the model's own "
+                "error, without the machine's drift)\n\n",
+                m->reference_ns / 1e6);
+    std::printf("%-40s %10s %10s %8s %6s %10s\n", "network", "predicted", "measured", "error", "speed", "corrected");
     for (const auto& r : rows)
-      std::printf("%-40s %7.3f ms %7.3f ms %+7.1f%%%s\n", r.name.c_str(), r.predicted_ns / 1e6, r.measured_ns / 1e6,
-                  r.error() * 100, r.extrapolated > 0 ? "  (extrapolated steps)" : "");
-    std::printf("\n%d networks: %s within +-5 %%, %s within +-10 %% (median error %.1f %%, worst %+.1f %%)\n",
-                s.networks, pct(s.within_5).c_str(), pct(s.within_10).c_str(), s.median_abs_error * 100,
-                s.worst_error * 100);
-    std::printf("%d layers: %s within +-25 %%\n\n", s.layers, pct(s.layers_within_25).c_str());
+      std::printf("%-40s %7.3f ms %7.3f ms %+7.1f%% %6.2f %+9.1f%%%s\n", r.name.c_str(), r.predicted_ns / 1e6,
+                  r.measured_ns / 1e6, r.error() * 100, r.speed, r.corrected_error() * 100,
+                  r.extrapolated > 0 ? "  (extrapolated steps)" : "");
+    auto print_summary = [&](const char* what, const profile::ValidationSummary& v) {
+      std::printf("%s: %d networks: %s within +-5 %%, %s within +-10 %% (median error %.1f %%, worst %+.1f %%); "
+                  "%d layers: %s within +-25 %%\n",
+                  what, v.networks, pct(v.within_5).c_str(), pct(v.within_10).c_str(), v.median_abs_error * 100,
+                  v.worst_error * 100, v.layers, pct(v.layers_within_25).c_str());
+    };
+    std::printf("\n");
+    print_summary("as predicted", s);
+    print_summary("speed-corrected", sc);
+    std::printf("\n");
   }
   if (o.json) std::cout << out.dump(2) << "\n";
   return failed > 0 ? kExitInvalid : 0;

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "command.h"
 #include "common.h"
@@ -13,6 +14,7 @@
 #include "profile/latency_calibration.h"
 #include "profile/layers.h"
 #include "profile/profiler.h"
+#include "profile/speed_probe.h"
 #include "runtime/plan.h"
 
 namespace convscope::cli {
@@ -92,12 +94,19 @@ int run(const Options& o) {
       std::fprintf(stderr, "\rprofiling [%s%s] %3d%%", std::string(static_cast<std::size_t>(done), '#').c_str(),
                    std::string(static_cast<std::size_t>(w - done), ' ').c_str(), static_cast<int>(f * 100));
     };
+  // The speed probe just before and after: how fast the machine runs now against the calibration.
+  std::optional<profile::SpeedProbe> probe;
+  if (m != nullptr && m->reference_ns > 0)
+    if (auto p = profile::SpeedProbe::build(**kt, o.threads)) probe = std::move(*p);
+  const double before = probe ? probe->time_ns() : 0;
   const auto r = profile::profile_plan(*plan, popt);
+  const double after = probe && !r.cancelled ? probe->time_ns() : 0;
   if (tty) std::fprintf(stderr, "\r%60s\r", "");
   // A step faster than the calibrated peak: the ceilings were measured under load; measure them again.
   std::string note;
   profile::ProfileSummary sum = profile::summarize_checked(g, *plan, r, *cal, m, **kt, &note);
   sum.fusion = choice.summary();
+  if (after > 0) sum.speed = std::min(before, after) / m->reference_ns;  // bursts only slow the probe down
   if (!note.empty()) std::fprintf(stderr, "convscope-cli: %s\n", note.c_str());
   if (o.json)
     std::cout << io::profile_json(g, a, *plan, r, *cal, sum);

@@ -7,6 +7,7 @@
 
 #include "io/report.h"
 #include "profile/layers.h"
+#include "profile/speed_probe.h"
 
 namespace convscope::io {
 namespace {
@@ -54,6 +55,14 @@ std::string profile_table(const ir::Graph& g, const cost::Analysis& a, const run
            fmt(sum.predicted_ns > 0 ? r.network_ns.median / sum.predicted_ns : 0, 3) + " (" + sum.model + ")" +
            (extrapolated > 0 ? "; * = " + std::to_string(extrapolated) + " steps outside the calibrated shapes" : "") +
            "\n";
+    if (sum.speed > 0) {
+      const std::string drift = profile::describe_drift(sum.speed);
+      out += "speed probe " + fmt(sum.speed, 2) + " x its time at calibration" +
+             (drift.empty() ? ": the machine runs as calibrated\n"
+                            : ": " + drift + "; at this speed the model predicts " +
+                                  fmt(sum.predicted_ns * sum.speed / 1e6, 3) +
+                                  " ms (calibrate --latency when the machine is back to normal)\n");
+    }
   } else {
     out += "predicted: no latency model (convscope-cli calibrate --latency makes one)\n";
   }
@@ -97,6 +106,7 @@ std::string profile_json(const ir::Graph& g, const cost::Analysis& a, const runt
   net["predicted_ms"] = sum.predicted_ns / 1e6;
   net["measured_over_predicted"] = sum.predicted_ns > 0 ? r.network_ns.median / sum.predicted_ns : 0.0;
   net["model"] = sum.model;
+  net["machine_speed"] = sum.speed;
   net["fusion"] = sum.fusion;
   net["roofline_bound_ms"] = sum.bound_ns / 1e6;
   j["network"] = net;

@@ -1,6 +1,7 @@
 #include "profile/latency_calibration.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <fstream>
 
@@ -11,6 +12,7 @@
 #include "kernels/cpu.h"
 #include "profile/calibration.h"
 #include "profile/profiler.h"
+#include "profile/speed_probe.h"
 #include "profile/stats.h"
 #include "runtime/plan.h"
 
@@ -53,6 +55,8 @@ const std::vector<std::int64_t> kChannels{16,  24,  32,  48,  64,  96,  128, 144
                                           256, 320, 384, 480, 512, 576, 672, 960, 1024, 1280};
 const std::vector<std::int64_t> kSizes{7, 14, 28, 56, 112};
 constexpr int kRandomNetworks = 40;
+/// Probes between two timings of the speed probe (each about 20 ms).
+constexpr int kProbesPerSpeedMark = 12;
 const std::vector<std::string> kActs{"relu6", "relu", "hswish", "swish", "none"};
 
 std::int64_t round8(double x) { return std::max<std::int64_t>(8, static_cast<std::int64_t>(std::lround(x / 8)) * 8); }
@@ -290,9 +294,16 @@ std::vector<Probe> probes() {
           graph(h, h, c, {{{"id", "gp"}, {"kind", "global_pool"}}, {{"kind", "scale"}, {"inputs", {"input", "gp"}}}}));
       if (h <= 56) add("upsample", graph(h, h, c, {{{"kind", "upsample"}, {"mode", h % 2 ? "nearest" : "bilinear"}}}));
     }
-  for (std::int64_t h : {7, 14, 28})
-    for (std::int64_t c : {32, 128})
+  // Transposed convolutions (k 4, stride 2 by default): decoder shapes from a 5x5 map
+  // of 1024 channels to a 80x80 map of 64, halving channels as they double the size.
+  for (std::int64_t h : {5, 7, 10, 14, 20, 28, 40, 56, 80})
+    for (std::int64_t c : {32, 64, 128, 256, 512, 1024}) {
+      const std::int64_t madds = 4 * h * h * c * c / 2 * 4;  // (2h)^2 outputs of c/2, k^2/s^2 = 4 taps of c
+      if (madds < 2'000'000 || madds > 250'000'000) continue;
       add("conv_transpose", graph(h, h, c, {{{"kind", "conv_transpose"}, {"out", c / 2}}}));
+      if (h <= 14 && c <= 256)
+        add("conv_transpose", graph(h, h, c, {{{"kind", "conv_transpose"}, {"out", c}, {"kernel", 2}, {"padding", 0}}}));
+    }
   Picker nets(4242);
   for (int i = 0; i < kRandomNetworks; ++i) out.push_back(random_network(nets));
   return out;
@@ -314,8 +325,21 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
   std::vector<NetworkRun> networks;
   const auto all = probes();
   const int stride = std::max(1, o.probe_stride);
+  // The speed probe, timed every few probes: where the machine's speed moves
+  // during the calibration (other tenants, clocks), each probe's times are
+  // scaled to the calibration's median speed, so the fit sees the kernels and
+  // not the load.
+  auto speed = SpeedProbe::build(kt, m.threads);
+  if (!speed) return tl::unexpected(speed.error());
+  struct SpeedMark {
+    std::size_t sample = 0;  // first sample timed after this mark
+    double ns = 0;
+  };
+  std::vector<SpeedMark> marks{{0, speed->time_ns()}};
+  std::vector<std::size_t> probe_first;  // each probe's first sample
   for (std::size_t pi = 0; pi < all.size(); pi += static_cast<std::size_t>(stride)) {
     if (o.cancel && o.cancel->load(std::memory_order_relaxed)) return fail("", "calibration cancelled");
+    if (m.probes > 0 && m.probes % kProbesPerSpeedMark == 0) marks.push_back({samples.size(), speed->time_ns()});
     const Probe& p = all[pi];
     auto g = io::graph_from_json(p.json);
     if (!g) return fail("probe " + std::to_string(pi) + " (" + p.family + ")", g.error().front().message);
@@ -341,11 +365,44 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
     const ProfileResult r = profile_plan(*plan, popt);
     if (r.cancelled) return fail("", "calibration cancelled");
     const std::size_t first = samples.size();
+    probe_first.push_back(first);
     for (std::size_t s = 0; s < plan->n_steps(); ++s)
       samples.push_back({step_features(plan->schedule(), s), r.step_ns[s].median, p.family == "network"});
     if (p.family == "network") networks.push_back({first, plan->n_steps(), r.network_ns.median});
     ++m.probes;
     if (o.progress) o.progress(static_cast<double>(pi + 1) / static_cast<double>(all.size()));
+  }
+  marks.push_back({samples.size(), speed->time_ns()});
+  // A load burst during one timing of the probe is not the machine's speed:
+  // each mark is the median of itself and its neighbours.
+  std::vector<double> ref;
+  for (const auto& k : marks) ref.push_back(k.ns);
+  for (std::size_t k = 1; k + 1 < marks.size(); ++k) {
+    std::array<double, 3> w{ref[k - 1], ref[k], ref[k + 1]};
+    std::sort(w.begin(), w.end());
+    marks[k].ns = w[1];
+  }
+  ref.clear();
+  for (const auto& k : marks) ref.push_back(k.ns);
+  const Stats rs = summarize(ref);
+  const auto [lo, hi] = std::minmax_element(ref.begin(), ref.end());
+  m.reference_ns = rs.median;
+  m.calibration_drift = rs.median > 0 ? (*hi - *lo) / rs.median : 0;
+  if (o.normalize_drift && rs.median > 0) {
+    // A probe's speed: the marks before and after it, interpolated by position.
+    std::size_t k = 0;
+    for (std::size_t p = 0; p < probe_first.size(); ++p) {
+      const std::size_t begin = probe_first[p], end = p + 1 < probe_first.size() ? probe_first[p + 1] : samples.size();
+      while (k + 2 < marks.size() && marks[k + 1].sample <= begin) ++k;
+      const SpeedMark &a = marks[k], &b = marks[k + 1];
+      const double t = b.sample > a.sample ? (static_cast<double>(begin) - static_cast<double>(a.sample)) /
+                                                 static_cast<double>(b.sample - a.sample)
+                                           : 0.0;
+      const double scale = rs.median / (a.ns + std::clamp(t, 0.0, 1.0) * (b.ns - a.ns));
+      for (std::size_t s = begin; s < end; ++s) samples[s].ns *= scale;
+      for (auto& n : networks)
+        if (n.first == begin) n.whole_ns *= scale;
+    }
   }
   fit(m, samples);
   // Whole runs of the probe networks over the sum of their predicted steps:

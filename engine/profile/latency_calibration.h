@@ -36,6 +36,9 @@ struct LatencyCalibrationOptions {
   const std::atomic<bool>* cancel = nullptr;
   /// Only probes whose index % stride == 0 (tests use a fraction of the set).
   int probe_stride = 1;
+  /// Scale each probe's times by the machine's speed at that moment (the speed
+  /// probe timed every few probes) to the calibration's median speed.
+  bool normalize_drift = true;
 };
 
 /// Times every probe and fits a model (about 10 to 20 seconds per thread count).

@@ -20,8 +20,9 @@ namespace convscope::profile {
 /// Bumped whenever the features or the fit change: older calibrations are redone.
 /// 2: a fused sigmoid / swish is a feature of GEMM and depthwise steps; 3: shuffles by
 /// group count, grouped pointwise probes; 4: bottlenecks fused in row bands; 5: separable
-/// blocks fused in row bands.
-inline constexpr int kLatencyModelVersion = 5;
+/// blocks fused in row bands; 6: the speed probe's reference time (profile/speed_probe.h), samples
+/// normalised by the machine's drift during calibration.
+inline constexpr int kLatencyModelVersion = 6;
 inline constexpr int kMaxFeatures = 12;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).
@@ -73,6 +74,11 @@ struct LatencyModel {
   /// A whole run over the sum of its predicted steps (median over the
   /// calibration's probe networks): the network total is scaled by it.
   double network_factor = 1.0;
+  /// The speed probe's median time over the calibration (profile/speed_probe.h): a
+  /// prediction is for a machine that runs the probe in this time. 0: not timed.
+  double reference_ns = 0;
+  /// How far the probe's time moved during the calibration: (slowest - fastest) / median.
+  double calibration_drift = 0;
 
   /// A model where every step costs `ns`, whatever its shape (tests and benchmarks
   /// count steps with it; nothing is calibrated).

@@ -11,6 +11,7 @@
 #include "ir/graph.h"
 #include "profile/fusion_choice.h"
 #include "profile/latency_model.h"
+#include "profile/speed_probe.h"
 #include "runtime/weights.h"
 
 namespace convscope::profile {
@@ -31,12 +32,21 @@ struct ValidatedNetwork {
   double predicted_ns = 0, measured_ns = 0;  ///< model sum over steps; median of whole runs
   int steps = 0, extrapolated = 0;
   std::vector<double> layer_predicted_ns, layer_measured_ns;  ///< per step (measured: median of step timings)
+  /// The machine's speed while it was measured: the speed probe's time then over
+  /// its time at calibration (1.2: 20 % slower). 0: not known.
+  double speed = 0;
   [[nodiscard]] double error() const { return measured_ns > 0 ? predicted_ns / measured_ns - 1.0 : 0.0; }
+  /// The error with the prediction scaled by the machine's speed: the model's own error.
+  [[nodiscard]] double corrected_error() const {
+    return measured_ns > 0 && speed > 0 ? predicted_ns * speed / measured_ns - 1.0 : error();
+  }
 };
 
-/// Predicts, then measures one case with the model's thread count (min_seconds per phase).
+/// Predicts, then measures one case with the model's thread count (min_seconds per
+/// phase). With a speed probe (and a model that has a reference time) the probe
+/// is timed before and after, which gives the network's speed.
 Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::KernelTable& kt, const ValidationCase& c,
-                                       double min_seconds = 0.2);
+                                       double min_seconds = 0.2, SpeedProbe* probe = nullptr);
 
 struct ValidationSummary {
   int networks = 0, layers = 0;
@@ -45,6 +55,7 @@ struct ValidationSummary {
   double median_abs_error = 0;         ///< networks
   double worst_error = 0;              ///< networks, signed
 };
-ValidationSummary summarize(const std::vector<ValidatedNetwork>& rows);
+/// Errors as predicted, or with every prediction (network and layers) scaled by its speed.
+ValidationSummary summarize(const std::vector<ValidatedNetwork>& rows, bool corrected = false);
 
 }  // namespace convscope::profile

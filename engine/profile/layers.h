@@ -52,6 +52,10 @@ struct ProfileSummary {
   std::string model;                ///< which model and calibration predicted ("" without one)
   double peak_gflops = 0;           ///< the compute ceiling used for the plan's thread count
   std::string fusion;               ///< how the bottlenecks were fused (FusionChoice::summary), set by the caller
+  /// The machine's speed around the run against the calibration's (speed probe
+  /// time then / at calibration, profile/speed_probe.h; 1.2 = 20 % slower), set
+  /// by the caller; 0: not measured.
+  double speed = 0;
 };
 
 /// Reads a finished (or cancelled) profile run of `plan`, built from `g`;

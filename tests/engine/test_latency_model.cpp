@@ -14,6 +14,7 @@
 #include "profile/fusion_choice.h"
 #include "profile/latency_calibration.h"
 #include "profile/latency_model.h"
+#include "profile/speed_probe.h"
 #include "runtime/plan.h"
 #include "test_util.h"
 
@@ -316,6 +317,61 @@ TEST(LatencyModel, FitUsesOneBlockProbesForFeaturesNetworksLack) {
   }
 }
 
+TEST(LatencyModel, PairedProbesMeasureTheFusedExp) {
+  // One-block pointwise probes timed in pairs (the same shape with and without a
+  // fused swish) show 0.16 ns per element; inside networks the swish steps also
+  // ran 30 % slower for a reason no feature has (they were timed while the
+  // machine was busier). A fit over the networks would charge that to the
+  // swish; the pairs' difference must set its cost.
+  const runtime::Schedule s = schedule_of("mobilenet_v2");
+  const std::vector<double> coef{300, 0, 0.005, 0.04, 0.08, 0, 0.005, 0.16, 0.02, 0.03};
+  std::vector<profile::Sample> samples;
+  const auto base = synthetic(s, coef, StepKind::Gemm);
+  ASSERT_GE(base.size(), 30u);
+  const int swish = 7;
+  ASSERT_NE(profile::feature_names(StepKind::Gemm, false)[swish].find("swish"), std::string::npos);
+  for (const auto& b : base) {  // one-block pairs: without, then with the swish
+    profile::Sample plain = b, fused = b;
+    plain.f.x[swish] = 0;
+    plain.ns = b.ns - 0.16 * b.f.x[swish];
+    fused.f.x[swish] = b.f.x[4];  // every output element
+    fused.ns = plain.ns + 0.16 * fused.f.x[swish];
+    samples.push_back(plain);
+    samples.push_back(fused);
+  }
+  for (std::size_t i = 0; i < base.size(); ++i) {  // in networks: half the steps fused, those slowed down
+    profile::Sample n = samples[2 * i + (i % 2)];
+    n.in_network = true;
+    if (i % 2 == 1) n.ns *= 1.3;
+    samples.push_back(n);
+  }
+  profile::LatencyModel m;
+  profile::fit(m, samples);
+  const auto& k = m.fits[static_cast<std::size_t>(StepKind::Gemm)];
+  ASSERT_GT(k.coef.size(), static_cast<std::size_t>(swish));
+  EXPECT_NEAR(k.coef[swish], 0.16, 1e-9);
+  // Without pairs the same network samples put the swish well above its cost.
+  std::vector<profile::Sample> networks_only(samples.begin() + static_cast<std::ptrdiff_t>(2 * base.size()),
+                                             samples.end());
+  profile::LatencyModel confounded;
+  profile::fit(confounded, networks_only);
+  EXPECT_GT(confounded.fits[static_cast<std::size_t>(StepKind::Gemm)].coef[swish], 0.2);
+}
+
+TEST(SpeedProbe, TimesTheReferenceAndNamesTheDrift) {
+  auto probe = profile::SpeedProbe::build(kernels::best_kernels(), 1);
+  ASSERT_TRUE(probe) << probe.error().front().message;
+  const double a = probe->time_ns(0.005), b = probe->time_ns(0.005);
+  EXPECT_GT(a, 1e4);  // a network of some 30 M multiply-adds: more than 10 us on any CPU
+  EXPECT_LT(a, 1e9);
+  EXPECT_GT(b, 1e4);
+  EXPECT_EQ(profile::describe_drift(1.05), "");
+  EXPECT_EQ(profile::describe_drift(0), "");
+  EXPECT_EQ(profile::describe_drift(1.2), "the machine runs 20 % slower than when the latency model was calibrated");
+  EXPECT_EQ(profile::describe_drift(0.75), "the machine runs 25 % faster than when the latency model was calibrated");
+  EXPECT_EQ(profile::describe_drift(1.07, 0.05).find("7 % slower") != std::string::npos, true);
+}
+
 TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   profile::LatencyModel m;
   m.cpu = kernels::cpu_info().model;
@@ -324,11 +380,15 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   m.kernel_revision = kernels::kKernelRevision;
   m.measured_at = "2026-12-01T00:00:00Z";
   m.network_factor = 1.04;
+  m.reference_ns = 1.25e6;
+  m.calibration_drift = 0.07;
   m.fits[static_cast<std::size_t>(StepKind::Add)] = {{100, 0.5, 0.1}, 12, {1, 10, 0}, {1, 1e6, 5}, 0.03};
   auto back = profile::latency_model_from_json(profile::to_json(m));
   ASSERT_TRUE(back) << back.error().front().message;
   EXPECT_EQ(back->fits[static_cast<std::size_t>(StepKind::Add)].coef, (std::vector<double>{100, 0.5, 0.1}));
   EXPECT_DOUBLE_EQ(back->network_factor, 1.04);
+  EXPECT_DOUBLE_EQ(back->reference_ns, 1.25e6);
+  EXPECT_DOUBLE_EQ(back->calibration_drift, 0.07);
   EXPECT_EQ(back->mismatch(m.cpu, "avx2", 1), "");
   EXPECT_NE(back->mismatch("Another CPU", "avx2", 1).find("calibrated on '" + m.cpu + "'"), std::string::npos);
   EXPECT_NE(back->mismatch(m.cpu, "avx512", 1).find("timed the avx2 kernels"), std::string::npos);
@@ -341,6 +401,10 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   auto bad = profile::latency_model_from_json(j);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().front().where, "fits.add");
+  j = profile::to_json(m);
+  j["reference_ns"] = -1;
+  ASSERT_FALSE(profile::latency_model_from_json(j));
+  EXPECT_EQ(profile::latency_model_from_json(j).error().front().where, "reference_ns");
   j = profile::to_json(m);
   j["fits"]["add"]["coef"] = {100, 0.5};
   EXPECT_FALSE(profile::latency_model_from_json(j));
@@ -374,6 +438,8 @@ TEST(LatencyCalibration, ShortCalibrationPredictsWhatItTimed) {
   EXPECT_EQ(m->isa, kernels::isa_name(kernels::best_kernels().isa));
   EXPECT_GT(m->probes, 50);
   EXPECT_GE(m->network_factor, 0.5);
+  EXPECT_GT(m->reference_ns, 1e4);  // the speed probe was timed
+  EXPECT_GE(m->calibration_drift, 0.0);
   int fitted = 0;
   for (const auto& k : m->fits) fitted += k.coef.empty() ? 0 : 1;
   EXPECT_GE(fitted, 12);

@@ -1,0 +1,69 @@
+#include "profile/speed_probe.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "cost/analysis.h"
+#include "io/graph_json.h"
+#include "profile/profiler.h"
+#include "runtime/plan.h"
+
+namespace convscope::profile {
+namespace {
+
+/// Fixed for good: changing it changes what every stored reference time means
+/// (bump kLatencyModelVersion with it).
+constexpr const char* kReferenceNetwork = R"({"format": "convscope-graph", "version": 1, "name": "speed probe",
+ "blocks": [
+  {"id": "input", "kind": "input", "height": 112, "width": 112, "channels": 16},
+  {"id": "ir1", "kind": "inverted_residual", "inputs": ["input"], "out": 24, "expansion": 6, "kernel": 3, "stride": 2},
+  {"id": "ir2", "kind": "inverted_residual", "inputs": ["ir1"], "out": 24, "expansion": 6, "kernel": 3},
+  {"id": "ir3", "kind": "inverted_residual", "inputs": ["ir2"], "out": 40, "expansion": 6, "kernel": 5, "stride": 2,
+   "se": true, "activation": "hswish"},
+  {"id": "conv", "kind": "conv", "inputs": ["ir3"], "out": 96, "kernel": 3, "stride": 2},
+  {"id": "pool", "kind": "global_pool", "inputs": ["conv"]},
+  {"id": "fc", "kind": "fc", "inputs": ["pool"], "out": 1000}
+ ]})";
+
+}  // namespace
+
+SpeedProbe::SpeedProbe() = default;
+SpeedProbe::SpeedProbe(SpeedProbe&&) noexcept = default;
+SpeedProbe& SpeedProbe::operator=(SpeedProbe&&) noexcept = default;
+SpeedProbe::~SpeedProbe() = default;
+
+Result<SpeedProbe> SpeedProbe::build(const kernels::KernelTable& kt, int threads) {
+  auto g = io::graph_from_json(kReferenceNetwork);
+  if (!g) return tl::unexpected(g.error());
+  const cost::Analysis a = cost::analyze(*g);
+  runtime::PlanOptions po;
+  po.threads = threads;
+  po.kernels = &kt;
+  auto plan = runtime::Plan::build(*g, a, po);
+  if (!plan) return tl::unexpected(plan.error());
+  float* x = plan->input(0);
+  const std::int64_t n = plan->batch() * plan->input_shape(0).elements();
+  for (std::int64_t k = 0; k < n; ++k) x[k] = static_cast<float>((k * 7919) % 2001) / 1000.f - 1.f;
+  SpeedProbe p;
+  p.plan_ = std::make_unique<runtime::Plan>(std::move(*plan));
+  return p;
+}
+
+double SpeedProbe::time_ns(double seconds) {
+  ProfileOptions o;
+  o.warmup = 2;
+  o.min_runs = 7;
+  o.min_seconds = seconds;
+  o.whole_network_only = true;
+  return profile_plan(*plan_, o).network_ns.median;
+}
+
+std::string describe_drift(double speed, double tolerance) {
+  if (!(speed > 0) || std::abs(speed - 1.0) <= tolerance) return "";
+  char b[128];
+  std::snprintf(b, sizeof b, "the machine runs %.0f %% %s than when the latency model was calibrated",
+                std::abs(speed - 1.0) * 100, speed > 1 ? "slower" : "faster");
+  return b;
+}
+
+}  // namespace convscope::profile

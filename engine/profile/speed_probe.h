@@ -1,0 +1,42 @@
+#pragma once
+/// The machine's speed now against its speed when the latency model was
+/// calibrated. A shared machine (a cloud VM beside other tenants, a laptop
+/// changing its clock) runs the same network 10 to 30 % slower or faster from
+/// one minute to the next; no model fitted a minute earlier can be closer than
+/// that. A small fixed network (a few inverted residuals from a 112 x 112 map
+/// whose expanded tensors leave L2, a 3x3 convolution, a classifier: GEMM,
+/// depthwise and memory-bound steps, about two milliseconds) is timed when the model is calibrated and again when it
+/// predicts; the ratio tells the model's error apart from the machine's drift.
+
+#include <memory>
+#include <string>
+
+#include "kernels/kernels.h"
+#include "util/result.h"
+
+namespace convscope::runtime {
+class Plan;
+}
+
+namespace convscope::profile {
+
+/// The reference network, built once for a kernel table and thread count.
+class SpeedProbe {
+ public:
+  static Result<SpeedProbe> build(const kernels::KernelTable& kt, int threads);
+  SpeedProbe(SpeedProbe&&) noexcept;
+  SpeedProbe& operator=(SpeedProbe&&) noexcept;
+  ~SpeedProbe();
+
+  /// Median of whole runs over about `seconds` (at least 7 runs), in ns.
+  double time_ns(double seconds = 0.02);
+
+ private:
+  SpeedProbe();
+  std::unique_ptr<runtime::Plan> plan_;
+};
+
+/// "the machine runs 18 % slower than when the model was calibrated", or "" within +-tolerance.
+std::string describe_drift(double speed, double tolerance = 0.10);
+
+}  // namespace convscope::profile
