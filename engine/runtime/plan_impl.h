@@ -73,11 +73,19 @@ struct Plan::Impl {
   /// hand-off to pay (waking a thread costs microseconds).
   void split(const Step& s, std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn,
              std::int64_t grain = 1) const {
-    constexpr std::int64_t kMinParallelFlops = 500000;
-    if (s.info.flops < kMinParallelFlops)
+    constexpr std::int64_t kMinParallelFlops = 500000, kMinParallelBytes = 256 << 10;
+    if (s.info.flops < kMinParallelFlops && s.info.bytes < kMinParallelBytes)
       fn(0, n);
     else
       pool->parallel_for(n, fn, grain);
+  }
+  /// Splits a step's pixels [0, n) in contiguous ranges, as GEMM steps split
+  /// their rows: each thread then reads the pixels it wrote in the step before
+  /// (on a VM whose two vCPUs sit on different core complexes, a shuffle run on
+  /// one thread after a two-thread GEMM read half its input from the other
+  /// core's cache and took 5x as long).
+  void split_pixels(const Step& s, std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn) const {
+    split(s, n, fn, 8);
   }
   const ir::Shape& shape(int v) const { return values[static_cast<std::size_t>(v)].shape; }
 

@@ -104,7 +104,7 @@ void Plan::Impl::run_conv_im2col(const Step& s) {
 void Plan::Impl::run_step(const Step& s) {
   const ir::Shape out = shape(s.out);
   float* y = ptr(s.out);
-  const std::int64_t total = batch * out.elements();
+  const std::int64_t pixels = batch * out.h * out.w;
   switch (s.info.kind) {
     case StepKind::Gemm: {
       const ir::Shape in = shape(s.in[0]);
@@ -112,34 +112,41 @@ void Plan::Impl::run_step(const Step& s) {
       const std::int64_t m = fc ? batch : batch * in.h * in.w;
       const std::int64_t g = fc ? 1 : s.op.groups, cout_g = s.op.out_c / g;
       const std::int64_t per = kernels::packed_b_size(*kt, cout_g, s.k_gemm);
-      for (std::int64_t grp = 0; grp < g; ++grp) {
-        // Group grp reads its input channels in place (row stride = all channels, or the padded stride).
-        kernels::GemmArgs ga{m,
-                             cout_g,
-                             s.k_gemm,
-                             ptr(s.in[0]) + grp * s.k_gemm,
-                             fc ? s.k_gemm : stride(s.in[0]),
-                             s.w.data() + grp * per,
-                             y + grp * cout_g,
-                             stride(s.out),
-                             s.bias.data() + grp * cout_g,
-                             s.act};
-        // Threads split the rows, unless there are too few for each to get
-        // four row tiles: then the columns, so each streams only its share of
-        // the weights (a fully connected layer has one row per image).
-        const std::int64_t panels = (cout_g + kt->gemm_nr - 1) / kt->gemm_nr, threads = pool->threads();
-        if (threads > 1 && m < threads * 4 * kt->gemm_mr && panels >= threads) {
+      // Group grp reads its input channels in place (row stride = all channels, or the padded stride).
+      auto group = [&](std::int64_t grp) {
+        return kernels::GemmArgs{m,
+                                 cout_g,
+                                 s.k_gemm,
+                                 ptr(s.in[0]) + grp * s.k_gemm,
+                                 fc ? s.k_gemm : stride(s.in[0]),
+                                 s.w.data() + grp * per,
+                                 y + grp * cout_g,
+                                 stride(s.out),
+                                 s.bias.data() + grp * cout_g,
+                                 s.act};
+      };
+      // Threads split the rows (every group of a row range on one thread: one
+      // hand-off per step, and each thread reads the pixels it wrote before),
+      // unless there are too few for each to get four row tiles: then the
+      // columns, so each streams only its share of the weights (a fully
+      // connected layer has one row per image).
+      const std::int64_t panels = (cout_g + kt->gemm_nr - 1) / kt->gemm_nr, threads = pool->threads();
+      if (threads > 1 && m < threads * 4 * kt->gemm_mr && panels >= threads) {
+        for (std::int64_t grp = 0; grp < g; ++grp)
           split(s, panels, [&](std::int64_t p0, std::int64_t p1) {
-            kernels::GemmArgs part = ga;
+            kernels::GemmArgs part = group(grp);
             part.col_begin = p0 * kt->gemm_nr;
             part.col_end = std::min(cout_g, p1 * kt->gemm_nr);
             kt->gemm(part, 0, m);
           });
-          continue;
-        }
-        split(
-            s, m, [&](std::int64_t r0, std::int64_t r1) { kt->gemm(ga, r0, r1); }, kt->gemm_mr);
+        return;
       }
+      split(
+          s, m,
+          [&](std::int64_t r0, std::int64_t r1) {
+            for (std::int64_t grp = 0; grp < g; ++grp) kt->gemm(group(grp), r0, r1);
+          },
+          kt->gemm_mr);
       return;
     }
     case StepKind::ConvIm2col:
@@ -176,46 +183,65 @@ void Plan::Impl::run_step(const Step& s) {
       return;
     case StepKind::ScaleShift: {
       const float* x = ptr(s.in[0]);
-      for (std::int64_t px = 0; px < total / out.c; ++px)
-        kt->scale_shift(x + px * out.c, s.scale.data(), s.shift.data(), y + px * out.c, out.c);
-      kt->activation(y, total, s.act);
+      split_pixels(s, pixels, [&](std::int64_t p0, std::int64_t p1) {
+        for (std::int64_t px = p0; px < p1; ++px)
+          kt->scale_shift(x + px * out.c, s.scale.data(), s.shift.data(), y + px * out.c, out.c);
+        kt->activation(y + p0 * out.c, (p1 - p0) * out.c, s.act);
+      });
       return;
     }
-    case StepKind::Activation:
-      if (ptr(s.in[0]) != y) std::memcpy(y, ptr(s.in[0]), static_cast<std::size_t>(total) * sizeof(float));
-      kt->activation(y, total, s.act);
+    case StepKind::Activation: {
+      const float* x = ptr(s.in[0]);
+      split_pixels(s, pixels, [&](std::int64_t p0, std::int64_t p1) {
+        const std::int64_t e0 = p0 * out.c, n = (p1 - p0) * out.c;
+        if (x != y) std::memcpy(y + e0, x + e0, static_cast<std::size_t>(n) * sizeof(float));
+        kt->activation(y + e0, n, s.act);
+      });
       return;
+    }
     case StepKind::Add:
-      kt->add(ptr(s.in[0]), ptr(s.in[1]), y, total, s.act);
+      split_pixels(s, pixels, [&](std::int64_t p0, std::int64_t p1) {
+        const std::int64_t e0 = p0 * out.c;
+        kt->add(ptr(s.in[0]) + e0, ptr(s.in[1]) + e0, y + e0, (p1 - p0) * out.c, s.act);
+      });
       return;
     case StepKind::Mul: {
       const float* x = ptr(s.in[0]);
       const float* sc = ptr(s.in[1]);
       const std::int64_t hw = out.h * out.w;
-      for (std::int64_t b = 0; b < batch; ++b)
-        kt->channel_scale(x + b * hw * out.c, sc + b * out.c, y + b * hw * out.c, hw, out.c);
-      return;
-    }
-    case StepKind::Concat: {
-      const std::int64_t pixels = batch * out.h * out.w;
-      std::int64_t c0 = 0;
-      for (int v : s.in) {
-        const std::int64_t c = shape(v).c;
-        if (values[static_cast<std::size_t>(v)].parent == s.out) {  // already written in place
-          c0 += c;
-          continue;
+      split_pixels(s, pixels, [&](std::int64_t p0, std::int64_t p1) {
+        for (std::int64_t p = p0; p < p1;) {  // a range may span images, each with its own scales
+          const std::int64_t b = p / hw, n = std::min(p1, (b + 1) * hw) - p;
+          kt->channel_scale(x + p * out.c, sc + b * out.c, y + p * out.c, n, out.c);
+          p += n;
         }
-        kt->copy_pixels(ptr(v), stride(v), y + c0, out.c, pixels, c);
-        c0 += c;
-      }
+      });
       return;
     }
-    case StepKind::Slice:
-      if (values[static_cast<std::size_t>(s.out)].parent == s.in[0]) return;  // a view: nothing to copy
-      kt->copy_pixels(ptr(s.in[0]) + s.op.slice_start, stride(s.in[0]), y, stride(s.out), batch * out.h * out.w, out.c);
+    case StepKind::Concat:
+      split_pixels(s, pixels, [&](std::int64_t p0, std::int64_t p1) {
+        std::int64_t c0 = 0;
+        for (int v : s.in) {
+          const std::int64_t c = shape(v).c;
+          if (values[static_cast<std::size_t>(v)].parent != s.out)  // else already written in place
+            kt->copy_pixels(ptr(v) + p0 * stride(v), stride(v), y + p0 * out.c + c0, out.c, p1 - p0, c);
+          c0 += c;
+        }
+      });
       return;
+    case StepKind::Slice: {
+      if (values[static_cast<std::size_t>(s.out)].parent == s.in[0]) return;  // a view: nothing to copy
+      const float* x = ptr(s.in[0]) + s.op.slice_start;
+      const std::int64_t xs = stride(s.in[0]), ys = stride(s.out);
+      split_pixels(s, pixels, [&](std::int64_t p0, std::int64_t p1) {
+        kt->copy_pixels(x + p0 * xs, xs, y + p0 * ys, ys, p1 - p0, out.c);
+      });
+      return;
+    }
     case StepKind::Shuffle:
-      kt->shuffle(ptr(s.in[0]), y, batch * out.h * out.w, out.c, s.op.groups);
+      split_pixels(s, pixels, [&](std::int64_t p0, std::int64_t p1) {
+        kt->shuffle(ptr(s.in[0]) + p0 * out.c, y + p0 * out.c, p1 - p0, out.c, s.op.groups);
+      });
       return;
     case StepKind::Pool: {
       const ir::Shape in = shape(s.in[0]);
@@ -247,9 +273,10 @@ void Plan::Impl::run_step(const Step& s) {
       const ir::Shape in = shape(s.in[0]);
       const float* x = ptr(s.in[0]);
       const std::int64_t sc = s.op.scale, ys = stride(s.out);
-      for (std::int64_t b = 0; b < batch; ++b)
-        for (std::int64_t oy = 0; oy < out.h; ++oy) {
-          float* yrow = y + (b * out.h + oy) * out.w * ys;
+      split(s, batch * out.h, [&](std::int64_t row0, std::int64_t row1) {
+        for (std::int64_t r = row0; r < row1; ++r) {
+          const std::int64_t b = r / out.h, oy = r % out.h;
+          float* yrow = y + r * out.w * ys;
           if (s.op.upsample == ir::UpsampleMode::Nearest) {
             // Each input pixel of the row repeated sc times.
             const float* xrow = x + (b * in.h + oy / sc) * in.w * in.c;
@@ -272,11 +299,16 @@ void Plan::Impl::run_step(const Step& s) {
             kt->blend4(p, w, yrow + ox * ys, out.c);
           }
         }
+      });
       return;
     }
-    case StepKind::CReLU:
-      kt->crelu(ptr(s.in[0]), y, batch * out.h * out.w, shape(s.in[0]).c, stride(s.out));
+    case StepKind::CReLU: {
+      const std::int64_t c = shape(s.in[0]).c, ys = stride(s.out);
+      split_pixels(s, pixels, [&](std::int64_t p0, std::int64_t p1) {
+        kt->crelu(ptr(s.in[0]) + p0 * c, y + p0 * ys, p1 - p0, c, ys);
+      });
       return;
+    }
   }
 }
 
