@@ -39,20 +39,24 @@ void ThreadPool::parallel_for(std::int64_t n, const std::function<void(std::int6
     fn(0, n);
     return;
   }
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (std::int64_t p = 0; p < threads(); ++p) {
-      const auto i = static_cast<std::size_t>(p);
-      if (p < parts)
-        chunks_[i] = {units * p / parts * grain, std::min(n, units * (p + 1) / parts * grain)};
-      else
-        chunks_[i] = {0, 0};
-    }
-    job_ = &fn;
-    pending_.store(static_cast<int>(threads()) - 1, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+  // Publish the job: chunks and job are written before generation_ moves
+  // (seq_cst), and a worker reads them only after it saw the move.
+  for (std::int64_t p = 0; p < threads(); ++p) {
+    const auto i = static_cast<std::size_t>(p);
+    if (p < parts)
+      chunks_[i] = {units * p / parts * grain, std::min(n, units * (p + 1) / parts * grain)};
+    else
+      chunks_[i] = {0, 0};
   }
-  start_.notify_all();
+  job_ = &fn;
+  pending_.store(static_cast<int>(threads()) - 1);
+  generation_.fetch_add(1);
+  // A worker counts itself as sleeping before it checks generation_ under the
+  // mutex, so either it sees the new generation or this sees it sleeping.
+  if (sleeping_workers_.load() > 0) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    start_.notify_all();
+  }
   fn(chunks_[0].first, chunks_[0].second);
   // Wait for the workers: spin first, then sleep.
   const auto until = std::chrono::steady_clock::now() + kSpin;
@@ -62,7 +66,9 @@ void ThreadPool::parallel_for(std::int64_t n, const std::function<void(std::int6
       continue;
     }
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+    caller_sleeping_.store(true);
+    done_.wait(lock, [&] { return pending_.load() == 0; });
+    caller_sleeping_.store(false);
   }
 }
 
@@ -74,18 +80,19 @@ void ThreadPool::worker(int index) {
     while (generation_.load(std::memory_order_acquire) == seen && !stop_.load(std::memory_order_relaxed) &&
            std::chrono::steady_clock::now() < until)
       CONVSCOPE_PAUSE();
-    std::pair<std::int64_t, std::int64_t> chunk;
-    const std::function<void(std::int64_t, std::int64_t)>* job = nullptr;
-    {
+    if (generation_.load() == seen && !stop_.load()) {
       std::unique_lock<std::mutex> lock(mutex_);
+      sleeping_workers_.fetch_add(1);
       start_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
-      if (stop_) return;
-      seen = generation_.load();
-      chunk = chunks_[static_cast<std::size_t>(index)];
-      job = job_;
+      sleeping_workers_.fetch_sub(1);
     }
-    if (chunk.second > chunk.first) (*job)(chunk.first, chunk.second);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    if (stop_.load()) return;
+    seen = generation_.load();
+    const auto chunk = chunks_[static_cast<std::size_t>(index)];
+    if (chunk.second > chunk.first) (*job_)(chunk.first, chunk.second);
+    // The last worker to finish wakes the caller if it went to sleep; the
+    // caller sets caller_sleeping_ before its last look at pending_.
+    if (pending_.fetch_sub(1) == 1 && caller_sleeping_.load()) {
       std::lock_guard<std::mutex> lock(mutex_);
       done_.notify_one();
     }

@@ -4,6 +4,9 @@
 // rounding, different summation order and BN folded into the weights compound
 // over 50 to 120 layers; IGCV3-D, the deepest, reaches about 2e-4).
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -14,6 +17,7 @@
 #include "io/graph_json.h"
 #include "runtime/plan.h"
 #include "runtime/reference_executor.h"
+#include "runtime/thread_pool.h"
 #include "test_util.h"
 
 namespace convscope {
@@ -104,6 +108,38 @@ INSTANTIATE_TEST_SUITE_P(All, EveryBlockKind, ::testing::ValuesIn(kind_names()),
 // pixels read in place as segments of the input; the border pixels and the
 // padded rows gathered into im2col tiles), with groups, dilation, stride,
 // odd channel counts, padding and a batch of two.
+TEST(ThreadPool, CoversEveryIndexOnceThroughSpinningAndSleeping) {
+  // Back-to-back jobs (workers spinning), jobs after a pause longer than the
+  // spin (workers asleep), jobs whose worker chunks outlast the caller's spin
+  // (the caller asleep), and a pool destroyed while its workers sleep:
+  // every index is visited exactly once, chunk bounds are multiples of the
+  // grain, and parallel_for returns only when all chunks are done.
+  for (int threads : {1, 2, 3, 4}) {
+    runtime::ThreadPool pool(threads);
+    std::vector<std::atomic<int>> seen(1000);
+    for (int round = 0; round < 400; ++round) {
+      const std::int64_t n = 1 + (round * 37) % 1000, grain = 1 + round % 7;
+      for (std::int64_t i = 0; i < n; ++i) seen[static_cast<std::size_t>(i)] = 0;
+      std::atomic<int> chunks{0};
+      pool.parallel_for(
+          n,
+          [&](std::int64_t b, std::int64_t e) {
+            EXPECT_EQ(b % grain, 0);
+            EXPECT_TRUE(e == n || e % grain == 0);
+            // Now and then a worker's chunk outlasts the caller's spin: the caller sleeps.
+            if (b > 0 && round % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            for (std::int64_t i = b; i < e; ++i) seen[static_cast<std::size_t>(i)].fetch_add(1);
+            chunks.fetch_add(1);
+          },
+          grain);
+      EXPECT_LE(chunks.load(), threads);
+      for (std::int64_t i = 0; i < n; ++i) ASSERT_EQ(seen[static_cast<std::size_t>(i)].load(), 1) << i;
+      if (round % 100 == 99) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // let workers sleep
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
 TEST(Conv, ImplicitIm2colMatchesReference) {
   struct Case {
     std::int64_t kernel, stride, dilation, groups, padding, out;
