@@ -1,7 +1,5 @@
 #include "profile_runner.h"
 
-#include <algorithm>
-#include <optional>
 #include <utility>
 
 #include "kernels/kernels.h"
@@ -82,19 +80,18 @@ void ProfileRunner::run(const ProfileJob& job, const std::atomic<bool>& cancel, 
     progress(f, tr("measuring"));
   };
   // The speed probe around the run: how fast the machine runs against the model's calibration.
-  std::optional<profile::SpeedProbe> probe;
-  if (model != nullptr && model->reference_ns > 0)
-    if (auto p = profile::SpeedProbe::build(kernels::best_kernels(), job.threads)) probe = std::move(*p);
-  const double before = probe ? probe->time_ns() : 0;
-  data->result = profile::profile_plan(*plan, opt);
-  const double after = probe && !data->result.cancelled ? probe->time_ns() : 0;
+  const double speed =
+      profile::SpeedProbe::speed_around(kernels::best_kernels(), job.threads, model ? model->reference_ns : 0, [&] {
+        data->result = profile::profile_plan(*plan, opt);
+        return !data->result.cancelled;
+      });
   if (job.model && job.model->threads == job.threads) data->model = job.model;
   // A step faster than the calibrated peak means the ceilings were measured under load: measured again first.
   std::string note;
   data->summary = profile::summarize_checked(job.graph, *plan, data->result, data->calibration,
                                              data->model ? &*data->model : nullptr, kernels::best_kernels(), &note);
   data->summary.fusion = fusion.summary();
-  if (after > 0) data->summary.speed = std::min(before, after) / model->reference_ns;  // bursts only slow it down
+  data->summary.speed = speed;
   data->recalibrated = QString::fromStdString(note);
   data_ = std::move(data);
 }

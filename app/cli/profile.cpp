@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <iostream>
-#include <optional>
 
 #include "command.h"
 #include "common.h"
@@ -95,18 +94,17 @@ int run(const Options& o) {
                    std::string(static_cast<std::size_t>(w - done), ' ').c_str(), static_cast<int>(f * 100));
     };
   // The speed probe just before and after: how fast the machine runs now against the calibration.
-  std::optional<profile::SpeedProbe> probe;
-  if (m != nullptr && m->reference_ns > 0)
-    if (auto p = profile::SpeedProbe::build(**kt, o.threads)) probe = std::move(*p);
-  const double before = probe ? probe->time_ns() : 0;
-  const auto r = profile::profile_plan(*plan, popt);
-  const double after = probe && !r.cancelled ? probe->time_ns() : 0;
+  profile::ProfileResult r;
+  const double speed = profile::SpeedProbe::speed_around(**kt, o.threads, m ? m->reference_ns : 0, [&] {
+    r = profile::profile_plan(*plan, popt);
+    return !r.cancelled;
+  });
   if (tty) std::fprintf(stderr, "\r%60s\r", "");
   // A step faster than the calibrated peak: the ceilings were measured under load; measure them again.
   std::string note;
   profile::ProfileSummary sum = profile::summarize_checked(g, *plan, r, *cal, m, **kt, &note);
   sum.fusion = choice.summary();
-  if (after > 0) sum.speed = std::min(before, after) / m->reference_ns;  // bursts only slow the probe down
+  sum.speed = speed;
   if (!note.empty()) std::fprintf(stderr, "convscope-cli: %s\n", note.c_str());
   if (o.json)
     std::cout << io::profile_json(g, a, *plan, r, *cal, sum);

@@ -50,18 +50,19 @@ Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::Ker
   }
   ProfileOptions po2;
   po2.min_seconds = min_seconds;
-  const bool timed = probe != nullptr && m.reference_ns > 0;
-  const double before = timed ? probe->time_ns() : 0;
-  const ProfileResult r = profile_plan(*plan, po2);
-  const double after = timed ? probe->time_ns() : 0;
+  ProfileResult r;
+  auto run = [&] {
+    r = profile_plan(*plan, po2);
+    return true;
+  };
+  const double speed = probe ? probe->speed_around(m.reference_ns, run) : (run(), 0.0);
   ValidatedNetwork v;
   v.name = c.name;
   v.predicted_ns = p.total_ns;
   v.measured_ns = r.network_ns.median;
   v.steps = static_cast<int>(p.steps.size());
   v.extrapolated = p.extrapolated;
-  // The faster of the two: load bursts only ever slow the probe down.
-  if (timed) v.speed = std::min(before, after) / m.reference_ns;
+  v.speed = speed;
   for (std::size_t i = 0; i < p.steps.size(); ++i) {
     v.layer_predicted_ns.push_back(p.steps[i].ns);
     v.layer_measured_ns.push_back(r.step_ns[i].median);

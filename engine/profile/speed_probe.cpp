@@ -1,5 +1,6 @@
 #include "profile/speed_probe.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -56,6 +57,24 @@ double SpeedProbe::time_ns(double seconds) {
   o.min_seconds = seconds;
   o.whole_network_only = true;
   return profile_plan(*plan_, o).network_ns.median;
+}
+
+double SpeedProbe::speed_around(double reference_ns, const std::function<bool()>& run) {
+  if (!(reference_ns > 0)) {
+    run();
+    return 0;
+  }
+  const double before = time_ns();
+  if (!run()) return 0;
+  return std::min(before, time_ns()) / reference_ns;
+}
+
+double SpeedProbe::speed_around(const kernels::KernelTable& kt, int threads, double reference_ns,
+                                const std::function<bool()>& run) {
+  if (reference_ns > 0)
+    if (auto probe = build(kt, threads)) return probe->speed_around(reference_ns, run);
+  run();
+  return 0;
 }
 
 std::string describe_drift(double speed, double tolerance) {

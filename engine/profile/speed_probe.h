@@ -8,6 +8,7 @@
 /// depthwise and memory-bound steps, about two milliseconds) is timed when the model is calibrated and again when it
 /// predicts; the ratio tells the model's error apart from the machine's drift.
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,17 @@ class SpeedProbe {
 
   /// Median of whole runs over about `seconds` (at least 7 runs), in ns.
   double time_ns(double seconds = 0.02);
+
+  /// The machine's speed while `run` runs, against a calibration whose probe took
+  /// `reference_ns` (1.2: 20 % slower): the probe timed just before and just after,
+  /// the faster of the two (load bursts only ever slow it down). 0 when
+  /// reference_ns is 0 (a model without one) or `run` returns false (cancelled).
+  double speed_around(double reference_ns, const std::function<bool()>& run);
+
+  /// speed_around with a probe built for `kt` and `threads`; without a probe
+  /// (reference_ns 0, or it cannot be built) `run` still runs and the speed is 0.
+  static double speed_around(const kernels::KernelTable& kt, int threads, double reference_ns,
+                             const std::function<bool()>& run);
 
  private:
   SpeedProbe();

@@ -365,6 +365,15 @@ TEST(SpeedProbe, TimesTheReferenceAndNamesTheDrift) {
   EXPECT_GT(a, 1e4);  // a network of some 30 M multiply-adds: more than 10 us on any CPU
   EXPECT_LT(a, 1e9);
   EXPECT_GT(b, 1e4);
+  // Around a run: the run always happens; no reference or a cancelled run gives no speed.
+  int runs = 0;
+  auto run = [&] { return ++runs > 0; };
+  EXPECT_NEAR(probe->speed_around(a, run), 1.0, 0.9);  // the same probe a moment later: about 1 (a shared machine)
+  EXPECT_EQ(probe->speed_around(0, run), 0.0);
+  EXPECT_EQ(probe->speed_around(a, [&] { return ++runs < 0; }), 0.0);
+  EXPECT_EQ(profile::SpeedProbe::speed_around(kernels::best_kernels(), 1, 0, run), 0.0);
+  EXPECT_GT(profile::SpeedProbe::speed_around(kernels::best_kernels(), 1, a, run), 0.0);
+  EXPECT_EQ(runs, 5);
   EXPECT_EQ(profile::describe_drift(1.05), "");
   EXPECT_EQ(profile::describe_drift(0), "");
   EXPECT_EQ(profile::describe_drift(1.2), "the machine runs 20 % slower than when the latency model was calibrated");

@@ -38,6 +38,7 @@
 #include "qt_strings.h"
 #include "palette.h"
 #include "plots.h"
+#include "profile/speed_probe.h"
 #include "profile_runner.h"
 #include "runtime/schedule.h"
 #include "qcustomplot.h"
@@ -612,7 +613,10 @@ class GuiTest : public QObject {
   void profilesASmallGraphAndFillsTableAndPlots() {
     MainWindow& w = fresh(small_graph());
     // Before anything runs: the latency model's prediction, one microsecond per plan step.
-    w.document()->setLatencyModel(unit_model());
+    // Calibrated, says the model, on a machine that ran the speed probe twice as fast as this one does.
+    profile::LatencyModel model = unit_model();
+    model.reference_ns = profile::SpeedProbe::build(kernels::best_kernels(), 1)->time_ns() / 2;
+    w.document()->setLatencyModel(model);
     const auto steps = runtime::Schedule::build(w.document()->graph(), w.document()->analysis())->steps.size();
     QCOMPARE(w.document()->predictedNs(), 1000.0 * static_cast<double>(steps));
     QVERIFY(w.findChild<QLabel*>("totals")->text().contains("predicted"));
@@ -631,6 +635,11 @@ class GuiTest : public QObject {
     QVERIFY(p->summary.model.find("latency model v") == 0);
     QCOMPARE(w.plots()->layerPointCount(), static_cast<int>(p->summary.layers.size()));
     QVERIFY(w.findChild<QLabel*>("latency")->text().startsWith("measured"));
+    // The machine's drift against the calibration, measured around the run and said beside it.
+    QVERIFY2(p->summary.speed > 1.3, qPrintable(QString::number(p->summary.speed)));
+    QVERIFY2(w.findChild<QLabel*>("latency")->text().contains("slower than calibrated"),
+             qPrintable(w.findChild<QLabel*>("latency")->text()));
+    QVERIFY(w.findChild<QLabel*>("latency")->toolTip().contains("Re-calibrate"));
     // Plots export in all three formats.
     for (const char* ext : {"png", "svg", "pdf"}) {
       QString error;
