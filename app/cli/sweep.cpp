@@ -54,8 +54,8 @@ Result<std::pair<sweep::Spec, sweep::ParetoAxes>> parse_flags(const Options& o) 
 void print_table(const sweep::Spec& spec, const std::vector<sweep::Point>& points) {
   std::printf("%-6s %6s", "alpha", "res");
   for (const auto& a : spec.params) std::printf(" %12s", a.selector.substr(0, 12).c_str());
-  std::printf(" %12s %12s %11s %9s %10s %7s %7s %9s %10s %10s\n", "params", "MAdds", "peak mem", "pred. ms",
-              "median ms", "error", "pareto", "MAdds/law", "params/law", "lat/MAdds");
+  std::printf(" %12s %12s %11s %9s %10s %7s %6s %7s %9s %10s %10s\n", "params", "MAdds", "peak mem", "pred. ms",
+              "median ms", "error", "speed", "pareto", "MAdds/law", "params/law", "lat/MAdds");
   for (const auto& p : points) {
     std::printf("%-6.3g %6lld", p.alpha, static_cast<long long>(p.resolution));
     for (const auto& v : p.values) std::printf(" %12s", ir::param_value_str(v).c_str());
@@ -63,18 +63,22 @@ void print_table(const sweep::Spec& spec, const std::vector<sweep::Point>& point
       std::printf("  invalid: %s\n", p.problem.c_str());
       continue;
     }
-    char pred[32] = "-", err[32] = "-";
+    char pred[32] = "-", err[32] = "-", speed[32] = "-";
+    if (p.machine_speed) std::snprintf(speed, sizeof speed, "%.2f", *p.machine_speed);
     if (p.predicted_ms) std::snprintf(pred, sizeof pred, "%.3f%s", *p.predicted_ms, p.extrapolated ? "*" : "");
     if (auto e = p.prediction_error()) std::snprintf(err, sizeof err, "%+.1f%%", *e * 100);
-    std::printf(" %12s %12s %11s %9s %10s %7s %7s %9.3f %10.3f %10s\n", io::with_commas(p.params).c_str(),
+    std::printf(" %12s %12s %11s %9s %10s %7s %6s %7s %9.3f %10.3f %10s\n", io::with_commas(p.params).c_str(),
                 io::human(p.madds).c_str(), io::human(p.peak_memory_bytes, true).c_str(), pred,
-                p.median_ms ? std::to_string(*p.median_ms).substr(0, 7).c_str() : "-", err, p.pareto ? "*" : "",
+                p.median_ms ? std::to_string(*p.median_ms).substr(0, 7).c_str() : "-", err, speed,
+                p.pareto ? "*" : "",
                 p.madds_law, p.params_law,
                 p.latency_law > 0 ? std::to_string(p.latency_law).substr(0, 5).c_str() : "-");
   }
   std::printf(
       "\nlaws relative to the largest alpha and resolution: MAdds/law = (MAdds ratio) / (alpha^2 rho^2), "
-      "params/law = (params ratio) / alpha^2, lat/MAdds = (latency ratio) / (MAdds ratio); 1.000 = the law holds\n");
+      "params/law = (params ratio) / alpha^2, lat/MAdds = (latency ratio) / (MAdds ratio); 1.000 = the law holds\n"
+      "speed: the latency model's speed probe around the point's measurement over its time at calibration "
+      "(1.20 = the machine ran 20 %% slower than when the model was calibrated)\n");
 }
 
 int run(const Options& o) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "blocks/registry.h"
 #include "profile/fusion_choice.h"
 #include "profile/profiler.h"
+#include "profile/speed_probe.h"
 #include "runtime/plan.h"
 
 namespace convscope::sweep {
@@ -258,6 +260,11 @@ std::vector<Point> evaluate(const ir::Graph& graph, const Spec& spec, const cost
 bool measure(const ir::Graph& graph, const Spec& spec, std::vector<Point>& points, const MeasureOptions& o) {
   std::size_t total = 0, done = 0;
   for (const auto& p : points) total += p.valid && !p.median_ms;
+  // The speed probe around every point, when the model has a reference time: a
+  // sweep measures for minutes, and the machine's speed moves meanwhile.
+  std::optional<profile::SpeedProbe> probe;
+  if (o.model && o.model->reference_ns > 0 && total > 0)
+    if (auto made = profile::SpeedProbe::build(kernels::best_kernels(), o.threads)) probe = std::move(*made);
   for (auto& p : points) {
     if (!p.valid || p.median_ms) continue;
     if (o.cancel && o.cancel->load()) return false;
@@ -283,8 +290,14 @@ bool measure(const ir::Graph& graph, const Spec& spec, std::vector<Point>& point
     po2.max_runs = 100000;
     // The whole-network phase is what a sweep needs; skip the per-step phase.
     po2.whole_network_only = true;
-    const auto r = profile::profile_plan(*plan, po2);
+    profile::ProfileResult r;
+    auto run = [&] {
+      r = profile::profile_plan(*plan, po2);
+      return !r.cancelled;
+    };
+    const double speed = probe ? probe->speed_around(o.model->reference_ns, run) : (run(), 0.0);
     if (r.cancelled) return false;
+    if (speed > 0) p.machine_speed = speed;
     p.median_ms = r.network_ns.median / 1e6;
     p.min_ms = r.network_ns.min / 1e6;
     p.p90_ms = r.network_ns.p90 / 1e6;
@@ -355,6 +368,7 @@ std::size_t merge_previous(std::vector<Point>& points, const std::vector<Point>&
     p.median_ms = it->second->median_ms;
     p.min_ms = it->second->min_ms;
     p.p90_ms = it->second->p90_ms;
+    p.machine_speed = it->second->machine_speed;
     ++kept;
   }
   return kept;
@@ -391,7 +405,7 @@ std::string to_csv(const Spec& spec, const std::vector<Point>& points) {
   for (const auto& a : spec.params) out += "," + a.selector;
   out +=
       ",valid,params,madds,flops,peak_memory_bytes,median_ms,min_ms,p90_ms,pareto,madds_law,params_law,latency_law,"
-      "predicted_ms,prediction_error,extrapolated,problem\n";
+      "predicted_ms,prediction_error,extrapolated,machine_speed,problem\n";
   auto opt = [](const std::optional<double>& v) { return v ? num(*v) : std::string(); };
   for (const auto& p : points) {
     out += num(p.alpha) + "," + std::to_string(p.resolution);
@@ -401,7 +415,7 @@ std::string to_csv(const Spec& spec, const std::vector<Point>& points) {
            "," + opt(p.median_ms) + "," + opt(p.min_ms) + "," + opt(p.p90_ms) + "," + (p.pareto ? "true" : "false") +
            "," + (p.valid ? num(p.madds_law) : "") + "," + (p.valid ? num(p.params_law) : "") + "," +
            (p.latency_law > 0 ? num(p.latency_law) : "") + "," + opt(p.predicted_ms) + "," + opt(p.prediction_error()) +
-           "," + (p.predicted_ms ? (p.extrapolated ? "true" : "false") : "") + ",";
+           "," + (p.predicted_ms ? (p.extrapolated ? "true" : "false") : "") + "," + opt(p.machine_speed) + ",";
     std::string problem = p.problem;
     std::replace(problem.begin(), problem.end(), '"', '\'');
     out += problem.empty() ? "" : "\"" + problem + "\"";
@@ -443,6 +457,7 @@ std::string to_json(const Spec& spec, const std::vector<Point>& points, const st
       e["extrapolated"] = p.extrapolated;
     }
     if (auto err = p.prediction_error()) e["prediction_error"] = *err;
+    if (p.machine_speed) e["machine_speed"] = *p.machine_speed;
     j["points"].push_back(e);
   }
   return j.dump(2) + "\n";
@@ -462,6 +477,7 @@ std::vector<Point> read_previous(const std::string& text, const Spec& spec) {
       p.median_ms = e.at("median_ms").get<double>();
       p.min_ms = e.at("min_ms").get<double>();
       p.p90_ms = e.at("p90_ms").get<double>();
+      if (e.contains("machine_speed")) p.machine_speed = e.at("machine_speed").get<double>();
       out.push_back(std::move(p));
     }
     return out;
@@ -477,7 +493,7 @@ std::vector<Point> read_previous(const std::string& text, const Spec& spec) {
     return -1;
   };
   const int c_alpha = col("alpha"), c_res = col("resolution"), c_med = col("median_ms"), c_min = col("min_ms"),
-            c_p90 = col("p90_ms");
+            c_p90 = col("p90_ms"), c_speed = col("machine_speed");
   if (c_alpha < 0 || c_res < 0 || c_med < 0) return out;
   while (std::getline(in, line)) {
     std::vector<std::string> cells;
@@ -496,6 +512,8 @@ std::vector<Point> read_previous(const std::string& text, const Spec& spec) {
     p.median_ms = *m;
     p.min_ms = to_double(cells[static_cast<std::size_t>(c_min)]);
     p.p90_ms = to_double(cells[static_cast<std::size_t>(c_p90)]);
+    if (c_speed >= 0 && static_cast<int>(cells.size()) > c_speed)
+      p.machine_speed = to_double(cells[static_cast<std::size_t>(c_speed)]);
     out.push_back(std::move(p));
   }
   return out;

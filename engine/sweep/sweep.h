@@ -41,6 +41,9 @@ struct Point {
   std::optional<double> median_ms, min_ms, p90_ms;  ///< when measured
   std::optional<double> predicted_ms;               ///< by the latency model, when there is one
   bool extrapolated = false;                        ///< some step predicted outside the calibrated shapes
+  /// The machine's speed while the point was measured against the latency
+  /// model's calibration (profile/speed_probe.h; 1.2 = 20 % slower), when measured with a model that has one.
+  std::optional<double> machine_speed;
   /// measured / predicted - 1, when both exist.
   [[nodiscard]] std::optional<double> prediction_error() const {
     if (!median_ms || !predicted_ms || *predicted_ms <= 0) return std::nullopt;

@@ -148,20 +148,31 @@ TEST(Sweep, MeasuresAndResumes) {
   o.min_seconds = 0.0;
   o.min_runs = 2;
   o.checkpoint = [&](const std::vector<sweep::Point>&) { ++checkpoints; };
+  // A model with a speed probe reference: every measured point gets the machine's speed.
+  profile::LatencyModel model = profile::LatencyModel::per_step(1000.0);
+  model.reference_ns = 1e6;
+  o.model = &model;
   ASSERT_TRUE(sweep::measure(g, s, points, o));
   EXPECT_EQ(checkpoints, 3u);
   EXPECT_DOUBLE_EQ(*points[0].median_ms, 123.0);  // kept, not measured again
+  EXPECT_FALSE(points[0].machine_speed.has_value());
   for (std::size_t i = 1; i < points.size(); ++i) {
     ASSERT_TRUE(points[i].median_ms.has_value());
     EXPECT_GT(*points[i].median_ms, 0.0);
+    ASSERT_TRUE(points[i].machine_speed.has_value());
+    EXPECT_GT(*points[i].machine_speed, 0.0);
   }
+  EXPECT_NE(sweep::to_csv(s, points).find(",extrapolated,machine_speed,problem"), std::string::npos);
   // What a previous run wrote is read back for the same grid.
   const auto back = sweep::read_previous(sweep::to_csv(s, points), s);
   ASSERT_EQ(back.size(), 4u);
   EXPECT_EQ(sweep::point_key(back[2]), sweep::point_key(points[2]));
   EXPECT_NEAR(*back[2].median_ms, *points[2].median_ms, 1e-4 * *points[2].median_ms);
+  ASSERT_TRUE(back[2].machine_speed.has_value());
+  EXPECT_NEAR(*back[2].machine_speed, *points[2].machine_speed, 1e-4 * *points[2].machine_speed);
   const auto back_json = sweep::read_previous(sweep::to_json(s, points), s);
   EXPECT_EQ(back_json.size(), 4u);
+  EXPECT_TRUE(back_json[2].machine_speed.has_value());
   // Cancel before anything: nothing more is measured.
   std::atomic<bool> cancel{true};
   auto fresh = sweep::evaluate(g, s);
