@@ -69,8 +69,7 @@ void print_table(const sweep::Spec& spec, const std::vector<sweep::Point>& point
     if (auto e = p.prediction_error()) std::snprintf(err, sizeof err, "%+.1f%%", *e * 100);
     std::printf(" %12s %12s %11s %9s %10s %7s %6s %7s %9.3f %10.3f %10s\n", io::with_commas(p.params).c_str(),
                 io::human(p.madds).c_str(), io::human(p.peak_memory_bytes, true).c_str(), pred,
-                p.median_ms ? std::to_string(*p.median_ms).substr(0, 7).c_str() : "-", err, speed,
-                p.pareto ? "*" : "",
+                p.median_ms ? std::to_string(*p.median_ms).substr(0, 7).c_str() : "-", err, speed, p.pareto ? "*" : "",
                 p.madds_law, p.params_law,
                 p.latency_law > 0 ? std::to_string(p.latency_law).substr(0, 5).c_str() : "-");
   }

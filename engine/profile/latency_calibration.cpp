@@ -302,7 +302,8 @@ std::vector<Probe> probes() {
       if (madds < 2'000'000 || madds > 250'000'000) continue;
       add("conv_transpose", graph(h, h, c, {{{"kind", "conv_transpose"}, {"out", c / 2}}}));
       if (h <= 14 && c <= 256)
-        add("conv_transpose", graph(h, h, c, {{{"kind", "conv_transpose"}, {"out", c}, {"kernel", 2}, {"padding", 0}}}));
+        add("conv_transpose",
+            graph(h, h, c, {{{"kind", "conv_transpose"}, {"out", c}, {"kernel", 2}, {"padding", 0}}}));
     }
   Picker nets(4242);
   for (int i = 0; i < kRandomNetworks; ++i) out.push_back(random_network(nets));
@@ -319,6 +320,7 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
   m.kernel_revision = kernels::kKernelRevision;
   std::vector<Sample> samples;
   struct NetworkRun {
+    std::size_t probe = 0;             // index into probe_first
     std::size_t first = 0, steps = 0;  // its samples
     double whole_ns = 0;               // median of un-instrumented runs
   };
@@ -368,28 +370,32 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
     probe_first.push_back(first);
     for (std::size_t s = 0; s < plan->n_steps(); ++s)
       samples.push_back({step_features(plan->schedule(), s), r.step_ns[s].median, p.family == "network"});
-    if (p.family == "network") networks.push_back({first, plan->n_steps(), r.network_ns.median});
+    if (p.family == "network")
+      networks.push_back({probe_first.size() - 1, first, plan->n_steps(), r.network_ns.median});
     ++m.probes;
     if (o.progress) o.progress(static_cast<double>(pi + 1) / static_cast<double>(all.size()));
   }
   marks.push_back({samples.size(), speed->time_ns()});
   // A load burst during one timing of the probe is not the machine's speed:
-  // each mark is the median of itself and its neighbours.
-  std::vector<double> ref;
-  for (const auto& k : marks) ref.push_back(k.ns);
-  for (std::size_t k = 1; k + 1 < marks.size(); ++k) {
-    std::array<double, 3> w{ref[k - 1], ref[k], ref[k + 1]};
+  // each inner mark is the median of itself and its neighbours.
+  std::vector<double> ref(marks.size());
+  for (std::size_t k = 0; k < marks.size(); ++k) {
+    if (k == 0 || k + 1 == marks.size()) {
+      ref[k] = marks[k].ns;
+      continue;
+    }
+    std::array<double, 3> w{marks[k - 1].ns, marks[k].ns, marks[k + 1].ns};
     std::sort(w.begin(), w.end());
-    marks[k].ns = w[1];
+    ref[k] = w[1];
   }
-  ref.clear();
-  for (const auto& k : marks) ref.push_back(k.ns);
+  for (std::size_t k = 0; k < marks.size(); ++k) marks[k].ns = ref[k];
   const Stats rs = summarize(ref);
   const auto [lo, hi] = std::minmax_element(ref.begin(), ref.end());
   m.reference_ns = rs.median;
   m.calibration_drift = rs.median > 0 ? (*hi - *lo) / rs.median : 0;
   if (o.normalize_drift && rs.median > 0) {
     // A probe's speed: the marks before and after it, interpolated by position.
+    std::vector<double> probe_scale(probe_first.size(), 1.0);
     std::size_t k = 0;
     for (std::size_t p = 0; p < probe_first.size(); ++p) {
       const std::size_t begin = probe_first[p], end = p + 1 < probe_first.size() ? probe_first[p + 1] : samples.size();
@@ -398,11 +404,10 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
       const double t = b.sample > a.sample ? (static_cast<double>(begin) - static_cast<double>(a.sample)) /
                                                  static_cast<double>(b.sample - a.sample)
                                            : 0.0;
-      const double scale = rs.median / (a.ns + std::clamp(t, 0.0, 1.0) * (b.ns - a.ns));
-      for (std::size_t s = begin; s < end; ++s) samples[s].ns *= scale;
-      for (auto& n : networks)
-        if (n.first == begin) n.whole_ns *= scale;
+      probe_scale[p] = rs.median / (a.ns + std::clamp(t, 0.0, 1.0) * (b.ns - a.ns));
+      for (std::size_t s = begin; s < end; ++s) samples[s].ns *= probe_scale[p];
     }
+    for (auto& n : networks) n.whole_ns *= probe_scale[n.probe];
   }
   fit(m, samples);
   // Whole runs of the probe networks over the sum of their predicted steps:

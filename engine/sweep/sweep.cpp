@@ -1,6 +1,7 @@
 #include "sweep/sweep.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -260,11 +261,27 @@ std::vector<Point> evaluate(const ir::Graph& graph, const Spec& spec, const cost
 bool measure(const ir::Graph& graph, const Spec& spec, std::vector<Point>& points, const MeasureOptions& o) {
   std::size_t total = 0, done = 0;
   for (const auto& p : points) total += p.valid && !p.median_ms;
-  // The speed probe around every point, when the model has a reference time: a
-  // sweep measures for minutes, and the machine's speed moves meanwhile.
+  // The machine's speed around the points: a sweep measures for minutes, and the
+  // speed moves meanwhile. The probe is timed before the first point and then
+  // after a point once a second has passed (about 2 % of the sweep's time); the
+  // points in between get the faster of the timings either side of them, as
+  // SpeedProbe::speed_around does for one run.
   std::optional<profile::SpeedProbe> probe;
   if (o.model && o.model->reference_ns > 0 && total > 0)
     if (auto made = profile::SpeedProbe::build(kernels::best_kernels(), o.threads)) probe = std::move(*made);
+  using Clock = std::chrono::steady_clock;
+  double before_ns = probe ? probe->time_ns() : 0;
+  auto timed_at = Clock::now();
+  std::vector<Point*> since;  // measured after the last timing
+  const auto settle_speed = [&](bool force) {
+    if (!probe || since.empty() || (!force && Clock::now() - timed_at < std::chrono::seconds(1))) return false;
+    const double after_ns = probe->time_ns();
+    for (Point* q : since) q->machine_speed = std::min(before_ns, after_ns) / o.model->reference_ns;
+    since.clear();
+    before_ns = after_ns;
+    timed_at = Clock::now();
+    return true;
+  };
   for (auto& p : points) {
     if (!p.valid || p.median_ms) continue;
     if (o.cancel && o.cancel->load()) return false;
@@ -290,14 +307,10 @@ bool measure(const ir::Graph& graph, const Spec& spec, std::vector<Point>& point
     po2.max_runs = 100000;
     // The whole-network phase is what a sweep needs; skip the per-step phase.
     po2.whole_network_only = true;
-    profile::ProfileResult r;
-    auto run = [&] {
-      r = profile::profile_plan(*plan, po2);
-      return !r.cancelled;
-    };
-    const double speed = probe ? probe->speed_around(o.model->reference_ns, run) : (run(), 0.0);
+    const profile::ProfileResult r = profile::profile_plan(*plan, po2);
     if (r.cancelled) return false;
-    if (speed > 0) p.machine_speed = speed;
+    since.push_back(&p);
+    settle_speed(done + 1 == total);  // the last point settles before its checkpoint
     p.median_ms = r.network_ns.median / 1e6;
     p.min_ms = r.network_ns.min / 1e6;
     p.p90_ms = r.network_ns.p90 / 1e6;
@@ -305,6 +318,7 @@ bool measure(const ir::Graph& graph, const Spec& spec, std::vector<Point>& point
     if (o.progress) o.progress(done, total);
     if (o.checkpoint) o.checkpoint(points);
   }
+  if (settle_speed(true) && o.checkpoint) o.checkpoint(points);
   return true;
 }
 
