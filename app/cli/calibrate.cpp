@@ -78,9 +78,11 @@ int run_latency(const Options& o, const kernels::KernelTable& kt) {
       continue;
     }
     std::printf("%s\n%d probe graphs timed in %.1f s\n", m->describe().c_str(), m->probes, m->calibration_seconds);
-    std::printf("speed probe %.3f ms (median); the machine's speed moved by %.0f %% during the calibration%s\n\n",
+    std::printf("speed probe %.3f ms (median); the machine's speed moved by %.0f %% during the calibration%s\n",
                 m->reference_ns / 1e6, m->calibration_drift * 100,
                 m->calibration_drift > 0.15 ? " (a loaded machine: calibrate again when it is quieter)" : "");
+    std::printf("a whole run: %.3f x the sum of its steps + %.2f us per step\n\n", m->network_factor,
+                m->network_step_ns / 1e3);
     std::printf("%-18s %8s %14s\n", "step kind", "samples", "median error");
     for (int k = 0; k < runtime::kStepKinds; ++k) {
       const auto& f = m->fits[static_cast<std::size_t>(k)];

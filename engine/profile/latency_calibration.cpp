@@ -409,18 +409,17 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
     }
     for (auto& n : networks) n.whole_ns *= probe_scale[n.probe];
   }
+  // The roofline's FMA peak (cached with the ceilings; measured now if it is not)
+  // floors the multiply-add coefficients.
+  if (auto ceilings = load_or_measure(kt)) m.peak_gflops = ceilings->peak_gflops(m.threads);
   fit(m, samples);
-  // Whole runs of the probe networks over the sum of their predicted steps:
-  // what running steps back to back costs beyond each step timed on its own
-  // (worker threads spinning between steps share the core with the next step,
-  // caches hold another step's data).
-  std::vector<double> ratios;
+  std::vector<NetworkSample> whole;
   for (const auto& n : networks) {
-    double predicted = 0;
-    for (std::size_t s = n.first; s < n.first + n.steps; ++s) predicted += m.predict(samples[s].f).ns;
-    if (predicted > 0) ratios.push_back(n.whole_ns / predicted);
+    NetworkSample w{n.whole_ns, 0, static_cast<int>(n.steps)};
+    for (std::size_t s = n.first; s < n.first + n.steps; ++s) w.steps_ns += m.predict(samples[s].f).ns;
+    whole.push_back(w);
   }
-  if (!ratios.empty()) m.network_factor = std::clamp(summarize(ratios).median, 0.5, 2.0);
+  fit_network(m, whole);
   m.measured_at = now_iso();
   m.calibration_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (samples_out) *samples_out = std::move(samples);

@@ -1,6 +1,7 @@
 #include "profile/latency_model.h"
 
 #include "profile/calibration.h"
+#include "profile/stats.h"
 #include "runtime/conv_transpose.h"
 
 #include <algorithm>
@@ -332,7 +333,7 @@ NetworkPrediction LatencyModel::predict(const runtime::Schedule& s) const {
     r.unfitted += p.fitted ? 0 : 1;
     r.steps.push_back(p);
   }
-  r.total_ns *= network_factor;
+  r.total_ns = r.total_ns * network_factor + network_step_ns * static_cast<double>(s.steps.size());
   return r;
 }
 
@@ -369,8 +370,8 @@ std::optional<double> paired_cost(const std::vector<Sample>& samples, int kind, 
   const auto u = static_cast<std::size_t>(j);
   for (std::size_t i = 0; i + 1 < samples.size(); ++i) {
     const Sample &a = samples[i], &b = samples[i + 1];
-    if (a.in_network || b.in_network || static_cast<int>(a.f.kind) != kind || a.f.kind != b.f.kind ||
-        a.f.n != b.f.n || a.ns <= 0 || b.ns <= 0 || a.f.x[u] == b.f.x[u])
+    if (a.in_network || b.in_network || static_cast<int>(a.f.kind) != kind || a.f.kind != b.f.kind || a.f.n != b.f.n ||
+        a.ns <= 0 || b.ns <= 0 || a.f.x[u] == b.f.x[u])
       continue;
     bool alike = true;
     for (std::size_t q = 0; q < static_cast<std::size_t>(a.f.n); ++q) alike = alike && (q == u || a.f.x[q] == b.f.x[q]);
@@ -379,6 +380,12 @@ std::optional<double> paired_cost(const std::vector<Sample>& samples, int kind, 
   if (d.size() < 5) return std::nullopt;
   std::nth_element(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(d.size() / 2), d.end());
   return std::max(0.0, d[d.size() / 2]);
+}
+
+bool is_madds_feature(StepKind kind, int j) {
+  const auto names = shape_feature_names(kind);  // the weight features come after these
+  const auto u = static_cast<std::size_t>(j);
+  return u < names.size() && names[u].find("m*n*k") != std::string::npos;
 }
 
 /// The feature of a kind that paired probes measure (a fused exp), or -1.
@@ -432,13 +439,27 @@ void fit(LatencyModel& m, const std::vector<Sample>& samples) {
     // A feature measured by paired probes is taken out of the fit: its cost is
     // subtracted from every row and its column left empty.
     const int pj = paired_feature(static_cast<StepKind>(kind));
-    const std::optional<double> pc = pj >= 0 ? paired_cost(samples, kind, pj) : std::nullopt;
+    double pcost = 0;  // ns per unit of feature pj, when paired probes measured it
+    bool pc = false;
+    if (pj >= 0)
+      if (const auto c = paired_cost(samples, kind, pj)) pcost = *c, pc = true;
+    // Multiply-add features cost at least what the FMA peak allows: their
+    // coefficient is fitted as floor + a non-negative rest. Without the floor a
+    // noisy calibration traded the multiply-adds against the weight passes and
+    // priced MobileNetV1's large 1x1 convolutions above the peak (125 GFLOP/s
+    // against a measured 118 on a Zen 4), 15-25 % too fast.
+    std::vector<double> floor(static_cast<std::size_t>(nf), 0.0);
+    if (m.peak_gflops > 0)
+      for (int j = 0; j < nf; ++j)
+        if (is_madds_feature(static_cast<StepKind>(kind), j)) floor[static_cast<std::size_t>(j)] = 2.0 / m.peak_gflops;
     Eigen::MatrixXd a(nr, nf);
     Eigen::VectorXd b(nr);
     for (Eigen::Index r = 0; r < nr; ++r) {
       const Sample& row = *rows[static_cast<std::size_t>(r)];
       const double t = row.ns, w = std::pow(t, -power);
-      b(r) = (pc ? t - *pc * row.f.x[static_cast<std::size_t>(pj)] : t) * w;
+      double rest = pc ? t - pcost * row.f.x[static_cast<std::size_t>(pj)] : t;
+      for (int j = 0; j < nf; ++j) rest -= floor[static_cast<std::size_t>(j)] * row.f.x[static_cast<std::size_t>(j)];
+      b(r) = rest * w;
       for (int j = 0; j < nf; ++j) a(r, j) = pc && j == pj ? 0.0 : row.f.x[static_cast<std::size_t>(j)] * w;
     }
     Eigen::VectorXd scale(nf);
@@ -470,8 +491,8 @@ void fit(LatencyModel& m, const std::vector<Sample>& samples) {
       active[static_cast<std::size_t>(worst)] = false;
       coef(worst) = 0;
     }
-    for (int j = 0; j < nf; ++j) coef(j) = std::max(0.0, coef(j)) / scale(j);
-    if (pc) coef(pj) = *pc;
+    for (int j = 0; j < nf; ++j) coef(j) = std::max(0.0, coef(j)) / scale(j) + floor[static_cast<std::size_t>(j)];
+    if (pc) coef(pj) = pcost;
     k.coef.assign(coef.data(), coef.data() + nf);
     k.samples = static_cast<int>(rows.size());
     k.lo.assign(static_cast<std::size_t>(nf), 0.0);
@@ -497,6 +518,34 @@ void fit(LatencyModel& m, const std::vector<Sample>& samples) {
   }
 }
 
+void fit_network(LatencyModel& m, const std::vector<NetworkSample>& networks) {
+  std::vector<double> y, x;  // whole / sum, steps / sum
+  for (const auto& n : networks)
+    if (n.steps_ns > 0 && n.whole_ns > 0) {
+      y.push_back(n.whole_ns / n.steps_ns);
+      x.push_back(static_cast<double>(n.steps) / n.steps_ns);
+    }
+  m.network_factor = 1.0;
+  m.network_step_ns = 0;
+  if (y.empty()) return;
+  const double median_ratio = std::clamp(summarize(y).median, 0.5, 2.0);
+  m.network_factor = median_ratio;
+  if (y.size() < 4) return;
+  // Theil-Sen: the median of the slopes between every pair of networks, then the
+  // median intercept; one network timed during a load burst moves neither.
+  std::vector<double> slopes, intercepts;
+  for (std::size_t i = 0; i < y.size(); ++i)
+    for (std::size_t j = i + 1; j < y.size(); ++j)
+      if (std::abs(x[j] - x[i]) > 1e-12 * std::max(x[i], x[j])) slopes.push_back((y[j] - y[i]) / (x[j] - x[i]));
+  if (slopes.empty()) return;
+  const double step_ns = summarize(slopes).median;
+  for (std::size_t i = 0; i < y.size(); ++i) intercepts.push_back(y[i] - step_ns * x[i]);
+  const double factor = summarize(intercepts).median;
+  if (step_ns < 0 || step_ns > 20'000 || factor < 0.5 || factor > 2.0) return;
+  m.network_factor = factor;
+  m.network_step_ns = step_ns;
+}
+
 nlohmann::json to_json(const LatencyModel& m) {
   nlohmann::json fits = nlohmann::json::object();
   for (int kind = 0; kind < runtime::kStepKinds; ++kind) {
@@ -514,6 +563,8 @@ nlohmann::json to_json(const LatencyModel& m) {
           {"calibration_seconds", m.calibration_seconds},
           {"probes", m.probes},
           {"network_factor", m.network_factor},
+          {"network_step_ns", m.network_step_ns},
+          {"peak_gflops", m.peak_gflops},
           {"reference_ns", m.reference_ns},
           {"calibration_drift", m.calibration_drift},
           {"fits", fits}};
@@ -534,6 +585,11 @@ Result<LatencyModel> latency_model_from_json(const nlohmann::json& j) {
     if (!std::isfinite(m.network_factor) || m.network_factor < 0.5 || m.network_factor > 2.0)
       return fail("network_factor", "is outside 0.5..2");
     if (m.version != kLatencyModelVersion) return m;  // the caller reports the mismatch
+    m.network_step_ns = j.at("network_step_ns").get<double>();
+    if (!std::isfinite(m.network_step_ns) || m.network_step_ns < 0 || m.network_step_ns > 20'000)
+      return fail("network_step_ns", "is outside 0..20000");
+    m.peak_gflops = j.at("peak_gflops").get<double>();
+    if (!std::isfinite(m.peak_gflops) || m.peak_gflops < 0) return fail("peak_gflops", "is negative or not finite");
     m.reference_ns = j.at("reference_ns").get<double>();
     m.calibration_drift = j.at("calibration_drift").get<double>();
     if (!std::isfinite(m.reference_ns) || m.reference_ns < 0) return fail("reference_ns", "is negative or not finite");

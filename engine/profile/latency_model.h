@@ -22,7 +22,7 @@ namespace convscope::profile {
 /// group count, grouped pointwise probes; 4: bottlenecks fused in row bands; 5: separable
 /// blocks fused in row bands; 6: the speed probe's reference time (profile/speed_probe.h), samples
 /// normalised by the machine's drift during calibration.
-inline constexpr int kLatencyModelVersion = 6;
+inline constexpr int kLatencyModelVersion = 7;
 inline constexpr int kMaxFeatures = 12;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).
@@ -71,12 +71,18 @@ struct LatencyModel {
   double calibration_seconds = 0;
   int probes = 0;  ///< probe graphs timed
   std::array<KindFit, runtime::kStepKinds> fits{};
-  /// A whole run over the sum of its predicted steps (median over the
-  /// calibration's probe networks): the network total is scaled by it.
+  /// What running steps back to back costs beyond each step timed on its own
+  /// (fitted by fit_network over the calibration's probe networks): a network's
+  /// total is network_factor x the sum of its steps + network_step_ns per step.
   double network_factor = 1.0;
+  double network_step_ns = 0;
   /// The speed probe's median time over the calibration (profile/speed_probe.h): a
   /// prediction is for a machine that runs the probe in this time. 0: not timed.
   double reference_ns = 0;
+  /// The FMA peak (GFLOP/s, the table's, for `threads`) that bounds the
+  /// multiply-add coefficients from below: no step is priced faster than the
+  /// peak allows. 0: no floor.
+  double peak_gflops = 0;
   /// How far the probe's time moved during the calibration: (slowest - fastest) / median.
   double calibration_drift = 0;
 
@@ -100,9 +106,24 @@ struct Sample {
 };
 
 /// Fits every kind that has samples: weighted least squares, coefficients kept
-/// non-negative. Where a kind has enough samples timed inside networks (three
-/// per feature), only those are used: they ran where a network runs them.
+/// non-negative (multiply-add coefficients at least 2 / m.peak_gflops ns). Where a kind has enough samples timed inside
+/// networks (three per feature), only those are used: they ran where a network runs them.
 void fit(LatencyModel& m, const std::vector<Sample>& samples);
+
+/// One probe network: its whole un-instrumented run, and its steps as the model predicts them.
+struct NetworkSample {
+  double whole_ns = 0;
+  double steps_ns = 0;  ///< sum of the predicted steps
+  int steps = 0;
+};
+
+/// Fits network_factor and network_step_ns: whole = factor x steps_ns + step_ns x
+/// steps, fitted on the relative error (whole / steps_ns against steps / steps_ns)
+/// by Theil-Sen, which one network timed in a load burst does not move. Two threads on two cores cost more per step
+/// than the steps timed on their own (the hand-off to the worker, cache lines the other core wrote), so a network of
+/// many short steps runs further over its sum than one of few long ones. step_ns is kept within 0..20 us and the factor
+/// within 0.5..2; with fewer than four networks, or a fit outside those, step_ns is 0 and the factor the median ratio.
+void fit_network(LatencyModel& m, const std::vector<NetworkSample>& networks);
 
 nlohmann::json to_json(const LatencyModel& m);
 Result<LatencyModel> latency_model_from_json(const nlohmann::json& j);

@@ -287,6 +287,32 @@ TEST(LatencyModel, FitKeepsCoefficientsNonNegative) {
   for (double c : m.fits[static_cast<std::size_t>(StepKind::Add)].coef) EXPECT_GE(c, 0.0);
 }
 
+TEST(LatencyModel, MultiplyAddsCostAtLeastWhatThePeakAllows) {
+  // GEMM steps timed at twice a 100 GFLOP/s peak (impossible; a noisy calibration
+  // can suggest it by trading features against each other): 0.01 ns per multiply-add
+  // plus a fixed 300 ns.
+  std::vector<profile::Sample> samples;
+  for (const char* p : {"mobilenet_v1", "mobilenet_v2", "squeezenet1_0"}) {
+    const runtime::Schedule s = schedule_of(p);
+    auto d = synthetic(s, {300, 0, 0.01, 0, 0, 0, 0, 0, 0, 0}, StepKind::Gemm);
+    samples.insert(samples.end(), d.begin(), d.end());
+  }
+  ASSERT_GE(samples.size(), 30u);
+  profile::LatencyModel free_fit;
+  profile::fit(free_fit, samples);
+  EXPECT_NEAR(free_fit.fits[static_cast<std::size_t>(StepKind::Gemm)].coef[2], 0.01, 1e-9);
+  profile::LatencyModel floored;
+  floored.peak_gflops = 100;  // 2 FLOP per multiply-add: at least 0.02 ns each
+  profile::fit(floored, samples);
+  const auto& k = floored.fits[static_cast<std::size_t>(StepKind::Gemm)];
+  EXPECT_NEAR(k.coef[2], 0.02, 1e-9);
+  for (const auto& smp : samples) {
+    EXPECT_GE(floored.predict(smp.f).ns, 0.02 * smp.f.x[2] * (1 - 1e-9));
+  }
+  // Other features are not floored.
+  EXPECT_EQ(k.coef[1], 0.0);
+}
+
 TEST(LatencyModel, FitUsesOneBlockProbesForFeaturesNetworksLack) {
   // Shuffles of two groups timed inside networks (as ShuffleNet units are), of
   // four and eight groups only in one-block probes. Fitting on the network
@@ -389,6 +415,8 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   m.kernel_revision = kernels::kKernelRevision;
   m.measured_at = "2026-12-01T00:00:00Z";
   m.network_factor = 1.04;
+  m.network_step_ns = 850;
+  m.peak_gflops = 118.2;
   m.reference_ns = 1.25e6;
   m.calibration_drift = 0.07;
   m.fits[static_cast<std::size_t>(StepKind::Add)] = {{100, 0.5, 0.1}, 12, {1, 10, 0}, {1, 1e6, 5}, 0.03};
@@ -396,6 +424,8 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   ASSERT_TRUE(back) << back.error().front().message;
   EXPECT_EQ(back->fits[static_cast<std::size_t>(StepKind::Add)].coef, (std::vector<double>{100, 0.5, 0.1}));
   EXPECT_DOUBLE_EQ(back->network_factor, 1.04);
+  EXPECT_DOUBLE_EQ(back->network_step_ns, 850);
+  EXPECT_DOUBLE_EQ(back->peak_gflops, 118.2);
   EXPECT_DOUBLE_EQ(back->reference_ns, 1.25e6);
   EXPECT_DOUBLE_EQ(back->calibration_drift, 0.07);
   EXPECT_EQ(back->mismatch(m.cpu, "avx2", 1), "");
@@ -411,6 +441,10 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().front().where, "fits.add");
   j = profile::to_json(m);
+  j["network_step_ns"] = -3;
+  ASSERT_FALSE(profile::latency_model_from_json(j));
+  EXPECT_EQ(profile::latency_model_from_json(j).error().front().where, "network_step_ns");
+  j = profile::to_json(m);
   j["reference_ns"] = -1;
   ASSERT_FALSE(profile::latency_model_from_json(j));
   EXPECT_EQ(profile::latency_model_from_json(j).error().front().where, "reference_ns");
@@ -418,6 +452,37 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   j["fits"]["add"]["coef"] = {100, 0.5};
   EXPECT_FALSE(profile::latency_model_from_json(j));
   EXPECT_FALSE(profile::latency_model_from_json(nlohmann::json::array()));
+}
+
+TEST(LatencyModel, NetworkOverheadPerStepIsFittedRobustly) {
+  // Probe networks whose whole runs cost 1.05 x their steps + 1.5 us per step;
+  // one was timed in a load burst (three times too slow).
+  std::vector<profile::NetworkSample> nets;
+  for (int i = 0; i < 20; ++i) {
+    const int steps = 20 + 7 * i;
+    const double sum = 2e5 + 9e4 * ((i * 13) % 20);  // 0.2 to 1.9 ms, not in step order
+    nets.push_back({1.05 * sum + 1500.0 * steps, sum, steps});
+  }
+  nets[7].whole_ns *= 3;
+  profile::LatencyModel m;
+  profile::fit_network(m, nets);
+  EXPECT_NEAR(m.network_factor, 1.05, 1e-6);
+  EXPECT_NEAR(m.network_step_ns, 1500, 1e-3);
+  // A network of many short steps is now predicted as far over its sum as it ran.
+  EXPECT_NEAR(m.network_factor * 1e5 + m.network_step_ns * 100, 1.05e5 + 1.5e5, 1.0);
+  // Runs that cost less per step the more steps they have: no negative overhead,
+  // the median ratio instead.
+  std::vector<profile::NetworkSample> odd;
+  for (int i = 0; i < 10; ++i) odd.push_back({1.2 * 1e6 - 500.0 * (10 + i), 1e6, 10 + i});
+  profile::fit_network(m, odd);
+  EXPECT_EQ(m.network_step_ns, 0);
+  EXPECT_NEAR(m.network_factor, (1.2e6 - 500.0 * 14.5) / 1e6, 1e-3);
+  // Too few networks to fit a slope: the median ratio.
+  profile::fit_network(m, {{1.1e6, 1e6, 10}, {2.4e6, 2e6, 50}});
+  EXPECT_EQ(m.network_step_ns, 0);
+  EXPECT_NEAR(m.network_factor, 1.15, 1e-9);
+  profile::fit_network(m, {});
+  EXPECT_EQ(m.network_factor, 1.0);
 }
 
 TEST(LatencyCalibration, ProbesAreValidGraphs) {
@@ -465,7 +530,8 @@ TEST(LatencyCalibration, ShortCalibrationPredictsWhatItTimed) {
   ASSERT_EQ(p.steps.size(), s.steps.size());
   double sum = 0;
   for (const auto& st : p.steps) sum += st.ns;
-  EXPECT_NEAR(p.total_ns, sum * m->network_factor, 1e-6 * p.total_ns);
+  EXPECT_NEAR(p.total_ns, sum * m->network_factor + m->network_step_ns * static_cast<double>(s.steps.size()),
+              1e-6 * p.total_ns);
   EXPECT_GT(p.total_ns, 1e5);  // MobileNetV2 takes more than 0.1 ms on any CPU
   // Cached under this machine's key; a model from another CPU is stale, not used.
   nlohmann::json cache{{kernels::cpu_info().model + " | " + m->isa + " | 1", profile::to_json(*m)}};
