@@ -442,7 +442,10 @@ void fit(LatencyModel& m, const std::vector<Sample>& samples) {
     double pcost = 0;  // ns per unit of feature pj, when paired probes measured it
     bool pc = false;
     if (pj >= 0)
-      if (const auto c = paired_cost(samples, kind, pj)) pcost = *c, pc = true;
+      if (const auto c = paired_cost(samples, kind, pj)) {
+        pcost = *c;
+        pc = true;
+      }
     // Multiply-add features cost at least what the FMA peak allows: their
     // coefficient is fitted as floor + a non-negative rest. Without the floor a
     // noisy calibration traded the multiply-adds against the weight passes and

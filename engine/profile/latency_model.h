@@ -21,7 +21,8 @@ namespace convscope::profile {
 /// 2: a fused sigmoid / swish is a feature of GEMM and depthwise steps; 3: shuffles by
 /// group count, grouped pointwise probes; 4: bottlenecks fused in row bands; 5: separable
 /// blocks fused in row bands; 6: the speed probe's reference time (profile/speed_probe.h), samples
-/// normalised by the machine's drift during calibration.
+/// normalised by the machine's drift during calibration; 7: multiply-add coefficients floored at
+/// the FMA peak, the whole-run overhead fitted as a factor and a cost per step.
 inline constexpr int kLatencyModelVersion = 7;
 inline constexpr int kMaxFeatures = 12;
 
@@ -106,8 +107,9 @@ struct Sample {
 };
 
 /// Fits every kind that has samples: weighted least squares, coefficients kept
-/// non-negative (multiply-add coefficients at least 2 / m.peak_gflops ns). Where a kind has enough samples timed inside
-/// networks (three per feature), only those are used: they ran where a network runs them.
+/// non-negative (multiply-add coefficients at least 2 / m.peak_gflops ns).
+/// Where a kind has enough samples timed inside networks (three per feature),
+/// only those are used: they ran where a network runs them.
 void fit(LatencyModel& m, const std::vector<Sample>& samples);
 
 /// One probe network: its whole un-instrumented run, and its steps as the model predicts them.
@@ -118,11 +120,14 @@ struct NetworkSample {
 };
 
 /// Fits network_factor and network_step_ns: whole = factor x steps_ns + step_ns x
-/// steps, fitted on the relative error (whole / steps_ns against steps / steps_ns)
-/// by Theil-Sen, which one network timed in a load burst does not move. Two threads on two cores cost more per step
-/// than the steps timed on their own (the hand-off to the worker, cache lines the other core wrote), so a network of
-/// many short steps runs further over its sum than one of few long ones. step_ns is kept within 0..20 us and the factor
-/// within 0.5..2; with fewer than four networks, or a fit outside those, step_ns is 0 and the factor the median ratio.
+/// steps, fitted on the relative error (whole / steps_ns against steps /
+/// steps_ns) by Theil-Sen, which one network timed in a load burst does not
+/// move. Two threads on two cores can cost more per step than the steps timed
+/// on their own (the hand-off to the worker, cache lines the other core wrote),
+/// so a network of many short steps runs further over its sum than one of few
+/// long ones. step_ns is kept within 0..20 us and the factor within 0.5..2;
+/// with fewer than four networks, or a fit outside those, step_ns is 0 and the
+/// factor the median ratio.
 void fit_network(LatencyModel& m, const std::vector<NetworkSample>& networks);
 
 nlohmann::json to_json(const LatencyModel& m);
