@@ -112,6 +112,8 @@ void BM_GemmColdB(benchmark::State& state) {
   benchmark::DoNotOptimize(sink);
   state.counters["FLOP/s"] =
       benchmark::Counter(static_cast<double>(2 * m * n * k), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["B bytes/s"] =
+      benchmark::Counter(static_cast<double>(4 * n * k), benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(kernels::isa_name(kt.isa));
 }
 BENCHMARK(BM_GemmColdB)
@@ -121,6 +123,8 @@ BENCHMARK(BM_GemmColdB)
     ->Args({7, 960, 160})
     ->Args({7, 320, 1280})
     ->Args({13, 512, 1000})
+    ->Args({1, 1280, 1000})  // MobileNetV2's classifier: a stream of 5 MB of weights
+    ->Args({1, 1024, 1000})
     ->Iterations(100);  // the eviction is untimed, so a time-based count would run only a few
 BENCHMARK(BM_Gemm)->ArgNames({"H", "K", "N", "portable"})->Args({56, 128, 128, 1});  // the portable path, for the ratio
 

@@ -74,13 +74,13 @@ struct PoolArgs {
 /// that moves their speed: latency models calibrated before are then redone.
 inline constexpr int kKernelRevision =
     13;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
-        // transposes; 5: B prefetched in 1-2 row GEMM tiles; 6: row bands of at least 4 GEMM row tiles;
-        // 7: every GEMM tile prefetches its share of B's next panel; 8: copies, CReLU, upsampling in the tables
-        // and written in place into concats; 9: transposed convolutions as one GEMM per output phase;
-        // 10: pooling in vector form, GEMMs with few rows split across threads by columns; 11: slices read in
-        // place by 1x1 convolutions, depthwise and concats; 12: element-wise and data-movement steps split
-        // across threads by pixels, grouped GEMMs by rows over all groups; 13: the thread pool hands off without
-        // a lock
+         // transposes; 5: B prefetched in 1-2 row GEMM tiles; 6: row bands of at least 4 GEMM row tiles;
+         // 7: every GEMM tile prefetches its share of B's next panel; 8: copies, CReLU, upsampling in the tables
+         // and written in place into concats; 9: transposed convolutions as one GEMM per output phase;
+         // 10: pooling in vector form, GEMMs with few rows split across threads by columns; 11: slices read in
+         // place by 1x1 convolutions, depthwise and concats; 12: element-wise and data-movement steps split
+         // across threads by pixels, grouped GEMMs by rows over all groups; 13: the thread pool hands off without
+         // a lock
 
 struct KernelTable {
   Isa isa = Isa::Portable;
@@ -117,6 +117,10 @@ struct KernelTable {
   /// The GEMM's packed-B layout (see pack_gemm_b): columns per panel, depth per block;
   /// and its rows per micro-kernel call, the grain in which callers split rows across threads.
   std::int64_t gemm_nr = 16, gemm_kc = 256, gemm_mr = 4;
+  /// Columns per vector of the GEMM micro-kernel: a panel whose valid columns
+  /// fit fewer vectors (the last one of a 48-channel layer) runs only those
+  /// (gemm_nr: every panel runs whole).
+  std::int64_t gemm_lanes = 16;
 };
 
 /// Packs B given as rows of K weights per output column (W[n][k], the OHWI

@@ -100,7 +100,8 @@ const KernelTable& table() {
                              .read_sum = read_sum_loop,
                              .gemm_nr = Micro::kNr,
                              .gemm_kc = Micro::kKc,
-                             .gemm_mr = Micro::kMr};
+                             .gemm_mr = Micro::kMr,
+                             .gemm_lanes = Micro::kNr};
   return t;
 }
 

@@ -686,5 +686,6 @@ inline KernelTable make_table(convscope::kernels::Isa isa) {
                      .read_sum = read_sum_loop,
                      .gemm_nr = Micro::kNr,
                      .gemm_kc = Micro::kKc,
-                     .gemm_mr = Micro::kMr};
+                     .gemm_mr = Micro::kMr,
+                     .gemm_lanes = L};
 }

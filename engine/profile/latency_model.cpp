@@ -30,19 +30,32 @@ bool costly(ir::Activation a) {
 }
 
 /// A GEMM of m rows by n columns over depth k, as the micro-kernel runs it:
-/// multiply-adds over whole column panels (n padded to the panel width), and
-/// the passes over the packed weights (one per tile of rows).
+/// multiply-adds over whole column panels, those of a last panel that runs
+/// fewer vectors (narrow: fewer multiply-adds per broadcast of A, so a cost of
+/// its own), and the passes over the packed weights (one per tile of rows).
 struct GemmWork {
-  double fma = 0, b_passes = 0;
+  double fma = 0, fma_narrow = 0, b_passes = 0;
   GemmWork& operator+=(const GemmWork& o) {
     fma += o.fma;
+    fma_narrow += o.fma_narrow;
     b_passes += o.b_passes;
     return *this;
   }
+  GemmWork& operator*=(double f) {
+    fma *= f;
+    fma_narrow *= f;
+    b_passes *= f;
+    return *this;
+  }
+  double all_fma() const { return fma + fma_narrow; }
 };
 GemmWork gemm_work(const kernels::KernelTable& kt, double m, double n, double k) {
-  const double np = round_up(n, static_cast<double>(kt.gemm_nr));
-  return {m * np * k, std::ceil(m / static_cast<double>(kt.gemm_mr)) * np * k};
+  const double nr = static_cast<double>(kt.gemm_nr), full = std::floor(n / nr) * nr;
+  const double last = round_up(n - full, static_cast<double>(kt.gemm_lanes));  // the last panel's vectors
+  const bool narrow = last > 0 && last < nr;
+  const double np = full + last;
+  return {m * (narrow ? full : np) * k, narrow ? m * last * k : 0.0,
+          std::ceil(m / static_cast<double>(kt.gemm_mr)) * np * k};
 }
 
 /// Depthwise work: the channels padded to two vectors of 8 (the widest tile of any table).
@@ -54,10 +67,11 @@ namespace {
 std::vector<std::string> shape_feature_names(StepKind kind) {
   switch (kind) {
     case StepKind::Gemm:
-      return {"fixed",        "groups",      "m*n*k (n padded to panels)", "weight passes",
-              "m*n (output)", "m*k (input)", "weight passes (beyond L2)",  "m*n (sigmoid, swish fused)"};
+      return {"fixed",        "groups",      "m*n*k (whole panels)",      "m*n*k (narrow last panel)", "weight passes",
+              "m*n (output)", "m*k (input)", "weight passes (beyond L2)", "m*n (sigmoid, swish fused)"};
     case StepKind::ConvIm2col:
-      return {"fixed",         "m*n*k (n padded to panels)", "weight passes", "gathered pixels*k", "output elements",
+      return {"fixed",         "m*n*k (whole panels)",     "m*n*k (narrow last panel)",
+              "weight passes", "gathered pixels*k",        "output elements",
               "implicit rows", "weight passes (beyond L2)"};
     case StepKind::Depthwise:
       return {"fixed",
@@ -79,7 +93,7 @@ std::vector<std::string> shape_feature_names(StepKind kind) {
               "output * slices",
               "input + output"};
     case StepKind::ConvTranspose:
-      return {"fixed", "m*n*k (n padded to panels)", "weight passes", "output elements"};
+      return {"fixed", "m*n*k (n padded to vectors)", "weight passes", "output elements"};
     case StepKind::Pool:
       return {"fixed", "output*k^2", "input elements"};
     case StepKind::Activation:
@@ -147,8 +161,8 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       const GemmWork w = gemm_work(kt, m, nn, k);
       // Passes over packed weights that do not stay in L2 stream them from L3.
       const bool b_beyond_l2 = static_cast<double>(st.weight_floats) * 4.0 > kL2FitBytes / 2;
-      x.insert(x.end(), {g, g * w.fma, g * w.b_passes, g * m * nn, g * m * k, b_beyond_l2 ? g * w.b_passes : 0.0,
-                         exp_based(st.act) ? g * m * nn : 0.0});
+      x.insert(x.end(), {g, g * w.fma, g * w.fma_narrow, g * w.b_passes, g * m * nn, g * m * k,
+                         b_beyond_l2 ? g * w.b_passes : 0.0, exp_based(st.act) ? g * m * nn : 0.0});
       break;
     }
     case StepKind::ConvIm2col: {
@@ -160,12 +174,11 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       const double implicit_px = static_cast<double>(c.implicit_pixels());
       const double gathered = static_cast<double>(out.h * out.w) - implicit_px;
       GemmWork w = gemm_work(kt, static_cast<double>(c.x_hi - c.x_lo), nn, k);
-      w.fma *= rows;
-      w.b_passes *= rows;
+      w *= rows;
       w += gemm_work(kt, gathered, nn, k);
       const bool b_beyond_l2 = static_cast<double>(st.weight_floats) * 4.0 > kL2FitBytes / 2;
-      x.insert(x.end(), {n * g * w.fma, n * g * w.b_passes, n * g * gathered * k, out_el, n * g * rows,
-                         b_beyond_l2 ? n * g * w.b_passes : 0.0});
+      x.insert(x.end(), {n * g * w.fma, n * g * w.fma_narrow, n * g * w.b_passes, n * g * gathered * k, out_el,
+                         n * g * rows, b_beyond_l2 ? n * g * w.b_passes : 0.0});
       break;
     }
     case StepKind::Depthwise: {
@@ -201,7 +214,8 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
           have = std::max(have, hi);
           project += gemm_work(kt, rows * wout, cout, e);
         }
-        expand.fma *= n, expand.b_passes *= n, project.fma *= n, project.b_passes *= n;
+        expand *= n;
+        project *= n;
         dw = p_out * round_up(e, kDwChannelTile) * kk;
         bands = n * static_cast<double>(b.bands());
       } else {
@@ -215,7 +229,7 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
         slices = static_cast<double>(b.slices());
       }
       const bool s1 = b.dw_op.stride == 1;
-      const double mnk = expand.fma + project.fma;
+      const double mnk = expand.all_fma() + project.all_fma();
       x.insert(x.end(), {slices, bands, slices > 0 ? mnk : 0.0, bands > 0 ? mnk : 0.0,
                          expand.b_passes + project.b_passes, s1 ? dw : 0.0, s1 ? 0.0 : dw,
                          p_out * cout * std::max(slices, 1.0), p_in * cin + out_el * (b.shortcut ? 2.0 : 1.0)});
@@ -232,7 +246,7 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
           const double depth = static_cast<double>(py.taps * px.taps * cin_g);
           if (depth == 0) continue;
           const GemmWork w = gemm_work(kt, n * static_cast<double>(py.n * px.n), cout_g, depth);
-          fma += g * w.fma;
+          fma += g * w.all_fma();
           b_passes += g * w.b_passes;
         }
       x.insert(x.end(), {fma, b_passes, out_el});

@@ -22,8 +22,10 @@ namespace convscope::profile {
 /// group count, grouped pointwise probes; 4: bottlenecks fused in row bands; 5: separable
 /// blocks fused in row bands; 6: the speed probe's reference time (profile/speed_probe.h), samples
 /// normalised by the machine's drift during calibration; 7: multiply-add coefficients floored at
-/// the FMA peak, the whole-run overhead fitted as a factor and a cost per step.
-inline constexpr int kLatencyModelVersion = 7;
+/// the FMA peak, the whole-run overhead fitted as a factor and a cost per step; 8: a GEMM's
+/// narrow last panel (one that runs fewer vectors) has a multiply-add feature of its own, and
+/// bottleneck and transposed-convolution work pads columns to vectors, not to whole panels.
+inline constexpr int kLatencyModelVersion = 8;
 inline constexpr int kMaxFeatures = 12;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

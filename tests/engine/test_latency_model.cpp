@@ -101,11 +101,12 @@ TEST(LatencyModel, FeaturesFollowTheShapes) {
     const auto k = static_cast<double>(st.k_gemm);
     EXPECT_TRUE(k == 512 || k == 1024) << k;
     EXPECT_DOUBLE_EQ(f.x[2], 49.0 * np * k);                                               // m * padded n * k
-    EXPECT_DOUBLE_EQ(f.x[3], std::ceil(49.0 / static_cast<double>(kt.gemm_mr)) * np * k);  // weight passes
-    EXPECT_DOUBLE_EQ(f.x[4], 49.0 * 1024.0);                                               // output
-    EXPECT_DOUBLE_EQ(f.x[5], 49.0 * k);                                                    // input
+    EXPECT_DOUBLE_EQ(f.x[3], 0.0);                                                         // no narrow panel
+    EXPECT_DOUBLE_EQ(f.x[4], std::ceil(49.0 / static_cast<double>(kt.gemm_mr)) * np * k);  // weight passes
+    EXPECT_DOUBLE_EQ(f.x[5], 49.0 * 1024.0);                                               // output
+    EXPECT_DOUBLE_EQ(f.x[6], 49.0 * k);                                                    // input
     // 2 or 4 MiB of weights do not stay in L2; the network's 17 MB do not fit in 16 MiB either.
-    EXPECT_GT(f.x[6], 0.0);
+    EXPECT_GT(f.x[7], 0.0);
     EXPECT_DOUBLE_EQ(f.x[f.n - 1], static_cast<double>(st.weight_floats));
   }
   EXPECT_TRUE(seen);
@@ -116,6 +117,37 @@ TEST(LatencyModel, FeaturesFollowTheShapes) {
     EXPECT_EQ(f.x[1] > 0, s.steps[i].op.stride == 1);
     EXPECT_EQ(f.x[2] > 0, s.steps[i].op.stride > 1);
   }
+}
+
+TEST(LatencyModel, NarrowLastPanelIsAFeatureOfItsOwn) {
+  // SqueezeNet 1.0's squeeze layers: 16 and 48 output channels on 55 x 55 and 27 x 27 pixels.
+  const runtime::Schedule s = schedule_of("squeezenet1_0");
+  const auto& kt = *s.kt;
+  int seen = 0;
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    const auto& st = s.steps[i];
+    if (st.info.kind != StepKind::Gemm || (st.op.out_c != 16 && st.op.out_c != 48)) continue;
+    ++seen;
+    const auto f = profile::step_features(s, i);
+    const double mk = static_cast<double>(st.info.out.h * st.info.out.w * st.k_gemm);
+    // Columns in whole panels and in a narrow last one, as each table's micro-kernel runs them.
+    double whole = 0, narrow = 0;
+    switch (kt.isa) {
+      case kernels::Isa::Avx512:  // panels of 32, vectors of 16: 16 = one narrow vector; 48 = 32 + 16
+        whole = st.op.out_c == 16 ? 0 : 32;
+        narrow = 16;
+        break;
+      case kernels::Isa::Avx2:  // panels of 16: both whole
+        whole = static_cast<double>(st.op.out_c);
+        break;
+      case kernels::Isa::Portable:  // panels of 16, always run whole
+        whole = static_cast<double>(st.op.out_c);
+        break;
+    }
+    EXPECT_DOUBLE_EQ(f.x[2], mk * whole) << st.info.name;
+    EXPECT_DOUBLE_EQ(f.x[3], mk * narrow) << st.info.name;
+  }
+  EXPECT_EQ(seen, 4);  // fire2, fire3 (16), fire6, fire7 (48)
 }
 
 TEST(LatencyModel, FusedFeaturesTellRowBandsFromSlices) {
@@ -141,13 +173,15 @@ TEST(LatencyModel, FusedFeaturesTellRowBandsFromSlices) {
       EXPECT_EQ(f.x[at("row bands")], rows ? static_cast<double>(b.bands()) : 0.0);
       EXPECT_EQ(f.x[at("expand + project m*n*k (slices)")] > 0, !rows);
       EXPECT_EQ(f.x[at("expand + project m*n*k (row bands)")] > 0, rows);
-      // Row bands expand every input row once: the work is the whole-image GEMMs' (n padded to panels).
+      // Row bands expand every input row once: the work is the whole-image GEMMs' (n padded to
+      // whole panels, the last panel only to the vectors it runs).
       if (rows) {
         const auto& kt = *s->kt;
-        const double np_e =
-            std::ceil(static_cast<double>(b.e) / static_cast<double>(kt.gemm_nr)) * static_cast<double>(kt.gemm_nr);
-        const double np_o =
-            std::ceil(static_cast<double>(b.cout) / static_cast<double>(kt.gemm_nr)) * static_cast<double>(kt.gemm_nr);
+        auto padded = [&](std::int64_t n) {
+          const std::int64_t full = n / kt.gemm_nr * kt.gemm_nr;
+          return static_cast<double>(full + (n - full + kt.gemm_lanes - 1) / kt.gemm_lanes * kt.gemm_lanes);
+        };
+        const double np_e = padded(b.e), np_o = padded(b.cout);
         // ir1 (t = 1) has no expand: its depthwise reads the block input in place.
         const double expand =
             b.expand >= 0 ? static_cast<double>(b.mid_in.h * b.mid_in.w) * np_e * static_cast<double>(b.cin) : 0.0;
@@ -306,6 +340,7 @@ TEST(LatencyModel, MultiplyAddsCostAtLeastWhatThePeakAllows) {
   profile::fit(floored, samples);
   const auto& k = floored.fits[static_cast<std::size_t>(StepKind::Gemm)];
   EXPECT_NEAR(k.coef[2], 0.02, 1e-9);
+  EXPECT_NEAR(k.coef[3], 0.02, 1e-9);  // a narrow last panel's multiply-adds too
   for (const auto& smp : samples) {
     EXPECT_GE(floored.predict(smp.f).ns, 0.02 * smp.f.x[2] * (1 - 1e-9));
   }
@@ -350,17 +385,17 @@ TEST(LatencyModel, PairedProbesMeasureTheFusedExp) {
   // machine was busier). A fit over the networks would charge that to the
   // swish; the pairs' difference must set its cost.
   const runtime::Schedule s = schedule_of("mobilenet_v2");
-  const std::vector<double> coef{300, 0, 0.005, 0.04, 0.08, 0, 0.005, 0.16, 0.02, 0.03};
+  const std::vector<double> coef{300, 0, 0.005, 0.01, 0.04, 0.08, 0, 0.005, 0.16, 0.02, 0.03};
   std::vector<profile::Sample> samples;
   const auto base = synthetic(s, coef, StepKind::Gemm);
   ASSERT_GE(base.size(), 30u);
-  const int swish = 7;
+  const int swish = 8, output = 5;
   ASSERT_NE(profile::feature_names(StepKind::Gemm, false)[swish].find("swish"), std::string::npos);
   for (const auto& b : base) {  // one-block pairs: without, then with the swish
     profile::Sample plain = b, fused = b;
     plain.f.x[swish] = 0;
     plain.ns = b.ns - 0.16 * b.f.x[swish];
-    fused.f.x[swish] = b.f.x[4];  // every output element
+    fused.f.x[swish] = b.f.x[output];  // every output element
     fused.ns = plain.ns + 0.16 * fused.f.x[swish];
     samples.push_back(plain);
     samples.push_back(fused);
