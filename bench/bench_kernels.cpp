@@ -80,6 +80,10 @@ void gemm_shapes(benchmark::internal::Benchmark* b) {
       ->Args({55, 16, 64, 0})
       ->Args({13, 64, 256, 0})
       ->Args({13, 512, 1000, 0})  // conv10, the classifier as a 1x1 convolution
+      // Narrow panels (16 columns run one vector of AVX-512's two) beside a whole one.
+      ->Args({112, 32, 16, 0})  // MobileNetV2 ir1 project
+      ->Args({55, 96, 16, 0})   // SqueezeNet 1.0 fire2 squeeze
+      ->Args({55, 96, 32, 0})
       // Fully connected classifiers (one row: matrix-vector).
       ->Args({1, 1280, 1000, 0})
       ->Args({1, 1024, 1000, 0});
