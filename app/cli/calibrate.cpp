@@ -133,6 +133,7 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
     progress_bar("measuring", 1.0);
     const auto s = profile::summarize(rows);
     const auto sc = profile::summarize(rows, true);
+    const auto kinds = profile::accuracy_by_kind(rows);
     auto summary_json = [](const profile::ValidationSummary& v) {
       return nlohmann::ordered_json{{"networks", v.networks},
                                     {"within_5", v.within_5},
@@ -147,7 +148,14 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
                                {"networks", nlohmann::ordered_json::array()},
                                {"reference_ms", m->reference_ns / 1e6},
                                {"summary", summary_json(s)},
-                               {"summary_speed_corrected", summary_json(sc)}};
+                               {"summary_speed_corrected", summary_json(sc)},
+                               {"by_step_kind", nlohmann::ordered_json::array()}};
+      for (const auto& k : kinds)
+        j["by_step_kind"].push_back({{"kind", runtime::step_kind_name(k.kind)},
+                                     {"layers", k.layers},
+                                     {"within_25", k.within_25},
+                                     {"median_measured_over_predicted", k.median_ratio},
+                                     {"time_share", k.time_share}});
       for (const auto& r : rows)
         j["networks"].push_back({{"name", r.name},
                                  {"predicted_ms", r.predicted_ns / 1e6},
@@ -161,24 +169,32 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
       continue;
     }
     std::printf("%s\n", m->describe().c_str());
-    std::printf("speed: the speed probe's time while each network ran over its %.3f ms at calibration "
-                "(1.20 = 20 %% slower);\ncorrected: the error with the prediction scaled by it (the model's own "
-                "error, without the machine's drift)\n\n",
-                m->reference_ns / 1e6);
+    std::printf(
+        "speed: the speed probe's time while each network ran over its %.3f ms at calibration "
+        "(1.20 = 20 %% slower);\ncorrected: the error with the prediction scaled by it (the model's own "
+        "error, without the machine's drift)\n\n",
+        m->reference_ns / 1e6);
     std::printf("%-40s %10s %10s %8s %6s %10s\n", "network", "predicted", "measured", "error", "speed", "corrected");
     for (const auto& r : rows)
       std::printf("%-40s %7.3f ms %7.3f ms %+7.1f%% %6.2f %+9.1f%%%s\n", r.name.c_str(), r.predicted_ns / 1e6,
                   r.measured_ns / 1e6, r.error() * 100, r.speed, r.corrected_error() * 100,
                   r.extrapolated > 0 ? "  (extrapolated steps)" : "");
     auto print_summary = [&](const char* what, const profile::ValidationSummary& v) {
-      std::printf("%s: %d networks: %s within +-5 %%, %s within +-10 %% (median error %.1f %%, worst %+.1f %%); "
-                  "%d layers: %s within +-25 %%\n",
-                  what, v.networks, pct(v.within_5).c_str(), pct(v.within_10).c_str(), v.median_abs_error * 100,
-                  v.worst_error * 100, v.layers, pct(v.layers_within_25).c_str());
+      std::printf(
+          "%s: %d networks: %s within +-5 %%, %s within +-10 %% (median error %.1f %%, worst %+.1f %%); "
+          "%d layers: %s within +-25 %%\n",
+          what, v.networks, pct(v.within_5).c_str(), pct(v.within_10).c_str(), v.median_abs_error * 100,
+          v.worst_error * 100, v.layers, pct(v.layers_within_25).c_str());
     };
     std::printf("\n");
     print_summary("as predicted", s);
     print_summary("speed-corrected", sc);
+    std::printf("\nlayers by step kind, as predicted (the most measured time first):\n");
+    std::printf("%-18s %7s %14s %21s %14s\n", "step kind", "layers", "within +-25 %", "measured / predicted",
+                "share of time");
+    for (const auto& k : kinds)
+      std::printf("%-18s %7d %14s %21.2f %14s\n", std::string(runtime::step_kind_name(k.kind)).c_str(), k.layers,
+                  pct(k.within_25).c_str(), k.median_ratio, pct(k.time_share).c_str());
     std::printf("\n");
   }
   if (o.json) std::cout << out.dump(2) << "\n";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "cost/analysis.h"
 #include "io/graph_json.h"
@@ -66,6 +67,7 @@ Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::Ker
   for (std::size_t i = 0; i < p.steps.size(); ++i) {
     v.layer_predicted_ns.push_back(p.steps[i].ns);
     v.layer_measured_ns.push_back(r.step_ns[i].median);
+    v.layer_kind.push_back(plan->schedule().steps[i].info.kind);
   }
   return v;
 }
@@ -96,6 +98,41 @@ ValidationSummary summarize(const std::vector<ValidatedNetwork>& rows, bool corr
   }
   if (s.layers > 0) s.layers_within_25 = static_cast<double>(lin25) / s.layers;
   return s;
+}
+
+std::vector<KindAccuracy> accuracy_by_kind(const std::vector<ValidatedNetwork>& rows) {
+  struct Acc {
+    std::vector<double> ratios;
+    int within = 0;
+    double measured = 0;
+  };
+  std::map<runtime::StepKind, Acc> by;
+  double total = 0;
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.layer_measured_ns.size() && i < r.layer_kind.size(); ++i) {
+      const double meas = r.layer_measured_ns[i], pred = r.layer_predicted_ns[i];
+      if (meas <= 0 || pred <= 0) continue;
+      Acc& a = by[r.layer_kind[i]];
+      a.ratios.push_back(meas / pred);
+      a.within += std::abs(pred / meas - 1.0) <= 0.25 ? 1 : 0;
+      a.measured += meas;
+      total += meas;
+    }
+  std::vector<KindAccuracy> out;
+  for (auto& [kind, a] : by) {
+    KindAccuracy k;
+    k.kind = kind;
+    k.layers = static_cast<int>(a.ratios.size());
+    k.within_25 = static_cast<double>(a.within) / k.layers;
+    const auto mid = a.ratios.begin() + static_cast<std::ptrdiff_t>(a.ratios.size() / 2);
+    std::nth_element(a.ratios.begin(), mid, a.ratios.end());
+    k.median_ratio = *mid;
+    k.time_share = a.measured / total;
+    out.push_back(k);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const KindAccuracy& a, const KindAccuracy& b) { return a.time_share > b.time_share; });
+  return out;
 }
 
 }  // namespace convscope::profile

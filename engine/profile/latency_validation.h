@@ -32,6 +32,7 @@ struct ValidatedNetwork {
   double predicted_ns = 0, measured_ns = 0;  ///< model sum over steps; median of whole runs
   int steps = 0, extrapolated = 0;
   std::vector<double> layer_predicted_ns, layer_measured_ns;  ///< per step (measured: median of step timings)
+  std::vector<runtime::StepKind> layer_kind;                  ///< per step
   /// The machine's speed while it was measured: the speed probe's time then over
   /// its time at calibration (1.2: 20 % slower). 0: not known.
   double speed = 0;
@@ -57,5 +58,17 @@ struct ValidationSummary {
 };
 /// Errors as predicted, or with every prediction (network and layers) scaled by its speed.
 ValidationSummary summarize(const std::vector<ValidatedNetwork>& rows, bool corrected = false);
+
+/// The layers of one step kind over all validated networks (as predicted): which
+/// kernel family the model gets wrong, and how much of the time it is.
+struct KindAccuracy {
+  runtime::StepKind kind = runtime::StepKind::Gemm;
+  int layers = 0;
+  double within_25 = 0;     ///< share of these layers within +-25 %
+  double median_ratio = 0;  ///< measured / predicted, median over these layers
+  double time_share = 0;    ///< their share of all layers' measured time
+};
+/// Every step kind that has layers, the most measured time first.
+std::vector<KindAccuracy> accuracy_by_kind(const std::vector<ValidatedNetwork>& rows);
 
 }  // namespace convscope::profile

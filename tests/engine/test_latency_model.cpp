@@ -14,6 +14,7 @@
 #include "profile/fusion_choice.h"
 #include "profile/latency_calibration.h"
 #include "profile/latency_model.h"
+#include "profile/latency_validation.h"
 #include "profile/speed_probe.h"
 #include "runtime/plan.h"
 #include "test_util.h"
@@ -518,6 +519,42 @@ TEST(LatencyModel, NetworkOverheadPerStepIsFittedRobustly) {
   EXPECT_NEAR(m.network_factor, 1.15, 1e-9);
   profile::fit_network(m, {});
   EXPECT_EQ(m.network_factor, 1.0);
+}
+
+TEST(LatencyValidation, SummarisesNetworksLayersAndStepKinds) {
+  profile::ValidatedNetwork a, b;
+  a.name = "a";
+  a.predicted_ns = 1.04e6;  // +4 %
+  a.measured_ns = 1e6;
+  a.layer_predicted_ns = {100, 100, 100, 50};
+  a.layer_measured_ns = {110, 200, 90, 60};  // gemm 0.91 (in), gemm 0.5 (out), dw 1.11 (in), dw 0.83 (in)
+  a.layer_kind = {StepKind::Gemm, StepKind::Gemm, StepKind::Depthwise, StepKind::Depthwise};
+  b.name = "b";
+  b.predicted_ns = 0.8e6;  // -20 %
+  b.measured_ns = 1e6;
+  b.layer_predicted_ns = {100, 10};
+  b.layer_measured_ns = {120, 0};  // a layer that was not timed is left out
+  b.layer_kind = {StepKind::Gemm, StepKind::Add};
+  const auto s = profile::summarize({a, b});
+  EXPECT_EQ(s.networks, 2);
+  EXPECT_DOUBLE_EQ(s.within_5, 0.5);
+  EXPECT_DOUBLE_EQ(s.within_10, 0.5);
+  EXPECT_NEAR(s.worst_error, -0.2, 1e-12);
+  EXPECT_EQ(s.layers, 5);
+  EXPECT_DOUBLE_EQ(s.layers_within_25, 4.0 / 5.0);
+
+  const auto kinds = profile::accuracy_by_kind({a, b});
+  ASSERT_EQ(kinds.size(), 2u);               // the untimed add has no layer
+  EXPECT_EQ(kinds[0].kind, StepKind::Gemm);  // 430 of 580 ns measured: first
+  EXPECT_EQ(kinds[0].layers, 3);
+  EXPECT_DOUBLE_EQ(kinds[0].within_25, 2.0 / 3.0);
+  EXPECT_DOUBLE_EQ(kinds[0].median_ratio, 1.2);  // of 1.1, 2.0, 1.2
+  EXPECT_DOUBLE_EQ(kinds[0].time_share, 430.0 / 580.0);
+  EXPECT_EQ(kinds[1].kind, StepKind::Depthwise);
+  EXPECT_EQ(kinds[1].layers, 2);
+  EXPECT_DOUBLE_EQ(kinds[1].within_25, 1.0);
+  EXPECT_DOUBLE_EQ(kinds[1].time_share, 150.0 / 580.0);
+  EXPECT_TRUE(profile::accuracy_by_kind({}).empty());
 }
 
 TEST(LatencyCalibration, ProbesAreValidGraphs) {
