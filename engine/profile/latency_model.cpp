@@ -95,24 +95,25 @@ std::vector<std::string> shape_feature_names(StepKind kind) {
     case StepKind::ConvTranspose:
       return {"fixed", "m*n*k (n padded to vectors)", "weight passes", "output elements"};
     case StepKind::Pool:
-      return {"fixed", "output*k^2", "input elements"};
+      return {"fixed", "output pixels*k^2", "output*k^2 (channels padded to vectors)", "input elements"};
     case StepKind::Activation:
       return {"fixed", "elements (relu, relu6)", "elements (sigmoid, h-swish, h-sigmoid)"};
     case StepKind::ScaleShift:
       return {"fixed", "elements", "elements (sigmoid, h-swish, h-sigmoid after)"};
     case StepKind::Concat:
-      return {"fixed", "elements copied", "inputs copied"};
+      return {"fixed", "elements copied", "inputs copied", "pixels copied", "nothing copied (all in place)"};
     case StepKind::Add:
     case StepKind::Mul:
       return {"fixed", "elements", "elements (sigmoid, h-swish, h-sigmoid after)"};
     case StepKind::Shuffle:
-      return {"fixed", "output elements (2 groups)", "output elements (other groups)"};
+      return {"fixed", "output elements (2 groups)", "output elements (other groups)", "output pixels"};
     case StepKind::Slice:
+      return {"fixed", "output elements", "output pixels", "a view (nothing copied)"};
     case StepKind::Upsample:
     case StepKind::CReLU:
-      return {"fixed", "output elements"};
+      return {"fixed", "output elements", "output pixels"};
     case StepKind::GlobalPool:
-      return {"fixed", "input elements"};
+      return {"fixed", "input elements", "input pixels"};
   }
   return {"fixed"};
 }
@@ -148,6 +149,7 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
   const kernels::KernelTable& kt = *s.kt;
   const ir::Shape out = shape(st.out);
   const double out_el = n * static_cast<double>(out.elements());
+  const double out_px = n * static_cast<double>(out.h * out.w);  // data steps loop over pixels
   StepFeatures f;
   f.kind = st.info.kind;
   std::vector<double> x{1.0};
@@ -253,8 +255,11 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       break;
     }
     case StepKind::Pool: {
+      // Each window is set up per pixel, then its taps run over the channels in vectors.
       const ir::Shape in = shape(st.in[0]);
-      x.insert(x.end(), {out_el * static_cast<double>(st.op.k_h * st.op.k_w), n * static_cast<double>(in.elements())});
+      const double kk = static_cast<double>(st.op.k_h * st.op.k_w);
+      const double vec_c = round_up(static_cast<double>(out.c), static_cast<double>(kt.gemm_lanes));
+      x.insert(x.end(), {out_px * kk, out_px * vec_c * kk, n * static_cast<double>(in.elements())});
       break;
     }
     case StepKind::Activation:
@@ -266,32 +271,39 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       x.insert(x.end(), {out_el, costly(st.act) ? out_el : 0.0});
       break;
     case StepKind::Concat: {
-      double copied = 0, inputs = 0;
+      double copied = 0, inputs = 0, pixels = 0;  // copies go pixel by pixel
       for (int v : st.in)
         if (s.values[static_cast<std::size_t>(v)].parent != st.out) {
           copied += n * static_cast<double>(shape(v).elements());
           inputs += 1;
+          pixels += out_px;
         }
-      x.insert(x.end(), {copied, inputs});
+      // A concat whose inputs were all written in place still is a step of the
+      // run (in networks only: the one-block probes copy), with a cost of its own.
+      x.insert(x.end(), {copied, inputs, pixels, inputs == 0 ? 1.0 : 0.0});
       break;
     }
-    case StepKind::GlobalPool:
-      x.push_back(n * static_cast<double>(shape(st.in[0]).elements()));
+    case StepKind::GlobalPool: {
+      const ir::Shape in = shape(st.in[0]);
+      x.insert(x.end(), {n * static_cast<double>(in.elements()), n * static_cast<double>(in.h * in.w)});
       break;
+    }
     case StepKind::Shuffle: {
       // Two groups interleave two halves (a vectorised loop); any other count is
       // a transpose (4 x 4 register blocks where groups and channels per group
       // allow, else element by element), dearer per element.
       const bool halves = st.op.groups == 2;
-      x.insert(x.end(), {halves ? out_el : 0.0, halves ? 0.0 : out_el});
+      x.insert(x.end(), {halves ? out_el : 0.0, halves ? 0.0 : out_el, out_px});
       break;
     }
-    case StepKind::Slice:  // a view of its source copies nothing
-      x.push_back(s.values[static_cast<std::size_t>(st.out)].parent == st.in[0] ? 0.0 : out_el);
+    case StepKind::Slice: {  // a view of its source copies nothing
+      const bool view = s.values[static_cast<std::size_t>(st.out)].parent == st.in[0];
+      x.insert(x.end(), {view ? 0.0 : out_el, view ? 0.0 : out_px, view ? 1.0 : 0.0});
       break;
+    }
     case StepKind::Upsample:
     case StepKind::CReLU:
-      x.push_back(out_el);
+      x.insert(x.end(), {out_el, out_px});
       break;
   }
   // Weights read where a whole network's footprint pushed them: its weights and

@@ -24,8 +24,11 @@ namespace convscope::profile {
 /// normalised by the machine's drift during calibration; 7: multiply-add coefficients floored at
 /// the FMA peak, the whole-run overhead fitted as a factor and a cost per step; 8: a GEMM's
 /// narrow last panel (one that runs fewer vectors) has a multiply-add feature of its own, and
-/// bottleneck and transposed-convolution work pads columns to vectors, not to whole panels.
-inline constexpr int kLatencyModelVersion = 8;
+/// bottleneck and transposed-convolution work pads columns to vectors, not to whole panels; 9:
+/// data steps (pooling, global pooling, concat copies, shuffle, slice, upsample, CReLU) pay per
+/// pixel as well as per element, pooling's taps per vector of channels; a concat written
+/// wholly in place and a slice read in place have a fixed cost of their own.
+inline constexpr int kLatencyModelVersion = 9;
 inline constexpr int kMaxFeatures = 12;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

@@ -151,6 +151,51 @@ TEST(LatencyModel, NarrowLastPanelIsAFeatureOfItsOwn) {
   EXPECT_EQ(seen, 4);  // fire2, fire3 (16), fire6, fire7 (48)
 }
 
+TEST(LatencyModel, DataStepsPayPerPixel) {
+  // SqueezeNet 1.1's first max pooling: 3x3/2 over 111 x 111 x 64 into 55 x 55 x 64.
+  // The same elements as 13 x 13 x 1152 would be, with 18 times the windows.
+  const runtime::Schedule s = schedule_of("squeezenet1_1");
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    if (s.steps[i].info.kind != StepKind::Pool) continue;
+    const auto f = profile::step_features(s, i);
+    ASSERT_EQ(f.n, 4);
+    EXPECT_DOUBLE_EQ(f.x[1], 55.0 * 55.0 * 9.0);         // windows x taps
+    EXPECT_DOUBLE_EQ(f.x[2], 55.0 * 55.0 * 64.0 * 9.0);  // 64 channels: whole vectors on every table
+    EXPECT_DOUBLE_EQ(f.x[3], 111.0 * 111.0 * 64.0);
+    break;
+  }
+  // ShuffleNet V2: shuffles and copied slices count their pixels; slices read in place count nothing.
+  const runtime::Schedule sh = schedule_of("shufflenet_v2_x1_0");
+  int shuffles = 0, views = 0;
+  for (std::size_t i = 0; i < sh.steps.size(); ++i) {
+    const auto& st = sh.steps[i];
+    const auto f = profile::step_features(sh, i);
+    const double px = static_cast<double>(st.info.out.h * st.info.out.w);
+    if (st.info.kind == StepKind::Shuffle) {
+      ++shuffles;
+      EXPECT_DOUBLE_EQ(f.x[3], px) << st.info.name;
+    }
+    if (st.info.kind == StepKind::Slice && sh.values[static_cast<std::size_t>(st.out)].parent == st.in[0]) {
+      ++views;
+      EXPECT_DOUBLE_EQ(f.x[2], 0.0) << st.info.name;
+      EXPECT_DOUBLE_EQ(f.x[3], 1.0) << st.info.name;  // its own fixed cost
+    }
+  }
+  EXPECT_GT(shuffles, 10);
+  EXPECT_GT(views, 0);
+  // SqueezeNet's concats are written in place by the expand convolutions: nothing copied.
+  int in_place = 0;
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    if (s.steps[i].info.kind != StepKind::Concat) continue;
+    const auto f = profile::step_features(s, i);
+    ASSERT_EQ(f.n, 5);
+    EXPECT_DOUBLE_EQ(f.x[1], 0.0);
+    EXPECT_DOUBLE_EQ(f.x[4], 1.0);
+    ++in_place;
+  }
+  EXPECT_EQ(in_place, 8);
+}
+
 TEST(LatencyModel, FusedFeaturesTellRowBandsFromSlices) {
   const ir::Graph g = testing::load_preset("mobilenet_v2");
   const cost::Analysis a = cost::analyze(g);
@@ -357,7 +402,7 @@ TEST(LatencyModel, FitUsesOneBlockProbesForFeaturesNetworksLack) {
   const runtime::Schedule shuffle_net = schedule_of("shufflenet_v2_x1_0");
   const runtime::Schedule igc = schedule_of("igcv2_mobilenet");
   std::vector<profile::Sample> samples;
-  const std::vector<double> coef{1500, 0.1, 0.9};  // fixed ns, ns per element (2 groups), (other groups)
+  const std::vector<double> coef{1500, 0.1, 0.9, 0};  // fixed ns, ns per element (2 groups), (other groups), pixel
   for (auto s : synthetic(shuffle_net, coef, StepKind::Shuffle)) {
     s.in_network = true;
     samples.push_back(s);
@@ -370,7 +415,7 @@ TEST(LatencyModel, FitUsesOneBlockProbesForFeaturesNetworksLack) {
   profile::LatencyModel m;
   profile::fit(m, samples);
   const auto& k = m.fits[static_cast<std::size_t>(StepKind::Shuffle)];
-  ASSERT_EQ(k.coef.size(), 3u);
+  ASSERT_EQ(k.coef.size(), 4u);
   EXPECT_NEAR(k.coef[2], 0.9, 1e-6);
   for (const auto& s : other) {
     const auto p = m.predict(s.f);
