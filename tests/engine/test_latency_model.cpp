@@ -1,6 +1,7 @@
 // The schedule a plan is built from, and the latency model that predicts it:
 // features, the non-negative fit, the model file and its stale detection, and
 // a short calibration whose predictions are checked against the steps it timed.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -319,7 +320,7 @@ std::vector<profile::Sample> synthetic(const runtime::Schedule& s, const std::ve
     const auto f = profile::step_features(s, i);
     if (f.kind != kind) continue;
     double ns = 0;
-    for (int j = 0; j < f.n; ++j) ns += coef[static_cast<std::size_t>(j)] * f.x[static_cast<std::size_t>(j)];
+    for (std::size_t j = 0; j < std::min(coef.size(), static_cast<std::size_t>(f.n)); ++j) ns += coef[j] * f.x[j];
     out.push_back({f, ns});
   }
   return out;
