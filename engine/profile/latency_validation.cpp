@@ -103,17 +103,19 @@ ValidationSummary summarize(const std::vector<ValidatedNetwork>& rows, bool corr
 std::vector<KindAccuracy> accuracy_by_kind(const std::vector<ValidatedNetwork>& rows) {
   struct Acc {
     std::vector<double> ratios;
-    int within = 0;
+    int layers = 0, within = 0;
     double measured = 0;
   };
   std::map<runtime::StepKind, Acc> by;
   double total = 0;
   for (const auto& r : rows)
     for (std::size_t i = 0; i < r.layer_measured_ns.size() && i < r.layer_kind.size(); ++i) {
+      // The same layers as summarize() counts: every timed one (predicted 0: not within, no ratio).
       const double meas = r.layer_measured_ns[i], pred = r.layer_predicted_ns[i];
-      if (meas <= 0 || pred <= 0) continue;
+      if (meas <= 0) continue;
       Acc& a = by[r.layer_kind[i]];
-      a.ratios.push_back(meas / pred);
+      ++a.layers;
+      if (pred > 0) a.ratios.push_back(meas / pred);
       a.within += std::abs(pred / meas - 1.0) <= 0.25 ? 1 : 0;
       a.measured += meas;
       total += meas;
@@ -122,11 +124,13 @@ std::vector<KindAccuracy> accuracy_by_kind(const std::vector<ValidatedNetwork>& 
   for (auto& [kind, a] : by) {
     KindAccuracy k;
     k.kind = kind;
-    k.layers = static_cast<int>(a.ratios.size());
+    k.layers = a.layers;
     k.within_25 = static_cast<double>(a.within) / k.layers;
-    const auto mid = a.ratios.begin() + static_cast<std::ptrdiff_t>(a.ratios.size() / 2);
-    std::nth_element(a.ratios.begin(), mid, a.ratios.end());
-    k.median_ratio = *mid;
+    if (!a.ratios.empty()) {
+      const auto mid = a.ratios.begin() + static_cast<std::ptrdiff_t>(a.ratios.size() / 2);
+      std::nth_element(a.ratios.begin(), mid, a.ratios.end());
+      k.median_ratio = *mid;
+    }
     k.time_share = a.measured / total;
     out.push_back(k);
   }

@@ -65,7 +65,7 @@ struct KindAccuracy {
   runtime::StepKind kind = runtime::StepKind::Gemm;
   int layers = 0;
   double within_25 = 0;     ///< share of these layers within +-25 %
-  double median_ratio = 0;  ///< measured / predicted, median over these layers
+  double median_ratio = 0;  ///< measured / predicted, median over these layers (those predicted above 0)
   double time_share = 0;    ///< their share of all layers' measured time
 };
 /// Every step kind that has layers, the most measured time first.

@@ -601,6 +601,17 @@ TEST(LatencyValidation, SummarisesNetworksLayersAndStepKinds) {
   EXPECT_DOUBLE_EQ(kinds[1].within_25, 1.0);
   EXPECT_DOUBLE_EQ(kinds[1].time_share, 150.0 / 580.0);
   EXPECT_TRUE(profile::accuracy_by_kind({}).empty());
+  // A layer predicted at 0 counts as a layer (as summarize counts it), never within, without a ratio.
+  profile::ValidatedNetwork c = b;
+  c.layer_predicted_ns = {0, 10};
+  c.layer_measured_ns = {120, 5};
+  EXPECT_EQ(profile::summarize({c}).layers, 2);
+  const auto zero = profile::accuracy_by_kind({c});
+  ASSERT_EQ(zero.size(), 2u);
+  const auto& gemm = zero[0].kind == StepKind::Gemm ? zero[0] : zero[1];
+  EXPECT_EQ(gemm.layers, 1);
+  EXPECT_DOUBLE_EQ(gemm.within_25, 0.0);
+  EXPECT_DOUBLE_EQ(gemm.median_ratio, 0.0);
 }
 
 TEST(LatencyCalibration, ProbesAreValidGraphs) {
