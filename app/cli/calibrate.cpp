@@ -1,7 +1,9 @@
 // convscope-cli calibrate: this machine's peak FLOP/s and bandwidths (cached), the ceilings of the roofline;
 // with --latency the latency model of the kernels, with --validate its accuracy report.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include <unistd.h>
 
@@ -25,6 +27,7 @@ struct Options {
   bool json = false, portable = false;
   bool latency = false, validate = false, skip_presets = false;
   std::vector<int> threads;
+  int passes = 2;  // --validate: passes over the networks
   std::vector<std::string> files;
   std::string samples;  // --samples CSV
 };
@@ -119,21 +122,34 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
       std::cerr << format_diagnostics(probe.error(), "convscope-cli: speed probe");
       return kExitInvalid;
     }
-    std::vector<profile::ValidatedNetwork> rows;
-    for (std::size_t i = 0; i < cases.size(); ++i) {
-      progress_bar("measuring", static_cast<double>(i) / static_cast<double>(cases.size()));
-      auto v = profile::validate_case(*m, kt, cases[i], 0.2, &*probe);
-      if (!v) {
-        std::cerr << format_diagnostics(v.error(), "convscope-cli: " + cases[i].name);
-        ++failed;
-        continue;
+    // Whole passes over every case, so that a case's passes are minutes apart.
+    std::vector<std::vector<profile::ValidatedNetwork>> passes(static_cast<std::size_t>(o.passes));
+    const double total = static_cast<double>(cases.size()) * o.passes;
+    for (std::size_t p = 0; p < passes.size(); ++p)
+      for (std::size_t i = 0; i < cases.size(); ++i) {
+        progress_bar("measuring", static_cast<double>(p * cases.size() + i) / total);
+        auto v = profile::validate_case(*m, kt, cases[i], 0.2, &*probe);
+        if (!v) {
+          std::cerr << format_diagnostics(v.error(), "convscope-cli: " + cases[i].name);
+          ++failed;
+          continue;
+        }
+        passes[p].push_back(std::move(*v));
       }
-      rows.push_back(std::move(*v));
-    }
     progress_bar("measuring", 1.0);
+    const auto rows = profile::combine_passes(passes);
+    const auto repeat_rows = profile::pass_to_pass(passes);
     const auto s = profile::summarize(rows);
     const auto sc = profile::summarize(rows, true);
+    const auto sr = profile::summarize(repeat_rows);
     const auto kinds = profile::accuracy_by_kind(rows);
+    const auto repeat_kinds = profile::accuracy_by_kind(repeat_rows);
+    // The share of a kind's layers whose passes agree within +-25 % (none with one pass).
+    auto repeat_within = [&](runtime::StepKind kind) -> std::optional<double> {
+      for (const auto& k : repeat_kinds)
+        if (k.kind == kind) return k.within_25;
+      return std::nullopt;
+    };
     auto summary_json = [](const profile::ValidationSummary& v) {
       return nlohmann::ordered_json{{"networks", v.networks},
                                     {"within_5", v.within_5},
@@ -142,24 +158,34 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
                                     {"layers_within_25", v.layers_within_25},
                                     {"median_abs_error", v.median_abs_error}};
     };
+    auto optional_json = [](std::optional<double> x) { return x ? nlohmann::ordered_json(*x) : nullptr; };
+    auto ms_list = [](const std::vector<double>& ns) {
+      auto a = nlohmann::ordered_json::array();
+      for (double x : ns) a.push_back(x / 1e6);
+      return a;
+    };
     if (o.json) {
       nlohmann::ordered_json j{{"model", m->describe()},
                                {"threads", t},
                                {"networks", nlohmann::ordered_json::array()},
                                {"reference_ms", m->reference_ns / 1e6},
+                               {"passes", o.passes},
                                {"summary", summary_json(s)},
                                {"summary_speed_corrected", summary_json(sc)},
+                               {"summary_pass_to_pass", summary_json(sr)},
                                {"by_step_kind", nlohmann::ordered_json::array()}};
       for (const auto& k : kinds)
         j["by_step_kind"].push_back({{"kind", runtime::step_kind_name(k.kind)},
                                      {"layers", k.layers},
                                      {"within_25", k.within_25},
                                      {"median_measured_over_predicted", k.median_ratio},
-                                     {"time_share", k.time_share}});
+                                     {"time_share", k.time_share},
+                                     {"pass_to_pass_within_25", optional_json(repeat_within(k.kind))}});
       for (const auto& r : rows)
         j["networks"].push_back({{"name", r.name},
                                  {"predicted_ms", r.predicted_ns / 1e6},
                                  {"measured_ms", r.measured_ns / 1e6},
+                                 {"measured_ms_per_pass", ms_list(r.pass_measured_ns)},
                                  {"error", r.error()},
                                  {"speed", r.speed},
                                  {"error_speed_corrected", r.corrected_error()},
@@ -174,11 +200,25 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
         "(1.20 = 20 %% slower);\ncorrected: the error with the prediction scaled by it (the model's own "
         "error, without the machine's drift)\n\n",
         m->reference_ns / 1e6);
-    std::printf("%-40s %10s %10s %8s %6s %10s\n", "network", "predicted", "measured", "error", "speed", "corrected");
-    for (const auto& r : rows)
-      std::printf("%-40s %7.3f ms %7.3f ms %+7.1f%% %6.2f %+9.1f%%%s\n", r.name.c_str(), r.predicted_ns / 1e6,
-                  r.measured_ns / 1e6, r.error() * 100, r.speed, r.corrected_error() * 100,
+    if (o.passes > 1)
+      std::printf(
+          "measured: the median of %d passes over every network; passes: how far apart they were "
+          "(slowest / fastest - 1)\n\n",
+          o.passes);
+    std::printf("%-40s %10s %10s %8s %6s %10s %7s\n", "network", "predicted", "measured", "error", "speed", "corrected",
+                o.passes > 1 ? "passes" : "");
+    for (const auto& r : rows) {
+      std::string spread;
+      if (r.pass_measured_ns.size() > 1) {
+        const auto [lo, hi] = std::minmax_element(r.pass_measured_ns.begin(), r.pass_measured_ns.end());
+        char b[16];
+        std::snprintf(b, sizeof b, "%5.1f%%", (*hi / *lo - 1) * 100);
+        spread = b;
+      }
+      std::printf("%-40s %7.3f ms %7.3f ms %+7.1f%% %6.2f %+9.1f%% %7s%s\n", r.name.c_str(), r.predicted_ns / 1e6,
+                  r.measured_ns / 1e6, r.error() * 100, r.speed, r.corrected_error() * 100, spread.c_str(),
                   r.extrapolated > 0 ? "  (extrapolated steps)" : "");
+    }
     auto print_summary = [&](const char* what, const profile::ValidationSummary& v) {
       std::printf(
           "%s: %d networks: %s within +-5 %%, %s within +-10 %% (median error %.1f %%, worst %+.1f %%); "
@@ -189,12 +229,21 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
     std::printf("\n");
     print_summary("as predicted", s);
     print_summary("speed-corrected", sc);
+    if (o.passes > 1) {
+      print_summary("pass to pass", sr);
+      std::printf(
+          "  (each pass's measurements as the \"prediction\" of the next pass's: how well this machine repeats "
+          "itself;\n   the model is compared with the median of the passes, which moves less than one pass)\n");
+    }
     std::printf("\nlayers by step kind, as predicted (the most measured time first):\n");
-    std::printf("%-18s %7s %14s %21s %14s\n", "step kind", "layers", "within +-25 %", "measured / predicted",
-                "share of time");
-    for (const auto& k : kinds)
-      std::printf("%-18s %7d %14s %21.2f %14s\n", std::string(runtime::step_kind_name(k.kind)).c_str(), k.layers,
-                  pct(k.within_25).c_str(), k.median_ratio, pct(k.time_share).c_str());
+    std::printf("%-18s %7s %14s %21s %14s %14s\n", "step kind", "layers", "within +-25 %", "measured / predicted",
+                "share of time", o.passes > 1 ? "passes agree" : "");
+    for (const auto& k : kinds) {
+      const auto agree = repeat_within(k.kind);
+      std::printf("%-18s %7d %14s %21.2f %14s %14s\n", std::string(runtime::step_kind_name(k.kind)).c_str(), k.layers,
+                  pct(k.within_25).c_str(), k.median_ratio, pct(k.time_share).c_str(),
+                  agree ? pct(*agree).c_str() : "");
+    }
     std::printf("\n");
   }
   if (o.json) std::cout << out.dump(2) << "\n";
@@ -273,6 +322,10 @@ Command add_calibrate(CLI::App& app) {
       ->delimiter(',')
       ->allow_extra_args(false);
   cmd->add_flag("--skip-presets", o->skip_presets, "--validate: only the FILEs given");
+  cmd->add_option("--passes", o->passes,
+                  "--validate: passes over the networks (measured: their median; with 2 or more, how well the "
+                  "passes agree: the machine's own repeatability)")
+      ->check(CLI::Range(1, 20));
   cmd->add_option("--samples", o->samples, "--latency: write every timed step (features, measured, predicted) as CSV");
   cmd->add_option("FILE", o->files, "--validate: more networks (graph files, ONNX models, presets)");
   return {cmd, [o] { return run(*o); }};

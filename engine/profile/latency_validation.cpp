@@ -100,6 +100,65 @@ ValidationSummary summarize(const std::vector<ValidatedNetwork>& rows, bool corr
   return s;
 }
 
+namespace {
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  if (v.size() % 2 == 1) return *mid;
+  return 0.5 * (*mid + *std::max_element(v.begin(), mid));
+}
+
+/// The row of case `name` in a pass with the same steps as `like`, or null.
+const ValidatedNetwork* find_case(const std::vector<ValidatedNetwork>& pass, const ValidatedNetwork& like) {
+  for (const auto& r : pass)
+    if (r.name == like.name && r.layer_measured_ns.size() == like.layer_measured_ns.size()) return &r;
+  return nullptr;
+}
+}  // namespace
+
+std::vector<ValidatedNetwork> combine_passes(const std::vector<std::vector<ValidatedNetwork>>& passes) {
+  std::vector<ValidatedNetwork> out;
+  if (passes.empty()) return out;
+  for (const auto& first : passes.front()) {
+    std::vector<const ValidatedNetwork*> same;
+    for (const auto& pass : passes)
+      if (const auto* r = find_case(pass, first)) same.push_back(r);
+    if (same.size() != passes.size()) continue;  // failed in some pass
+    ValidatedNetwork v = first;
+    auto over_passes = [&](auto field) {
+      std::vector<double> xs;
+      for (const auto* r : same) xs.push_back(field(*r));
+      return median_of(std::move(xs));
+    };
+    v.measured_ns = over_passes([](const ValidatedNetwork& r) { return r.measured_ns; });
+    v.pass_measured_ns.clear();
+    for (const auto* r : same) v.pass_measured_ns.push_back(r->measured_ns);
+    v.speed = over_passes([](const ValidatedNetwork& r) { return r.speed; });
+    for (std::size_t i = 0; i < v.layer_measured_ns.size(); ++i)
+      v.layer_measured_ns[i] = over_passes([i](const ValidatedNetwork& r) { return r.layer_measured_ns[i]; });
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::vector<ValidatedNetwork> pass_to_pass(const std::vector<std::vector<ValidatedNetwork>>& passes) {
+  std::vector<ValidatedNetwork> out;
+  for (std::size_t p = 1; p < passes.size(); ++p)
+    for (const auto& before : passes[p - 1]) {
+      const auto* after = find_case(passes[p], before);
+      if (!after) continue;
+      ValidatedNetwork v = *after;
+      v.predicted_ns = before.measured_ns;
+      v.layer_predicted_ns = before.layer_measured_ns;
+      for (std::size_t i = 0; i < v.layer_measured_ns.size(); ++i)
+        if (before.layer_measured_ns[i] <= 0) v.layer_measured_ns[i] = 0;  // untimed in either: not a layer
+      v.speed = 0;  // nothing to correct: both sides are measurements
+      out.push_back(std::move(v));
+    }
+  return out;
+}
+
 std::vector<KindAccuracy> accuracy_by_kind(const std::vector<ValidatedNetwork>& rows) {
   struct Acc {
     std::vector<double> ratios;

@@ -36,6 +36,7 @@ struct ValidatedNetwork {
   /// The machine's speed while it was measured: the speed probe's time then over
   /// its time at calibration (1.2: 20 % slower). 0: not known.
   double speed = 0;
+  std::vector<double> pass_measured_ns;  ///< combine_passes(): measured_ns of every pass
   [[nodiscard]] double error() const { return measured_ns > 0 ? predicted_ns / measured_ns - 1.0 : 0.0; }
   /// The error with the prediction scaled by the machine's speed: the model's own error.
   [[nodiscard]] double corrected_error() const {
@@ -58,6 +59,19 @@ struct ValidationSummary {
 };
 /// Errors as predicted, or with every prediction (network and layers) scaled by its speed.
 ValidationSummary summarize(const std::vector<ValidatedNetwork>& rows, bool corrected = false);
+
+/// The same cases measured in several passes (each pass over every case, so the
+/// passes are minutes apart): one row per case found in every pass, measured
+/// (network, layers) and speed the median over the passes; the prediction is the
+/// first pass's (it does not change).
+std::vector<ValidatedNetwork> combine_passes(const std::vector<std::vector<ValidatedNetwork>>& passes);
+
+/// How well the machine repeats its own measurements: every pass's measurements
+/// (network and layers) taken as the "prediction" of the next pass's, case by
+/// case. summarize() and accuracy_by_kind() of these rows are the floor under
+/// the model's accuracy: no model predicts a measurement better than the
+/// measurement predicts itself a few minutes later.
+std::vector<ValidatedNetwork> pass_to_pass(const std::vector<std::vector<ValidatedNetwork>>& passes);
 
 /// The layers of one step kind over all validated networks (as predicted): which
 /// kernel family the model gets wrong, and how much of the time it is.

@@ -286,6 +286,21 @@ TEST(Cli, ProfileJsonHasNetworkAndLayers) {
   EXPECT_NE(v.find("net.json"), std::string::npos) << v;
   EXPECT_NE(v.find("1 networks: "), std::string::npos) << v;
   EXPECT_NE(v.find("layers: "), std::string::npos) << v;
+  // Two passes by default: the machine's own repeatability beside the model's accuracy.
+  EXPECT_NE(v.find("the median of 2 passes"), std::string::npos) << v;
+  EXPECT_NE(v.find("pass to pass: 1 networks: "), std::string::npos) << v;
+  const std::string one = capture("sh -c '" + env + CONVSCOPE_CLI +
+                                      " calibrate --validate --skip-presets --threads 1 --passes 1 --json " +
+                                      net.string() + "'",
+                                  rc);
+  ASSERT_EQ(rc, 0) << one;
+  const auto oj = nlohmann::json::parse(one);
+  ASSERT_EQ(oj.size(), 1u);
+  EXPECT_EQ(oj[0]["passes"], 1);
+  EXPECT_EQ(oj[0]["summary_pass_to_pass"]["networks"], 0);  // nothing to compare with one pass
+  EXPECT_EQ(oj[0]["networks"][0]["measured_ms_per_pass"].size(), 1u);
+  EXPECT_TRUE(oj[0]["by_step_kind"][0]["pass_to_pass_within_25"].is_null());
+  EXPECT_NE(run("calibrate --validate --passes 0").err.find("--passes"), std::string::npos);
   fs::remove_all(cache);
 }
 

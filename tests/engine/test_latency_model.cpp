@@ -567,6 +567,53 @@ TEST(LatencyModel, NetworkOverheadPerStepIsFittedRobustly) {
   EXPECT_EQ(m.network_factor, 1.0);
 }
 
+TEST(LatencyValidation, CombinesPassesAndMeasuresTheMachinesRepeatability) {
+  auto row = [](const std::string& name, double measured, std::vector<double> layers) {
+    profile::ValidatedNetwork r;
+    r.name = name;
+    r.predicted_ns = 1e6;
+    r.measured_ns = measured;
+    r.speed = measured / 1e6;
+    r.layer_predicted_ns = std::vector<double>(layers.size(), 100);
+    r.layer_measured_ns = std::move(layers);
+    r.layer_kind = std::vector<StepKind>(r.layer_measured_ns.size(), StepKind::Gemm);
+    return r;
+  };
+  // Three passes; "b" failed in the second, so it is left out of the combined rows.
+  const std::vector<std::vector<profile::ValidatedNetwork>> passes = {
+      {row("a", 1.00e6, {100, 100}), row("b", 2e6, {10})},
+      {row("a", 1.20e6, {150, 0})},
+      {row("a", 1.05e6, {130, 90})},
+  };
+  const auto rows = profile::combine_passes(passes);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].name, "a");
+  EXPECT_DOUBLE_EQ(rows[0].measured_ns, 1.05e6);  // median of 1.00, 1.20, 1.05
+  EXPECT_DOUBLE_EQ(rows[0].speed, 1.05);
+  EXPECT_DOUBLE_EQ(rows[0].layer_measured_ns[0], 130);  // of 100, 150, 130
+  EXPECT_DOUBLE_EQ(rows[0].layer_measured_ns[1], 90);   // of 100, 0, 90
+  EXPECT_EQ(rows[0].pass_measured_ns, (std::vector<double>{1.00e6, 1.20e6, 1.05e6}));
+  EXPECT_DOUBLE_EQ(rows[0].predicted_ns, 1e6);
+  // Two passes: the median is their mean.
+  EXPECT_DOUBLE_EQ(profile::combine_passes({passes[0], passes[2]})[0].measured_ns, 1.025e6);
+
+  // Pass to pass: 1.00 -> 1.20 (+20 %: outside +-10 %), 1.20 -> 1.05 (-12.5 %).
+  const auto rep = profile::pass_to_pass(passes);
+  ASSERT_EQ(rep.size(), 2u);
+  EXPECT_DOUBLE_EQ(rep[0].predicted_ns, 1.00e6);
+  EXPECT_DOUBLE_EQ(rep[0].measured_ns, 1.20e6);
+  EXPECT_EQ(rep[0].speed, 0);
+  const auto s = profile::summarize(rep);
+  EXPECT_EQ(s.networks, 2);
+  EXPECT_DOUBLE_EQ(s.within_10, 0.0);
+  EXPECT_NEAR(s.worst_error, 1.0 / 1.2 - 1.0, 1e-12);  // "predicted" 1.00 against 1.20
+  // Layers: 100 -> 150 (out), 100 -> 0 (untimed: not a layer), 150 -> 130 (in), 0 -> 90 (untimed before).
+  EXPECT_EQ(s.layers, 2);
+  EXPECT_DOUBLE_EQ(s.layers_within_25, 0.5);
+  EXPECT_TRUE(profile::pass_to_pass({passes[0]}).empty());
+  EXPECT_TRUE(profile::combine_passes({}).empty());
+}
+
 TEST(LatencyValidation, SummarisesNetworksLayersAndStepKinds) {
   profile::ValidatedNetwork a, b;
   a.name = "a";
