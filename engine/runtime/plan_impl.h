@@ -69,12 +69,11 @@ struct Plan::Impl {
     }
     return val.shape.c + val.pad_c;
   }
-  /// Splits [0, n) across the pool, unless the step is too small for the
-  /// hand-off to pay (waking a thread costs microseconds).
+  /// Splits [0, n) across the pool when the schedule says the step runs across
+  /// the threads (StepInfo::parallel).
   void split(const Step& s, std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn,
              std::int64_t grain = 1) const {
-    constexpr std::int64_t kMinParallelFlops = 500000, kMinParallelBytes = 256 << 10;
-    if (s.info.flops < kMinParallelFlops && s.info.bytes < kMinParallelBytes)
+    if (!s.info.parallel)
       fn(0, n);
     else
       pool->parallel_for(n, fn, grain);

@@ -14,11 +14,18 @@ const StepKindTraits& step_kind_traits(StepKind k) {
   // In StepKind's order. strided_output: the executor in plan_run.cpp writes
   // pixel p at y + p * stride(out) (every per-pixel writer does; element-wise
   // steps over flat arrays, shuffles and the fused bottleneck do not).
+  // splits_pixels: it splits its output pixels or rows across the threads in
+  // contiguous ranges, as GEMMs split theirs (small GEMMs split columns;
+  // global pooling runs on one thread).
   static constexpr StepKindTraits kTraits[kStepKinds] = {
-      {"gemm", true},         {"conv_im2col", true}, {"depthwise", true}, {"conv_transpose", true},
-      {"scale_shift", false}, {"activation", false}, {"add", false},      {"mul", false},
-      {"concat", false},      {"slice", true},       {"shuffle", false},  {"pool", true},
-      {"global_pool", false}, {"upsample", true},    {"crelu", true},     {"fused_bottleneck", false},
+      {"gemm", true, false},         {"conv_im2col", true, false},
+      {"depthwise", true, true},     {"conv_transpose", true, false},
+      {"scale_shift", false, true},  {"activation", false, true},
+      {"add", false, true},          {"mul", false, true},
+      {"concat", false, true},       {"slice", true, true},
+      {"shuffle", false, true},      {"pool", true, true},
+      {"global_pool", false, false}, {"upsample", true, true},
+      {"crelu", true, true},         {"fused_bottleneck", false, false},
   };
   static_assert(static_cast<int>(StepKind::CReLU) == 14 && static_cast<int>(StepKind::Slice) == 9,
                 "kTraits follows StepKind's order");
@@ -207,6 +214,26 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
     for (int v : p.steps[si].in) ++readers_of[static_cast<std::size_t>(v)];
   }
   for (int v : p.outputs) ++readers_of[static_cast<std::size_t>(v)];  // read by the caller too
+
+  // Which steps run across the threads. A small step (under kMinParallelFlops
+  // and kMinParallelBytes) stays on the calling thread, where waking a worker
+  // (about a microsecond) would cost more than it saves, unless it splits its
+  // pixels or rows and reads what a step across the threads wrote: then it
+  // splits as that step did, each thread reading the part it wrote. Left on one
+  // thread it reads the other thread's half from the other core's cache: on a
+  // Zen 4 VM (2 vCPUs) ShuffleNet V2's 7x7x464 shuffles took 9-13 us there
+  // against 2.7 us at one thread.
+  if (p.threads > 1)
+    for (auto& st : p.steps) {
+      const bool large = st.info.flops >= kMinParallelFlops || st.info.bytes >= kMinParallelBytes;
+      bool follows = false;
+      if (step_kind_traits(st.info.kind).splits_pixels)
+        for (int v : st.in) {
+          const int pr = producer[static_cast<std::size_t>(v)];
+          follows = follows || (pr >= 0 && p.steps[static_cast<std::size_t>(pr)].info.parallel);
+        }
+      st.info.parallel = large || follows;
+    }
   // Whether v's producer can write its output with a pixel stride.
   auto strided_writer = [&](int v) {
     const int pr = producer[static_cast<std::size_t>(v)];

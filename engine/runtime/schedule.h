@@ -82,7 +82,13 @@ struct StepKindTraits {
   /// output can live inside a concat's buffer (written in place) or carry a
   /// padded stride (a depthwise input). Only these kinds get either.
   bool strided_output = false;
+  /// Splits its output pixels (or rows) across threads in contiguous ranges:
+  /// a small one follows the threads that wrote its input (see StepInfo::parallel).
+  bool splits_pixels = false;
 };
+/// A step under both of these runs on one thread unless it follows its input's
+/// threads (splits_pixels): waking a worker costs about a microsecond.
+inline constexpr std::int64_t kMinParallelFlops = 500000, kMinParallelBytes = 256 << 10;
 /// The one table of step kinds (schedule.cpp), indexed by StepKind.
 const StepKindTraits& step_kind_traits(StepKind k);
 inline std::string_view step_kind_name(StepKind k) { return step_kind_traits(k).name; }
@@ -97,6 +103,9 @@ struct StepInfo {
   std::int64_t madds = 0;  ///< per batch
   std::int64_t flops = 0;  ///< 2 x madds + other ops, per batch
   std::int64_t bytes = 0;  ///< inputs + output + parameters read, per batch
+  /// Runs across the plan's threads (large, or small and following the threads
+  /// that wrote its input); else on the calling thread. Never with one thread.
+  bool parallel = false;
 };
 
 /// Pixels per im2col / col2im tile.

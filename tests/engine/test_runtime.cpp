@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <cmath>
 #include <limits>
 #include <random>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -173,14 +173,14 @@ TEST(ConvTranspose, EveryPhaseMatchesReference) {
   struct Case {
     std::int64_t kernel, stride, padding, output_padding, groups, out;
   };
-  for (const Case& c : {Case{4, 2, 1, 0, 1, 16}, Case{3, 2, 1, 1, 1, 9}, Case{2, 2, 0, 0, 1, 8},
-                        Case{1, 2, 0, 1, 1, 5}, Case{3, 1, 1, 0, 1, 7}, Case{5, 3, 2, 2, 1, 6}, Case{4, 2, 1, 0, 2, 10},
-                        Case{7, 2, 3, 1, 3, 9}})
+  for (const Case& c :
+       {Case{4, 2, 1, 0, 1, 16}, Case{3, 2, 1, 1, 1, 9}, Case{2, 2, 0, 0, 1, 8}, Case{1, 2, 0, 1, 1, 5},
+        Case{3, 1, 1, 0, 1, 7}, Case{5, 3, 2, 2, 1, 6}, Case{4, 2, 1, 0, 2, 10}, Case{7, 2, 3, 1, 3, 9}})
     for (const ir::Shape in : {ir::Shape{5, 23, 6}, ir::Shape{2, 3, 12}}) {
       if (in.c % c.groups != 0 || c.out % c.groups != 0) continue;
-      const ir::ParamMap params{{"kernel", c.kernel},   {"stride", c.stride}, {"padding", c.padding},
-                                {"output_padding", c.output_padding},     {"groups", c.groups},
-                                {"out", c.out},         {"bias", true},        {"activation", std::string("relu6")}};
+      const ir::ParamMap params{
+          {"kernel", c.kernel}, {"stride", c.stride}, {"padding", c.padding}, {"output_padding", c.output_padding},
+          {"groups", c.groups}, {"out", c.out},       {"bias", true},         {"activation", std::string("relu6")}};
       ir::Graph g = testing::graph_for_kind("conv_transpose", params, in);
       g.settings.batch = 2;
       if (!cost::analyze(g).complete()) continue;  // e.g. padding beyond the kernel
@@ -218,7 +218,8 @@ TEST(Plan, PaddedPointwiseInputsMatchReference) {
   ASSERT_TRUE(sched.has_value());
   int padded = 0;
   for (const auto& st : sched->steps)
-    if (st.info.kind == runtime::StepKind::Gemm && sched->values[static_cast<std::size_t>(st.in[0])].pad_c > 0) ++padded;
+    if (st.info.kind == runtime::StepKind::Gemm && sched->values[static_cast<std::size_t>(st.in[0])].pad_c > 0)
+      ++padded;
   EXPECT_EQ(padded, 1);
   for (const auto* kt : tables())
     for (int threads : {1, 2}) compare_with_reference(g, "separable on 6x7x1024", *kt, threads, 1e-4, op_by_op);
@@ -260,6 +261,51 @@ TEST(Plan, SlicesReadInPlaceMatchReference) {
   EXPECT_EQ(views, 13);
   for (const auto* kt : tables())
     for (int threads : {1, 2}) compare_with_reference(g, "shufflenet_v2 @64 batch 2", *kt, threads, 5e-4);
+}
+
+// A small step runs on one thread, unless it splits its pixels and reads what
+// a step across the threads wrote: then it follows that step's threads.
+TEST(Schedule, SmallStepsFollowTheThreadsThatWroteTheirInput) {
+  auto g = io::graph_from_json(R"({"format": "convscope-graph", "version": 1, "blocks": [
+      {"id": "input", "kind": "input", "height": 7, "width": 7, "channels": 32},
+      {"id": "first", "kind": "activation", "inputs": ["input"], "function": "relu"},
+      {"id": "pw", "kind": "conv", "inputs": ["first"], "out": 256, "kernel": 1, "bn": false},
+      {"id": "after", "kind": "activation", "inputs": ["pw"], "function": "hswish"},
+      {"id": "gap", "kind": "global_pool", "inputs": ["after"]}]})");
+  ASSERT_TRUE(g.has_value());
+  runtime::PlanOptions two;
+  two.threads = 2;
+  two.fuse = false;  // keep the activations as steps of their own
+  auto parallel = [&](const runtime::PlanOptions& o) {
+    const auto s = runtime::Schedule::build(*g, cost::analyze(*g), o);
+    std::vector<std::pair<std::string, bool>> out;
+    for (const auto& st : s->steps) out.emplace_back(st.info.name, st.info.parallel);
+    return out;
+  };
+  const auto p2 = parallel(two);
+  ASSERT_EQ(p2.size(), 5u);                   // relu, conv, the conv's relu, hswish, global pool
+  EXPECT_FALSE(p2[0].second) << p2[0].first;  // 6 KiB read from the caller's input: one thread
+  EXPECT_TRUE(p2[1].second) << p2[1].first;   // 0.8 MFLOP: large
+  EXPECT_TRUE(p2[2].second) << p2[2].first;   // 100 KiB, but its input was written by two threads
+  EXPECT_TRUE(p2[3].second) << p2[3].first;   // and so on down the chain
+  EXPECT_FALSE(p2[4].second) << p2[4].first;  // global pooling does not split
+  runtime::PlanOptions one = two;
+  one.threads = 1;
+  for (const auto& [name, par] : parallel(one)) EXPECT_FALSE(par) << name;
+
+  // ShuffleNet V2's last stage: every shuffle (7x7x464, 182 KiB) follows its concat across the threads.
+  ir::Graph shuffle = testing::load_preset("shufflenet_v2_x1_0");
+  runtime::PlanOptions t2;
+  t2.threads = 2;
+  const auto s = runtime::Schedule::build(shuffle, cost::analyze(shuffle), t2);
+  ASSERT_TRUE(s.has_value());
+  int small_shuffles = 0;
+  for (const auto& st : s->steps)
+    if (st.info.kind == runtime::StepKind::Shuffle && st.info.bytes < runtime::kMinParallelBytes) {
+      ++small_shuffles;
+      EXPECT_TRUE(st.info.parallel) << st.info.name;
+    }
+  EXPECT_EQ(small_shuffles, 4);
 }
 
 class EveryPreset : public ::testing::TestWithParam<std::string> {};
