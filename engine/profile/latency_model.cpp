@@ -64,7 +64,7 @@ constexpr double kDwChannelTile = 16;
 }  // namespace
 
 namespace {
-std::vector<std::string> shape_feature_names(StepKind kind) {
+std::vector<std::string> kind_feature_names(StepKind kind) {
   switch (kind) {
     case StepKind::Gemm:
       return {"fixed",        "groups",      "m*n*k (whole panels)",      "m*n*k (narrow last panel)", "weight passes",
@@ -116,6 +116,31 @@ std::vector<std::string> shape_feature_names(StepKind kind) {
       return {"fixed", "input elements", "input pixels"};
   }
   return {"fixed"};
+}
+
+/// A kind's features of its shape (the weight features come after these). A
+/// kind that splits its pixels across threads has its work features counted
+/// on the busiest thread and one more: running across the threads at all (the
+/// hand-off), since a small step of it may run on one thread or on all.
+std::vector<std::string> shape_feature_names(StepKind kind) {
+  auto names = kind_feature_names(kind);
+  if (runtime::step_kind_traits(kind).splits_pixels) names.emplace_back("across threads (the hand-off)");
+  return names;
+}
+
+/// The share of a step's work done by its busiest thread: 1 on one thread; a
+/// step across the threads splits its pixels (in grains of 8) or its output
+/// rows in contiguous ranges, as ThreadPool::parallel_for does.
+double busiest_share(const runtime::Schedule& s, const runtime::ScheduledStep& st) {
+  if (!st.info.parallel || s.threads <= 1) return 1.0;
+  const ir::Shape& out = s.values[static_cast<std::size_t>(st.out)].shape;
+  const bool by_rows =
+      st.info.kind == StepKind::Depthwise || st.info.kind == StepKind::Pool || st.info.kind == StepKind::Upsample;
+  const std::int64_t n = by_rows ? (st.info.kind == StepKind::Upsample ? s.batch : 1) * out.h : s.batch * out.h * out.w;
+  const std::int64_t grain = by_rows ? 1 : 8, units = (n + grain - 1) / grain;
+  const std::int64_t parts = std::min<std::int64_t>(s.threads, units);
+  if (n <= 0 || parts <= 1) return 1.0;
+  return std::min(1.0, static_cast<double>((units + parts - 1) / parts * grain) / static_cast<double>(n));
 }
 }  // namespace
 
@@ -305,6 +330,11 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
     case StepKind::CReLU:
       x.insert(x.end(), {out_el, out_px});
       break;
+  }
+  if (runtime::step_kind_traits(st.info.kind).splits_pixels) {
+    const double share = busiest_share(s, st);
+    for (std::size_t j = 1; j < x.size(); ++j) x[j] *= share;
+    x.push_back(st.info.parallel && s.threads > 1 ? 1.0 : 0.0);
   }
   // Weights read where a whole network's footprint pushed them: its weights and
   // activations between two runs of this step either fit in L2, in L3, or not.

@@ -27,8 +27,11 @@ namespace convscope::profile {
 /// bottleneck and transposed-convolution work pads columns to vectors, not to whole panels; 9:
 /// data steps (pooling, global pooling, concat copies, shuffle, slice, upsample, CReLU) pay per
 /// pixel as well as per element, pooling's taps per vector of channels; a concat written
-/// wholly in place and a slice read in place have a fixed cost of their own.
-inline constexpr int kLatencyModelVersion = 9;
+/// wholly in place and a slice read in place have a fixed cost of their own; 10: a step kind
+/// that splits its pixels across threads counts its work on the busiest thread and has a
+/// feature for running across the threads at all (a small step runs on one thread unless
+/// its input's writer ran across them).
+inline constexpr int kLatencyModelVersion = 10;
 inline constexpr int kMaxFeatures = 12;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

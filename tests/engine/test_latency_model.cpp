@@ -25,11 +25,12 @@ namespace {
 
 using runtime::StepKind;
 
-runtime::Schedule schedule_of(const std::string& preset, std::int64_t split = 0) {
+runtime::Schedule schedule_of(const std::string& preset, std::int64_t split = 0, int threads = 1) {
   const ir::Graph g = testing::load_preset(preset);
   const cost::Analysis a = cost::analyze(g);
   runtime::PlanOptions o;
   o.split = split;
+  o.threads = threads;
   auto s = runtime::Schedule::build(g, a, o);
   EXPECT_TRUE(s.has_value());
   return s ? *s : runtime::Schedule{};
@@ -159,12 +160,38 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     if (s.steps[i].info.kind != StepKind::Pool) continue;
     const auto f = profile::step_features(s, i);
-    ASSERT_EQ(f.n, 4);
+    ASSERT_EQ(f.n, 5);
     EXPECT_DOUBLE_EQ(f.x[1], 55.0 * 55.0 * 9.0);         // windows x taps
     EXPECT_DOUBLE_EQ(f.x[2], 55.0 * 55.0 * 64.0 * 9.0);  // 64 channels: whole vectors on every table
     EXPECT_DOUBLE_EQ(f.x[3], 111.0 * 111.0 * 64.0);
+    EXPECT_DOUBLE_EQ(f.x[4], 0.0);  // one thread: no hand-off
     break;
   }
+  // At two threads the busiest thread does 28 of its 55 output rows, and the step pays the hand-off.
+  const runtime::Schedule s2 = schedule_of("squeezenet1_1", 0, 2);
+  for (std::size_t i = 0; i < s2.steps.size(); ++i) {
+    if (s2.steps[i].info.kind != StepKind::Pool) continue;
+    const auto f = profile::step_features(s2, i);
+    ASSERT_TRUE(s2.steps[i].info.parallel);
+    EXPECT_DOUBLE_EQ(f.x[0], 1.0);
+    EXPECT_DOUBLE_EQ(f.x[1], 55.0 * 55.0 * 9.0 * 28.0 / 55.0);
+    EXPECT_DOUBLE_EQ(f.x[3], 111.0 * 111.0 * 64.0 * 28.0 / 55.0);
+    EXPECT_DOUBLE_EQ(f.x[4], 1.0);
+    break;
+  }
+  // ShuffleNet V2's 7x7x464 shuffles at two threads: 49 pixels in 7 grains of 8, 4 grains (32 pixels) on one thread.
+  const runtime::Schedule sh2 = schedule_of("shufflenet_v2_x1_0", 0, 2);
+  int small = 0;
+  for (std::size_t i = 0; i < sh2.steps.size(); ++i) {
+    const auto& st = sh2.steps[i];
+    if (st.info.kind != StepKind::Shuffle || st.info.out.h != 7) continue;
+    const auto f = profile::step_features(sh2, i);
+    EXPECT_DOUBLE_EQ(f.x[1], 49.0 * 464.0 * 32.0 / 49.0) << st.info.name;
+    EXPECT_DOUBLE_EQ(f.x[3], 32.0) << st.info.name;
+    EXPECT_DOUBLE_EQ(f.x[4], 1.0) << st.info.name;
+    ++small;
+  }
+  EXPECT_EQ(small, 4);
   // ShuffleNet V2: shuffles and copied slices count their pixels; slices read in place count nothing.
   const runtime::Schedule sh = schedule_of("shufflenet_v2_x1_0");
   int shuffles = 0, views = 0;
@@ -189,9 +216,10 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     if (s.steps[i].info.kind != StepKind::Concat) continue;
     const auto f = profile::step_features(s, i);
-    ASSERT_EQ(f.n, 5);
+    ASSERT_EQ(f.n, 6);
     EXPECT_DOUBLE_EQ(f.x[1], 0.0);
     EXPECT_DOUBLE_EQ(f.x[4], 1.0);
+    EXPECT_DOUBLE_EQ(f.x[5], 0.0);
     ++in_place;
   }
   EXPECT_EQ(in_place, 8);
@@ -343,7 +371,7 @@ TEST(LatencyModel, FitRecoversKnownCoefficients) {
   profile::LatencyModel m;
   profile::fit(m, samples);
   const auto& k = m.fits[static_cast<std::size_t>(StepKind::Depthwise)];
-  ASSERT_EQ(k.coef.size(), 9u);
+  ASSERT_EQ(k.coef.size(), 10u);  // 7 of the shape, across threads, 2 of the weights
   EXPECT_NEAR(k.coef[0], 2000, 1e-3);
   EXPECT_NEAR(k.coef[1], 0.05, 1e-9);
   EXPECT_NEAR(k.coef[2], 0.09, 1e-9);
@@ -416,7 +444,7 @@ TEST(LatencyModel, FitUsesOneBlockProbesForFeaturesNetworksLack) {
   profile::LatencyModel m;
   profile::fit(m, samples);
   const auto& k = m.fits[static_cast<std::size_t>(StepKind::Shuffle)];
-  ASSERT_EQ(k.coef.size(), 4u);
+  ASSERT_EQ(k.coef.size(), 5u);
   EXPECT_NEAR(k.coef[2], 0.9, 1e-6);
   for (const auto& s : other) {
     const auto p = m.predict(s.f);
@@ -501,10 +529,10 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   m.peak_gflops = 118.2;
   m.reference_ns = 1.25e6;
   m.calibration_drift = 0.07;
-  m.fits[static_cast<std::size_t>(StepKind::Add)] = {{100, 0.5, 0.1}, 12, {1, 10, 0}, {1, 1e6, 5}, 0.03};
+  m.fits[static_cast<std::size_t>(StepKind::Add)] = {{100, 0.5, 0.1, 900}, 12, {1, 10, 0, 0}, {1, 1e6, 5, 1}, 0.03};
   auto back = profile::latency_model_from_json(profile::to_json(m));
   ASSERT_TRUE(back) << back.error().front().message;
-  EXPECT_EQ(back->fits[static_cast<std::size_t>(StepKind::Add)].coef, (std::vector<double>{100, 0.5, 0.1}));
+  EXPECT_EQ(back->fits[static_cast<std::size_t>(StepKind::Add)].coef, (std::vector<double>{100, 0.5, 0.1, 900}));
   EXPECT_DOUBLE_EQ(back->network_factor, 1.04);
   EXPECT_DOUBLE_EQ(back->network_step_ns, 850);
   EXPECT_DOUBLE_EQ(back->peak_gflops, 118.2);
