@@ -229,7 +229,11 @@ void CostTable::rebuild() {
         const int s = step_of[static_cast<std::size_t>(k)];
         if (s >= 0) {
           const auto& layer = prof->summary.layers[static_cast<std::size_t>(s)];
-          if (layer.ops.front() == k) {
+          if (layer.in_place) {
+            fill_measured(child, pred, bnd, 0, 0, 0);
+            child->setText(kMeasured, tr("in place"));
+            child->setToolTip(kMeasured, tr("no work: its inputs were written into it, or it is read where it lies"));
+          } else if (layer.ops.front() == k) {
             fill_measured(child, pred, bnd, layer.median_ns, layer.min_ns, layer.p90_ns);
             if (layer.fused()) child->setToolTip(kMeasured, tr("step %1 (fused ops)").arg(qs(layer.step)));
           } else {

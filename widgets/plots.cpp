@@ -292,6 +292,10 @@ void PlotsPanel::rebuildLayers() {
         bv << l.bound_ns / 1000.0;
       }
       QString text = layer_head(l) + QStringLiteral("<br>MAdds: %1").arg(madds(l.madds));
+      if (l.in_place) {  // not run: its inputs were written into it, or it is read where it lies
+        hover.points.push_back({key, 0.0, text + tr("<br>in place: no work, not run"), l.block});
+        continue;
+      }
       if (modelled)
         text += tr("<br>predicted: %1%2")
                     .arg(latency_text(l.predicted_ns), l.extrapolated ? tr(" (extrapolated)") : QString());

@@ -32,6 +32,13 @@ std::string profile_table(const ir::Graph& g, const cost::Analysis& a, const run
   out += line;
   out += std::string(124, '-') + "\n";
   for (const auto& row : rs) {
+    if (row.in_place) {  // skipped by runs: nothing to time
+      std::snprintf(line, sizeof line, "%-12s %-30s %9s   in place: no work (%s)\n", row.block.substr(0, 12).c_str(),
+                    row.step.substr(0, 30).c_str(), human(row.madds).c_str(),
+                    row.kind == "slice" ? "read where it lies" : "every input written into it");
+      out += line;
+      continue;
+    }
     const double ai = row.intensity();
     const double gf = row.achieved_gflops();
     std::snprintf(line, sizeof line, "%-12s %-30s %9s %6.1f %8.1f%s %9.1f %7.2f %9.1f %7.2f %6.1f %-7s\n",
@@ -58,10 +65,10 @@ std::string profile_table(const ir::Graph& g, const cost::Analysis& a, const run
     if (sum.speed > 0) {
       const std::string drift = profile::describe_drift(sum.speed);
       out += "speed probe " + fmt(sum.speed, 2) + " x its time at calibration" +
-             (drift.empty() ? ": the machine runs as calibrated\n"
-                            : ": " + drift + "; at this speed the model predicts " +
-                                  fmt(sum.predicted_ns * sum.speed / 1e6, 3) +
-                                  " ms (calibrate --latency when the machine is back to normal)\n");
+             (drift.empty()
+                  ? ": the machine runs as calibrated\n"
+                  : ": " + drift + "; at this speed the model predicts " + fmt(sum.predicted_ns * sum.speed / 1e6, 3) +
+                        " ms (calibrate --latency when the machine is back to normal)\n");
     }
   } else {
     out += "predicted: no latency model (convscope-cli calibrate --latency makes one)\n";
@@ -133,6 +140,7 @@ std::string profile_json(const ir::Graph& g, const cost::Analysis& a, const runt
     l["step"] = row.step;
     l["kind"] = row.kind;
     l["fused"] = row.fused();
+    l["in_place"] = row.in_place;  // no work: not run, not timed
     ordered_json ops = ordered_json::array();
     for (int k : row.ops) ops.push_back(a.ops[static_cast<std::size_t>(k)].op.name);
     l["ops"] = ops;

@@ -368,10 +368,13 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
     if (r.cancelled) return fail("", "calibration cancelled");
     const std::size_t first = samples.size();
     probe_first.push_back(first);
-    for (std::size_t s = 0; s < plan->n_steps(); ++s)
+    std::size_t working = 0;  // steps that run (a run skips those with no work)
+    for (std::size_t s = 0; s < plan->n_steps(); ++s) {
+      if (plan->step(s).no_work) continue;
       samples.push_back({step_features(plan->schedule(), s), r.step_ns[s].median, p.family == "network"});
-    if (p.family == "network")
-      networks.push_back({probe_first.size() - 1, first, plan->n_steps(), r.network_ns.median});
+      ++working;
+    }
+    if (p.family == "network") networks.push_back({probe_first.size() - 1, first, working, r.network_ns.median});
     ++m.probes;
     if (o.progress) o.progress(static_cast<double>(pi + 1) / static_cast<double>(all.size()));
   }

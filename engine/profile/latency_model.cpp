@@ -101,14 +101,14 @@ std::vector<std::string> kind_feature_names(StepKind kind) {
     case StepKind::ScaleShift:
       return {"fixed", "elements", "elements (sigmoid, h-swish, h-sigmoid after)"};
     case StepKind::Concat:
-      return {"fixed", "elements copied", "inputs copied", "pixels copied", "nothing copied (all in place)"};
+      return {"fixed", "elements copied", "inputs copied", "pixels copied"};
     case StepKind::Add:
     case StepKind::Mul:
       return {"fixed", "elements", "elements (sigmoid, h-swish, h-sigmoid after)"};
     case StepKind::Shuffle:
       return {"fixed", "output elements (2 groups)", "output elements (other groups)", "output pixels"};
     case StepKind::Slice:
-      return {"fixed", "output elements", "output pixels", "a view (nothing copied)"};
+      return {"fixed", "output elements", "output pixels"};
     case StepKind::Upsample:
     case StepKind::CReLU:
       return {"fixed", "output elements", "output pixels"};
@@ -303,9 +303,7 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
           inputs += 1;
           pixels += out_px;
         }
-      // A concat whose inputs were all written in place still is a step of the
-      // run (in networks only: the one-block probes copy), with a cost of its own.
-      x.insert(x.end(), {copied, inputs, pixels, inputs == 0 ? 1.0 : 0.0});
+      x.insert(x.end(), {copied, inputs, pixels});  // none at all: a step with no work, predicted 0
       break;
     }
     case StepKind::GlobalPool: {
@@ -321,11 +319,9 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       x.insert(x.end(), {halves ? out_el : 0.0, halves ? 0.0 : out_el, out_px});
       break;
     }
-    case StepKind::Slice: {  // a view of its source copies nothing
-      const bool view = s.values[static_cast<std::size_t>(st.out)].parent == st.in[0];
-      x.insert(x.end(), {view ? 0.0 : out_el, view ? 0.0 : out_px, view ? 1.0 : 0.0});
+    case StepKind::Slice:  // a view of its source is a step with no work, predicted 0
+      x.insert(x.end(), {out_el, out_px});
       break;
-    }
     case StepKind::Upsample:
     case StepKind::CReLU:
       x.insert(x.end(), {out_el, out_px});
@@ -382,14 +378,20 @@ StepPrediction LatencyModel::predict(const StepFeatures& f) const {
 NetworkPrediction LatencyModel::predict(const runtime::Schedule& s) const {
   NetworkPrediction r;
   r.steps.reserve(s.steps.size());
+  double working = 0;
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    if (s.steps[i].info.no_work) {  // skipped by runs
+      r.steps.push_back(StepPrediction{0.0, true, false});
+      continue;
+    }
     const StepPrediction p = predict(step_features(s, i));
     r.total_ns += p.ns;
     r.extrapolated += p.extrapolated ? 1 : 0;
     r.unfitted += p.fitted ? 0 : 1;
     r.steps.push_back(p);
+    working += 1;
   }
-  r.total_ns = r.total_ns * network_factor + network_step_ns * static_cast<double>(s.steps.size());
+  r.total_ns = r.total_ns * network_factor + network_step_ns * working;
   return r;
 }
 

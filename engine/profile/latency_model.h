@@ -30,8 +30,9 @@ namespace convscope::profile {
 /// wholly in place and a slice read in place have a fixed cost of their own; 10: a step kind
 /// that splits its pixels across threads counts its work on the busiest thread and has a
 /// feature for running across the threads at all (a small step runs on one thread unless
-/// its input's writer ran across them).
-inline constexpr int kLatencyModelVersion = 10;
+/// its input's writer ran across them); 11: steps with no work (concats written wholly in
+/// place, slices read in place) are skipped by runs and predicted 0, their features gone.
+inline constexpr int kLatencyModelVersion = 11;
 inline constexpr int kMaxFeatures = 12;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

@@ -28,12 +28,13 @@ ProfileSummary summarize_profile(const ir::Graph& g, const runtime::Plan& plan, 
     row.flops = st.flops;
     row.bytes = st.bytes;
     const auto flops = static_cast<double>(st.flops), bytes = static_cast<double>(st.bytes);
-    row.bound_ns = cal.roofline_ns(flops, bytes, plan.threads());
+    row.in_place = st.no_work;
+    row.bound_ns = st.no_work ? 0.0 : cal.roofline_ns(flops, bytes, plan.threads());
     if (s < pred.steps.size()) {
       row.predicted_ns = pred.steps[s].ns;
       row.extrapolated = pred.steps[s].extrapolated;
     }
-    row.bound = cal.bound(flops, bytes, plan.threads());
+    row.bound = st.no_work ? "none" : cal.bound(flops, bytes, plan.threads());
     if (s < r.step_ns.size()) {
       row.median_ns = r.step_ns[s].median;
       row.min_ns = r.step_ns[s].min;

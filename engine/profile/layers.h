@@ -31,6 +31,8 @@ struct LayerTiming {
   double predicted_ns = 0;                       ///< the latency model's prediction (0 without a model)
   bool extrapolated = false;                     ///< predicted outside the model's calibrated range
   double median_ns = 0, min_ns = 0, p90_ns = 0, cv = 0;
+  /// Nothing to do (inputs written in place, a view): not run, not timed, bound and prediction 0.
+  bool in_place = false;
   [[nodiscard]] bool fused() const { return ops.size() > 1; }
   [[nodiscard]] double intensity() const {  ///< FLOPs per byte moved
     return bytes > 0 ? static_cast<double>(flops) / static_cast<double>(bytes) : 0.0;

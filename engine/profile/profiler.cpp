@@ -57,6 +57,7 @@ ProfileResult profile_plan(runtime::Plan& plan, const ProfileOptions& o) {
     const auto start = Clock::now();
     auto t0 = start;
     for (std::size_t s = 0; s < n; ++s) {
+      if (plan.step(s).no_work) continue;  // not timed: median 0
       plan.run_step(s);
       const auto t1 = Clock::now();
       per[s].push_back(ns_between(t0, t1));

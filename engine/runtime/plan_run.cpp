@@ -102,6 +102,7 @@ void Plan::Impl::run_conv_im2col(const Step& s) {
 }
 
 void Plan::Impl::run_step(const Step& s) {
+  if (s.info.no_work) return;  // written in place, or a view
   const ir::Shape out = shape(s.out);
   float* y = ptr(s.out);
   const std::int64_t pixels = batch * out.h * out.w;
@@ -230,7 +231,6 @@ void Plan::Impl::run_step(const Step& s) {
       });
       return;
     case StepKind::Slice: {
-      if (values[static_cast<std::size_t>(s.out)].parent == s.in[0]) return;  // a view: nothing to copy
       const float* x = ptr(s.in[0]) + s.op.slice_start;
       const std::int64_t xs = stride(s.in[0]), ys = stride(s.out);
       split_pixels(s, pixels, [&](std::int64_t p0, std::int64_t p1) {

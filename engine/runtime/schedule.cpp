@@ -284,6 +284,16 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
     }
   }
 
+  // Steps left with nothing to do: a concat whose every input was written in
+  // place, a slice read in place. They stay in the schedule (the values and
+  // their lifetimes are theirs) but runs skip them.
+  for (auto& st : p.steps) {
+    const auto parent = [&](int v) { return p.values[static_cast<std::size_t>(v)].parent; };
+    if (st.info.kind == StepKind::Concat)
+      st.info.no_work = std::all_of(st.in.begin(), st.in.end(), [&](int v) { return parent(v) == st.out; });
+    if (st.info.kind == StepKind::Slice) st.info.no_work = parent(st.out) == st.in[0];
+  }
+
   // Pixel strides: a depthwise input whose pixels are a multiple of 1 KiB apart
   // (256, 512, 1024 channels) puts every line a kernel tile reads into a few L1
   // sets, which then evict each other. Its producer writes it one cache line

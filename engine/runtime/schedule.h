@@ -103,6 +103,9 @@ struct StepInfo {
   std::int64_t madds = 0;  ///< per batch
   std::int64_t flops = 0;  ///< 2 x madds + other ops, per batch
   std::int64_t bytes = 0;  ///< inputs + output + parameters read, per batch
+  /// Nothing to do: a concat whose every input was written in place, a slice
+  /// read in place. Runs and profiles skip it; the latency model predicts 0.
+  bool no_work = false;
   /// Runs across the plan's threads (large, or small and following the threads
   /// that wrote its input); else on the calling thread. Never with one thread.
   bool parallel = false;

@@ -85,6 +85,32 @@ TEST(Profiler, TimesEveryStepAndTheWholeNetwork) {
   EXPECT_FALSE(r.cpu.empty());
 }
 
+// ShuffleNet V2's in-place concats and slices read in place have no work: runs
+// skip them and the profiler does not time them (median 0, no samples).
+TEST(Profiler, StepsWithNoWorkAreNotTimed) {
+  ir::Graph g = testing::load_preset("shufflenet_v2_x1_0");
+  g.settings.resolution = 64;
+  const auto a = cost::analyze(g);
+  auto plan = runtime::Plan::build(g, a);
+  ASSERT_TRUE(plan.has_value());
+  profile::ProfileOptions o;
+  o.warmup = 1;
+  o.min_runs = 3;
+  o.min_seconds = 0.0;
+  const auto r = profile::profile_plan(*plan, o);
+  int skipped = 0;
+  for (std::size_t s = 0; s < plan->n_steps(); ++s) {
+    if (plan->step(s).no_work) {
+      ++skipped;
+      EXPECT_EQ(r.step_ns[s].n, 0) << plan->step(s).name;
+      EXPECT_EQ(r.step_ns[s].median, 0) << plan->step(s).name;
+    } else {
+      EXPECT_EQ(r.step_ns[s].n, 3) << plan->step(s).name;
+    }
+  }
+  EXPECT_EQ(skipped, 13 + 16);  // each basic unit's split1 read in place; every unit's concat written in place
+}
+
 TEST(Profiler, CancelFromAnotherThreadStopsEarly) {
   ir::Graph g = testing::load_preset("mobilenet_v2");
   g.settings.resolution = 96;
@@ -159,8 +185,7 @@ TEST(Calibration, AStepAboveThePeakIsCaughtAndRemeasured) {
   std::filesystem::remove_all(dir);
   ASSERT_TRUE(again.has_value());
   EXPECT_GT(again->calibration.peak_gflops_1, 0.1);
-  EXPECT_NE(again->note.find("step b/conv ran at 111.1 GFLOP/s, above the calibrated peak of 100.0"),
-            std::string::npos)
+  EXPECT_NE(again->note.find("step b/conv ran at 111.1 GFLOP/s, above the calibrated peak of 100.0"), std::string::npos)
       << again->note;
 }
 
