@@ -118,14 +118,50 @@ std::vector<std::string> kind_feature_names(StepKind kind) {
   return {"fixed"};
 }
 
-/// A kind's features of its shape (the weight features come after these). A
-/// kind that splits its pixels across threads has its work features counted
+/// Kinds that stream their inputs once (element-wise, data movement, pooling,
+/// depthwise): an input written long before they run comes back from L3 or DRAM.
+bool streams_inputs(StepKind kind) {
+  return runtime::step_kind_traits(kind).splits_pixels || kind == StepKind::GlobalPool;
+}
+
+/// A kind's features of its shape (the weight features come after these).
+/// Kinds that stream their inputs count the input elements written long ago.
+/// A kind that splits its pixels across threads has its work features counted
 /// on the busiest thread and one more: running across the threads at all (the
 /// hand-off), since a small step of it may run on one thread or on all.
 std::vector<std::string> shape_feature_names(StepKind kind) {
   auto names = kind_feature_names(kind);
+  if (streams_inputs(kind)) names.emplace_back("input elements written long ago (beyond L2)");
   if (runtime::step_kind_traits(kind).splits_pixels) names.emplace_back("across threads (the hand-off)");
   return names;
+}
+
+/// Input elements of step i (those it reads, not those written into its output
+/// in place) whose writer ran more than L2's worth of other steps' traffic
+/// before it: a skip connection's encoder features, a residual's block input
+/// after a large expansion. Their lines come back from L3 or DRAM, not L2.
+double inputs_written_long_ago(const runtime::Schedule& s, std::size_t i) {
+  const runtime::ScheduledStep& st = s.steps[i];
+  double out = 0;
+  for (int v : st.in) {
+    const runtime::ScheduledValue& val = s.values[static_cast<std::size_t>(v)];
+    if (val.parent == st.out) continue;  // written in place: never read
+    // The step that wrote v's data (through views, which copy nothing).
+    int w = v;
+    std::size_t j = i;
+    double traffic = 0;
+    while (j-- > 0) {
+      const runtime::ScheduledStep& prev = s.steps[j];
+      if (prev.out != w) {
+        if (!prev.info.no_work) traffic += static_cast<double>(prev.info.bytes);  // the whole batch's
+        continue;
+      }
+      if (!prev.info.no_work) break;
+      w = prev.in[0];  // a view: follow it to its source
+    }
+    if (traffic > kL2FitBytes) out += static_cast<double>(s.batch) * static_cast<double>(val.shape.elements());
+  }
+  return out;
 }
 
 /// The share of a step's work done by its busiest thread: 1 on one thread; a
@@ -327,6 +363,7 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       x.insert(x.end(), {out_el, out_px});
       break;
   }
+  if (streams_inputs(st.info.kind)) x.push_back(inputs_written_long_ago(s, i));
   if (runtime::step_kind_traits(st.info.kind).splits_pixels) {
     const double share = busiest_share(s, st);
     for (std::size_t j = 1; j < x.size(); ++j) x[j] *= share;

@@ -31,8 +31,10 @@ namespace convscope::profile {
 /// that splits its pixels across threads counts its work on the busiest thread and has a
 /// feature for running across the threads at all (a small step runs on one thread unless
 /// its input's writer ran across them); 11: steps with no work (concats written wholly in
-/// place, slices read in place) are skipped by runs and predicted 0, their features gone.
-inline constexpr int kLatencyModelVersion = 11;
+/// place, slices read in place) are skipped by runs and predicted 0, their features gone; 12:
+/// kinds that stream their inputs count the input elements written more than L2's worth of
+/// traffic before they run.
+inline constexpr int kLatencyModelVersion = 12;
 inline constexpr int kMaxFeatures = 12;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).
