@@ -305,6 +305,20 @@ std::vector<Probe> probes() {
         add("conv_transpose",
             graph(h, h, c, {{{"kind", "conv_transpose"}, {"out", c}, {"kernel", 2}, {"padding", 0}}}));
     }
+  // Skip connections: a concat and an add of a tensor written several MB of
+  // other steps' traffic before (a segmentation decoder's encoder features, a
+  // long residual), whose lines come back from L3 or DRAM, not L2.
+  for (std::int64_t h : {28, 56})
+    for (std::int64_t c : {32, 64, 128}) {
+      std::vector<json> chain{{{"id", "a"}, {"kind", "activation"}, {"function", "relu"}}};
+      for (std::int64_t width : {4 * c, c, 4 * c, c})
+        chain.push_back({{"kind", "conv"}, {"out", width}, {"kernel", 1}});
+      auto concat = chain, sum = chain;
+      concat.push_back({{"kind", "concat"}, {"inputs", {"a", "b3"}}});
+      sum.push_back({{"kind", "add"}, {"inputs", {"a", "b3"}}});
+      add("skip", graph(h, h, c, concat));
+      add("skip", graph(h, h, c, sum));
+    }
   Picker nets(4242);
   for (int i = 0; i < kRandomNetworks; ++i) out.push_back(random_network(nets));
   return out;

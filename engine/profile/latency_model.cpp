@@ -131,16 +131,20 @@ bool streams_inputs(StepKind kind) {
 /// hand-off), since a small step of it may run on one thread or on all.
 std::vector<std::string> shape_feature_names(StepKind kind) {
   auto names = kind_feature_names(kind);
-  if (streams_inputs(kind)) names.emplace_back("input elements written long ago (beyond L2)");
+  if (streams_inputs(kind)) {
+    names.emplace_back("input elements written long ago (beyond L2)");
+    names.emplace_back("input elements written long ago (beyond L3)");
+  }
   if (runtime::step_kind_traits(kind).splits_pixels) names.emplace_back("across threads (the hand-off)");
   return names;
 }
 
 /// Input elements of step i (those it reads, not those written into its output
-/// in place) whose writer ran more than L2's worth of other steps' traffic
-/// before it: a skip connection's encoder features, a residual's block input
-/// after a large expansion. Their lines come back from L3 or DRAM, not L2.
-double inputs_written_long_ago(const runtime::Schedule& s, std::size_t i) {
+/// in place) whose writer ran more than `bytes` of other steps' traffic before
+/// it: a skip connection's encoder features, a residual's block input after a
+/// large expansion. Beyond L2's worth their lines come back from L3, beyond
+/// L3's from DRAM.
+double inputs_written_long_ago(const runtime::Schedule& s, std::size_t i, double bytes) {
   const runtime::ScheduledStep& st = s.steps[i];
   double out = 0;
   for (int v : st.in) {
@@ -159,7 +163,7 @@ double inputs_written_long_ago(const runtime::Schedule& s, std::size_t i) {
       if (!prev.info.no_work) break;
       w = prev.in[0];  // a view: follow it to its source
     }
-    if (traffic > kL2FitBytes) out += static_cast<double>(s.batch) * static_cast<double>(val.shape.elements());
+    if (traffic > bytes) out += static_cast<double>(s.batch) * static_cast<double>(val.shape.elements());
   }
   return out;
 }
@@ -363,7 +367,8 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       x.insert(x.end(), {out_el, out_px});
       break;
   }
-  if (streams_inputs(st.info.kind)) x.push_back(inputs_written_long_ago(s, i));
+  if (streams_inputs(st.info.kind))
+    x.insert(x.end(), {inputs_written_long_ago(s, i, kL2FitBytes), inputs_written_long_ago(s, i, kL3FitBytes)});
   if (runtime::step_kind_traits(st.info.kind).splits_pixels) {
     const double share = busiest_share(s, st);
     for (std::size_t j = 1; j < x.size(); ++j) x[j] *= share;

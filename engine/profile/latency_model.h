@@ -33,8 +33,9 @@ namespace convscope::profile {
 /// its input's writer ran across them); 11: steps with no work (concats written wholly in
 /// place, slices read in place) are skipped by runs and predicted 0, their features gone; 12:
 /// kinds that stream their inputs count the input elements written more than L2's worth of
-/// traffic before they run.
-inline constexpr int kLatencyModelVersion = 12;
+/// traffic before they run; 13: calibration probes for skip connections (a concat and an add
+/// of a tensor written several MB of traffic before).
+inline constexpr int kLatencyModelVersion = 13;
 inline constexpr int kMaxFeatures = 12;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

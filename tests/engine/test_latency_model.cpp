@@ -160,12 +160,13 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     if (s.steps[i].info.kind != StepKind::Pool) continue;
     const auto f = profile::step_features(s, i);
-    ASSERT_EQ(f.n, 6);
+    ASSERT_EQ(f.n, 7);
     EXPECT_DOUBLE_EQ(f.x[1], 55.0 * 55.0 * 9.0);         // windows x taps
     EXPECT_DOUBLE_EQ(f.x[2], 55.0 * 55.0 * 64.0 * 9.0);  // 64 channels: whole vectors on every table
     EXPECT_DOUBLE_EQ(f.x[3], 111.0 * 111.0 * 64.0);
     EXPECT_DOUBLE_EQ(f.x[4], 0.0);  // its input was written by the step just before
-    EXPECT_DOUBLE_EQ(f.x[5], 0.0);  // one thread: no hand-off
+    EXPECT_DOUBLE_EQ(f.x[5], 0.0);
+    EXPECT_DOUBLE_EQ(f.x[6], 0.0);  // one thread: no hand-off
     break;
   }
   // At two threads the busiest thread does 28 of its 55 output rows, and the step pays the hand-off.
@@ -177,7 +178,7 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
     EXPECT_DOUBLE_EQ(f.x[0], 1.0);
     EXPECT_DOUBLE_EQ(f.x[1], 55.0 * 55.0 * 9.0 * 28.0 / 55.0);
     EXPECT_DOUBLE_EQ(f.x[3], 111.0 * 111.0 * 64.0 * 28.0 / 55.0);
-    EXPECT_DOUBLE_EQ(f.x[5], 1.0);
+    EXPECT_DOUBLE_EQ(f.x[6], 1.0);
     break;
   }
   // ShuffleNet V2's 7x7x464 shuffles at two threads: 49 pixels in 7 grains of 8, 4 grains (32 pixels) on one thread.
@@ -189,7 +190,7 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
     const auto f = profile::step_features(sh2, i);
     EXPECT_DOUBLE_EQ(f.x[1], 49.0 * 464.0 * 32.0 / 49.0) << st.info.name;
     EXPECT_DOUBLE_EQ(f.x[3], 32.0) << st.info.name;
-    EXPECT_DOUBLE_EQ(f.x[5], 1.0) << st.info.name;
+    EXPECT_DOUBLE_EQ(f.x[6], 1.0) << st.info.name;
     ++small;
   }
   EXPECT_EQ(small, 4);
@@ -201,9 +202,10 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
     const auto& st = seg.steps[i];
     if (st.info.kind != StepKind::Concat || st.info.no_work) continue;
     const auto f = profile::step_features(seg, i);
-    ASSERT_EQ(f.n, 6);
+    ASSERT_EQ(f.n, 7);
     EXPECT_GT(f.x[4], 0.0) << st.info.name;
     EXPECT_LE(f.x[4], f.x[1]) << st.info.name;  // only copied elements count
+    EXPECT_LE(f.x[5], f.x[4]) << st.info.name;  // beyond L3: some of those
     ++skips;
   }
   EXPECT_GT(skips, 0);
@@ -394,7 +396,7 @@ TEST(LatencyModel, FitRecoversKnownCoefficients) {
   profile::LatencyModel m;
   profile::fit(m, samples);
   const auto& k = m.fits[static_cast<std::size_t>(StepKind::Depthwise)];
-  ASSERT_EQ(k.coef.size(), 11u);  // 7 of the shape, inputs written long ago, across threads, 2 of the weights
+  ASSERT_EQ(k.coef.size(), 12u);  // 7 of the shape, 2 inputs written long ago, across threads, 2 of the weights
   EXPECT_NEAR(k.coef[0], 2000, 1e-3);
   EXPECT_NEAR(k.coef[1], 0.05, 1e-9);
   EXPECT_NEAR(k.coef[2], 0.09, 1e-9);
@@ -467,7 +469,7 @@ TEST(LatencyModel, FitUsesOneBlockProbesForFeaturesNetworksLack) {
   profile::LatencyModel m;
   profile::fit(m, samples);
   const auto& k = m.fits[static_cast<std::size_t>(StepKind::Shuffle)];
-  ASSERT_EQ(k.coef.size(), 6u);
+  ASSERT_EQ(k.coef.size(), 7u);
   EXPECT_NEAR(k.coef[2], 0.9, 1e-6);
   for (const auto& s : other) {
     const auto p = m.predict(s.f);
@@ -553,10 +555,11 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   m.reference_ns = 1.25e6;
   m.calibration_drift = 0.07;
   m.fits[static_cast<std::size_t>(StepKind::Add)] = {
-      {100, 0.5, 0.1, 0.3, 900}, 12, {1, 10, 0, 0, 0}, {1, 1e6, 5, 1e6, 1}, 0.03};
+      {100, 0.5, 0.1, 0.3, 0.6, 900}, 12, {1, 10, 0, 0, 0, 0}, {1, 1e6, 5, 1e6, 1e6, 1}, 0.03};
   auto back = profile::latency_model_from_json(profile::to_json(m));
   ASSERT_TRUE(back) << back.error().front().message;
-  EXPECT_EQ(back->fits[static_cast<std::size_t>(StepKind::Add)].coef, (std::vector<double>{100, 0.5, 0.1, 0.3, 900}));
+  EXPECT_EQ(back->fits[static_cast<std::size_t>(StepKind::Add)].coef,
+            (std::vector<double>{100, 0.5, 0.1, 0.3, 0.6, 900}));
   EXPECT_DOUBLE_EQ(back->network_factor, 1.04);
   EXPECT_DOUBLE_EQ(back->network_step_ns, 850);
   EXPECT_DOUBLE_EQ(back->peak_gflops, 118.2);
