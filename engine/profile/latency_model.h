@@ -33,8 +33,8 @@ namespace convscope::profile {
 /// its input's writer ran across them); 11: steps with no work (concats written wholly in
 /// place, slices read in place) are skipped by runs and predicted 0, their features gone; 12:
 /// kinds that stream their inputs count the input elements written more than L2's worth of
-/// traffic before they run; 13: calibration probes for skip connections (a concat and an add
-/// of a tensor written several MB of traffic before).
+/// traffic before they run; 13: the same beyond L3's worth, and calibration probes for skip
+/// connections (a concat and an add of a tensor written several MB of traffic before).
 inline constexpr int kLatencyModelVersion = 13;
 inline constexpr int kMaxFeatures = 12;
 
