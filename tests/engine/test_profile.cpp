@@ -54,22 +54,31 @@ TEST(Calibration, RooflineArithmetic) {
   EXPECT_EQ(c.bound(1e3, 512.0 * 1024, 1), "L2");
 }
 
-TEST(Profiler, TimesEveryStepAndTheWholeNetwork) {
-  ir::Graph g = testing::load_preset("mobilenet_v3_small");
+/// A preset at 64 x 64 pixels, planned as a run plans it.
+runtime::Plan plan_at_64(const std::string& preset) {
+  ir::Graph g = testing::load_preset(preset);
   g.settings.resolution = 64;
-  const auto a = cost::analyze(g);
-  auto plan = runtime::Plan::build(g, a);
-  ASSERT_TRUE(plan.has_value());
+  return runtime::Plan::build(g, cost::analyze(g)).value();
+}
+
+/// A quick profile: one warm-up, `runs` runs per phase, no minimum time.
+profile::ProfileOptions quick(int runs) {
   profile::ProfileOptions o;
   o.warmup = 1;
-  o.min_runs = 5;
+  o.min_runs = runs;
   o.min_seconds = 0.0;
+  return o;
+}
+
+TEST(Profiler, TimesEveryStepAndTheWholeNetwork) {
+  auto plan = plan_at_64("mobilenet_v3_small");
+  profile::ProfileOptions o = quick(5);
   std::vector<double> progress;
   o.progress = [&](double f) { progress.push_back(f); };
-  const auto r = profile::profile_plan(*plan, o);
+  const auto r = profile::profile_plan(plan, o);
   EXPECT_FALSE(r.cancelled);
   EXPECT_EQ(r.network_ns.n, 5);
-  ASSERT_EQ(r.step_ns.size(), plan->n_steps());
+  ASSERT_EQ(r.step_ns.size(), plan.n_steps());
   for (const auto& s : r.step_ns) {
     EXPECT_EQ(s.n, 5);
     EXPECT_GT(s.median, 0);
@@ -88,24 +97,16 @@ TEST(Profiler, TimesEveryStepAndTheWholeNetwork) {
 // ShuffleNet V2's in-place concats and slices read in place have no work: runs
 // skip them and the profiler does not time them (median 0, no samples).
 TEST(Profiler, StepsWithNoWorkAreNotTimed) {
-  ir::Graph g = testing::load_preset("shufflenet_v2_x1_0");
-  g.settings.resolution = 64;
-  const auto a = cost::analyze(g);
-  auto plan = runtime::Plan::build(g, a);
-  ASSERT_TRUE(plan.has_value());
-  profile::ProfileOptions o;
-  o.warmup = 1;
-  o.min_runs = 3;
-  o.min_seconds = 0.0;
-  const auto r = profile::profile_plan(*plan, o);
+  auto plan = plan_at_64("shufflenet_v2_x1_0");
+  const auto r = profile::profile_plan(plan, quick(3));
   int skipped = 0;
-  for (std::size_t s = 0; s < plan->n_steps(); ++s) {
-    if (plan->step(s).no_work) {
+  for (std::size_t s = 0; s < plan.n_steps(); ++s) {
+    if (plan.step(s).no_work) {
       ++skipped;
-      EXPECT_EQ(r.step_ns[s].n, 0) << plan->step(s).name;
-      EXPECT_EQ(r.step_ns[s].median, 0) << plan->step(s).name;
+      EXPECT_EQ(r.step_ns[s].n, 0) << plan.step(s).name;
+      EXPECT_EQ(r.step_ns[s].median, 0) << plan.step(s).name;
     } else {
-      EXPECT_EQ(r.step_ns[s].n, 3) << plan->step(s).name;
+      EXPECT_EQ(r.step_ns[s].n, 3) << plan.step(s).name;
     }
   }
   EXPECT_EQ(skipped, 13 + 16);  // each basic unit's split1 read in place; every unit's concat written in place
