@@ -125,12 +125,15 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
     // Whole passes over every case, so that a case's passes are minutes apart.
     std::vector<std::vector<profile::ValidatedNetwork>> passes(static_cast<std::size_t>(o.passes));
     const double total = static_cast<double>(cases.size()) * o.passes;
+    std::vector<bool> refused(cases.size(), false);  // reported once, not measured again
     for (std::size_t p = 0; p < passes.size(); ++p)
       for (std::size_t i = 0; i < cases.size(); ++i) {
+        if (refused[i]) continue;
         progress_bar("measuring", static_cast<double>(p * cases.size() + i) / total);
         auto v = profile::validate_case(*m, kt, cases[i], 0.2, &*probe);
         if (!v) {
           std::cerr << format_diagnostics(v.error(), "convscope-cli: " + cases[i].name);
+          refused[i] = true;
           ++failed;
           continue;
         }
