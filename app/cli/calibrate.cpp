@@ -184,6 +184,16 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
                                      {"median_measured_over_predicted", k.median_ratio},
                                      {"time_share", k.time_share},
                                      {"pass_to_pass_within_25", optional_json(repeat_within(k.kind))}});
+      auto layers_json = [](const profile::ValidatedNetwork& r) {
+        auto a = nlohmann::ordered_json::array();
+        for (std::size_t i = 0; i < r.layer_measured_ns.size(); ++i)
+          a.push_back({{"name", i < r.layer_name.size() ? r.layer_name[i] : ""},
+                       {"kind", i < r.layer_kind.size() ? runtime::step_kind_name(r.layer_kind[i]) : ""},
+                       {"predicted_us", r.layer_predicted_ns[i] / 1e3},
+                       {"measured_us", r.layer_measured_ns[i] / 1e3},
+                       {"extrapolated", i < r.layer_extrapolated.size() && r.layer_extrapolated[i]}});
+        return a;
+      };
       for (const auto& r : rows)
         j["networks"].push_back({{"name", r.name},
                                  {"predicted_ms", r.predicted_ns / 1e6},
@@ -193,7 +203,8 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
                                  {"speed", r.speed},
                                  {"error_speed_corrected", r.corrected_error()},
                                  {"steps", r.steps},
-                                 {"extrapolated_steps", r.extrapolated}});
+                                 {"extrapolated_steps", r.extrapolated},
+                                 {"layers", layers_json(r)}});
       out.push_back(j);
       continue;
     }

@@ -68,6 +68,8 @@ Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::Ker
     v.layer_predicted_ns.push_back(p.steps[i].ns);
     v.layer_measured_ns.push_back(r.step_ns[i].median);
     v.layer_kind.push_back(plan->schedule().steps[i].info.kind);
+    v.layer_name.push_back(plan->schedule().steps[i].info.name);
+    v.layer_extrapolated.push_back(p.steps[i].extrapolated);
   }
   return v;
 }

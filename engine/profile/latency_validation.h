@@ -33,6 +33,8 @@ struct ValidatedNetwork {
   int steps = 0, extrapolated = 0;
   std::vector<double> layer_predicted_ns, layer_measured_ns;  ///< per step (measured: median of step timings)
   std::vector<runtime::StepKind> layer_kind;                  ///< per step
+  std::vector<std::string> layer_name;                        ///< per step, as `profile` names it
+  std::vector<bool> layer_extrapolated;                       ///< per step: a feature outside the calibrated range
   /// The machine's speed while it was measured: the speed probe's time then over
   /// its time at calibration (1.2: 20 % slower). 0: not known.
   double speed = 0;

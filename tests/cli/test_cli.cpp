@@ -299,6 +299,17 @@ TEST(Cli, ProfileJsonHasNetworkAndLayers) {
   EXPECT_EQ(oj[0]["passes"], 1);
   EXPECT_EQ(oj[0]["summary_pass_to_pass"]["networks"], 0);  // nothing to compare with one pass
   EXPECT_EQ(oj[0]["networks"][0]["measured_ms_per_pass"].size(), 1u);
+  // Every layer of the network, named as profile names it, so a miss can be traced.
+  const auto& layers = oj[0]["networks"][0]["layers"];
+  ASSERT_EQ(layers.size(), oj[0]["networks"][0]["steps"].get<std::size_t>());
+  double layer_sum = 0;
+  for (const auto& layer : layers) {
+    EXPECT_FALSE(layer["name"].get<std::string>().empty());
+    EXPECT_FALSE(layer["kind"].get<std::string>().empty());
+    EXPECT_GE(layer["predicted_us"].get<double>(), 0.0);
+    layer_sum += layer["measured_us"].get<double>();
+  }
+  EXPECT_GT(layer_sum, 0.0);
   EXPECT_TRUE(oj[0]["by_step_kind"][0]["pass_to_pass_within_25"].is_null());
   EXPECT_NE(run("calibrate --validate --passes 0").err.find("--passes"), std::string::npos);
   fs::remove_all(cache);
