@@ -37,6 +37,11 @@ struct Calibration {
 /// Traffic up to which an op is assumed to stream from L2 / from L3.
 inline constexpr double kL2FitBytes = 1024.0 * 1024.0;
 inline constexpr double kL3FitBytes = 16.0 * 1024.0 * 1024.0;
+/// What a virtual machine's share of a shared L3 holds: on a 2-vCPU slice of a
+/// Zen 4 (32 MiB L3 per 8 cores, 2026-12-03) a network of 10 MiB already found
+/// its weights gone from L3 by the next run. The latency model ramps between
+/// these sizes and lets the fit say where the machine loses its lines.
+inline constexpr double kSharedL3FitBytes = 4.0 * 1024.0 * 1024.0;
 
 /// The time now as an ISO date-time (UTC), as calibrations record it.
 std::string now_iso();

@@ -20,6 +20,15 @@ using runtime::StepKind;
 
 double round_up(double x, double to) { return std::ceil(x / to) * to; }
 
+/// 0 up to lo, 1 from hi, linear in log(x) between: the share of a footprint's
+/// lines a cache level loses, as the footprint grows past what it holds (a
+/// shared L3 loses them gradually, to other cores and tenants as well).
+double ramp(double x, double lo, double hi) {
+  if (x <= lo) return 0.0;
+  if (x >= hi) return 1.0;
+  return std::log(x / lo) / std::log(hi / lo);
+}
+
 /// Activations built on an exponential (a vector exp per element): several times
 /// the cost of a clamp, so the steps that apply one fused pay per output element.
 bool exp_based(ir::Activation a) { return a == ir::Activation::Sigmoid || a == ir::Activation::Swish; }
@@ -67,8 +76,19 @@ namespace {
 std::vector<std::string> kind_feature_names(StepKind kind) {
   switch (kind) {
     case StepKind::Gemm:
-      return {"fixed",        "groups",      "m*n*k (whole panels)",      "m*n*k (narrow last panel)", "weight passes",
-              "m*n (output)", "m*k (input)", "weight passes (beyond L2)", "m*n (sigmoid, swish fused)"};
+      return {"fixed",
+              "groups",
+              "m*n*k (whole panels)",
+              "m*n*k (narrow last panel)",
+              "weight passes",
+              "m*n (output)",
+              "m*k (input)",
+              "weight passes (beyond L2)",
+              "m*n (sigmoid, swish fused)",
+              "one row tile (network beyond L2)",
+              "weights of one row tile (network 1 -> 4 MiB)",
+              "weights of one row tile (network 4 -> 16 MiB)",
+              "weights of one row tile (network 16 -> 64 MiB)"};
     case StepKind::ConvIm2col:
       return {"fixed",         "m*n*k (whole panels)",     "m*n*k (narrow last panel)",
               "weight passes", "gathered pixels*k",        "output elements",
@@ -213,6 +233,9 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
   const double n = static_cast<double>(s.batch);
   const kernels::KernelTable& kt = *s.kt;
   const ir::Shape out = shape(st.out);
+  // A whole run's weights and activations: what passes through the caches between
+  // two runs of this step.
+  const double footprint = static_cast<double>(s.weight_floats + s.arena_floats) * 4.0;
   const double out_el = n * static_cast<double>(out.elements());
   const double out_px = n * static_cast<double>(out.h * out.w);  // data steps loop over pixels
   StepFeatures f;
@@ -228,8 +251,17 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       const GemmWork w = gemm_work(kt, m, nn, k);
       // Passes over packed weights that do not stay in L2 stream them from L3.
       const bool b_beyond_l2 = static_cast<double>(st.weight_floats) * 4.0 > kL2FitBytes / 2;
+      // A GEMM of one row tile (a fully connected layer, squeeze-excite's) has no
+      // multiply-adds to hide its weights' fetch behind: where the network pushed
+      // them out of the caches it waits for every line.
+      const bool one_tile = m <= static_cast<double>(kt.gemm_mr);
+      const double wt = static_cast<double>(st.weight_floats);
       x.insert(x.end(), {g, g * w.fma, g * w.fma_narrow, g * w.b_passes, g * m * nn, g * m * k,
-                         b_beyond_l2 ? g * w.b_passes : 0.0, exp_based(st.act) ? g * m * nn : 0.0});
+                         b_beyond_l2 ? g * w.b_passes : 0.0, exp_based(st.act) ? g * m * nn : 0.0,
+                         one_tile && footprint > kL2FitBytes ? 1.0 : 0.0,
+                         one_tile ? wt * ramp(footprint, kL2FitBytes, kSharedL3FitBytes) : 0.0,
+                         one_tile ? wt * ramp(footprint, kSharedL3FitBytes, kL3FitBytes) : 0.0,
+                         one_tile ? wt * ramp(footprint, kL3FitBytes, 4 * kL3FitBytes) : 0.0});
       break;
     }
     case StepKind::ConvIm2col: {
@@ -378,7 +410,6 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
   // activations between two runs of this step either fit in L2, in L3, or not.
   if (has_weights(st.info.kind)) {
     const double w = static_cast<double>(st.weight_floats);
-    const double footprint = static_cast<double>(s.weight_floats + s.arena_floats) * 4.0;
     x.push_back(footprint > kL2FitBytes ? w : 0.0);
     x.push_back(footprint > kL3FitBytes ? w : 0.0);
   }

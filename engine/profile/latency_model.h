@@ -35,8 +35,10 @@ namespace convscope::profile {
 /// kinds that stream their inputs count the input elements written more than L2's worth of
 /// traffic before they run; 13: the same beyond L3's worth, and calibration probes for skip
 /// connections (a concat and an add of a tensor written several MB of traffic before).
-inline constexpr int kLatencyModelVersion = 13;
-inline constexpr int kMaxFeatures = 12;
+/// 14: GEMMs of one row tile (fully connected, squeeze-excite) pay for their weights
+/// where the network pushed them out of L2 / L3 (nothing to hide the fetch behind).
+inline constexpr int kLatencyModelVersion = 14;
+inline constexpr int kMaxFeatures = 16;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).
 struct StepFeatures {
