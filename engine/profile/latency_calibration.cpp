@@ -321,6 +321,27 @@ std::vector<Probe> probes() {
     }
   Picker nets(4242);
   for (int i = 0; i < kRandomNetworks; ++i) out.push_back(random_network(nets));
+  // Inception networks: their pooling branches pool at stride 1 over the block's
+  // input, written before the other branches ran, which no random network does.
+  Picker inc(20261203);
+  for (int i = 0; i < 6; ++i) {
+    const std::int64_t h = inc.pick(std::vector<std::int64_t>{14, 28, 56});
+    const std::int64_t c = inc.pick(std::vector<std::int64_t>{64, 128, 192, 256});
+    auto w = [&](std::vector<std::int64_t> v) { return inc.pick(v); };
+    std::vector<json> blocks;
+    for (int b = 0; b < 3; ++b)
+      blocks.push_back({{"kind", "inception"},
+                        {"out1x1", w({32, 64, 128})},
+                        {"reduce3x3", w({48, 96, 128})},
+                        {"out3x3", w({64, 128, 192})},
+                        {"reduce5x5", w({16, 32})},
+                        {"out5x5", w({32, 64})},
+                        {"kernel5x5", 3},
+                        {"pool_proj", w({32, 64})}});
+    blocks.push_back({{"kind", "global_pool"}});
+    blocks.push_back({{"kind", "fc"}, {"out", 1000}});
+    add("network", graph(h, h, c, std::move(blocks)));
+  }
   return out;
 }
 

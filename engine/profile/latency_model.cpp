@@ -115,7 +115,8 @@ std::vector<std::string> kind_feature_names(StepKind kind) {
     case StepKind::ConvTranspose:
       return {"fixed", "m*n*k (n padded to vectors)", "weight passes", "output elements"};
     case StepKind::Pool:
-      return {"fixed", "output pixels*k^2", "output*k^2 (channels padded to vectors)", "input elements"};
+      return {"fixed", "output pixels*k^2", "output*k^2 (channels padded to vectors, stride >1)", "input elements",
+              "output*k^2 (channels padded to vectors, stride 1)"};
     case StepKind::Activation:
       return {"fixed", "elements (relu, relu6)", "elements (sigmoid, h-swish, h-sigmoid)"};
     case StepKind::ScaleShift:
@@ -353,10 +354,14 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
     }
     case StepKind::Pool: {
       // Each window is set up per pixel, then its taps run over the channels in vectors.
+      // At stride 1 (an inception's pooling branch) neighbouring windows share all
+      // but one column of their taps, which stay in L1: a cost of their own.
       const ir::Shape in = shape(st.in[0]);
       const double kk = static_cast<double>(st.op.k_h * st.op.k_w);
       const double vec_c = round_up(static_cast<double>(out.c), static_cast<double>(kt.gemm_lanes));
-      x.insert(x.end(), {out_px * kk, out_px * vec_c * kk, n * static_cast<double>(in.elements())});
+      const double taps = out_px * vec_c * kk;
+      const bool s1 = st.op.stride == 1;
+      x.insert(x.end(), {out_px * kk, s1 ? 0.0 : taps, n * static_cast<double>(in.elements()), s1 ? taps : 0.0});
       break;
     }
     case StepKind::Activation:

@@ -37,7 +37,8 @@ namespace convscope::profile {
 /// connections (a concat and an add of a tensor written several MB of traffic before).
 /// 14: GEMMs of one row tile (fully connected, squeeze-excite) pay for their weights
 /// where the network pushed them out of L2 / L3 (nothing to hide the fetch behind).
-inline constexpr int kLatencyModelVersion = 14;
+/// 15: pooling at stride 1 has its own cost per tap; inception probe networks.
+inline constexpr int kLatencyModelVersion = 15;
 inline constexpr int kMaxFeatures = 16;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

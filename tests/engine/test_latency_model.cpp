@@ -174,13 +174,14 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     if (s.steps[i].info.kind != StepKind::Pool) continue;
     const auto f = profile::step_features(s, i);
-    ASSERT_EQ(f.n, 7);
+    ASSERT_EQ(f.n, 8);
     EXPECT_DOUBLE_EQ(f.x[1], 55.0 * 55.0 * 9.0);         // windows x taps
     EXPECT_DOUBLE_EQ(f.x[2], 55.0 * 55.0 * 64.0 * 9.0);  // 64 channels: whole vectors on every table
     EXPECT_DOUBLE_EQ(f.x[3], 111.0 * 111.0 * 64.0);
-    EXPECT_DOUBLE_EQ(f.x[4], 0.0);  // its input was written by the step just before
-    EXPECT_DOUBLE_EQ(f.x[5], 0.0);
-    EXPECT_DOUBLE_EQ(f.x[6], 0.0);  // one thread: no hand-off
+    EXPECT_DOUBLE_EQ(f.x[4], 0.0);  // stride 2: nothing at stride 1
+    EXPECT_DOUBLE_EQ(f.x[5], 0.0);  // its input was written by the step just before
+    EXPECT_DOUBLE_EQ(f.x[6], 0.0);
+    EXPECT_DOUBLE_EQ(f.x[7], 0.0);  // one thread: no hand-off
     break;
   }
   // At two threads the busiest thread does 28 of its 55 output rows, and the step pays the hand-off.
@@ -192,9 +193,21 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
     EXPECT_DOUBLE_EQ(f.x[0], 1.0);
     EXPECT_DOUBLE_EQ(f.x[1], 55.0 * 55.0 * 9.0 * 28.0 / 55.0);
     EXPECT_DOUBLE_EQ(f.x[3], 111.0 * 111.0 * 64.0 * 28.0 / 55.0);
-    EXPECT_DOUBLE_EQ(f.x[6], 1.0);
+    EXPECT_DOUBLE_EQ(f.x[7], 1.0);
     break;
   }
+  // GoogLeNet's pooling branches, 3x3 at stride 1, count their taps apart from strided pooling's.
+  const runtime::Schedule gn = schedule_of("googlenet");
+  int branches = 0;
+  for (std::size_t i = 0; i < gn.steps.size(); ++i) {
+    const auto& st = gn.steps[i];
+    if (st.info.kind != StepKind::Pool || st.op.stride != 1) continue;
+    const auto f = profile::step_features(gn, i);
+    EXPECT_DOUBLE_EQ(f.x[2], 0.0) << st.info.name;
+    EXPECT_GE(f.x[4], static_cast<double>(st.info.out.elements()) * 9.0) << st.info.name;
+    ++branches;
+  }
+  EXPECT_EQ(branches, 9);  // one per inception block
   // ShuffleNet V2's 7x7x464 shuffles at two threads: 49 pixels in 7 grains of 8, 4 grains (32 pixels) on one thread.
   const runtime::Schedule sh2 = schedule_of("shufflenet_v2_x1_0", 0, 2);
   int small = 0;
@@ -739,8 +752,14 @@ TEST(LatencyCalibration, ProbesAreValidGraphs) {
     ASSERT_TRUE(g) << all[i].family << ": " << g.error().front().message;
     EXPECT_TRUE(cost::analyze(*g).complete()) << all[i].family << " " << all[i].json;
   }
-  for (const auto& p : all) networks += p.family == "network" ? 1 : 0;
-  EXPECT_EQ(networks, 40);
+  for (const auto& p : all) {
+    if (p.family != "network") continue;
+    ++networks;
+    auto g = io::graph_from_json(p.json);
+    ASSERT_TRUE(g) << g.error().front().message;
+    EXPECT_TRUE(cost::analyze(*g).complete()) << p.json;
+  }
+  EXPECT_EQ(networks, 46);  // 40 random, 6 of inception blocks
   EXPECT_EQ(profile::probes().front().json, all.front().json);  // deterministic
 }
 
