@@ -355,7 +355,7 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
     case StepKind::Pool: {
       // Each window is set up per pixel, then its taps run over the channels in vectors.
       // At stride 1 (an inception's pooling branch) neighbouring windows share all
-      // but one column of their taps, which stay in L1: a cost of their own.
+      // but one column of their taps: a cost per tap of its own.
       const ir::Shape in = shape(st.in[0]);
       const double kk = static_cast<double>(st.op.k_h * st.op.k_w);
       const double vec_c = round_up(static_cast<double>(out.c), static_cast<double>(kt.gemm_lanes));
