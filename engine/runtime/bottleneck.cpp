@@ -114,16 +114,17 @@ std::optional<BottleneckMatch> match_bottleneck(const cost::Analysis& a, const s
     // run the project GEMM on part-empty tiles and stream its weights once per
     // band: on 7 x 7 blocks they were 5-10 % slower than op by op, Zen 5);
     // then as many bands, evened out.
+    b.e_stride = band_pixel_stride(e);
     const auto band_bytes = [&](std::int64_t r) {
-      return (b.input_rows(r) * b.mid_in.w + r * b.mid_out.w) * e * std::int64_t{4};
+      return (b.input_rows(r) * b.mid_in.w + r * b.mid_out.w) * b.e_stride * std::int64_t{4};
     };
     const std::int64_t min_pixels = 4 * kt.gemm_mr;
     std::int64_t r = 1;
     while (r < b.mid_out.h && (band_bytes(r + 1) <= kBandBytes || r * b.mid_out.w < min_pixels)) ++r;
     const std::int64_t bands = (b.mid_out.h + r - 1) / r;
     b.band_rows = (b.mid_out.h + bands - 1) / bands;
-    b.ebuf_floats = ex ? b.input_rows(b.band_rows) * b.mid_in.w * e : 0;  // else read in place
-    b.dbuf_floats = b.band_rows * b.mid_out.w * e;
+    b.ebuf_floats = ex ? b.input_rows(b.band_rows) * b.mid_in.w * b.e_stride : 0;  // else read in place
+    b.dbuf_floats = b.band_rows * b.mid_out.w * b.e_stride;
     st.info.name += "rows of " + std::to_string(b.band_rows) + ")";
   } else {
     b.ebuf_floats = n * b.mid_in.h * b.mid_in.w * widest;
@@ -144,7 +145,7 @@ void Plan::Impl::run_bottleneck_rows(const Step& s) {
   const BottleneckWeights& bw = s.bw;
   float* const x = ptr(s.in[0]);  // only read (a view's pointer is not const)
   float* y = ptr(s.out);
-  const std::int64_t e = b.e, hin = b.mid_in.h, win = b.mid_in.w, hout = b.mid_out.h, wout = b.mid_out.w;
+  const std::int64_t e = b.e, es = b.e_stride, hin = b.mid_in.h, win = b.mid_in.w, hout = b.mid_out.h, wout = b.mid_out.w;
   const std::int64_t sy = b.dw_op.stride, pad = b.dw_op.pad, reach = (b.dw_op.k_h - 1) * b.dw_op.dilation;
   const std::int64_t rows = batch * hout;
   // Each thread runs its share of the output rows band by band, in its own buffer.
@@ -165,7 +166,7 @@ void Plan::Impl::run_bottleneck_rows(const Step& s) {
         // Without an expand (a separable block) the depthwise reads the input in place.
         std::int64_t from = b.expand >= 0 ? lo : hi;
         if (b.expand >= 0 && img == have_img && have_lo <= lo && lo < have_hi) {
-          std::memmove(ebuf, ebuf + (lo - have_lo) * win * e, static_cast<std::size_t>((have_hi - lo) * win * e) * 4);
+          std::memmove(ebuf, ebuf + (lo - have_lo) * win * es, static_cast<std::size_t>((have_hi - lo) * win * es) * 4);
           from = have_hi;
         }
         if (from < hi) {
@@ -175,8 +176,8 @@ void Plan::Impl::run_bottleneck_rows(const Step& s) {
                                      x + (img * hin + from) * win * b.cin,
                                      b.cin,
                                      bw.expand_w.front().data(),
-                                     ebuf + (from - lo) * win * e,
-                                     e,
+                                     ebuf + (from - lo) * win * es,
+                                     es,
                                      bw.expand_bias.data(),
                                      b.act_expand};
           kt->gemm(ge, 0, ge.m);
@@ -185,8 +186,11 @@ void Plan::Impl::run_bottleneck_rows(const Step& s) {
         // The depthwise sees the image through views shifted so that their row
         // indices are the image's; it reads only rows [lo, hi) and writes rows [oy0, oy1).
         kernels::DwArgs d;
-        d.in = {b.expand >= 0 ? ebuf - lo * win * e : x + img * hin * win * e, hin, win, e, e};
-        d.out = {dbuf - oy0 * wout * e, hout, wout, e, e};
+        if (b.expand >= 0)
+          d.in = {ebuf - lo * win * es, hin, win, e, es};
+        else
+          d.in = {x + img * hin * win * e, hin, win, e, e};
+        d.out = {dbuf - oy0 * wout * es, hout, wout, e, es};
         d.k = b.dw_op.k_h;
         d.stride = sy;
         d.pad = pad;
@@ -204,7 +208,7 @@ void Plan::Impl::run_bottleneck_rows(const Step& s) {
                                    b.cout,
                                    e,
                                    dbuf,
-                                   e,
+                                   es,
                                    bw.project_w.front().data(),
                                    yb,
                                    b.cout,

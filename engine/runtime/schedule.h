@@ -136,6 +136,14 @@ Im2colCover im2col_cover(const ir::Op& op, const ir::Shape& in, const ir::Shape&
 /// (docs/performance.md); the smallest also fits Zen 3's 512 KiB.
 inline constexpr std::int64_t kBandBytes = 256 << 10;
 
+/// Floats per pixel of a row band's expanded and depthwise buffers: e, or one
+/// cache line more when e is a multiple of 256 (pixels a multiple of 1 KiB
+/// apart put the lines a depthwise tile or a GEMM row tile reads into a few L1
+/// sets, more lines than ways; the same remedy as a tensor's padded stride).
+/// MobileNetV1's 7 x 7 x 1024 block at one thread, Zen 4: 1.2-1.9 ms -> see
+/// docs/performance.md.
+[[nodiscard]] inline std::int64_t band_pixel_stride(std::int64_t e) { return e % 256 == 0 ? e + 16 : e; }
+
 /// A fused expand -> depthwise -> project chain over channel slices or row bands.
 struct BottleneckShape {
   /// Analysis ops whose weights it takes (-1: absent).
@@ -147,6 +155,9 @@ struct BottleneckShape {
   ir::Shape mid_in, mid_out;  ///< expanded tensor before and after the depthwise
   bool shortcut = false;
   std::int64_t ebuf_floats = 0, dbuf_floats = 0;  ///< one slice or band, before and after the depthwise
+  /// Row-band form: floats per pixel in a band's buffers, e or one cache line
+  /// more (see band_pixel_stride).
+  std::int64_t e_stride = 0;
   /// Row-band form: output rows per band (slices() is then 1); 0: channel slices.
   std::int64_t band_rows = 0;
   [[nodiscard]] std::int64_t slices() const { return static_cast<std::int64_t>(lo.size()) - 1; }

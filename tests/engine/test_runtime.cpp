@@ -371,6 +371,23 @@ TEST(FusedBottleneck, RowBandsMatchReference) {
         const std::string what = "row bands k=" + std::to_string(k) + " s=" + std::to_string(stride);
         for (const auto* kt : tables()) compare_with_reference(g, what, *kt, threads, 1e-4, rows());
       }
+  // Expanded width a multiple of 256 (64 x 4): the band buffers carry a pixel
+  // stride one cache line wider than the channels.
+  for (std::int64_t stride : {1, 2}) {
+    ir::Graph g = testing::graph_for_kind(
+        "inverted_residual", {{"stride", stride}, {"expansion", std::int64_t{4}}, {"out", std::int64_t{64}}},
+        ir::Shape{13, 29, 64});
+    g.settings.batch = 2;
+    auto s = runtime::Schedule::build(g, cost::analyze(g), rows());
+    ASSERT_TRUE(s.has_value());
+    const auto fused = std::find_if(s->steps.begin(), s->steps.end(), [](const auto& st) { return st.bottleneck; });
+    ASSERT_NE(fused, s->steps.end());
+    EXPECT_EQ(fused->bottleneck->e, 256);
+    EXPECT_EQ(fused->bottleneck->e_stride, 256 + 16);
+    const std::string what = "row bands, e = 256, s=" + std::to_string(stride);
+    for (int threads : {1, 2})
+      for (const auto* kt : tables()) compare_with_reference(g, what, *kt, threads, 1e-4, rows());
+  }
   // Separable blocks (depthwise -> pointwise, no expand): the depthwise reads the input in place.
   for (std::int64_t k : {3, 5})
     for (std::int64_t stride : {1, 2}) {
