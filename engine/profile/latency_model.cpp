@@ -70,6 +70,53 @@ GemmWork gemm_work(const kernels::KernelTable& kt, double m, double n, double k)
 /// Depthwise work: the channels padded to two vectors of 8 (the widest tile of any table).
 constexpr double kDwChannelTile = 16;
 
+/// A row-band bottleneck's work on its busiest thread, walked as
+/// Plan::Impl::run_bottleneck_rows walks it: the batch's output rows split in
+/// contiguous parts (one per thread), each part's rows in bands that stop at
+/// the part's end, a band's expanded rows computed except those the thread's
+/// previous band left in its buffer. Each part streams the expand and project
+/// weights once per band, so two threads on a 7 x 7 block each stream them all.
+/// On one thread (or a step too small to split) the parts run one after another.
+struct BandWork {
+  GemmWork expand, project;
+  double bands = 0, out_pixels = 0;
+  double fma() const { return expand.all_fma() + project.all_fma(); }
+};
+BandWork band_work(const kernels::KernelTable& kt, const runtime::BottleneckShape& b, std::int64_t batch,
+                   int threads, bool parallel) {
+  const double e = static_cast<double>(b.e), cin = static_cast<double>(b.cin), cout = static_cast<double>(b.cout);
+  const std::int64_t hin = b.mid_in.h, win = b.mid_in.w, hout = b.mid_out.h, wout = b.mid_out.w;
+  const std::int64_t sy = b.dw_op.stride, pad = b.dw_op.pad, reach = (b.dw_op.k_h - 1) * b.dw_op.dilation;
+  const std::int64_t rows = batch * hout, parts = std::max<std::int64_t>(1, std::min<std::int64_t>(threads, rows));
+  BandWork busiest, all;
+  for (std::int64_t part = 0; part < parts; ++part) {
+    BandWork w;
+    std::int64_t have_img = -1, have_hi = 0;
+    const std::int64_t end = rows * (part + 1) / parts;
+    for (std::int64_t r = rows * part / parts; r < end;) {
+      const std::int64_t img = r / hout, oy0 = r % hout;
+      const std::int64_t oy1 = std::min({oy0 + b.band_rows, hout, oy0 + end - r});
+      const std::int64_t lo = std::max<std::int64_t>(0, oy0 * sy - pad);
+      const std::int64_t hi = std::min(hin, (oy1 - 1) * sy - pad + reach + 1);
+      if (b.expand >= 0) {  // else the depthwise reads the block input in place
+        const std::int64_t from = img == have_img && lo < have_hi ? have_hi : lo;
+        if (from < hi) w.expand += gemm_work(kt, static_cast<double>((hi - from) * win), e, cin);
+      }
+      have_img = img, have_hi = hi;
+      w.project += gemm_work(kt, static_cast<double>((oy1 - oy0) * wout), cout, e);
+      w.bands += 1;
+      w.out_pixels += static_cast<double>((oy1 - oy0) * wout);
+      r += oy1 - oy0;
+    }
+    if (w.fma() > busiest.fma()) busiest = w;
+    all.expand += w.expand;
+    all.project += w.project;
+    all.bands += w.bands;
+    all.out_pixels += w.out_pixels;
+  }
+  return parallel ? busiest : all;
+}
+
 }  // namespace
 
 namespace {
@@ -299,25 +346,14 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       const double cin = static_cast<double>(b.cin), cout = static_cast<double>(b.cout);
       GemmWork expand, project;
       double dw = 0, slices = 0, bands = 0;
+      double io_share = 1.0;  // of the block's input and output read and written
       if (b.band_rows > 0) {
-        // Per band: the expanded rows it adds, the depthwise and project of its rows.
-        const double e = static_cast<double>(b.e), win = static_cast<double>(b.mid_in.w);
-        const double wout = static_cast<double>(b.mid_out.w);
-        std::int64_t have = 0;
-        for (std::int64_t oy0 = 0; oy0 < b.mid_out.h; oy0 += b.band_rows) {
-          const std::int64_t oy1 = std::min(oy0 + b.band_rows, b.mid_out.h);
-          const std::int64_t hi =
-              std::min(b.mid_in.h, (oy1 - 1) * b.dw_op.stride - b.dw_op.pad + (b.dw_op.k_h - 1) * b.dw_op.dilation + 1);
-          const double rows = static_cast<double>(oy1 - oy0);
-          if (b.expand >= 0)  // else the depthwise reads the block input in place
-            expand += gemm_work(kt, static_cast<double>(std::max<std::int64_t>(0, hi - have)) * win, e, cin);
-          have = std::max(have, hi);
-          project += gemm_work(kt, rows * wout, cout, e);
-        }
-        expand *= n;
-        project *= n;
-        dw = p_out * round_up(e, kDwChannelTile) * kk;
-        bands = n * static_cast<double>(b.bands());
+        const BandWork w = band_work(kt, b, s.batch, s.threads, st.info.parallel);
+        expand = w.expand;
+        project = w.project;
+        dw = w.out_pixels * round_up(static_cast<double>(b.e), kDwChannelTile) * kk;
+        bands = w.bands;
+        io_share = w.out_pixels / p_out;
       } else {
         for (std::int64_t q = 0; q < b.slices(); ++q) {
           const double es =
@@ -332,7 +368,8 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       const double mnk = expand.all_fma() + project.all_fma();
       x.insert(x.end(), {slices, bands, slices > 0 ? mnk : 0.0, bands > 0 ? mnk : 0.0,
                          expand.b_passes + project.b_passes, s1 ? dw : 0.0, s1 ? 0.0 : dw,
-                         p_out * cout * std::max(slices, 1.0), p_in * cin + out_el * (b.shortcut ? 2.0 : 1.0)});
+                         p_out * cout * std::max(slices, 1.0) * io_share,
+                         (p_in * cin + out_el * (b.shortcut ? 2.0 : 1.0)) * io_share});
       break;
     }
     case StepKind::ConvTranspose: {

@@ -38,7 +38,9 @@ namespace convscope::profile {
 /// 14: GEMMs of one row tile (fully connected, squeeze-excite) pay for their weights
 /// where the network pushed them out of L2 / L3 (nothing to hide the fetch behind).
 /// 15: pooling at stride 1 has its own cost per tap; inception probe networks.
-inline constexpr int kLatencyModelVersion = 15;
+/// 16: a row-band bottleneck's features are its busiest thread's work, walked as the runtime
+/// splits its rows (each thread streams the weights once per band of its own).
+inline constexpr int kLatencyModelVersion = 16;
 inline constexpr int kMaxFeatures = 16;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

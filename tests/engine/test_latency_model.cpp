@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -318,6 +319,41 @@ TEST(LatencyModel, FusedFeaturesTellRowBandsFromSlices) {
     }
     EXPECT_EQ(seen, rows ? 17 : 16);  // in row bands ir1's depthwise -> project too
   }
+}
+
+TEST(LatencyModel, RowBandFeaturesAreTheBusiestThreads) {
+  // MobileNetV1's last block (7 x 7 x 1024 -> 1024) is one band of 7 rows on
+  // one thread; on two, the runtime splits the rows 3 + 4 and each thread
+  // streams the project weights for its own band.
+  ir::Graph g = testing::load_preset("mobilenet_v1");
+  const cost::Analysis a = cost::analyze(g);
+  const auto names = profile::feature_names(StepKind::FusedBottleneck, true);
+  auto at = [&](const std::string& name) {
+    return static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin());
+  };
+  std::map<int, profile::StepFeatures> last;  // threads -> the last block's features
+  double mr = 0;
+  for (int threads : {1, 2}) {
+    runtime::PlanOptions o;
+    o.fuse_rows = true;
+    o.threads = threads;
+    auto s = runtime::Schedule::build(g, a, o);
+    ASSERT_TRUE(s.has_value());
+    for (std::size_t i = 0; i < s->steps.size(); ++i)
+      if (s->steps[i].bottleneck) last[threads] = profile::step_features(*s, i);
+    mr = static_cast<double>(s->kt->gemm_mr);
+  }
+  const double n = 1024, k = 1024;
+  const auto& one = last.at(1).x;
+  const auto& two = last.at(2).x;
+  EXPECT_EQ(one[at("row bands")], 1.0);
+  EXPECT_EQ(two[at("row bands")], 1.0);  // the busiest thread's
+  EXPECT_DOUBLE_EQ(one[at("expand + project m*n*k (row bands)")], 49 * n * k);
+  EXPECT_DOUBLE_EQ(two[at("expand + project m*n*k (row bands)")], 28 * n * k);  // rows 3..6
+  EXPECT_DOUBLE_EQ(two[at("input + output")], one[at("input + output")] * 28 / 49);
+  // Weight passes: one per row tile of the thread's band.
+  EXPECT_DOUBLE_EQ(one[at("expand + project weight passes")], std::ceil(49 / mr) * n * k);
+  EXPECT_DOUBLE_EQ(two[at("expand + project weight passes")], std::ceil(28 / mr) * n * k);
 }
 
 TEST(FusionChoice, ParsesWhatUsersType) {
