@@ -28,6 +28,11 @@ struct V {
   /// Widest depthwise tile: 4 pixels for 3x3 (8 accumulators), 8 for 5x5 and 7x7 (one vector each).
   static constexpr int dw_max_tile(int k) { return k == 3 ? 4 : 8; }
 
+  /// No half-width path: an xmm FMA costs what a ymm one does on AVX2 cores.
+  static constexpr int kHalfLanes = 0;
+  static R loadu_half(const float* p) { return loadu(p); }
+  static R fmadd_half(R a, R b, R c) { return fmadd(a, b, c); }
+
   static R zero() { return _mm256_setzero_ps(); }
   static R set1(float v) { return _mm256_set1_ps(v); }
   static R loadu(const float* p) { return _mm256_loadu_ps(p); }

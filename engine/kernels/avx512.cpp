@@ -36,6 +36,17 @@ struct V {
   static constexpr int dw_vectors(int k, int t) { return t >= 4 ? (k == 7 ? 1 : 2) : 4 / t; }
   static constexpr int dw_max_tile(int) { return 8; }
 
+  /// A panel's last vector with at most 8 valid columns runs on the lower
+  /// 256 bits (VEX ymm operations zero the upper half): on cores whose FMA units
+  /// are 256 bits wide (Zen 4) that is half the cost of a zmm FMA, elsewhere the
+  /// same. Measured in docs/performance.md.
+  static constexpr int kHalfLanes = 8;
+  static R loadu_half(const float* p) { return _mm512_castps256_ps512(_mm256_loadu_ps(p)); }
+  static R fmadd_half(R a, R b, R c) {
+    return _mm512_castps256_ps512(
+        _mm256_fmadd_ps(_mm512_castps512_ps256(a), _mm512_castps512_ps256(b), _mm512_castps512_ps256(c)));
+  }
+
   static R zero() { return _mm512_setzero_ps(); }
   static R set1(float v) { return _mm512_set1_ps(v); }
   static R loadu(const float* p) { return _mm512_loadu_ps(p); }

@@ -134,13 +134,20 @@ struct Micro {
   template <int MR, bool kSeg>
   static void run(const MicroArgs& m) {
     const std::int64_t nv = (m.nr + L - 1) / L;
+    // A last vector with few valid columns (24 = 16 + 8) runs half-width where the table has that.
+    if constexpr (V::kHalfLanes > 0)
+      if (m.nr - (nv - 1) * L <= V::kHalfLanes) return run_nv<MR, kSeg, true>(m, nv);
+    run_nv<MR, kSeg, false>(m, nv);
+  }
+  template <int MR, bool kSeg, bool kHalf>
+  static void run_nv(const MicroArgs& m, std::int64_t nv) {
     if constexpr (V::kGemmNv > 1)
-      if (nv == 1) return tile<MR, 1, kSeg>(m);
+      if (nv == 1) return tile<MR, 1, kSeg, kHalf>(m);
     if constexpr (V::kGemmNv > 2)
-      if (nv == 2) return tile<MR, 2, kSeg>(m);
+      if (nv == 2) return tile<MR, 2, kSeg, kHalf>(m);
     if constexpr (V::kGemmNv > 3)
-      if (nv == 3) return tile<MR, 3, kSeg>(m);
-    tile<MR, V::kGemmNv, kSeg>(m);
+      if (nv == 3) return tile<MR, 3, kSeg, kHalf>(m);
+    tile<MR, V::kGemmNv, kSeg, kHalf>(m);
   }
 
   /// Packed B is read front to back, one stream (pack_gemm_b); a layer's
@@ -156,8 +163,12 @@ struct Micro {
     for (std::int64_t l = 0; l < kNr * 4 / 64; ++l) __builtin_prefetch(b + kBAhead * kNr + l * 16, 0, 3);
   }
 
-  template <int MR, int NV, bool kSeg>
+  /// kHalf: the last vector's valid columns fit V::kHalfLanes, and its loads of
+  /// B and its FMAs run half-width (the upper lanes stay zero).
+  template <int MR, int NV, bool kSeg, bool kHalf>
   static void tile(const MicroArgs& m) {
+    auto load_b = [](const float* p, int v) { return kHalf && v == NV - 1 ? V::loadu_half(p) : V::loadu(p); };
+    auto fma = [](int v, R a, R b, R c) { return kHalf && v == NV - 1 ? V::fmadd_half(a, b, c) : V::fmadd(a, b, c); };
     R acc[MR][NV];
     // Lanes of the last vector that hold valid columns (all of them on a full panel).
     const std::int64_t last_lanes = m.nr - (NV - 1) * L;
@@ -198,12 +209,12 @@ struct Micro {
         for (int r = 0; r < MR; ++r) {
           const float* ar = a + r * m.lda + k;
 #pragma GCC unroll 4
-          for (int v = 0; v < NV; ++v) acc[r][v] = V::fmadd(V::set1(ar[0]), V::loadu(b + v * L), acc[r][v]);
+          for (int v = 0; v < NV; ++v) acc[r][v] = fma(v, V::set1(ar[0]), load_b(b + v * L, v), acc[r][v]);
 #pragma GCC unroll 3
           for (int u = 0; u < 3; ++u) {
             const R av = V::set1(ar[u + 1]);
 #pragma GCC unroll 4
-            for (int v = 0; v < NV; ++v) p[u][r][v] = V::fmadd(av, V::loadu(b + (u + 1) * kNr + v * L), p[u][r][v]);
+            for (int v = 0; v < NV; ++v) p[u][r][v] = fma(v, av, load_b(b + (u + 1) * kNr + v * L, v), p[u][r][v]);
           }
         }
       }
@@ -216,12 +227,12 @@ struct Micro {
     auto depth_step = [&](const float* ak, const float* bk) {
       R bv[NV];
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) bv[v] = V::loadu(bk + v * L);
+      for (int v = 0; v < NV; ++v) bv[v] = load_b(bk + v * L, v);
 #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) {
         const R av = V::set1(ak[r * m.lda]);
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) acc[r][v] = V::fmadd(av, bv[v], acc[r][v]);
+        for (int v = 0; v < NV; ++v) acc[r][v] = fma(v, av, bv[v], acc[r][v]);
       }
     };
     // The next panel's lines, a few per depth step (see MicroArgs::pf).
