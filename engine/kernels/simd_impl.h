@@ -178,7 +178,16 @@ struct Micro {
       const float* p = m.c + r * m.ldc + v * L;
       return (v == NV - 1 && !full) ? V::load_mask(p, mask) : V::loadu(p);
     };
-    if (m.first) {
+    // A GEMM of one depth block starts from its bias (no adds in the epilogue).
+    const bool bias_first = m.first && m.last && m.bias;
+    if (bias_first) {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        const R bb = V::loadu(m.bias + v * L);
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; ++r) acc[r][v] = bb;
+      }
+    } else if (m.first) {
 #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
@@ -263,7 +272,7 @@ struct Micro {
       depth_step(a + k, b);
     }
     if (m.last) {
-      if (m.bias) {
+      if (m.bias && !bias_first) {
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) {
           const R bb = V::loadu(m.bias + v * L);
