@@ -140,8 +140,8 @@ inline constexpr std::int64_t kBandBytes = 256 << 10;
 /// cache line more when e is a multiple of 256 (pixels a multiple of 1 KiB
 /// apart put the lines a depthwise tile or a GEMM row tile reads into a few L1
 /// sets, more lines than ways; the same remedy as a tensor's padded stride).
-/// MobileNetV1's 7 x 7 x 1024 block at one thread, Zen 4: 1.2-1.9 ms -> see
-/// docs/performance.md.
+/// MobileNetV1's 7 x 7 x 1024 block fused, one thread, Zen 4: 1.6-1.9 ms ->
+/// 1.0 ms (docs/performance.md, kernel revision 16).
 [[nodiscard]] inline std::int64_t band_pixel_stride(std::int64_t e) { return e % 256 == 0 ? e + 16 : e; }
 
 /// A fused expand -> depthwise -> project chain over channel slices or row bands.
