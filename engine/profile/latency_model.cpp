@@ -70,8 +70,8 @@ GemmWork gemm_work(const kernels::KernelTable& kt, double m, double n, double k)
 /// Depthwise work: the channels padded to two vectors of 8 (the widest tile of any table).
 constexpr double kDwChannelTile = 16;
 
-/// A row-band bottleneck's work on its busiest thread, walked as
-/// Plan::Impl::run_bottleneck_rows walks it: the batch's output rows split in
+/// A row-band bottleneck's work on its busiest thread, over the bands the
+/// executor runs (runtime::for_each_band): the batch's output rows split in
 /// contiguous parts (one per thread), each part's rows in bands that stop at
 /// the part's end, a band's expanded rows computed except those the thread's
 /// previous band left in its buffer. Each part streams the expand and project
@@ -85,29 +85,17 @@ struct BandWork {
 BandWork band_work(const kernels::KernelTable& kt, const runtime::BottleneckShape& b, std::int64_t batch,
                    int threads, bool parallel) {
   const double e = static_cast<double>(b.e), cin = static_cast<double>(b.cin), cout = static_cast<double>(b.cout);
-  const std::int64_t hin = b.mid_in.h, win = b.mid_in.w, hout = b.mid_out.h, wout = b.mid_out.w;
-  const std::int64_t sy = b.dw_op.stride, pad = b.dw_op.pad, reach = (b.dw_op.k_h - 1) * b.dw_op.dilation;
-  const std::int64_t rows = batch * hout, parts = std::max<std::int64_t>(1, std::min<std::int64_t>(threads, rows));
+  const double win = static_cast<double>(b.mid_in.w), wout = static_cast<double>(b.mid_out.w);
+  const std::int64_t parts = runtime::band_parts(b, batch, threads);
   BandWork busiest, all;
   for (std::int64_t part = 0; part < parts; ++part) {
     BandWork w;
-    std::int64_t have_img = -1, have_hi = 0;
-    const std::int64_t end = rows * (part + 1) / parts;
-    for (std::int64_t r = rows * part / parts; r < end;) {
-      const std::int64_t img = r / hout, oy0 = r % hout;
-      const std::int64_t oy1 = std::min({oy0 + b.band_rows, hout, oy0 + end - r});
-      const std::int64_t lo = std::max<std::int64_t>(0, oy0 * sy - pad);
-      const std::int64_t hi = std::min(hin, (oy1 - 1) * sy - pad + reach + 1);
-      if (b.expand >= 0) {  // else the depthwise reads the block input in place
-        const std::int64_t from = img == have_img && lo < have_hi ? have_hi : lo;
-        if (from < hi) w.expand += gemm_work(kt, static_cast<double>((hi - from) * win), e, cin);
-      }
-      have_img = img, have_hi = hi;
-      w.project += gemm_work(kt, static_cast<double>((oy1 - oy0) * wout), cout, e);
+    runtime::for_each_band(b, batch, part, parts, [&](const runtime::RowBand& band) {
+      if (band.from < band.hi) w.expand += gemm_work(kt, static_cast<double>(band.hi - band.from) * win, e, cin);
+      w.project += gemm_work(kt, static_cast<double>(band.oy1 - band.oy0) * wout, cout, e);
       w.bands += 1;
-      w.out_pixels += static_cast<double>((oy1 - oy0) * wout);
-      r += oy1 - oy0;
-    }
+      w.out_pixels += static_cast<double>(band.oy1 - band.oy0) * wout;
+    });
     if (w.fma() > busiest.fma()) busiest = w;
     all.expand += w.expand;
     all.project += w.project;

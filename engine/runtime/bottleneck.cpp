@@ -146,43 +146,32 @@ void Plan::Impl::run_bottleneck_rows(const Step& s) {
   float* const x = ptr(s.in[0]);  // only read (a view's pointer is not const)
   float* y = ptr(s.out);
   const std::int64_t e = b.e, es = b.e_stride, hin = b.mid_in.h, win = b.mid_in.w, hout = b.mid_out.h, wout = b.mid_out.w;
-  const std::int64_t sy = b.dw_op.stride, pad = b.dw_op.pad, reach = (b.dw_op.k_h - 1) * b.dw_op.dilation;
-  const std::int64_t rows = batch * hout;
   // Each thread runs its share of the output rows band by band, in its own buffer.
-  const std::int64_t parts = std::min<std::int64_t>(pool->threads(), rows);
+  const std::int64_t parts = band_parts(b, batch, pool->threads());
   split(s, parts, [&](std::int64_t part_begin, std::int64_t part_end) {
     for (std::int64_t part = part_begin; part < part_end; ++part) {
       float* const ebuf = bottleneck_scratch.get() + part * (b.ebuf_floats + b.dbuf_floats);
       float* const dbuf = ebuf + b.ebuf_floats;
-      // ebuf holds expanded rows [have_lo, have_hi) of image have_img.
-      std::int64_t have_img = -1, have_lo = 0, have_hi = 0;
-      const std::int64_t end = rows * (part + 1) / parts;
-      for (std::int64_t r = rows * part / parts; r < end;) {
-        const std::int64_t img = r / hout, oy0 = r % hout;
-        const std::int64_t oy1 = std::min({oy0 + b.band_rows, hout, oy0 + end - r});
-        const std::int64_t lo = std::max<std::int64_t>(0, oy0 * sy - pad);
-        const std::int64_t hi = std::min(hin, (oy1 - 1) * sy - pad + reach + 1);
+      std::int64_t have_lo = 0;  // ebuf's first expanded row
+      for_each_band(b, batch, part, parts, [&](const RowBand& band) {
+        const std::int64_t img = band.img, oy0 = band.oy0, oy1 = band.oy1, lo = band.lo, hi = band.hi;
         // The rows this band shares with the previous one are expanded already: to the front.
-        // Without an expand (a separable block) the depthwise reads the input in place.
-        std::int64_t from = b.expand >= 0 ? lo : hi;
-        if (b.expand >= 0 && img == have_img && have_lo <= lo && lo < have_hi) {
-          std::memmove(ebuf, ebuf + (lo - have_lo) * win * es, static_cast<std::size_t>((have_hi - lo) * win * es) * 4);
-          from = have_hi;
-        }
-        if (from < hi) {
-          const kernels::GemmArgs ge{(hi - from) * win,
+        if (b.expand >= 0 && band.from > lo)
+          std::memmove(ebuf, ebuf + (lo - have_lo) * win * es, static_cast<std::size_t>((band.from - lo) * win * es) * 4);
+        if (band.from < hi) {
+          const kernels::GemmArgs ge{(hi - band.from) * win,
                                      e,
                                      b.cin,
-                                     x + (img * hin + from) * win * b.cin,
+                                     x + (img * hin + band.from) * win * b.cin,
                                      b.cin,
                                      bw.expand_w.front().data(),
-                                     ebuf + (from - lo) * win * es,
+                                     ebuf + (band.from - lo) * win * es,
                                      es,
                                      bw.expand_bias.data(),
                                      b.act_expand};
           kt->gemm(ge, 0, ge.m);
         }
-        have_img = img, have_lo = lo, have_hi = hi;
+        have_lo = lo;
         // The depthwise sees the image through views shifted so that their row
         // indices are the image's; it reads only rows [lo, hi) and writes rows [oy0, oy1).
         kernels::DwArgs d;
@@ -192,8 +181,8 @@ void Plan::Impl::run_bottleneck_rows(const Step& s) {
           d.in = {x + img * hin * win * e, hin, win, e, e};
         d.out = {dbuf - oy0 * wout * es, hout, wout, e, es};
         d.k = b.dw_op.k_h;
-        d.stride = sy;
-        d.pad = pad;
+        d.stride = b.dw_op.stride;
+        d.pad = b.dw_op.pad;
         d.dilation = b.dw_op.dilation;
         d.weights = bw.dw_w.front().data();
         d.w_stride = kernels::dw_weight_stride(e);
@@ -219,8 +208,7 @@ void Plan::Impl::run_bottleneck_rows(const Step& s) {
           kt->add(yb, x + (img * hin + oy0) * win * b.cin, yb, m * b.cout, b.act_out);
         else if (b.act_out != ir::Activation::None)
           kt->activation(yb, m * b.cout, b.act_out);
-        r += oy1 - oy0;
-      }
+      });
     }
   });
 }

@@ -169,6 +169,44 @@ struct BottleneckShape {
   [[nodiscard]] std::int64_t bands() const { return band_rows > 0 ? (mid_out.h + band_rows - 1) / band_rows : 0; }
 };
 
+/// One band of a row-band bottleneck: output rows [oy0, oy1) of image img from
+/// expanded rows [lo, hi), of which [from, hi) are not in the thread's buffer
+/// yet (those it shares with the thread's previous band are). Without an
+/// expand, from == hi: the depthwise reads the block input in place.
+struct RowBand {
+  std::int64_t img = 0, oy0 = 0, oy1 = 0, lo = 0, hi = 0, from = 0;
+};
+
+/// Parts a row-band bottleneck's output rows split into: one per thread.
+[[nodiscard]] inline std::int64_t band_parts(const BottleneckShape& b, std::int64_t batch, std::int64_t threads) {
+  return std::max<std::int64_t>(1, std::min(threads, batch * b.mid_out.h));
+}
+
+/// Part `part` of `parts` (contiguous shares of the batch's output rows) band
+/// by band, in order: bands of at most band_rows rows, cut at an image's end
+/// and at the part's end. The executor runs these bands and the latency model
+/// prices them, so the two cannot drift apart.
+template <class F>
+void for_each_band(const BottleneckShape& b, std::int64_t batch, std::int64_t part, std::int64_t parts, F&& fn) {
+  const std::int64_t hin = b.mid_in.h, hout = b.mid_out.h, rows = batch * hout;
+  const std::int64_t sy = b.dw_op.stride, pad = b.dw_op.pad, reach = (b.dw_op.k_h - 1) * b.dw_op.dilation;
+  std::int64_t have_img = -1, have_hi = 0;
+  const std::int64_t end = rows * (part + 1) / parts;
+  for (std::int64_t r = rows * part / parts; r < end;) {
+    RowBand band;
+    band.img = r / hout;
+    band.oy0 = r % hout;
+    band.oy1 = std::min({band.oy0 + b.band_rows, hout, band.oy0 + end - r});
+    band.lo = std::max<std::int64_t>(0, band.oy0 * sy - pad);
+    band.hi = std::min(hin, (band.oy1 - 1) * sy - pad + reach + 1);
+    band.from = b.expand < 0 ? band.hi : band.img == have_img && band.lo < have_hi ? have_hi : band.lo;
+    have_img = band.img;
+    have_hi = band.hi;
+    fn(band);
+    r += band.oy1 - band.oy0;
+  }
+}
+
 struct ScheduledStep {
   StepInfo info;
   ir::Op op;  ///< the first op (the convolution of a fused step)
