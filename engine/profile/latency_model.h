@@ -40,7 +40,9 @@ namespace convscope::profile {
 /// 15: pooling at stride 1 has its own cost per tap; inception probe networks.
 /// 16: a row-band bottleneck's features are its busiest thread's work, walked as the runtime
 /// splits its rows (each thread streams the weights once per band of its own).
-inline constexpr int kLatencyModelVersion = 16;
+/// 17: a graph input counts as written long ago when a whole run's traffic exceeds the cache
+/// (one-step probes on large inputs read them from L3 on every run).
+inline constexpr int kLatencyModelVersion = 17;
 inline constexpr int kMaxFeatures = 16;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

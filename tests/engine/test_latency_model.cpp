@@ -356,6 +356,26 @@ TEST(LatencyModel, RowBandFeaturesAreTheBusiestThreads) {
   EXPECT_DOUBLE_EQ(two[at("expand + project weight passes")], std::ceil(28 / mr) * n * k);
 }
 
+TEST(LatencyModel, GraphInputsCountAsWrittenARunAgo) {
+  // A depthwise step alone reads the graph's input, written before the previous
+  // run: the run's own traffic decides where it comes from (L2, L3, DRAM).
+  const auto names = profile::feature_names(StepKind::Depthwise, true);
+  const auto at = static_cast<std::size_t>(
+      std::find(names.begin(), names.end(), "input elements written long ago (beyond L2)") - names.begin());
+  ASSERT_LT(at, names.size());
+  for (const ir::Shape in : {ir::Shape{8, 8, 16}, ir::Shape{56, 56, 256}}) {
+    const ir::Graph g = testing::graph_for_kind("depthwise", {}, in);
+    runtime::PlanOptions o;
+    auto s = runtime::Schedule::build(g, cost::analyze(g), o);
+    ASSERT_TRUE(s.has_value());
+    std::size_t dw = 0;
+    while (s->steps[dw].info.kind != StepKind::Depthwise) ++dw;
+    const auto f = profile::step_features(*s, dw);
+    // 8 x 8 x 16 (4 KiB in, 4 KiB out) stays in L2 between runs; 56 x 56 x 256 (3 MiB each way) does not.
+    EXPECT_DOUBLE_EQ(f.x[at], in.h == 56 ? static_cast<double>(in.elements()) : 0.0) << in.h;
+  }
+}
+
 TEST(FusionChoice, ParsesWhatUsersType) {
   EXPECT_EQ(profile::parse_fusion("auto")->mode, profile::FusionSetting::Mode::Auto);
   EXPECT_EQ(profile::parse_fusion("off")->mode, profile::FusionSetting::Mode::Off);
