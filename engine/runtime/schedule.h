@@ -17,6 +17,7 @@
 
 #include "cost/analysis.h"
 #include "kernels/kernels.h"
+#include "runtime/memory_plan.h"
 #include "util/result.h"
 
 namespace convscope::runtime {
@@ -142,7 +143,9 @@ inline constexpr std::int64_t kBandBytes = 256 << 10;
 /// sets, more lines than ways; the same remedy as a tensor's padded stride).
 /// MobileNetV1's 7 x 7 x 1024 block fused, one thread, Zen 4: 1.6-1.9 ms ->
 /// 1.0 ms (docs/performance.md, kernel revision 16).
-[[nodiscard]] inline std::int64_t band_pixel_stride(std::int64_t e) { return e % 256 == 0 ? e + 16 : e; }
+[[nodiscard]] inline std::int64_t band_pixel_stride(std::int64_t e) {
+  return e % 256 == 0 ? e + kArenaAlignFloats : e;  // one cache line, as a padded tensor's pad_c
+}
 
 /// A fused expand -> depthwise -> project chain over channel slices or row bands.
 struct BottleneckShape {
