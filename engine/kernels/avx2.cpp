@@ -29,6 +29,8 @@ struct V {
   static constexpr int dw_max_tile(int k) { return k == 3 ? 4 : 8; }
 
   /// No half-width path: an xmm FMA costs what a ymm one does on AVX2 cores.
+  /// No column-order depthwise: nine weights and a tile do not fit 16 registers.
+  static constexpr bool kDwColumns = false;
   static constexpr int kHalfLanes = 0;
   static R loadu_half(const float* p) { return loadu(p); }
   static R fmadd_half(R a, R b, R c) { return fmadd(a, b, c); }

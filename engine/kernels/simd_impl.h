@@ -426,6 +426,102 @@ void dw_row(const DwArgs& d, std::int64_t oy, std::int64_t x_lo, std::int64_t x_
   }
 }
 
+/// Column order (register files of 32, V::kDwColumns): one channel vector at a
+/// time over every output row of the range, its K x K weights and bias held in
+/// registers the whole way. Against dw_tile's pixel-major order each weight is
+/// loaded once per channel vector instead of once per tile and kernel row, and
+/// the K input rows a vector reads (K x W x 64 bytes) stay in L1 from one
+/// output row to the next instead of being fetched again from L2 for each of
+/// the K rows that read them. Registers: T accumulators, K x K weights, the
+/// bias, the clamp and the input.
+template <int K, int S, int T, bool kMasked, bool kClip>
+[[gnu::always_inline]] inline void dw_column_tile(const DwArgs& d, const float* x, std::int64_t ix0, float* y,
+                                                  std::int64_t ky_lo, std::int64_t ky_hi, const R (&wv)[K][K], R b,
+                                                  const DwClamp& clamp, bool clamp_only, M mask) {
+  const std::int64_t in_px = d.in.stride, in_row = d.in.w * d.in.stride, out_px = d.out.stride;
+  constexpr int kSpan = (T - 1) * S + K;
+  R acc[T];
+#pragma GCC unroll 8
+  for (int px = 0; px < T; ++px) acc[px] = b;
+#pragma GCC unroll 7
+  for (int ky = 0; ky < K; ++ky) {
+    if (ky < ky_lo || ky >= ky_hi) continue;
+    const float* r = x + ky * in_row;
+#pragma GCC unroll 32
+    for (int i = 0; i < kSpan; ++i) {
+      if (kClip && (ix0 + i < 0 || ix0 + i >= d.in.w)) continue;
+      R xv = load<kMasked>(r + i * in_px, mask);
+      // One load per input vector: without this GCC folds the load into each of
+      // the K multiply-adds that use it, and the tile becomes load-bound.
+      __asm__("" : "+v"(xv));
+#pragma GCC unroll 7
+      for (int kx = 0; kx < K; ++kx) {
+        const int p = i - kx;
+        if (p >= 0 && p % S == 0 && p / S < T) acc[p / S] = V::fmadd(xv, wv[ky][kx], acc[p / S]);
+      }
+    }
+  }
+  if (clamp_only) {
+#pragma GCC unroll 8
+    for (int px = 0; px < T; ++px) store<kMasked>(y + px * out_px, V::min(clamp.hi, V::max(clamp.lo, acc[px])), mask);
+  } else {
+#pragma GCC unroll 8
+    for (int px = 0; px < T; ++px) store_act<kMasked>(y + px * out_px, acc[px], d.act, mask);
+  }
+}
+
+/// One row's tiles of width T from ox on, for the channel vector at ch.
+template <int K, int S, int T, bool kMasked>
+[[gnu::always_inline]] inline void dw_column_row(const DwArgs& d, std::int64_t oy, std::int64_t ch,
+                                                 std::int64_t x_lo, std::int64_t x_hi, std::int64_t ky_lo,
+                                                 std::int64_t ky_hi, const R (&wv)[K][K], R b, const DwClamp& clamp,
+                                                 bool clamp_only, M mask, std::int64_t& ox) {
+  for (; ox + T <= d.out.w; ox += T) {
+    const std::int64_t ix0 = ox * S - d.pad;
+    const float* x = d.in.data + ((oy * S - d.pad) * d.in.w + ix0) * d.in.stride + ch;
+    float* y = d.out.px(oy, ox) + ch;
+    if (ox >= x_lo && ox + T <= x_hi)
+      dw_column_tile<K, S, T, kMasked, false>(d, x, ix0, y, ky_lo, ky_hi, wv, b, clamp, clamp_only, mask);
+    else
+      dw_column_tile<K, S, T, kMasked, true>(d, x, ix0, y, ky_lo, ky_hi, wv, b, clamp, clamp_only, mask);
+  }
+}
+
+/// Every output row of the range for the channel vector at ch: tiles of 8
+/// pixels (of 7 for rows of 7 and 14, MobileNets' last resolutions), then 4, 2, 1.
+template <int K, int S, bool kMasked>
+void dw_column(const DwArgs& d, std::int64_t ch, M mask, std::int64_t x_lo, std::int64_t x_hi,
+               const DwClamp& clamp, bool clamp_only) {
+  R wv[K][K];
+#pragma GCC unroll 7
+  for (int ky = 0; ky < K; ++ky)
+#pragma GCC unroll 7
+    for (int kx = 0; kx < K; ++kx) wv[ky][kx] = load<kMasked>(d.weights + (ky * K + kx) * d.w_stride + ch, mask);
+  const R b = d.bias ? load<kMasked>(d.bias + ch, mask) : V::zero();
+  const bool sevens = d.out.w % 8 != 0 && d.out.w % 7 == 0;
+  for (std::int64_t oy = d.y_begin; oy < d.y_end; ++oy) {
+    const std::int64_t iy0 = oy * S - d.pad;
+    const std::int64_t ky_lo = std::clamp<std::int64_t>(-iy0, 0, K);
+    const std::int64_t ky_hi = std::clamp<std::int64_t>(d.in.h - iy0, ky_lo, K);
+    std::int64_t ox = 0;
+    if (sevens)
+      dw_column_row<K, S, 7, kMasked>(d, oy, ch, x_lo, x_hi, ky_lo, ky_hi, wv, b, clamp, clamp_only, mask, ox);
+    dw_column_row<K, S, 8, kMasked>(d, oy, ch, x_lo, x_hi, ky_lo, ky_hi, wv, b, clamp, clamp_only, mask, ox);
+    dw_column_row<K, S, 4, kMasked>(d, oy, ch, x_lo, x_hi, ky_lo, ky_hi, wv, b, clamp, clamp_only, mask, ox);
+    dw_column_row<K, S, 2, kMasked>(d, oy, ch, x_lo, x_hi, ky_lo, ky_hi, wv, b, clamp, clamp_only, mask, ox);
+    dw_column_row<K, S, 1, kMasked>(d, oy, ch, x_lo, x_hi, ky_lo, ky_hi, wv, b, clamp, clamp_only, mask, ox);
+  }
+}
+
+template <int K, int S>
+void dw_columns(const DwArgs& d, std::int64_t x_lo, std::int64_t x_hi) {
+  const bool clamp_only = DwClamp::covers(d.act);
+  const DwClamp clamp(clamp_only ? d.act : Activation::None);
+  const std::int64_t c = d.in.c, cv = c / L * L;
+  for (std::int64_t ch = 0; ch < cv; ch += L) dw_column<K, S, false>(d, ch, M{}, x_lo, x_hi, clamp, clamp_only);
+  if (cv < c) dw_column<K, S, true>(d, cv, V::tail_mask(c - cv), x_lo, x_hi, clamp, clamp_only);
+}
+
 /// Rows [y_begin, y_end) of a K x K, stride S depthwise convolution: tiles of
 /// the widest width that fits L1, then narrower ones for the rest of the row.
 /// Activations beyond a clamp (h-swish, ...) run over each finished row while
@@ -433,6 +529,8 @@ void dw_row(const DwArgs& d, std::int64_t oy, std::int64_t x_lo, std::int64_t x_
 template <int K, int S>
 void dw_rows(const DwArgs& d, std::int64_t x_lo, std::int64_t x_hi) {
   const int t = dw_tile_width<K, S>(d, V::dw_max_tile(K));
+  if constexpr (V::kDwColumns && K == 3)
+    if (t >= 8) return dw_columns<K, S>(d, x_lo, x_hi);
   const bool clamp_only = DwClamp::covers(d.act);
   const DwClamp clamp(clamp_only ? d.act : Activation::None);
   for (std::int64_t oy = d.y_begin; oy < d.y_end; ++oy) {
