@@ -69,7 +69,7 @@ def main():
         sys.exit("bench_peers: the benchmark binary was built without a peer "
                  "(apt-get install libdnnl-dev libxnnpack-dev libpthreadpool-dev, rebuild)")
 
-    isa = label.get(next((k for k in median if k.startswith("BM_Gemm/")), ""), "?")
+    isa = label.get(next((k for k in median if k.startswith(("BM_Gemm/", "BM_Depthwise/"))), ""), "?")
     print(f"machine: {cpu_model()}, {os.cpu_count()} logical CPUs; one thread on every side; our kernels: {isa}; "
           f"oneDNN ISA cap: {args.onednn_isa}; {args.repetitions} interleaved repetitions, medians")
     print(f"{'kind':10} {'shape':34} {'ours us':>9} " + " ".join(f"{p + ' us':>11} {'ours/' + p:>14}" for p in peers)
