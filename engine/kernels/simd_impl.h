@@ -513,13 +513,27 @@ void dw_column(const DwArgs& d, std::int64_t ch, M mask, std::int64_t x_lo, std:
   }
 }
 
+/// Column order runs over bands of output rows whose input fits this (a
+/// quarter of a 1 MiB L2), every channel vector band by band: a vector's
+/// input pixels are a pixel stride apart, a pattern the prefetchers do not
+/// follow, so the first vector of a band fetches them from L3 or DRAM and
+/// the others find them in L2. Unbanded, MobileNet-seg's 224 x 224 x 35
+/// depthwise ran 1.33 -> 1.83 ms (pixel-major -> column order); banded 1.33.
+inline constexpr std::int64_t kDwColumnBandBytes = 256 << 10;
+
 template <int K, int S>
 void dw_columns(const DwArgs& d, std::int64_t x_lo, std::int64_t x_hi) {
   const bool clamp_only = DwClamp::covers(d.act);
   const DwClamp clamp(clamp_only ? d.act : Activation::None);
   const std::int64_t c = d.in.c, cv = c / L * L;
-  for (std::int64_t ch = 0; ch < cv; ch += L) dw_column<K, S, false>(d, ch, M{}, x_lo, x_hi, clamp, clamp_only);
-  if (cv < c) dw_column<K, S, true>(d, cv, V::tail_mask(c - cv), x_lo, x_hi, clamp, clamp_only);
+  const std::int64_t row_bytes = S * d.in.w * d.in.stride * 4;
+  const std::int64_t band = std::max<std::int64_t>(1, kDwColumnBandBytes / row_bytes);
+  DwArgs b = d;
+  for (b.y_begin = d.y_begin; b.y_begin < d.y_end; b.y_begin = b.y_end) {
+    b.y_end = std::min(d.y_end, b.y_begin + band);
+    for (std::int64_t ch = 0; ch < cv; ch += L) dw_column<K, S, false>(b, ch, M{}, x_lo, x_hi, clamp, clamp_only);
+    if (cv < c) dw_column<K, S, true>(b, cv, V::tail_mask(c - cv), x_lo, x_hi, clamp, clamp_only);
+  }
 }
 
 /// Rows [y_begin, y_end) of a K x K, stride S depthwise convolution: tiles of

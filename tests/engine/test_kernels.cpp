@@ -240,7 +240,7 @@ TEST(Depthwise, EveryStridePaddingDilationAndChannelTail) {
                 DwTester().H(hw).W(hw + 2).C(c).Kernel(k).Stride(s).Pad(p).Dilation(d).test(isa);
 }
 
-// 7x7 kernels, rows wide enough for every tile width (8, 4, 2, 1 and the
+// 7x7 kernels, rows wide enough for every tile width (8, 7, 4, 2, 1 and the
 // clipped border tiles), every activation (clamps fused, the others applied to
 // finished rows), and channel counts whose weights are padded against L1 set
 // conflicts (256, 512) or whose 2 KiB pixel stride narrows the tiles (512).
@@ -253,6 +253,8 @@ TEST(Depthwise, WideRowsEveryActivationAndPaddedWeights) {
           DwTester().H(9).W(23).C(19).Kernel(k).Stride(s).Pad((k - 1) / 2).Act(act).test(isa);
     for (std::int64_t c : {256, 512})
       for (std::int64_t s : {1, 2}) DwTester().H(6).W(14).C(c).Kernel(3).Stride(s).Pad(1).test(isa);
+    // Inputs beyond the column order's 256 KiB band: rows in several bands (AVX-512).
+    for (std::int64_t s : {1, 2}) DwTester().H(45).W(40).C(40).Kernel(3).Stride(s).Pad(1).test(isa);
     DwTester().H(7).W(7).C(960).Kernel(5).Pad(2).Act(A::HSwish).test(isa);
   }
 }
