@@ -124,6 +124,9 @@ struct KernelTable {
   /// fit fewer vectors (the last one of a 48-channel layer) runs only those
   /// (gemm_nr: every panel runs whole).
   std::int64_t gemm_lanes = 16;
+  /// Depthwise 3x3 runs in column order (one channel vector of `gemm_lanes`
+  /// over every row of a band) where the input's lines do not conflict in L1.
+  bool dw_columns = false;
 };
 
 /// Packs B given as rows of K weights per output column (W[n][k], the OHWI

@@ -819,5 +819,6 @@ inline KernelTable make_table(convscope::kernels::Isa isa) {
                      .gemm_nr = Micro::kNr,
                      .gemm_kc = Micro::kKc,
                      .gemm_mr = Micro::kMr,
-                     .gemm_lanes = L};
+                     .gemm_lanes = L,
+                     .dw_columns = V::kDwColumns};
 }

@@ -134,8 +134,9 @@ std::vector<std::string> kind_feature_names(StepKind kind) {
               "pixels*c*k^2 (stride >1)",
               "pixels*c (output)",
               "input elements",
-              "output rows",
-              "pixels*c (sigmoid, swish fused)"};
+              "row passes (output rows, per channel vector in column order)",
+              "pixels*c (sigmoid, swish fused)",
+              "pixels*c (h-swish, h-sigmoid fused)"};
     case StepKind::FusedBottleneck:
       return {"fixed",
               "slices",
@@ -333,8 +334,13 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
                           round_up(static_cast<double>(out.c), kDwChannelTile) *
                           static_cast<double>(st.op.k_h * st.op.k_w);
       const bool s1 = st.op.stride == 1;
-      x.insert(x.end(), {s1 ? work : 0.0, s1 ? 0.0 : work, out_el, n * static_cast<double>(in.elements()),
-                         n * static_cast<double>(out.h), exp_based(st.act) ? out_el : 0.0});
+      const bool columns = kt.dw_columns && st.op.k_h == 3 && st.op.k_w == 3 && st.op.dilation == 1;
+      const double row_passes =
+          n * static_cast<double>(out.h) *
+          (columns ? std::ceil(static_cast<double>(out.c) / static_cast<double>(kt.gemm_lanes)) : 1.0);
+      const bool hard_act = st.act == ir::Activation::HSwish || st.act == ir::Activation::HSigmoid;
+      x.insert(x.end(), {s1 ? work : 0.0, s1 ? 0.0 : work, out_el, n * static_cast<double>(in.elements()), row_passes,
+                         exp_based(st.act) ? out_el : 0.0, hard_act ? out_el : 0.0});
       break;
     }
     case StepKind::FusedBottleneck: {

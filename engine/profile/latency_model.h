@@ -42,7 +42,9 @@ namespace convscope::profile {
 /// splits its rows (each thread streams the weights once per band of its own).
 /// 17: a graph input counts as written long ago when a whole run's traffic exceeds the cache
 /// (one-step probes on large inputs read them from L3 on every run).
-inline constexpr int kLatencyModelVersion = 17;
+/// 18: depthwise pays per row pass of each channel vector where the table runs
+/// column order, and for a fused h-swish / h-sigmoid.
+inline constexpr int kLatencyModelVersion = 18;
 inline constexpr int kMaxFeatures = 16;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

@@ -13,6 +13,7 @@
 
 #include "io/graph_json.h"
 #include "kernels/cpu.h"
+#include "kernels/kernels.h"
 #include "profile/fusion_choice.h"
 #include "profile/latency_calibration.h"
 #include "profile/latency_model.h"
@@ -376,6 +377,36 @@ TEST(LatencyModel, GraphInputsCountAsWrittenARunAgo) {
   }
 }
 
+// Depthwise 3x3 in column order (AVX-512) pays per row of each channel
+// vector; pixel-major tables per row. A fused h-swish has a feature of its own.
+TEST(LatencyModel, DepthwiseRowPassesFollowTheTablesOrder) {
+  const auto names = profile::feature_names(StepKind::Depthwise, true);
+  auto at = [&](const std::string& n) {
+    return static_cast<std::size_t>(std::find(names.begin(), names.end(), n) - names.begin());
+  };
+  const std::size_t rows = at("row passes (output rows, per channel vector in column order)");
+  const std::size_t hard = at("pixels*c (h-swish, h-sigmoid fused)");
+  ASSERT_LT(rows, names.size());
+  ASSERT_LT(hard, names.size());
+  for (const std::string act : {"relu6", "hswish"})
+    for (const std::int64_t k : {3, 5})
+      for (const kernels::Isa isa : kernels::available_isas()) {  // the tables this CPU runs
+        const ir::Graph g =
+            testing::graph_for_kind("depthwise", {{"kernel", k}, {"activation", act}}, ir::Shape{14, 14, 40});
+        runtime::PlanOptions o;
+        o.kernels = &kernels::kernels_for(isa);  // features only: nothing runs
+        auto s = runtime::Schedule::build(g, cost::analyze(g), o);
+        ASSERT_TRUE(s.has_value());
+        std::size_t dw = 0;
+        while (s->steps[dw].info.kind != StepKind::Depthwise) ++dw;
+        const auto f = profile::step_features(*s, dw);
+        EXPECT_EQ(kernels::kernels_for(isa).dw_columns, isa == kernels::Isa::Avx512);
+        const bool columns = isa == kernels::Isa::Avx512 && k == 3;
+        EXPECT_DOUBLE_EQ(f.x[rows], columns ? 14.0 * 3 : 14.0) << kernels::isa_name(isa) << " k=" << k;
+        EXPECT_DOUBLE_EQ(f.x[hard], act == "hswish" ? 14.0 * 14 * 40 : 0.0) << act;
+      }
+}
+
 TEST(FusionChoice, ParsesWhatUsersType) {
   EXPECT_EQ(profile::parse_fusion("auto")->mode, profile::FusionSetting::Mode::Auto);
   EXPECT_EQ(profile::parse_fusion("off")->mode, profile::FusionSetting::Mode::Off);
@@ -472,14 +503,14 @@ TEST(LatencyModel, FitRecoversKnownCoefficients) {
       auto s = runtime::Schedule::build(g, a, {});
       ASSERT_TRUE(s);
       // Depthwise: 2 us fixed, 0.05 ns per stride-1 tap, 0.09 per stride-2 tap, 0.1 per output.
-      auto d = synthetic(*s, {2000, 0.05, 0.09, 0.1, 0, 0, 0, 0, 0}, StepKind::Depthwise);
+      auto d = synthetic(*s, {2000, 0.05, 0.09, 0.1, 0, 0, 0, 0, 0, 0}, StepKind::Depthwise);
       samples.insert(samples.end(), d.begin(), d.end());
     }
   }
   profile::LatencyModel m;
   profile::fit(m, samples);
   const auto& k = m.fits[static_cast<std::size_t>(StepKind::Depthwise)];
-  ASSERT_EQ(k.coef.size(), 12u);  // 7 of the shape, 2 inputs written long ago, across threads, 2 of the weights
+  ASSERT_EQ(k.coef.size(), 13u);  // 8 of the shape, 2 inputs written long ago, across threads, 2 of the weights
   EXPECT_NEAR(k.coef[0], 2000, 1e-3);
   EXPECT_NEAR(k.coef[1], 0.05, 1e-9);
   EXPECT_NEAR(k.coef[2], 0.09, 1e-9);
