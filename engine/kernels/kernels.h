@@ -73,7 +73,7 @@ struct PoolArgs {
 /// Revision of the kernels and of how plans use them. Bump it with any change
 /// that moves their speed: latency models calibrated before are then redone.
 inline constexpr int kKernelRevision =
-    17;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
+    18;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
          // transposes; 5: B prefetched in 1-2 row GEMM tiles; 6: row bands of at least 4 GEMM row tiles;
          // 7: every GEMM tile prefetches its share of B's next panel; 8: copies, CReLU, upsampling in the tables
          // and written in place into concats; 9: transposed convolutions as one GEMM per output phase;
@@ -83,7 +83,8 @@ inline constexpr int kKernelRevision =
          // a lock; 14: small pixel-split steps run across the threads when their input's writer did; 15: steps
          // with no work (concats written wholly in place, slices read in place) are skipped; 16: row-band buffers
          // a cache line wider per pixel when e is a multiple of 256, a GEMM panel's last vector of <= 8 columns
-         // half-width (AVX-512); 17: depthwise 3x3 in column order with its weights in registers (AVX-512)
+         // half-width (AVX-512); 17: depthwise 3x3 in column order with its weights in registers (AVX-512);
+         // 18: 5x5 and 7x7 depthwise in column order too
 
 struct KernelTable {
   Isa isa = Isa::Portable;
@@ -124,8 +125,9 @@ struct KernelTable {
   /// fit fewer vectors (the last one of a 48-channel layer) runs only those
   /// (gemm_nr: every panel runs whole).
   std::int64_t gemm_lanes = 16;
-  /// Depthwise 3x3 runs in column order (one channel vector of `gemm_lanes`
-  /// over every row of a band) where the input's lines do not conflict in L1.
+  /// Depthwise 3x3, 5x5 and 7x7 at strides 1 and 2 run in column order (one
+  /// channel vector of `gemm_lanes` over every row of a band) where the
+  /// input's lines do not conflict in L1.
   bool dw_columns = false;
 };
 

@@ -426,18 +426,40 @@ void dw_row(const DwArgs& d, std::int64_t oy, std::int64_t x_lo, std::int64_t x_
   }
 }
 
+/// A channel vector's depthwise weights in column order: 3 x 3 held in nine
+/// registers for the whole column; 5 x 5 and 7 x 7 (25 or 49 would not leave
+/// room for a tile) one kernel row at a time from L1, K loads per tile row.
+template <int K, bool kMasked>
+struct DwColumnWeights {
+  static constexpr bool kHeld = K == 3;
+  R held[kHeld ? K * K : 1];
+  const float* w;
+  std::int64_t stride;
+  M mask;
+  DwColumnWeights(const DwArgs& d, std::int64_t ch, M m) : w(d.weights + ch), stride(d.w_stride), mask(m) {
+    if constexpr (kHeld)
+#pragma GCC unroll 9
+      for (int t = 0; t < K * K; ++t) held[t] = load<kMasked>(w + t * stride, mask);
+  }
+  [[gnu::always_inline]] void row(int ky, R (&out)[K]) const {
+#pragma GCC unroll 7
+    for (int kx = 0; kx < K; ++kx) out[kx] = kHeld ? held[ky * K + kx] : load<kMasked>(w + (ky * K + kx) * stride, mask);
+  }
+};
+
 /// Column order (register files of 32, V::kDwColumns): one channel vector at a
-/// time over every output row of the range, its K x K weights and bias held in
-/// registers the whole way. Against dw_tile's pixel-major order each weight is
-/// loaded once per channel vector instead of once per tile and kernel row, and
-/// the K input rows a vector reads (K x W x 64 bytes) stay in L1 from one
-/// output row to the next instead of being fetched again from L2 for each of
-/// the K rows that read them. Registers: T accumulators, K x K weights, the
-/// bias, the clamp and the input.
+/// time over every output row of the range, its bias (and 3 x 3 weights) held
+/// in registers the whole way. Against dw_tile's pixel-major order the 3 x 3
+/// weights are loaded once per channel vector instead of once per tile and
+/// kernel row, and the K input rows a vector reads (K x W x 64 bytes) stay in
+/// L1 from one output row to the next instead of being fetched again from L2
+/// for each of the K rows that read them. Registers: T accumulators, the
+/// weights (K x K or K), the bias, the clamp and the input.
 template <int K, int S, int T, bool kMasked, bool kClip>
 [[gnu::always_inline]] inline void dw_column_tile(const DwArgs& d, const float* x, std::int64_t ix0, float* y,
-                                                  std::int64_t ky_lo, std::int64_t ky_hi, const R (&wv)[K][K], R b,
-                                                  const DwClamp& clamp, bool clamp_only, M mask) {
+                                                  std::int64_t ky_lo, std::int64_t ky_hi,
+                                                  const DwColumnWeights<K, kMasked>& wts, R b, const DwClamp& clamp,
+                                                  bool clamp_only, M mask) {
   const std::int64_t in_px = d.in.stride, in_row = d.in.w * d.in.stride, out_px = d.out.stride;
   constexpr int kSpan = (T - 1) * S + K;
   R acc[T];
@@ -447,6 +469,8 @@ template <int K, int S, int T, bool kMasked, bool kClip>
   for (int ky = 0; ky < K; ++ky) {
     if (ky < ky_lo || ky >= ky_hi) continue;
     const float* r = x + ky * in_row;
+    R wv[K];
+    wts.row(ky, wv);
 #pragma GCC unroll 32
     for (int i = 0; i < kSpan; ++i) {
       if (kClip && (ix0 + i < 0 || ix0 + i >= d.in.w)) continue;
@@ -457,7 +481,7 @@ template <int K, int S, int T, bool kMasked, bool kClip>
 #pragma GCC unroll 7
       for (int kx = 0; kx < K; ++kx) {
         const int p = i - kx;
-        if (p >= 0 && p % S == 0 && p / S < T) acc[p / S] = V::fmadd(xv, wv[ky][kx], acc[p / S]);
+        if (p >= 0 && p % S == 0 && p / S < T) acc[p / S] = V::fmadd(xv, wv[kx], acc[p / S]);
       }
     }
   }
@@ -474,16 +498,17 @@ template <int K, int S, int T, bool kMasked, bool kClip>
 template <int K, int S, int T, bool kMasked>
 [[gnu::always_inline]] inline void dw_column_row(const DwArgs& d, std::int64_t oy, std::int64_t ch,
                                                  std::int64_t x_lo, std::int64_t x_hi, std::int64_t ky_lo,
-                                                 std::int64_t ky_hi, const R (&wv)[K][K], R b, const DwClamp& clamp,
+                                                 std::int64_t ky_hi, const DwColumnWeights<K, kMasked>& wts, R b,
+                                                 const DwClamp& clamp,
                                                  bool clamp_only, M mask, std::int64_t& ox) {
   for (; ox + T <= d.out.w; ox += T) {
     const std::int64_t ix0 = ox * S - d.pad;
     const float* x = d.in.data + ((oy * S - d.pad) * d.in.w + ix0) * d.in.stride + ch;
     float* y = d.out.px(oy, ox) + ch;
     if (ox >= x_lo && ox + T <= x_hi)
-      dw_column_tile<K, S, T, kMasked, false>(d, x, ix0, y, ky_lo, ky_hi, wv, b, clamp, clamp_only, mask);
+      dw_column_tile<K, S, T, kMasked, false>(d, x, ix0, y, ky_lo, ky_hi, wts, b, clamp, clamp_only, mask);
     else
-      dw_column_tile<K, S, T, kMasked, true>(d, x, ix0, y, ky_lo, ky_hi, wv, b, clamp, clamp_only, mask);
+      dw_column_tile<K, S, T, kMasked, true>(d, x, ix0, y, ky_lo, ky_hi, wts, b, clamp, clamp_only, mask);
   }
 }
 
@@ -492,11 +517,7 @@ template <int K, int S, int T, bool kMasked>
 template <int K, int S, bool kMasked>
 void dw_column(const DwArgs& d, std::int64_t ch, M mask, std::int64_t x_lo, std::int64_t x_hi,
                const DwClamp& clamp, bool clamp_only) {
-  R wv[K][K];
-#pragma GCC unroll 7
-  for (int ky = 0; ky < K; ++ky)
-#pragma GCC unroll 7
-    for (int kx = 0; kx < K; ++kx) wv[ky][kx] = load<kMasked>(d.weights + (ky * K + kx) * d.w_stride + ch, mask);
+  const DwColumnWeights<K, kMasked> wts(d, ch, mask);
   const R b = d.bias ? load<kMasked>(d.bias + ch, mask) : V::zero();
   const bool sevens = d.out.w % 8 != 0 && d.out.w % 7 == 0;
   for (std::int64_t oy = d.y_begin; oy < d.y_end; ++oy) {
@@ -505,11 +526,11 @@ void dw_column(const DwArgs& d, std::int64_t ch, M mask, std::int64_t x_lo, std:
     const std::int64_t ky_hi = std::clamp<std::int64_t>(d.in.h - iy0, ky_lo, K);
     std::int64_t ox = 0;
     if (sevens)
-      dw_column_row<K, S, 7, kMasked>(d, oy, ch, x_lo, x_hi, ky_lo, ky_hi, wv, b, clamp, clamp_only, mask, ox);
-    dw_column_row<K, S, 8, kMasked>(d, oy, ch, x_lo, x_hi, ky_lo, ky_hi, wv, b, clamp, clamp_only, mask, ox);
-    dw_column_row<K, S, 4, kMasked>(d, oy, ch, x_lo, x_hi, ky_lo, ky_hi, wv, b, clamp, clamp_only, mask, ox);
-    dw_column_row<K, S, 2, kMasked>(d, oy, ch, x_lo, x_hi, ky_lo, ky_hi, wv, b, clamp, clamp_only, mask, ox);
-    dw_column_row<K, S, 1, kMasked>(d, oy, ch, x_lo, x_hi, ky_lo, ky_hi, wv, b, clamp, clamp_only, mask, ox);
+      dw_column_row<K, S, 7, kMasked>(d, oy, ch, x_lo, x_hi, ky_lo, ky_hi, wts, b, clamp, clamp_only, mask, ox);
+    dw_column_row<K, S, 8, kMasked>(d, oy, ch, x_lo, x_hi, ky_lo, ky_hi, wts, b, clamp, clamp_only, mask, ox);
+    dw_column_row<K, S, 4, kMasked>(d, oy, ch, x_lo, x_hi, ky_lo, ky_hi, wts, b, clamp, clamp_only, mask, ox);
+    dw_column_row<K, S, 2, kMasked>(d, oy, ch, x_lo, x_hi, ky_lo, ky_hi, wts, b, clamp, clamp_only, mask, ox);
+    dw_column_row<K, S, 1, kMasked>(d, oy, ch, x_lo, x_hi, ky_lo, ky_hi, wts, b, clamp, clamp_only, mask, ox);
   }
 }
 
@@ -543,7 +564,7 @@ void dw_columns(const DwArgs& d, std::int64_t x_lo, std::int64_t x_hi) {
 template <int K, int S>
 void dw_rows(const DwArgs& d, std::int64_t x_lo, std::int64_t x_hi) {
   const int t = dw_tile_width<K, S>(d, V::dw_max_tile(K));
-  if constexpr (V::kDwColumns && K == 3)
+  if constexpr (V::kDwColumns)
     if (t >= 8) return dw_columns<K, S>(d, x_lo, x_hi);
   const bool clamp_only = DwClamp::covers(d.act);
   const DwClamp clamp(clamp_only ? d.act : Activation::None);

@@ -43,8 +43,8 @@ namespace convscope::profile {
 /// 17: a graph input counts as written long ago when a whole run's traffic exceeds the cache
 /// (one-step probes on large inputs read them from L3 on every run).
 /// 18: depthwise pays per row pass of each channel vector where the table runs
-/// column order, and for a fused h-swish / h-sigmoid.
-inline constexpr int kLatencyModelVersion = 18;
+/// column order, and for a fused h-swish / h-sigmoid. 19: 5x5 and 7x7 too.
+inline constexpr int kLatencyModelVersion = 19;
 inline constexpr int kMaxFeatures = 16;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).
