@@ -443,7 +443,8 @@ struct DwColumnWeights {
   }
   [[gnu::always_inline]] void row(int ky, R (&out)[K]) const {
 #pragma GCC unroll 7
-    for (int kx = 0; kx < K; ++kx) out[kx] = kHeld ? held[ky * K + kx] : load<kMasked>(w + (ky * K + kx) * stride, mask);
+    for (int kx = 0; kx < K; ++kx)
+      out[kx] = kHeld ? held[ky * K + kx] : load<kMasked>(w + (ky * K + kx) * stride, mask);
   }
 };
 
@@ -496,10 +497,9 @@ template <int K, int S, int T, bool kMasked, bool kClip>
 
 /// One row's tiles of width T from ox on, for the channel vector at ch.
 template <int K, int S, int T, bool kMasked>
-[[gnu::always_inline]] inline void dw_column_row(const DwArgs& d, std::int64_t oy, std::int64_t ch,
-                                                 std::int64_t x_lo, std::int64_t x_hi, std::int64_t ky_lo,
-                                                 std::int64_t ky_hi, const DwColumnWeights<K, kMasked>& wts, R b,
-                                                 const DwClamp& clamp,
+[[gnu::always_inline]] inline void dw_column_row(const DwArgs& d, std::int64_t oy, std::int64_t ch, std::int64_t x_lo,
+                                                 std::int64_t x_hi, std::int64_t ky_lo, std::int64_t ky_hi,
+                                                 const DwColumnWeights<K, kMasked>& wts, R b, const DwClamp& clamp,
                                                  bool clamp_only, M mask, std::int64_t& ox) {
   for (; ox + T <= d.out.w; ox += T) {
     const std::int64_t ix0 = ox * S - d.pad;
@@ -515,8 +515,8 @@ template <int K, int S, int T, bool kMasked>
 /// Every output row of the range for the channel vector at ch: tiles of 8
 /// pixels (of 7 for rows of 7 and 14, MobileNets' last resolutions), then 4, 2, 1.
 template <int K, int S, bool kMasked>
-void dw_column(const DwArgs& d, std::int64_t ch, M mask, std::int64_t x_lo, std::int64_t x_hi,
-               const DwClamp& clamp, bool clamp_only) {
+void dw_column(const DwArgs& d, std::int64_t ch, M mask, std::int64_t x_lo, std::int64_t x_hi, const DwClamp& clamp,
+               bool clamp_only) {
   const DwColumnWeights<K, kMasked> wts(d, ch, mask);
   // The next vector's 25 or 49 weight lines, a tap row apart (a stride the
   // prefetchers do not follow): in a network they come from L3 or DRAM.

@@ -335,8 +335,8 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
                           static_cast<double>(st.op.k_h * st.op.k_w);
       const bool s1 = st.op.stride == 1;
       const std::int64_t k = st.op.k_h;  // the shapes dw_rows runs (the others go pixel by pixel)
-      const bool columns = kt.dw_columns && k == st.op.k_w && (k == 3 || k == 5 || k == 7) && st.op.stride <= 2 &&
-                           st.op.dilation == 1;
+      const bool columns =
+          kt.dw_columns && k == st.op.k_w && (k == 3 || k == 5 || k == 7) && st.op.stride <= 2 && st.op.dilation == 1;
       const double row_passes =
           n * static_cast<double>(out.h) *
           (columns ? std::ceil(static_cast<double>(out.c) / static_cast<double>(kt.gemm_lanes)) : 1.0);
