@@ -40,7 +40,8 @@ struct V {
   /// 256 bits (VEX ymm operations zero the upper half): on cores whose FMA units
   /// are 256 bits wide (Zen 4) that is half the cost of a zmm FMA, elsewhere the
   /// same. Measured in docs/performance.md.
-  /// Depthwise 3x3 in column order (dw_columns in simd_impl.h): nine weights in registers.
+  /// Depthwise 3x3, 5x5 and 7x7 in column order (dw_columns in simd_impl.h): the
+  /// 32 registers hold a tile of eight accumulators, the weights and the input.
   static constexpr bool kDwColumns = true;
   static constexpr int kHalfLanes = 8;
   static R loadu_half(const float* p) { return _mm512_castps256_ps512(_mm256_loadu_ps(p)); }

@@ -318,6 +318,49 @@ struct DwClamp {
         hi(V::set1(act == Activation::ReLU6 ? 6.f : __builtin_inff())) {}
 };
 
+/// The depthwise tiles are unrolled into their row walkers in optimised builds
+/// (their accumulators and weights must stay in registers). Sanitizer builds
+/// (clang, ASan + UBSan) keep each tile a function of its own: inlined, the
+/// instrumented column-order tiles took clang over 50 minutes to compile.
+#if defined(__SANITIZE_ADDRESS__)
+#define CONVSCOPE_DW_INLINE __attribute__((noinline))
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CONVSCOPE_DW_INLINE __attribute__((noinline))
+#endif
+#endif
+#ifndef CONVSCOPE_DW_INLINE
+#define CONVSCOPE_DW_INLINE __attribute__((always_inline)) inline
+#endif
+
+/// One kernel row of a depthwise tile: the kSpan input pixels under T output
+/// pixels, NV channel vectors each, against that row's K weights. Each input
+/// vector is loaded once and feeds every output pixel whose window covers it
+/// (a sliding window in registers). With kClip, input columns outside
+/// [0, in_w) are skipped (border tiles). kPin keeps each input load a load of
+/// its own: without it GCC folds the load into each of the K multiply-adds
+/// that use it, which made the column-order tile load-bound (in pixel-major
+/// order it measured no better).
+template <int K, int S, int T, int NV, bool kMasked, bool kClip, bool kPin>
+CONVSCOPE_DW_INLINE void dw_tap_row(const float* r, std::int64_t in_px, std::int64_t ix0, std::int64_t in_w,
+                                    const R (&wv)[K][NV], R (&acc)[T][NV], M mask) {
+  constexpr int kSpan = (T - 1) * S + K;  // input pixels of one kernel row under the tile
+#pragma GCC unroll 32
+  for (int i = 0; i < kSpan; ++i) {
+    if (kClip && (ix0 + i < 0 || ix0 + i >= in_w)) continue;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      R xv = load<kMasked>(r + i * in_px + L * v, mask);
+      if constexpr (kPin) __asm__("" : "+v"(xv));
+#pragma GCC unroll 7
+      for (int kx = 0; kx < K; ++kx) {
+        const int p = i - kx;  // output pixel p / S reads input i through kernel column kx
+        if (p >= 0 && p % S == 0 && p / S < T) acc[p / S][v] = V::fmadd(xv, wv[kx][v], acc[p / S][v]);
+      }
+    }
+  }
+}
+
 /// Depthwise tile: T neighbouring output pixels of one row, NV vectors of L
 /// channels at a time over the channel range [ch, ch_end), kernel K x K at
 /// stride S (no dilation). Each input pixel of a kernel row is loaded once and
@@ -333,7 +376,6 @@ template <int K, int S, int T, int NV, bool kMasked, bool kClip>
 std::int64_t dw_tile(const DwArgs& d, const float* x, std::int64_t ix0, float* y, std::int64_t ky_lo,
                      std::int64_t ky_hi, std::int64_t ch, std::int64_t ch_end, const DwClamp& clamp, M mask) {
   const std::int64_t ws = d.w_stride, in_px = d.in.stride, in_row = d.in.w * d.in.stride, out_px = d.out.stride;
-  constexpr int kSpan = (T - 1) * S + K;  // input pixels of one kernel row under the tile
   for (; ch + L * NV <= ch_end; ch += L * NV) {
     const float* w = d.weights + ch;
     R acc[T][NV];
@@ -344,25 +386,12 @@ std::int64_t dw_tile(const DwArgs& d, const float* x, std::int64_t ix0, float* y
       for (int px = 0; px < T; ++px) acc[px][v] = b;
     }
     for (std::int64_t ky = ky_lo; ky < ky_hi; ++ky) {
-      const float* r = x + ky * in_row + ch;
       R wv[K][NV];
 #pragma GCC unroll 7
       for (int kx = 0; kx < K; ++kx)
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) wv[kx][v] = load<kMasked>(w + (ky * K + kx) * ws + L * v, mask);
-#pragma GCC unroll 32
-      for (int i = 0; i < kSpan; ++i) {
-        if (kClip && (ix0 + i < 0 || ix0 + i >= d.in.w)) continue;
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) {
-          const R xv = load<kMasked>(r + i * in_px + L * v, mask);
-#pragma GCC unroll 7
-          for (int kx = 0; kx < K; ++kx) {
-            const int p = i - kx;  // output pixel p / S reads input i through kernel column kx
-            if (p >= 0 && p % S == 0 && p / S < T) acc[p / S][v] = V::fmadd(xv, wv[kx][v], acc[p / S][v]);
-          }
-        }
-      }
+      dw_tap_row<K, S, T, NV, kMasked, kClip, false>(x + ky * in_row + ch, in_px, ix0, d.in.w, wv, acc, mask);
     }
 #pragma GCC unroll 8
     for (int px = 0; px < T; ++px)
@@ -441,10 +470,10 @@ struct DwColumnWeights {
 #pragma GCC unroll 9
       for (int t = 0; t < K * K; ++t) held[t] = load<kMasked>(w + t * stride, mask);
   }
-  [[gnu::always_inline]] void row(int ky, R (&out)[K]) const {
+  [[gnu::always_inline]] void row(int ky, R (&out)[K][1]) const {
 #pragma GCC unroll 7
     for (int kx = 0; kx < K; ++kx)
-      out[kx] = kHeld ? held[ky * K + kx] : load<kMasked>(w + (ky * K + kx) * stride, mask);
+      out[kx][0] = kHeld ? held[ky * K + kx] : load<kMasked>(w + (ky * K + kx) * stride, mask);
   }
 };
 
@@ -457,50 +486,36 @@ struct DwColumnWeights {
 /// for each of the K rows that read them. Registers: T accumulators, the
 /// weights (K x K or K), the bias, the clamp and the input.
 template <int K, int S, int T, bool kMasked, bool kClip>
-[[gnu::always_inline]] inline void dw_column_tile(const DwArgs& d, const float* x, std::int64_t ix0, float* y,
-                                                  std::int64_t ky_lo, std::int64_t ky_hi,
-                                                  const DwColumnWeights<K, kMasked>& wts, R b, const DwClamp& clamp,
-                                                  bool clamp_only, M mask) {
-  const std::int64_t in_px = d.in.stride, in_row = d.in.w * d.in.stride, out_px = d.out.stride;
-  constexpr int kSpan = (T - 1) * S + K;
-  R acc[T];
+CONVSCOPE_DW_INLINE void dw_column_tile(const DwArgs& d, const float* x, std::int64_t ix0, float* y,
+                                        std::int64_t ky_lo, std::int64_t ky_hi, const DwColumnWeights<K, kMasked>& wts,
+                                        R b, const DwClamp& clamp, bool clamp_only, M mask) {
+  const std::int64_t in_row = d.in.w * d.in.stride, out_px = d.out.stride;
+  R acc[T][1];
 #pragma GCC unroll 8
-  for (int px = 0; px < T; ++px) acc[px] = b;
+  for (int px = 0; px < T; ++px) acc[px][0] = b;
 #pragma GCC unroll 7
   for (int ky = 0; ky < K; ++ky) {
     if (ky < ky_lo || ky >= ky_hi) continue;
-    const float* r = x + ky * in_row;
-    R wv[K];
+    R wv[K][1];
     wts.row(ky, wv);
-#pragma GCC unroll 32
-    for (int i = 0; i < kSpan; ++i) {
-      if (kClip && (ix0 + i < 0 || ix0 + i >= d.in.w)) continue;
-      R xv = load<kMasked>(r + i * in_px, mask);
-      // One load per input vector: without this GCC folds the load into each of
-      // the K multiply-adds that use it, and the tile becomes load-bound.
-      __asm__("" : "+v"(xv));
-#pragma GCC unroll 7
-      for (int kx = 0; kx < K; ++kx) {
-        const int p = i - kx;
-        if (p >= 0 && p % S == 0 && p / S < T) acc[p / S] = V::fmadd(xv, wv[kx], acc[p / S]);
-      }
-    }
+    dw_tap_row<K, S, T, 1, kMasked, kClip, true>(x + ky * in_row, d.in.stride, ix0, d.in.w, wv, acc, mask);
   }
   if (clamp_only) {
 #pragma GCC unroll 8
-    for (int px = 0; px < T; ++px) store<kMasked>(y + px * out_px, V::min(clamp.hi, V::max(clamp.lo, acc[px])), mask);
+    for (int px = 0; px < T; ++px)
+      store<kMasked>(y + px * out_px, V::min(clamp.hi, V::max(clamp.lo, acc[px][0])), mask);
   } else {
 #pragma GCC unroll 8
-    for (int px = 0; px < T; ++px) store_act<kMasked>(y + px * out_px, acc[px], d.act, mask);
+    for (int px = 0; px < T; ++px) store_act<kMasked>(y + px * out_px, acc[px][0], d.act, mask);
   }
 }
 
 /// One row's tiles of width T from ox on, for the channel vector at ch.
 template <int K, int S, int T, bool kMasked>
-[[gnu::always_inline]] inline void dw_column_row(const DwArgs& d, std::int64_t oy, std::int64_t ch, std::int64_t x_lo,
-                                                 std::int64_t x_hi, std::int64_t ky_lo, std::int64_t ky_hi,
-                                                 const DwColumnWeights<K, kMasked>& wts, R b, const DwClamp& clamp,
-                                                 bool clamp_only, M mask, std::int64_t& ox) {
+CONVSCOPE_DW_INLINE void dw_column_row(const DwArgs& d, std::int64_t oy, std::int64_t ch, std::int64_t x_lo,
+                                       std::int64_t x_hi, std::int64_t ky_lo, std::int64_t ky_hi,
+                                       const DwColumnWeights<K, kMasked>& wts, R b, const DwClamp& clamp,
+                                       bool clamp_only, M mask, std::int64_t& ox) {
   for (; ox + T <= d.out.w; ox += T) {
     const std::int64_t ix0 = ox * S - d.pad;
     const float* x = d.in.data + ((oy * S - d.pad) * d.in.w + ix0) * d.in.stride + ch;
@@ -541,18 +556,6 @@ void dw_column(const DwArgs& d, std::int64_t ch, M mask, std::int64_t x_lo, std:
   }
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-inline constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-inline constexpr bool kSanitized = true;
-#else
-inline constexpr bool kSanitized = false;
-#endif
-#else
-inline constexpr bool kSanitized = false;
-#endif
-
 /// Column order runs over bands of output rows whose input fits this (a
 /// quarter of a 1 MiB L2), every channel vector band by band: a vector's
 /// input pixels are a pixel stride apart, a pattern the prefetchers do not
@@ -583,10 +586,7 @@ void dw_columns(const DwArgs& d, std::int64_t x_lo, std::int64_t x_hi) {
 template <int K, int S>
 void dw_rows(const DwArgs& d, std::int64_t x_lo, std::int64_t x_hi) {
   const int t = dw_tile_width<K, S>(d, V::dw_max_tile(K));
-  // Sanitizer builds (clang, ASan + UBSan) leave the column order out: its
-  // unrolled tiles took clang over 50 minutes to compile there. The Release
-  // tests cover it.
-  if constexpr (V::kDwColumns && !kSanitized)
+  if constexpr (V::kDwColumns)
     if (t >= 8) return dw_columns<K, S>(d, x_lo, x_hi);
   const bool clamp_only = DwClamp::covers(d.act);
   const DwClamp clamp(clamp_only ? d.act : Activation::None);
