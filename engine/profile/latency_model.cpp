@@ -197,10 +197,14 @@ std::vector<std::string> shape_feature_names(StepKind kind) {
 }
 
 /// Input elements of step i (those it reads, not those written into its output
-/// in place) whose writer ran more than `bytes` of other steps' traffic before
-/// it: a skip connection's encoder features, a residual's block input after a
-/// large expansion. Beyond L2's worth their lines come back from L3, beyond
-/// L3's from DRAM.
+/// in place) that a cache of `bytes` no longer holds when step i reads them: a
+/// skip connection's encoder features, a residual's block input after a large
+/// expansion, a tensor larger than the cache that the step before wrote (model
+/// v20). Beyond L2's worth their lines come back from L3, beyond L3's from DRAM.
+/// With `traffic` bytes of other steps between its writer and the read, an
+/// LRU cache keeps the last free = bytes - traffic bytes written of a tensor of
+/// size S; reading it from the start, the S - free misses evict that tail
+/// oldest first, so max(0, 2 free - S) bytes hit (all of S when S <= free).
 double inputs_written_long_ago(const runtime::Schedule& s, std::size_t i, double bytes) {
   const runtime::ScheduledStep& st = s.steps[i];
   double out = 0;
@@ -231,7 +235,10 @@ double inputs_written_long_ago(const runtime::Schedule& s, std::size_t i, double
     if (!written)
       for (std::size_t k = i; k < s.steps.size(); ++k)
         if (!s.steps[k].info.no_work) traffic += static_cast<double>(s.steps[k].info.bytes);
-    if (traffic > bytes) out += static_cast<double>(s.batch) * static_cast<double>(val.shape.elements());
+    const double elements = static_cast<double>(s.batch) * static_cast<double>(val.shape.elements());
+    const double size = 4 * elements, free = bytes - traffic;
+    const double hits = size <= free ? size : std::max(0.0, 2 * free - size);
+    out += (size - hits) / 4;
   }
   return out;
 }

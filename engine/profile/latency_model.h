@@ -44,7 +44,9 @@ namespace convscope::profile {
 /// (one-step probes on large inputs read them from L3 on every run).
 /// 18: depthwise pays per row pass of each channel vector where the table runs
 /// column order, and for a fused h-swish / h-sigmoid. 19: 5x5 and 7x7 too.
-inline constexpr int kLatencyModelVersion = 19;
+/// 20: an input larger than a cache misses in it even when the step before wrote it
+/// (the share of its lines an LRU cache loses, not all or nothing).
+inline constexpr int kLatencyModelVersion = 20;
 inline constexpr int kMaxFeatures = 16;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

@@ -14,6 +14,7 @@
 #include "io/graph_json.h"
 #include "kernels/cpu.h"
 #include "kernels/kernels.h"
+#include "profile/calibration.h"
 #include "profile/fusion_choice.h"
 #include "profile/latency_calibration.h"
 #include "profile/latency_model.h"
@@ -181,7 +182,9 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
     EXPECT_DOUBLE_EQ(f.x[2], 55.0 * 55.0 * 64.0 * 9.0);  // 64 channels: whole vectors on every table
     EXPECT_DOUBLE_EQ(f.x[3], 111.0 * 111.0 * 64.0);
     EXPECT_DOUBLE_EQ(f.x[4], 0.0);  // stride 2: nothing at stride 1
-    EXPECT_DOUBLE_EQ(f.x[5], 0.0);  // its input was written by the step just before
+    // Its input was written by the step just before, but at 3.2 MB it outgrows
+    // L2 twice over: every line misses there (model v20).
+    EXPECT_DOUBLE_EQ(f.x[5], 111.0 * 111.0 * 64.0);
     EXPECT_DOUBLE_EQ(f.x[6], 0.0);
     EXPECT_DOUBLE_EQ(f.x[7], 0.0);  // one thread: no hand-off
     break;
@@ -374,6 +377,41 @@ TEST(LatencyModel, GraphInputsCountAsWrittenARunAgo) {
     const auto f = profile::step_features(*s, dw);
     // 8 x 8 x 16 (4 KiB in, 4 KiB out) stays in L2 between runs; 56 x 56 x 256 (3 MiB each way) does not.
     EXPECT_DOUBLE_EQ(f.x[at], in.h == 56 ? static_cast<double>(in.elements()) : 0.0) << in.h;
+  }
+}
+
+TEST(LatencyModel, InputsLargerThanACacheMissInItRightAfterTheirWriter) {
+  // SqueezeNet 1.0's first max pool reads conv1's 109 x 109 x 96 output (4.5 MB,
+  // beyond twice L2: all of it comes back from L3); MobileNetV2's first
+  // depthwise reads the stem's 112 x 112 x 32 (1.53 MiB: of the last 1 MiB
+  // written, 0.47 MiB survives the reads of the first 0.53 MiB).
+  for (const auto& [preset, kind] :
+       {std::pair{"squeezenet1_0", StepKind::Pool}, std::pair{"mobilenet_v2", StepKind::Depthwise}}) {
+    const ir::Graph g = testing::load_preset(preset);
+    const auto names = profile::feature_names(kind, true);
+    auto at = [&](const std::string& n) {
+      return static_cast<std::size_t>(std::find(names.begin(), names.end(), n) - names.begin());
+    };
+    const std::size_t l2 = at("input elements written long ago (beyond L2)");
+    const std::size_t l3 = at("input elements written long ago (beyond L3)");
+    ASSERT_LT(l3, names.size());
+    runtime::PlanOptions o;
+    o.fuse_rows = false;
+    auto s = runtime::Schedule::build(g, cost::analyze(g), o);
+    ASSERT_TRUE(s.has_value());
+    std::size_t i = 0;
+    while (i < s->steps.size() && s->steps[i].info.kind != kind) ++i;
+    ASSERT_LT(i, s->steps.size()) << preset;
+    ASSERT_GT(i, 0u);
+    ASSERT_EQ(s->steps[i - 1].out, s->steps[i].in[0]) << preset << ": written by the step before";
+    const double elements = static_cast<double>(s->values[static_cast<std::size_t>(s->steps[i].in[0])].shape.elements());
+    const double size = 4 * elements, free = profile::kL2FitBytes;
+    const double expected = (size - std::max(0.0, std::min(size, 2 * free - size))) / 4;
+    const auto f = profile::step_features(*s, i);
+    EXPECT_DOUBLE_EQ(f.x[l2], expected) << preset;
+    EXPECT_GT(f.x[l2], 0.0) << preset;
+    EXPECT_EQ(f.x[l3], 0.0) << preset;  // well within L3
+    EXPECT_DOUBLE_EQ(f.x[l2], kind == StepKind::Pool ? 109 * 109 * 96 : 112 * 112 * 32 - 122880);
   }
 }
 
