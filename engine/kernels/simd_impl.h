@@ -337,16 +337,17 @@ struct DwClamp {
 /// pixels, NV channel vectors each, against that row's K weights. Each input
 /// vector is loaded once and feeds every output pixel whose window covers it
 /// (a sliding window in registers). With kClip, input columns outside
-/// [0, in_w) are skipped (border tiles). kPin keeps each input load a load of
-/// its own: without it GCC folds the load into each of the K multiply-adds
-/// that use it, which made the column-order tile load-bound (in pixel-major
-/// order it measured no better).
-template <int K, int S, int T, int NV, bool kMasked, bool kClip, bool kPin>
+/// [0, in_w) are skipped (border tiles); the first kSkipL and last kSkipR
+/// input columns are skipped with no test at run time. kPin keeps each input
+/// load a load of its own: without it GCC folds the load into each of the K
+/// multiply-adds that use it, which made the column-order tile load-bound (in
+/// pixel-major order it measured no better).
+template <int K, int S, int T, int NV, bool kMasked, bool kClip, bool kPin, int kSkipL = 0, int kSkipR = 0>
 CONVSCOPE_DW_INLINE void dw_tap_row(const float* r, std::int64_t in_px, std::int64_t ix0, std::int64_t in_w,
                                     const R (&wv)[K][NV], R (&acc)[T][NV], M mask) {
   constexpr int kSpan = (T - 1) * S + K;  // input pixels of one kernel row under the tile
 #pragma GCC unroll 32
-  for (int i = 0; i < kSpan; ++i) {
+  for (int i = kSkipL; i < kSpan - kSkipR; ++i) {
     if (kClip && (ix0 + i < 0 || ix0 + i >= in_w)) continue;
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
@@ -485,10 +486,10 @@ struct DwColumnWeights {
 /// L1 from one output row to the next instead of being fetched again from L2
 /// for each of the K rows that read them. Registers: T accumulators, the
 /// weights (K x K or K), the bias, the clamp and the input.
-template <int K, int S, int T, bool kMasked, bool kClip>
-CONVSCOPE_DW_INLINE void dw_column_tile(const DwArgs& d, const float* x, std::int64_t ix0, float* y,
-                                        std::int64_t ky_lo, std::int64_t ky_hi, const DwColumnWeights<K, kMasked>& wts,
-                                        R b, const DwClamp& clamp, bool clamp_only, M mask) {
+template <int K, int S, int T, bool kMasked, bool kClip, int kSkipL = 0, int kSkipR = 0>
+CONVSCOPE_DW_INLINE void dw_column_tile(const DwArgs& d, const float* x, std::int64_t ix0, float* y, std::int64_t ky_lo,
+                                        std::int64_t ky_hi, const DwColumnWeights<K, kMasked>& wts, R b,
+                                        const DwClamp& clamp, bool clamp_only, M mask) {
   const std::int64_t in_row = d.in.w * d.in.stride, out_px = d.out.stride;
   R acc[T][1];
 #pragma GCC unroll 8
@@ -498,7 +499,8 @@ CONVSCOPE_DW_INLINE void dw_column_tile(const DwArgs& d, const float* x, std::in
     if (ky < ky_lo || ky >= ky_hi) continue;
     R wv[K][1];
     wts.row(ky, wv);
-    dw_tap_row<K, S, T, 1, kMasked, kClip, true>(x + ky * in_row, d.in.stride, ix0, d.in.w, wv, acc, mask);
+    dw_tap_row<K, S, T, 1, kMasked, kClip, true, kSkipL, kSkipR>(x + ky * in_row, d.in.stride, ix0, d.in.w, wv, acc,
+                                                                 mask);
   }
   if (clamp_only) {
 #pragma GCC unroll 8
@@ -520,10 +522,29 @@ CONVSCOPE_DW_INLINE void dw_column_row(const DwArgs& d, std::int64_t oy, std::in
     const std::int64_t ix0 = ox * S - d.pad;
     const float* x = d.in.data + ((oy * S - d.pad) * d.in.w + ix0) * d.in.stride + ch;
     float* y = d.out.px(oy, ox) + ch;
-    if (ox >= x_lo && ox + T <= x_hi)
+    if (ox >= x_lo && ox + T <= x_hi) {
       dw_column_tile<K, S, T, kMasked, false>(d, x, ix0, y, ky_lo, ky_hi, wts, b, clamp, clamp_only, mask);
-    else
-      dw_column_tile<K, S, T, kMasked, true>(d, x, ix0, y, ky_lo, ky_hi, wts, b, clamp, clamp_only, mask);
+      continue;
+    }
+    if constexpr (T == 7) {
+      // Rows of 7 and 14 are all border tiles; with the usual padding of K / 2
+      // their clipped columns are known when compiling.
+      constexpr int P = K / 2, kSpan = (T - 1) * S + K;
+      const std::int64_t left = -ix0, right = ix0 + kSpan - d.in.w;
+      if (left == P && right <= 0) {
+        dw_column_tile<K, S, T, kMasked, false, P, 0>(d, x, ix0, y, ky_lo, ky_hi, wts, b, clamp, clamp_only, mask);
+        continue;
+      }
+      if (left <= 0 && right == P) {
+        dw_column_tile<K, S, T, kMasked, false, 0, P>(d, x, ix0, y, ky_lo, ky_hi, wts, b, clamp, clamp_only, mask);
+        continue;
+      }
+      if (left == P && right == P) {
+        dw_column_tile<K, S, T, kMasked, false, P, P>(d, x, ix0, y, ky_lo, ky_hi, wts, b, clamp, clamp_only, mask);
+        continue;
+      }
+    }
+    dw_column_tile<K, S, T, kMasked, true>(d, x, ix0, y, ky_lo, ky_hi, wts, b, clamp, clamp_only, mask);
   }
 }
 

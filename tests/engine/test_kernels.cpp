@@ -638,5 +638,20 @@ TEST(Gemm, ColumnRangesEveryTable) {
   }
 }
 
+// Rows of 7 and 14 run in tiles of 7, every one a border tile: with the usual
+// padding of K / 2 the column order takes tiles whose clipped columns are fixed
+// when compiling (left, right or both), with any other padding the tiles that
+// test each column.
+TEST(Depthwise, RowsOfSevenAndFourteenEveryPadding) {
+  for (Isa isa : isas())
+    for (std::int64_t k : {3, 5, 7})
+      for (std::int64_t s : {1, 2})
+        for (std::int64_t w : {7, 14, 28})
+          for (std::int64_t p : {std::int64_t{0}, k / 2, k - 1})
+            for (std::int64_t c : {16, 35})
+              if (w + 2 * p >= k)
+                DwTester().H(9).W(w).C(c).Kernel(k).Stride(s).Pad(p).Act(ir::Activation::ReLU6).test(isa);
+}
+
 }  // namespace
 }  // namespace convscope
