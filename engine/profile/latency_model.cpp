@@ -205,7 +205,7 @@ std::vector<std::string> shape_feature_names(StepKind kind) {
 /// LRU cache keeps the last free = bytes - traffic bytes written of a tensor of
 /// size S; reading it from the start, the S - free misses evict that tail
 /// oldest first, so max(0, 2 free - S) bytes hit (all of S when S <= free).
-double inputs_written_long_ago(const runtime::Schedule& s, std::size_t i, double bytes) {
+double inputs_missing_from_cache(const runtime::Schedule& s, std::size_t i, double bytes) {
   const runtime::ScheduledStep& st = s.steps[i];
   double out = 0;
   for (int v : st.in) {
@@ -456,7 +456,7 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       break;
   }
   if (streams_inputs(st.info.kind))
-    x.insert(x.end(), {inputs_written_long_ago(s, i, kL2FitBytes), inputs_written_long_ago(s, i, kL3FitBytes)});
+    x.insert(x.end(), {inputs_missing_from_cache(s, i, kL2FitBytes), inputs_missing_from_cache(s, i, kL3FitBytes)});
   if (runtime::step_kind_traits(st.info.kind).splits_pixels) {
     const double share = busiest_share(s, st);
     for (std::size_t j = 1; j < x.size(); ++j) x[j] *= share;
