@@ -254,17 +254,21 @@ struct Micro {
     if constexpr (kSeg) {
       // A in segments (an implicit im2col): a pointer stepped through each
       // segment, then moved to the next one.
+      // Each segment's depths run in a loop of the same shape as the plain one
+      // below: stepping the segment inside it cost GCC a register, and it
+      // spilled an accumulator (implicit 3x3 convolutions at 76 % of peak).
       const float* ak = a;
       std::int64_t left = m.seg_left;
       const std::int64_t* next = m.seg_next;
-      for (; k < m.kc; ++k, b += kNr) {
-        prefetch_next();
-        depth_step(ak, b);
-        ++ak;
-        if (--left == 0) {
-          ak = m.seg_base + *next++;
-          left = m.seg;
+      while (k < m.kc) {
+        const std::int64_t n = std::min(left, m.kc - k);
+        for (std::int64_t j = 0; j < n; ++j, b += kNr) {
+          prefetch_next();
+          depth_step(ak + j, b);
         }
+        k += n;
+        ak = m.seg_base + *next++;
+        left = m.seg;
       }
     }
     for (; k < m.kc; ++k, b += kNr) {
