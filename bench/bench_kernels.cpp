@@ -132,18 +132,20 @@ BENCHMARK(BM_GemmColdB)
     ->Iterations(100);  // the eviction is untimed, so a time-based count would run only a few
 BENCHMARK(BM_Gemm)->ArgNames({"H", "K", "N", "portable"})->Args({56, 128, 128, 1});  // the portable path, for the ratio
 
-void BM_Depthwise(benchmark::State& state) {
+/// pad: extra floats per input pixel (the runtime pads inputs of 256 * n channels, schedule.cpp).
+void depthwise(benchmark::State& state, std::int64_t pad_c) {
   const std::int64_t h = state.range(0), c = state.range(1), k = state.range(2), s = state.range(3);
   const auto& kt = state.range(4) ? kernels::kernels_for(kernels::Isa::Portable) : kernels::best_kernels();
+  const std::int64_t cs = c + pad_c;
   const std::int64_t pad = (k - 1) / 2, oh = (h + 2 * pad - k) / s + 1;
-  auto x = random_vec(static_cast<std::size_t>(h * h * c));
+  auto x = random_vec(static_cast<std::size_t>(h * h * cs));
   const auto w_chw = random_vec(static_cast<std::size_t>(k * k * c));
   std::vector<float> w(static_cast<std::size_t>(k * k * kernels::dw_weight_stride(c)));
   kernels::pack_depthwise(w_chw.data(), c, k * k, w.data());  // as the runtime does
   auto b = random_vec(static_cast<std::size_t>(c));
   std::vector<float> y(static_cast<std::size_t>(oh * oh * c));
   kernels::DwArgs d;
-  d.in = {x.data(), h, h, c, c};
+  d.in = {x.data(), h, h, c, cs};
   d.out = {y.data(), oh, oh, c, c};
   d.k = k;
   d.stride = s;
@@ -184,8 +186,16 @@ void depthwise_shapes(benchmark::internal::Benchmark* b) {
       ->Args({14, 672, 5, 2, 0});
 }
 
+void BM_Depthwise(benchmark::State& state) { depthwise(state, 0); }
 BENCHMARK(BM_Depthwise)->Apply(depthwise_shapes);
 BENCHMARK(BM_Depthwise)->ArgNames({"H", "C", "k", "s", "portable"})->Args({56, 144, 3, 1, 1});
+/// MobileNetV1's 512- and 1024-channel layers as its plan lays them out: the
+/// input one cache line wider per pixel. Not against the peers (their inputs are dense).
+void BM_DepthwisePadded(benchmark::State& state) { depthwise(state, state.range(5)); }
+BENCHMARK(BM_DepthwisePadded)
+    ->ArgNames({"H", "C", "k", "s", "portable", "pad"})
+    ->Args({14, 512, 3, 1, 0, 16})
+    ->Args({7, 1024, 3, 1, 0, 16});
 
 /// A stand-alone activation over MobileNetV2's 56x56x144 expanded tensor (in L2 on
 /// most server cores), in place, through the best table: the element-wise path of

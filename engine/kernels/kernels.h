@@ -73,7 +73,7 @@ struct PoolArgs {
 /// Revision of the kernels and of how plans use them. Bump it with any change
 /// that moves their speed: latency models calibrated before are then redone.
 inline constexpr int kKernelRevision =
-    21;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
+    22;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
          // transposes; 5: B prefetched in 1-2 row GEMM tiles; 6: row bands of at least 4 GEMM row tiles;
          // 7: every GEMM tile prefetches its share of B's next panel; 8: copies, CReLU, upsampling in the tables
          // and written in place into concats; 9: transposed convolutions as one GEMM per output phase;
@@ -86,7 +86,8 @@ inline constexpr int kKernelRevision =
          // half-width (AVX-512); 17: depthwise 3x3 in column order with its weights in registers (AVX-512);
          // 18: 5x5 and 7x7 depthwise in column order too; 19: their next channel vector's weights prefetched;
          // 20: column-order border tiles of rows of 7 and 14 skip their padded columns with no test;
-         // 21: implicit-im2col GEMM tiles walk each segment in a plain loop (no accumulator spilled)
+         // 21: implicit-im2col GEMM tiles walk each segment in a plain loop (no accumulator spilled);
+         // 22: a depthwise's output of 256 * n channels one cache line wider per pixel when read strided
 
 struct KernelTable {
   Isa isa = Isa::Portable;

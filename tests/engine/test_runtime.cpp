@@ -225,6 +225,28 @@ TEST(Plan, PaddedPointwiseInputsMatchReference) {
     for (int threads : {1, 2}) compare_with_reference(g, "separable on 6x7x1024", *kt, threads, 1e-4, op_by_op);
 }
 
+// A separable block on 512 channels: the depthwise writes its output (the
+// pointwise GEMM's input) one cache line wider per pixel, since a 2 KiB pixel
+// stride sends each channel vector's stores into two L1 sets; 520 channels
+// keep their dense stride.
+TEST(Plan, PaddedDepthwiseOutputsMatchReference) {
+  for (std::int64_t c : {512, 520}) {
+    ir::Graph g = testing::graph_for_kind("separable", {{"out", std::int64_t{24}}}, ir::Shape{9, 7, c});
+    g.settings.batch = 2;
+    runtime::PlanOptions op_by_op;
+    const auto sched = runtime::Schedule::build(g, cost::analyze(g), op_by_op);
+    ASSERT_TRUE(sched.has_value());
+    int padded = 0;
+    for (const auto& st : sched->steps)
+      if (st.info.kind == runtime::StepKind::Depthwise && sched->values[static_cast<std::size_t>(st.out)].pad_c > 0)
+        ++padded;
+    EXPECT_EQ(padded, c == 512 ? 1 : 0) << c << " channels";
+    for (const auto* kt : tables())
+      for (int threads : {1, 2})
+        compare_with_reference(g, "separable on 9x7x" + std::to_string(c), *kt, threads, 1e-4, op_by_op);
+  }
+}
+
 // GEMMs with too few rows for every thread to get four row tiles are split
 // by columns (a classifier, a 7 x 7 layer): same outputs as the reference.
 TEST(Plan, GemmsSplitByColumnsMatchReference) {
