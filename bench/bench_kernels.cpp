@@ -189,13 +189,15 @@ void depthwise_shapes(benchmark::internal::Benchmark* b) {
 void BM_Depthwise(benchmark::State& state) { depthwise(state, 0); }
 BENCHMARK(BM_Depthwise)->Apply(depthwise_shapes);
 BENCHMARK(BM_Depthwise)->ArgNames({"H", "C", "k", "s", "portable"})->Args({56, 144, 3, 1, 1});
-/// MobileNetV1's 512- and 1024-channel layers as its plan lays them out: the
-/// input one cache line wider per pixel. Not against the peers (their inputs are dense).
+/// MobileNetV1's 512-, 1024- and 128-channel layers as its plan lays them out:
+/// the input one cache line wider per pixel (schedule.cpp). Not against the
+/// peers (their inputs are dense).
 void BM_DepthwisePadded(benchmark::State& state) { depthwise(state, state.range(5)); }
 BENCHMARK(BM_DepthwisePadded)
     ->ArgNames({"H", "C", "k", "s", "portable", "pad"})
     ->Args({14, 512, 3, 1, 0, 16})
-    ->Args({7, 1024, 3, 1, 0, 16});
+    ->Args({7, 1024, 3, 1, 0, 16})
+    ->Args({56, 128, 3, 1, 0, 16});
 
 /// A stand-alone activation over MobileNetV2's 56x56x144 expanded tensor (in L2 on
 /// most server cores), in place, through the best table: the element-wise path of

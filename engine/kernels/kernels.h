@@ -87,7 +87,8 @@ inline constexpr int kKernelRevision =
          // 18: 5x5 and 7x7 depthwise in column order too; 19: their next channel vector's weights prefetched;
          // 20: column-order border tiles of rows of 7 and 14 skip their padded columns with no test;
          // 21: implicit-im2col GEMM tiles walk each segment in a plain loop (no accumulator spilled);
-         // 22: a depthwise's output of 256 * n channels one cache line wider per pixel when read strided
+         // 22: a depthwise's output of 256 * n channels one cache line wider per pixel when read strided, a stride-1
+         // depthwise's input too when its K rows crowd an L1 set (56 x 56 x 128)
 
 struct KernelTable {
   Isa isa = Isa::Portable;

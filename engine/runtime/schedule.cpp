@@ -32,6 +32,22 @@ const StepKindTraits& step_kind_traits(StepKind k) {
   return kTraits[static_cast<int>(k)];
 }
 
+namespace {
+
+/// Whether the K input rows (w pixels each, `lines` cache lines per pixel) a
+/// stride-1 depthwise keeps in L1 for one channel vector in column order
+/// (simd_impl.h) put more than 16 lines into one of its 64 sets: then they
+/// evict each other before the next output row reads them again.
+bool column_rows_crowd_l1(std::int64_t k, std::int64_t w, std::int64_t lines) {
+  int per_set[64] = {};
+  for (std::int64_t ky = 0; ky < k; ++ky)
+    for (std::int64_t x = 0; x < w; ++x)
+      if (++per_set[(ky * w + x) * lines % 64] > 16) return true;
+  return false;
+}
+
+}  // namespace
+
 Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a, const PlanOptions& options) {
   if (!a.complete()) return fail("", "the graph has problems; fix them before running it");
   Schedule p;
@@ -305,20 +321,22 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
   // vector's stores into one or two L1 sets: when its reader reads through a
   // pixel stride, the depthwise writes it one line wider too (bench_kernels
   // BM_DepthwisePadded, Zen 5: 7 x 7 x 1024 31-33 us into a 4 KiB stride, 9 us
-  // into a 4160-byte one).
-  auto pad = [&](int v, std::int64_t multiple) {
+  // into a 4160-byte one). And a stride-1 depthwise whose K input rows crowd
+  // L1 (column_rows_crowd_l1) reads them padded: 56 x 56 x 128 112 -> 80 us
+  // (no gain at stride 2 or for 112 x 112 x 32).
+  auto pad = [&](int v, bool crowded) {
     ScheduledValue& val = p.values[static_cast<std::size_t>(v)];
-    if (strided_writer(v) && readers_of[static_cast<std::size_t>(v)] == 1 && val.parent < 0 &&
-        val.shape.c % multiple == 0)
+    if (crowded && strided_writer(v) && readers_of[static_cast<std::size_t>(v)] == 1 && val.parent < 0)
       val.pad_c = kArenaAlignFloats;  // one cache line
   };
   for (const ScheduledStep& st : p.steps) {
-    const bool dw = st.info.kind == StepKind::Depthwise;
-    const bool pointwise = st.info.kind == StepKind::Gemm && st.op.kind == ir::OpKind::Conv;
-    if (dw || pointwise) pad(st.in[0], dw ? 256 : 1024);
-    if (!dw) continue;
+    const std::int64_t c = p.values[static_cast<std::size_t>(st.in[0])].shape.c;
+    if (st.info.kind == StepKind::Gemm && st.op.kind == ir::OpKind::Conv) pad(st.in[0], c % 1024 == 0);
+    if (st.info.kind != StepKind::Depthwise) continue;
+    const std::int64_t w = p.values[static_cast<std::size_t>(st.in[0])].shape.w;
+    pad(st.in[0], c % 256 == 0 || (st.op.stride == 1 && c % 16 == 0 && column_rows_crowd_l1(st.op.k_h, w, c / 16)));
     for (const ScheduledStep& q : p.steps)
-      if (std::count(q.in.begin(), q.in.end(), st.out) > 0 && reads_strided(q)) pad(st.out, 256);
+      if (std::count(q.in.begin(), q.in.end(), st.out) > 0 && reads_strided(q)) pad(st.out, c % 256 == 0);
   }
 
   // Liveness, then each value's place in the arena (memory_plan.h).

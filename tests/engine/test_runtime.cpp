@@ -207,6 +207,31 @@ TEST(Plan, PaddedDepthwiseInputsMatchReference) {
     }
 }
 
+// 128 expanded channels on rows of 56 pixels: at stride 1 a channel vector's
+// three input rows put 21 lines into each of 8 L1 sets, so the expand GEMM
+// writes them one cache line wider per pixel; at stride 2, or on rows of 28
+// (10.5 lines a set), the stride stays dense.
+TEST(Plan, CrowdedDepthwiseInputsArePaddedAndMatchReference) {
+  for (const auto& [width, stride, padded] : {std::tuple{56, 1, true}, {56, 2, false}, {28, 1, false}}) {
+    ir::Graph g = testing::graph_for_kind(
+        "inverted_residual",
+        {{"expansion", std::int64_t{4}}, {"stride", std::int64_t{stride}}, {"out", std::int64_t{32}}},
+        ir::Shape{5, width, 32});
+    const std::string what = "5x" + std::to_string(width) + "x128 stride " + std::to_string(stride);
+    runtime::PlanOptions op_by_op;
+    const auto sched = runtime::Schedule::build(g, cost::analyze(g), op_by_op);
+    ASSERT_TRUE(sched.has_value());
+    int depthwise = 0;
+    for (const auto& st : sched->steps) {
+      if (st.info.kind != runtime::StepKind::Depthwise) continue;
+      ++depthwise;
+      EXPECT_EQ(sched->values[static_cast<std::size_t>(st.in[0])].pad_c > 0, padded) << what;
+    }
+    EXPECT_EQ(depthwise, 1) << what;
+    for (const auto* kt : tables()) compare_with_reference(g, what, *kt, 2, 1e-4, op_by_op);
+  }
+}
+
 // A separable block on 1024 channels: the depthwise writes the pointwise
 // GEMM's input one cache line wider per pixel (4 KiB apart, the rows of a
 // GEMM tile would share one L1 set), and the GEMM reads it with that stride.
