@@ -132,7 +132,7 @@ BENCHMARK(BM_GemmColdB)
     ->Iterations(100);  // the eviction is untimed, so a time-based count would run only a few
 BENCHMARK(BM_Gemm)->ArgNames({"H", "K", "N", "portable"})->Args({56, 128, 128, 1});  // the portable path, for the ratio
 
-/// pad: extra floats per input pixel (the runtime pads inputs of 256 * n channels, schedule.cpp).
+/// pad_c: extra floats per input pixel (plans pad the inputs that would crowd L1, schedule.cpp).
 void depthwise(benchmark::State& state, std::int64_t pad_c) {
   const std::int64_t h = state.range(0), c = state.range(1), k = state.range(2), s = state.range(3);
   const auto& kt = state.range(4) ? kernels::kernels_for(kernels::Isa::Portable) : kernels::best_kernels();

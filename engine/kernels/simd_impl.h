@@ -252,11 +252,10 @@ struct Micro {
       for (std::int64_t l = 0; l < pf_per_step && pf_left > 0; ++l, --pf_left, pf += 16) __builtin_prefetch(pf, 0, 2);
     };
     if constexpr (kSeg) {
-      // A in segments (an implicit im2col): a pointer stepped through each
-      // segment, then moved to the next one.
-      // Each segment's depths run in a loop of the same shape as the plain one
-      // below: stepping the segment inside it cost GCC a register, and it
-      // spilled an accumulator (implicit 3x3 convolutions at 76 % of peak).
+      // A in segments (an implicit im2col): each segment's depths in a loop of
+      // the same shape as the plain one below, then on to the next segment
+      // (stepping the segment inside the depth loop cost GCC a register: it
+      // spilled an accumulator).
       const float* ak = a;
       std::int64_t left = m.seg_left;
       const std::int64_t* next = m.seg_next;
