@@ -324,6 +324,69 @@ BENCHMARK(BM_Shuffle)->ArgNames({"H", "C", "g", "table"})->ArgsProduct({{28}, {1
 BENCHMARK(BM_Shuffle)->ArgNames({"H", "C", "g", "table"})->ArgsProduct({{14}, {256}, {16}, {1, 0}});
 BENCHMARK(BM_Shuffle)->ArgNames({"H", "C", "g", "table"})->ArgsProduct({{28}, {116}, {2}, {1, 0}});
 
+/// Grouped 1x1 convolution {H, C_in, C_out, groups, narrow}: IGCV2-MobileNet's
+/// group convolutions, run as one GEMM per group over all pixels (narrow 0: what
+/// every table without narrow_groups runs) or by the table's narrow_groups
+/// (narrow 1), the peer in the same run.
+void BM_GroupedPointwise(benchmark::State& state) {
+  const std::int64_t m = state.range(0) * state.range(0), cin = state.range(1), cout = state.range(2);
+  const std::int64_t g = state.range(3), cin_g = cin / g, cout_g = cout / g;
+  const auto& kt = kernels::best_kernels();
+  const bool narrow = state.range(4) != 0;
+  if (narrow && !kernels::runs_narrow_groups(kt, g, cin_g, cout_g)) {
+    state.SkipWithError("this table has no narrow_groups for this shape");
+    return;
+  }
+  const auto x = random_vec(static_cast<std::size_t>(m * cin));
+  const auto w = random_vec(static_cast<std::size_t>(cout * cin_g));
+  const auto bias = random_vec(static_cast<std::size_t>(cout));
+  std::vector<float> y(static_cast<std::size_t>(m * cout));
+  std::vector<float> packed;
+  if (narrow) {
+    packed.resize(static_cast<std::size_t>(kernels::narrow_groups_size(kt, cin_g, cout)));
+    kernels::pack_narrow_groups(kt, w.data(), cin_g, cout_g, cout, packed.data());
+  } else {
+    const std::int64_t per = kernels::packed_b_size(kt, cout_g, cin_g);
+    packed.resize(static_cast<std::size_t>(per * g));
+    for (std::int64_t grp = 0; grp < g; ++grp)
+      kernels::pack_gemm_b(kt, w.data() + grp * cout_g * cin_g, cout_g, cin_g, packed.data() + grp * per);
+  }
+  const kernels::NarrowGroupArgs na{x.data(), cin,  y.data(),      cout,        cin_g,
+                                    cout_g,   cout, packed.data(), bias.data(), ir::Activation::ReLU};
+  for (auto _ : state) {
+    if (narrow) {
+      kt.narrow_groups(na, 0, m);
+    } else {
+      const std::int64_t per = kernels::packed_b_size(kt, cout_g, cin_g);
+      for (std::int64_t grp = 0; grp < g; ++grp) {
+        kernels::GemmArgs ga{m,
+                             cout_g,
+                             cin_g,
+                             x.data() + grp * cin_g,
+                             cin,
+                             packed.data() + grp * per,
+                             y.data() + grp * cout_g,
+                             cout,
+                             bias.data() + grp * cout_g,
+                             ir::Activation::ReLU};
+        kt.gemm(ga, 0, m);
+      }
+    }
+    benchmark::ClobberMemory();
+  }
+  state.SetLabel(narrow ? "narrow_groups" : "GEMM per group");
+  state.counters["FLOP/s"] =
+      benchmark::Counter(static_cast<double>(2 * m * cout * cin_g), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_GroupedPointwise)
+    ->ArgNames({"H", "Cin", "Cout", "g", "narrow"})
+    ->ArgsProduct({{112}, {32}, {32}, {4}, {0, 1}})    // igc1 group2: 8 -> 8 per group
+    ->ArgsProduct({{112}, {32}, {64}, {8}, {0, 1}})    // igc1 group3: 4 -> 8
+    ->ArgsProduct({{56}, {128}, {128}, {16}, {0, 1}})  // igc3 group3: 8 -> 8
+    ->ArgsProduct({{56}, {64}, {128}, {8}, {0, 1}})    // igc2 group3: 8 -> 16 (not narrow: GEMM only)
+    ->ArgsProduct({{28}, {64}, {64}, {16}, {0, 1}})    // 4 -> 4 (IGCV2 at width 0.5)
+    ->ArgsProduct({{28}, {96}, {96}, {16}, {0, 1}});   // 6 -> 6 (a two-source permute)
+
 }  // namespace
 
 #if defined(CONVSCOPE_HAVE_DNNL)

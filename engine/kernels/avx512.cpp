@@ -50,6 +50,12 @@ struct V {
         _mm256_fmadd_ps(_mm512_castps512_ps256(a), _mm512_castps512_ps256(b), _mm512_castps512_ps256(c)));
   }
 
+  /// Lane permutes (narrow_groups): lanes of x, or of lo:hi (32 lanes), by index.
+  using I = __m512i;
+  static I index(const float* p) { return _mm512_loadu_si512(p); }
+  static R permute(R x, I idx) { return _mm512_permutexvar_ps(idx, x); }
+  static R permute2(R lo, I idx, R hi) { return _mm512_permutex2var_ps(lo, idx, hi); }
+
   static R zero() { return _mm512_setzero_ps(); }
   static R set1(float v) { return _mm512_set1_ps(v); }
   static R loadu(const float* p) { return _mm512_loadu_ps(p); }

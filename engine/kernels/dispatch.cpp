@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "kernels/kernels.h"
@@ -35,6 +36,41 @@ void pack_gemm_b(const KernelTable& kt, const float* w, std::int64_t n, std::int
           const std::int64_t col = p * nr + j;
           *out++ = col < n ? w[col * k + k0 + kk] : 0.f;
         }
+  }
+}
+
+std::int64_t narrow_group_span(const KernelTable& kt, std::int64_t cin_g, std::int64_t cout_g, std::int64_t cout) {
+  std::int64_t span = 0;
+  for (std::int64_t c0 = 0; c0 < cout; c0 += kt.gemm_lanes) {
+    const std::int64_t c1 = std::min(cout, c0 + kt.gemm_lanes) - 1;
+    span = std::max(span, (c1 / cout_g - c0 / cout_g + 1) * cin_g);
+  }
+  return span;
+}
+
+bool runs_narrow_groups(const KernelTable& kt, std::int64_t groups, std::int64_t cin_g, std::int64_t cout_g) {
+  return kt.narrow_groups && groups > 1 && cin_g >= 1 && cin_g <= 8 && cout_g >= 1 && cout_g < kt.gemm_lanes &&
+         narrow_group_span(kt, cin_g, cout_g, groups * cout_g) <= 2 * kt.gemm_lanes;
+}
+
+std::int64_t narrow_groups_size(const KernelTable& kt, std::int64_t cin_g, std::int64_t cout) {
+  return (cout + kt.gemm_lanes - 1) / kt.gemm_lanes * 2 * cin_g * kt.gemm_lanes;
+}
+
+void pack_narrow_groups(const KernelTable& kt, const float* w, std::int64_t cin_g, std::int64_t cout_g,
+                        std::int64_t cout, float* out) {
+  const std::int64_t lanes = kt.gemm_lanes;
+  for (std::int64_t c0 = 0; c0 < cout; c0 += lanes) {
+    const std::int64_t in0 = c0 / cout_g * cin_g;  // the first input channel this vector reads
+    float* wv = out + c0 / lanes * 2 * cin_g * lanes;
+    float* iv = wv + cin_g * lanes;
+    for (std::int64_t j = 0; j < cin_g; ++j)
+      for (std::int64_t l = 0; l < lanes; ++l) {
+        const std::int64_t c = std::min(c0 + l, cout - 1);  // lanes past cout repeat the last channel's input
+        wv[j * lanes + l] = c0 + l < cout ? w[c * cin_g + j] : 0.f;
+        const auto idx = static_cast<std::int32_t>(c / cout_g * cin_g + j - in0);
+        std::memcpy(iv + j * lanes + l, &idx, sizeof idx);
+      }
   }
 }
 

@@ -62,6 +62,24 @@ struct DwArgs {
   std::int64_t y_begin = 0, y_end = 0;  ///< output rows to compute (for threads)
 };
 
+/// A grouped 1x1 convolution whose groups are narrower than a vector (IGCV2's
+/// 4 to 8 channels per group): y[p][c] = act(bias[c] + sum_j x[p][(c / cout_g) *
+/// cin_g + j] * w[c][j]). Each vector of output channels takes its groups'
+/// inputs by lane permutes of the (at most two) vectors of input channels they
+/// read: one permute and one FMA per lane-group input, where a GEMM per group
+/// would run a whole tile for a few columns and a few depths. Weights packed
+/// by pack_narrow_groups.
+struct NarrowGroupArgs {
+  const float* x = nullptr;
+  std::int64_t x_stride = 0;  ///< floats between pixels of the input
+  float* y = nullptr;
+  std::int64_t y_stride = 0;  ///< floats between pixels of the output
+  std::int64_t cin_g = 0, cout_g = 0, cout = 0;
+  const float* packed_w = nullptr;
+  const float* bias = nullptr;  ///< [cout]
+  ir::Activation act = ir::Activation::None;
+};
+
 /// Max or average pooling of one image (average over the window cells inside the input).
 struct PoolArgs {
   View in, out;
@@ -73,7 +91,7 @@ struct PoolArgs {
 /// Revision of the kernels and of how plans use them. Bump it with any change
 /// that moves their speed: latency models calibrated before are then redone.
 inline constexpr int kKernelRevision =
-    22;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
+    23;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
          // transposes; 5: B prefetched in 1-2 row GEMM tiles; 6: row bands of at least 4 GEMM row tiles;
          // 7: every GEMM tile prefetches its share of B's next panel; 8: copies, CReLU, upsampling in the tables
          // and written in place into concats; 9: transposed convolutions as one GEMM per output phase;
@@ -88,13 +106,17 @@ inline constexpr int kKernelRevision =
          // 20: column-order border tiles of rows of 7 and 14 skip their padded columns with no test;
          // 21: implicit-im2col GEMM tiles walk each segment in a plain loop (no accumulator spilled);
          // 22: a depthwise's output of 256 * n channels one cache line wider per pixel when read strided, a stride-1
-         // depthwise's input too when its K rows crowd an L1 set (56 x 56 x 128)
+         // depthwise's input too when its K rows crowd an L1 set (56 x 56 x 128); 23: grouped 1x1 convolutions of
+         // narrow groups by lane permutes (AVX-512)
 
 struct KernelTable {
   Isa isa = Isa::Portable;
   /// Rows [row_begin, row_end) of a GEMM (the caller splits rows across threads).
   void (*gemm)(const GemmArgs& args, std::int64_t row_begin, std::int64_t row_end) = nullptr;
   void (*depthwise)(const DwArgs& args) = nullptr;
+  /// Pixels [pixel_begin, pixel_end) of a grouped 1x1 convolution of narrow groups
+  /// (null where the table has none; runs_narrow_groups says when it applies).
+  void (*narrow_groups)(const NarrowGroupArgs& args, std::int64_t pixel_begin, std::int64_t pixel_end) = nullptr;
   /// y[i] = act(y[i]) over n floats.
   void (*activation)(float* y, std::int64_t n, ir::Activation act) = nullptr;
   /// y[i] = act(a[i] + b[i]).
@@ -143,6 +165,20 @@ struct KernelTable {
 /// layer's weights do). `out` must hold packed_b_size(kt, n, k) floats.
 std::int64_t packed_b_size(const KernelTable& kt, std::int64_t n, std::int64_t k);
 void pack_gemm_b(const KernelTable& kt, const float* w, std::int64_t n, std::int64_t k, float* out);
+
+/// Whether `kt` runs a 1x1 convolution of `groups` groups of cin_g -> cout_g
+/// channels with narrow_groups: groups narrower than a vector, at most 8 inputs
+/// per group (their weights stay in registers), and every output vector's
+/// groups reading at most two vectors of input channels.
+bool runs_narrow_groups(const KernelTable& kt, std::int64_t groups, std::int64_t cin_g, std::int64_t cout_g);
+/// Widest run of input channels one output vector reads (narrow_groups loads it in one or two vectors).
+std::int64_t narrow_group_span(const KernelTable& kt, std::int64_t cin_g, std::int64_t cout_g, std::int64_t cout);
+/// Packs grouped 1x1 weights W[cout][cin_g] for narrow_groups: per output vector v,
+/// cin_g vectors of weights (lane l: W[v * lanes + l][j], zero past cout), then
+/// cin_g vectors of lane indices into the vector's input span (int32 bits).
+std::int64_t narrow_groups_size(const KernelTable& kt, std::int64_t cin_g, std::int64_t cout);
+void pack_narrow_groups(const KernelTable& kt, const float* w, std::int64_t cin_g, std::int64_t cout_g,
+                        std::int64_t cout, float* out);
 
 /// Floats between two taps' rows of packed depthwise weights for c channels:
 /// c, padded by one cache line when c * 4 bytes is a multiple of 1 KiB (then

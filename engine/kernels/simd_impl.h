@@ -846,6 +846,100 @@ inline void blend4_simd(const float* const* p, const float* w, float* y, std::in
 }
 
 // ---------------------------------------------------------------------------
+// Grouped 1x1 convolutions of narrow groups (tables whose V has lane permutes)
+
+/// One pixel block's output vectors; CinG inputs per group, kTwo: a vector's
+/// groups read more than one vector of input channels (two-source permutes).
+template <class W, int CinG, bool kTwo, Activation A>
+void narrow_groups_run(const convscope::kernels::NarrowGroupArgs& a, std::int64_t p0, std::int64_t p1) {
+  // A block of pixels whose input lines stay in L1 while every output vector
+  // reads its share of them.
+  constexpr std::int64_t kBlock = 32;
+  for (std::int64_t pb = p0; pb < p1; pb += kBlock) {
+    const std::int64_t pe = std::min(p1, pb + kBlock);
+    for (std::int64_t c0 = 0; c0 < a.cout; c0 += L) {
+      const std::int64_t last = std::min(a.cout, c0 + L) - 1, in0 = c0 / a.cout_g * a.cin_g;
+      const std::int64_t span = (last / a.cout_g - c0 / a.cout_g + 1) * a.cin_g;
+      using Mask = typename W::M;
+      const Mask all = static_cast<Mask>(~0u);  // every lane (W has permutes: AVX-512 and its mask registers)
+      const Mask m_lo = span >= L ? all : W::tail_mask(span);
+      const Mask m_hi = !kTwo || span <= L ? Mask(0) : (span >= 2 * L ? all : W::tail_mask(span - L));
+      const Mask m_out = last - c0 + 1 == L ? all : W::tail_mask(last - c0 + 1);
+      const float* wv = a.packed_w + c0 / L * 2 * CinG * L;
+      R w[CinG];
+      typename W::I idx[CinG];
+      for (int j = 0; j < CinG; ++j) {
+        w[j] = W::loadu(wv + j * L);
+        idx[j] = W::index(wv + (CinG + j) * L);
+      }
+      const R b = a.bias ? W::load_mask(a.bias + c0, m_out) : W::zero();
+      const float* x = a.x + in0;
+      float* y = a.y + c0;
+      for (std::int64_t p = pb; p < pe; ++p) {
+        const float* xp = x + p * a.x_stride;
+        const R lo = W::load_mask(xp, m_lo);
+        R acc = b;
+        if constexpr (kTwo) {
+          const R hi = W::load_mask(xp + L, m_hi);
+          for (int j = 0; j < CinG; ++j) acc = W::fmadd(W::permute2(lo, idx[j], hi), w[j], acc);
+        } else {
+          for (int j = 0; j < CinG; ++j) acc = W::fmadd(W::permute(lo, idx[j]), w[j], acc);
+        }
+        W::store_mask(y + p * a.y_stride, m_out, vector_act(acc, A));
+      }
+    }
+  }
+}
+
+template <class W, int CinG, bool kTwo>
+void narrow_groups_act(const convscope::kernels::NarrowGroupArgs& a, std::int64_t p0, std::int64_t p1) {
+  switch (a.act) {
+    case Activation::None:
+      return narrow_groups_run<W, CinG, kTwo, Activation::None>(a, p0, p1);
+    case Activation::ReLU:
+      return narrow_groups_run<W, CinG, kTwo, Activation::ReLU>(a, p0, p1);
+    case Activation::ReLU6:
+      return narrow_groups_run<W, CinG, kTwo, Activation::ReLU6>(a, p0, p1);
+    case Activation::HSigmoid:
+      return narrow_groups_run<W, CinG, kTwo, Activation::HSigmoid>(a, p0, p1);
+    case Activation::HSwish:
+      return narrow_groups_run<W, CinG, kTwo, Activation::HSwish>(a, p0, p1);
+    case Activation::Sigmoid:
+      return narrow_groups_run<W, CinG, kTwo, Activation::Sigmoid>(a, p0, p1);
+    case Activation::Swish:
+      return narrow_groups_run<W, CinG, kTwo, Activation::Swish>(a, p0, p1);
+  }
+}
+
+template <class W>
+void narrow_groups(const convscope::kernels::NarrowGroupArgs& a, std::int64_t p0, std::int64_t p1) {
+  using Fn = void (*)(const convscope::kernels::NarrowGroupArgs&, std::int64_t, std::int64_t);
+  static constexpr Fn kOne[8] = {narrow_groups_act<W, 1, false>, narrow_groups_act<W, 2, false>,
+                                 narrow_groups_act<W, 3, false>, narrow_groups_act<W, 4, false>,
+                                 narrow_groups_act<W, 5, false>, narrow_groups_act<W, 6, false>,
+                                 narrow_groups_act<W, 7, false>, narrow_groups_act<W, 8, false>};
+  static constexpr Fn kTwo[8] = {narrow_groups_act<W, 1, true>, narrow_groups_act<W, 2, true>,
+                                 narrow_groups_act<W, 3, true>, narrow_groups_act<W, 4, true>,
+                                 narrow_groups_act<W, 5, true>, narrow_groups_act<W, 6, true>,
+                                 narrow_groups_act<W, 7, true>, narrow_groups_act<W, 8, true>};
+  // The widest vector's span decides (the others load masked).
+  std::int64_t span = 0;
+  for (std::int64_t c0 = 0; c0 < a.cout; c0 += L)
+    span = std::max(span, ((std::min(a.cout, c0 + L) - 1) / a.cout_g - c0 / a.cout_g + 1) * a.cin_g);
+  (span > L ? kTwo : kOne)[a.cin_g - 1](a, p0, p1);
+}
+
+/// narrow_groups where V has lane permutes, else none (the GEMM per group runs).
+template <class W = V>
+auto narrow_groups_fn() {
+  using Fn = void (*)(const convscope::kernels::NarrowGroupArgs&, std::int64_t, std::int64_t);
+  if constexpr (requires { typename W::I; })
+    return static_cast<Fn>(narrow_groups<W>);
+  else
+    return static_cast<Fn>(nullptr);
+}
+
+// ---------------------------------------------------------------------------
 // Calibration
 
 /// kFmaChains independent FMA chains: enough to cover the FMA latency on every
@@ -871,6 +965,7 @@ inline KernelTable make_table(convscope::kernels::Isa isa) {
   return KernelTable{.isa = isa,
                      .gemm = gemm,
                      .depthwise = depthwise,
+                     .narrow_groups = narrow_groups_fn(),
                      .activation = activation_simd,
                      .add = add_simd,
                      .scale_shift = scale_shift_loop,

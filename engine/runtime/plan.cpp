@@ -163,6 +163,11 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
       case StepKind::ConvIm2col: {
         fold_into(s.op, cin, ow, op_w(s.bn), folded, s.bias);
         const std::int64_t g = s.op.kind == ir::OpKind::FullyConnected ? 1 : s.op.groups, cout_g = out_c / g;
+        if (s.narrow_groups) {
+          s.w.resize(static_cast<std::size_t>(kernels::narrow_groups_size(kt, s.k_gemm, out_c)));
+          kernels::pack_narrow_groups(kt, folded.data(), s.k_gemm, cout_g, out_c, s.w.data());
+          break;
+        }
         const std::int64_t per = kernels::packed_b_size(kt, cout_g, s.k_gemm);
         s.w.resize(static_cast<std::size_t>(per * g));
         for (std::int64_t grp = 0; grp < g; ++grp)

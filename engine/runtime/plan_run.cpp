@@ -112,6 +112,12 @@ void Plan::Impl::run_step(const Step& s) {
       const bool fc = s.op.kind == ir::OpKind::FullyConnected;
       const std::int64_t m = fc ? batch : batch * in.h * in.w;
       const std::int64_t g = fc ? 1 : s.op.groups, cout_g = s.op.out_c / g;
+      if (s.narrow_groups) {
+        const kernels::NarrowGroupArgs na{ptr(s.in[0]), stride(s.in[0]), y,          stride(s.out), s.k_gemm,
+                                          cout_g,       s.op.out_c,      s.w.data(), s.bias.data(), s.act};
+        split_pixels(s, m, [&](std::int64_t p0, std::int64_t p1) { kt->narrow_groups(na, p0, p1); });
+        return;
+      }
       const std::int64_t per = kernels::packed_b_size(*kt, cout_g, s.k_gemm);
       // Group grp reads its input channels in place (row stride = all channels, or the padded stride).
       auto group = [&](std::int64_t grp) {

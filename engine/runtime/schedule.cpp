@@ -155,7 +155,9 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
         } else {
           s.info.kind = pointwise ? StepKind::Gemm : StepKind::ConvIm2col;
           s.k_gemm = kk * cin_g;
-          s.weight_floats = kernels::packed_b_size(kt, cout_g, s.k_gemm) * g;
+          s.narrow_groups = pointwise && kernels::runs_narrow_groups(kt, g, cin_g, cout_g);
+          s.weight_floats = s.narrow_groups ? kernels::narrow_groups_size(kt, cin_g, out_c)
+                                            : kernels::packed_b_size(kt, cout_g, s.k_gemm) * g;
         }
         break;
       }

@@ -218,6 +218,7 @@ struct ScheduledStep {
   int out = -1;
   int bn = -1;                     ///< analysis op of a batch norm folded into this convolution
   std::int64_t k_gemm = 0;         ///< GEMM depth per group
+  bool narrow_groups = false;      ///< a grouped 1x1 convolution run by the table's narrow_groups
   std::int64_t weight_floats = 0;  ///< packed weights, biases, scales
   std::optional<BottleneckShape> bottleneck;
 };

@@ -653,5 +653,66 @@ TEST(Depthwise, RowsOfSevenAndFourteenEveryPadding) {
                 DwTester().H(9).W(w).C(c).Kernel(k).Stride(s).Pad(p).Act(ir::Activation::ReLU6).test(isa);
 }
 
+// Grouped 1x1 convolutions of narrow groups (narrow_groups): every group width
+// the tables take (1 to 8 inputs, outputs below the vector, groups straddling
+// vectors, one- and two-vector input spans), a channel tail, pixel ranges as
+// threads split them, padded pixel strides on both sides (the padding must stay
+// NaN: nothing written past the output channels) and every activation.
+TEST(NarrowGroups, EveryGroupWidthEveryTable) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  int tested = 0;
+  for (Isa isa : isas()) {
+    const kernels::KernelTable& kt = kernels::kernels_for(isa);
+    if (!kt.narrow_groups) {
+      std::printf("narrow_groups: the %s table has none (it runs grouped 1x1 convolutions as GEMMs)\n",
+                  std::string(kernels::isa_short_name(isa)).c_str());
+      continue;
+    }
+    for (std::int64_t cin_g = 1; cin_g <= 9; ++cin_g)
+      for (std::int64_t cout_g : {1, 2, 3, 4, 5, 6, 8, 12, 15, 16})
+        for (std::int64_t groups : {2, 3, 5, 8, 16}) {
+          const bool narrow = kernels::runs_narrow_groups(kt, groups, cin_g, cout_g);
+          const std::int64_t span = kernels::narrow_group_span(kt, cin_g, cout_g, groups * cout_g);
+          ASSERT_EQ(narrow, cin_g <= 8 && cout_g < kt.gemm_lanes && span <= 2 * kt.gemm_lanes)
+              << "cin_g " << cin_g << " cout_g " << cout_g << " groups " << groups;
+          if (!narrow) continue;
+          const std::int64_t cin = groups * cin_g, cout = groups * cout_g, pixels = 13, xs = cin + 3, ys = cout + 5;
+          const auto act = static_cast<ir::Activation>(tested % (static_cast<int>(ir::Activation::Swish) + 1));
+          std::mt19937 rng(static_cast<unsigned>(cin_g * 1000 + cout_g * 10 + groups));
+          const auto x = random_vec(static_cast<std::size_t>(pixels * xs), rng);
+          const auto w = random_vec(static_cast<std::size_t>(cout * cin_g), rng);
+          const auto bias = random_vec(static_cast<std::size_t>(cout), rng);
+          std::vector<float> packed(static_cast<std::size_t>(kernels::narrow_groups_size(kt, cin_g, cout)));
+          kernels::pack_narrow_groups(kt, w.data(), cin_g, cout_g, cout, packed.data());
+          std::vector<float> y(static_cast<std::size_t>(pixels * ys), nan);
+          const kernels::NarrowGroupArgs a{x.data(), xs,   y.data(),      ys,          cin_g,
+                                           cout_g,   cout, packed.data(), bias.data(), act};
+          kt.narrow_groups(a, 0, 6);  // two threads' shares
+          kt.narrow_groups(a, 6, pixels);
+          std::ostringstream what;
+          what << kernels::isa_name(isa) << " narrow_groups cin_g=" << cin_g << " cout_g=" << cout_g
+               << " groups=" << groups << " act=" << static_cast<int>(act);
+          for (std::int64_t p = 0; p < pixels; ++p)
+            for (std::int64_t c = 0; c < ys; ++c) {
+              const float got = y[static_cast<std::size_t>(p * ys + c)];
+              if (c >= cout) {
+                ASSERT_TRUE(std::isnan(got)) << what.str() << ": wrote the padding, pixel " << p << " channel " << c;
+                continue;
+              }
+              double sum = bias[static_cast<std::size_t>(c)];
+              for (std::int64_t j = 0; j < cin_g; ++j)
+                sum += static_cast<double>(x[static_cast<std::size_t>(p * xs + c / cout_g * cin_g + j)]) *
+                       w[static_cast<std::size_t>(c * cin_g + j)];
+              const double want = kernels::activate(static_cast<float>(sum), act);
+              ASSERT_NEAR(got, want, 1e-5 * std::max(1.0, std::fabs(want)))
+                  << what.str() << " pixel " << p << " channel " << c;
+            }
+          ++tested;
+        }
+  }
+  if (tested == 0) GTEST_SKIP() << "no table of this CPU has narrow_groups";
+  EXPECT_GT(tested, 40);
+}
+
 }  // namespace
 }  // namespace convscope

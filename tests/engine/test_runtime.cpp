@@ -652,5 +652,37 @@ TEST(Plan, EveryStridedWriterMatchesReferenceInsideAConcat) {
   }
 }
 
+// Grouped 1x1 convolutions of narrow groups (the table's narrow_groups where it
+// has one): reading half of a split in place (a pixel stride twice their input
+// channels) and writing into a concat in place, batch 2, at 1 and 2 threads.
+TEST(Plan, NarrowGroupsMatchReference) {
+  for (const auto& [groups, out] : std::vector<std::pair<int, int>>{{4, 32}, {8, 64}, {6, 18}, {4, 16}}) {
+    const std::string text = R"({"format": "convscope-graph", "version": 1, "name": "t",
+      "settings": {"batch": 2},
+      "blocks": [
+        {"id": "input", "kind": "input", "height": 9, "width": 11, "channels": 48},
+        {"id": "half", "kind": "split", "inputs": ["input"], "parts": 2, "index": 1},
+        {"id": "g", "kind": "conv", "inputs": ["half"], "kernel": 1, "groups": )" +
+                             std::to_string(groups) + R"(, "out": )" + std::to_string(out) +
+                             R"(, "activation": "relu6"},
+        {"id": "s", "kind": "conv", "inputs": ["input"], "out": 8, "kernel": 1},
+        {"id": "cat", "kind": "concat", "inputs": ["g", "s"]},
+        {"id": "o", "kind": "conv", "inputs": ["cat"], "out": 5, "kernel": 1}]})";
+    auto g = io::graph_from_json(text);
+    const std::string what = "24 -> " + std::to_string(out) + " in " + std::to_string(groups) + " groups";
+    ASSERT_TRUE(g.has_value()) << what << ": " << format_diagnostics(g.error());
+    for (const auto* kt : tables()) {
+      for (int threads : {1, 2}) compare_with_reference(*g, what, *kt, threads);
+      runtime::PlanOptions o;
+      o.kernels = kt;
+      const auto sched = runtime::Schedule::build(*g, cost::analyze(*g), o);
+      ASSERT_TRUE(sched.has_value()) << what;
+      const auto narrow = std::count_if(sched->steps.begin(), sched->steps.end(),
+                                        [](const runtime::ScheduledStep& st) { return st.narrow_groups; });
+      EXPECT_EQ(narrow, kt->narrow_groups ? 1 : 0) << what << " on " << kernels::isa_name(kt->isa);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace convscope
