@@ -123,7 +123,8 @@ std::vector<std::string> kind_feature_names(StepKind kind) {
               "one row tile (network beyond L2)",
               "weights of one row tile (network 1 -> 4 MiB)",
               "weights of one row tile (network 4 -> 16 MiB)",
-              "weights of one row tile (network 16 -> 64 MiB)"};
+              "weights of one row tile (network 16 -> 64 MiB)",
+              "pixels*vectors*cin_g (narrow groups: a permute and an FMA each)"};
     case StepKind::ConvIm2col:
       return {"fixed",         "m*n*k (whole panels)",     "m*n*k (narrow last panel)",
               "weight passes", "gathered pixels*k",        "output elements",
@@ -311,12 +312,18 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       // them out of the caches it waits for every line.
       const bool one_tile = m <= static_cast<double>(kt.gemm_mr);
       const double wt = static_cast<double>(st.weight_floats);
-      x.insert(x.end(), {g, g * w.fma, g * w.fma_narrow, g * w.b_passes, g * m * nn, g * m * k,
-                         b_beyond_l2 ? g * w.b_passes : 0.0, exp_based(st.act) ? g * m * nn : 0.0,
+      // Narrow groups run no GEMM tiles: one permute and one FMA per input of a
+      // group, per pixel and vector of output channels.
+      const double nw = st.narrow_groups ? 0.0 : 1.0;
+      const double narrow =
+          st.narrow_groups ? m * std::ceil(static_cast<double>(st.op.out_c) / static_cast<double>(kt.gemm_lanes)) * k
+                           : 0.0;
+      x.insert(x.end(), {nw * g, nw * g * w.fma, nw * g * w.fma_narrow, nw * g * w.b_passes, g * m * nn, g * m * k,
+                         b_beyond_l2 ? nw * g * w.b_passes : 0.0, exp_based(st.act) ? g * m * nn : 0.0,
                          one_tile && footprint > kL2FitBytes ? 1.0 : 0.0,
                          one_tile ? wt * ramp(footprint, kL2FitBytes, kSharedL3FitBytes) : 0.0,
                          one_tile ? wt * ramp(footprint, kSharedL3FitBytes, kL3FitBytes) : 0.0,
-                         one_tile ? wt * ramp(footprint, kL3FitBytes, 4 * kL3FitBytes) : 0.0});
+                         one_tile ? wt * ramp(footprint, kL3FitBytes, 4 * kL3FitBytes) : 0.0, narrow});
       break;
     }
     case StepKind::ConvIm2col: {

@@ -445,6 +445,42 @@ TEST(LatencyModel, DepthwiseRowPassesFollowTheTablesOrder) {
       }
 }
 
+// A grouped 1x1 convolution that the table runs by narrow_groups pays per
+// permute (pixels x output vectors x inputs per group), not per GEMM tile; one
+// of wider groups, or on a table without narrow_groups, the other way round.
+TEST(LatencyModel, NarrowGroupsPayPerPermuteNotPerTile) {
+  const auto names = profile::feature_names(StepKind::Gemm, true);
+  auto at = [&](const std::string& n) {
+    return static_cast<std::size_t>(std::find(names.begin(), names.end(), n) - names.begin());
+  };
+  const std::size_t narrow = at("pixels*vectors*cin_g (narrow groups: a permute and an FMA each)");
+  const std::size_t tiles = at("m*n*k (whole panels)"), thin = at("m*n*k (narrow last panel)");
+  const std::size_t passes = at("weight passes"), out = at("m*n (output)");
+  ASSERT_LT(narrow, names.size());
+  ASSERT_LT(std::max({tiles, thin, passes, out}), names.size());
+  for (const kernels::Isa isa : kernels::available_isas())
+    for (const std::int64_t groups : {8, 2}) {  // 32 -> 64: 4 -> 8 per group (narrow), 16 -> 32 (a GEMM)
+      const ir::Graph g =
+          testing::graph_for_kind("conv", {{"kernel", 1}, {"out", 64}, {"groups", groups}}, ir::Shape{14, 14, 32});
+      runtime::PlanOptions o;
+      o.kernels = &kernels::kernels_for(isa);
+      auto s = runtime::Schedule::build(g, cost::analyze(g), o);
+      ASSERT_TRUE(s.has_value());
+      std::size_t i = 0;
+      while (s->steps[i].info.kind != StepKind::Gemm) ++i;
+      const bool runs_narrow = o.kernels->narrow_groups != nullptr && groups == 8;
+      ASSERT_EQ(s->steps[i].narrow_groups, runs_narrow) << kernels::isa_name(isa) << " groups " << groups;
+      const auto f = profile::step_features(*s, i);
+      const std::string what = std::string(kernels::isa_name(isa)) + " groups " + std::to_string(groups);
+      EXPECT_DOUBLE_EQ(f.x[narrow],
+                       runs_narrow ? 14.0 * 14 * static_cast<double>(64 / o.kernels->gemm_lanes * (32 / groups)) : 0.0)
+          << what;
+      EXPECT_EQ(f.x[tiles] + f.x[thin] > 0, !runs_narrow) << what;
+      EXPECT_EQ(f.x[passes] > 0, !runs_narrow) << what;
+      EXPECT_DOUBLE_EQ(f.x[out], 14.0 * 14 * 64) << what;
+    }
+}
+
 TEST(FusionChoice, ParsesWhatUsersType) {
   EXPECT_EQ(profile::parse_fusion("auto")->mode, profile::FusionSetting::Mode::Auto);
   EXPECT_EQ(profile::parse_fusion("off")->mode, profile::FusionSetting::Mode::Off);
