@@ -35,6 +35,17 @@ struct V {
   static R loadu_half(const float* p) { return loadu(p); }
   static R fmadd_half(R a, R b, R c) { return fmadd(a, b, c); }
 
+  /// Lane permutes (narrow_groups): lanes of x, or of lo:hi (16 lanes) by index:
+  /// both halves permuted, then each lane taken from the half its index's bit 3 names.
+  using I = __m256i;
+  static I index(const float* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static R permute(R x, I idx) { return _mm256_permutevar8x32_ps(x, idx); }
+  static R permute2(R lo, I idx, R hi) {
+    const __m256 from_hi = _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28));  // bit 3 into the sign bit
+    return _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, idx), _mm256_permutevar8x32_ps(hi, idx), from_hi);
+  }
+  static M full_mask() { return _mm256_set1_epi32(-1); }
+
   static R zero() { return _mm256_setzero_ps(); }
   static R set1(float v) { return _mm256_set1_ps(v); }
   static R loadu(const float* p) { return _mm256_loadu_ps(p); }

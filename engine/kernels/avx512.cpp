@@ -55,6 +55,7 @@ struct V {
   static I index(const float* p) { return _mm512_loadu_si512(p); }
   static R permute(R x, I idx) { return _mm512_permutexvar_ps(idx, x); }
   static R permute2(R lo, I idx, R hi) { return _mm512_permutex2var_ps(lo, idx, hi); }
+  static M full_mask() { return static_cast<M>(0xffff); }
 
   static R zero() { return _mm512_setzero_ps(); }
   static R set1(float v) { return _mm512_set1_ps(v); }

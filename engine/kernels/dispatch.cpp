@@ -49,7 +49,7 @@ std::int64_t narrow_group_span(const KernelTable& kt, std::int64_t cin_g, std::i
 }
 
 bool runs_narrow_groups(const KernelTable& kt, std::int64_t groups, std::int64_t cin_g, std::int64_t cout_g) {
-  return kt.narrow_groups && groups > 1 && cin_g >= 1 && cin_g <= 8 && cout_g >= 1 && cout_g < kt.gemm_lanes &&
+  return kt.narrow_groups && groups > 1 && cin_g >= 1 && cin_g <= 8 && cout_g >= 1 && cout_g <= kt.gemm_lanes &&
          narrow_group_span(kt, cin_g, cout_g, groups * cout_g) <= 2 * kt.gemm_lanes;
 }
 

@@ -62,7 +62,7 @@ struct DwArgs {
   std::int64_t y_begin = 0, y_end = 0;  ///< output rows to compute (for threads)
 };
 
-/// A grouped 1x1 convolution whose groups are narrower than a vector (IGCV2's
+/// A grouped 1x1 convolution whose groups are at most a vector wide (IGCV2's
 /// 4 to 8 channels per group): y[p][c] = act(bias[c] + sum_j x[p][(c / cout_g) *
 /// cin_g + j] * w[c][j]). Each vector of output channels takes its groups'
 /// inputs by lane permutes of the (at most two) vectors of input channels they
@@ -91,7 +91,7 @@ struct PoolArgs {
 /// Revision of the kernels and of how plans use them. Bump it with any change
 /// that moves their speed: latency models calibrated before are then redone.
 inline constexpr int kKernelRevision =
-    23;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
+    24;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
          // transposes; 5: B prefetched in 1-2 row GEMM tiles; 6: row bands of at least 4 GEMM row tiles;
          // 7: every GEMM tile prefetches its share of B's next panel; 8: copies, CReLU, upsampling in the tables
          // and written in place into concats; 9: transposed convolutions as one GEMM per output phase;
@@ -107,7 +107,7 @@ inline constexpr int kKernelRevision =
          // 21: implicit-im2col GEMM tiles walk each segment in a plain loop (no accumulator spilled);
          // 22: a depthwise's output of 256 * n channels one cache line wider per pixel when read strided, a stride-1
          // depthwise's input too when its K rows crowd an L1 set (56 x 56 x 128); 23: grouped 1x1 convolutions of
-         // narrow groups by lane permutes (AVX-512)
+         // narrow groups by lane permutes (AVX-512); 24: also on AVX2, and for groups of a whole vector
 
 struct KernelTable {
   Isa isa = Isa::Portable;
@@ -167,7 +167,7 @@ std::int64_t packed_b_size(const KernelTable& kt, std::int64_t n, std::int64_t k
 void pack_gemm_b(const KernelTable& kt, const float* w, std::int64_t n, std::int64_t k, float* out);
 
 /// Whether `kt` runs a 1x1 convolution of `groups` groups of cin_g -> cout_g
-/// channels with narrow_groups: groups narrower than a vector, at most 8 inputs
+/// channels with narrow_groups: groups of at most a vector, at most 8 inputs
 /// per group (their weights stay in registers), and every output vector's
 /// groups reading at most two vectors of input channels.
 bool runs_narrow_groups(const KernelTable& kt, std::int64_t groups, std::int64_t cin_g, std::int64_t cout_g);

@@ -846,7 +846,7 @@ inline void blend4_simd(const float* const* p, const float* w, float* y, std::in
 }
 
 // ---------------------------------------------------------------------------
-// Grouped 1x1 convolutions of narrow groups (tables whose V has lane permutes)
+// Grouped 1x1 convolutions of narrow groups (tables whose V has lane permutes: AVX-512, AVX2)
 
 /// One pixel block's output vectors; CinG inputs per group, kTwo: a vector's
 /// groups read more than one vector of input channels (two-source permutes).
@@ -861,10 +861,11 @@ void narrow_groups_run(const convscope::kernels::NarrowGroupArgs& a, std::int64_
       const std::int64_t last = std::min(a.cout, c0 + L) - 1, in0 = c0 / a.cout_g * a.cin_g;
       const std::int64_t span = (last / a.cout_g - c0 / a.cout_g + 1) * a.cin_g;
       using Mask = typename W::M;
-      const Mask all = static_cast<Mask>(~0u);  // every lane (W has permutes: AVX-512 and its mask registers)
-      const Mask m_lo = span >= L ? all : W::tail_mask(span);
-      const Mask m_hi = !kTwo || span <= L ? Mask(0) : (span >= 2 * L ? all : W::tail_mask(span - L));
-      const Mask m_out = last - c0 + 1 == L ? all : W::tail_mask(last - c0 + 1);
+      const Mask m_lo = span >= L ? W::full_mask() : W::tail_mask(span);
+      const Mask m_hi =
+          !kTwo || span <= L ? W::tail_mask(0) : (span >= 2 * L ? W::full_mask() : W::tail_mask(span - L));
+      const bool whole = last - c0 + 1 == L;  // AVX2's masked stores are slow: whole vectors store plainly
+      const Mask m_out = whole ? W::full_mask() : W::tail_mask(last - c0 + 1);
       const float* wv = a.packed_w + c0 / L * 2 * CinG * L;
       R w[CinG];
       typename W::I idx[CinG];
@@ -885,7 +886,10 @@ void narrow_groups_run(const convscope::kernels::NarrowGroupArgs& a, std::int64_
         } else {
           for (int j = 0; j < CinG; ++j) acc = W::fmadd(W::permute(lo, idx[j]), w[j], acc);
         }
-        W::store_mask(y + p * a.y_stride, m_out, vector_act(acc, A));
+        if (whole)
+          W::storeu(y + p * a.y_stride, vector_act(acc, A));
+        else
+          W::store_mask(y + p * a.y_stride, m_out, vector_act(acc, A));
       }
     }
   }

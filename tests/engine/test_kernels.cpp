@@ -654,7 +654,7 @@ TEST(Depthwise, RowsOfSevenAndFourteenEveryPadding) {
 }
 
 // Grouped 1x1 convolutions of narrow groups (narrow_groups): every group width
-// the tables take (1 to 8 inputs, outputs below the vector, groups straddling
+// the tables take (1 to 8 inputs, outputs up to a vector, groups straddling
 // vectors, one- and two-vector input spans), a channel tail, pixel ranges as
 // threads split them, padded pixel strides on both sides (the padding must stay
 // NaN: nothing written past the output channels) and every activation.
@@ -673,7 +673,7 @@ TEST(NarrowGroups, EveryGroupWidthEveryTable) {
         for (std::int64_t groups : {2, 3, 5, 8, 16}) {
           const bool narrow = kernels::runs_narrow_groups(kt, groups, cin_g, cout_g);
           const std::int64_t span = kernels::narrow_group_span(kt, cin_g, cout_g, groups * cout_g);
-          ASSERT_EQ(narrow, cin_g <= 8 && cout_g < kt.gemm_lanes && span <= 2 * kt.gemm_lanes)
+          ASSERT_EQ(narrow, cin_g <= 8 && cout_g <= kt.gemm_lanes && span <= 2 * kt.gemm_lanes)
               << "cin_g " << cin_g << " cout_g " << cout_g << " groups " << groups;
           if (!narrow) continue;
           const std::int64_t cin = groups * cin_g, cout = groups * cout_g, pixels = 13, xs = cin + 3, ys = cout + 5;
