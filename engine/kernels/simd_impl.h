@@ -915,22 +915,23 @@ void narrow_groups_act(const convscope::kernels::NarrowGroupArgs& a, std::int64_
   }
 }
 
+template <class W, bool kTwo>
+void narrow_groups_cin(const convscope::kernels::NarrowGroupArgs& a, std::int64_t p0, std::int64_t p1) {
+  using Fn = void (*)(const convscope::kernels::NarrowGroupArgs&, std::int64_t, std::int64_t);
+  static constexpr Fn kFns[8] = {narrow_groups_act<W, 1, kTwo>, narrow_groups_act<W, 2, kTwo>,
+                                 narrow_groups_act<W, 3, kTwo>, narrow_groups_act<W, 4, kTwo>,
+                                 narrow_groups_act<W, 5, kTwo>, narrow_groups_act<W, 6, kTwo>,
+                                 narrow_groups_act<W, 7, kTwo>, narrow_groups_act<W, 8, kTwo>};
+  kFns[a.cin_g - 1](a, p0, p1);
+}
+
 template <class W>
 void narrow_groups(const convscope::kernels::NarrowGroupArgs& a, std::int64_t p0, std::int64_t p1) {
-  using Fn = void (*)(const convscope::kernels::NarrowGroupArgs&, std::int64_t, std::int64_t);
-  static constexpr Fn kOne[8] = {narrow_groups_act<W, 1, false>, narrow_groups_act<W, 2, false>,
-                                 narrow_groups_act<W, 3, false>, narrow_groups_act<W, 4, false>,
-                                 narrow_groups_act<W, 5, false>, narrow_groups_act<W, 6, false>,
-                                 narrow_groups_act<W, 7, false>, narrow_groups_act<W, 8, false>};
-  static constexpr Fn kTwo[8] = {narrow_groups_act<W, 1, true>, narrow_groups_act<W, 2, true>,
-                                 narrow_groups_act<W, 3, true>, narrow_groups_act<W, 4, true>,
-                                 narrow_groups_act<W, 5, true>, narrow_groups_act<W, 6, true>,
-                                 narrow_groups_act<W, 7, true>, narrow_groups_act<W, 8, true>};
   // The widest vector's span decides (the others load masked).
   std::int64_t span = 0;
   for (std::int64_t c0 = 0; c0 < a.cout; c0 += L)
     span = std::max(span, ((std::min(a.cout, c0 + L) - 1) / a.cout_g - c0 / a.cout_g + 1) * a.cin_g);
-  (span > L ? kTwo : kOne)[a.cin_g - 1](a, p0, p1);
+  (span > L ? narrow_groups_cin<W, true> : narrow_groups_cin<W, false>)(a, p0, p1);
 }
 
 /// narrow_groups where V has lane permutes, else none (the GEMM per group runs).
