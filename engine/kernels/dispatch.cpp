@@ -39,18 +39,9 @@ void pack_gemm_b(const KernelTable& kt, const float* w, std::int64_t n, std::int
   }
 }
 
-std::int64_t narrow_group_span(const KernelTable& kt, std::int64_t cin_g, std::int64_t cout_g, std::int64_t cout) {
-  std::int64_t span = 0;
-  for (std::int64_t c0 = 0; c0 < cout; c0 += kt.gemm_lanes) {
-    const std::int64_t c1 = std::min(cout, c0 + kt.gemm_lanes) - 1;
-    span = std::max(span, (c1 / cout_g - c0 / cout_g + 1) * cin_g);
-  }
-  return span;
-}
-
 bool runs_narrow_groups(const KernelTable& kt, std::int64_t groups, std::int64_t cin_g, std::int64_t cout_g) {
   return kt.narrow_groups && groups > 1 && cin_g >= 1 && cin_g <= 8 && cout_g >= 1 && cout_g <= kt.gemm_lanes &&
-         narrow_group_span(kt, cin_g, cout_g, groups * cout_g) <= 2 * kt.gemm_lanes;
+         narrow_group_span(kt.gemm_lanes, cin_g, cout_g, groups * cout_g) <= 2 * kt.gemm_lanes;
 }
 
 std::int64_t narrow_groups_size(const KernelTable& kt, std::int64_t cin_g, std::int64_t cout) {

@@ -171,8 +171,17 @@ void pack_gemm_b(const KernelTable& kt, const float* w, std::int64_t n, std::int
 /// per group (their weights stay in registers), and every output vector's
 /// groups reading at most two vectors of input channels.
 bool runs_narrow_groups(const KernelTable& kt, std::int64_t groups, std::int64_t cin_g, std::int64_t cout_g);
-/// Widest run of input channels one output vector reads (narrow_groups loads it in one or two vectors).
-std::int64_t narrow_group_span(const KernelTable& kt, std::int64_t cin_g, std::int64_t cout_g, std::int64_t cout);
+/// Widest run of input channels one output vector of `lanes` channels reads
+/// (narrow_groups loads it in one or two vectors).
+inline std::int64_t narrow_group_span(std::int64_t lanes, std::int64_t cin_g, std::int64_t cout_g, std::int64_t cout) {
+  std::int64_t span = 0;
+  for (std::int64_t c0 = 0; c0 < cout; c0 += lanes) {
+    const std::int64_t c1 = (c0 + lanes < cout ? c0 + lanes : cout) - 1;
+    const std::int64_t s = (c1 / cout_g - c0 / cout_g + 1) * cin_g;
+    span = s > span ? s : span;
+  }
+  return span;
+}
 /// Packs grouped 1x1 weights W[cout][cin_g] for narrow_groups: per output vector v,
 /// cin_g vectors of weights (lane l: W[v * lanes + l][j], zero past cout), then
 /// cin_g vectors of lane indices into the vector's input span (int32 bits).

@@ -928,10 +928,8 @@ void narrow_groups_cin(const convscope::kernels::NarrowGroupArgs& a, std::int64_
 template <class W>
 void narrow_groups(const convscope::kernels::NarrowGroupArgs& a, std::int64_t p0, std::int64_t p1) {
   // The widest vector's span decides (the others load masked).
-  std::int64_t span = 0;
-  for (std::int64_t c0 = 0; c0 < a.cout; c0 += L)
-    span = std::max(span, ((std::min(a.cout, c0 + L) - 1) / a.cout_g - c0 / a.cout_g + 1) * a.cin_g);
-  (span > L ? narrow_groups_cin<W, true> : narrow_groups_cin<W, false>)(a, p0, p1);
+  const bool two = convscope::kernels::narrow_group_span(L, a.cin_g, a.cout_g, a.cout) > L;
+  (two ? narrow_groups_cin<W, true> : narrow_groups_cin<W, false>)(a, p0, p1);
 }
 
 /// narrow_groups where V has lane permutes, else none (the GEMM per group runs).

@@ -672,7 +672,7 @@ TEST(NarrowGroups, EveryGroupWidthEveryTable) {
       for (std::int64_t cout_g : {1, 2, 3, 4, 5, 6, 8, 12, 15, 16})
         for (std::int64_t groups : {2, 3, 5, 8, 16}) {
           const bool narrow = kernels::runs_narrow_groups(kt, groups, cin_g, cout_g);
-          const std::int64_t span = kernels::narrow_group_span(kt, cin_g, cout_g, groups * cout_g);
+          const std::int64_t span = kernels::narrow_group_span(kt.gemm_lanes, cin_g, cout_g, groups * cout_g);
           ASSERT_EQ(narrow, cin_g <= 8 && cout_g <= kt.gemm_lanes && span <= 2 * kt.gemm_lanes)
               << "cin_g " << cin_g << " cout_g " << cout_g << " groups " << groups;
           if (!narrow) continue;
