@@ -225,17 +225,19 @@ void Plan::Impl::run_step(const Step& s) {
       });
       return;
     }
-    case StepKind::Concat:
+    case StepKind::Concat: {
+      const std::int64_t ys = stride(s.out);  // wider than out.c when padded for a depthwise reader
       split_pixels(s, pixels, [&](std::int64_t p0, std::int64_t p1) {
         std::int64_t c0 = 0;
         for (int v : s.in) {
           const std::int64_t c = shape(v).c;
           if (values[static_cast<std::size_t>(v)].parent != s.out)  // else already written in place
-            kt->copy_pixels(ptr(v) + p0 * stride(v), stride(v), y + p0 * out.c + c0, out.c, p1 - p0, c);
+            kt->copy_pixels(ptr(v) + p0 * stride(v), stride(v), y + p0 * ys + c0, ys, p1 - p0, c);
           c0 += c;
         }
       });
       return;
+    }
     case StepKind::Slice: {
       const float* x = ptr(s.in[0]) + s.op.slice_start;
       const std::int64_t xs = stride(s.in[0]), ys = stride(s.out);

@@ -326,9 +326,15 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
   // into a 4160-byte one). And a stride-1 depthwise whose K input rows crowd
   // L1 (column_rows_crowd_l1) reads them padded: 56 x 56 x 128 112 -> 80 us
   // (no gain at stride 2 or for 112 x 112 x 32).
+  // A concat copies its inputs pixel by pixel, so it writes a padded output
+  // too (MobileNet-seg's decoders: a 14 x 14 x 1024 concat into a depthwise).
+  auto pads_output = [&](int v) {
+    const int pr = producer[static_cast<std::size_t>(v)];
+    return strided_writer(v) || (pr >= 0 && p.steps[static_cast<std::size_t>(pr)].info.kind == StepKind::Concat);
+  };
   auto pad = [&](int v, bool crowded) {
     ScheduledValue& val = p.values[static_cast<std::size_t>(v)];
-    if (crowded && strided_writer(v) && readers_of[static_cast<std::size_t>(v)] == 1 && val.parent < 0)
+    if (crowded && pads_output(v) && readers_of[static_cast<std::size_t>(v)] == 1 && val.parent < 0)
       val.pad_c = kArenaAlignFloats;  // one cache line
   };
   for (const ScheduledStep& st : p.steps) {

@@ -272,6 +272,39 @@ TEST(Plan, PaddedDepthwiseOutputsMatchReference) {
   }
 }
 
+// A concat of 512 channels read by a depthwise (MobileNet-seg's decoders): the
+// concat writes its output one cache line wider per pixel, the input it
+// copies and the conv written into it in place alike, and the depthwise
+// reads it with that stride; with 520 channels the stride stays dense.
+TEST(Plan, PaddedConcatOutputsMatchReference) {
+  for (std::int64_t c : {256, 260}) {
+    const std::string json = R"({"format": "convscope-graph", "version": 1, "blocks": [
+      {"id": "input", "kind": "input", "height": 9, "width": 7, "channels": )" +
+                             std::to_string(c) + R"(},
+      {"id": "pw", "kind": "conv", "inputs": ["input"], "out": )" +
+                             std::to_string(c) +
+                             R"(, "kernel": 1},
+      {"id": "cat", "kind": "concat", "inputs": ["pw", "input"]},
+      {"id": "dw", "kind": "depthwise", "inputs": ["cat"], "kernel": 3}]})";
+    auto g = io::graph_from_json(json);
+    ASSERT_TRUE(g.has_value());
+    g->settings.batch = 2;
+    const auto sched = runtime::Schedule::build(*g, cost::analyze(*g), {});
+    ASSERT_TRUE(sched.has_value());
+    int padded = 0, in_place = 0;
+    for (const auto& st : sched->steps) {
+      if (st.info.kind == runtime::StepKind::Depthwise && sched->values[static_cast<std::size_t>(st.in[0])].pad_c > 0)
+        ++padded;
+      if (sched->values[static_cast<std::size_t>(st.out)].parent >= 0) ++in_place;
+    }
+    EXPECT_EQ(padded, c == 256 ? 1 : 0) << 2 * c << " channels";
+    EXPECT_EQ(in_place, 1) << 2 * c << " channels";  // the conv, into the concat
+    for (const auto* kt : tables())
+      for (int threads : {1, 2})
+        compare_with_reference(*g, "concat -> depthwise on 9x7x" + std::to_string(2 * c), *kt, threads);
+  }
+}
+
 // GEMMs with too few rows for every thread to get four row tiles are split
 // by columns (a classifier, a 7 x 7 layer): same outputs as the reference.
 TEST(Plan, GemmsSplitByColumnsMatchReference) {
