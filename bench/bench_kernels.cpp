@@ -257,7 +257,10 @@ BENCHMARK(BM_Pool)
     ->Args({109, 96, 0})
     ->Args({54, 256, 0})
     ->Args({112, 24, 0})
-    ->Args({109, 96, 1});
+    ->Args({109, 96, 1})
+    ->Args({55, 16, 0})
+    ->Args({55, 64, 0})
+    ->Args({55, 256, 0});
 
 void BM_GlobalPool(benchmark::State& state) {
   const std::int64_t px = state.range(0), c = state.range(1);

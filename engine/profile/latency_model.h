@@ -47,7 +47,7 @@ namespace convscope::profile {
 /// 20: an input larger than a cache misses in it even when the step before wrote it
 /// (the share of its lines an LRU cache loses, not all or nothing).
 /// 21: grouped 1x1 convolutions of narrow groups pay per permute (kernel revision 23), not per GEMM tile.
-inline constexpr int kLatencyModelVersion = 21;
+inline constexpr int kLatencyModelVersion = 22;
 inline constexpr int kMaxFeatures = 16;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

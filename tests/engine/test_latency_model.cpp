@@ -2,6 +2,7 @@
 // features, the non-negative fit, the model file and its stale detection, and
 // a short calibration whose predictions are checked against the steps it timed.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -478,6 +479,35 @@ TEST(LatencyModel, NarrowGroupsPayPerPermuteNotPerTile) {
       EXPECT_EQ(f.x[tiles] + f.x[thin] > 0, !runs_narrow) << what;
       EXPECT_EQ(f.x[passes] > 0, !runs_narrow) << what;
       EXPECT_DOUBLE_EQ(f.x[out], 14.0 * 14 * 64) << what;
+    }
+}
+
+// Model v22: a pooling window's taps loop once per block of up to four
+// vectors, once per vector left over and once for a masked tail (pool_simd),
+// or once per 32 channels (the portable pool_loop).
+TEST(LatencyModel, PoolPaysPerWindowLoopOverChannelBlocks) {
+  const auto names = profile::feature_names(StepKind::Pool, false);
+  const auto loops = static_cast<std::size_t>(
+      std::find(names.begin(), names.end(), "output pixels*k^2*blocks (a window loop per block of up to 4 vectors)") -
+      names.begin());
+  ASSERT_LT(loops, names.size());
+  // Loops per window tap for 16, 20, 96 and 256 channels.
+  const std::map<kernels::Isa, std::array<double, 4>> expected{
+      {kernels::Isa::Avx512, {1, 2, 3, 4}},     // 1 vector; 1 + a tail; 4 + 2; 4 x 4
+      {kernels::Isa::Avx2, {2, 3, 3, 8}},       // 2 vectors; 2 + a tail; 3 x 4; 8 x 4
+      {kernels::Isa::Portable, {1, 1, 3, 8}}};  // per 32 channels
+  for (const kernels::Isa isa : kernels::available_isas())
+    for (std::size_t j = 0; j < 4; ++j) {
+      const std::int64_t c = std::array<std::int64_t, 4>{16, 20, 96, 256}[j];
+      const ir::Graph g = testing::graph_for_kind("pool", {{"kernel", 3}, {"stride", 2}}, ir::Shape{15, 15, c});
+      runtime::PlanOptions o;
+      o.kernels = &kernels::kernels_for(isa);
+      auto s = runtime::Schedule::build(g, cost::analyze(g), o);
+      ASSERT_TRUE(s.has_value());
+      std::size_t i = 0;
+      while (s->steps[i].info.kind != StepKind::Pool) ++i;
+      const auto f = profile::step_features(*s, i);
+      EXPECT_DOUBLE_EQ(f.x[loops], 7.0 * 7 * 9 * expected.at(isa)[j]) << kernels::isa_name(isa) << " " << c;
     }
 }
 
