@@ -155,7 +155,38 @@ struct KernelTable {
   /// channel vector of `gemm_lanes` over every row of a band) where the
   /// input's lines do not conflict in L1.
   bool dw_columns = false;
+  /// Widest depthwise tile in pixels for 3x3 kernels and for 5x5 / 7x7 (the
+  /// pixel-major tiles of dw_rows; column order runs 8 where it runs).
+  int dw_max_tile3 = 1, dw_max_tile57 = 1;
 };
+
+/// The widest tile (at most t_max pixels, halving) whose K x K, stride S input
+/// lines stay in L1 together. With a pixel stride of 2 KiB (512 channels) every
+/// input line of a tile falls in the same two of L1's 64 sets; more lines than
+/// the 8 ways of a set evict each other and each tile then streams from L2.
+/// Counts the tile's lines per set (64 sets, at least 8 ways: the L1D of every
+/// x86 core we know of). in_w: input row in pixels; px_stride: floats per pixel.
+inline int dw_tile_width(int k, int s, std::int64_t in_w, std::int64_t px_stride, int t_max) {
+  const std::int64_t px_bytes = px_stride * 4, row_bytes = in_w * px_bytes;
+  for (int t = t_max; t > 1; t /= 2) {
+    int lines[64] = {};
+    bool fits = true;
+    const int span = (t - 1) * s + k;
+    for (int ky = 0; ky < k && fits; ++ky)
+      for (int i = 0; i < span && fits; ++i) fits = ++lines[((ky * row_bytes + i * px_bytes) / 64) % 64] <= 8;
+    if (fits) return t;
+  }
+  return 1;
+}
+
+/// Tiles per output row of `out_w` pixels as `kt`'s depthwise runs a K x K,
+/// stride S kernel (dilation 1) over an input row of in_w pixels, px_stride
+/// floats apart: column order (kt.dw_columns, where the widest tile fits L1)
+/// runs tiles of 7 on rows of 7 and 14, else 8, then 4, 2, 1; the
+/// pixel-major tiles the widest that fits, then narrower ones; kernels other
+/// than 3, 5, 7 or strides above 2 go pixel by pixel.
+std::int64_t dw_row_tiles(const KernelTable& kt, int k, int s, std::int64_t in_w, std::int64_t px_stride,
+                          std::int64_t out_w);
 
 /// Packs B given as rows of K weights per output column (W[n][k], the OHWI
 /// layout of a 1x1 convolution) for table `kt`: panels of kt.gemm_nr columns,

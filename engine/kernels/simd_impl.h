@@ -427,23 +427,9 @@ void dw_tiles(const DwArgs& d, std::int64_t oy, std::int64_t ox, std::int64_t ky
   if (ch < c) dw_tile<K, S, T, 1, true, kClip>(d, x, ix0, y, ky_lo, ky_hi, ch, ch + L, clamp, mask);
 }
 
-/// The widest tile whose input lines stay in L1 together. With a pixel stride
-/// of 2 KiB (512 channels) every input line of a tile falls in the same two of
-/// L1's 64 sets; more lines than the 8 ways of a set evict each other and each
-/// tile then streams from L2. Counts the tile's lines per set (64 sets, at
-/// least 8 ways: the L1D of every x86 core we know of) and halves T until they fit.
 template <int K, int S>
 int dw_tile_width(const DwArgs& d, int t_max) {
-  const std::int64_t px_bytes = d.in.stride * 4, row_bytes = d.in.w * px_bytes;
-  for (int t = t_max; t > 1; t /= 2) {
-    int lines[64] = {};
-    bool fits = true;
-    const int span = (t - 1) * S + K;
-    for (int ky = 0; ky < K && fits; ++ky)
-      for (int i = 0; i < span && fits; ++i) fits = ++lines[((ky * row_bytes + i * px_bytes) / 64) % 64] <= 8;
-    if (fits) return t;
-  }
-  return 1;
+  return convscope::kernels::dw_tile_width(K, S, d.in.w, d.in.stride, t_max);
 }
 
 /// One output row's tiles of width T from ox on, while they fit in the row;
@@ -985,5 +971,7 @@ inline KernelTable make_table(convscope::kernels::Isa isa) {
                      .gemm_kc = Micro::kKc,
                      .gemm_mr = Micro::kMr,
                      .gemm_lanes = L,
-                     .dw_columns = V::kDwColumns};
+                     .dw_columns = V::kDwColumns,
+                     .dw_max_tile3 = V::dw_max_tile(3),
+                     .dw_max_tile57 = V::dw_max_tile(5)};
 }

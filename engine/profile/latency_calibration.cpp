@@ -236,10 +236,11 @@ std::vector<Probe> probes() {
       cin = std::max<std::int64_t>(16, cin / 2), cout = std::max<std::int64_t>(16, cout / 2);
     add("conv", graph(h, h, cin, {{{"kind", "conv"}, {"out", cout}, {"kernel", k}, {"stride", s}, {"groups", g}}}));
   }
-  // Depthwise: every kernel size and stride at every size.
+  // Depthwise: every kernel size and stride at every size, and at sizes whose
+  // rows end in narrow tiles (19 = 8 + 8 + 2 + 1, Xception's; 37, 10).
   for (std::int64_t k : {3, 5, 7})
     for (std::int64_t s : {1, 2})
-      for (std::int64_t h : kSizes)
+      for (std::int64_t h : {7, 10, 14, 19, 28, 37, 56, 112})
         for (int i = 0; i < 2; ++i) {
           std::int64_t c = r.pick(kChannels);
           while (h * h * c > 1'600'000) c /= 2;

@@ -78,6 +78,14 @@ double pool_blocks(const kernels::KernelTable& kt, std::int64_t c) {
   return static_cast<double>(vectors / 4 + vectors % 4 + (c % kt.gemm_lanes != 0 ? 1 : 0));
 }
 
+/// Floats between neighbouring pixels of value v (its parent's channels when
+/// written in place; one cache line more when padded), as the executor reads it.
+std::int64_t pixel_stride(const runtime::Schedule& s, int v) {
+  const runtime::ScheduledValue& val = s.values[static_cast<std::size_t>(v)];
+  const runtime::ScheduledValue& home = val.parent >= 0 ? s.values[static_cast<std::size_t>(val.parent)] : val;
+  return home.shape.c + home.pad_c;
+}
+
 /// Depthwise work: the channels padded to two vectors of 8 (the widest tile of any table).
 constexpr double kDwChannelTile = 16;
 
@@ -148,7 +156,8 @@ std::vector<std::string> kind_feature_names(StepKind kind) {
               "input elements",
               "row passes (output rows, per channel vector in column order)",
               "pixels*c (sigmoid, swish fused)",
-              "pixels*c (h-swish, h-sigmoid fused)"};
+              "pixels*c (h-swish, h-sigmoid fused)",
+              "tiles*vectors (output rows x tiles per row x channel vectors)"};
     case StepKind::FusedBottleneck:
       return {"fixed",
               "slices",
@@ -367,8 +376,17 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
           n * static_cast<double>(out.h) *
           (columns ? std::ceil(static_cast<double>(out.c) / static_cast<double>(kt.gemm_lanes)) : 1.0);
       const bool hard_act = st.act == ir::Activation::HSwish || st.act == ir::Activation::HSigmoid;
+      // Model v22: a row's tiles each load their input columns and store their
+      // pixels; narrow ones (the 2 + 1 after 8 + 8 of a 19-pixel row, or all
+      // tiles where the input crowds L1) do fewer multiply-adds per load.
+      const std::int64_t tiles = st.op.dilation == 1 && st.op.k_h == st.op.k_w
+                                     ? kernels::dw_row_tiles(kt, static_cast<int>(k), static_cast<int>(st.op.stride),
+                                                             in.w, pixel_stride(s, st.in[0]), out.w)
+                                     : out.w;
+      const double tile_vectors = n * static_cast<double>(out.h * tiles) *
+                                  std::ceil(static_cast<double>(out.c) / static_cast<double>(kt.gemm_lanes));
       x.insert(x.end(), {s1 ? work : 0.0, s1 ? 0.0 : work, out_el, n * static_cast<double>(in.elements()), row_passes,
-                         exp_based(st.act) ? out_el : 0.0, hard_act ? out_el : 0.0});
+                         exp_based(st.act) ? out_el : 0.0, hard_act ? out_el : 0.0, tile_vectors});
       break;
     }
     case StepKind::FusedBottleneck: {

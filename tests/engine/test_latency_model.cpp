@@ -511,6 +511,51 @@ TEST(LatencyModel, PoolPaysPerWindowLoopOverChannelBlocks) {
     }
 }
 
+// Model v22: a depthwise step counts the tiles its table runs per row.
+TEST(LatencyModel, DepthwiseCountsTheTilesItRuns) {
+  struct Case {
+    int k, s;
+    std::int64_t in_w, px_stride, out_w;
+    std::map<kernels::Isa, std::int64_t> tiles;
+  };
+  const std::vector<Case> cases{
+      // 19 pixels: column order 8 + 8 + 2 + 1; AVX2's 3x3 tiles of 4: 4 x 4 + 2 + 1.
+      {3, 1, 19, 728, 19, {{kernels::Isa::Avx512, 4}, {kernels::Isa::Avx2, 6}, {kernels::Isa::Portable, 19}}},
+      // Rows of 14: two tiles of 7 in column order; AVX2 5x5 tiles of 8: 8 + 4 + 2.
+      {5, 1, 14, 96, 14, {{kernels::Isa::Avx512, 2}, {kernels::Isa::Avx2, 3}, {kernels::Isa::Portable, 14}}},
+      // 512 channels 2 KiB apart crowd L1: tiles of 2 (pixel-major) on every table that tiles.
+      {3, 1, 14, 512, 14, {{kernels::Isa::Avx512, 7}, {kernels::Isa::Avx2, 7}, {kernels::Isa::Portable, 14}}},
+      // The same padded by a cache line (as plans lay it out): column order again.
+      {3, 1, 14, 528, 14, {{kernels::Isa::Avx512, 2}, {kernels::Isa::Avx2, 4}, {kernels::Isa::Portable, 14}}},
+      // Stride 2 from 112 to 56: seven tiles of 8; dilated or 9x9 kernels go pixel by pixel.
+      {3, 2, 112, 96, 56, {{kernels::Isa::Avx512, 7}, {kernels::Isa::Avx2, 14}, {kernels::Isa::Portable, 56}}},
+      {9, 1, 20, 32, 20, {{kernels::Isa::Avx512, 20}, {kernels::Isa::Avx2, 20}, {kernels::Isa::Portable, 20}}}};
+  for (const kernels::Isa isa : kernels::available_isas())
+    for (const Case& c : cases)
+      EXPECT_EQ(kernels::dw_row_tiles(kernels::kernels_for(isa), c.k, c.s, c.in_w, c.px_stride, c.out_w),
+                c.tiles.at(isa))
+          << kernels::isa_name(isa) << " k" << c.k << " s" << c.s << " w" << c.in_w << " stride " << c.px_stride;
+
+  // The feature: output rows x tiles per row x channel vectors (Xception's 19 x 19 x 728).
+  const auto names = profile::feature_names(StepKind::Depthwise, true);
+  const auto at = static_cast<std::size_t>(
+      std::find(names.begin(), names.end(), "tiles*vectors (output rows x tiles per row x channel vectors)") -
+      names.begin());
+  ASSERT_LT(at, names.size());
+  const ir::Graph g = testing::graph_for_kind("depthwise", {{"kernel", 3}}, ir::Shape{19, 19, 728});
+  for (const kernels::Isa isa : kernels::available_isas()) {
+    runtime::PlanOptions o;
+    o.kernels = &kernels::kernels_for(isa);
+    auto s = runtime::Schedule::build(g, cost::analyze(g), o);
+    ASSERT_TRUE(s.has_value());
+    std::size_t i = 0;
+    while (s->steps[i].info.kind != StepKind::Depthwise) ++i;
+    const double vectors = std::ceil(728.0 / static_cast<double>(o.kernels->gemm_lanes));
+    EXPECT_DOUBLE_EQ(profile::step_features(*s, i).x[at], 19.0 * static_cast<double>(cases[0].tiles.at(isa)) * vectors)
+        << kernels::isa_name(isa);
+  }
+}
+
 TEST(FusionChoice, ParsesWhatUsersType) {
   EXPECT_EQ(profile::parse_fusion("auto")->mode, profile::FusionSetting::Mode::Auto);
   EXPECT_EQ(profile::parse_fusion("off")->mode, profile::FusionSetting::Mode::Off);
@@ -607,14 +652,14 @@ TEST(LatencyModel, FitRecoversKnownCoefficients) {
       auto s = runtime::Schedule::build(g, a, {});
       ASSERT_TRUE(s);
       // Depthwise: 2 us fixed, 0.05 ns per stride-1 tap, 0.09 per stride-2 tap, 0.1 per output.
-      auto d = synthetic(*s, {2000, 0.05, 0.09, 0.1, 0, 0, 0, 0, 0, 0}, StepKind::Depthwise);
+      auto d = synthetic(*s, {2000, 0.05, 0.09, 0.1, 0, 0, 0, 0, 0, 0, 0}, StepKind::Depthwise);
       samples.insert(samples.end(), d.begin(), d.end());
     }
   }
   profile::LatencyModel m;
   profile::fit(m, samples);
   const auto& k = m.fits[static_cast<std::size_t>(StepKind::Depthwise)];
-  ASSERT_EQ(k.coef.size(), 13u);  // 8 of the shape, 2 inputs written long ago, across threads, 2 of the weights
+  ASSERT_EQ(k.coef.size(), 14u);  // 9 of the shape, 2 inputs written long ago, across threads, 2 of the weights
   EXPECT_NEAR(k.coef[0], 2000, 1e-3);
   EXPECT_NEAR(k.coef[1], 0.05, 1e-9);
   EXPECT_NEAR(k.coef[2], 0.09, 1e-9);
