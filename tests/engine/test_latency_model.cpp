@@ -29,6 +29,26 @@ namespace {
 
 using runtime::StepKind;
 
+/// g's plan under table `isa` (features only: nothing runs) and the index of
+/// its first step of `kind` (steps.size() when it has none).
+std::pair<runtime::Schedule, std::size_t> first_step(const ir::Graph& g, kernels::Isa isa, StepKind kind) {
+  runtime::PlanOptions o;
+  o.kernels = &kernels::kernels_for(isa);
+  auto s = runtime::Schedule::build(g, cost::analyze(g), o);
+  EXPECT_TRUE(s.has_value()) << kernels::isa_name(isa);
+  if (!s) return {runtime::Schedule{}, 0};
+  std::size_t i = 0;
+  while (i < s->steps.size() && s->steps[i].info.kind != kind) ++i;
+  EXPECT_LT(i, s->steps.size()) << kernels::isa_name(isa);
+  return {std::move(*s), i};
+}
+
+/// The position of feature `name` among a kind's features (with its weight features).
+std::size_t feature_at(StepKind kind, const std::string& name) {
+  const auto names = profile::feature_names(kind, profile::has_weights(kind));
+  return static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin());
+}
+
 runtime::Schedule schedule_of(const std::string& preset, std::int64_t split = 0, int threads = 1) {
   const ir::Graph g = testing::load_preset(preset);
   const cost::Analysis a = cost::analyze(g);
@@ -432,13 +452,9 @@ TEST(LatencyModel, DepthwiseRowPassesFollowTheTablesOrder) {
       for (const kernels::Isa isa : kernels::available_isas()) {  // the tables this CPU runs
         const ir::Graph g =
             testing::graph_for_kind("depthwise", {{"kernel", k}, {"activation", act}}, ir::Shape{14, 14, 40});
-        runtime::PlanOptions o;
-        o.kernels = &kernels::kernels_for(isa);  // features only: nothing runs
-        auto s = runtime::Schedule::build(g, cost::analyze(g), o);
-        ASSERT_TRUE(s.has_value());
-        std::size_t dw = 0;
-        while (s->steps[dw].info.kind != StepKind::Depthwise) ++dw;
-        const auto f = profile::step_features(*s, dw);
+        const auto [s, dw] = first_step(g, isa, StepKind::Depthwise);
+        ASSERT_LT(dw, s.steps.size());
+        const auto f = profile::step_features(s, dw);
         EXPECT_EQ(kernels::kernels_for(isa).dw_columns, isa == kernels::Isa::Avx512);
         const bool columns = isa == kernels::Isa::Avx512;  // 3x3 and 5x5 alike
         EXPECT_DOUBLE_EQ(f.x[rows], columns ? 14.0 * 3 : 14.0) << kernels::isa_name(isa) << " k=" << k;
@@ -451,9 +467,7 @@ TEST(LatencyModel, DepthwiseRowPassesFollowTheTablesOrder) {
 // of wider groups, or on a table without narrow_groups, the other way round.
 TEST(LatencyModel, NarrowGroupsPayPerPermuteNotPerTile) {
   const auto names = profile::feature_names(StepKind::Gemm, true);
-  auto at = [&](const std::string& n) {
-    return static_cast<std::size_t>(std::find(names.begin(), names.end(), n) - names.begin());
-  };
+  auto at = [](const std::string& n) { return feature_at(StepKind::Gemm, n); };
   const std::size_t narrow = at("pixels*vectors*cin_g (narrow groups: a permute and an FMA each)");
   const std::size_t tiles = at("m*n*k (whole panels)"), thin = at("m*n*k (narrow last panel)");
   const std::size_t passes = at("weight passes"), out = at("m*n (output)");
@@ -463,18 +477,15 @@ TEST(LatencyModel, NarrowGroupsPayPerPermuteNotPerTile) {
     for (const std::int64_t groups : {8, 2}) {  // 32 -> 64: 4 -> 8 per group (narrow), 16 -> 32 (a GEMM)
       const ir::Graph g =
           testing::graph_for_kind("conv", {{"kernel", 1}, {"out", 64}, {"groups", groups}}, ir::Shape{14, 14, 32});
-      runtime::PlanOptions o;
-      o.kernels = &kernels::kernels_for(isa);
-      auto s = runtime::Schedule::build(g, cost::analyze(g), o);
-      ASSERT_TRUE(s.has_value());
-      std::size_t i = 0;
-      while (s->steps[i].info.kind != StepKind::Gemm) ++i;
-      const bool runs_narrow = o.kernels->narrow_groups != nullptr && groups == 8;
-      ASSERT_EQ(s->steps[i].narrow_groups, runs_narrow) << kernels::isa_name(isa) << " groups " << groups;
-      const auto f = profile::step_features(*s, i);
+      const auto [s, i] = first_step(g, isa, StepKind::Gemm);
+      ASSERT_LT(i, s.steps.size());
+      const kernels::KernelTable& kt = kernels::kernels_for(isa);
+      const bool runs_narrow = kt.narrow_groups != nullptr && groups == 8;
+      ASSERT_EQ(s.steps[i].narrow_groups, runs_narrow) << kernels::isa_name(isa) << " groups " << groups;
+      const auto f = profile::step_features(s, i);
       const std::string what = std::string(kernels::isa_name(isa)) + " groups " + std::to_string(groups);
       EXPECT_DOUBLE_EQ(f.x[narrow],
-                       runs_narrow ? 14.0 * 14 * static_cast<double>(64 / o.kernels->gemm_lanes * (32 / groups)) : 0.0)
+                       runs_narrow ? 14.0 * 14 * static_cast<double>(64 / kt.gemm_lanes * (32 / groups)) : 0.0)
           << what;
       EXPECT_EQ(f.x[tiles] + f.x[thin] > 0, !runs_narrow) << what;
       EXPECT_EQ(f.x[passes] > 0, !runs_narrow) << what;
@@ -486,11 +497,9 @@ TEST(LatencyModel, NarrowGroupsPayPerPermuteNotPerTile) {
 // vectors, once per vector left over and once for a masked tail (pool_simd),
 // or once per 32 channels (the portable pool_loop).
 TEST(LatencyModel, PoolPaysPerWindowLoopOverChannelBlocks) {
-  const auto names = profile::feature_names(StepKind::Pool, false);
-  const auto loops = static_cast<std::size_t>(
-      std::find(names.begin(), names.end(), "output pixels*k^2*blocks (a window loop per block of up to 4 vectors)") -
-      names.begin());
-  ASSERT_LT(loops, names.size());
+  const std::size_t loops =
+      feature_at(StepKind::Pool, "output pixels*k^2*blocks (a window loop per block of up to 4 vectors)");
+  ASSERT_LT(loops, profile::feature_names(StepKind::Pool, false).size());
   // Loops per window tap for 16, 20, 96 and 256 channels.
   const std::map<kernels::Isa, std::array<double, 4>> expected{
       {kernels::Isa::Avx512, {1, 2, 3, 4}},     // 1 vector; 1 + a tail; 4 + 2; 4 x 4
@@ -500,13 +509,9 @@ TEST(LatencyModel, PoolPaysPerWindowLoopOverChannelBlocks) {
     for (std::size_t j = 0; j < 4; ++j) {
       const std::int64_t c = std::array<std::int64_t, 4>{16, 20, 96, 256}[j];
       const ir::Graph g = testing::graph_for_kind("pool", {{"kernel", 3}, {"stride", 2}}, ir::Shape{15, 15, c});
-      runtime::PlanOptions o;
-      o.kernels = &kernels::kernels_for(isa);
-      auto s = runtime::Schedule::build(g, cost::analyze(g), o);
-      ASSERT_TRUE(s.has_value());
-      std::size_t i = 0;
-      while (s->steps[i].info.kind != StepKind::Pool) ++i;
-      const auto f = profile::step_features(*s, i);
+      const auto [s, i] = first_step(g, isa, StepKind::Pool);
+      ASSERT_LT(i, s.steps.size());
+      const auto f = profile::step_features(s, i);
       EXPECT_DOUBLE_EQ(f.x[loops], 7.0 * 7 * 9 * expected.at(isa)[j]) << kernels::isa_name(isa) << " " << c;
     }
 }
@@ -537,21 +542,15 @@ TEST(LatencyModel, DepthwiseCountsTheTilesItRuns) {
           << kernels::isa_name(isa) << " k" << c.k << " s" << c.s << " w" << c.in_w << " stride " << c.px_stride;
 
   // The feature: output rows x tiles per row x channel vectors (Xception's 19 x 19 x 728).
-  const auto names = profile::feature_names(StepKind::Depthwise, true);
-  const auto at = static_cast<std::size_t>(
-      std::find(names.begin(), names.end(), "tiles*vectors (output rows x tiles per row x channel vectors)") -
-      names.begin());
-  ASSERT_LT(at, names.size());
+  const std::size_t at =
+      feature_at(StepKind::Depthwise, "tiles*vectors (output rows x tiles per row x channel vectors)");
+  ASSERT_LT(at, profile::feature_names(StepKind::Depthwise, true).size());
   const ir::Graph g = testing::graph_for_kind("depthwise", {{"kernel", 3}}, ir::Shape{19, 19, 728});
   for (const kernels::Isa isa : kernels::available_isas()) {
-    runtime::PlanOptions o;
-    o.kernels = &kernels::kernels_for(isa);
-    auto s = runtime::Schedule::build(g, cost::analyze(g), o);
-    ASSERT_TRUE(s.has_value());
-    std::size_t i = 0;
-    while (s->steps[i].info.kind != StepKind::Depthwise) ++i;
-    const double vectors = std::ceil(728.0 / static_cast<double>(o.kernels->gemm_lanes));
-    EXPECT_DOUBLE_EQ(profile::step_features(*s, i).x[at], 19.0 * static_cast<double>(cases[0].tiles.at(isa)) * vectors)
+    const auto [s, i] = first_step(g, isa, StepKind::Depthwise);
+    ASSERT_LT(i, s.steps.size());
+    const double vectors = std::ceil(728.0 / static_cast<double>(kernels::kernels_for(isa).gemm_lanes));
+    EXPECT_DOUBLE_EQ(profile::step_features(s, i).x[at], 19.0 * static_cast<double>(cases[0].tiles.at(isa)) * vectors)
         << kernels::isa_name(isa);
   }
 }
