@@ -78,14 +78,6 @@ double pool_blocks(const kernels::KernelTable& kt, std::int64_t c) {
   return static_cast<double>(vectors / 4 + vectors % 4 + (c % kt.gemm_lanes != 0 ? 1 : 0));
 }
 
-/// Floats between neighbouring pixels of value v (its parent's channels when
-/// written in place; one cache line more when padded), as the executor reads it.
-std::int64_t pixel_stride(const runtime::Schedule& s, int v) {
-  const runtime::ScheduledValue& val = s.values[static_cast<std::size_t>(v)];
-  const runtime::ScheduledValue& home = val.parent >= 0 ? s.values[static_cast<std::size_t>(val.parent)] : val;
-  return home.shape.c + home.pad_c;
-}
-
 /// Depthwise work: the channels padded to two vectors of 8 (the widest tile of any table).
 constexpr double kDwChannelTile = 16;
 
@@ -381,7 +373,7 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
       // tiles where the input crowds L1) do fewer multiply-adds per load.
       const std::int64_t tiles = st.op.dilation == 1 && st.op.k_h == st.op.k_w
                                      ? kernels::dw_row_tiles(kt, static_cast<int>(k), static_cast<int>(st.op.stride),
-                                                             in.w, pixel_stride(s, st.in[0]), out.w)
+                                                             in.w, runtime::pixel_stride(s.values, st.in[0]), out.w)
                                      : out.w;
       const double tile_vectors = n * static_cast<double>(out.h * tiles) *
                                   std::ceil(static_cast<double>(out.c) / static_cast<double>(kt.gemm_lanes));

@@ -61,14 +61,7 @@ struct Plan::Impl {
     return arena.get() + val.offset;
   }
   /// Floats between neighbouring pixels of a value (its parent's channels when in place).
-  std::int64_t stride(int v) const {
-    const ScheduledValue& val = values[static_cast<std::size_t>(v)];
-    if (val.parent >= 0) {
-      const ScheduledValue& parent = values[static_cast<std::size_t>(val.parent)];
-      return parent.shape.c + parent.pad_c;
-    }
-    return val.shape.c + val.pad_c;
-  }
+  std::int64_t stride(int v) const { return pixel_stride(values, v); }
   /// Splits [0, n) across the pool when the schedule says the step runs across
   /// the threads (StepInfo::parallel).
   void split(const Step& s, std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn,

@@ -237,6 +237,14 @@ struct ScheduledValue {
   std::int64_t pad_c = 0;
 };
 
+/// Floats between neighbouring pixels of value v: its own channels plus its
+/// padding, or its parent's when it lives in the parent's buffer.
+inline std::int64_t pixel_stride(const std::vector<ScheduledValue>& values, int v) {
+  const ScheduledValue& val = values[static_cast<std::size_t>(v)];
+  const ScheduledValue& home = val.parent >= 0 ? values[static_cast<std::size_t>(val.parent)] : val;
+  return home.shape.c + home.pad_c;
+}
+
 struct Schedule {
   const kernels::KernelTable* kt = nullptr;
   int threads = 1;
