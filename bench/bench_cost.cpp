@@ -52,7 +52,8 @@ BENCHMARK_CAPTURE(BM_RecostAfterEdit, mobilenet_v2_152_ops, "mobilenet_v2", "ir5
 /// (fusions, layouts, arena) and predict each step. Target: < 1 ms for a 300-op
 /// graph. The model's coefficients do not change the cost, so a fixed cost per
 /// step stands in for a calibrated model (no calibration inside a benchmark).
-void BM_PredictLatency(benchmark::State& state, const std::string& preset, std::int64_t split) {
+/// On two threads the model also follows the lines that move between cores.
+void BM_PredictLatency(benchmark::State& state, const std::string& preset, std::int64_t split, int threads = 1) {
   const ir::Graph g = load(preset);
   const cost::Analysis an = cost::analyze(g);
   const auto m = profile::LatencyModel::per_step(1000.0);
@@ -61,7 +62,9 @@ void BM_PredictLatency(benchmark::State& state, const std::string& preset, std::
   std::size_t steps = 0;
   for (auto _ : state) {
     std::optional<runtime::Schedule> s;
-    const runtime::PlanOptions po = profile::apply_fusion(g, an, &m, fusion, {}, nullptr, &s);
+    runtime::PlanOptions base;
+    base.threads = threads;
+    const runtime::PlanOptions po = profile::apply_fusion(g, an, &m, fusion, base, nullptr, &s);
     if (!s) s = *runtime::Schedule::build(g, an, po);  // (the presets always schedule)
     const auto p = m.predict(*s);                      // every step's features and its kind's dot product
     benchmark::DoNotOptimize(p.total_ns);
@@ -71,6 +74,7 @@ void BM_PredictLatency(benchmark::State& state, const std::string& preset, std::
   state.counters["steps"] = static_cast<double>(steps);
 }
 BENCHMARK_CAPTURE(BM_PredictLatency, igcv3_d_353_ops, "igcv3_d", 0)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_PredictLatency, igcv3_d_353_ops_2_threads, "igcv3_d", 0, 2)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_PredictLatency, mobilenet_v2_152_ops, "mobilenet_v2", 0)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_PredictLatency, mobilenet_v2_split_6, "mobilenet_v2", 6)->Unit(benchmark::kMicrosecond);
 

@@ -71,7 +71,8 @@ namespace {
 /// Predicted ns per graph node of a schedule's steps.
 std::map<int, double> per_node(const runtime::Schedule& s, const LatencyModel& m) {
   std::map<int, double> out;
-  for (std::size_t i = 0; i < s.steps.size(); ++i) out[s.steps[i].info.node] += m.predict(step_features(s, i)).ns;
+  const std::vector<StepFeatures> features = schedule_features(s);
+  for (std::size_t i = 0; i < s.steps.size(); ++i) out[s.steps[i].info.node] += m.predict(features[i]).ns;
   return out;
 }
 

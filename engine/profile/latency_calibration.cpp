@@ -405,9 +405,10 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
     const std::size_t first = samples.size();
     probe_first.push_back(first);
     std::size_t working = 0;  // steps that run (a run skips those with no work)
+    const std::vector<StepFeatures> features = schedule_features(plan->schedule());
     for (std::size_t s = 0; s < plan->n_steps(); ++s) {
       if (plan->step(s).no_work) continue;
-      samples.push_back({step_features(plan->schedule(), s), r.step_ns[s].median, p.family == "network"});
+      samples.push_back({features[s], r.step_ns[s].median, p.family == "network"});
       ++working;
     }
     if (p.family == "network") networks.push_back({probe_first.size() - 1, first, working, r.network_ns.median});

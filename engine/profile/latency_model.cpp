@@ -1,6 +1,7 @@
 #include "profile/latency_model.h"
 
 #include "profile/calibration.h"
+#include "profile/core_traffic.h"
 #include "profile/stats.h"
 #include "runtime/conv_transpose.h"
 
@@ -207,6 +208,8 @@ std::vector<std::string> shape_feature_names(StepKind kind) {
     names.emplace_back("input elements written long ago (beyond L3)");
   }
   if (runtime::step_kind_traits(kind).splits_pixels) names.emplace_back("across threads (the hand-off)");
+  names.emplace_back("bytes read from lines another core wrote (busiest thread)");
+  names.emplace_back("bytes written over lines another core holds (busiest thread)");
   return names;
 }
 
@@ -296,7 +299,17 @@ std::vector<std::string> feature_names(StepKind kind, bool with_weights) {
   return names;
 }
 
-StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
+StepFeatures step_features(const runtime::Schedule& s, std::size_t i) { return schedule_features(s).at(i); }
+
+std::vector<StepFeatures> schedule_features(const runtime::Schedule& s) {
+  const std::vector<CoreTraffic> traffic = core_traffic(s);
+  std::vector<StepFeatures> out;
+  out.reserve(s.steps.size());
+  for (std::size_t i = 0; i < s.steps.size(); ++i) out.push_back(step_features(s, i, traffic[i]));
+  return out;
+}
+
+StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const CoreTraffic& traffic) {
   const runtime::ScheduledStep& st = s.steps.at(i);
   const auto shape = [&](int v) { return s.values[static_cast<std::size_t>(v)].shape; };
   const double n = static_cast<double>(s.batch);
@@ -492,6 +505,8 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
     for (std::size_t j = 1; j < x.size(); ++j) x[j] *= share;
     x.push_back(st.info.parallel && s.threads > 1 ? 1.0 : 0.0);
   }
+  x.push_back(traffic.read_bytes);
+  x.push_back(traffic.write_bytes);
   // Weights read where a whole network's footprint pushed them: its weights and
   // activations between two runs of this step either fit in L2, in L3, or not.
   if (has_weights(st.info.kind)) {
@@ -537,13 +552,14 @@ StepPrediction LatencyModel::predict(const StepFeatures& f) const {
 NetworkPrediction LatencyModel::predict(const runtime::Schedule& s) const {
   NetworkPrediction r;
   r.steps.reserve(s.steps.size());
+  const std::vector<StepFeatures> features = schedule_features(s);
   double working = 0;
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     if (s.steps[i].info.no_work) {  // skipped by runs
       r.steps.push_back(StepPrediction{0.0, true, false});
       continue;
     }
-    const StepPrediction p = predict(step_features(s, i));
+    const StepPrediction p = predict(features[i]);
     r.total_ns += p.ns;
     r.extrapolated += p.extrapolated ? 1 : 0;
     r.unfitted += p.fitted ? 0 : 1;

@@ -47,8 +47,10 @@ namespace convscope::profile {
 /// 20: an input larger than a cache misses in it even when the step before wrote it
 /// (the share of its lines an LRU cache loses, not all or nothing).
 /// 21: grouped 1x1 convolutions of narrow groups pay per permute (kernel revision 23), not per GEMM tile.
-inline constexpr int kLatencyModelVersion = 22;
-inline constexpr int kMaxFeatures = 16;
+/// 22: pooling pays per window loop over channel blocks; depthwise per tile it runs.
+/// 23: input bytes another core wrote (two or more threads).
+inline constexpr int kLatencyModelVersion = 23;
+inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).
 struct StepFeatures {
@@ -57,8 +59,14 @@ struct StepFeatures {
   std::array<double, kMaxFeatures> x{};
 };
 
-/// The features of step `i` of `s` (shapes, padded tile counts, slices).
+struct CoreTraffic;
+/// The features of every step of `s` (shapes, padded tile counts, slices, the
+/// lines that move between cores: core_traffic.h).
+std::vector<StepFeatures> schedule_features(const runtime::Schedule& s);
+/// Step i's: schedule_features(s)[i] (it walks the whole schedule).
 StepFeatures step_features(const runtime::Schedule& s, std::size_t i);
+/// Step i's, given its traffic between cores.
+StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const CoreTraffic& traffic);
 /// Whether steps of this kind carry weights (and so the two weight features).
 bool has_weights(runtime::StepKind kind);
 /// Names of a kind's features, for docs and reports (steps with weights have two more).

@@ -134,11 +134,9 @@ void Plan::Impl::run_step(const Step& s) {
       };
       // Threads split the rows (every group of a row range on one thread: one
       // hand-off per step, and each thread reads the pixels it wrote before),
-      // unless there are too few for each to get four row tiles: then the
-      // columns, so each streams only its share of the weights (a fully
-      // connected layer has one row per image).
-      const std::int64_t panels = (cout_g + kt->gemm_nr - 1) / kt->gemm_nr, threads = pool->threads();
-      if (threads > 1 && m < threads * 4 * kt->gemm_mr && panels >= threads) {
+      // unless too few rows: then the columns (gemm_splits_columns).
+      if (gemm_splits_columns(*kt, m, cout_g, pool->threads())) {
+        const std::int64_t panels = (cout_g + kt->gemm_nr - 1) / kt->gemm_nr;
         for (std::int64_t grp = 0; grp < g; ++grp)
           split(s, panels, [&](std::int64_t p0, std::int64_t p1) {
             kernels::GemmArgs part = group(grp);

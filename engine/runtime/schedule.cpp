@@ -411,4 +411,21 @@ std::int64_t Schedule::total_bytes() const {
   return (arena_floats + weight_floats + scratch_floats * threads + bottleneck_floats) * 4;
 }
 
+ThreadSplit Schedule::thread_split(std::size_t i) const {
+  const ScheduledStep& st = steps.at(i);
+  if (threads <= 1 || !st.info.parallel || st.info.kind == StepKind::GlobalPool) return ThreadSplit::One;
+  if (st.info.kind == StepKind::Gemm && !st.narrow_groups) {
+    const ir::Shape& in = values[static_cast<std::size_t>(st.in[0])].shape;
+    const std::int64_t m = st.op.kind == ir::OpKind::FullyConnected ? batch : batch * in.h * in.w;
+    const std::int64_t groups = st.op.kind == ir::OpKind::FullyConnected ? 1 : st.op.groups;
+    return gemm_splits_columns(*kt, m, st.op.out_c / groups, threads) ? ThreadSplit::Columns : ThreadSplit::Rows;
+  }
+  // Channel slices end with the shortcut or the activation over the whole
+  // output on the calling thread (run_bottleneck).
+  if (st.bottleneck && st.bottleneck->band_rows == 0 &&
+      (st.bottleneck->shortcut || st.bottleneck->act_out != ir::Activation::None))
+    return ThreadSplit::One;
+  return ThreadSplit::Rows;
+}
+
 }  // namespace convscope::runtime

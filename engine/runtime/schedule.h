@@ -245,6 +245,23 @@ inline std::int64_t pixel_stride(const std::vector<ScheduledValue>& values, int 
   return home.shape.c + home.pad_c;
 }
 
+/// How a step divides its output across the threads, and so which core's
+/// cache holds each part of it afterwards.
+enum class ThreadSplit {
+  One,      ///< all on the calling thread: one thread, a small step, global pooling
+  Rows,     ///< contiguous ranges of output pixels (or rows), one per thread
+  Columns,  ///< ranges of output channels: a GEMM with too few rows for four row tiles per thread
+};
+
+/// Whether a GEMM of m rows and `cols` columns (per group) splits its column
+/// panels across `threads` rather than its rows: too few rows for each thread
+/// to get four row tiles, and a panel for each (each thread then streams only
+/// its share of the weights; a fully connected layer has one row per image).
+inline bool gemm_splits_columns(const kernels::KernelTable& kt, std::int64_t m, std::int64_t cols, int threads) {
+  const std::int64_t panels = (cols + kt.gemm_nr - 1) / kt.gemm_nr;
+  return threads > 1 && m < threads * 4 * kt.gemm_mr && panels >= threads;
+}
+
 struct Schedule {
   const kernels::KernelTable* kt = nullptr;
   int threads = 1;
@@ -261,6 +278,8 @@ struct Schedule {
   static Result<Schedule> build(const ir::Graph& graph, const cost::Analysis& a, const PlanOptions& options = {});
   /// Arena + weights + scratch for all threads, in bytes.
   [[nodiscard]] std::int64_t total_bytes() const;
+  /// How step i's executor divides its output across the threads.
+  [[nodiscard]] ThreadSplit thread_split(std::size_t i) const;
 };
 
 }  // namespace convscope::runtime

@@ -198,7 +198,7 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     if (s.steps[i].info.kind != StepKind::Pool) continue;
     const auto f = profile::step_features(s, i);
-    ASSERT_EQ(f.n, 8);
+    ASSERT_EQ(f.n, 10);  // 5 of the shape, 2 inputs written long ago, across threads, 2 between cores
     EXPECT_DOUBLE_EQ(f.x[1], 55.0 * 55.0 * 9.0);         // windows x taps
     EXPECT_DOUBLE_EQ(f.x[2], 55.0 * 55.0 * 64.0 * 9.0);  // 64 channels: whole vectors on every table
     EXPECT_DOUBLE_EQ(f.x[3], 111.0 * 111.0 * 64.0);
@@ -255,7 +255,7 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
     const auto& st = seg.steps[i];
     if (st.info.kind != StepKind::Concat || st.info.no_work) continue;
     const auto f = profile::step_features(seg, i);
-    ASSERT_EQ(f.n, 7);
+    ASSERT_EQ(f.n, 9);
     EXPECT_GT(f.x[4], 0.0) << st.info.name;
     EXPECT_LE(f.x[4], f.x[1]) << st.info.name;  // only copied elements count
     EXPECT_LE(f.x[5], f.x[4]) << st.info.name;  // beyond L3: some of those
@@ -651,14 +651,15 @@ TEST(LatencyModel, FitRecoversKnownCoefficients) {
       auto s = runtime::Schedule::build(g, a, {});
       ASSERT_TRUE(s);
       // Depthwise: 2 us fixed, 0.05 ns per stride-1 tap, 0.09 per stride-2 tap, 0.1 per output.
-      auto d = synthetic(*s, {2000, 0.05, 0.09, 0.1, 0, 0, 0, 0, 0, 0, 0}, StepKind::Depthwise);
+      auto d = synthetic(*s, {2000, 0.05, 0.09, 0.1, 0, 0, 0, 0, 0, 0, 0, 0, 0}, StepKind::Depthwise);
       samples.insert(samples.end(), d.begin(), d.end());
     }
   }
   profile::LatencyModel m;
   profile::fit(m, samples);
   const auto& k = m.fits[static_cast<std::size_t>(StepKind::Depthwise)];
-  ASSERT_EQ(k.coef.size(), 14u);  // 9 of the shape, 2 inputs written long ago, across threads, 2 of the weights
+  // 9 of the shape, 2 inputs written long ago, across threads, 2 between cores, 2 of the weights
+  ASSERT_EQ(k.coef.size(), 16u);
   EXPECT_NEAR(k.coef[0], 2000, 1e-3);
   EXPECT_NEAR(k.coef[1], 0.05, 1e-9);
   EXPECT_NEAR(k.coef[2], 0.09, 1e-9);
@@ -731,7 +732,7 @@ TEST(LatencyModel, FitUsesOneBlockProbesForFeaturesNetworksLack) {
   profile::LatencyModel m;
   profile::fit(m, samples);
   const auto& k = m.fits[static_cast<std::size_t>(StepKind::Shuffle)];
-  ASSERT_EQ(k.coef.size(), 7u);
+  ASSERT_EQ(k.coef.size(), 9u);
   EXPECT_NEAR(k.coef[2], 0.9, 1e-6);
   for (const auto& s : other) {
     const auto p = m.predict(s.f);
@@ -816,12 +817,15 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   m.peak_gflops = 118.2;
   m.reference_ns = 1.25e6;
   m.calibration_drift = 0.07;
-  m.fits[static_cast<std::size_t>(StepKind::Add)] = {
-      {100, 0.5, 0.1, 0.3, 0.6, 900}, 12, {1, 10, 0, 0, 0, 0}, {1, 1e6, 5, 1e6, 1e6, 1}, 0.03};
+  m.fits[static_cast<std::size_t>(StepKind::Add)] = {{100, 0.5, 0.1, 0.3, 0.6, 900, 0.05, 0.1},
+                                                     12,
+                                                     {1, 10, 0, 0, 0, 0, 0, 0},
+                                                     {1, 1e6, 5, 1e6, 1e6, 1, 1e6, 1e6},
+                                                     0.03};
   auto back = profile::latency_model_from_json(profile::to_json(m));
   ASSERT_TRUE(back) << back.error().front().message;
   EXPECT_EQ(back->fits[static_cast<std::size_t>(StepKind::Add)].coef,
-            (std::vector<double>{100, 0.5, 0.1, 0.3, 0.6, 900}));
+            (std::vector<double>{100, 0.5, 0.1, 0.3, 0.6, 900, 0.05, 0.1}));
   EXPECT_DOUBLE_EQ(back->network_factor, 1.04);
   EXPECT_DOUBLE_EQ(back->network_step_ns, 850);
   EXPECT_DOUBLE_EQ(back->peak_gflops, 118.2);

@@ -1,0 +1,151 @@
+#include "profile/core_traffic.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+#include <map>
+
+namespace convscope::profile {
+namespace {
+
+using runtime::ThreadSplit;
+
+/// Who holds a stretch of the arena: the thread that wrote it last (kNobody
+/// before any step wrote it, kEveryone when threads wrote a column range of
+/// each pixel) and the threads that read it since.
+constexpr int kNobody = -1, kEveryone = -2;
+struct Holder {
+  int writer = kNobody;
+  unsigned readers = 0;  ///< bit t: thread t read it since it was written
+};
+
+/// The arena as stretches of floats, each with its holder; a stretch runs from
+/// its key to the next key.
+class Arena {
+ public:
+  Arena(int threads, std::int64_t floats) : t_(threads) { map_[0] = Holder{}; map_[std::max<std::int64_t>(floats, 1)]; }
+
+  /// Thread t reads floats [lo, hi), `density` of them the value's own.
+  /// Returns the bytes it fetched from another core.
+  double read(std::int64_t lo, std::int64_t hi, double density, int t) {
+    double foreign = 0;
+    for (auto it = cut(lo, hi); it->first < hi; ++it) {
+      Holder& h = it->second;
+      const double bytes = 4.0 * density * static_cast<double>(std::next(it)->first - it->first);
+      if ((h.readers & bit(t)) == 0) foreign += bytes * others_share(h.writer, t);
+      h.readers |= bit(t);
+    }
+    return foreign;
+  }
+
+  /// Thread t writes `share` of floats [lo, hi) (1: all of them; 1 / threads:
+  /// its column range of each pixel, with every other thread writing the rest).
+  /// Returns the bytes it wrote over lines another core held.
+  double write(std::int64_t lo, std::int64_t hi, double density, int t, double share) {
+    double foreign = 0;
+    for (auto it = cut(lo, hi); it->first < hi; ++it) {
+      const Holder& h = it->second;
+      const double bytes = 4.0 * density * share * static_cast<double>(std::next(it)->first - it->first);
+      foreign += bytes * ((h.readers & ~bit(t)) != 0 ? 1.0 : others_share(h.writer, t));
+    }
+    return foreign;
+  }
+
+  /// After the writes of a step: [lo, hi) held by `writer` alone.
+  void written(std::int64_t lo, std::int64_t hi, int writer) {
+    if (lo >= hi) return;
+    auto first = cut(lo, hi);
+    map_.erase(std::next(first), map_.find(hi));
+    first->second = Holder{writer, writer >= 0 ? bit(writer) : 0u};
+  }
+
+ private:
+  static unsigned bit(int t) { return 1u << static_cast<unsigned>(t % 32); }
+  /// The share of a stretch written by `writer` that lies in another core than t's.
+  [[nodiscard]] double others_share(int writer, int t) const {
+    if (writer == kEveryone) return static_cast<double>(t_ - 1) / static_cast<double>(t_);
+    return writer >= 0 && writer != t ? 1.0 : 0.0;
+  }
+  /// Makes lo and hi stretch boundaries; the stretch that starts at lo.
+  std::map<std::int64_t, Holder>::iterator cut(std::int64_t lo, std::int64_t hi) {
+    split_at(hi);
+    return split_at(lo);
+  }
+  std::map<std::int64_t, Holder>::iterator split_at(std::int64_t x) {
+    auto it = map_.upper_bound(x);
+    --it;  // the stretch holding x (the map starts at 0, x >= 0)
+    if (it->first == x) return it;
+    return map_.emplace_hint(std::next(it), x, it->second);
+  }
+
+  int t_;
+  std::map<std::int64_t, Holder> map_;
+};
+
+/// Floats [lo, hi) of the arena a value spans, and the share of them its own
+/// (a value written into a concat's buffer interleaves with its siblings).
+struct Span {
+  std::int64_t lo = 0, hi = 0, pixels = 0, stride = 0;
+  double density = 1;
+  /// Pixels [pixels * t / n, pixels * (t + 1) / n), as threads split them.
+  [[nodiscard]] std::pair<std::int64_t, std::int64_t> part(int t, int n) const {
+    return {lo + pixels * t / n * stride, lo + pixels * (t + 1) / n * stride};
+  }
+};
+
+Span span_of(const runtime::Schedule& s, int v) {
+  const runtime::ScheduledValue& val = s.values[static_cast<std::size_t>(v)];
+  const runtime::ScheduledValue& home = val.parent >= 0 ? s.values[static_cast<std::size_t>(val.parent)] : val;
+  Span sp;
+  sp.pixels = s.batch * val.shape.h * val.shape.w;
+  sp.stride = runtime::pixel_stride(s.values, v);
+  sp.lo = home.offset;
+  sp.hi = sp.lo + sp.pixels * sp.stride;
+  sp.density = static_cast<double>(val.shape.c) / static_cast<double>(std::max<std::int64_t>(sp.stride, 1));
+  return sp;
+}
+
+}  // namespace
+
+std::vector<CoreTraffic> core_traffic(const runtime::Schedule& s) {
+  std::vector<CoreTraffic> out(s.steps.size());
+  const int n = s.threads;
+  if (n <= 1) return out;
+  Arena arena(n, s.arena_floats);
+  std::vector<double> reads(static_cast<std::size_t>(n)), writes(static_cast<std::size_t>(n));
+  for (int pass = 0; pass < 2; ++pass)  // the first run leaves the state the second starts from
+    for (std::size_t i = 0; i < s.steps.size(); ++i) {
+      const runtime::ScheduledStep& st = s.steps[i];
+      if (st.info.no_work) continue;
+      const ThreadSplit split = s.thread_split(i);
+      std::fill(reads.begin(), reads.end(), 0.0);
+      std::fill(writes.begin(), writes.end(), 0.0);
+      for (int v : st.in) {
+        if (s.values[static_cast<std::size_t>(v)].parent == st.out) continue;  // written in place: not read
+        const Span sp = span_of(s, v);
+        for (int t = 0; t < (split == ThreadSplit::One ? 1 : n); ++t) {
+          // Rows: each thread its pixels; columns: every thread all of them.
+          const auto [lo, hi] = split == ThreadSplit::Rows ? sp.part(t, n) : std::pair{sp.lo, sp.hi};
+          reads[static_cast<std::size_t>(t)] += arena.read(lo, hi, sp.density, t);
+        }
+      }
+      const Span o = span_of(s, st.out);
+      for (int t = 0; t < (split == ThreadSplit::One ? 1 : n); ++t) {
+        const auto [lo, hi] = split == ThreadSplit::Rows ? o.part(t, n) : std::pair{o.lo, o.hi};
+        const double share = split == ThreadSplit::Columns ? 1.0 / n : 1.0;
+        writes[static_cast<std::size_t>(t)] += arena.write(lo, hi, o.density, t, share);
+      }
+      if (split == ThreadSplit::Rows)
+        for (int t = 0; t < n; ++t) {
+          const auto [lo, hi] = o.part(t, n);
+          arena.written(lo, hi, t);
+        }
+      else
+        arena.written(o.lo, o.hi, split == ThreadSplit::One ? 0 : kEveryone);
+      if (pass == 1)
+        out[i] = {*std::max_element(reads.begin(), reads.end()), *std::max_element(writes.begin(), writes.end())};
+    }
+  return out;
+}
+
+}  // namespace convscope::profile

@@ -1,0 +1,34 @@
+#pragma once
+/// Cache lines that move between cores when a plan runs on several threads.
+///
+/// A thread that reads lines another core wrote last fetches them from that
+/// core's cache, and one that writes lines another core holds (wrote, or read
+/// since) must take them away first. On a Zen 5 VM with 2 vCPUs both cost far
+/// more than the same access to the core's own L2: a core read lines the other
+/// had just written at about 23 GB/s (its own L2: about 90), and overwriting
+/// 94 KB the other core had read took 25 us longer than writing lines of its own.
+/// A two-thread MobileNetV3-Small ran its squeeze-excite steps 3-6x slower than
+/// on one thread for this reason, not for the work they do.
+///
+/// core_traffic() follows which thread last wrote and which threads have read
+/// each part of the arena, step by step, as the executor splits them
+/// (Schedule::thread_split), and counts those bytes per step in the steady
+/// state of repeated runs (the plan runs twice; the second run is counted).
+/// It ignores cache capacity: lines another core evicted still sit in its
+/// share of the last-level cache.
+#include <vector>
+
+#include "runtime/schedule.h"
+
+namespace convscope::profile {
+
+/// One step's traffic between cores, on its busiest thread.
+struct CoreTraffic {
+  double read_bytes = 0;   ///< bytes read from lines another core wrote last
+  double write_bytes = 0;  ///< bytes written over lines another core holds
+};
+
+/// Per step of `s` (zeros with one thread, and for steps with no work).
+std::vector<CoreTraffic> core_traffic(const runtime::Schedule& s);
+
+}  // namespace convscope::profile

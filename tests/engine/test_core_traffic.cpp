@@ -1,0 +1,92 @@
+// Lines that move between cores on several threads (profile/core_traffic.h):
+// who wrote and who read each part of the arena, as the executor splits steps.
+#include <algorithm>
+
+#include <gtest/gtest.h>
+
+#include "cost/analysis.h"
+#include "io/graph_json.h"
+#include "kernels/kernels.h"
+#include "profile/core_traffic.h"
+#include "profile/latency_model.h"
+#include "runtime/schedule.h"
+
+namespace convscope {
+namespace {
+
+using runtime::StepKind;
+using runtime::ThreadSplit;
+
+/// Two 1x1 convolutions over 28x28 pixels (each split by rows on two threads),
+/// a global pool (on the calling thread) and a classifier of one row (split by
+/// columns).
+constexpr const char* kGraph = R"({"format": "convscope-graph", "version": 1, "name": "traffic",
+  "blocks": [{"id": "input", "kind": "input", "height": 28, "width": 28, "channels": 64},
+             {"id": "c1", "kind": "conv", "inputs": ["input"], "out": 256, "kernel": 1},
+             {"id": "c2", "kind": "conv", "inputs": ["c1"], "out": 256, "kernel": 1},
+             {"id": "pool", "kind": "global_pool", "inputs": ["c2"]},
+             {"id": "fc", "kind": "fc", "inputs": ["pool"], "out": 1000}]})";
+
+runtime::Schedule schedule(int threads) {
+  auto g = io::graph_from_json(kGraph);
+  EXPECT_TRUE(g.has_value());
+  runtime::PlanOptions o;
+  o.threads = threads;
+  o.kernels = &kernels::kernels_for(kernels::Isa::Portable);
+  auto s = runtime::Schedule::build(*g, cost::analyze(*g), o);
+  EXPECT_TRUE(s.has_value());
+  return s ? std::move(*s) : runtime::Schedule{};
+}
+
+std::size_t step_of(const runtime::Schedule& s, StepKind kind, int nth = 0) {
+  for (std::size_t i = 0; i < s.steps.size(); ++i)
+    if (s.steps[i].info.kind == kind && nth-- == 0) return i;
+  ADD_FAILURE() << "no such step";
+  return 0;
+}
+
+TEST(CoreTraffic, NoneOnOneThread) {
+  const runtime::Schedule s = schedule(1);
+  for (std::size_t i = 0; i < s.steps.size(); ++i) EXPECT_EQ(s.thread_split(i), ThreadSplit::One);
+  for (const profile::CoreTraffic& t : profile::core_traffic(s)) {
+    EXPECT_EQ(t.read_bytes, 0.0);
+    EXPECT_EQ(t.write_bytes, 0.0);
+  }
+}
+
+TEST(CoreTraffic, FollowsWhoWroteAndWhoReadEachPart) {
+  const runtime::Schedule s = schedule(2);
+  const std::size_t c1 = step_of(s, StepKind::Gemm, 0), c2 = step_of(s, StepKind::Gemm, 1);
+  const std::size_t pool = step_of(s, StepKind::GlobalPool), fc = step_of(s, StepKind::Gemm, 2);
+  ASSERT_EQ(s.thread_split(c1), ThreadSplit::Rows);
+  ASSERT_EQ(s.thread_split(c2), ThreadSplit::Rows);
+  ASSERT_EQ(s.thread_split(pool), ThreadSplit::One);
+  ASSERT_EQ(s.thread_split(fc), ThreadSplit::Columns);  // one row: each thread its columns
+  const auto t = profile::core_traffic(s);
+  const double half = 28.0 * 28 * 256 * 4 / 2;  // the second thread's pixels of c2's output
+  // c2 reads the rows each thread wrote in c1.
+  EXPECT_EQ(t[c2].read_bytes, 0.0);
+  // The pool, on the calling thread, fetches the other thread's half.
+  EXPECT_DOUBLE_EQ(t[pool].read_bytes, half);
+  // In the next run the second thread writes that half again: lines the first read.
+  EXPECT_DOUBLE_EQ(t[c2].write_bytes, half);
+  // The classifier's second thread reads the whole pooled vector the first wrote.
+  EXPECT_DOUBLE_EQ(t[fc].read_bytes, 256.0 * 4);
+  // (c1's reads depend on the arena: the input's memory holds c2's output too.)
+}
+
+TEST(CoreTraffic, AreFeaturesOfEveryKind) {
+  const runtime::Schedule s = schedule(2);
+  const std::size_t pool = step_of(s, StepKind::GlobalPool);
+  const auto names = profile::feature_names(StepKind::GlobalPool, false);
+  const auto at = static_cast<std::size_t>(
+      std::find(names.begin(), names.end(), "bytes read from lines another core wrote (busiest thread)") -
+      names.begin());
+  ASSERT_LT(at, names.size());
+  const profile::StepFeatures f = profile::step_features(s, pool);
+  EXPECT_DOUBLE_EQ(f.x[at], profile::core_traffic(s)[pool].read_bytes);
+  EXPECT_GT(f.x[at], 0.0);
+}
+
+}  // namespace
+}  // namespace convscope
