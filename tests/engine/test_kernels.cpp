@@ -169,6 +169,7 @@ TEST(Gemm, BiasAndEveryActivation) {
 struct DwTester {
   std::int64_t h = 5, w = 5, c = 8, k = 3, stride = 1, pad = 1, dil = 1;
   std::int64_t rows = 0;  ///< output rows per call (as threads split them); 0: all in one call
+  bool dense = false;
   ir::Activation act = ir::Activation::ReLU6;
   DwTester& H(std::int64_t v) { return h = v, *this; }
   DwTester& W(std::int64_t v) { return w = v, *this; }
@@ -179,11 +180,13 @@ struct DwTester {
   DwTester& Dilation(std::int64_t v) { return dil = v, *this; }
   DwTester& Act(ir::Activation v) { return act = v, *this; }
   DwTester& RowsPerCall(std::int64_t v) { return rows = v, *this; }
+  /// Input pixels exactly c floats apart (else 2 more, as a padded layout).
+  DwTester& Dense() { return dense = true, *this; }
   void test(Isa isa) const {
     std::mt19937 rng(static_cast<unsigned>(h * 7 + w * 11 + c * 13 + k * 17 + stride * 19 + pad * 23 + dil));
     const std::int64_t oh = ir::window_out(h, k, stride, 2 * pad, dil), ow = ir::window_out(w, k, stride, 2 * pad, dil);
     if (oh <= 0 || ow <= 0) return;
-    const std::int64_t in_stride = c + 2, out_stride = c + 3;  // pixel strides wider than the channels
+    const std::int64_t in_stride = dense ? c : c + 2, out_stride = c + 3;  // wider than the channels
     auto x = random_vec(static_cast<std::size_t>(h * w * in_stride), rng);
     const auto wt = random_vec(static_cast<std::size_t>(c * k * k), rng);  // [c][k*k], as stored in a graph
     std::vector<float> packed(static_cast<std::size_t>(k * k * kernels::dw_weight_stride(c)));
@@ -224,7 +227,8 @@ struct DwTester {
         }
     std::ostringstream what;
     what << kernels::isa_name(isa) << " depthwise " << h << "x" << w << "x" << c << " k=" << k << " s=" << stride
-         << " p=" << pad << " d=" << dil << " act=" << ir::activation_name(act) << " rows/call=" << rows;
+         << " p=" << pad << " d=" << dil << " act=" << ir::activation_name(act) << " rows/call=" << rows
+         << (dense ? " dense" : "");
     expect_close(got, want, what.str());
   }
 };
@@ -449,6 +453,19 @@ TEST(Gemm, AccumulateAndRowRangesEveryTable) {
 }
 
 // Output rows in ranges, as the thread pool splits them: every row written once, borders included.
+// Dense inputs whose rows or tiles crowd L1, as the peers' benchmarks lay them
+// out (plans pad them): 14 x 14 x 512 puts every line of a tile in two of L1's
+// sets (pixel-major tiles of 2), 56 x 56 x 128 three rows at 21 lines per set.
+TEST(Depthwise, DenseInputsThatCrowdL1) {
+  for (Isa isa : isas()) {
+    for (std::int64_t rows : {0, 3}) {
+      DwTester().H(14).W(14).C(512).Kernel(3).Pad(1).Dense().RowsPerCall(rows).test(isa);
+      DwTester().H(14).W(14).C(512).Kernel(5).Pad(2).Dense().Act(ir::Activation::HSwish).RowsPerCall(rows).test(isa);
+    }
+    DwTester().H(56).W(56).C(128).Kernel(3).Pad(1).Dense().test(isa);
+  }
+}
+
 TEST(Depthwise, RowRangesAsThreadsSplitThem) {
   for (Isa isa : isas())
     for (std::int64_t rows : {1, 2, 3})
