@@ -197,15 +197,16 @@ bool streams_inputs(StepKind kind) {
 }
 
 /// A kind's features of its shape (the weight features come after these).
-/// Kinds that stream their inputs count the input elements written long ago.
+/// Kinds that stream their inputs count the input elements L2 and L3 lost
+/// before the step reads them (inputs_missing_from_cache).
 /// A kind that splits its pixels across threads has its work features counted
 /// on the busiest thread and one more: running across the threads at all (the
 /// hand-off), since a small step of it may run on one thread or on all.
 std::vector<std::string> shape_feature_names(StepKind kind) {
   auto names = kind_feature_names(kind);
   if (streams_inputs(kind)) {
-    names.emplace_back("input elements written long ago (beyond L2)");
-    names.emplace_back("input elements written long ago (beyond L3)");
+    names.emplace_back("input elements L2 lost before the read");
+    names.emplace_back("input elements L3 lost before the read");
   }
   if (runtime::step_kind_traits(kind).splits_pixels) names.emplace_back("across threads (the hand-off)");
   names.emplace_back("bytes read from lines another core wrote (busiest thread)");

@@ -198,7 +198,7 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     if (s.steps[i].info.kind != StepKind::Pool) continue;
     const auto f = profile::step_features(s, i);
-    ASSERT_EQ(f.n, 10);  // 5 of the shape, 2 inputs written long ago, across threads, 2 between cores
+    ASSERT_EQ(f.n, 10);  // 5 of the shape, 2 inputs caches lost, across threads, 2 between cores
     EXPECT_DOUBLE_EQ(f.x[1], 55.0 * 55.0 * 9.0);         // windows x taps
     EXPECT_DOUBLE_EQ(f.x[2], 55.0 * 55.0 * 64.0 * 9.0);  // 64 channels: whole vectors on every table
     EXPECT_DOUBLE_EQ(f.x[3], 111.0 * 111.0 * 64.0);
@@ -386,7 +386,7 @@ TEST(LatencyModel, GraphInputsCountAsWrittenARunAgo) {
   // run: the run's own traffic decides where it comes from (L2, L3, DRAM).
   const auto names = profile::feature_names(StepKind::Depthwise, true);
   const auto at = static_cast<std::size_t>(
-      std::find(names.begin(), names.end(), "input elements written long ago (beyond L2)") - names.begin());
+      std::find(names.begin(), names.end(), "input elements L2 lost before the read") - names.begin());
   ASSERT_LT(at, names.size());
   for (const ir::Shape in : {ir::Shape{8, 8, 16}, ir::Shape{56, 56, 256}}) {
     const ir::Graph g = testing::graph_for_kind("depthwise", {}, in);
@@ -413,8 +413,8 @@ TEST(LatencyModel, InputsLargerThanACacheMissInItRightAfterTheirWriter) {
     auto at = [&](const std::string& n) {
       return static_cast<std::size_t>(std::find(names.begin(), names.end(), n) - names.begin());
     };
-    const std::size_t l2 = at("input elements written long ago (beyond L2)");
-    const std::size_t l3 = at("input elements written long ago (beyond L3)");
+    const std::size_t l2 = at("input elements L2 lost before the read");
+    const std::size_t l3 = at("input elements L3 lost before the read");
     ASSERT_LT(l3, names.size());
     runtime::PlanOptions o;
     o.fuse_rows = false;
@@ -658,7 +658,7 @@ TEST(LatencyModel, FitRecoversKnownCoefficients) {
   profile::LatencyModel m;
   profile::fit(m, samples);
   const auto& k = m.fits[static_cast<std::size_t>(StepKind::Depthwise)];
-  // 9 of the shape, 2 inputs written long ago, across threads, 2 between cores, 2 of the weights
+  // 9 of the shape, 2 inputs caches lost, across threads, 2 between cores, 2 of the weights
   ASSERT_EQ(k.coef.size(), 16u);
   EXPECT_NEAR(k.coef[0], 2000, 1e-3);
   EXPECT_NEAR(k.coef[1], 0.05, 1e-9);
