@@ -16,7 +16,7 @@ using runtime::ThreadSplit;
 constexpr int kNobody = -1, kEveryone = -2;
 struct Holder {
   int writer = kNobody;
-  unsigned readers = 0;  ///< bit t: thread t read it since it was written
+  std::uint64_t readers = 0;  ///< bit t % 64: thread t read it since it was written
 };
 
 /// The arena as stretches of floats, each with its holder; a stretch runs from
@@ -56,11 +56,11 @@ class Arena {
     if (lo >= hi) return;
     auto first = cut(lo, hi);
     map_.erase(std::next(first), map_.find(hi));
-    first->second = Holder{writer, writer >= 0 ? bit(writer) : 0u};
+    first->second = Holder{writer, writer >= 0 ? bit(writer) : std::uint64_t{0}};
   }
 
  private:
-  static unsigned bit(int t) { return 1u << static_cast<unsigned>(t % 32); }
+  static std::uint64_t bit(int t) { return std::uint64_t{1} << static_cast<unsigned>(t % 64); }
   /// The share of a stretch written by `writer` that lies in another core than t's.
   [[nodiscard]] double others_share(int writer, int t) const {
     if (writer == kEveryone) return static_cast<double>(t_ - 1) / static_cast<double>(t_);
@@ -87,9 +87,15 @@ class Arena {
 struct Span {
   std::int64_t lo = 0, hi = 0, pixels = 0, stride = 0;
   double density = 1;
-  /// Pixels [pixels * t / n, pixels * (t + 1) / n), as threads split them.
+  /// Thread t's pixels of n threads: contiguous ranges, none for threads past
+  /// the pixels (a one-pixel value stays on the calling thread, as
+  /// ThreadPool::parallel_for runs a single unit). The executor's grains (8
+  /// pixels, a GEMM row tile, whole rows per image) move the bounds a little;
+  /// a batch splits as one run of pixels here, its rows image by image there.
   [[nodiscard]] std::pair<std::int64_t, std::int64_t> part(int t, int n) const {
-    return {lo + pixels * t / n * stride, lo + pixels * (t + 1) / n * stride};
+    const std::int64_t parts = std::min<std::int64_t>(n, pixels);
+    if (t >= parts) return {lo, lo};
+    return {lo + pixels * t / parts * stride, lo + pixels * (t + 1) / parts * stride};
   }
 };
 
@@ -120,20 +126,29 @@ std::vector<CoreTraffic> core_traffic(const runtime::Schedule& s) {
       const ThreadSplit split = s.thread_split(i);
       std::fill(reads.begin(), reads.end(), 0.0);
       std::fill(writes.begin(), writes.end(), 0.0);
+      const Span o = span_of(s, st.out);
+      double copied_c = 0;  // a concat's channels not written into it in place
       for (int v : st.in) {
-        if (s.values[static_cast<std::size_t>(v)].parent == st.out) continue;  // written in place: not read
+        const runtime::ScheduledValue& val = s.values[static_cast<std::size_t>(v)];
+        if (val.parent == st.out) continue;  // written in place: not read
+        copied_c += static_cast<double>(val.shape.c);
         const Span sp = span_of(s, v);
+        // Rows: each thread its pixels, and all of an input of other pixels (a
+        // channel scale's one pixel of scales); columns: every thread all of it.
+        const bool own_part = split == ThreadSplit::Rows && sp.pixels == o.pixels;
         for (int t = 0; t < (split == ThreadSplit::One ? 1 : n); ++t) {
-          // Rows: each thread its pixels; columns: every thread all of them.
-          const auto [lo, hi] = split == ThreadSplit::Rows ? sp.part(t, n) : std::pair{sp.lo, sp.hi};
+          const auto [lo, hi] = own_part ? sp.part(t, n) : std::pair{sp.lo, sp.hi};
           reads[static_cast<std::size_t>(t)] += arena.read(lo, hi, sp.density, t);
         }
       }
-      const Span o = span_of(s, st.out);
+      // A concat writes only the channels it copies; the stretch is then marked
+      // as its writers' whole (the arena's stretches do not follow channels).
+      const double out_density =
+          st.info.kind == runtime::StepKind::Concat ? copied_c / static_cast<double>(o.stride) : o.density;
       for (int t = 0; t < (split == ThreadSplit::One ? 1 : n); ++t) {
         const auto [lo, hi] = split == ThreadSplit::Rows ? o.part(t, n) : std::pair{o.lo, o.hi};
         const double share = split == ThreadSplit::Columns ? 1.0 / n : 1.0;
-        writes[static_cast<std::size_t>(t)] += arena.write(lo, hi, o.density, t, share);
+        writes[static_cast<std::size_t>(t)] += arena.write(lo, hi, out_density, t, share);
       }
       if (split == ThreadSplit::Rows)
         for (int t = 0; t < n; ++t) {

@@ -300,7 +300,9 @@ std::vector<std::string> feature_names(StepKind kind, bool with_weights) {
   return names;
 }
 
-StepFeatures step_features(const runtime::Schedule& s, std::size_t i) { return schedule_features(s).at(i); }
+StepFeatures step_features(const runtime::Schedule& s, std::size_t i) {
+  return step_features(s, i, core_traffic(s).at(i));
+}
 
 std::vector<StepFeatures> schedule_features(const runtime::Schedule& s) {
   const std::vector<CoreTraffic> traffic = core_traffic(s);

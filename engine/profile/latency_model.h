@@ -48,7 +48,8 @@ namespace convscope::profile {
 /// (the share of its lines an LRU cache loses, not all or nothing).
 /// 21: grouped 1x1 convolutions of narrow groups pay per permute (kernel revision 23), not per GEMM tile.
 /// 22: pooling pays per window loop over channel blocks; depthwise per tile it runs.
-/// 23: input bytes another core wrote (two or more threads).
+/// 23: bytes read from lines another core wrote and written over lines another core holds
+/// (two or more threads: core_traffic.h).
 inline constexpr int kLatencyModelVersion = 23;
 inline constexpr int kMaxFeatures = 20;
 
@@ -63,7 +64,7 @@ struct CoreTraffic;
 /// The features of every step of `s` (shapes, padded tile counts, slices, the
 /// lines that move between cores: core_traffic.h).
 std::vector<StepFeatures> schedule_features(const runtime::Schedule& s);
-/// Step i's: schedule_features(s)[i] (it walks the whole schedule).
+/// Step i's: schedule_features(s)[i] (its traffic between cores walks the whole schedule).
 StepFeatures step_features(const runtime::Schedule& s, std::size_t i);
 /// Step i's, given its traffic between cores.
 StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const CoreTraffic& traffic);

@@ -420,8 +420,13 @@ ThreadSplit Schedule::thread_split(std::size_t i) const {
     const std::int64_t groups = st.op.kind == ir::OpKind::FullyConnected ? 1 : st.op.groups;
     return gemm_splits_columns(*kt, m, st.op.out_c / groups, threads) ? ThreadSplit::Columns : ThreadSplit::Rows;
   }
+  // A transposed convolution splits the rows of its output phases and groups
+  // (conv_transpose.cpp): with more than one, each thread writes rows spread
+  // over the output and reads all of the input, as a column split does.
+  if (st.info.kind == StepKind::ConvTranspose && (st.op.stride > 1 || st.op.groups > 1)) return ThreadSplit::Columns;
   // Channel slices end with the shortcut or the activation over the whole
-  // output on the calling thread (run_bottleneck).
+  // output on the calling thread (run_bottleneck; the model ignores that the
+  // projection before it split rows).
   if (st.bottleneck && st.bottleneck->band_rows == 0 &&
       (st.bottleneck->shortcut || st.bottleneck->act_out != ir::Activation::None))
     return ThreadSplit::One;
