@@ -133,9 +133,10 @@ std::vector<CoreTraffic> core_traffic(const runtime::Schedule& s) {
         if (val.parent == st.out) continue;  // written in place: not read
         copied_c += static_cast<double>(val.shape.c);
         const Span sp = span_of(s, v);
-        // Rows: each thread its pixels, and all of an input of other pixels (a
-        // channel scale's one pixel of scales); columns: every thread all of it.
-        const bool own_part = split == ThreadSplit::Rows && sp.pixels == o.pixels;
+        // Rows: each thread its share of the pixels (a stride-2 step's input
+        // rows in proportion), and all of a one-pixel input (a channel scale's
+        // scales); columns: every thread all of it.
+        const bool own_part = split == ThreadSplit::Rows && sp.pixels > 1;
         for (int t = 0; t < (split == ThreadSplit::One ? 1 : n); ++t) {
           const auto [lo, hi] = own_part ? sp.part(t, n) : std::pair{sp.lo, sp.hi};
           reads[static_cast<std::size_t>(t)] += arena.read(lo, hi, sp.density, t);
