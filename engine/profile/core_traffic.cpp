@@ -1,8 +1,11 @@
 #include "profile/core_traffic.h"
 
+#include "profile/calibration.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
+#include <limits>
 #include <map>
 
 namespace convscope::profile {
@@ -12,11 +15,14 @@ using runtime::ThreadSplit;
 
 /// Who holds a stretch of the arena: the thread that wrote it last (kNobody
 /// before any step wrote it, kEveryone when threads wrote a column range of
-/// each pixel) and the threads that read it since.
+/// each pixel), the threads that read it since, and when a step last touched
+/// it (the bytes every step before that one moved, counted from the first run's
+/// start; never touched: -infinity).
 constexpr int kNobody = -1, kEveryone = -2;
 struct Holder {
   int writer = kNobody;
   std::uint64_t readers = 0;  ///< bit t % 64: thread t read it since it was written
+  double touched = -std::numeric_limits<double>::infinity();
 };
 
 /// The arena as stretches of floats, each with its holder; a stretch runs from
@@ -34,6 +40,7 @@ class Arena {
       const double bytes = 4.0 * density * static_cast<double>(std::next(it)->first - it->first);
       if ((h.readers & bit(t)) == 0) foreign += bytes * others_share(h.writer, t);
       h.readers |= bit(t);
+      h.touched = now_;
     }
     return foreign;
   }
@@ -51,13 +58,26 @@ class Arena {
     return foreign;
   }
 
+  /// The elements of floats [lo, hi) (`density` of them the value's own) that
+  /// no step touched within the last `bytes` of traffic: a cache of that size
+  /// lost their lines, and writing them fetches each line first.
+  double lost(std::int64_t lo, std::int64_t hi, double density, double bytes) {
+    double out = 0;
+    for (auto it = cut(lo, hi); it->first < hi; ++it)
+      if (now_ - it->second.touched > bytes) out += density * static_cast<double>(std::next(it)->first - it->first);
+    return out;
+  }
+
   /// After the writes of a step: [lo, hi) held by `writer` alone.
   void written(std::int64_t lo, std::int64_t hi, int writer) {
     if (lo >= hi) return;
     auto first = cut(lo, hi);
     map_.erase(std::next(first), map_.find(hi));
-    first->second = Holder{writer, writer >= 0 ? bit(writer) : std::uint64_t{0}};
+    first->second = Holder{writer, writer >= 0 ? bit(writer) : std::uint64_t{0}, now_};
   }
+
+  /// The step that runs next starts after `bytes` more of traffic.
+  void advance(double bytes) { now_ += bytes; }
 
  private:
   static std::uint64_t bit(int t) { return std::uint64_t{1} << static_cast<unsigned>(t % 64); }
@@ -79,6 +99,7 @@ class Arena {
   }
 
   int t_;
+  double now_ = 0;
   std::map<std::int64_t, Holder> map_;
 };
 
@@ -116,7 +137,6 @@ Span span_of(const runtime::Schedule& s, int v) {
 std::vector<CoreTraffic> core_traffic(const runtime::Schedule& s) {
   std::vector<CoreTraffic> out(s.steps.size());
   const int n = s.threads;
-  if (n <= 1) return out;
   Arena arena(n, s.arena_floats);
   std::vector<double> reads(static_cast<std::size_t>(n)), writes(static_cast<std::size_t>(n));
   for (int pass = 0; pass < 2; ++pass)  // the first run leaves the state the second starts from
@@ -146,6 +166,8 @@ std::vector<CoreTraffic> core_traffic(const runtime::Schedule& s) {
       // as its writers' whole (the arena's stretches do not follow channels).
       const double out_density =
           st.info.kind == runtime::StepKind::Concat ? copied_c / static_cast<double>(o.stride) : o.density;
+      const double out_l2_lost = arena.lost(o.lo, o.hi, out_density, kL2FitBytes);
+      const double out_l3_lost = arena.lost(o.lo, o.hi, out_density, kL3FitBytes);
       for (int t = 0; t < (split == ThreadSplit::One ? 1 : n); ++t) {
         const auto [lo, hi] = split == ThreadSplit::Rows ? o.part(t, n) : std::pair{o.lo, o.hi};
         const double share = split == ThreadSplit::Columns ? 1.0 / n : 1.0;
@@ -158,8 +180,10 @@ std::vector<CoreTraffic> core_traffic(const runtime::Schedule& s) {
         }
       else
         arena.written(o.lo, o.hi, split == ThreadSplit::One ? 0 : kEveryone);
+      arena.advance(static_cast<double>(st.info.bytes));
       if (pass == 1)
-        out[i] = {*std::max_element(reads.begin(), reads.end()), *std::max_element(writes.begin(), writes.end())};
+        out[i] = {*std::max_element(reads.begin(), reads.end()), *std::max_element(writes.begin(), writes.end()),
+                  out_l2_lost, out_l3_lost};
     }
   return out;
 }

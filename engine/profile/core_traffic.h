@@ -22,13 +22,21 @@
 
 namespace convscope::profile {
 
-/// One step's traffic between cores, on its busiest thread.
+/// One step's traffic between cores, on its busiest thread, and the lines of
+/// its output the caches lost (all threads).
 struct CoreTraffic {
   double read_bytes = 0;   ///< bytes read from lines another core wrote last
   double write_bytes = 0;  ///< bytes written over lines another core holds
+  /// Output elements whose arena lines no step touched (read or wrote) within
+  /// the last L2's (kL2FitBytes) or L3's (kL3FitBytes) worth of traffic: the
+  /// memory plan reuses space by liveness, not recency, so a step may write
+  /// where nothing has been for a long while, and each such line is fetched
+  /// before it is written (model v24).
+  double out_l2_lost = 0, out_l3_lost = 0;
 };
 
-/// Per step of `s` (zeros with one thread, and for steps with no work).
+/// Per step of `s` (cross-core bytes are zero with one thread; all zero for
+/// steps with no work).
 std::vector<CoreTraffic> core_traffic(const runtime::Schedule& s);
 
 }  // namespace convscope::profile

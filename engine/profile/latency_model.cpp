@@ -198,7 +198,9 @@ bool streams_inputs(StepKind kind) {
 
 /// A kind's features of its shape (the weight features come after these).
 /// Kinds that stream their inputs count the input elements L2 and L3 lost
-/// before the step reads them (inputs_missing_from_cache).
+/// before the step reads them (inputs_missing_from_cache), and the output
+/// elements whose arena lines they lost before the step writes them
+/// (core_traffic, model v24).
 /// A kind that splits its pixels across threads has its work features counted
 /// on the busiest thread and one more: running across the threads at all (the
 /// hand-off), since a small step of it may run on one thread or on all.
@@ -207,6 +209,8 @@ std::vector<std::string> shape_feature_names(StepKind kind) {
   if (streams_inputs(kind)) {
     names.emplace_back("input elements L2 lost before the read");
     names.emplace_back("input elements L3 lost before the read");
+    names.emplace_back("output elements L2 lost before the write");
+    names.emplace_back("output elements L3 lost before the write");
   }
   if (runtime::step_kind_traits(kind).splits_pixels) names.emplace_back("across threads (the hand-off)");
   names.emplace_back("bytes read from lines another core wrote (busiest thread)");
@@ -502,7 +506,8 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
       break;
   }
   if (streams_inputs(st.info.kind))
-    x.insert(x.end(), {inputs_missing_from_cache(s, i, kL2FitBytes), inputs_missing_from_cache(s, i, kL3FitBytes)});
+    x.insert(x.end(), {inputs_missing_from_cache(s, i, kL2FitBytes), inputs_missing_from_cache(s, i, kL3FitBytes),
+                       traffic.out_l2_lost, traffic.out_l3_lost});
   if (runtime::step_kind_traits(st.info.kind).splits_pixels) {
     const double share = busiest_share(s, st);
     for (std::size_t j = 1; j < x.size(); ++j) x[j] *= share;

@@ -50,7 +50,7 @@ namespace convscope::profile {
 /// 22: pooling pays per window loop over channel blocks; depthwise per tile it runs.
 /// 23: bytes read from lines another core wrote and written over lines another core holds
 /// (two or more threads: core_traffic.h).
-inline constexpr int kLatencyModelVersion = 23;
+inline constexpr int kLatencyModelVersion = 24;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

@@ -1,6 +1,7 @@
 // Lines that move between cores on several threads (profile/core_traffic.h):
 // who wrote and who read each part of the arena, as the executor splits steps.
 #include <algorithm>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -27,8 +28,8 @@ constexpr const char* kGraph = R"({"format": "convscope-graph", "version": 1, "n
              {"id": "pool", "kind": "global_pool", "inputs": ["c2"]},
              {"id": "fc", "kind": "fc", "inputs": ["pool"], "out": 1000}]})";
 
-runtime::Schedule schedule(int threads) {
-  auto g = io::graph_from_json(kGraph);
+runtime::Schedule schedule(int threads, const char* graph = kGraph) {
+  auto g = io::graph_from_json(graph);
   EXPECT_TRUE(g.has_value());
   runtime::PlanOptions o;
   o.threads = threads;
@@ -86,6 +87,37 @@ TEST(CoreTraffic, AreFeaturesOfEveryKind) {
   const profile::StepFeatures f = profile::step_features(s, pool);
   EXPECT_DOUBLE_EQ(f.x[at], profile::core_traffic(s)[pool].read_bytes);
   EXPECT_GT(f.x[at], 0.0);
+}
+
+/// A ReLU of a size x size x 64 input: at 112 its 3.2 MB output's lines were
+/// last written a run ago, the run's 6.4 MB of traffic in between; at 14
+/// (50 KB) they stay in L2.
+std::string relus(int size) {
+  return R"({"format": "convscope-graph", "version": 1, "name": "relus",
+    "blocks": [{"id": "input", "kind": "input", "height": )" +
+         std::to_string(size) + R"(, "width": )" + std::to_string(size) + R"(, "channels": 64},
+               {"id": "r", "kind": "activation", "inputs": ["input"]}]})";
+}
+
+TEST(CoreTraffic, CountsOutputLinesTheCachesLost) {
+  for (int threads : {1, 2}) {
+    const std::string big = relus(112), small = relus(14);
+    const runtime::Schedule sb = schedule(threads, big.c_str()), ss = schedule(threads, small.c_str());
+    const std::size_t rb = step_of(sb, StepKind::Activation), rs = step_of(ss, StepKind::Activation);
+    const auto tb = profile::core_traffic(sb), ts = profile::core_traffic(ss);
+    // A run's traffic (6.4 MB) passed since the big output's lines were last
+    // written: more than L2 holds, less than L3.
+    EXPECT_DOUBLE_EQ(tb[rb].out_l2_lost, 112.0 * 112 * 64) << threads;
+    EXPECT_EQ(tb[rb].out_l3_lost, 0.0) << threads;
+    EXPECT_EQ(ts[rs].out_l2_lost, 0.0) << threads;
+    // They are features of the kinds that stream their inputs.
+    const auto names = profile::feature_names(StepKind::Activation, false);
+    const auto at = static_cast<std::size_t>(
+        std::find(names.begin(), names.end(), "output elements L2 lost before the write") - names.begin());
+    ASSERT_LT(at, names.size());
+    EXPECT_GT(profile::step_features(sb, rb).x[at], 0.0);
+    EXPECT_EQ(profile::step_features(ss, rs).x[at], 0.0);
+  }
 }
 
 }  // namespace

@@ -198,7 +198,8 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     if (s.steps[i].info.kind != StepKind::Pool) continue;
     const auto f = profile::step_features(s, i);
-    ASSERT_EQ(f.n, 10);  // 5 of the shape, 2 inputs caches lost, across threads, 2 between cores
+    // 5 of the shape, 2 input and 2 output caches lost, across threads, 2 between cores
+    ASSERT_EQ(f.n, 12);
     EXPECT_DOUBLE_EQ(f.x[1], 55.0 * 55.0 * 9.0);         // windows x taps
     EXPECT_DOUBLE_EQ(f.x[2], 55.0 * 55.0 * 64.0 * 9.0);  // 64 channels: whole vectors on every table
     EXPECT_DOUBLE_EQ(f.x[3], 111.0 * 111.0 * 64.0);
@@ -207,7 +208,7 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
     // L2 twice over: every line misses there (model v20).
     EXPECT_DOUBLE_EQ(f.x[5], 111.0 * 111.0 * 64.0);
     EXPECT_DOUBLE_EQ(f.x[6], 0.0);
-    EXPECT_DOUBLE_EQ(f.x[7], 0.0);  // one thread: no hand-off
+    EXPECT_DOUBLE_EQ(f.x[9], 0.0);  // one thread: no hand-off
     break;
   }
   // At two threads the busiest thread does 28 of its 55 output rows, and the step pays the hand-off.
@@ -219,7 +220,7 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
     EXPECT_DOUBLE_EQ(f.x[0], 1.0);
     EXPECT_DOUBLE_EQ(f.x[1], 55.0 * 55.0 * 9.0 * 28.0 / 55.0);
     EXPECT_DOUBLE_EQ(f.x[3], 111.0 * 111.0 * 64.0 * 28.0 / 55.0);
-    EXPECT_DOUBLE_EQ(f.x[7], 1.0);
+    EXPECT_DOUBLE_EQ(f.x[9], 1.0);
     break;
   }
   // GoogLeNet's pooling branches, 3x3 at stride 1, count their taps apart from strided pooling's.
@@ -243,7 +244,7 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
     const auto f = profile::step_features(sh2, i);
     EXPECT_DOUBLE_EQ(f.x[1], 49.0 * 464.0 * 32.0 / 49.0) << st.info.name;
     EXPECT_DOUBLE_EQ(f.x[3], 32.0) << st.info.name;
-    EXPECT_DOUBLE_EQ(f.x[6], 1.0) << st.info.name;
+    EXPECT_DOUBLE_EQ(f.x[8], 1.0) << st.info.name;  // the hand-off
     ++small;
   }
   EXPECT_EQ(small, 4);
@@ -255,7 +256,7 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
     const auto& st = seg.steps[i];
     if (st.info.kind != StepKind::Concat || st.info.no_work) continue;
     const auto f = profile::step_features(seg, i);
-    ASSERT_EQ(f.n, 9);
+    ASSERT_EQ(f.n, 11);
     EXPECT_GT(f.x[4], 0.0) << st.info.name;
     EXPECT_LE(f.x[4], f.x[1]) << st.info.name;  // only copied elements count
     EXPECT_LE(f.x[5], f.x[4]) << st.info.name;  // beyond L3: some of those
@@ -658,8 +659,8 @@ TEST(LatencyModel, FitRecoversKnownCoefficients) {
   profile::LatencyModel m;
   profile::fit(m, samples);
   const auto& k = m.fits[static_cast<std::size_t>(StepKind::Depthwise)];
-  // 9 of the shape, 2 inputs caches lost, across threads, 2 between cores, 2 of the weights
-  ASSERT_EQ(k.coef.size(), 16u);
+  // 9 of the shape, 2 input and 2 output caches lost, across threads, 2 between cores, 2 of the weights
+  ASSERT_EQ(k.coef.size(), 18u);
   EXPECT_NEAR(k.coef[0], 2000, 1e-3);
   EXPECT_NEAR(k.coef[1], 0.05, 1e-9);
   EXPECT_NEAR(k.coef[2], 0.09, 1e-9);
@@ -732,7 +733,7 @@ TEST(LatencyModel, FitUsesOneBlockProbesForFeaturesNetworksLack) {
   profile::LatencyModel m;
   profile::fit(m, samples);
   const auto& k = m.fits[static_cast<std::size_t>(StepKind::Shuffle)];
-  ASSERT_EQ(k.coef.size(), 9u);
+  ASSERT_EQ(k.coef.size(), 11u);
   EXPECT_NEAR(k.coef[2], 0.9, 1e-6);
   for (const auto& s : other) {
     const auto p = m.predict(s.f);
@@ -817,15 +818,15 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   m.peak_gflops = 118.2;
   m.reference_ns = 1.25e6;
   m.calibration_drift = 0.07;
-  m.fits[static_cast<std::size_t>(StepKind::Add)] = {{100, 0.5, 0.1, 0.3, 0.6, 900, 0.05, 0.1},
+  m.fits[static_cast<std::size_t>(StepKind::Add)] = {{100, 0.5, 0.1, 0.3, 0.6, 0.2, 0.4, 900, 0.05, 0.1},
                                                      12,
-                                                     {1, 10, 0, 0, 0, 0, 0, 0},
-                                                     {1, 1e6, 5, 1e6, 1e6, 1, 1e6, 1e6},
+                                                     {1, 10, 0, 0, 0, 0, 0, 0, 0, 0},
+                                                     {1, 1e6, 5, 1e6, 1e6, 1e6, 1e6, 1, 1e6, 1e6},
                                                      0.03};
   auto back = profile::latency_model_from_json(profile::to_json(m));
   ASSERT_TRUE(back) << back.error().front().message;
   EXPECT_EQ(back->fits[static_cast<std::size_t>(StepKind::Add)].coef,
-            (std::vector<double>{100, 0.5, 0.1, 0.3, 0.6, 900, 0.05, 0.1}));
+            (std::vector<double>{100, 0.5, 0.1, 0.3, 0.6, 0.2, 0.4, 900, 0.05, 0.1}));
   EXPECT_DOUBLE_EQ(back->network_factor, 1.04);
   EXPECT_DOUBLE_EQ(back->network_step_ns, 850);
   EXPECT_DOUBLE_EQ(back->peak_gflops, 118.2);
