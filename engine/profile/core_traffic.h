@@ -14,8 +14,10 @@
 /// each part of the arena, step by step, as the executor splits them
 /// (Schedule::thread_split), and counts those bytes per step in the steady
 /// state of repeated runs (the plan runs twice; the second run is counted).
-/// It ignores cache capacity: lines another core evicted still sit in its
-/// share of the last-level cache.
+/// The cross-core counts ignore cache capacity: lines another core evicted
+/// still sit in its share of the last-level cache. The same walk keeps, per
+/// stretch, the traffic since a step last touched it, for the output lines the
+/// caches lost before a step writes them (on any thread count).
 #include <vector>
 
 #include "runtime/schedule.h"
