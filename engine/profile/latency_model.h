@@ -50,7 +50,9 @@ namespace convscope::profile {
 /// 22: pooling pays per window loop over channel blocks; depthwise per tile it runs.
 /// 23: bytes read from lines another core wrote and written over lines another core holds
 /// (two or more threads: core_traffic.h).
-inline constexpr int kLatencyModelVersion = 24;
+/// 24: output elements whose arena lines the caches lost before the write.
+/// 25: half the writer's weights count as traffic between a tensor's write and its read.
+inline constexpr int kLatencyModelVersion = 25;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).
