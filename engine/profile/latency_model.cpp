@@ -219,17 +219,20 @@ std::vector<std::string> shape_feature_names(StepKind kind) {
 }
 
 /// Input elements of step i (those it reads, not those written into its output
-/// in place) that a cache of `bytes` no longer holds when step i reads them: a
+/// in place) that L2 (kL2FitBytes) and L3 (kL3FitBytes) no longer hold when step i reads them: a
 /// skip connection's encoder features, a residual's block input after a large
 /// expansion, a tensor larger than the cache that the step before wrote (model
 /// v20). Beyond L2's worth their lines come back from L3, beyond L3's from DRAM.
 /// With `traffic` bytes of other steps between its writer and the read, an
-/// LRU cache keeps the last free = bytes - traffic bytes written of a tensor of
+/// LRU cache of C bytes keeps the last free = C - traffic bytes written of a tensor of
 /// size S; reading it from the start, the S - free misses evict that tail
 /// oldest first, so max(0, 2 free - S) bytes hit (all of S when S <= free).
-double inputs_missing_from_cache(const runtime::Schedule& s, std::size_t i, double bytes) {
+struct Missing {
+  double l2 = 0, l3 = 0;
+};
+Missing inputs_missing_from_cache(const runtime::Schedule& s, std::size_t i) {
   const runtime::ScheduledStep& st = s.steps[i];
-  double out = 0;
+  Missing out;
   for (int v : st.in) {
     const runtime::ScheduledValue& val = s.values[static_cast<std::size_t>(v)];
     if (val.parent == st.out) continue;  // written in place: never read
@@ -262,9 +265,14 @@ double inputs_missing_from_cache(const runtime::Schedule& s, std::size_t i, doub
       for (std::size_t k = i; k < s.steps.size(); ++k)
         if (!s.steps[k].info.no_work) traffic += static_cast<double>(s.steps[k].info.bytes);
     const double elements = static_cast<double>(s.batch) * static_cast<double>(val.shape.elements());
-    const double size = 4 * elements, free = bytes - traffic;
-    const double hits = size <= free ? size : std::max(0.0, 2 * free - size);
-    out += (size - hits) / 4;
+    const double size = 4 * elements;
+    const auto missed = [&](double cache) {
+      const double free = cache - traffic;
+      const double hits = size <= free ? size : std::max(0.0, 2 * free - size);
+      return (size - hits) / 4;
+    };
+    out.l2 += missed(kL2FitBytes);
+    out.l3 += missed(kL3FitBytes);
   }
   return out;
 }
@@ -509,9 +517,10 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
       x.insert(x.end(), {out_el, out_px});
       break;
   }
-  if (streams_inputs(st.info.kind))
-    x.insert(x.end(), {inputs_missing_from_cache(s, i, kL2FitBytes), inputs_missing_from_cache(s, i, kL3FitBytes),
-                       traffic.out_l2_lost, traffic.out_l3_lost});
+  if (streams_inputs(st.info.kind)) {
+    const Missing in = inputs_missing_from_cache(s, i);
+    x.insert(x.end(), {in.l2, in.l3, traffic.out_l2_lost, traffic.out_l3_lost});
+  }
   if (runtime::step_kind_traits(st.info.kind).splits_pixels) {
     const double share = busiest_share(s, st);
     for (std::size_t j = 1; j < x.size(); ++j) x[j] *= share;

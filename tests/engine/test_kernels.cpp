@@ -452,7 +452,6 @@ TEST(Gemm, AccumulateAndRowRangesEveryTable) {
   }
 }
 
-// Output rows in ranges, as the thread pool splits them: every row written once, borders included.
 // Dense inputs whose rows or tiles crowd L1, as the peers' benchmarks lay them
 // out (plans pad them): 14 x 14 x 512 puts every line of a tile in two of L1's
 // sets (pixel-major tiles of 2), 56 x 56 x 128 three rows at 21 lines per set.
@@ -466,6 +465,7 @@ TEST(Depthwise, DenseInputsThatCrowdL1) {
   }
 }
 
+// Output rows in ranges, as the thread pool splits them: every row written once, borders included.
 TEST(Depthwise, RowRangesAsThreadsSplitThem) {
   for (Isa isa : isas())
     for (std::int64_t rows : {1, 2, 3})
