@@ -487,7 +487,7 @@ void MainWindow::loadLatencyModel(bool force) {
   if (modelJob_.running()) return;  // when it ends, the Threads setting is checked again
   if (!force && !options_.calibrate_latency) return;
   statusBar()->showMessage(
-      tr("Calibrating the latency model for %n thread(s): about 10 s, once per machine…", nullptr, threads));
+      tr("Calibrating the latency model for %n thread(s): about 40 s, once per machine…", nullptr, threads));
   auto out = std::make_shared<Result<profile::LatencyModel>>(fail("", "not run"));
   modelJob_.start([threads, force, &kt, out](const std::atomic<bool>& cancel, const Job::Progress&) {
     profile::LatencyCalibrationOptions o;

@@ -63,7 +63,7 @@ int run(const Options& o) {
     std::cerr << format_diagnostics(cal.error(), "convscope-cli");
     return kExitUsage;
   }
-  // The latency model for these kernels and threads: cached, else calibrated now (about 15 s).
+  // The latency model for these kernels and threads: cached, else calibrated now (about 40 s).
   // It predicts every step and, by default, picks which bottlenecks run fused.
   const auto model = latency_model(**kt, o.threads, o.force_calibration);
   const profile::LatencyModel* m = model ? &*model : nullptr;

@@ -39,9 +39,12 @@ struct LatencyCalibrationOptions {
   /// Scale each probe's times by the machine's speed at that moment (the speed
   /// probe timed every few probes) to the calibration's median speed.
   bool normalize_drift = true;
+  /// Times every probe this many times, a whole pass after another, and fits
+  /// each step's mean: a load burst rarely hits a probe in both passes.
+  int passes = 2;
 };
 
-/// Times every probe and fits a model (about 10 to 20 seconds per thread count).
+/// Times every probe (twice by default) and fits a model (about 40 seconds per thread count).
 Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const LatencyCalibrationOptions& options,
                                        std::vector<Sample>* samples = nullptr);
 

@@ -52,7 +52,8 @@ namespace convscope::profile {
 /// (two or more threads: core_traffic.h).
 /// 24: output elements whose arena lines the caches lost before the write.
 /// 25: half the writer's weights count as traffic between a tensor's write and its read.
-inline constexpr int kLatencyModelVersion = 25;
+/// 26: every probe timed in two passes, each step fitted on their mean.
+inline constexpr int kLatencyModelVersion = 26;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

@@ -1015,9 +1015,17 @@ TEST(LatencyCalibration, ShortCalibrationPredictsWhatItTimed) {
   o.probe_stride = 6;  // a sixth of the probes, briefly: the contract, not the accuracy
   o.seconds_per_probe = 0.002;
   o.min_runs = 3;
+  std::vector<double> progress;  // over both passes: rising to 1 once
+  o.progress = [&](double f) { progress.push_back(f); };
   std::vector<profile::Sample> samples;
   auto m = profile::calibrate_latency(kernels::best_kernels(), o, &samples);
   ASSERT_TRUE(m) << m.error().front().message;
+  ASSERT_EQ(o.passes, 2);
+  ASSERT_FALSE(progress.empty());
+  EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
+  EXPECT_LT(progress[progress.size() / 2 - 1], 0.5 + 1e-9);  // the first pass fills the first half
+  EXPECT_DOUBLE_EQ(progress.back(), 1.0);
+  EXPECT_EQ(static_cast<std::size_t>(m->probes) * 2, progress.size());
   EXPECT_EQ(m->isa, kernels::isa_name(kernels::best_kernels().isa));
   EXPECT_GT(m->probes, 50);
   EXPECT_GE(m->network_factor, 0.5);
