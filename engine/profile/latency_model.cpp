@@ -344,11 +344,9 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
   std::vector<double> x{1.0};
   switch (st.info.kind) {
     case StepKind::Gemm: {
-      const ir::Shape in = shape(st.in[0]);
-      const bool fc = st.op.kind == ir::OpKind::FullyConnected;
-      const double g = fc ? 1 : static_cast<double>(st.op.groups);
-      const double m = fc ? n : n * static_cast<double>(in.h * in.w);
-      const double nn = static_cast<double>(st.op.out_c) / g, k = static_cast<double>(st.k_gemm);
+      const runtime::GemmDims d = s.gemm_dims(st);
+      const auto g = static_cast<double>(d.groups), m = static_cast<double>(d.m), nn = static_cast<double>(d.n);
+      const auto k = static_cast<double>(st.k_gemm);
       const GemmWork w = gemm_work(kt, m, nn, k);
       // Passes over packed weights that do not stay in L2 stream them from L3.
       const bool b_beyond_l2 = static_cast<double>(st.weight_floats) * 4.0 > kL2FitBytes / 2;

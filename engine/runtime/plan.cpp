@@ -162,7 +162,8 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
       case StepKind::Gemm:
       case StepKind::ConvIm2col: {
         fold_into(s.op, cin, ow, op_w(s.bn), folded, s.bias);
-        const std::int64_t g = s.op.kind == ir::OpKind::FullyConnected ? 1 : s.op.groups, cout_g = out_c / g;
+        const GemmDims d = p.schedule.gemm_dims(s);
+        const std::int64_t g = d.groups, cout_g = d.n;
         if (s.narrow_groups) {
           s.w.resize(static_cast<std::size_t>(kernels::narrow_groups_size(kt, s.k_gemm, out_c)));
           kernels::pack_narrow_groups(kt, folded.data(), s.k_gemm, cout_g, out_c, s.w.data());

@@ -108,10 +108,9 @@ void Plan::Impl::run_step(const Step& s) {
   const std::int64_t pixels = batch * out.h * out.w;
   switch (s.info.kind) {
     case StepKind::Gemm: {
-      const ir::Shape in = shape(s.in[0]);
       const bool fc = s.op.kind == ir::OpKind::FullyConnected;
-      const std::int64_t m = fc ? batch : batch * in.h * in.w;
-      const std::int64_t g = fc ? 1 : s.op.groups, cout_g = s.op.out_c / g;
+      const GemmDims d = schedule.gemm_dims(s);
+      const std::int64_t m = d.m, g = d.groups, cout_g = d.n;  // named: lambdas capture them
       if (s.narrow_groups) {
         const kernels::NarrowGroupArgs na{ptr(s.in[0]), stride(s.in[0]), y,          stride(s.out), s.k_gemm,
                                           cout_g,       s.op.out_c,      s.w.data(), s.bias.data(), s.act};

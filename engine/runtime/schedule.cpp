@@ -411,14 +411,19 @@ std::int64_t Schedule::total_bytes() const {
   return (arena_floats + weight_floats + scratch_floats * threads + bottleneck_floats) * 4;
 }
 
+GemmDims Schedule::gemm_dims(const ScheduledStep& st) const {
+  const bool fc = st.op.kind == ir::OpKind::FullyConnected;
+  const ir::Shape& in = values[static_cast<std::size_t>(st.in[0])].shape;
+  const std::int64_t groups = fc ? 1 : st.op.groups;
+  return {fc ? batch : batch * in.h * in.w, groups, st.op.out_c / groups};
+}
+
 ThreadSplit Schedule::thread_split(std::size_t i) const {
   const ScheduledStep& st = steps.at(i);
   if (threads <= 1 || !st.info.parallel || st.info.kind == StepKind::GlobalPool) return ThreadSplit::One;
   if (st.info.kind == StepKind::Gemm && !st.narrow_groups) {
-    const ir::Shape& in = values[static_cast<std::size_t>(st.in[0])].shape;
-    const std::int64_t m = st.op.kind == ir::OpKind::FullyConnected ? batch : batch * in.h * in.w;
-    const std::int64_t groups = st.op.kind == ir::OpKind::FullyConnected ? 1 : st.op.groups;
-    return gemm_splits_columns(*kt, m, st.op.out_c / groups, threads) ? ThreadSplit::Columns : ThreadSplit::Rows;
+    const GemmDims d = gemm_dims(st);
+    return gemm_splits_columns(*kt, d.m, d.n, threads) ? ThreadSplit::Columns : ThreadSplit::Rows;
   }
   // A transposed convolution splits the rows of its output phases and groups
   // (conv_transpose.cpp): with more than one, each thread writes rows spread

@@ -262,6 +262,12 @@ inline bool gemm_splits_columns(const kernels::KernelTable& kt, std::int64_t m, 
   return threads > 1 && m < threads * 4 * kt.gemm_mr && panels >= threads;
 }
 
+/// A GEMM step's problem: m rows (the pixels; the batch for a fully connected
+/// layer), its groups, and n output channels per group.
+struct GemmDims {
+  std::int64_t m = 0, groups = 1, n = 0;
+};
+
 struct Schedule {
   const kernels::KernelTable* kt = nullptr;
   int threads = 1;
@@ -278,6 +284,9 @@ struct Schedule {
   static Result<Schedule> build(const ir::Graph& graph, const cost::Analysis& a, const PlanOptions& options = {});
   /// Arena + weights + scratch for all threads, in bytes.
   [[nodiscard]] std::int64_t total_bytes() const;
+  /// The GEMM a Gemm step `st` runs (of a ConvIm2col step, its groups and n:
+  /// its rows are output pixels, which this does not give).
+  [[nodiscard]] GemmDims gemm_dims(const ScheduledStep& st) const;
   /// How step i's executor divides its output across the threads.
   [[nodiscard]] ThreadSplit thread_split(std::size_t i) const;
 };
