@@ -293,6 +293,9 @@ std::vector<Probe> probes() {
       add("batch_norm", graph(h, h, c, {{{"kind", "batch_norm"}}}));
       add("scale",
           graph(h, h, c, {{{"id", "gp"}, {"kind", "global_pool"}}, {{"kind", "scale"}, {"inputs", {"input", "gp"}}}}));
+      // Halves that start off a cache line, as ShuffleNet V2's 116 and 232 channels split.
+      const std::int64_t odd = c == 16 ? 48 : c == 64 ? 116 : 232;
+      add("split", graph(h, h, odd, {{{"kind", "split"}, {"parts", 2}, {"index", (h / 7 + c / 16) % 2}}}));
       if (h <= 56) add("upsample", graph(h, h, c, {{{"kind", "upsample"}, {"mode", h % 2 ? "nearest" : "bilinear"}}}));
     }
   // Transposed convolutions (k 4, stride 2 by default): decoder shapes from a 5x5 map

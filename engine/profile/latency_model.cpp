@@ -180,7 +180,8 @@ std::vector<std::string> kind_feature_names(StepKind kind) {
     case StepKind::Shuffle:
       return {"fixed", "output elements (2 groups)", "output elements (other groups)", "output pixels"};
     case StepKind::Slice:
-      return {"fixed", "output elements", "output pixels"};
+      return {"fixed", "output elements", "output pixels", "output elements (rows off a cache line)",
+              "output elements (written inside a wider tensor)"};
     case StepKind::Upsample:
     case StepKind::CReLU:
       return {"fixed", "output elements", "output pixels"};
@@ -507,9 +508,19 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
       x.insert(x.end(), {halves ? out_el : 0.0, halves ? 0.0 : out_el, out_px});
       break;
     }
-    case StepKind::Slice:  // a view of its source is a step with no work, predicted 0
-      x.insert(x.end(), {out_el, out_px});
+    case StepKind::Slice: {  // a view of its source is a step with no work, predicted 0
+      // ShuffleNet V2's halves of 116 or 232 channels start off a 64-byte line
+      // (model v27): every pixel's copy loads across lines and ends in a masked tail.
+      // And its left half is copied into the concat's buffer, every pixel's row
+      // a part of a wider one: in networks such copies took 1.5-2x what the
+      // one-block probes, writing a tensor of their own, predicted.
+      const auto line = runtime::kArenaAlignFloats;
+      const std::int64_t out_stride = runtime::pixel_stride(s.values, st.out);
+      const bool off = st.op.slice_start % line != 0 || runtime::pixel_stride(s.values, st.in[0]) % line != 0 ||
+                       out_stride % line != 0;
+      x.insert(x.end(), {out_el, out_px, off ? out_el : 0.0, out_stride > out.c ? out_el : 0.0});
       break;
+    }
     case StepKind::Upsample:
     case StepKind::CReLU:
       x.insert(x.end(), {out_el, out_px});

@@ -53,7 +53,9 @@ namespace convscope::profile {
 /// 24: output elements whose arena lines the caches lost before the write.
 /// 25: half the writer's weights count as traffic between a tensor's write and its read.
 /// 26: every probe timed in two passes, each step fitted on their mean.
-inline constexpr int kLatencyModelVersion = 26;
+/// 27: copied slices whose rows start off a cache line, and those written inside a wider
+/// tensor (a concat's); split probes of 48, 116 and 232 channels.
+inline constexpr int kLatencyModelVersion = 27;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

@@ -265,7 +265,7 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
   EXPECT_GT(skips, 0);
   // ShuffleNet V2: shuffles and copied slices count their pixels; slices read in place count nothing.
   const runtime::Schedule sh = schedule_of("shufflenet_v2_x1_0");
-  int shuffles = 0, views = 0;
+  int shuffles = 0, views = 0, copies = 0, off_line = 0;
   for (std::size_t i = 0; i < sh.steps.size(); ++i) {
     const auto& st = sh.steps[i];
     const auto f = profile::step_features(sh, i);
@@ -277,10 +277,25 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
     if (st.info.kind == StepKind::Slice && sh.values[static_cast<std::size_t>(st.out)].parent == st.in[0]) {
       ++views;
       EXPECT_TRUE(st.info.no_work) << st.info.name;  // runs skip it
+    } else if (st.info.kind == StepKind::Slice) {
+      // Copied halves: those whose rows start off a 64-byte line (58 or 116 channels in a
+      // tensor of 116 or 232) count every element again; 232 of 464, on lines, do not.
+      ++copies;
+      ASSERT_EQ(f.n, static_cast<int>(profile::feature_names(StepKind::Slice, false).size()));
+      EXPECT_GT(f.x[1], 0.0) << st.info.name;
+      const bool off = st.op.slice_start % 16 != 0 || runtime::pixel_stride(sh.values, st.in[0]) % 16 != 0 ||
+                       runtime::pixel_stride(sh.values, st.out) % 16 != 0;
+      EXPECT_DOUBLE_EQ(f.x[3], off ? f.x[1] : 0.0) << st.info.name;
+      // Each copies the left half into the concat's buffer: rows inside wider ones.
+      EXPECT_GT(runtime::pixel_stride(sh.values, st.out), st.info.out.c) << st.info.name;
+      EXPECT_DOUBLE_EQ(f.x[4], f.x[1]) << st.info.name;
+      off_line += off ? 1 : 0;
     }
   }
   EXPECT_GT(shuffles, 10);
   EXPECT_GT(views, 0);
+  EXPECT_GT(copies, off_line);
+  EXPECT_GT(off_line, 0);
   // SqueezeNet's concats are written in place by the expand convolutions: no work, predicted 0
   // (and not counted in the whole run's cost per step).
   int in_place = 0;
