@@ -298,6 +298,14 @@ std::vector<Probe> probes() {
       add("split", graph(h, h, odd, {{{"kind", "split"}, {"parts", 2}, {"index", (h / 7 + c / 16) % 2}}}));
       if (h <= 56) add("upsample", graph(h, h, c, {{{"kind", "upsample"}, {"mode", h % 2 ? "nearest" : "bilinear"}}}));
     }
+  // A few channels copied beside many (a U-Net's input beside its last decoder
+  // stage): the convolution writes its 32 channels into the concat in place,
+  // the input's are copied, a line or two of each wider row per pixel.
+  for (const auto& [h, c] :
+       std::vector<std::pair<std::int64_t, std::int64_t>>{{56, 3}, {112, 3}, {224, 3}, {28, 8}, {112, 8}, {56, 24}})
+    add("concat", graph(h, h, c,
+                        {{{"id", "wide"}, {"kind", "conv"}, {"out", 32}, {"kernel", 1}, {"activation", "relu"}},
+                         {{"kind", "concat"}, {"inputs", {"wide", "input"}}}}));
   // Transposed convolutions (k 4, stride 2 by default): decoder shapes from a 5x5 map
   // of 1024 channels to a 80x80 map of 64, halving channels as they double the size.
   for (std::int64_t h : {5, 7, 10, 14, 20, 28, 40, 56, 80})

@@ -173,7 +173,7 @@ std::vector<std::string> kind_feature_names(StepKind kind) {
     case StepKind::ScaleShift:
       return {"fixed", "elements", "elements (sigmoid, h-swish, h-sigmoid after)"};
     case StepKind::Concat:
-      return {"fixed", "elements copied", "inputs copied", "pixels copied"};
+      return {"fixed", "elements copied", "inputs copied", "pixels copied", "output lines the copies touch"};
     case StepKind::Add:
     case StepKind::Mul:
       return {"fixed", "elements", "elements (sigmoid, h-swish, h-sigmoid after)"};
@@ -189,6 +189,16 @@ std::vector<std::string> kind_feature_names(StepKind kind) {
       return {"fixed", "input elements", "input pixels"};
   }
   return {"fixed"};
+}
+
+/// The 64-byte lines a row of `c` floats starting at float `start` of rows
+/// `stride` floats apart touches: exact when every row starts alike, else the
+/// mean over the sixteen ways a row can start within a line.
+double lines_per_row(std::int64_t start, std::int64_t c, std::int64_t stride) {
+  constexpr std::int64_t kLine = 16;  // floats
+  if (c <= 0) return 0;
+  if (stride % kLine == 0) return static_cast<double>((start % kLine + c - 1) / kLine + 1);
+  return static_cast<double>(c - 1) / kLine + 1;
 }
 
 /// Kinds that stream their inputs once (element-wise, data movement, pooling,
@@ -485,14 +495,24 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
       x.insert(x.end(), {out_el, costly(st.act) ? out_el : 0.0});
       break;
     case StepKind::Concat: {
-      double copied = 0, inputs = 0, pixels = 0;  // copies go pixel by pixel
-      for (int v : st.in)
+      // Copies go pixel by pixel, each a part of a wider output row: a copy of
+      // few channels (a U-Net's 3-channel input beside 32 decoder channels)
+      // touches a cache line or two of the output per pixel for 12 bytes, a
+      // line the step before wrote and L2 may no longer hold (model v28).
+      double copied = 0, inputs = 0, pixels = 0, lines = 0;
+      const std::int64_t out_stride = runtime::pixel_stride(s.values, st.out);
+      std::int64_t start = 0;  // the input's first channel in the output
+      for (int v : st.in) {
+        const std::int64_t c = shape(v).c;
         if (s.values[static_cast<std::size_t>(v)].parent != st.out) {
           copied += n * static_cast<double>(shape(v).elements());
           inputs += 1;
           pixels += out_px;
+          lines += out_px * lines_per_row(start, c, out_stride);
         }
-      x.insert(x.end(), {copied, inputs, pixels});  // none at all: a step with no work, predicted 0
+        start += c;
+      }
+      x.insert(x.end(), {copied, inputs, pixels, lines});  // none at all: a step with no work, predicted 0
       break;
     }
     case StepKind::GlobalPool: {

@@ -55,7 +55,8 @@ namespace convscope::profile {
 /// 26: every probe timed in two passes, each step fitted on their mean.
 /// 27: copied slices whose rows start off a cache line, and those written inside a wider
 /// tensor (a concat's); split probes of 48, 116 and 232 channels.
-inline constexpr int kLatencyModelVersion = 27;
+/// 28: the output lines a concat's copies touch; probes copying 3 to 24 channels beside 32.
+inline constexpr int kLatencyModelVersion = 28;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

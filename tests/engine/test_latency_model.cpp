@@ -251,18 +251,30 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
   // mobilenet_seg's decoder concats copy the encoder's features, written long before (many
   // MB of other steps' traffic): those elements come back from L3 or DRAM.
   const runtime::Schedule seg = schedule_of("mobilenet_seg");
-  int skips = 0;
+  int skips = 0, cat5 = 0;
   for (std::size_t i = 0; i < seg.steps.size(); ++i) {
     const auto& st = seg.steps[i];
     if (st.info.kind != StepKind::Concat || st.info.no_work) continue;
     const auto f = profile::step_features(seg, i);
-    ASSERT_EQ(f.n, 11);
-    EXPECT_GT(f.x[4], 0.0) << st.info.name;
-    EXPECT_LE(f.x[4], f.x[1]) << st.info.name;  // only copied elements count
-    EXPECT_LE(f.x[5], f.x[4]) << st.info.name;  // beyond L3: some of those
+    ASSERT_EQ(f.n, 12);
+    EXPECT_GT(f.x[5], 0.0) << st.info.name;
+    EXPECT_LE(f.x[5], f.x[1]) << st.info.name;  // only copied elements count
+    EXPECT_LE(f.x[6], f.x[5]) << st.info.name;  // beyond L3: some of those
+    // The lines the copies touch: at least one per pixel copied, at most the
+    // elements' worth plus one per pixel.
+    EXPECT_GE(f.x[4], f.x[3]) << st.info.name;
+    EXPECT_LE(f.x[4], f.x[1] / 16.0 + f.x[3]) << st.info.name;
+    if (st.info.out.c == 35) {
+      // The 3-channel input at channel 32 of rows of 35 (not whole lines apart):
+      // (3 - 1) / 16 + 1 lines per pixel on average.
+      EXPECT_DOUBLE_EQ(f.x[4], static_cast<double>(st.info.out.h * st.info.out.w) * (2.0 / 16.0 + 1.0))
+          << st.info.name << " " << st.info.out.h << " stride " << runtime::pixel_stride(seg.values, st.out);
+      ++cat5;
+    }
     ++skips;
   }
   EXPECT_GT(skips, 0);
+  EXPECT_EQ(cat5, 1);
   // ShuffleNet V2: shuffles and copied slices count their pixels; slices read in place count nothing.
   const runtime::Schedule sh = schedule_of("shufflenet_v2_x1_0");
   int shuffles = 0, views = 0, copies = 0, off_line = 0;
