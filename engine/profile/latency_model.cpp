@@ -195,7 +195,7 @@ std::vector<std::string> kind_feature_names(StepKind kind) {
 /// `stride` floats apart touches: exact when every row starts alike, else the
 /// mean over the sixteen ways a row can start within a line.
 double lines_per_row(std::int64_t start, std::int64_t c, std::int64_t stride) {
-  constexpr std::int64_t kLine = 16;  // floats
+  constexpr std::int64_t kLine = runtime::kArenaAlignFloats;  // a 64-byte line
   if (c <= 0) return 0;
   if (stride % kLine == 0) return static_cast<double>((start % kLine + c - 1) / kLine + 1);
   return static_cast<double>(c - 1) / kLine + 1;
@@ -534,7 +534,7 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
       // And its left half is copied into the concat's buffer, every pixel's row
       // a part of a wider one: in networks such copies took 1.5-2x what the
       // one-block probes, writing a tensor of their own, predicted.
-      const auto line = runtime::kArenaAlignFloats;
+      constexpr std::int64_t line = runtime::kArenaAlignFloats;  // a 64-byte line
       const std::int64_t out_stride = runtime::pixel_stride(s.values, st.out);
       const bool off = st.op.slice_start % line != 0 || runtime::pixel_stride(s.values, st.in[0]) % line != 0 ||
                        out_stride % line != 0;
