@@ -108,15 +108,9 @@ class Arena {
 struct Span {
   std::int64_t lo = 0, hi = 0, pixels = 0, stride = 0;
   double density = 1;
-  /// Thread t's pixels of n threads: contiguous ranges, none for threads past
-  /// the pixels (a one-pixel value stays on the calling thread, as
-  /// ThreadPool::parallel_for runs a single unit). The executor's grains (8
-  /// pixels, a GEMM row tile, whole rows per image) move the bounds a little;
-  /// a batch splits as one run of pixels here, its rows image by image there.
-  [[nodiscard]] std::pair<std::int64_t, std::int64_t> part(int t, int n) const {
-    const std::int64_t parts = std::min<std::int64_t>(n, pixels);
-    if (t >= parts) return {lo, lo};
-    return {lo + pixels * t / parts * stride, lo + pixels * (t + 1) / parts * stride};
+  /// Floats of pixels [p0, p1).
+  [[nodiscard]] std::pair<std::int64_t, std::int64_t> at(std::int64_t p0, std::int64_t p1) const {
+    return {lo + p0 * stride, lo + p1 * stride};
   }
 };
 
@@ -148,18 +142,36 @@ std::vector<CoreTraffic> core_traffic(const runtime::Schedule& s) {
       std::fill(writes.begin(), writes.end(), 0.0);
       const Span o = span_of(s, st.out);
       double copied_c = 0;  // a concat's channels not written into it in place
-      for (int v : st.in) {
+      // Rows: what each thread runs of the step (Schedule::row_parts): its output
+      // pixels, the input rows its windows read (halos a neighbour wrote
+      // included), the same pixels of a pixel-aligned input, all of a one-pixel
+      // input (a channel scale's scales); columns: every thread all of it.
+      std::vector<std::vector<runtime::PixelPart>> parts;
+      if (split == ThreadSplit::Rows)
+        for (int t = 0; t < n; ++t) parts.push_back(s.row_parts(i, t));
+      for (std::size_t k = 0; k < st.in.size(); ++k) {
+        const int v = st.in[k];
         const runtime::ScheduledValue& val = s.values[static_cast<std::size_t>(v)];
         if (val.parent == st.out) continue;  // written in place: not read
         copied_c += static_cast<double>(val.shape.c);
         const Span sp = span_of(s, v);
-        // Rows: each thread its share of the pixels (a stride-2 step's input
-        // rows in proportion), and all of a one-pixel input (a channel scale's
-        // scales); columns: every thread all of it.
-        const bool own_part = split == ThreadSplit::Rows && sp.pixels > 1;
         for (int t = 0; t < (split == ThreadSplit::One ? 1 : n); ++t) {
-          const auto [lo, hi] = own_part ? sp.part(t, n) : std::pair{sp.lo, sp.hi};
-          reads[static_cast<std::size_t>(t)] += arena.read(lo, hi, sp.density, t);
+          auto& read = reads[static_cast<std::size_t>(t)];
+          if (split != ThreadSplit::Rows || sp.pixels <= 1) {
+            read += arena.read(sp.lo, sp.hi, sp.density, t);
+            continue;
+          }
+          for (const runtime::PixelPart& p : parts[static_cast<std::size_t>(t)]) {
+            // The first input as the windows read it; another of the output's
+            // pixels, pixel for pixel (an add's second operand); else in proportion.
+            auto [p0, p1] = k == 0 ? std::pair{p.in0, p.in1} : std::pair{p.out0, p.out1};
+            if (k > 0 && sp.pixels != o.pixels) {
+              p0 = p.out0 * sp.pixels / o.pixels;
+              p1 = p.out1 * sp.pixels / o.pixels;
+            }
+            const auto [lo, hi] = sp.at(p0, p1);
+            read += arena.read(lo, hi, sp.density, t);
+          }
         }
       }
       // A concat writes only the channels it copies; the stretch is then marked
@@ -169,15 +181,22 @@ std::vector<CoreTraffic> core_traffic(const runtime::Schedule& s) {
       const double out_l2_lost = arena.lost(o.lo, o.hi, out_density, kL2FitBytes);
       const double out_l3_lost = arena.lost(o.lo, o.hi, out_density, kL3FitBytes);
       for (int t = 0; t < (split == ThreadSplit::One ? 1 : n); ++t) {
-        const auto [lo, hi] = split == ThreadSplit::Rows ? o.part(t, n) : std::pair{o.lo, o.hi};
-        const double share = split == ThreadSplit::Columns ? 1.0 / n : 1.0;
-        writes[static_cast<std::size_t>(t)] += arena.write(lo, hi, out_density, t, share);
+        auto& written = writes[static_cast<std::size_t>(t)];
+        if (split != ThreadSplit::Rows) {
+          written += arena.write(o.lo, o.hi, out_density, t, split == ThreadSplit::Columns ? 1.0 / n : 1.0);
+          continue;
+        }
+        for (const runtime::PixelPart& p : parts[static_cast<std::size_t>(t)]) {
+          const auto [lo, hi] = o.at(p.out0, p.out1);
+          written += arena.write(lo, hi, out_density, t, 1.0);
+        }
       }
       if (split == ThreadSplit::Rows)
-        for (int t = 0; t < n; ++t) {
-          const auto [lo, hi] = o.part(t, n);
-          arena.written(lo, hi, t);
-        }
+        for (int t = 0; t < n; ++t)
+          for (const runtime::PixelPart& p : parts[static_cast<std::size_t>(t)]) {
+            const auto [lo, hi] = o.at(p.out0, p.out1);
+            arena.written(lo, hi, t);
+          }
       else
         arena.written(o.lo, o.hi, split == ThreadSplit::One ? 0 : kEveryone);
       arena.advance(static_cast<double>(st.info.bytes));

@@ -56,7 +56,9 @@ namespace convscope::profile {
 /// 27: copied slices whose rows start off a cache line, and those written inside a wider
 /// tensor (a concat's); split probes of 48, 116 and 232 channels.
 /// 28: the output lines a concat's copies touch; probes copying 3 to 24 channels beside 32.
-inline constexpr int kLatencyModelVersion = 28;
+/// 29: the cross-core walk splits each step as its executor does (Schedule::row_parts):
+/// grains, whole rows per image, and the halo rows a window reads from its neighbour's part.
+inline constexpr int kLatencyModelVersion = 29;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

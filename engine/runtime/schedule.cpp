@@ -7,6 +7,7 @@
 #include "runtime/conv_transpose.h"
 #include "runtime/memory_plan.h"
 #include "runtime/reference_executor.h"
+#include "runtime/thread_pool.h"
 
 namespace convscope::runtime {
 
@@ -436,6 +437,83 @@ ThreadSplit Schedule::thread_split(std::size_t i) const {
       (st.bottleneck->shortcut || st.bottleneck->act_out != ir::Activation::None))
     return ThreadSplit::One;
   return ThreadSplit::Rows;
+}
+
+std::vector<PixelPart> Schedule::row_parts(std::size_t i, int t) const {
+  const ScheduledStep& st = steps.at(i);
+  const ir::Shape& out = values[static_cast<std::size_t>(st.out)].shape;
+  const ir::Shape& in = values[static_cast<std::size_t>(st.in.at(0))].shape;
+  const std::int64_t ohw = out.h * out.w, ihw = in.h * in.w;
+  std::vector<PixelPart> parts;
+  // Output rows [y0, y1) of image b, reading input rows [iy0, iy1).
+  auto rows = [&](std::int64_t b, std::int64_t y0, std::int64_t y1, std::int64_t iy0, std::int64_t iy1) {
+    if (y0 >= y1) return;
+    iy0 = std::clamp<std::int64_t>(iy0, 0, in.h);
+    iy1 = std::clamp<std::int64_t>(iy1, iy0, in.h);
+    parts.push_back({b * ohw + y0 * out.w, b * ohw + y1 * out.w, b * ihw + iy0 * in.w, b * ihw + iy1 * in.w});
+  };
+  // The input rows k x k windows at this stride, padding and dilation read for output rows [y0, y1).
+  auto windows = [&](std::int64_t b, std::int64_t y0, std::int64_t y1) {
+    const std::int64_t s = st.op.stride, reach = (st.op.k_h - 1) * std::max<std::int64_t>(st.op.dilation, 1);
+    rows(b, y0, y1, y0 * s - st.op.pad, (y1 - 1) * s - st.op.pad + reach + 1);
+  };
+  // The output rows [r0, r1) of the whole batch, image by image.
+  auto batch_rows = [&](std::int64_t r0, std::int64_t r1, const auto& each) {
+    for (std::int64_t r = r0; r < r1;) {
+      const std::int64_t b = r / out.h, y0 = r % out.h, y1 = std::min(out.h, y0 + r1 - r);
+      each(b, y0, y1);
+      r += y1 - y0;
+    }
+  };
+  auto pixels = [&](std::int64_t grain) {
+    const std::int64_t n = batch * ohw;
+    const auto [p0, p1] = ThreadPool::chunk(n, grain, threads, t);
+    if (p0 < p1) parts.push_back({p0, p1, p0 * batch * ihw / n, p1 * batch * ihw / n});
+  };
+  switch (st.info.kind) {
+    case StepKind::Depthwise:
+    case StepKind::Pool:  // each image's rows split (plan_run.cpp)
+      for (std::int64_t b = 0; b < batch; ++b) {
+        const auto [y0, y1] = ThreadPool::chunk(out.h, 1, threads, t);
+        windows(b, y0, y1);
+      }
+      break;
+    case StepKind::ConvIm2col: {  // one part of the batch's rows per thread
+      const std::int64_t n = batch * out.h, np = std::min<std::int64_t>(threads, n);
+      if (t < np) batch_rows(n * t / np, n * (t + 1) / np, windows);
+      break;
+    }
+    case StepKind::Upsample: {
+      const auto [r0, r1] = ThreadPool::chunk(batch * out.h, 1, threads, t);
+      const std::int64_t sc = std::max<std::int64_t>(st.op.scale, 1);
+      const bool bilinear = st.op.upsample == ir::UpsampleMode::Bilinear;
+      batch_rows(r0, r1, [&](std::int64_t b, std::int64_t y0, std::int64_t y1) {
+        // Nearest: row y / sc; bilinear: the two rows around (y + 0.5) / sc - 0.5.
+        rows(b, y0, y1, bilinear ? (2 * y0 + 1 - sc) / (2 * sc) : y0 / sc,
+             bilinear ? (2 * (y1 - 1) + 1 - sc) / (2 * sc) + 2 : (y1 - 1) / sc + 1);
+      });
+      break;
+    }
+    case StepKind::FusedBottleneck:
+      if (st.bottleneck->band_rows > 0) {
+        const std::int64_t np = band_parts(*st.bottleneck, batch, threads);
+        if (t < np)
+          for_each_band(*st.bottleneck, batch, t, np,
+                        [&](const RowBand& band) { rows(band.img, band.oy0, band.oy1, band.lo, band.hi); });
+      } else {  // channel slices: each GEMM splits its rows, the expand's over the input's pixels
+        const auto [o0, o1] = ThreadPool::chunk(batch * ohw, kt->gemm_mr, threads, t);
+        const auto [i0, i1] = ThreadPool::chunk(batch * ihw, kt->gemm_mr, threads, t);
+        if (o0 < o1 || i0 < i1) parts.push_back({o0, o1, i0, i1});
+      }
+      break;
+    case StepKind::Gemm:
+      pixels(st.narrow_groups ? 8 : kt->gemm_mr);
+      break;
+    default:  // split_pixels
+      pixels(step_kind_traits(st.info.kind).splits_pixels ? 8 : 1);
+      break;
+  }
+  return parts;
 }
 
 }  // namespace convscope::runtime

@@ -268,6 +268,12 @@ struct GemmDims {
   std::int64_t m = 0, groups = 1, n = 0;
 };
 
+/// Output pixels [out0, out1) of a step (counted across the batch) and the
+/// pixels [in0, in1) of its first input it reads to compute them.
+struct PixelPart {
+  std::int64_t out0 = 0, out1 = 0, in0 = 0, in1 = 0;
+};
+
 struct Schedule {
   const kernels::KernelTable* kt = nullptr;
   int threads = 1;
@@ -289,6 +295,14 @@ struct Schedule {
   [[nodiscard]] GemmDims gemm_dims(const ScheduledStep& st) const;
   /// How step i's executor divides its output across the threads.
   [[nodiscard]] ThreadSplit thread_split(std::size_t i) const;
+  /// Under ThreadSplit::Rows, what thread t runs of step i, as its executor
+  /// splits it (ThreadPool::chunk in the step's grain: a GEMM's row tiles, 8
+  /// pixels, whole output rows of each image for depthwise and pooling, the
+  /// parts of an implicit-im2col convolution or a row-band bottleneck): ranges
+  /// of output pixels across the batch, each with the pixels of the first input
+  /// its windows read (the halo rows a neighbouring thread writes included).
+  /// Empty for a thread with nothing to do.
+  [[nodiscard]] std::vector<PixelPart> row_parts(std::size_t i, int t) const;
 };
 
 }  // namespace convscope::runtime

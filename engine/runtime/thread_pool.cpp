@@ -30,6 +30,13 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
+std::pair<std::int64_t, std::int64_t> ThreadPool::chunk(std::int64_t n, std::int64_t grain, int threads, int t) {
+  const std::int64_t units = (n + grain - 1) / grain;
+  const std::int64_t parts = std::max<std::int64_t>(1, std::min<std::int64_t>(threads, units));
+  if (n <= 0 || t >= parts) return {0, 0};
+  return {units * t / parts * grain, std::min(n, units * (t + 1) / parts * grain)};
+}
+
 void ThreadPool::parallel_for(std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn,
                               std::int64_t grain) {
   if (n <= 0) return;
@@ -41,13 +48,7 @@ void ThreadPool::parallel_for(std::int64_t n, const std::function<void(std::int6
   }
   // Publish the job: chunks and job are written before generation_ moves
   // (seq_cst), and a worker reads them only after it saw the move.
-  for (std::int64_t p = 0; p < threads(); ++p) {
-    const auto i = static_cast<std::size_t>(p);
-    if (p < parts)
-      chunks_[i] = {units * p / parts * grain, std::min(n, units * (p + 1) / parts * grain)};
-    else
-      chunks_[i] = {0, 0};
-  }
+  for (int p = 0; p < threads(); ++p) chunks_[static_cast<std::size_t>(p)] = chunk(n, grain, threads(), p);
   job_ = &fn;
   pending_.store(static_cast<int>(threads()) - 1);
   generation_.fetch_add(1);

@@ -33,6 +33,12 @@ class ThreadPool {
   /// Not reentrant: call it from one thread at a time.
   void parallel_for(std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn, std::int64_t grain = 1);
 
+  /// The chunk of [0, n) that thread t of `threads` runs in parallel_for(n, fn,
+  /// grain) (empty past the last chunk): what the latency model's walk of the
+  /// arena needs to know about which core touches what.
+  [[nodiscard]] static std::pair<std::int64_t, std::int64_t> chunk(std::int64_t n, std::int64_t grain, int threads,
+                                                                   int t);
+
  private:
   void worker(int index);
 

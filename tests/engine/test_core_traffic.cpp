@@ -89,6 +89,48 @@ TEST(CoreTraffic, AreFeaturesOfEveryKind) {
   EXPECT_GT(f.x[at], 0.0);
 }
 
+/// Two 3x3 depthwise convolutions over 56 x 56 x 64: each splits its output
+/// rows 28 / 28 on two threads, and a window reads a row beyond its own.
+constexpr const char* kDepthwiseChain = R"({"format": "convscope-graph", "version": 1, "name": "halo",
+  "blocks": [{"id": "input", "kind": "input", "height": 56, "width": 56, "channels": 64},
+             {"id": "dw1", "kind": "depthwise", "inputs": ["input"], "activation": "none"},
+             {"id": "dw2", "kind": "depthwise", "inputs": ["dw1"], "activation": "none"}]})";
+
+TEST(CoreTraffic, WindowsReadTheHaloRowTheNeighbourWrote) {
+  const runtime::Schedule s = schedule(2, kDepthwiseChain);
+  const std::size_t dw1 = step_of(s, StepKind::Depthwise, 0), dw2 = step_of(s, StepKind::Depthwise, 1);
+  ASSERT_EQ(s.thread_split(dw2), ThreadSplit::Rows);
+  // Each thread's rows and the input rows its windows read.
+  const auto first = s.row_parts(dw2, 0), second = s.row_parts(dw2, 1);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(first[0].out0, 0);
+  EXPECT_EQ(first[0].out1, 28 * 56);
+  EXPECT_EQ(first[0].in1, 29 * 56);  // row 28 is the second thread's
+  EXPECT_EQ(second[0].in0, 27 * 56);
+  EXPECT_EQ(second[0].out1, 56 * 56);
+  const auto t = profile::core_traffic(s);
+  const double row = 56.0 * 64 * 4;
+  // dw2 reads one row of dw1's output that the other core wrote...
+  EXPECT_DOUBLE_EQ(t[dw2].read_bytes, row);
+  // ...and in the next run dw1 writes that row again, over the reader's copy.
+  EXPECT_DOUBLE_EQ(t[dw1].write_bytes, row);
+}
+
+/// Parts in the executor's grains: a GEMM's row tiles, eight pixels of an element-wise step.
+TEST(CoreTraffic, PartsFollowTheExecutorsGrains) {
+  const runtime::Schedule s = schedule(2);
+  const std::size_t c2 = step_of(s, StepKind::Gemm, 1);
+  const std::int64_t mr = s.kt->gemm_mr, tiles = (28 * 28 + mr - 1) / mr;
+  const auto first = s.row_parts(c2, 0), second = s.row_parts(c2, 1);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(first[0].out1, tiles / 2 * mr);
+  EXPECT_EQ(second[0].out0, first[0].out1);
+  EXPECT_EQ(second[0].out1, 28 * 28);
+  EXPECT_EQ(first[0].in1, first[0].out1);  // a 1x1 convolution reads the pixels it writes
+}
+
 /// A ReLU of a size x size x 64 input: at 112 its 3.2 MB output's lines were
 /// last written a run ago, the run's 6.4 MB of traffic in between; at 14
 /// (50 KB) they stay in L2.

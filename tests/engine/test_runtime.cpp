@@ -113,7 +113,7 @@ TEST(ThreadPool, CoversEveryIndexOnceThroughSpinningAndSleeping) {
   // spin (workers asleep), jobs whose worker chunks outlast the caller's spin
   // (the caller asleep), and a pool destroyed while its workers sleep:
   // every index is visited exactly once, chunk bounds are multiples of the
-  // grain, and parallel_for returns only when all chunks are done.
+  // grain and those ThreadPool::chunk gives, and parallel_for returns only when all chunks are done.
   for (int threads : {1, 2, 3, 4}) {
     runtime::ThreadPool pool(threads);
     std::vector<std::atomic<int>> seen(1000);
@@ -126,6 +126,11 @@ TEST(ThreadPool, CoversEveryIndexOnceThroughSpinningAndSleeping) {
           [&](std::int64_t b, std::int64_t e) {
             EXPECT_EQ(b % grain, 0);
             EXPECT_TRUE(e == n || e % grain == 0);
+            // ThreadPool::chunk says which thread runs it (the latency model's walk relies on it).
+            bool listed = false;
+            for (int t = 0; t < threads; ++t)
+              listed = listed || runtime::ThreadPool::chunk(n, grain, threads, t) == std::pair{b, e};
+            EXPECT_TRUE(listed) << b << ".." << e;
             // Now and then a worker's chunk outlasts the caller's spin: the caller sleeps.
             if (b > 0 && round % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
             for (std::int64_t i = b; i < e; ++i) seen[static_cast<std::size_t>(i)].fetch_add(1);
