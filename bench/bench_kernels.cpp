@@ -266,11 +266,15 @@ BENCHMARK(BM_Pool)
     ->Args({55, 64, 0})
     ->Args({55, 256, 0});
 
+/// Global average pooling {pixels, C, table}: table 1 the best table, 2 the
+/// portable table's loop (channel chunks of 64 and 16 floats, each a pass over
+/// the pixels: the loop the vector tables ran, built with their ISA flags,
+/// before kernel revision 25; here built for the baseline ISA), 0 a plain loop.
 void BM_GlobalPool(benchmark::State& state) {
   const std::int64_t px = state.range(0), c = state.range(1);
   const auto x = random_vec(static_cast<std::size_t>(px * c));
   std::vector<float> y(static_cast<std::size_t>(c));
-  const auto& kt = kernels::best_kernels();
+  const auto& kt = state.range(2) == 2 ? kernels::kernels_for(kernels::Isa::Portable) : kernels::best_kernels();
   for (auto _ : state) {
     if (state.range(2) != 0) {
       kt.global_pool(x.data(), y.data(), px, c, false);
@@ -286,7 +290,21 @@ void BM_GlobalPool(benchmark::State& state) {
   state.counters["GB/s"] =
       benchmark::Counter(static_cast<double>(px * c) * 4, benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_GlobalPool)->Apply(se_shapes);
+/// The squeeze-excite shapes, and MobileNetV3's channel counts off the 64-float chunk.
+void global_pool_shapes(benchmark::internal::Benchmark* b) {
+  se_shapes(b);
+  for (auto [px, c] : {std::pair{28 * 28, 72}, {28 * 28, 120}, {14 * 14, 672}, {7 * 7, 960}})
+    for (int table : {1, 0}) b->Args({px, c, table});
+  for (auto [px, c] : {std::pair{56 * 56, 144},
+                       {28 * 28, 240},
+                       {14 * 14, 480},
+                       {28 * 28, 72},
+                       {28 * 28, 120},
+                       {14 * 14, 672},
+                       {7 * 7, 960}})
+    b->Args({px, c, 2});
+}
+BENCHMARK(BM_GlobalPool)->Apply(global_pool_shapes);
 
 void BM_ChannelScale(benchmark::State& state) {
   const std::int64_t px = state.range(0), c = state.range(1);

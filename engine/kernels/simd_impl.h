@@ -777,6 +777,63 @@ inline void pool_simd(const PoolArgs& p) {
   });
 }
 
+/// Global pooling: the mean or max of every channel over the pixels. The
+/// channels in blocks of up to kGlobalPoolBlock vectors whose running results
+/// stay in registers over all the pixels (as many independent chains), each
+/// block one pass reading a contiguous run of lines per pixel; the blocks
+/// balanced, so 480 channels run as two passes of 15 vectors (AVX-512). The
+/// portable loop's chunks of 4 or 1 vectors made 9 passes of 480 channels and
+/// 5 of 120 (squeeze-excite's 28 x 28 x 120 pool: 8.5 -> 4 us).
+inline constexpr int kGlobalPoolBlock = L >= 16 ? 16 : 8;
+
+/// Channels [ch, ch + NV * L) (the last vector masked when kMaskedLast).
+template <int NV, bool kMax, bool kMaskedLast>
+inline void global_pool_block(const float* x, float* y, std::int64_t pixels, std::int64_t c, std::int64_t ch, M tail) {
+  constexpr int kLast = NV - 1;
+  R acc[NV];
+#pragma GCC unroll 16
+  for (int v = 0; v < kLast; ++v) acc[v] = V::loadu(x + ch + v * L);
+  acc[kLast] = load<kMaskedLast>(x + ch + kLast * L, tail);
+  for (std::int64_t p = 1; p < pixels; ++p) {
+    const float* xp = x + p * c + ch;
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) {
+      const R in = v < kLast ? V::loadu(xp + v * L) : load<kMaskedLast>(xp + v * L, tail);
+      acc[v] = kMax ? V::max(acc[v], in) : V::add(acc[v], in);
+    }
+  }
+  const R scale = V::set1(kMax ? 1.f : 1.f / static_cast<float>(pixels));
+#pragma GCC unroll 16
+  for (int v = 0; v < kLast; ++v) V::storeu(y + ch + v * L, V::mul(acc[v], scale));
+  store<kMaskedLast>(y + ch + kLast * L, V::mul(acc[kLast], scale), tail);
+}
+
+/// A block of nv (1 <= nv <= NV) vectors: the instance for exactly nv.
+template <int NV, bool kMax, bool kMaskedLast>
+inline void global_pool_nv(int nv, const float* x, float* y, std::int64_t pixels, std::int64_t c, std::int64_t ch,
+                           M tail) {
+  if constexpr (NV > 1)
+    if (nv < NV) return global_pool_nv<NV - 1, kMax, kMaskedLast>(nv, x, y, pixels, c, ch, tail);
+  global_pool_block<NV, kMax, kMaskedLast>(x, y, pixels, c, ch, tail);
+}
+
+inline void global_pool_simd(const float* x, float* y, std::int64_t pixels, std::int64_t c, bool max) {
+  if (pixels <= 0 || c <= 0) return;
+  const std::int64_t vectors = (c + L - 1) / L, blocks = (vectors + kGlobalPoolBlock - 1) / kGlobalPoolBlock;
+  const M tail = V::tail_mask(c % L);
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    const std::int64_t v0 = vectors * b / blocks, v1 = vectors * (b + 1) / blocks;
+    const int nv = static_cast<int>(v1 - v0);
+    const bool masked = v1 == vectors && c % L != 0;
+    if (max)
+      masked ? global_pool_nv<kGlobalPoolBlock, true, true>(nv, x, y, pixels, c, v0 * L, tail)
+             : global_pool_nv<kGlobalPoolBlock, true, false>(nv, x, y, pixels, c, v0 * L, tail);
+    else
+      masked ? global_pool_nv<kGlobalPoolBlock, false, true>(nv, x, y, pixels, c, v0 * L, tail)
+             : global_pool_nv<kGlobalPoolBlock, false, false>(nv, x, y, pixels, c, v0 * L, tail);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Data movement: concat and slice copies, upsampling, CReLU
 
@@ -961,7 +1018,7 @@ inline KernelTable make_table(convscope::kernels::Isa isa) {
                      .pool = pool_simd,
                      .shuffle = shuffle_simd,
                      .channel_scale = channel_scale_loop,
-                     .global_pool = global_pool_loop,
+                     .global_pool = global_pool_simd,
                      .copy_pixels = copy_pixels_simd,
                      .crelu = crelu_simd,
                      .blend4 = blend4_simd,

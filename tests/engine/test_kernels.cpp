@@ -508,10 +508,11 @@ TEST(Calibration, FmaLoopCountsItsFlops) {
 }
 
 // Channel scale (squeeze-excite's gate applied to every pixel) and global pooling,
-// every table, channels around the vector widths and the 64-channel chunk.
+// every table, channels around the vector widths, the portable loop's 64-channel
+// chunk and the vector tables' blocks of 8 or 16 vectors (balanced: 480 as 15 + 15).
 TEST(Elementwise, ChannelScaleAndGlobalPoolEveryTable) {
   for (Isa isa : isas())
-    for (std::int64_t c : {1, 7, 16, 17, 63, 64, 65, 130})
+    for (std::int64_t c : {1, 7, 16, 17, 63, 64, 65, 130, 257, 480, 1000})
       for (std::int64_t pixels : {1, 2, 49, 196}) {
         const auto& kt = kernels::kernels_for(isa);
         std::mt19937 rng(static_cast<unsigned>(c * 31 + pixels));
