@@ -143,8 +143,13 @@ inline void for_each_pool_window(const convscope::kernels::PoolArgs& p, Fn&& fn)
 }
 
 /// Max or average pooling (the average over the window cells inside the input).
+/// The portable pooling's channels per loop over a window's cells.
+inline constexpr std::int64_t kPoolChunk = 32;
+
+inline std::int64_t pool_loop_count(std::int64_t c) { return (c + kPoolChunk - 1) / kPoolChunk; }
+
 inline void pool_loop(const convscope::kernels::PoolArgs& p) {
-  constexpr std::int64_t kChunk = 32;
+  constexpr std::int64_t kChunk = kPoolChunk;
   const std::int64_t c = p.out.c;
   for_each_pool_window(p, [&](float* y, std::int64_t iy0, std::int64_t ix0, std::int64_t ky_lo, std::int64_t ky_hi,
                               std::int64_t kx_lo, std::int64_t kx_hi) {

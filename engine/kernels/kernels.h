@@ -125,6 +125,9 @@ struct KernelTable {
   /// y[i] = x[i] * scale[i] + shift[i] (per-channel, over n channels).
   void (*scale_shift)(const float* x, const float* scale, const float* shift, float* y, std::int64_t n) = nullptr;
   void (*pool)(const PoolArgs& args) = nullptr;
+  /// The loops `pool` runs over a window's cell for c channels (its blocks of
+  /// channels): what a pooling step costs per tap beyond its elements (the latency model).
+  std::int64_t (*pool_loops)(std::int64_t c) = nullptr;
   /// Channel shuffle of `pixels` pixels of c channels in `groups` groups:
   /// y[a * groups + g] = x[g * (c / groups) + a].
   void (*shuffle)(const float* x, float* y, std::int64_t pixels, std::int64_t c, std::int64_t groups) = nullptr;

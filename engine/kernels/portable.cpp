@@ -90,6 +90,7 @@ const KernelTable& table() {
                              .add = add_loop,
                              .scale_shift = scale_shift_loop,
                              .pool = pool_loop,
+                             .pool_loops = pool_loop_count,
                              .shuffle = shuffle_loop,
                              .channel_scale = channel_scale_loop,
                              .global_pool = global_pool_loop,

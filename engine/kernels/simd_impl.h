@@ -763,6 +763,17 @@ inline void pool_vectors(const PoolArgs& p, float* y, std::int64_t base, std::in
 /// Max or average pooling (the average over the window cells inside the
 /// input): per output pixel, the channels in blocks of four vectors held in
 /// registers over the whole window.
+/// Vectors pooled together per loop over a window's cells (their running results in registers).
+inline constexpr int kPoolBlock = 4;
+
+/// pool_simd's loops per window cell: one per block of kPoolBlock vectors, one
+/// per vector left over, one for a masked tail (a 16-channel pool pays one
+/// per tap, a 256-channel one four on AVX-512).
+inline std::int64_t pool_simd_loops(std::int64_t c) {
+  const std::int64_t vectors = c / L;
+  return vectors / kPoolBlock + vectors % kPoolBlock + (c % L != 0 ? 1 : 0);
+}
+
 inline void pool_simd(const PoolArgs& p) {
   const std::int64_t c = p.out.c, cv = c / L * L;
   const M tail = V::tail_mask(c - cv);
@@ -771,7 +782,8 @@ inline void pool_simd(const PoolArgs& p) {
     // Offset of the window's first cell, possibly outside the input: only cells inside it are read.
     const std::int64_t base = (iy0 * p.in.w + ix0) * p.in.stride;
     std::int64_t ch = 0;
-    for (; ch + 4 * L <= cv; ch += 4 * L) pool_vectors<4, false>(p, y, base, ky_lo, ky_hi, kx_lo, kx_hi, ch, tail);
+    for (; ch + kPoolBlock * L <= cv; ch += kPoolBlock * L)
+      pool_vectors<kPoolBlock, false>(p, y, base, ky_lo, ky_hi, kx_lo, kx_hi, ch, tail);
     for (; ch < cv; ch += L) pool_vectors<1, false>(p, y, base, ky_lo, ky_hi, kx_lo, kx_hi, ch, tail);
     if (ch < c) pool_vectors<1, true>(p, y, base, ky_lo, ky_hi, kx_lo, kx_hi, ch, tail);
   });
@@ -1016,6 +1028,7 @@ inline KernelTable make_table(convscope::kernels::Isa isa) {
                      .add = add_simd,
                      .scale_shift = scale_shift_loop,
                      .pool = pool_simd,
+                     .pool_loops = pool_simd_loops,
                      .shuffle = shuffle_simd,
                      .channel_scale = channel_scale_loop,
                      .global_pool = global_pool_simd,

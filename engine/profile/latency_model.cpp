@@ -68,17 +68,6 @@ GemmWork gemm_work(const kernels::KernelTable& kt, double m, double n, double k)
           std::ceil(m / static_cast<double>(kt.gemm_mr)) * np * k};
 }
 
-/// The loops over a pooling window per output pixel: the vector tables run one
-/// per block of four vectors, one per vector left over and one for a masked
-/// tail (pool_simd); the portable table one per 32 channels (pool_loop). Model
-/// v22: per window tap a 16-channel pool pays one loop, a 256-channel one four
-/// (AVX-512), so cost per vector falls as channels grow.
-double pool_blocks(const kernels::KernelTable& kt, std::int64_t c) {
-  if (kt.isa == kernels::Isa::Portable) return static_cast<double>((c + 31) / 32);
-  const std::int64_t vectors = c / kt.gemm_lanes;
-  return static_cast<double>(vectors / 4 + vectors % 4 + (c % kt.gemm_lanes != 0 ? 1 : 0));
-}
-
 /// Depthwise work: the channels padded to two vectors of 8 (the widest tile of any table).
 constexpr double kDwChannelTile = 16;
 
@@ -482,8 +471,8 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
       const double vec_c = round_up(static_cast<double>(out.c), static_cast<double>(kt.gemm_lanes));
       const double taps = out_px * vec_c * kk;
       const bool s1 = st.op.stride == 1;
-      x.insert(x.end(), {out_px * kk * pool_blocks(kt, out.c), s1 ? 0.0 : taps, n * static_cast<double>(in.elements()),
-                         s1 ? taps : 0.0});
+      x.insert(x.end(), {out_px * kk * static_cast<double>(kt.pool_loops(out.c)), s1 ? 0.0 : taps,
+                         n * static_cast<double>(in.elements()), s1 ? taps : 0.0});
       break;
     }
     case StepKind::Activation:

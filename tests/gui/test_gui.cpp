@@ -613,9 +613,10 @@ class GuiTest : public QObject {
   void profilesASmallGraphAndFillsTableAndPlots() {
     MainWindow& w = fresh(small_graph());
     // Before anything runs: the latency model's prediction, one microsecond per plan step.
-    // Calibrated, says the model, on a machine that ran the speed probe twice as fast as this one does.
+    // Calibrated, says the model, on a machine that ran the speed probe four times as fast as this one
+    // does (a shared machine's probe swings by up to 2x between two timings: the drift must still show).
     profile::LatencyModel model = unit_model();
-    model.reference_ns = profile::SpeedProbe::build(kernels::best_kernels(), 1)->time_ns() / 2;
+    model.reference_ns = profile::SpeedProbe::build(kernels::best_kernels(), 1)->time_ns() / 4;
     w.document()->setLatencyModel(model);
     const auto steps = runtime::Schedule::build(w.document()->graph(), w.document()->analysis())->steps.size();
     QCOMPARE(w.document()->predictedNs(), 1000.0 * static_cast<double>(steps));
@@ -636,7 +637,7 @@ class GuiTest : public QObject {
     QCOMPARE(w.plots()->layerPointCount(), static_cast<int>(p->summary.layers.size()));
     QVERIFY(w.findChild<QLabel*>("latency")->text().startsWith("measured"));
     // The machine's drift against the calibration, measured around the run and said beside it.
-    QVERIFY2(p->summary.speed > 1.3, qPrintable(QString::number(p->summary.speed)));
+    QVERIFY2(p->summary.speed > 1.5, qPrintable(QString::number(p->summary.speed)));
     QVERIFY2(w.findChild<QLabel*>("latency")->text().contains("slower than calibrated"),
              qPrintable(w.findChild<QLabel*>("latency")->text()));
     QVERIFY(w.findChild<QLabel*>("latency")->toolTip().contains("Re-calibrate"));
