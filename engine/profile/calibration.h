@@ -7,6 +7,7 @@
 #include <string>
 
 #include "kernels/kernels.h"
+#include "runtime/cache_fit.h"
 #include "util/result.h"
 
 namespace convscope::profile {
@@ -34,9 +35,9 @@ struct Calibration {
   [[nodiscard]] std::string bound(double flops, double bytes, int threads) const;
 };
 
-/// Traffic up to which an op is assumed to stream from L2 / from L3.
-inline constexpr double kL2FitBytes = 1024.0 * 1024.0;
-inline constexpr double kL3FitBytes = 16.0 * 1024.0 * 1024.0;
+/// Traffic up to which an op is assumed to stream from L2 / from L3 (runtime/cache_fit.h).
+using runtime::kL2FitBytes;
+using runtime::kL3FitBytes;
 /// What a virtual machine's share of a shared L3 holds: on a 2-vCPU slice of a
 /// Zen 4 (32 MiB L3 per 8 cores, 2026-12-03) a network of 10 MiB already found
 /// its weights gone from L3 by the next run. The latency model ramps between

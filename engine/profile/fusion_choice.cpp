@@ -87,8 +87,13 @@ runtime::PlanOptions apply_fusion(const ir::Graph& graph, const cost::Analysis& 
   base.fuse_rows = false;
   base.fused_nodes.reset();
   // The chains that can fuse: the bottleneck steps of a schedule that fuses all.
+  // On several threads the schedules compared here skip the placement by
+  // thread (a step's features barely move with it, and it costs more than the
+  // rest of the schedule): the caller builds the one it runs.
+  const bool placed_alike = base.threads <= 1 || !base.place_by_thread;
   runtime::PlanOptions all = base;
   all.fuse_rows = true;
+  all.place_by_thread = placed_alike && base.place_by_thread;
   auto fused = runtime::Schedule::build(graph, a, all);
   std::vector<int> chains;
   if (fused)
@@ -112,7 +117,9 @@ runtime::PlanOptions apply_fusion(const ir::Graph& graph, const cost::Analysis& 
       break;
     case FusionSetting::Mode::Auto: {
       if (!model || chains.empty()) break;
-      auto unfused = runtime::Schedule::build(graph, a, base);
+      runtime::PlanOptions none = base;
+      none.place_by_thread = all.place_by_thread;
+      auto unfused = runtime::Schedule::build(graph, a, none);
       if (!unfused) break;
       c.model_used = true;
       const auto f = per_node(*fused, *model), u = per_node(*unfused, *model);
@@ -136,7 +143,7 @@ runtime::PlanOptions apply_fusion(const ir::Graph& graph, const cost::Analysis& 
     }
   }
   if (choice) *choice = c;
-  if (schedule) *schedule = std::move(same);
+  if (schedule && placed_alike) *schedule = std::move(same);
   return base;
 }
 

@@ -51,8 +51,10 @@ struct FusionChoice {
 /// Building the two schedules and predicting them costs well under a
 /// millisecond for a preset. `schedule`, when given, receives the schedule of
 /// the options returned if one built on the way is it (nothing to fuse, every
-/// block or none chosen, rows forced), else nullopt: callers that only predict
-/// then need not build it again.
+/// block or none chosen, rows forced) and was placed as the plan will be (on
+/// one thread, or without PlanOptions::place_by_thread: the schedules compared
+/// here skip that placement), else nullopt: callers that only predict then
+/// need not build it again.
 runtime::PlanOptions apply_fusion(const ir::Graph& graph, const cost::Analysis& a, const LatencyModel* model,
                                   const FusionSetting& setting, runtime::PlanOptions base,
                                   FusionChoice* choice = nullptr, std::optional<runtime::Schedule>* schedule = nullptr);

@@ -58,7 +58,9 @@ namespace convscope::profile {
 /// 28: the output lines a concat's copies touch; probes copying 3 to 24 channels beside 32.
 /// 29: the cross-core walk splits each step as its executor does (Schedule::row_parts):
 /// grains, whole rows per image, and the halo rows a window reads from its neighbour's part.
-inline constexpr int kLatencyModelVersion = 29;
+/// 30: on two or more threads the memory plan places tensors by thread (plan_arena_by_thread):
+/// the probes' layouts, and so their cross-core and lost-line counts, change.
+inline constexpr int kLatencyModelVersion = 30;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

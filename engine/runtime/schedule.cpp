@@ -1,5 +1,7 @@
 #include "runtime/schedule.h"
 
+#include "runtime/core_walk.h"
+
 #include <algorithm>
 #include <optional>
 
@@ -381,7 +383,8 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
     requests.push_back({val.shape.h * val.shape.w * (val.shape.c + val.pad_c) * n, val.first, val.last});
     roots.push_back(static_cast<int>(v));
   }
-  const ArenaPlan arena = plan_arena(requests);
+  ArenaPlan arena = plan_arena(requests);
+  if (p.threads > 1 && options.place_by_thread) arena = plan_arena_by_thread(p, roots, requests, arena);
   for (std::size_t i = 0; i < roots.size(); ++i) p.values[static_cast<std::size_t>(roots[i])].offset = arena.offsets[i];
   p.arena_floats = arena.floats;
 

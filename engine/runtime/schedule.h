@@ -51,6 +51,10 @@ struct PlanOptions {
   /// output directly, and a slice read only through pixel strides is a view
   /// of its source (no copy). Off: every value has its own buffer.
   bool concat_in_place = true;
+  /// On several threads, move each tensor to where every thread writes lines
+  /// it held last, for up to an eighth more arena (plan_arena_by_thread,
+  /// core_walk.h). Off: the arena by liveness and size alone (plan_arena).
+  bool place_by_thread = true;
   /// Kernels to use (best_kernels() when null): tests pin the portable path.
   const kernels::KernelTable* kernels = nullptr;
 };

@@ -1,0 +1,423 @@
+#include "runtime/core_walk.h"
+
+#include <algorithm>
+#include <iterator>
+#include <limits>
+#include <utility>
+
+namespace convscope::runtime {
+namespace {
+
+std::uint64_t bit(int t) { return std::uint64_t{1} << static_cast<unsigned>(t % 64); }
+
+/// What writing a stale byte costs a memory plan, in bytes written over other
+/// cores' lines: a line no step touched within an L3's worth of traffic comes
+/// from DRAM before it is written, about as slow (SqueezeNet 1.1's stem ran
+/// 20-33 % slower at two threads with 370 KB more of them, where the plan had
+/// moved the run's last buffers to the arena's rarely used top); one lost from
+/// L2 only, from L3.
+constexpr double kStaleL3 = 1.0, kStaleL2 = 0.25;
+
+/// The floats a value spans in its buffer (all of it: a value inside a concat
+/// or a slice strides over its siblings' channels) and its pixel stride.
+struct Span {
+  int root = 0;
+  std::int64_t pixels = 0, stride = 0;
+  double density = 1;
+  [[nodiscard]] Touch at(std::int64_t p0, std::int64_t p1, int t) const {
+    return {root, p0 * stride, p1 * stride, density, t, 1.0, t};
+  }
+};
+
+Span span_of(const Schedule& s, int v) {
+  const ScheduledValue& val = s.values[static_cast<std::size_t>(v)];
+  Span sp;
+  sp.root = root_of(s, v);
+  sp.pixels = s.batch * val.shape.h * val.shape.w;
+  sp.stride = pixel_stride(s.values, v);
+  sp.density = static_cast<double>(val.shape.c) / static_cast<double>(std::max<std::int64_t>(sp.stride, 1));
+  return sp;
+}
+
+}  // namespace
+
+int root_of(const Schedule& s, int v) {
+  const int parent = s.values[static_cast<std::size_t>(v)].parent;
+  return parent >= 0 ? parent : v;
+}
+
+StepTouches step_touches(const Schedule& s, std::size_t i) {
+  const ScheduledStep& st = s.steps[i];
+  StepTouches out;
+  const Span o = span_of(s, st.out);
+  out.out_root = o.root;
+  out.out_hi = o.pixels * o.stride;
+  out.out_density = o.density;
+  out.no_work = st.info.no_work;
+  if (out.no_work) return out;
+  const int n = s.threads;
+  const ThreadSplit split = s.thread_split(i);
+  const int busy = split == ThreadSplit::One ? 1 : n;
+  // Rows: what each thread runs of the step (Schedule::row_parts): its output
+  // pixels, the input rows its windows read (halos a neighbour wrote
+  // included), the same pixels of a pixel-aligned input, all of a one-pixel
+  // input (a channel scale's scales); columns: every thread all of it.
+  std::vector<std::vector<PixelPart>> parts;
+  if (split == ThreadSplit::Rows)
+    for (int t = 0; t < n; ++t) parts.push_back(s.row_parts(i, t));
+  double copied_c = 0;  // a concat's channels not written into it in place
+  for (std::size_t k = 0; k < st.in.size(); ++k) {
+    const int v = st.in[k];
+    if (s.values[static_cast<std::size_t>(v)].parent == st.out) continue;  // written in place: not read
+    copied_c += static_cast<double>(s.values[static_cast<std::size_t>(v)].shape.c);
+    const Span sp = span_of(s, v);
+    for (int t = 0; t < busy; ++t) {
+      if (split != ThreadSplit::Rows || sp.pixels <= 1) {
+        out.reads.push_back(sp.at(0, sp.pixels, t));
+        continue;
+      }
+      for (const PixelPart& p : parts[static_cast<std::size_t>(t)]) {
+        // The first input as the windows read it; another of the output's
+        // pixels, pixel for pixel (an add's second operand); else in proportion.
+        auto [p0, p1] = k == 0 ? std::pair{p.in0, p.in1} : std::pair{p.out0, p.out1};
+        if (k > 0 && sp.pixels != o.pixels) {
+          p0 = p.out0 * sp.pixels / o.pixels;
+          p1 = p.out1 * sp.pixels / o.pixels;
+        }
+        out.reads.push_back(sp.at(p0, p1, t));
+      }
+    }
+  }
+  // A concat writes only the channels it copies; the stretch is then marked as
+  // its writers' whole (stretches do not follow channels).
+  if (st.info.kind == StepKind::Concat) out.out_density = copied_c / static_cast<double>(o.stride);
+  for (int t = 0; t < busy; ++t) {
+    if (split != ThreadSplit::Rows) {
+      Touch w = o.at(0, o.pixels, t);
+      w.density = out.out_density;
+      w.share = split == ThreadSplit::Columns ? 1.0 / n : 1.0;
+      w.holder = split == ThreadSplit::One ? 0 : kEveryone;
+      out.writes.push_back(w);
+      continue;
+    }
+    for (const PixelPart& p : parts[static_cast<std::size_t>(t)]) {
+      Touch w = o.at(p.out0, p.out1, t);
+      w.density = out.out_density;
+      out.writes.push_back(w);
+    }
+  }
+  return out;
+}
+
+CoreWalk::CoreWalk(int threads, std::vector<double> lost_after)
+    : threads_(std::max(threads, 1)), lost_after_(std::move(lost_after)) {
+  starts_ = {0, std::numeric_limits<std::int64_t>::max()};  // the second marks the end
+  holders_.resize(2);
+}
+
+double CoreWalk::others_share(int writer, int t) const {
+  if (writer == kEveryone) return static_cast<double>(threads_ - 1) / static_cast<double>(threads_);
+  return writer >= 0 && writer != t ? 1.0 : 0.0;
+}
+
+std::size_t CoreWalk::find(std::int64_t x) const {
+  const auto it = std::upper_bound(starts_.begin(), starts_.end(), x);
+  return static_cast<std::size_t>(it - starts_.begin()) - 1;  // the stretch holding x (the first starts at 0, x >= 0)
+}
+
+std::size_t CoreWalk::split_at(std::int64_t x) {
+  const std::size_t i = find(x);
+  if (starts_[i] == x) return i;
+  starts_.insert(starts_.begin() + static_cast<std::ptrdiff_t>(i + 1), x);
+  holders_.insert(holders_.begin() + static_cast<std::ptrdiff_t>(i + 1), holders_[i]);
+  return i + 1;
+}
+
+std::size_t CoreWalk::cut(std::int64_t lo, std::int64_t hi) {
+  split_at(hi);
+  return split_at(lo);
+}
+
+double CoreWalk::foreign_write(std::int64_t lo, std::int64_t hi, double bytes_per_float, int t, bool stale) const {
+  double foreign = 0;
+  for (std::size_t i = find(lo); starts_[i] < hi; ++i) {
+    const Holder& h = holders_[i];
+    const std::int64_t len = std::min(starts_[i + 1], hi) - std::max(starts_[i], lo);
+    double cost = (h.readers & ~bit(t)) != 0 ? 1.0 : others_share(h.writer, t);
+    if (stale) {
+      const double age = now_ - h.touched;
+      cost += age > kL3FitBytes ? kStaleL3 : age > kL2FitBytes ? kStaleL2 : 0.0;
+    }
+    foreign += bytes_per_float * static_cast<double>(len) * cost;
+  }
+  return foreign;
+}
+
+const StepTraffic& CoreWalk::step(const StepTouches& st, const std::vector<std::int64_t>& offset, double step_bytes) {
+  StepTraffic& out = traffic_;
+  out.read.assign(static_cast<std::size_t>(threads_), 0.0);
+  out.write.assign(static_cast<std::size_t>(threads_), 0.0);
+  out.out_lost.assign(lost_after_.size(), 0.0);
+  if (st.no_work) return out;
+  auto base = [&](int root) { return offset[static_cast<std::size_t>(root)]; };
+  auto length = [&](std::size_t i) { return static_cast<double>(starts_[i + 1] - starts_[i]); };
+  for (const Touch& r : st.reads) {
+    const std::int64_t lo = base(r.root) + r.lo, hi = base(r.root) + r.hi;
+    if (lo >= hi) continue;
+    for (std::size_t i = cut(lo, hi); starts_[i] < hi; ++i) {
+      Holder& h = holders_[i];
+      if ((h.readers & bit(r.thread)) == 0)
+        out.read[static_cast<std::size_t>(r.thread)] += 4.0 * r.density * length(i) * others_share(h.writer, r.thread);
+      h.readers |= bit(r.thread);
+      h.touched = now_;
+    }
+  }
+  const std::int64_t o_lo = base(st.out_root) + st.out_lo, o_hi = base(st.out_root) + st.out_hi;
+  if (o_lo < o_hi && !lost_after_.empty())
+    for (std::size_t i = cut(o_lo, o_hi); starts_[i] < o_hi; ++i)
+      for (std::size_t k = 0; k < lost_after_.size(); ++k)
+        if (now_ - holders_[i].touched > lost_after_[k]) out.out_lost[k] += st.out_density * length(i);
+  for (const Touch& w : st.writes)
+    out.write[static_cast<std::size_t>(w.thread)] +=
+        foreign_write(base(w.root) + w.lo, base(w.root) + w.hi, 4.0 * w.density * w.share, w.thread, false);
+  for (const Touch& w : st.writes) {
+    const std::int64_t lo = base(w.root) + w.lo, hi = base(w.root) + w.hi;
+    if (lo >= hi) continue;
+    const std::size_t first = cut(lo, hi), end = find(hi);
+    starts_.erase(starts_.begin() + static_cast<std::ptrdiff_t>(first + 1),
+                  starts_.begin() + static_cast<std::ptrdiff_t>(end));
+    holders_.erase(holders_.begin() + static_cast<std::ptrdiff_t>(first + 1),
+                   holders_.begin() + static_cast<std::ptrdiff_t>(end));
+    holders_[first] = Holder{w.holder, w.holder >= 0 ? bit(w.holder) : std::uint64_t{0}, now_};
+  }
+  now_ += step_bytes;
+  return out;
+}
+
+double CoreWalk::write_cost(const StepTouches& st, std::int64_t out_offset) const {
+  double cost = 0;
+  for (const Touch& w : st.writes)
+    if (w.lo < w.hi)
+      cost += foreign_write(out_offset + w.lo, out_offset + w.hi, 4.0 * w.density * w.share, w.thread, true);
+  return cost;
+}
+
+std::vector<std::int64_t> value_offsets(const Schedule& s) {
+  std::vector<std::int64_t> out(s.values.size());
+  for (std::size_t v = 0; v < s.values.size(); ++v) out[v] = s.values[v].offset;
+  return out;
+}
+
+std::vector<StepTouches> schedule_touches(const Schedule& s) {
+  std::vector<StepTouches> out;
+  out.reserve(s.steps.size());
+  for (std::size_t i = 0; i < s.steps.size(); ++i) out.push_back(step_touches(s, i));
+  return out;
+}
+
+double placement_cost(const Schedule& s, const std::vector<StepTouches>& touches,
+                      const std::vector<std::int64_t>& offset) {
+  CoreWalk walk(s.threads, {kL2FitBytes, kL3FitBytes});
+  double total = 0;
+  for (int pass = 0; pass < 2; ++pass)
+    for (std::size_t i = 0; i < s.steps.size(); ++i) {
+      const StepTraffic& t = walk.step(touches[i], offset, static_cast<double>(s.steps[i].info.bytes));
+      if (pass == 0) continue;
+      for (double b : t.write) total += b;
+      total += 4.0 * (kStaleL2 * (t.out_lost[0] - t.out_lost[1]) + kStaleL3 * t.out_lost[1]);
+    }
+  return total;
+}
+
+namespace {
+
+/// `start` with each buffer moved, as its first step writes it, to where the
+/// fewest bytes cross between cores (plan_arena_by_thread), within `cap` floats.
+ArenaPlan move_by_thread(const Schedule& s, const std::vector<StepTouches>& touches, const std::vector<int>& roots,
+                         const std::vector<ArenaRequest>& requests, const ArenaPlan& start, std::int64_t cap) {
+  const std::size_t n_req = requests.size();
+  std::vector<int> request_of(s.values.size(), -1);
+  for (std::size_t r = 0; r < n_req; ++r) request_of[static_cast<std::size_t>(roots[r])] = static_cast<int>(r);
+  std::vector<std::int64_t> blocks(n_req);
+  for (std::size_t r = 0; r < n_req; ++r) blocks[r] = arena_block_floats(requests[r].floats);
+  auto block = [&](std::size_t r) { return blocks[r]; };
+  // The step that first writes each buffer.
+  std::vector<int> writer(n_req, -1);
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    const int r = request_of[static_cast<std::size_t>(root_of(s, s.steps[i].out))];
+    if (r >= 0 && !touches[i].no_work && requests[static_cast<std::size_t>(r)].first == static_cast<int>(i) &&
+        writer[static_cast<std::size_t>(r)] < 0)
+      writer[static_cast<std::size_t>(r)] = static_cast<int>(i);
+  }
+  std::vector<std::size_t> by_birth(n_req);
+  for (std::size_t r = 0; r < n_req; ++r) by_birth[r] = r;
+  std::stable_sort(by_birth.begin(), by_birth.end(),
+                   [&](std::size_t x, std::size_t y) { return requests[x].first < requests[y].first; });
+
+  ArenaPlan plan = start;
+  std::vector<std::int64_t> offset(s.values.size(), 0);
+  for (std::size_t r = 0; r < n_req; ++r) offset[static_cast<std::size_t>(roots[r])] = plan.offsets[r];
+  const int n = std::max(s.threads, 1);
+  auto others = [&](int holder, int t) {
+    if (holder == kEveryone) return static_cast<double>(n - 1) / static_cast<double>(n);
+    return holder != t ? 1.0 : 0.0;
+  };
+
+  // The bytes the buffers written next over request r's place would write
+  // over lines r's writers hold, were r at `at` (the holders r's readers add
+  // are left out): the other half of what a place costs, the half CoreWalk
+  // sees only when those buffers' steps run. Buffers born more than kHorizon
+  // steps after r dies are left out (the caches will have lost r's lines).
+  constexpr int kHorizon = 8;
+  std::vector<std::pair<std::int64_t, std::int64_t>> covered;
+  auto after_cost = [&](std::size_t r, std::int64_t at) {
+    const std::int64_t end = at + block(r);
+    const StepTouches& mine = touches[static_cast<std::size_t>(writer[r])];
+    covered.clear();
+    std::int64_t covered_floats = 0;
+    double cost = 0;
+    const int last = requests[r].last;
+    auto next = std::upper_bound(by_birth.begin(), by_birth.end(), last,
+                                 [&](int step, std::size_t z) { return step < requests[z].first; });
+    for (; next != by_birth.end() && requests[*next].first <= last + kHorizon; ++next) {
+      const std::size_t z = *next;
+      if (writer[z] < 0 || block(z) == 0) continue;
+      const std::int64_t zo = plan.offsets[z], ze = zo + block(z);
+      if (ze <= at || end <= zo) continue;
+      for (const Touch& w : touches[static_cast<std::size_t>(writer[z])].writes)
+        for (const Touch& h : mine.writes) {
+          const std::int64_t lo = std::max(zo + w.lo, at + h.lo), hi = std::min(zo + w.hi, at + h.hi);
+          if (lo >= hi || others(h.holder, w.thread) == 0) continue;
+          std::int64_t len = hi - lo;
+          for (const auto& [c0, c1] : covered) len -= std::max<std::int64_t>(0, std::min(hi, c1) - std::max(lo, c0));
+          cost += 4.0 * w.density * w.share * static_cast<double>(len) * others(h.holder, w.thread);
+        }
+      // What z covers of r's place is now z's: merge it into `covered`.
+      std::int64_t c0 = std::max(zo, at), c1 = std::min(ze, end);
+      for (auto it = covered.begin(); it != covered.end();)
+        if (it->first <= c1 && c0 <= it->second) {
+          c0 = std::min(c0, it->first);
+          c1 = std::max(c1, it->second);
+          covered_floats -= it->second - it->first;
+          it = covered.erase(it);
+        } else {
+          ++it;
+        }
+      covered.emplace_back(c0, c1);
+      covered_floats += c1 - c0;
+      if (covered_floats >= end - at) break;
+    }
+    return cost;
+  };
+
+  std::vector<std::pair<std::int64_t, std::int64_t>> busy;
+  std::vector<std::int64_t> candidates;
+  // Where each buffer's writers' parts begin and end (relative floats).
+  std::vector<std::vector<std::int64_t>> bounds(n_req);
+  for (std::size_t r = 0; r < n_req; ++r) {
+    if (writer[r] < 0) continue;
+    for (const Touch& w : touches[static_cast<std::size_t>(writer[r])].writes) {
+      bounds[r].push_back(w.lo);
+      bounds[r].push_back(w.hi);
+    }
+    std::sort(bounds[r].begin(), bounds[r].end());
+    bounds[r].erase(std::unique(bounds[r].begin(), bounds[r].end()), bounds[r].end());
+  }
+  CoreWalk walk(s.threads);
+
+  // Moves request r, as its first step is about to write it, to the place
+  // where the fewest bytes cross between cores there (its writers over the
+  // lines' holders before it, and the next buffers' writers over its own),
+  // among the places that fit beside every buffer live with it below `cap`:
+  // its own, the lowest free ones, and those lining its writers' part
+  // boundaries up with those of the buffers that held the place last or take
+  // it next (within kNear steps). Ties keep the lower offset.
+  constexpr int kNear = 2;
+  // Per buffer: those live with it, and those within kNear steps before or after it.
+  std::vector<std::vector<std::size_t>> live_with(n_req), near(n_req);
+  for (std::size_t r = 0; r < n_req; ++r) {
+    if (writer[r] < 0 || block(r) == 0) continue;
+    const ArenaRequest& req = requests[r];
+    for (std::size_t q : by_birth) {
+      const ArenaRequest& o = requests[q];
+      if (o.first > req.last + kNear) break;
+      if (q == r || block(q) == 0) continue;
+      if (o.first <= req.last && req.first <= o.last) live_with[r].push_back(q);
+      const bool before = o.last < req.first && o.last >= req.first - kNear;
+      const bool after = o.first > req.last;
+      if (writer[q] >= 0 && (before || after)) near[r].push_back(q);
+    }
+  }
+  auto move = [&](std::size_t r) {
+    const std::int64_t size = block(r);
+    const StepTouches& mine = touches[static_cast<std::size_t>(writer[r])];
+    std::int64_t best = plan.offsets[r];
+    double best_cost = walk.write_cost(mine, best) + after_cost(r, best);
+    if (best_cost == 0) return;
+    busy.clear();
+    for (std::size_t q : live_with[r]) busy.emplace_back(plan.offsets[q], plan.offsets[q] + block(q));
+    candidates.assign({plan.offsets[r], 0});
+    for (const auto& b : busy) candidates.push_back(b.second);
+    // Part k of r over part k of z, counted from the first part and from the last.
+    const std::vector<std::int64_t>& own = bounds[r];
+    for (std::size_t z : near[r]) {
+      const std::vector<std::int64_t>& theirs = bounds[z];
+      const std::size_t m = std::min(own.size(), theirs.size());
+      auto line_up = [&](std::int64_t zb, std::int64_t b) {
+        const std::int64_t at =
+            (plan.offsets[z] + zb - b + kArenaAlignFloats / 2) / kArenaAlignFloats * kArenaAlignFloats;
+        if (at >= 0) candidates.push_back(at);
+      };
+      for (std::size_t k = 0; k < m; ++k) {
+        line_up(theirs[k], own[k]);
+        line_up(theirs[theirs.size() - 1 - k], own[own.size() - 1 - k]);
+      }
+    }
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+    for (std::int64_t at : candidates) {
+      if (at + size > cap || best_cost == 0) break;
+      if (std::any_of(busy.begin(), busy.end(), [&](const auto& b) { return at < b.second && b.first < at + size; }))
+        continue;
+      double cost = walk.write_cost(mine, at);
+      if (cost > best_cost) continue;
+      cost += after_cost(r, at);
+      if (cost < best_cost || (cost == best_cost && at < best)) {
+        best = at;
+        best_cost = cost;
+      }
+    }
+    plan.offsets[r] = best;
+    offset[static_cast<std::size_t>(roots[r])] = best;
+  };
+
+  for (int sweep = 0; sweep < 2; ++sweep)  // the second from the state the first run leaves
+    for (std::size_t i = 0; i < s.steps.size(); ++i) {
+      const int r = request_of[static_cast<std::size_t>(root_of(s, s.steps[i].out))];
+      if (r >= 0 && writer[static_cast<std::size_t>(r)] == static_cast<int>(i) &&
+          block(static_cast<std::size_t>(r)) > 0)
+        move(static_cast<std::size_t>(r));
+      walk.step(touches[i], offset, static_cast<double>(s.steps[i].info.bytes));
+    }
+  plan.floats = 0;
+  for (std::size_t r = 0; r < n_req; ++r) plan.floats = std::max(plan.floats, plan.offsets[r] + block(r));
+  return plan;
+}
+
+}  // namespace
+
+ArenaPlan plan_arena_by_thread(const Schedule& s, const std::vector<int>& roots,
+                               const std::vector<ArenaRequest>& requests, const ArenaPlan& by_size) {
+  if (s.threads <= 1) return by_size;
+  const std::vector<StepTouches> touches = schedule_touches(s);
+  const std::int64_t cap = by_size.floats + arena_block_floats(by_size.floats / kArenaSlack);
+  const ArenaPlan moved = move_by_thread(s, touches, roots, requests, by_size, cap);
+  auto offsets = [&](const ArenaPlan& plan) {
+    std::vector<std::int64_t> out(s.values.size(), 0);
+    for (std::size_t r = 0; r < roots.size(); ++r) out[static_cast<std::size_t>(roots[r])] = plan.offsets[r];
+    return out;
+  };
+  return placement_cost(s, touches, offsets(moved)) < placement_cost(s, touches, offsets(by_size)) ? moved : by_size;
+}
+
+}  // namespace convscope::runtime

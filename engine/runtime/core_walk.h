@@ -1,0 +1,144 @@
+#pragma once
+/// Which cores hold each stretch of the arena as a plan runs on several
+/// threads, step by step, as the executor splits the steps
+/// (Schedule::thread_split, Schedule::row_parts).
+///
+/// A thread that reads lines another core wrote last fetches them from that
+/// core's cache, and one that writes lines another core holds must take them
+/// away first; on the 2-vCPU Zen 5 VM this project is measured on, both cost
+/// far more than the core's own L2 (profile/core_traffic.h). Two users:
+/// profile::core_traffic counts those bytes per step for the latency model,
+/// and the memory plan (plan_arena_by_thread) places each tensor so that what
+/// a thread writes lies on lines the same thread held last.
+#include <cstdint>
+#include <vector>
+
+#include "runtime/cache_fit.h"
+#include "runtime/memory_plan.h"
+#include "runtime/schedule.h"
+
+namespace convscope::runtime {
+
+/// Floats [lo, hi) of the buffer of value `root` (a value with memory of its
+/// own: a concat's output or a slice's source for the values inside them),
+/// touched by one thread in one step; `density` of them are the value's own
+/// (a value inside a concat interleaves with its siblings pixel by pixel).
+struct Touch {
+  int root = 0;
+  std::int64_t lo = 0, hi = 0;
+  double density = 1;
+  int thread = 0;
+  /// Writes: the share of the floats this thread writes (1, or 1 / threads
+  /// when every thread writes a column range of each pixel), and who holds
+  /// the stretch afterwards (the thread, or kEveryone for such column writes).
+  double share = 1;
+  int holder = 0;
+};
+
+inline constexpr int kNobody = -1, kEveryone = -2;
+
+/// What the threads of step i read and write, in buffer-relative floats.
+struct StepTouches {
+  std::vector<Touch> reads, writes;
+  /// The output's whole buffer stretch and the share of it the step writes
+  /// (a concat writes only the channels it copies).
+  int out_root = 0;
+  std::int64_t out_lo = 0, out_hi = 0;
+  double out_density = 1;
+  bool no_work = false;
+};
+
+StepTouches step_touches(const Schedule& s, std::size_t i);
+
+/// The value whose buffer holds v (v itself, or the concat or slice source it lies in).
+int root_of(const Schedule& s, int v);
+
+/// What one step moved between cores, per thread, and the output elements on
+/// lines no step touched within each of the given amounts of traffic.
+struct StepTraffic {
+  std::vector<double> read, write;
+  std::vector<double> out_lost;
+};
+
+/// The arena's stretches, each with the core that wrote it last and the cores
+/// that read it since. Offsets are per value id (only roots are looked at).
+class CoreWalk {
+ public:
+  /// `lost_after`: traffic amounts (bytes) for StepTraffic::out_lost.
+  CoreWalk(int threads, std::vector<double> lost_after = {});
+
+  /// Runs one step: counts its threads' cross-core bytes, then marks what
+  /// they wrote. The result lives until the next call.
+  const StepTraffic& step(const StepTouches& t, const std::vector<std::int64_t>& offset, double step_bytes);
+
+  /// The bytes the step's threads would write over lines another core holds,
+  /// or on lines no step touched within an L2's or an L3's worth of traffic
+  /// (weighted: core_walk.cpp, kStaleL2 and kStaleL3), if its output's buffer
+  /// started at `out_offset` (nothing changes).
+  [[nodiscard]] double write_cost(const StepTouches& t, std::int64_t out_offset) const;
+
+ private:
+  struct Holder {
+    int writer = kNobody;
+    std::uint64_t readers = 0;  ///< bit t % 64: thread t read it since it was written
+    double touched = -1e300;    ///< traffic count when a step last touched it
+  };
+  /// Bytes thread t writes over lines other cores hold in [lo, hi), plus,
+  /// with `stale`, those on lines the caches lost (weighted as kStaleL2/L3).
+  [[nodiscard]] double foreign_write(std::int64_t lo, std::int64_t hi, double bytes_per_float, int t, bool stale) const;
+  [[nodiscard]] double others_share(int writer, int t) const;
+  /// The stretch holding x.
+  [[nodiscard]] std::size_t find(std::int64_t x) const;
+  /// Makes x a stretch's start; that stretch.
+  std::size_t split_at(std::int64_t x);
+  /// Makes lo and hi stretch starts; the stretch that starts at lo.
+  std::size_t cut(std::int64_t lo, std::int64_t hi);
+
+  int threads_;
+  std::vector<double> lost_after_;
+  double now_ = 0;
+  /// Stretch i runs from starts_[i] to starts_[i + 1] (the last start marks the end).
+  std::vector<std::int64_t> starts_;
+  std::vector<Holder> holders_;
+  StepTraffic traffic_;
+};
+
+/// Offsets (per value id, roots only) of a schedule as laid out.
+std::vector<std::int64_t> value_offsets(const Schedule& s);
+
+/// step_touches of every step.
+std::vector<StepTouches> schedule_touches(const Schedule& s);
+
+/// What a memory plan costs its steps, summed over the steps and threads of
+/// a steady-state run (the plan runs twice; the second counts) with the roots'
+/// buffers at `offset` (per value id): bytes written over lines another core
+/// held, and output bytes on lines the caches lost (weighted as CoreWalk::write_cost).
+double placement_cost(const Schedule& s, const std::vector<StepTouches>& touches,
+                      const std::vector<std::int64_t>& offset);
+
+/// The arena may grow by 1 / kArenaSlack for buffers placed by thread.
+inline constexpr std::int64_t kArenaSlack = 8;
+
+/// The memory plan of a schedule on several threads. The plan by size
+/// (plan_arena) reuses memory by liveness alone, so a thread's part of a
+/// buffer often lands on lines the other core wrote or read last, and each
+/// such line is taken from that core's cache before it is written (on the
+/// Zen 5 VM of docs/performance.md, MobileNetV1's 112x112 depthwise at two
+/// threads ran 98 us against 49 with its halves where each thread's were).
+/// Here, `by_size` with each buffer moved, as its first step writes it, to
+/// the place where the fewest bytes cross between cores there (its writers
+/// over the lines' holders, counted with CoreWalk, plus the next buffers'
+/// writers over its own; lines the caches lost count too), among those that fit beside every buffer live with
+/// it: its own, the lowest free ones, and those that line its writers' part
+/// boundaries up with those of the buffers that held the place last or take
+/// it next, below 1 / kArenaSlack more than `by_size`'s arena. Two sweeps,
+/// the second from the state the first run leaves. Kept if it costs less in
+/// a steady-state run (placement_cost) than `by_size` (a move lowers the
+/// count only where it looks: at four threads EfficientNet-B0 came out 0.4 %
+/// worse; its first run alone, 0.4 % better), else `by_size`.
+/// `requests` and `roots` as Schedule::build makes them (one request per
+/// root value).
+ArenaPlan plan_arena_by_thread(const Schedule& s, const std::vector<int>& roots,
+                               const std::vector<ArenaRequest>& requests, const ArenaPlan& by_size);
+
+}  // namespace convscope::runtime
