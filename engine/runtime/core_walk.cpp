@@ -10,6 +10,13 @@ namespace {
 
 std::uint64_t bit(int t) { return std::uint64_t{1} << static_cast<unsigned>(t % 64); }
 
+/// The share of a stretch `writer` wrote (a thread, kEveryone or kNobody)
+/// that lies in another core's cache than thread t's, of `threads`.
+double others_share(int writer, int t, int threads) {
+  if (writer == kEveryone) return static_cast<double>(threads - 1) / static_cast<double>(threads);
+  return writer >= 0 && writer != t ? 1.0 : 0.0;
+}
+
 /// What writing a stale byte costs a memory plan, in bytes written over other
 /// cores' lines: a line no step touched within an L3's worth of traffic comes
 /// from DRAM before it is written, about as slow (SqueezeNet 1.1's stem ran
@@ -115,11 +122,6 @@ CoreWalk::CoreWalk(int threads, std::vector<double> lost_after)
   holders_.resize(2);
 }
 
-double CoreWalk::others_share(int writer, int t) const {
-  if (writer == kEveryone) return static_cast<double>(threads_ - 1) / static_cast<double>(threads_);
-  return writer >= 0 && writer != t ? 1.0 : 0.0;
-}
-
 std::size_t CoreWalk::find(std::int64_t x) const {
   const auto it = std::upper_bound(starts_.begin(), starts_.end(), x);
   return static_cast<std::size_t>(it - starts_.begin()) - 1;  // the stretch holding x (the first starts at 0, x >= 0)
@@ -143,7 +145,7 @@ double CoreWalk::foreign_write(std::int64_t lo, std::int64_t hi, double bytes_pe
   for (std::size_t i = find(lo); starts_[i] < hi; ++i) {
     const Holder& h = holders_[i];
     const std::int64_t len = std::min(starts_[i + 1], hi) - std::max(starts_[i], lo);
-    double cost = (h.readers & ~bit(t)) != 0 ? 1.0 : others_share(h.writer, t);
+    double cost = (h.readers & ~bit(t)) != 0 ? 1.0 : others_share(h.writer, t, threads_);
     if (stale) {
       const double age = now_ - h.touched;
       cost += age > kL3FitBytes ? kStaleL3 : age > kL2FitBytes ? kStaleL2 : 0.0;
@@ -167,7 +169,8 @@ const StepTraffic& CoreWalk::step(const StepTouches& st, const std::vector<std::
     for (std::size_t i = cut(lo, hi); starts_[i] < hi; ++i) {
       Holder& h = holders_[i];
       if ((h.readers & bit(r.thread)) == 0)
-        out.read[static_cast<std::size_t>(r.thread)] += 4.0 * r.density * length(i) * others_share(h.writer, r.thread);
+        out.read[static_cast<std::size_t>(r.thread)] +=
+            4.0 * r.density * length(i) * others_share(h.writer, r.thread, threads_);
       h.readers |= bit(r.thread);
       h.touched = now_;
     }
@@ -258,10 +261,7 @@ ArenaPlan move_by_thread(const Schedule& s, const std::vector<StepTouches>& touc
   std::vector<std::int64_t> offset(s.values.size(), 0);
   for (std::size_t r = 0; r < n_req; ++r) offset[static_cast<std::size_t>(roots[r])] = plan.offsets[r];
   const int n = std::max(s.threads, 1);
-  auto others = [&](int holder, int t) {
-    if (holder == kEveryone) return static_cast<double>(n - 1) / static_cast<double>(n);
-    return holder != t ? 1.0 : 0.0;
-  };
+  auto others = [&](int holder, int t) { return others_share(holder, t, n); };
 
   // The bytes the buffers written next over request r's place would write
   // over lines r's writers hold, were r at `at` (the holders r's readers add

@@ -86,7 +86,6 @@ class CoreWalk {
   /// Bytes thread t writes over lines other cores hold in [lo, hi), plus,
   /// with `stale`, those on lines the caches lost (weighted as kStaleL2/L3).
   [[nodiscard]] double foreign_write(std::int64_t lo, std::int64_t hi, double bytes_per_float, int t, bool stale) const;
-  [[nodiscard]] double others_share(int writer, int t) const;
   /// The stretch holding x.
   [[nodiscard]] std::size_t find(std::int64_t x) const;
   /// Makes x a stretch's start; that stretch.
