@@ -18,8 +18,9 @@ std::vector<CoreTraffic> core_traffic(const runtime::Schedule& s) {
     for (std::size_t i = 0; i < s.steps.size(); ++i) {
       const runtime::StepTraffic& t = walk.step(touches[i], offset, static_cast<double>(s.steps[i].info.bytes));
       if (pass == 1 && !touches[i].no_work)
-        out[i] = {*std::max_element(t.read.begin(), t.read.end()), *std::max_element(t.write.begin(), t.write.end()),
-                  t.out_lost[0], t.out_lost[1]};
+        out[i] = {*std::max_element(t.read.begin(), t.read.end()),
+                  *std::max_element(t.halo_read.begin(), t.halo_read.end()),
+                  *std::max_element(t.write.begin(), t.write.end()), t.out_lost[0], t.out_lost[1]};
     }
   return out;
 }

@@ -27,7 +27,12 @@ namespace convscope::profile {
 /// One step's traffic between cores, on its busiest thread, and the lines of
 /// its output the caches lost (all threads).
 struct CoreTraffic {
-  double read_bytes = 0;   ///< bytes read from lines another core wrote last
+  double read_bytes = 0;  ///< bytes read from lines another core wrote last (not in halo rows)
+  /// Of those, bytes in the halo rows a window reads beyond the thread's own
+  /// pixels (runtime::Touch::halo). A few lines per part, each read as the
+  /// window reaches it: on the Zen 5 VM 30-50 ns a line, where a whole tensor
+  /// the other core wrote streams in at about 23 GB/s (3 ns a line).
+  double halo_read_bytes = 0;
   double write_bytes = 0;  ///< bytes written over lines another core holds
   /// Output elements whose arena lines no step touched (read or wrote) within
   /// the last L2's (kL2FitBytes) or L3's (kL3FitBytes) worth of traffic: the

@@ -196,6 +196,13 @@ bool streams_inputs(StepKind kind) {
   return runtime::step_kind_traits(kind).splits_pixels || kind == StepKind::GlobalPool;
 }
 
+/// Kinds whose windows read rows beyond a thread's own pixels (Schedule::row_parts):
+/// the cross-core bytes of those halo rows are a feature of their own (model v31).
+bool reads_halos(StepKind kind) {
+  return kind == StepKind::Depthwise || kind == StepKind::Pool || kind == StepKind::ConvIm2col ||
+         kind == StepKind::FusedBottleneck || kind == StepKind::Upsample;
+}
+
 /// A kind's features of its shape (the weight features come after these).
 /// Kinds that stream their inputs count the input elements L2 and L3 lost
 /// before the step reads them (inputs_missing_from_cache), and the output
@@ -215,6 +222,7 @@ std::vector<std::string> shape_feature_names(StepKind kind) {
   if (runtime::step_kind_traits(kind).splits_pixels) names.emplace_back("across threads (the hand-off)");
   names.emplace_back("bytes read from lines another core wrote (busiest thread)");
   names.emplace_back("bytes written over lines another core holds (busiest thread)");
+  if (reads_halos(kind)) names.emplace_back("bytes of halo rows read from lines another core wrote (busiest thread)");
   return names;
 }
 
@@ -544,8 +552,10 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
     for (std::size_t j = 1; j < x.size(); ++j) x[j] *= share;
     x.push_back(st.info.parallel && s.threads > 1 ? 1.0 : 0.0);
   }
-  x.push_back(traffic.read_bytes);
+  const bool halos = reads_halos(st.info.kind);
+  x.push_back(traffic.read_bytes + (halos ? 0.0 : traffic.halo_read_bytes));
   x.push_back(traffic.write_bytes);
+  if (halos) x.push_back(traffic.halo_read_bytes);
   // Weights read where a whole network's footprint pushed them: its weights and
   // activations between two runs of this step either fit in L2, in L3, or not.
   if (has_weights(st.info.kind)) {

@@ -60,7 +60,9 @@ namespace convscope::profile {
 /// grains, whole rows per image, and the halo rows a window reads from its neighbour's part.
 /// 30: on two or more threads the memory plan places tensors by thread (plan_arena_by_thread):
 /// the probes' layouts, and so their cross-core and lost-line counts, change.
-inline constexpr int kLatencyModelVersion = 30;
+/// 31: the cross-core bytes of the halo rows a window reads beyond its thread's pixels are a
+/// feature of their own (read one line at a time as the windows reach them, not streamed).
+inline constexpr int kLatencyModelVersion = 31;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

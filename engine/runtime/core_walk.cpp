@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 #include <limits>
+#include <tuple>
 #include <utility>
 
 namespace convscope::runtime {
@@ -86,12 +87,17 @@ StepTouches step_touches(const Schedule& s, std::size_t i) {
       for (const PixelPart& p : parts[static_cast<std::size_t>(t)]) {
         // The first input as the windows read it; another of the output's
         // pixels, pixel for pixel (an add's second operand); else in proportion.
-        auto [p0, p1] = k == 0 ? std::pair{p.in0, p.in1} : std::pair{p.out0, p.out1};
-        if (k > 0 && sp.pixels != o.pixels) {
-          p0 = p.out0 * sp.pixels / o.pixels;
-          p1 = p.out1 * sp.pixels / o.pixels;
+        const std::int64_t a0 = p.out0 * sp.pixels / o.pixels, a1 = p.out1 * sp.pixels / o.pixels;
+        const auto [p0, p1] = k == 0 ? std::pair{p.in0, p.in1} : std::pair{a0, a1};
+        // The thread's own pixels of the input (those its output pixels map
+        // to); the windows' reach beyond them is the halo (model v31).
+        const std::int64_t own0 = std::clamp(a0, p0, p1), own1 = std::clamp(a1, own0, p1);
+        for (const auto& [lo, hi, halo] : {std::tuple{p0, own0, true}, {own0, own1, false}, {own1, p1, true}}) {
+          if (lo >= hi) continue;
+          Touch r = sp.at(lo, hi, t);
+          r.halo = halo;
+          out.reads.push_back(r);
         }
-        out.reads.push_back(sp.at(p0, p1, t));
       }
     }
   }
@@ -159,6 +165,7 @@ const StepTraffic& CoreWalk::step(const StepTouches& st, const std::vector<std::
   StepTraffic& out = traffic_;
   out.read.assign(static_cast<std::size_t>(threads_), 0.0);
   out.write.assign(static_cast<std::size_t>(threads_), 0.0);
+  out.halo_read.assign(static_cast<std::size_t>(threads_), 0.0);
   out.out_lost.assign(lost_after_.size(), 0.0);
   if (st.no_work) return out;
   auto base = [&](int root) { return offset[static_cast<std::size_t>(root)]; };
@@ -169,7 +176,7 @@ const StepTraffic& CoreWalk::step(const StepTouches& st, const std::vector<std::
     for (std::size_t i = cut(lo, hi); starts_[i] < hi; ++i) {
       Holder& h = holders_[i];
       if ((h.readers & bit(r.thread)) == 0)
-        out.read[static_cast<std::size_t>(r.thread)] +=
+        (r.halo ? out.halo_read : out.read)[static_cast<std::size_t>(r.thread)] +=
             4.0 * r.density * length(i) * others_share(h.writer, r.thread, threads_);
       h.readers |= bit(r.thread);
       h.touched = now_;

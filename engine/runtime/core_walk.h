@@ -33,6 +33,9 @@ struct Touch {
   /// the stretch afterwards (the thread, or kEveryone for such column writes).
   double share = 1;
   int holder = 0;
+  /// Reads: rows a window reaches beyond the thread's own pixels (those a
+  /// pixel-aligned split would give it), which a neighbour's part wrote.
+  bool halo = false;
 };
 
 inline constexpr int kNobody = -1, kEveryone = -2;
@@ -57,6 +60,7 @@ int root_of(const Schedule& s, int v);
 /// lines no step touched within each of the given amounts of traffic.
 struct StepTraffic {
   std::vector<double> read, write;
+  std::vector<double> halo_read;  ///< of `read`'s kind, in halo rows (Touch::halo); not in `read`
   std::vector<double> out_lost;
 };
 

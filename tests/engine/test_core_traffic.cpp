@@ -111,10 +111,47 @@ TEST(CoreTraffic, WindowsReadTheHaloRowTheNeighbourWrote) {
   EXPECT_EQ(second[0].out1, 56 * 56);
   const auto t = profile::core_traffic(s);
   const double row = 56.0 * 64 * 4;
-  // dw2 reads one row of dw1's output that the other core wrote...
-  EXPECT_DOUBLE_EQ(t[dw2].read_bytes, row);
+  // dw2 reads one row of dw1's output that the other core wrote, a halo row
+  // (counted apart from lines streamed in whole)...
+  EXPECT_DOUBLE_EQ(t[dw2].halo_read_bytes, row);
+  EXPECT_EQ(t[dw2].read_bytes, 0.0);
   // ...and in the next run dw1 writes that row again, over the reader's copy.
   EXPECT_DOUBLE_EQ(t[dw1].write_bytes, row);
+}
+
+/// A depthwise convolution after a 1x1 convolution split by row tiles: the
+/// halo rows are its own feature, the GEMM's reads have none.
+TEST(CoreTraffic, HaloRowsAreAFeatureOfWindowKinds) {
+  constexpr const char* kPwDw = R"({"format": "convscope-graph", "version": 1, "name": "pw-dw",
+    "blocks": [{"id": "input", "kind": "input", "height": 28, "width": 28, "channels": 32},
+               {"id": "pw", "kind": "conv", "inputs": ["input"], "out": 64, "kernel": 1},
+               {"id": "dw", "kind": "depthwise", "inputs": ["pw"], "stride": 2, "activation": "none"},
+               {"id": "pw2", "kind": "conv", "inputs": ["dw"], "out": 64, "kernel": 1}]})";
+  const runtime::Schedule s = schedule(2, kPwDw);
+  const std::size_t dw = step_of(s, StepKind::Depthwise);
+  ASSERT_EQ(s.thread_split(dw), ThreadSplit::Rows);
+  const auto t = profile::core_traffic(s);
+  // The second thread's output rows 7..13 read input rows 13..27: row 13 is
+  // the first thread's (its pixels 0..391 at stride 2). With 28 x 28 pixels
+  // in row tiles, the GEMM's boundary may fall inside a row: at most the row
+  // and one tile of the next, at least what lies on the first thread's side.
+  const double row = 28.0 * 64 * 4;
+  EXPECT_GT(t[dw].halo_read_bytes, 0.0);
+  EXPECT_LE(t[dw].halo_read_bytes, row + static_cast<double>(s.kt->gemm_mr) * 64 * 4);
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    if (s.steps[i].info.kind == StepKind::Gemm) {
+      EXPECT_EQ(t[i].halo_read_bytes, 0.0) << i;
+    }
+  }
+  const auto names = profile::feature_names(StepKind::Depthwise, true);
+  const auto at = static_cast<std::size_t>(
+      std::find(names.begin(), names.end(), "bytes of halo rows read from lines another core wrote (busiest thread)") -
+      names.begin());
+  ASSERT_LT(at, names.size());
+  EXPECT_DOUBLE_EQ(profile::step_features(s, dw).x[at], t[dw].halo_read_bytes);
+  // On one thread there is no other core.
+  const runtime::Schedule one = schedule(1, kPwDw);
+  EXPECT_EQ(profile::core_traffic(one)[step_of(one, StepKind::Depthwise)].halo_read_bytes, 0.0);
 }
 
 /// Parts in the executor's grains: a GEMM's row tiles, eight pixels of an element-wise step.

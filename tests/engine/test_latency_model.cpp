@@ -198,8 +198,8 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     if (s.steps[i].info.kind != StepKind::Pool) continue;
     const auto f = profile::step_features(s, i);
-    // 5 of the shape, 2 input and 2 output caches lost, across threads, 2 between cores
-    ASSERT_EQ(f.n, 12);
+    // 5 of the shape, 2 input and 2 output caches lost, across threads, 2 between cores, halo rows
+    ASSERT_EQ(f.n, 13);
     EXPECT_DOUBLE_EQ(f.x[1], 55.0 * 55.0 * 9.0);         // windows x taps
     EXPECT_DOUBLE_EQ(f.x[2], 55.0 * 55.0 * 64.0 * 9.0);  // 64 channels: whole vectors on every table
     EXPECT_DOUBLE_EQ(f.x[3], 111.0 * 111.0 * 64.0);
@@ -690,8 +690,9 @@ TEST(LatencyModel, FitRecoversKnownCoefficients) {
   profile::LatencyModel m;
   profile::fit(m, samples);
   const auto& k = m.fits[static_cast<std::size_t>(StepKind::Depthwise)];
-  // 9 of the shape, 2 input and 2 output caches lost, across threads, 2 between cores, 2 of the weights
-  ASSERT_EQ(k.coef.size(), 18u);
+  // 9 of the shape, 2 input and 2 output caches lost, across threads, 2 between cores, halo rows,
+  // 2 of the weights
+  ASSERT_EQ(k.coef.size(), 19u);
   EXPECT_NEAR(k.coef[0], 2000, 1e-3);
   EXPECT_NEAR(k.coef[1], 0.05, 1e-9);
   EXPECT_NEAR(k.coef[2], 0.09, 1e-9);
