@@ -62,7 +62,9 @@ namespace convscope::profile {
 /// the probes' layouts, and so their cross-core and lost-line counts, change.
 /// 31: the cross-core bytes of the halo rows a window reads beyond its thread's pixels are a
 /// feature of their own (read one line at a time as the windows reach them, not streamed).
-inline constexpr int kLatencyModelVersion = 31;
+/// 32: channel shuffles folded into the depthwise and grouped 1x1 convolutions after them
+/// (PlanOptions::fold_shuffles): the probe networks' IGCV3 blocks lose a step.
+inline constexpr int kLatencyModelVersion = 32;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

@@ -62,6 +62,38 @@ void fold_into(const ir::Op& op, std::int64_t in_c, const OpWeights& w, const Op
         bias[static_cast<std::size_t>(o)] * scale[static_cast<std::size_t>(o)] + shift[static_cast<std::size_t>(o)];
 }
 
+/// A depthwise step that reads a folded shuffle's input (ScheduledStep::unshuffled):
+/// channel c = j * per + i takes the filter and bias of shuffled position i * groups + j.
+void unshuffle_depthwise(std::int64_t groups, std::int64_t c, std::int64_t kk, std::vector<float>& w,
+                         std::vector<float>& bias) {
+  const std::vector<float> w0 = w, b0 = bias;
+  const std::int64_t per = c / groups;
+  for (std::int64_t ch = 0; ch < c; ++ch) {
+    const std::int64_t from = ch % per * groups + ch / per;
+    std::copy_n(w0.begin() + from * kk, kk, w.begin() + ch * kk);
+    bias[static_cast<std::size_t>(ch)] = b0[static_cast<std::size_t>(from)];
+  }
+}
+
+/// A grouped 1x1 convolution over an unshuffled input: group q's depth k
+/// (shuffled positions q * k + l * groups + j) is read as `groups` segments of
+/// k / groups channels, segment j at channel j * per + q * k / groups of the
+/// unshuffled input (per = all channels / groups). Reorders W[out][k] to that
+/// order; returns each group's segment offsets (groups + 1 each, the last unused).
+std::vector<std::int64_t> unshuffle_gemm(std::int64_t groups, std::int64_t n_groups, std::int64_t cout_g,
+                                         std::int64_t k, std::vector<float>& w) {
+  const std::int64_t seg = k / groups, per = n_groups * k / groups;
+  const std::vector<float> w0 = w;
+  for (std::int64_t o = 0; o < n_groups * cout_g; ++o)
+    for (std::int64_t j = 0; j < groups; ++j)
+      for (std::int64_t l = 0; l < seg; ++l)
+        w[static_cast<std::size_t>(o * k + j * seg + l)] = w0[static_cast<std::size_t>(o * k + l * groups + j)];
+  std::vector<std::int64_t> offsets;
+  for (std::int64_t q = 0; q < n_groups; ++q)
+    for (std::int64_t j = 0; j <= groups; ++j) offsets.push_back(std::min(j, groups - 1) * per + q * seg);
+  return offsets;
+}
+
 }  // namespace
 
 Result<bool> check_plan_memory(const Schedule& sc, std::int64_t limit_bytes) {
@@ -155,6 +187,7 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
       case StepKind::Depthwise: {
         fold_into(s.op, cin, ow, op_w(s.bn), folded, s.bias);
         const std::int64_t kk = s.op.k_h * s.op.k_w;
+        if (s.unshuffled > 0) unshuffle_depthwise(s.unshuffled, out_c, kk, folded, s.bias);
         s.w.resize(static_cast<std::size_t>(kk * kernels::dw_weight_stride(out_c)));
         kernels::pack_depthwise(folded.data(), out_c, kk, s.w.data());
         break;
@@ -169,6 +202,7 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
           kernels::pack_narrow_groups(kt, folded.data(), s.k_gemm, cout_g, out_c, s.w.data());
           break;
         }
+        if (s.unshuffled > 0) s.seg_offsets = unshuffle_gemm(s.unshuffled, g, cout_g, s.k_gemm, folded);
         const std::int64_t per = kernels::packed_b_size(kt, cout_g, s.k_gemm);
         s.w.resize(static_cast<std::size_t>(per * g));
         for (std::int64_t grp = 0; grp < g; ++grp)

@@ -32,6 +32,9 @@ struct Step : ScheduledStep {
   std::vector<float> w;             // packed GEMM panels (per group, concatenated) or depthwise (pack_depthwise)
   std::vector<float> bias;          // folded bias [out_c]
   std::vector<float> scale, shift;  // ScaleShift
+  /// A GEMM reading an unshuffled input (ScheduledStep::unshuffled): per group,
+  /// where each of its segments starts in a pixel's channels (GemmArgs::a_seg_offsets).
+  std::vector<std::int64_t> seg_offsets;
   BottleneckWeights bw;
 };
 

@@ -55,6 +55,12 @@ struct PlanOptions {
   /// it held last, for up to an eighth more arena (plan_arena_by_thread,
   /// core_walk.h). Off: the arena by liveness and size alone (plan_arena).
   bool place_by_thread = true;
+  /// A channel shuffle whose only reader is a depthwise step feeding only
+  /// grouped 1x1 convolutions (IGCV3's and ShuffleNet V1's first permutation)
+  /// is folded away: the depthwise runs on the unshuffled tensor with its
+  /// filters permuted, and each group of the convolution reads its channels
+  /// in place, in segments (ScheduledStep::unshuffled). Off: the shuffle runs.
+  bool fold_shuffles = true;
   /// Kernels to use (best_kernels() when null): tests pin the portable path.
   const kernels::KernelTable* kernels = nullptr;
 };
@@ -223,6 +229,13 @@ struct ScheduledStep {
   int bn = -1;                     ///< analysis op of a batch norm folded into this convolution
   std::int64_t k_gemm = 0;         ///< GEMM depth per group
   bool narrow_groups = false;      ///< a grouped 1x1 convolution run by the table's narrow_groups
+  /// The groups of a channel shuffle folded into this step (PlanOptions::fold_shuffles),
+  /// or 0. A depthwise step reads the shuffle's input and runs channel c
+  /// (= j * per + i, per = channels / groups) with the filter of shuffled
+  /// position i * groups + j; a grouped 1x1 convolution reads that unshuffled
+  /// output and takes each group's depth in `unshuffled` segments, one from
+  /// each shuffle group (its weights reordered to match).
+  std::int64_t unshuffled = 0;
   std::int64_t weight_floats = 0;  ///< packed weights, biases, scales
   std::optional<BottleneckShape> bottleneck;
 };

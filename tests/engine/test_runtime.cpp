@@ -390,7 +390,7 @@ TEST(Schedule, SmallStepsFollowTheThreadsThatWroteTheirInput) {
       ++small_shuffles;
       EXPECT_TRUE(st.info.parallel) << st.info.name;
     }
-  EXPECT_EQ(small_shuffles, 4);
+  EXPECT_EQ(small_shuffles, 3);  // the fourth is folded into conv5 (PlanOptions::fold_shuffles)
 }
 
 class EveryPreset : public ::testing::TestWithParam<std::string> {};
@@ -404,6 +404,87 @@ TEST_P(EveryPreset, MatchesReferenceAtLowResolution) {
 
 INSTANTIATE_TEST_SUITE_P(All, EveryPreset, ::testing::ValuesIn(testing::preset_names()),
                          [](const auto& p) { return p.param; });
+
+/// Steps of `kind` in a schedule of g.
+int count_steps(const runtime::Schedule& s, runtime::StepKind kind) {
+  return static_cast<int>(std::count_if(s.steps.begin(), s.steps.end(),
+                                        [&](const runtime::ScheduledStep& st) { return st.info.kind == kind; }));
+}
+
+runtime::Schedule schedule_of(const ir::Graph& g, bool fold) {
+  runtime::PlanOptions o;
+  o.fold_shuffles = fold;
+  auto s = runtime::Schedule::build(g, cost::analyze(g), o);
+  EXPECT_TRUE(s.has_value());
+  return s ? std::move(*s) : runtime::Schedule{};
+}
+
+// A channel shuffle before a depthwise step that feeds grouped 1x1
+// convolutions (ShuffleNet V1's unit, IGCV3's first permutation), or straight
+// before such convolutions, is folded away: the depthwise runs on the
+// unshuffled tensor with its filters permuted and each group of the
+// convolution reads its channels in place, in segments. Outputs as the
+// reference's, every table, 1 and 2 threads, batch 2.
+TEST(Plan, ShufflesFoldIntoDepthwiseAndGroupedConvolutions) {
+  const std::string unit = R"({"format": "convscope-graph", "version": 1, "name": "shuffle unit",
+    "blocks": [{"id": "input", "kind": "input", "height": 14, "width": 13, "channels": 48},
+               {"id": "gconv1", "kind": "conv", "inputs": ["input"], "out": 96, "kernel": 1, "groups": 3},
+               {"id": "shuffle", "kind": "channel_shuffle", "inputs": ["gconv1"], "groups": 3},
+               {"id": "dw", "kind": "depthwise", "inputs": ["shuffle"], "stride": 2},
+               {"id": "gconv2", "kind": "conv", "inputs": ["dw"], "out": 128, "kernel": 1, "groups": 2},
+               {"id": "shuffle2", "kind": "channel_shuffle", "inputs": ["gconv2"], "groups": 4},
+               {"id": "gconv3", "kind": "conv", "inputs": ["shuffle2"], "out": 32, "kernel": 1, "groups": 2}]})";
+  auto g = io::graph_from_json(unit);
+  ASSERT_TRUE(g.has_value());
+  g->settings.batch = 2;
+  const runtime::Schedule folded = schedule_of(*g, true), shuffled = schedule_of(*g, false);
+  EXPECT_EQ(count_steps(shuffled, runtime::StepKind::Shuffle), 2);
+  EXPECT_EQ(count_steps(folded, runtime::StepKind::Shuffle), 0);
+  EXPECT_EQ(folded.steps.size(), shuffled.steps.size() - 2);
+  EXPECT_EQ(folded.values.size(), shuffled.values.size() - 2);  // the shuffles' outputs are gone
+  for (const auto& st : folded.steps) {
+    // gconv2 (96 channels in 2 groups of 48: 3 segments of 16) and the
+    // depthwise read the first shuffle's input; gconv3 (2 groups of 64: 4 of 16) the second's.
+    const std::string& node = g->nodes[static_cast<std::size_t>(st.info.node)].id;
+    EXPECT_EQ(st.unshuffled, node == "dw" || node == "gconv2" ? 3 : node == "gconv3" ? 4 : 0) << st.info.name;
+  }
+  for (int threads : {1, 2})
+    for (const auto* kt : tables()) compare_with_reference(*g, "shuffle unit", *kt, threads);
+  // IGCV3-D: every block's first permutation goes but the first block's (its
+  // projection's segments would be 8 floats), and the second where the next
+  // block's expansion reads it (not before a residual add).
+  const ir::Graph igcv3 = testing::load_preset("igcv3_d");
+  const runtime::Schedule a = schedule_of(igcv3, true), b = schedule_of(igcv3, false);
+  EXPECT_EQ(count_steps(b, runtime::StepKind::Shuffle), 64);
+  EXPECT_EQ(count_steps(a, runtime::StepKind::Shuffle), 32);
+  EXPECT_LT(a.arena_floats, b.arena_floats);
+}
+
+// Shuffles that stay: read by an add after the depthwise, a graph output, a
+// convolution whose groups do not take whole segments of a cache line or more.
+TEST(Plan, ShufflesStayWhereTheyCannotFold) {
+  const std::string graph = R"({"format": "convscope-graph", "version": 1, "name": "shuffles that stay",
+    "blocks": [{"id": "input", "kind": "input", "height": 8, "width": 8, "channels": 24},
+               {"id": "s1", "kind": "channel_shuffle", "inputs": ["input"], "groups": 2},
+               {"id": "dw", "kind": "depthwise", "inputs": ["s1"]},
+               {"id": "sum", "kind": "add", "inputs": ["dw", "input"]},
+               {"id": "s2", "kind": "channel_shuffle", "inputs": ["sum"], "groups": 4},
+               {"id": "conv", "kind": "conv", "inputs": ["s2"], "out": 48, "kernel": 1, "groups": 4},
+               {"id": "s3", "kind": "channel_shuffle", "inputs": ["conv"], "groups": 2}]})";
+  auto g = io::graph_from_json(graph);
+  ASSERT_TRUE(g.has_value());
+  // s2 -> conv: 4 groups of 6 channels, not 4 segments each.
+  EXPECT_EQ(count_steps(schedule_of(*g, true), runtime::StepKind::Shuffle), 3);
+  // 32 channels in 2 groups after a shuffle of 2: segments of 8 floats, half a line.
+  const std::string narrow = R"({"format": "convscope-graph", "version": 1, "name": "narrow segments",
+    "blocks": [{"id": "input", "kind": "input", "height": 8, "width": 8, "channels": 32},
+               {"id": "s", "kind": "channel_shuffle", "inputs": ["input"], "groups": 2},
+               {"id": "conv", "kind": "conv", "inputs": ["s"], "out": 32, "kernel": 1, "groups": 2}]})";
+  auto n = io::graph_from_json(narrow);
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(count_steps(schedule_of(*n, true), runtime::StepKind::Shuffle), 1);
+  for (const auto* kt : tables()) compare_with_reference(*g, "shuffles that stay", *kt, 2);
+}
 
 TEST(FusedBottleneck, MatchesReferenceForEverySplit) {
   for (const char* name : {"mobilenet_v2", "mobilenet_v3_large", "igcv3_d"}) {
