@@ -84,6 +84,9 @@ int run_latency(const Options& o, const kernels::KernelTable& kt) {
     std::printf("speed probe %.3f ms (median); the machine's speed moved by %.0f %% during the calibration%s\n",
                 m->reference_ns / 1e6, m->calibration_drift * 100,
                 m->calibration_drift > 0.15 ? " (a loaded machine: calibrate again when it is quieter)" : "");
+    if (t > 1)
+      std::printf("core-to-core round trip of a cache line: %.0f ns before the calibration, %.0f ns after\n",
+                  m->core_round_trip_ns[0], m->core_round_trip_ns[1]);
     std::printf("a whole run: %.3f x the sum of its steps + %.2f us per step\n\n", m->network_factor,
                 m->network_step_ns / 1e3);
     std::printf("%-18s %8s %14s\n", "step kind", "samples", "median error");
@@ -122,6 +125,9 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
       std::cerr << format_diagnostics(probe.error(), "convscope-cli: speed probe");
       return kExitInvalid;
     }
+    // Which cross-core regime the report ran in, against the calibration's
+    // (speed_probe.h: the same VM moved between 137 and 400-650 ns).
+    const double trip_before = t > 1 ? profile::core_round_trip_ns() : 0;
     // Whole passes over every case, so that a case's passes are minutes apart.
     std::vector<std::vector<profile::ValidatedNetwork>> passes(static_cast<std::size_t>(o.passes));
     const double total = static_cast<double>(cases.size()) * o.passes;
@@ -140,6 +146,7 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
         passes[p].push_back(std::move(*v));
       }
     progress_bar("measuring", 1.0);
+    const double trip_after = t > 1 ? profile::core_round_trip_ns() : 0;
     const auto rows = profile::combine_passes(passes);
     const auto repeat_rows = profile::pass_to_pass(passes);
     const auto s = profile::summarize(rows);
@@ -173,6 +180,9 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
                                {"networks", nlohmann::ordered_json::array()},
                                {"reference_ms", m->reference_ns / 1e6},
                                {"passes", o.passes},
+                               {"core_round_trip_ns",
+                                {{"report", {trip_before, trip_after}},
+                                 {"calibration", {m->core_round_trip_ns[0], m->core_round_trip_ns[1]}}}},
                                {"summary", summary_json(s)},
                                {"summary_speed_corrected", summary_json(sc)},
                                {"summary_pass_to_pass", summary_json(sr)},
@@ -214,6 +224,18 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
         "(1.20 = 20 %% slower);\ncorrected: the error with the prediction scaled by it (the model's own "
         "error, without the machine's drift)\n\n",
         m->reference_ns / 1e6);
+    if (t > 1)
+      std::printf(
+          "core-to-core round trip of a cache line: %.0f / %.0f ns before / after this report, %.0f / %.0f "
+          "while calibrating%s\n\n",
+          trip_before, trip_after, m->core_round_trip_ns[0], m->core_round_trip_ns[1],
+          m->core_round_trip_ns[0] > 0 &&
+                  std::max(trip_before, trip_after) > 1.5 * std::max(m->core_round_trip_ns[0], m->core_round_trip_ns[1])
+              ? " (the cores are further apart now: cross-core costs are priced low)"
+          : m->core_round_trip_ns[0] > 0 &&
+                  std::min(trip_before, trip_after) * 1.5 < std::min(m->core_round_trip_ns[0], m->core_round_trip_ns[1])
+              ? " (the cores are closer now: cross-core costs are priced high)"
+              : "");
     if (o.passes > 1)
       std::printf(
           "measured: the median of %d passes over every network; passes: how far apart they were "

@@ -480,6 +480,7 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
   // not the load.
   auto speed = SpeedProbe::build(kt, m.threads);
   if (!speed) return tl::unexpected(speed.error());
+  if (m.threads > 1) m.core_round_trip_ns[0] = core_round_trip_ns();
   const int passes = std::max(1, o.passes);
   std::vector<Pass> timed;
   for (int pass = 0; pass < passes; ++pass) {
@@ -487,6 +488,7 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
     if (!p) return tl::unexpected(p.error());
     timed.push_back(std::move(*p));
   }
+  if (m.threads > 1) m.core_round_trip_ns[1] = core_round_trip_ns();
   std::vector<double> ref;
   for (const Pass& p : timed)
     for (const SpeedMark& mk : p.marks) ref.push_back(mk.ns);

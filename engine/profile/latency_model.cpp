@@ -852,6 +852,7 @@ nlohmann::json to_json(const LatencyModel& m) {
           {"peak_gflops", m.peak_gflops},
           {"reference_ns", m.reference_ns},
           {"calibration_drift", m.calibration_drift},
+          {"core_round_trip_ns", {m.core_round_trip_ns[0], m.core_round_trip_ns[1]}},
           {"fits", fits}};
 }
 
@@ -878,6 +879,13 @@ Result<LatencyModel> latency_model_from_json(const nlohmann::json& j) {
     m.reference_ns = j.at("reference_ns").get<double>();
     m.calibration_drift = j.at("calibration_drift").get<double>();
     if (!std::isfinite(m.reference_ns) || m.reference_ns < 0) return fail("reference_ns", "is negative or not finite");
+    if (j.contains("core_round_trip_ns")) {  // absent in models saved before it was measured
+      const auto rt = j.at("core_round_trip_ns").get<std::vector<double>>();
+      if (rt.size() != 2 || !std::isfinite(rt[0]) || !std::isfinite(rt[1]) || rt[0] < 0 || rt[1] < 0)
+        return fail("core_round_trip_ns", "is not two non-negative times (before and after the calibration)");
+      m.core_round_trip_ns[0] = rt[0];
+      m.core_round_trip_ns[1] = rt[1];
+    }
     for (int kind = 0; kind < runtime::kStepKinds; ++kind) {
       const std::string name(runtime::step_kind_name(static_cast<StepKind>(kind)));
       if (!j.at("fits").contains(name)) continue;

@@ -133,6 +133,10 @@ struct LatencyModel {
   double peak_gflops = 0;
   /// How far the probe's time moved during the calibration: (slowest - fastest) / median.
   double calibration_drift = 0;
+  /// On two or more threads, core_round_trip_ns() before and after the
+  /// calibration (speed_probe.h): which cross-core regime the two-thread fit
+  /// saw. 0: not measured (one thread, or a model saved before it was).
+  std::array<double, 2> core_round_trip_ns{};
 
   /// A model where every step costs `ns`, whatever its shape (tests and benchmarks
   /// count steps with it; nothing is calibrated).

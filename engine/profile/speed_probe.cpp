@@ -1,8 +1,12 @@
 #include "profile/speed_probe.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <thread>
+#include <vector>
 
 #include "cost/analysis.h"
 #include "io/graph_json.h"
@@ -83,6 +87,39 @@ std::string describe_drift(double speed, double tolerance) {
   std::snprintf(b, sizeof b, "the machine runs %.0f %% %s than when the latency model was calibrated",
                 std::abs(speed - 1.0) * 100, speed > 1 ? "slower" : "faster");
   return b;
+}
+
+double core_round_trip_ns(int round_trips, int batches) {
+  if (std::thread::hardware_concurrency() < 2 || round_trips < 1 || batches < 1) return 0;
+  // The counter on a line of its own: odd values are the pings, even the pongs.
+  struct alignas(64) Line {
+    std::atomic<std::int64_t> n{0};
+  };
+  Line line;
+  const std::int64_t total = static_cast<std::int64_t>(round_trips) * batches;
+  std::thread echo([&] {
+    for (std::int64_t i = 0; i < total; ++i) {
+      while (line.n.load(std::memory_order_acquire) != 2 * i + 1) {
+      }
+      line.n.store(2 * i + 2, std::memory_order_release);
+    }
+  });
+  std::vector<double> per_batch;
+  std::int64_t i = 0;
+  for (int b = 0; b < batches; ++b) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < round_trips; ++r, ++i) {
+      line.n.store(2 * i + 1, std::memory_order_release);
+      while (line.n.load(std::memory_order_acquire) != 2 * i + 2) {
+      }
+    }
+    per_batch.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() /
+                        round_trips);
+  }
+  echo.join();
+  std::nth_element(per_batch.begin(), per_batch.begin() + static_cast<std::ptrdiff_t>(per_batch.size() / 2),
+                   per_batch.end());
+  return per_batch[per_batch.size() / 2];
 }
 
 }  // namespace convscope::profile

@@ -48,6 +48,18 @@ class SpeedProbe {
   std::unique_ptr<runtime::Plan> plan_;
 };
 
+/// The round trip of one cache line passed from one thread to another and back
+/// (each side waits for the other's store to an atomic counter), in ns: the
+/// median over `batches` batches of `round_trips`. What a line costs to move
+/// between the cores two threads run on, which prices every line a two-thread
+/// step reads from or writes over the other core (core_traffic.h). On the
+/// 2-vCPU Zen 5 VM of docs/performance.md it measured 400-650 ns in most runs
+/// and once 137 ns (the hypervisor placing the vCPUs on two core complexes or
+/// on one), so a two-thread calibration and a report made minutes apart can see
+/// different machines. 0 with fewer than two CPUs (a spinning wait would then
+/// wait for the scheduler, not the cache).
+double core_round_trip_ns(int round_trips = 5000, int batches = 5);
+
 /// "the machine runs 18 % slower than when the model was calibrated", or "" within +-tolerance.
 std::string describe_drift(double speed, double tolerance = 0.10);
 

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <map>
 
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -815,6 +817,20 @@ TEST(LatencyModel, PairedProbesMeasureTheFusedExp) {
   EXPECT_GT(confounded.fits[static_cast<std::size_t>(StepKind::Gemm)].coef[swish], 0.2);
 }
 
+// A cache line between two threads and back: on any machine with two CPUs it
+// takes longer than a core's own cache does (a few ns), and under 0.1 s even when
+// other tests keep the CPUs busy and each wait waits for the scheduler.
+TEST(SpeedProbe, TimesACacheLineBetweenCores) {
+  if (std::thread::hardware_concurrency() < 2) {
+    EXPECT_EQ(profile::core_round_trip_ns(), 0.0);
+    GTEST_SKIP() << "one CPU";
+  }
+  const double ns = profile::core_round_trip_ns(200, 3);
+  EXPECT_GT(ns, 10.0);
+  EXPECT_LT(ns, 1e8);
+  EXPECT_EQ(profile::core_round_trip_ns(0, 3), 0.0);
+}
+
 TEST(SpeedProbe, TimesTheReferenceAndNamesTheDrift) {
   auto probe = profile::SpeedProbe::build(kernels::best_kernels(), 1);
   ASSERT_TRUE(probe) << probe.error().front().message;
@@ -850,6 +866,7 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   m.peak_gflops = 118.2;
   m.reference_ns = 1.25e6;
   m.calibration_drift = 0.07;
+  m.core_round_trip_ns = {480, 137};
   m.fits[static_cast<std::size_t>(StepKind::Add)] = {{100, 0.5, 0.1, 0.3, 0.6, 0.2, 0.4, 900, 0.05, 0.1},
                                                      12,
                                                      {1, 10, 0, 0, 0, 0, 0, 0, 0, 0},
@@ -864,6 +881,7 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   EXPECT_DOUBLE_EQ(back->peak_gflops, 118.2);
   EXPECT_DOUBLE_EQ(back->reference_ns, 1.25e6);
   EXPECT_DOUBLE_EQ(back->calibration_drift, 0.07);
+  EXPECT_EQ(back->core_round_trip_ns, (std::array<double, 2>{480, 137}));
   EXPECT_EQ(back->mismatch(m.cpu, "avx2", 1), "");
   EXPECT_NE(back->mismatch("Another CPU", "avx2", 1).find("calibrated on '" + m.cpu + "'"), std::string::npos);
   EXPECT_NE(back->mismatch(m.cpu, "avx512", 1).find("timed the avx2 kernels"), std::string::npos);
@@ -876,6 +894,13 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   auto bad = profile::latency_model_from_json(j);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().front().where, "fits.add");
+  j = profile::to_json(m);
+  j["core_round_trip_ns"] = {480};
+  bad = profile::latency_model_from_json(j);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().front().where, "core_round_trip_ns");
+  j.erase("core_round_trip_ns");  // a model saved before it was measured: not measured
+  EXPECT_EQ(profile::latency_model_from_json(j)->core_round_trip_ns, (std::array<double, 2>{0, 0}));
   j = profile::to_json(m);
   j["network_step_ns"] = -3;
   ASSERT_FALSE(profile::latency_model_from_json(j));
