@@ -81,7 +81,8 @@ void fold_shuffles(Schedule& p) {
     const ScheduledStep& sh = p.steps[si];
     if (sh.info.kind != StepKind::Shuffle || sh.op.groups < 2 || is_output(sh.out)) continue;
     const std::int64_t groups = sh.op.groups;
-    // Steps that read `v` only as grouped 1x1 convolutions it can fold into.
+    // Whether every step of `convs` is a 1x1 convolution that can read the
+    // unshuffled tensor in segments of a cache line or more.
     auto foldable = [&](const std::vector<std::size_t>& convs) {
       return !convs.empty() && std::all_of(convs.begin(), convs.end(), [&](std::size_t i) {
         const ScheduledStep& g = p.steps[i];
@@ -108,6 +109,7 @@ void fold_shuffles(Schedule& p) {
       g.unshuffled = groups;
       if (dw) continue;
       g.in[0] = sh.in[0];
+      if (i != convs.front()) continue;  // the shuffle's op is covered by one step
       g.info.ops.insert(g.info.ops.end(), sh.info.ops.begin(), sh.info.ops.end());
       g.info.name = sh.info.name + "+" + g.info.name;
     }
