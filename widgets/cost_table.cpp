@@ -236,9 +236,14 @@ void CostTable::rebuild() {
           } else if (layer.ops.front() == k) {
             fill_measured(child, pred, bnd, layer.median_ns, layer.min_ns, layer.p90_ns);
             if (layer.fused()) child->setToolTip(kMeasured, tr("step %1 (fused ops)").arg(qs(layer.step)));
-          } else {
+          } else if (layer.ops.front() < k) {
             fill_measured(child, pred, bnd, 0, 0, 0);
             child->setText(kMeasured, tr("fused ↑"));
+          } else {  // a channel shuffle folded into the steps after it (runtime/schedule.h, fold_shuffles)
+            fill_measured(child, pred, bnd, 0, 0, 0);
+            child->setText(kMeasured, tr("folded"));
+            child->setToolTip(kMeasured,
+                              tr("no step of its own: step %1 reads its input in shuffled order").arg(qs(layer.step)));
           }
         } else {
           fill_measured(child, pred, bnd, 0, 0, 0);

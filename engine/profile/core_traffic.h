@@ -24,11 +24,11 @@
 
 namespace convscope::profile {
 
-/// One step's traffic between cores, on its busiest thread, and the lines of
-/// its output the caches lost (all threads).
+/// One step's traffic between cores, each count on the thread with the most
+/// of it, and the lines of its output the caches lost (all threads).
 struct CoreTraffic {
   double read_bytes = 0;  ///< bytes read from lines another core wrote last (not in halo rows)
-  /// Of those, bytes in the halo rows a window reads beyond the thread's own
+  /// Bytes (not in read_bytes) in the halo rows a window reads beyond the thread's own
   /// pixels (runtime::Touch::halo). A few lines per part, each read as the
   /// window reaches it: on the Zen 5 VM 30-50 ns a line, where a whole tensor
   /// the other core wrote streams in at about 23 GB/s (3 ns a line).

@@ -1,5 +1,7 @@
 #include "profile/speed_probe.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -90,33 +92,51 @@ std::string describe_drift(double speed, double tolerance) {
 }
 
 double core_round_trip_ns(int round_trips, int batches) {
-  if (std::thread::hardware_concurrency() < 2 || round_trips < 1 || batches < 1) return 0;
-  // The counter on a line of its own: odd values are the pings, even the pongs.
-  struct alignas(64) Line {
+  // CPUs this process may run on (a cpuset or taskset may allow fewer than the machine has).
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  const int cpus = sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed) : 1;
+  if (cpus < 2 || round_trips < 1 || batches < 1) return 0;
+  // The counter on a line of its own (two: the adjacent-line prefetcher pairs
+  // them): odd values are the pings, even the pongs.
+  struct alignas(128) Line {
     std::atomic<std::int64_t> n{0};
+    std::atomic<bool> stop{false};
   };
   Line line;
   const std::int64_t total = static_cast<std::int64_t>(round_trips) * batches;
   std::thread echo([&] {
     for (std::int64_t i = 0; i < total; ++i) {
-      while (line.n.load(std::memory_order_acquire) != 2 * i + 1) {
-      }
+      while (line.n.load(std::memory_order_acquire) != 2 * i + 1)
+        if (line.stop.load(std::memory_order_relaxed)) return;
       line.n.store(2 * i + 2, std::memory_order_release);
     }
   });
+  // A busy machine (both threads waiting on the scheduler at every hand-off)
+  // gets a second at most: the batches finished by then count.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   std::vector<double> per_batch;
+  per_batch.reserve(static_cast<std::size_t>(batches));
   std::int64_t i = 0;
-  for (int b = 0; b < batches; ++b) {
+  bool late = false;
+  for (int b = 0; b < batches && !late; ++b) {
     const auto t0 = std::chrono::steady_clock::now();
     for (int r = 0; r < round_trips; ++r, ++i) {
       line.n.store(2 * i + 1, std::memory_order_release);
       while (line.n.load(std::memory_order_acquire) != 2 * i + 2) {
       }
+      if (r % 256 == 255 && std::chrono::steady_clock::now() > deadline) {
+        late = true;
+        break;
+      }
     }
-    per_batch.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() /
-                        round_trips);
+    if (!late)
+      per_batch.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() /
+                          round_trips);
   }
+  line.stop.store(true, std::memory_order_relaxed);
   echo.join();
+  if (per_batch.empty()) return 0;
   std::nth_element(per_batch.begin(), per_batch.begin() + static_cast<std::ptrdiff_t>(per_batch.size() / 2),
                    per_batch.end());
   return per_batch[per_batch.size() / 2];

@@ -56,8 +56,9 @@ class SpeedProbe {
 /// 2-vCPU Zen 5 VM of docs/performance.md it measured 400-650 ns in most runs
 /// and once 137 ns (the hypervisor placing the vCPUs on two core complexes or
 /// on one), so a two-thread calibration and a report made minutes apart can see
-/// different machines. 0 with fewer than two CPUs (a spinning wait would then
-/// wait for the scheduler, not the cache).
+/// different machines. 0 with fewer than two CPUs allowed (a spinning wait
+/// would then wait for the scheduler, not the cache), or when not one batch
+/// finished within a second (a machine too busy to tell).
 double core_round_trip_ns(int round_trips = 5000, int batches = 5);
 
 /// "the machine runs 18 % slower than when the model was calibrated", or "" within +-tolerance.

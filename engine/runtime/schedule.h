@@ -55,11 +55,12 @@ struct PlanOptions {
   /// it held last, for up to an eighth more arena (plan_arena_by_thread,
   /// core_walk.h). Off: the arena by liveness and size alone (plan_arena).
   bool place_by_thread = true;
-  /// A channel shuffle whose only reader is a depthwise step feeding only
-  /// grouped 1x1 convolutions (IGCV3's and ShuffleNet V1's first permutation)
-  /// is folded away: the depthwise runs on the unshuffled tensor with its
-  /// filters permuted, and each group of the convolution reads its channels
-  /// in place, in segments (ScheduledStep::unshuffled). Off: the shuffle runs.
+  /// A channel shuffle read only by 1x1 convolutions (grouped or not), or
+  /// only by a depthwise step whose readers all are (IGCV3's and ShuffleNet
+  /// V1's first permutation), is folded away: the depthwise runs on the
+  /// unshuffled tensor with its filters permuted, and each group of a
+  /// convolution reads its channels in place, in segments of at least a cache
+  /// line (ScheduledStep::unshuffled). Off: the shuffle runs.
   bool fold_shuffles = true;
   /// Kernels to use (best_kernels() when null): tests pin the portable path.
   const kernels::KernelTable* kernels = nullptr;

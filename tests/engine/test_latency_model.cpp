@@ -826,6 +826,7 @@ TEST(SpeedProbe, TimesACacheLineBetweenCores) {
     GTEST_SKIP() << "one CPU";
   }
   const double ns = profile::core_round_trip_ns(200, 3);
+  if (ns == 0) GTEST_SKIP() << "too busy: no batch within a second";
   EXPECT_GT(ns, 10.0);
   EXPECT_LT(ns, 1e8);
   EXPECT_EQ(profile::core_round_trip_ns(0, 3), 0.0);

@@ -433,7 +433,8 @@ TEST(Plan, ShufflesFoldIntoDepthwiseAndGroupedConvolutions) {
                {"id": "dw", "kind": "depthwise", "inputs": ["shuffle"], "stride": 2},
                {"id": "gconv2", "kind": "conv", "inputs": ["dw"], "out": 128, "kernel": 1, "groups": 2},
                {"id": "shuffle2", "kind": "channel_shuffle", "inputs": ["gconv2"], "groups": 4},
-               {"id": "gconv3", "kind": "conv", "inputs": ["shuffle2"], "out": 32, "kernel": 1, "groups": 2}]})";
+               {"id": "gconv3", "kind": "conv", "inputs": ["shuffle2"], "out": 32, "kernel": 1, "groups": 2},
+               {"id": "conv4", "kind": "conv", "inputs": ["shuffle2"], "out": 16, "kernel": 1}]})";
   auto g = io::graph_from_json(unit);
   ASSERT_TRUE(g.has_value());
   g->settings.batch = 2;
@@ -444,9 +445,13 @@ TEST(Plan, ShufflesFoldIntoDepthwiseAndGroupedConvolutions) {
   EXPECT_EQ(folded.values.size(), shuffled.values.size() - 2);  // the shuffles' outputs are gone
   for (const auto& st : folded.steps) {
     // gconv2 (96 channels in 2 groups of 48: 3 segments of 16) and the
-    // depthwise read the first shuffle's input; gconv3 (2 groups of 64: 4 of 16) the second's.
+    // depthwise read the first shuffle's input; gconv3 (2 groups of 64: 4 of 16)
+    // and conv4 (one group of 128: 4 segments of 32) the second's.
     const std::string& node = g->nodes[static_cast<std::size_t>(st.info.node)].id;
-    EXPECT_EQ(st.unshuffled, node == "dw" || node == "gconv2" ? 3 : node == "gconv3" ? 4 : 0) << st.info.name;
+    EXPECT_EQ(st.unshuffled, node == "dw" || node == "gconv2"      ? 3
+                             : node == "gconv3" || node == "conv4" ? 4
+                                                                   : 0)
+        << st.info.name;
   }
   for (int threads : {1, 2})
     for (const auto* kt : tables()) compare_with_reference(*g, "shuffle unit", *kt, threads);
