@@ -272,6 +272,20 @@ std::vector<Probe> probes() {
       add("separable", graph(h, h, cin, {{{"kind", "separable"}, {"out", cout}, {"kernel", k}, {"stride", s}}}), 0,
           true);
     if (se) add("squeeze_excite", graph(h, h, cin, {b}), 0);
+    // IGCV3 blocks in row bands: grouped expand and project, both permutations in the step.
+    if (i % 4 == 3) {
+      const std::int64_t g = cin % 4 == 0 && cout % 4 == 0 && i % 8 == 7 ? 4 : 2;
+      add("igcv3",
+          graph(h, h, cin,
+                {{{"kind", "igcv3"},
+                  {"out", cout},
+                  {"expansion", t},
+                  {"groups1", g},
+                  {"groups2", g},
+                  {"kernel", k},
+                  {"stride", s}}}),
+          0, true);
+    }
   }
   // Element-wise steps and data movement over a grid of sizes.
   for (std::int64_t h : kSizes)

@@ -87,13 +87,20 @@ BandWork band_work(const kernels::KernelTable& kt, const runtime::BottleneckShap
                    int threads, bool parallel) {
   const double e = static_cast<double>(b.e), cin = static_cast<double>(b.cin), cout = static_cast<double>(b.cout);
   const double win = static_cast<double>(b.mid_in.w), wout = static_cast<double>(b.mid_out.w);
+  const double g1 = static_cast<double>(b.expand_groups), g2 = static_cast<double>(b.project_groups);
   const std::int64_t parts = runtime::band_parts(b, batch, threads);
   BandWork busiest, all;
   for (std::int64_t part = 0; part < parts; ++part) {
     BandWork w;
     runtime::for_each_band(b, batch, part, parts, [&](const runtime::RowBand& band) {
-      if (band.from < band.hi) w.expand += gemm_work(kt, static_cast<double>(band.hi - band.from) * win, e, cin);
-      w.project += gemm_work(kt, static_cast<double>(band.oy1 - band.oy0) * wout, cout, e);
+      if (band.from < band.hi) {
+        GemmWork ex = gemm_work(kt, static_cast<double>(band.hi - band.from) * win, e / g1, cin / g1);
+        ex *= g1;
+        w.expand += ex;
+      }
+      GemmWork pr = gemm_work(kt, static_cast<double>(band.oy1 - band.oy0) * wout, cout / g2, e / g2);
+      pr *= g2;
+      w.project += pr;
       w.bands += 1;
       w.out_pixels += static_cast<double>(band.oy1 - band.oy0) * wout;
     });
@@ -150,7 +157,9 @@ std::vector<std::string> kind_feature_names(StepKind kind) {
               "depthwise pixels*c*k^2 (stride 1)",
               "depthwise pixels*c*k^2 (stride >1)",
               "output * slices",
-              "input + output"};
+              "input + output",
+              "GEMM calls beyond two per band (grouped convolutions)",
+              "output elements shuffled in bands"};
     case StepKind::ConvTranspose:
       return {"fixed", "m*n*k (n padded to vectors)", "weight passes", "output elements"};
     case StepKind::Pool:
@@ -447,10 +456,13 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
       }
       const bool s1 = b.dw_op.stride == 1;
       const double mnk = expand.all_fma() + project.all_fma();
-      x.insert(x.end(), {slices, bands, slices > 0 ? mnk : 0.0, bands > 0 ? mnk : 0.0,
-                         expand.b_passes + project.b_passes, s1 ? dw : 0.0, s1 ? 0.0 : dw,
-                         p_out * cout * std::max(slices, 1.0) * io_share,
-                         (p_in * cin + out_el * (b.shortcut ? 2.0 : 1.0)) * io_share});
+      const double extra_calls =
+          bands * static_cast<double>((b.expand >= 0 ? b.expand_groups - 1 : 0) + b.project_groups - 1);
+      x.insert(x.end(),
+               {slices, bands, slices > 0 ? mnk : 0.0, bands > 0 ? mnk : 0.0, expand.b_passes + project.b_passes,
+                s1 ? dw : 0.0, s1 ? 0.0 : dw, p_out * cout * std::max(slices, 1.0) * io_share,
+                (p_in * cin + out_el * (b.shortcut ? 2.0 : 1.0)) * io_share, extra_calls,
+                b.shuffle2 > 0 ? out_el * io_share : 0.0});
       break;
     }
     case StepKind::ConvTranspose: {

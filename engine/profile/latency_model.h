@@ -64,7 +64,10 @@ namespace convscope::profile {
 /// feature of their own (read one line at a time as the windows reach them, not streamed).
 /// 32: channel shuffles folded into the depthwise and grouped 1x1 convolutions after them
 /// (PlanOptions::fold_shuffles): the probe networks' IGCV3 blocks lose a step.
-inline constexpr int kLatencyModelVersion = 32;
+/// 33: IGCV3 blocks fuse in row bands (grouped expand and project, both permutations in the
+/// step): their GEMM calls beyond two per band and the band's shuffled output are features;
+/// IGCV3 probes in row bands.
+inline constexpr int kLatencyModelVersion = 33;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

@@ -19,20 +19,13 @@ std::optional<BottleneckMatch> match_bottleneck(const cost::Analysis& a, const s
     return q < a.ops.size() && a.ops[q].node == node ? &a.ops[q] : nullptr;
   };
   int cur = -1;
+  std::vector<int> covered;
   auto next_reads_cur = [&](ir::OpKind kind) -> const cost::OpRecord* {
     const auto* q = op_at(j);
     if (!q || q->op.kind != kind || q->inputs.front() != cur || readers[static_cast<std::size_t>(cur)] != 1)
       return nullptr;
     return q;
   };
-  auto is_pointwise = [](const ir::Op& op) {
-    return op.kind == ir::OpKind::Conv && op.k_h == 1 && op.k_w == 1 && op.stride == 1 && op.pad == 0 &&
-           op.groups == 1 && op.dilation == 1;
-  };
-  const auto* first = op_at(j);
-  if (!first || first->op.kind != ir::OpKind::Conv) return std::nullopt;
-  const int block_in = first->inputs.front();
-  std::vector<int> covered;
   auto take = [&](ir::OpKind kind) -> const cost::OpRecord* {
     const auto* q = next_reads_cur(kind);
     if (q) {
@@ -41,15 +34,31 @@ std::optional<BottleneckMatch> match_bottleneck(const cost::Analysis& a, const s
     }
     return q;
   };
+  // A 1x1 convolution; grouped only in row bands, and not one the narrow_groups kernel runs.
+  auto is_pointwise = [&](const cost::OpRecord& r) {
+    const ir::Op& op = r.op;
+    const std::int64_t g = op.groups, cin = a.tensors[static_cast<std::size_t>(r.inputs.front())].shape.c;
+    return op.kind == ir::OpKind::Conv && op.k_h == 1 && op.k_w == 1 && op.stride == 1 && op.pad == 0 &&
+           op.dilation == 1 &&
+           (g == 1 || (options.fuse_rows && !kernels::runs_narrow_groups(kt, g, cin / g, op.out_c / g)));
+  };
+  // A channel shuffle between the steps (IGCV3's permutations): row bands only.
+  auto take_shuffle = [&]() -> const cost::OpRecord* {
+    return options.fuse_rows ? take(ir::OpKind::ChannelShuffle) : nullptr;
+  };
+  const auto* first = op_at(j);
+  if (!first || first->op.kind != ir::OpKind::Conv) return std::nullopt;
+  const int block_in = first->inputs.front();
   // With an expand 1x1 (the inverted residual), or, in row bands, from the
   // depthwise on (the separable block: depthwise -> pointwise).
-  const cost::OpRecord *ex = nullptr, *bn1 = nullptr, *act1 = nullptr, *dw = nullptr;
-  if (is_pointwise(first->op)) {
+  const cost::OpRecord *ex = nullptr, *bn1 = nullptr, *act1 = nullptr, *sh1 = nullptr, *dw = nullptr;
+  if (is_pointwise(*first)) {
     ex = first;
     cur = ex->output;
     covered.push_back(static_cast<int>(j++));
     bn1 = take(ir::OpKind::BatchNorm);
     act1 = take(ir::OpKind::Activation);
+    sh1 = take_shuffle();
     dw = take(ir::OpKind::Conv);
   } else if (options.fuse_rows) {
     dw = first;
@@ -61,8 +70,12 @@ std::optional<BottleneckMatch> match_bottleneck(const cost::Analysis& a, const s
   const auto* bn2 = take(ir::OpKind::BatchNorm);
   const auto* act2 = take(ir::OpKind::Activation);
   const auto* pr = take(ir::OpKind::Conv);
-  if (!pr || !is_pointwise(pr->op)) return std::nullopt;
+  if (!pr || !is_pointwise(*pr)) return std::nullopt;
+  // The first shuffle folds into the project's reads: each group's depth in
+  // one segment per shuffle group (unshuffle_gemm).
+  if (sh1 && (e / pr->op.groups) % sh1->op.groups != 0) return std::nullopt;
   const auto* bn3 = take(ir::OpKind::BatchNorm);
+  const auto* sh2 = take_shuffle();
   const cost::OpRecord* add = nullptr;
   if (const auto* q = op_at(j);
       q && q->op.kind == ir::OpKind::Add && readers[static_cast<std::size_t>(cur)] == 1 &&
@@ -86,6 +99,10 @@ std::optional<BottleneckMatch> match_bottleneck(const cost::Analysis& a, const s
   b.bn2 = index(bn2);
   b.project = index(pr);
   b.bn3 = index(bn3);
+  b.expand_groups = ex ? ex->op.groups : 1;
+  b.project_groups = pr->op.groups;
+  b.shuffle1 = sh1 ? sh1->op.groups : 0;
+  b.shuffle2 = sh2 ? sh2->op.groups : 0;
   b.cin = a.tensors[static_cast<std::size_t>(block_in)].shape.c;
   b.e = e;
   b.cout = pr->op.out_c;
@@ -103,8 +120,10 @@ std::optional<BottleneckMatch> match_bottleneck(const cost::Analysis& a, const s
   for (std::int64_t q = 0; q < slices; ++q) {
     const std::int64_t es = b.lo[static_cast<std::size_t>(q) + 1] - b.lo[static_cast<std::size_t>(q)];
     widest = std::max(widest, es);
-    wfloats += (ex ? kernels::packed_b_size(kt, es, b.cin) : 0) + kk * kernels::dw_weight_stride(es) +
-               kernels::packed_b_size(kt, b.cout, es);
+    // Grouped convolutions come only in row bands (one slice: es == e).
+    const std::int64_t g1 = b.expand_groups, g2 = b.project_groups;
+    wfloats += (ex ? g1 * kernels::packed_b_size(kt, es / g1, b.cin / g1) : 0) + kk * kernels::dw_weight_stride(es) +
+               g2 * kernels::packed_b_size(kt, b.cout / g2, es / g2);
   }
   wfloats += b.e * (ex ? 2 : 1) + b.cout;  // biases
   st.info.name = "fused(" + std::to_string(covered.size()) + " ops, ";
@@ -125,6 +144,7 @@ std::optional<BottleneckMatch> match_bottleneck(const cost::Analysis& a, const s
     b.band_rows = (b.mid_out.h + bands - 1) / bands;
     b.ebuf_floats = ex ? b.input_rows(b.band_rows) * b.mid_in.w * b.e_stride : 0;  // else read in place
     b.dbuf_floats = b.band_rows * b.mid_out.w * b.e_stride;
+    b.pbuf_floats = sh2 ? b.band_rows * b.mid_out.w * b.cout : 0;
     st.info.name += "rows of " + std::to_string(b.band_rows) + ")";
   } else {
     b.ebuf_floats = n * b.mid_in.h * b.mid_in.w * widest;
@@ -146,28 +166,31 @@ void Plan::Impl::run_bottleneck_rows(const Step& s) {
   float* const x = ptr(s.in[0]);  // only read (a view's pointer is not const)
   float* y = ptr(s.out);
   const std::int64_t e = b.e, es = b.e_stride, hin = b.mid_in.h, win = b.mid_in.w, hout = b.mid_out.h, wout = b.mid_out.w;
+  const std::int64_t g1 = b.expand_groups, g2 = b.project_groups;
   // Each thread runs its share of the output rows band by band, in its own buffer.
   const std::int64_t parts = band_parts(b, batch, pool->threads());
   split(s, parts, [&](std::int64_t part_begin, std::int64_t part_end) {
     for (std::int64_t part = part_begin; part < part_end; ++part) {
-      float* const ebuf = bottleneck_scratch.get() + part * (b.ebuf_floats + b.dbuf_floats);
+      float* const ebuf = bottleneck_scratch.get() + part * b.buffer_floats();
       float* const dbuf = ebuf + b.ebuf_floats;
+      float* const pbuf = dbuf + b.dbuf_floats;
       std::int64_t have_lo = 0;  // ebuf's first expanded row
       for_each_band(b, batch, part, parts, [&](const RowBand& band) {
         const std::int64_t img = band.img, oy0 = band.oy0, oy1 = band.oy1, lo = band.lo, hi = band.hi;
         // The rows this band shares with the previous one are expanded already: to the front.
         if (b.expand >= 0 && band.from > lo)
           std::memmove(ebuf, ebuf + (lo - have_lo) * win * es, static_cast<std::size_t>((band.from - lo) * win * es) * 4);
-        if (band.from < hi) {
+        for (std::int64_t grp = 0; band.from < hi && grp < g1; ++grp) {
+          const std::int64_t kg = b.cin / g1, ng = e / g1;
           const kernels::GemmArgs ge{(hi - band.from) * win,
-                                     e,
+                                     ng,
+                                     kg,
+                                     x + (img * hin + band.from) * win * b.cin + grp * kg,
                                      b.cin,
-                                     x + (img * hin + band.from) * win * b.cin,
-                                     b.cin,
-                                     bw.expand_w.front().data(),
-                                     ebuf + (band.from - lo) * win * es,
+                                     bw.expand_w[static_cast<std::size_t>(grp)].data(),
+                                     ebuf + (band.from - lo) * win * es + grp * ng,
                                      es,
-                                     bw.expand_bias.data(),
+                                     bw.expand_bias.data() + grp * ng,
                                      b.act_expand};
           kt->gemm(ge, 0, ge.m);
         }
@@ -193,17 +216,27 @@ void Plan::Impl::run_bottleneck_rows(const Step& s) {
         kt->depthwise(d);
         const std::int64_t m = (oy1 - oy0) * wout;
         float* yb = y + (img * hout + oy0) * wout * b.cout;
-        const kernels::GemmArgs gp{m,
-                                   b.cout,
-                                   e,
-                                   dbuf,
-                                   es,
-                                   bw.project_w.front().data(),
-                                   yb,
-                                   b.cout,
-                                   bw.project_bias.data(),
-                                   ir::Activation::None};
-        kt->gemm(gp, 0, m);
+        float* const pout = b.shuffle2 > 0 ? pbuf : yb;  // shuffled into yb below
+        for (std::int64_t grp = 0; grp < g2; ++grp) {
+          const std::int64_t kg = e / g2, cg = b.cout / g2;
+          kernels::GemmArgs gp{m,
+                               cg,
+                               kg,
+                               dbuf + grp * kg,
+                               es,
+                               bw.project_w[static_cast<std::size_t>(grp)].data(),
+                               pout + grp * cg,
+                               b.cout,
+                               bw.project_bias.data() + grp * cg,
+                               ir::Activation::None};
+          if (b.shuffle1 > 0) {  // the depthwise output is unshuffled: each group's depth in segments
+            gp.a = dbuf;
+            gp.a_seg = kg / b.shuffle1;
+            gp.a_seg_offsets = bw.seg_offsets.data() + grp * (b.shuffle1 + 1);
+          }
+          kt->gemm(gp, 0, m);
+        }
+        if (b.shuffle2 > 0) kt->shuffle(pbuf, yb, m, b.cout, b.shuffle2);
         if (b.shortcut)  // stride 1 and cin == cout: the input's rows match the output's
           kt->add(yb, x + (img * hin + oy0) * win * b.cin, yb, m * b.cout, b.act_out);
         else if (b.act_out != ir::Activation::None)

@@ -156,26 +156,37 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
       fold_into(b.dw_op, b.e, *op_w(b.dw), op_w(b.bn2), dww, bw.dw_bias);
       fold_into(a.ops[static_cast<std::size_t>(b.project)].op, b.e, *op_w(b.project), op_w(b.bn3), pw, bw.project_bias);
       const std::int64_t kk = b.dw_op.k_h * b.dw_op.k_w;
+      const std::int64_t g1 = b.expand_groups, g2 = b.project_groups;
+      if (b.shuffle1 > 0) {  // folded: the depthwise on the unshuffled channels, the project reading them in segments
+        unshuffle_depthwise(b.shuffle1, b.e, kk, dww, bw.dw_bias);
+        bw.seg_offsets = unshuffle_gemm(b.shuffle1, g2, b.cout / g2, b.e / g2, pw);
+      }
+      // Per slice (channel slices) or per group (row bands: one slice), in that order.
       for (std::int64_t q = 0; q < b.slices(); ++q) {
         const std::int64_t lo = b.lo[static_cast<std::size_t>(q)], es = b.lo[static_cast<std::size_t>(q) + 1] - lo;
-        // Expand: rows lo..lo+es of W[e][cin].
-        if (b.expand >= 0) {
-          std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(kt, es, b.cin)));
-          kernels::pack_gemm_b(kt, ew.data() + lo * b.cin, es, b.cin, packed.data());
+        // Expand: rows lo..lo+es of W[e][cin / g1], group by group.
+        for (std::int64_t grp = 0; b.expand >= 0 && grp < g1; ++grp) {
+          const std::int64_t ng = es / g1, kg = b.cin / g1;
+          std::vector<float> packed(static_cast<std::size_t>(kernels::packed_b_size(kt, ng, kg)));
+          kernels::pack_gemm_b(kt, ew.data() + (lo + grp * ng) * kg, ng, kg, packed.data());
           bw.expand_w.push_back(std::move(packed));
         }
         // Depthwise: these channels, packed for the kernel.
         std::vector<float> dws(static_cast<std::size_t>(kk * kernels::dw_weight_stride(es)));
         kernels::pack_depthwise(dww.data() + lo * kk, es, kk, dws.data());
         bw.dw_w.push_back(std::move(dws));
-        // Project: columns lo..lo+es of W[cout][e], as rows of K = es.
-        std::vector<float> cols(static_cast<std::size_t>(b.cout * es));
-        for (std::int64_t o2 = 0; o2 < b.cout; ++o2)
-          for (std::int64_t c = 0; c < es; ++c)
-            cols[static_cast<std::size_t>(o2 * es + c)] = pw[static_cast<std::size_t>(o2 * b.e + lo + c)];
-        std::vector<float> packed_p(static_cast<std::size_t>(kernels::packed_b_size(kt, b.cout, es)));
-        kernels::pack_gemm_b(kt, cols.data(), b.cout, es, packed_p.data());
-        bw.project_w.push_back(std::move(packed_p));
+        // Project: columns lo..lo+es of W[cout][e / g2] group by group, as rows of K = es / g2.
+        for (std::int64_t grp = 0; grp < g2; ++grp) {
+          const std::int64_t kg = es / g2, cg = b.cout / g2;
+          std::vector<float> cols(static_cast<std::size_t>(cg * kg));
+          for (std::int64_t o2 = 0; o2 < cg; ++o2)
+            for (std::int64_t c = 0; c < kg; ++c)
+              cols[static_cast<std::size_t>(o2 * kg + c)] =
+                  pw[static_cast<std::size_t>((grp * cg + o2) * (b.e / g2) + lo + c)];
+          std::vector<float> packed_p(static_cast<std::size_t>(kernels::packed_b_size(kt, cg, kg)));
+          kernels::pack_gemm_b(kt, cols.data(), cg, kg, packed_p.data());
+          bw.project_w.push_back(std::move(packed_p));
+        }
       }
       p.steps.push_back(std::move(s));
       continue;

@@ -23,8 +23,10 @@ Buffer allocate(std::int64_t floats);
 
 /// A fused bottleneck's weights: BN folded, packed per channel slice.
 struct BottleneckWeights {
-  std::vector<std::vector<float>> expand_w, dw_w, project_w;  // per slice
+  std::vector<std::vector<float>> expand_w, dw_w, project_w;  // per slice, or per group in row bands
   std::vector<float> expand_bias, dw_bias, project_bias;
+  /// A folded first shuffle: per project group, its segments' offsets (GemmArgs::a_seg_offsets).
+  std::vector<std::int64_t> seg_offsets;
 };
 
 /// A scheduled step with its weights.

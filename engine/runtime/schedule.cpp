@@ -171,7 +171,7 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
         // Row bands: a buffer per thread (each runs its own bands).
         const BottleneckShape& b = *st.bottleneck;
         const std::int64_t buffers = b.band_rows > 0 ? p.threads : 1;
-        p.bottleneck_floats = std::max(p.bottleneck_floats, buffers * (b.ebuf_floats + b.dbuf_floats));
+        p.bottleneck_floats = std::max(p.bottleneck_floats, buffers * b.buffer_floats());
         i += st.info.ops.size();
         p.weight_floats += st.weight_floats;
         p.steps.push_back(std::move(st));

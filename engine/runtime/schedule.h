@@ -159,9 +159,17 @@ inline constexpr std::int64_t kBandBytes = 256 << 10;
 }
 
 /// A fused expand -> depthwise -> project chain over channel slices or row bands.
+/// In row bands the two 1x1 convolutions may be grouped and a channel shuffle
+/// may follow each (IGCV3's permutations): the first runs folded (the depthwise
+/// takes its filters permuted, the project reads each group's channels in
+/// segments, as a folded shuffle does between steps), the second on the band's
+/// output before the residual add.
 struct BottleneckShape {
   /// Analysis ops whose weights it takes (-1: absent).
   int expand = -1, bn1 = -1, dw = -1, bn2 = -1, project = -1, bn3 = -1;
+  std::int64_t expand_groups = 1, project_groups = 1;
+  /// Groups of the shuffle after the expand and of the one after the project (0: none).
+  std::int64_t shuffle1 = 0, shuffle2 = 0;
   std::vector<std::int64_t> lo;  ///< slice boundaries over the expanded channels (slices + 1 entries)
   ir::Activation act_expand = ir::Activation::None, act_dw = ir::Activation::None, act_out = ir::Activation::None;
   ir::Op dw_op;  ///< kernel, stride, padding, dilation of the depthwise
@@ -169,6 +177,9 @@ struct BottleneckShape {
   ir::Shape mid_in, mid_out;  ///< expanded tensor before and after the depthwise
   bool shortcut = false;
   std::int64_t ebuf_floats = 0, dbuf_floats = 0;  ///< one slice or band, before and after the depthwise
+  std::int64_t pbuf_floats = 0;                   ///< a band's project output before its shuffle (shuffle2 > 0)
+  /// One thread's buffers (a band's, or the widest slice's).
+  [[nodiscard]] std::int64_t buffer_floats() const { return ebuf_floats + dbuf_floats + pbuf_floats; }
   /// Row-band form: floats per pixel in a band's buffers, e or one cache line
   /// more (see band_pixel_stride).
   std::int64_t e_stride = 0;

@@ -570,6 +570,59 @@ TEST(FusedBottleneck, RowBandsMatchReference) {
     }
 }
 
+// IGCV3 blocks in row bands: grouped expand and project, the first permutation
+// folded (permuted depthwise filters, the project reading segments), the second
+// run on each band before the residual add.
+TEST(FusedBottleneck, GroupedRowBandsTakeIgcv3Permutations) {
+  ir::Graph preset = testing::load_preset("igcv3_d");
+  preset.settings.resolution = 96;
+  {
+    auto s = runtime::Schedule::build(preset, cost::analyze(preset), rows());
+    ASSERT_TRUE(s.has_value());
+    int fused = 0;
+    for (const auto& st : s->steps) {
+      if (!st.bottleneck) continue;
+      ++fused;
+      const auto& b = *st.bottleneck;
+      EXPECT_EQ(b.expand_groups, 2) << st.info.name;
+      EXPECT_EQ(b.project_groups, 2) << st.info.name;
+      EXPECT_EQ(b.shuffle1, 2) << st.info.name;
+      EXPECT_EQ(b.shuffle2, 2) << st.info.name;
+      EXPECT_EQ(b.pbuf_floats, b.band_rows * b.mid_out.w * b.cout) << st.info.name;
+    }
+    const auto blocks =
+        std::count_if(preset.nodes.begin(), preset.nodes.end(), [](const ir::Node& nd) { return nd.kind == "igcv3"; });
+    EXPECT_EQ(fused, blocks);  // every IGCV3 block
+    EXPECT_EQ(blocks, 32);
+    EXPECT_EQ(count_steps(*s, runtime::StepKind::Shuffle), 0);
+  }
+  for (int threads : {1, 3})
+    for (const auto* kt : tables()) compare_with_reference(preset, "igcv3_d row bands", *kt, threads, 5e-4, rows());
+  // Single blocks: groups 2 to 4, stride 1 and 2, batch 2, segments of 4 to 24 floats.
+  struct Case {
+    std::int64_t c, t, g1, g2, out, stride;
+  };
+  for (const Case& k : {Case{24, 4, 2, 2, 24, 1}, Case{24, 4, 4, 2, 24, 1}, Case{16, 6, 2, 4, 32, 2},
+                        Case{32, 1, 2, 2, 32, 1}, Case{48, 2, 4, 4, 48, 1}}) {
+    ir::Graph g = testing::graph_for_kind(
+        "igcv3", {{"expansion", k.t}, {"groups1", k.g1}, {"groups2", k.g2}, {"out", k.out}, {"stride", k.stride}},
+        ir::Shape{17, 23, k.c});
+    g.settings.batch = 2;
+    auto s = runtime::Schedule::build(g, cost::analyze(g), rows());
+    ASSERT_TRUE(s.has_value());
+    EXPECT_EQ(count_steps(*s, runtime::StepKind::FusedBottleneck), 1);
+    const std::string what = "igcv3 c=" + std::to_string(k.c) + " t=" + std::to_string(k.t) +
+                             " g1=" + std::to_string(k.g1) + " g2=" + std::to_string(k.g2) +
+                             " s=" + std::to_string(k.stride);
+    for (int threads : {1, 2})
+      for (const auto* kt : tables()) compare_with_reference(g, what, *kt, threads, 1e-4, rows());
+  }
+  // Channel slices stay for dense convolutions: an IGCV3 block runs op by op.
+  auto sliced = runtime::Schedule::build(preset, cost::analyze(preset), slices(2));
+  ASSERT_TRUE(sliced.has_value());
+  EXPECT_EQ(count_steps(*sliced, runtime::StepKind::FusedBottleneck), 0);
+}
+
 TEST(FusedBottleneck, RowBandsSizeTheirBuffersForTheCache) {
   ir::Graph g = testing::load_preset("mobilenet_v2");
   const auto a = cost::analyze(g);
