@@ -61,7 +61,9 @@ std::string FusionChoice::summary() const {
     case FusionSetting::Mode::Rows:
       return out + ": " + of + " in row bands";
     case FusionSetting::Mode::Slices:
-      return out + ": " + of + " over " + std::to_string(setting.slices) + " channel slices";
+      out += ": " + of + " over " + std::to_string(setting.slices) + " channel slices";
+      if (fused < candidates) out += " (the others, grouped or without an expand, fuse in row bands only)";
+      return out;
   }
   return out;
 }
@@ -111,10 +113,19 @@ runtime::PlanOptions apply_fusion(const ir::Graph& graph, const cost::Analysis& 
       base.fuse_rows = true;
       c.fused = c.candidates;
       break;
-    case FusionSetting::Mode::Slices:
+    case FusionSetting::Mode::Slices: {
+      // Only dense chains with an expand take slices (grouped ones, and those
+      // starting at the depthwise, fuse in row bands only): count what fuses.
       base.split = setting.slices;
-      c.fused = c.candidates;
+      runtime::PlanOptions sliced_options = base;
+      sliced_options.place_by_thread = all.place_by_thread;
+      auto sliced = runtime::Schedule::build(graph, a, sliced_options);
+      if (!sliced) break;
+      c.fused = static_cast<int>(std::count_if(sliced->steps.begin(), sliced->steps.end(),
+                                               [](const runtime::ScheduledStep& st) { return st.bottleneck; }));
+      same = std::move(*sliced);
       break;
+    }
     case FusionSetting::Mode::Auto: {
       if (!model || chains.empty()) break;
       runtime::PlanOptions none = base;

@@ -633,9 +633,24 @@ TEST(FusionChoice, AutoFusesWhereTheModelPredictsLess) {
   for (std::size_t i = 0; i < given->steps.size(); ++i)
     EXPECT_EQ(given->steps[i].info.name, rebuilt->steps[i].info.name);
   EXPECT_EQ(given->arena_floats, rebuilt->arena_floats);
-  // Forced slices: not built on the way, so not given.
-  profile::apply_fusion(g, a, &flat, {Mode::Slices, 4}, {}, &c, &given);
-  EXPECT_FALSE(given.has_value());
+  // Forced slices: built on the way to count what fuses (ir1 has no expand:
+  // it fuses in row bands only), so given.
+  o = profile::apply_fusion(g, a, &flat, {Mode::Slices, 4}, {}, &c, &given);
+  ASSERT_TRUE(given.has_value());
+  EXPECT_EQ(c.fused, 16);
+  EXPECT_EQ(std::count_if(given->steps.begin(), given->steps.end(), [](const auto& st) { return st.bottleneck; }), 16);
+  EXPECT_NE(c.summary().find("16 of 17 blocks fused over 4 channel slices (the others"), std::string::npos)
+      << c.summary();
+  // IGCV3 blocks (grouped convolutions) fuse in row bands only.
+  {
+    const ir::Graph igcv3 = testing::load_preset("igcv3_d");
+    const cost::Analysis ia = cost::analyze(igcv3);
+    profile::apply_fusion(igcv3, ia, &flat, {Mode::Slices, 4}, {}, &c);
+    EXPECT_EQ(c.candidates, 32);
+    EXPECT_EQ(c.fused, 0);
+    profile::apply_fusion(igcv3, ia, &flat, {Mode::Rows, 0}, {}, &c);
+    EXPECT_EQ(c.fused, 32);
+  }
   // A model where the fused step costs more than the ops it covers: nothing fused.
   profile::LatencyModel dear = flat;
   dear.fits[static_cast<std::size_t>(StepKind::FusedBottleneck)].coef[0] = 10000.0;
