@@ -115,6 +115,34 @@ BENCHMARK(BM_LoadAndAnalyseHostile)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
 
+/// Scheduling a chain of `pairs` channel shuffles, each read by a grouped 1x1
+/// convolution (every shuffle folds): linear in the chain. 3000 pairs, Zen 5,
+/// one build in a fresh process: 181 ms when each fold erased its step and
+/// renumbered every value, 27 ms marking and compacting once.
+void BM_ScheduleFoldingShuffles(benchmark::State& state) {
+  std::string t = R"({"format": "convscope-graph", "version": 1, "blocks": [)"
+                  R"({"id": "input", "kind": "input", "height": 4, "width": 4, "channels": 64})";
+  std::string prev = "input";
+  for (std::int64_t i = 0; i < state.range(0); ++i) {
+    const std::string n = std::to_string(i);
+    t += R"(, {"id": "s)" + n + R"(", "kind": "channel_shuffle", "groups": 2, "inputs": [")" + prev + R"("]})";
+    t += R"(, {"id": "c)" + n + R"(", "kind": "conv", "out": 64, "kernel": 1, "groups": 2, "inputs": ["s)" + n +
+         R"("]})";
+    prev = "c" + n;
+  }
+  const auto g = io::graph_from_json(t + "]}");
+  if (!g) std::abort();
+  const cost::Analysis an = cost::analyze(*g);
+  std::size_t steps = 0;
+  for (auto _ : state) {
+    auto s = runtime::Schedule::build(*g, an, {});
+    if (!s) std::abort();
+    steps = s->steps.size();
+  }
+  state.counters["steps"] = static_cast<double>(steps);
+}
+BENCHMARK(BM_ScheduleFoldingShuffles)->ArgName("pairs")->Arg(3000)->Unit(benchmark::kMillisecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -60,22 +60,16 @@ bool column_rows_crowd_l1(std::int64_t k, std::int64_t w, std::int64_t lines) {
 /// first projection, 112 x 112 x 32 in 2 groups, segments of 8: 92 -> 169 us,
 /// more than the 32 us shuffle it saves; Zen 5, one thread).
 void fold_shuffles(Schedule& p) {
-  auto readers = [&](int v) {
-    std::vector<std::size_t> out;
-    for (std::size_t i = 0; i < p.steps.size(); ++i)
-      if (std::count(p.steps[i].in.begin(), p.steps[i].in.end(), v) > 0) out.push_back(i);
-    return out;
-  };
+  // Readers per value, kept as steps are re-pointed; folded steps and values
+  // are marked and compacted away at the end (one pass, not an erase each).
+  std::vector<std::vector<std::size_t>> readers(p.values.size());
+  for (std::size_t i = 0; i < p.steps.size(); ++i)
+    for (int v : p.steps[i].in) readers[static_cast<std::size_t>(v)].push_back(i);
   auto is_output = [&](int v) { return std::count(p.outputs.begin(), p.outputs.end(), v) > 0; };
-  auto drop_value = [&](int gone) {
-    p.values.erase(p.values.begin() + gone);
-    auto renumber = [&](int& v) { v -= v > gone ? 1 : 0; };
-    for (ScheduledStep& st : p.steps) {
-      for (int& v : st.in) renumber(v);
-      renumber(st.out);
-    }
-    for (int& v : p.inputs) renumber(v);
-    for (int& v : p.outputs) renumber(v);
+  std::vector<char> step_gone(p.steps.size(), 0), value_gone(p.values.size(), 0);
+  auto repoint = [&](std::size_t i, int from, int to) {  // step i reads `to` instead of `from`
+    for (int& v : p.steps[i].in) v = v == from ? to : v;
+    readers[static_cast<std::size_t>(to)].push_back(i);
   };
   for (std::size_t si = 0; si < p.steps.size(); ++si) {
     const ScheduledStep& sh = p.steps[si];
@@ -90,16 +84,16 @@ void fold_shuffles(Schedule& p) {
                g.unshuffled == 0 && g.k_gemm % groups == 0 && g.k_gemm / groups >= kArenaAlignFloats;
       });
     };
-    std::vector<std::size_t> convs = readers(sh.out);
+    std::vector<std::size_t> convs = readers[static_cast<std::size_t>(sh.out)];
     ScheduledStep* dw = nullptr;
     if (!foldable(convs)) {
       if (convs.size() != 1) continue;
       dw = &p.steps[convs[0]];
       if (dw->info.kind != StepKind::Depthwise || dw->in.size() != 1 || dw->unshuffled > 0 || is_output(dw->out))
         continue;
-      convs = readers(dw->out);
+      convs = readers[static_cast<std::size_t>(dw->out)];
       if (!foldable(convs)) continue;
-      dw->in[0] = sh.in[0];
+      repoint(static_cast<std::size_t>(dw - p.steps.data()), sh.out, sh.in[0]);
       dw->unshuffled = groups;
       dw->info.ops.insert(dw->info.ops.end(), sh.info.ops.begin(), sh.info.ops.end());  // front(): the convolution
       dw->info.name = sh.info.name + "+" + dw->info.name;
@@ -108,16 +102,36 @@ void fold_shuffles(Schedule& p) {
       ScheduledStep& g = p.steps[i];
       g.unshuffled = groups;
       if (dw) continue;
-      g.in[0] = sh.in[0];
+      repoint(i, sh.out, sh.in[0]);
       if (i != convs.front()) continue;  // the shuffle's op is covered by one step
       g.info.ops.insert(g.info.ops.end(), sh.info.ops.begin(), sh.info.ops.end());
       g.info.name = sh.info.name + "+" + g.info.name;
     }
-    const int gone = sh.out;
-    p.steps.erase(p.steps.begin() + static_cast<std::ptrdiff_t>(si));
-    drop_value(gone);
-    --si;
+    step_gone[si] = 1;
+    value_gone[static_cast<std::size_t>(sh.out)] = 1;
   }
+  // Compact: the folded shuffles' steps and output values go, values renumbered.
+  std::vector<int> new_id(p.values.size(), -1);
+  std::size_t kept = 0;
+  for (std::size_t v = 0; v < p.values.size(); ++v)
+    if (!value_gone[v]) {
+      new_id[v] = static_cast<int>(kept);
+      if (kept != v) p.values[kept] = std::move(p.values[v]);
+      ++kept;
+    }
+  p.values.resize(kept);
+  auto renumber = [&](int& v) { v = new_id[static_cast<std::size_t>(v)]; };
+  kept = 0;
+  for (std::size_t i = 0; i < p.steps.size(); ++i) {
+    if (step_gone[i]) continue;
+    if (kept != i) p.steps[kept] = std::move(p.steps[i]);
+    ScheduledStep& st = p.steps[kept++];
+    for (int& v : st.in) renumber(v);
+    renumber(st.out);
+  }
+  p.steps.resize(kept);
+  for (int& v : p.inputs) renumber(v);
+  for (int& v : p.outputs) renumber(v);
 }
 
 }  // namespace
