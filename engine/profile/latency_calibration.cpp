@@ -271,7 +271,11 @@ std::vector<Probe> probes() {
     if (i % 4 == 2)
       add("separable", graph(h, h, cin, {{{"kind", "separable"}, {"out", cout}, {"kernel", k}, {"stride", s}}}), 0,
           true);
-    if (se) add("squeeze_excite", graph(h, h, cin, {b}), 0);
+    if (se) {
+      add("squeeze_excite", graph(h, h, cin, {b}), 0);
+      // In row bands the chain stops at the depthwise, which squeeze-excite reads.
+      add("inverted_residual", graph(h, h, cin, {b}), 0, true);
+    }
     // IGCV3 blocks in row bands: grouped expand and project, both permutations in the step.
     if (i % 4 == 3) {
       const std::int64_t g = cin % 4 == 0 && cout % 4 == 0 && i % 8 == 7 ? 4 : 2;

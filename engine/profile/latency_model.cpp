@@ -98,9 +98,11 @@ BandWork band_work(const kernels::KernelTable& kt, const runtime::BottleneckShap
         ex *= g1;
         w.expand += ex;
       }
-      GemmWork pr = gemm_work(kt, static_cast<double>(band.oy1 - band.oy0) * wout, cout / g2, e / g2);
-      pr *= g2;
-      w.project += pr;
+      if (b.project >= 0) {  // else expand -> depthwise only
+        GemmWork pr = gemm_work(kt, static_cast<double>(band.oy1 - band.oy0) * wout, cout / g2, e / g2);
+        pr *= g2;
+        w.project += pr;
+      }
       w.bands += 1;
       w.out_pixels += static_cast<double>(band.oy1 - band.oy0) * wout;
     });

@@ -67,7 +67,9 @@ namespace convscope::profile {
 /// 33: IGCV3 blocks fuse in row bands (grouped expand and project, both permutations in the
 /// step): their GEMM calls beyond two per band and the band's shuffled output are features;
 /// IGCV3 probes in row bands.
-inline constexpr int kLatencyModelVersion = 33;
+/// 34: row-band chains stop at the depthwise when squeeze-excite reads it (no project);
+/// squeeze-excite inverted residual probes in row bands.
+inline constexpr int kLatencyModelVersion = 34;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

@@ -69,22 +69,27 @@ std::optional<BottleneckMatch> match_bottleneck(const cost::Analysis& a, const s
   if (!dw || dw->op.groups != e || dw->op.out_c != e) return std::nullopt;
   const auto* bn2 = take(ir::OpKind::BatchNorm);
   const auto* act2 = take(ir::OpKind::Activation);
-  const auto* pr = take(ir::OpKind::Conv);
-  if (!pr || !is_pointwise(*pr)) return std::nullopt;
+  const auto* next = next_reads_cur(ir::OpKind::Conv);
+  const auto* pr = next && is_pointwise(*next) ? take(ir::OpKind::Conv) : nullptr;
+  // Without a project to fuse (squeeze-excite reads the depthwise output
+  // first: EfficientNet's and MobileNetV3's blocks), row bands still keep the
+  // expanded rows in cache and write the depthwise output; the first shuffle
+  // would leave it unshuffled, so not with one.
+  if (!pr && !(ex && options.fuse_rows && !sh1)) return std::nullopt;
   // The first shuffle folds into the project's reads: each group's depth in
   // one segment per shuffle group (unshuffle_gemm).
   if (sh1 && (e / pr->op.groups) % sh1->op.groups != 0) return std::nullopt;
-  const auto* bn3 = take(ir::OpKind::BatchNorm);
-  const auto* sh2 = take_shuffle();
+  const auto* bn3 = pr ? take(ir::OpKind::BatchNorm) : nullptr;
+  const auto* sh2 = pr ? take_shuffle() : nullptr;
   const cost::OpRecord* add = nullptr;
   if (const auto* q = op_at(j);
-      q && q->op.kind == ir::OpKind::Add && readers[static_cast<std::size_t>(cur)] == 1 &&
+      pr && q && q->op.kind == ir::OpKind::Add && readers[static_cast<std::size_t>(cur)] == 1 &&
       ((q->inputs[0] == cur && q->inputs[1] == block_in) || (q->inputs[1] == cur && q->inputs[0] == block_in))) {
     add = q;
     covered.push_back(static_cast<int>(j++));
     cur = q->output;
   }
-  const auto* act3 = take(ir::OpKind::Activation);
+  const auto* act3 = pr ? take(ir::OpKind::Activation) : nullptr;
 
   auto index = [&](const cost::OpRecord* r) { return r ? static_cast<int>(r - a.ops.data()) : -1; };
   ScheduledStep st;
@@ -100,12 +105,12 @@ std::optional<BottleneckMatch> match_bottleneck(const cost::Analysis& a, const s
   b.project = index(pr);
   b.bn3 = index(bn3);
   b.expand_groups = ex ? ex->op.groups : 1;
-  b.project_groups = pr->op.groups;
+  b.project_groups = pr ? pr->op.groups : 1;
   b.shuffle1 = sh1 ? sh1->op.groups : 0;
   b.shuffle2 = sh2 ? sh2->op.groups : 0;
   b.cin = a.tensors[static_cast<std::size_t>(block_in)].shape.c;
   b.e = e;
-  b.cout = pr->op.out_c;
+  b.cout = pr ? pr->op.out_c : e;
   b.dw_op = dw->op;
   b.mid_in = a.tensors[static_cast<std::size_t>(ex ? ex->output : block_in)].shape;
   b.mid_out = a.tensors[static_cast<std::size_t>(dw->output)].shape;
@@ -123,9 +128,9 @@ std::optional<BottleneckMatch> match_bottleneck(const cost::Analysis& a, const s
     // Grouped convolutions come only in row bands (one slice: es == e).
     const std::int64_t g1 = b.expand_groups, g2 = b.project_groups;
     wfloats += (ex ? g1 * kernels::packed_b_size(kt, es / g1, b.cin / g1) : 0) + kk * kernels::dw_weight_stride(es) +
-               g2 * kernels::packed_b_size(kt, b.cout / g2, es / g2);
+               (pr ? g2 * kernels::packed_b_size(kt, b.cout / g2, es / g2) : 0);
   }
-  wfloats += b.e * (ex ? 2 : 1) + b.cout;  // biases
+  wfloats += b.e * (ex ? 2 : 1) + (pr ? b.cout : 0);  // biases
   st.info.name = "fused(" + std::to_string(covered.size()) + " ops, ";
   if (options.fuse_rows) {
     // The most output rows whose expanded rows and depthwise output fit
@@ -143,7 +148,7 @@ std::optional<BottleneckMatch> match_bottleneck(const cost::Analysis& a, const s
     const std::int64_t bands = (b.mid_out.h + r - 1) / r;
     b.band_rows = (b.mid_out.h + bands - 1) / bands;
     b.ebuf_floats = ex ? b.input_rows(b.band_rows) * b.mid_in.w * b.e_stride : 0;  // else read in place
-    b.dbuf_floats = b.band_rows * b.mid_out.w * b.e_stride;
+    b.dbuf_floats = pr ? b.band_rows * b.mid_out.w * b.e_stride : 0;               // else written to the output
     b.pbuf_floats = sh2 ? b.band_rows * b.mid_out.w * b.cout : 0;
     st.info.name += "rows of " + std::to_string(b.band_rows) + ")";
   } else {
@@ -202,7 +207,10 @@ void Plan::Impl::run_bottleneck_rows(const Step& s) {
           d.in = {ebuf - lo * win * es, hin, win, e, es};
         else
           d.in = {x + img * hin * win * e, hin, win, e, e};
-        d.out = {dbuf - oy0 * wout * es, hout, wout, e, es};
+        if (b.project >= 0)
+          d.out = {dbuf - oy0 * wout * es, hout, wout, e, es};
+        else  // expand -> depthwise only: straight into the output rows
+          d.out = {y + img * hout * wout * e, hout, wout, e, e};
         d.k = b.dw_op.k_h;
         d.stride = b.dw_op.stride;
         d.pad = b.dw_op.pad;
@@ -214,6 +222,7 @@ void Plan::Impl::run_bottleneck_rows(const Step& s) {
         d.y_begin = oy0;
         d.y_end = oy1;
         kt->depthwise(d);
+        if (b.project < 0) return;
         const std::int64_t m = (oy1 - oy0) * wout;
         float* yb = y + (img * hout + oy0) * wout * b.cout;
         float* const pout = b.shuffle2 > 0 ? pbuf : yb;  // shuffled into yb below

@@ -22,7 +22,8 @@ struct BottleneckMatch {
 };
 
 /// expand 1x1 [+bn][+act] -> depthwise [+bn][+act] -> project 1x1 [+bn]
-/// [-> add(block input)][+act] starting at analysis op `i` (or, with
+/// [-> add(block input)][+act] (in row bands: the 1x1s grouped or not, a
+/// shuffle after each allowed, or no project at all) starting at analysis op `i` (or, with
 /// options.fuse_rows, from the depthwise on), every intermediate read only by
 /// the next op, all in one graph node: one FusedBottleneck step over
 /// options.split slices or, with fuse_rows, over row bands sized for

@@ -154,7 +154,9 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
         fold_into(a.ops[static_cast<std::size_t>(b.expand)].op, b.cin, *op_w(b.expand), op_w(b.bn1), ew,
                   bw.expand_bias);
       fold_into(b.dw_op, b.e, *op_w(b.dw), op_w(b.bn2), dww, bw.dw_bias);
-      fold_into(a.ops[static_cast<std::size_t>(b.project)].op, b.e, *op_w(b.project), op_w(b.bn3), pw, bw.project_bias);
+      if (b.project >= 0)  // else expand -> depthwise only
+        fold_into(a.ops[static_cast<std::size_t>(b.project)].op, b.e, *op_w(b.project), op_w(b.bn3), pw,
+                  bw.project_bias);
       const std::int64_t kk = b.dw_op.k_h * b.dw_op.k_w;
       const std::int64_t g1 = b.expand_groups, g2 = b.project_groups;
       if (b.shuffle1 > 0) {  // folded: the depthwise on the unshuffled channels, the project reading them in segments
@@ -176,7 +178,7 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
         kernels::pack_depthwise(dww.data() + lo * kk, es, kk, dws.data());
         bw.dw_w.push_back(std::move(dws));
         // Project: columns lo..lo+es of W[cout][e / g2] group by group, as rows of K = es / g2.
-        for (std::int64_t grp = 0; grp < g2; ++grp) {
+        for (std::int64_t grp = 0; b.project >= 0 && grp < g2; ++grp) {
           const std::int64_t kg = es / g2, cg = b.cout / g2;
           std::vector<float> cols(static_cast<std::size_t>(cg * kg));
           for (std::int64_t o2 = 0; o2 < cg; ++o2)

@@ -164,6 +164,9 @@ inline constexpr std::int64_t kBandBytes = 256 << 10;
 /// takes its filters permuted, the project reads each group's channels in
 /// segments, as a folded shuffle does between steps), the second on the band's
 /// output before the residual add.
+/// In row bands a chain may also stop at the depthwise (project -1: its output
+/// read by more than a project, as squeeze-excite reads it): the band's
+/// expanded rows stay in cache and the depthwise writes the step's output.
 struct BottleneckShape {
   /// Analysis ops whose weights it takes (-1: absent).
   int expand = -1, bn1 = -1, dw = -1, bn2 = -1, project = -1, bn3 = -1;

@@ -623,6 +623,50 @@ TEST(FusedBottleneck, GroupedRowBandsTakeIgcv3Permutations) {
   EXPECT_EQ(count_steps(*sliced, runtime::StepKind::FusedBottleneck), 0);
 }
 
+// Squeeze-excite reads the depthwise output before the project: in row bands
+// the chain stops there (expand -> depthwise), writing the depthwise output.
+TEST(FusedBottleneck, RowBandsStopAtTheDepthwiseBeforeSqueezeExcite) {
+  ir::Graph preset = testing::load_preset("efficientnet_b0");
+  preset.settings.resolution = 96;
+  auto s = runtime::Schedule::build(preset, cost::analyze(preset), rows());
+  ASSERT_TRUE(s.has_value());
+  int partial = 0;
+  for (const auto& st : s->steps) {
+    if (!st.bottleneck) continue;
+    const auto& b = *st.bottleneck;
+    EXPECT_EQ(b.project, -1) << st.info.name;  // every MBConv block has squeeze-excite
+    EXPECT_GE(b.expand, 0) << st.info.name;
+    EXPECT_EQ(b.cout, b.e) << st.info.name;
+    EXPECT_EQ(b.dbuf_floats, 0) << st.info.name;
+    EXPECT_EQ(st.info.out.c, b.e) << st.info.name;
+    partial += 1;
+  }
+  EXPECT_EQ(partial, 15);  // mb2 to mb16 (mb1 has no expand)
+  // Channel slices need a project: the blocks run op by op.
+  auto sliced = runtime::Schedule::build(preset, cost::analyze(preset), slices(3));
+  ASSERT_TRUE(sliced.has_value());
+  EXPECT_EQ(count_steps(*sliced, runtime::StepKind::FusedBottleneck), 0);
+  for (std::int64_t k : {3, 5})
+    for (std::int64_t stride : {1, 2}) {
+      ir::Graph g = testing::graph_for_kind("inverted_residual",
+                                            {{"kernel", k},
+                                             {"stride", stride},
+                                             {"expansion", std::int64_t{6}},
+                                             {"se", true},
+                                             {"activation", std::string("swish")},
+                                             {"out", std::int64_t{24}}},
+                                            ir::Shape{21, 19, 24});
+      g.settings.batch = 2;
+      auto one = runtime::Schedule::build(g, cost::analyze(g), rows());
+      ASSERT_TRUE(one.has_value());
+      EXPECT_EQ(count_steps(*one, runtime::StepKind::FusedBottleneck), 1);
+      EXPECT_EQ(count_steps(*one, runtime::StepKind::Mul), 1);  // the excitation's scale, after the step
+      const std::string what = "se block k=" + std::to_string(k) + " s=" + std::to_string(stride);
+      for (int threads : {1, 2})
+        for (const auto* kt : tables()) compare_with_reference(g, what, *kt, threads, 1e-4, rows());
+    }
+}
+
 TEST(FusedBottleneck, RowBandsSizeTheirBuffersForTheCache) {
   ir::Graph g = testing::load_preset("mobilenet_v2");
   const auto a = cost::analyze(g);
