@@ -62,7 +62,8 @@ std::string FusionChoice::summary() const {
       return out + ": " + of + " in row bands";
     case FusionSetting::Mode::Slices:
       out += ": " + of + " over " + std::to_string(setting.slices) + " channel slices";
-      if (fused < candidates) out += " (the others, grouped or without an expand, fuse in row bands only)";
+      if (fused < candidates)
+        out += " (the others fuse in row bands only: grouped, shuffled, or without an expand or a project)";
       return out;
   }
   return out;
@@ -114,8 +115,9 @@ runtime::PlanOptions apply_fusion(const ir::Graph& graph, const cost::Analysis& 
       c.fused = c.candidates;
       break;
     case FusionSetting::Mode::Slices: {
-      // Only dense chains with an expand take slices (grouped ones, and those
-      // starting at the depthwise, fuse in row bands only): count what fuses.
+      // Only dense chains with an expand and a project take slices (grouped
+      // ones, those with a shuffle, starting at the depthwise or stopping
+      // there for squeeze-excite fuse in row bands only): count what fuses.
       base.split = setting.slices;
       runtime::PlanOptions sliced_options = base;
       sliced_options.place_by_thread = all.place_by_thread;

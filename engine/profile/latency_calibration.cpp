@@ -278,7 +278,9 @@ std::vector<Probe> probes() {
     }
     // IGCV3 blocks in row bands: grouped expand and project, both permutations in the step.
     if (i % 4 == 3) {
-      const std::int64_t g = cin % 4 == 0 && cout % 4 == 0 && i % 8 == 7 ? 4 : 2;
+      // 4 groups where every group takes whole segments of the first shuffle
+      // (else the block would run op by op: the probe would time nothing fused).
+      const std::int64_t g = cin >= 64 && cout % 4 == 0 && cin * t % 16 == 0 && i % 8 == 7 ? 4 : 2;
       add("igcv3",
           graph(h, h, cin,
                 {{{"kind", "igcv3"},

@@ -160,7 +160,7 @@ std::vector<std::string> kind_feature_names(StepKind kind) {
               "depthwise pixels*c*k^2 (stride >1)",
               "output * slices",
               "input + output",
-              "GEMM calls beyond two per band (grouped convolutions)",
+              "GEMM calls beyond one per convolution per band (groups)",
               "output elements shuffled in bands"};
     case StepKind::ConvTranspose:
       return {"fixed", "m*n*k (n padded to vectors)", "weight passes", "output elements"};
@@ -458,8 +458,8 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
       }
       const bool s1 = b.dw_op.stride == 1;
       const double mnk = expand.all_fma() + project.all_fma();
-      const double extra_calls =
-          bands * static_cast<double>((b.expand >= 0 ? b.expand_groups - 1 : 0) + b.project_groups - 1);
+      // expand_groups and project_groups are 1 where the chain has no such convolution.
+      const double extra_calls = bands * static_cast<double>(b.expand_groups - 1 + b.project_groups - 1);
       x.insert(x.end(),
                {slices, bands, slices > 0 ? mnk : 0.0, bands > 0 ? mnk : 0.0, expand.b_passes + project.b_passes,
                 s1 ? dw : 0.0, s1 ? 0.0 : dw, p_out * cout * std::max(slices, 1.0) * io_share,

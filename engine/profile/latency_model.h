@@ -68,7 +68,8 @@ namespace convscope::profile {
 /// step): their GEMM calls beyond two per band and the band's shuffled output are features;
 /// IGCV3 probes in row bands.
 /// 34: row-band chains stop at the depthwise when squeeze-excite reads it (no project);
-/// squeeze-excite inverted residual probes in row bands.
+/// squeeze-excite inverted residual probes in row bands; band buffers on cache lines, a
+/// band's budget counts the output it shuffles; IGCV3 probes of 4 groups only where they fuse.
 inline constexpr int kLatencyModelVersion = 34;
 inline constexpr int kMaxFeatures = 20;
 

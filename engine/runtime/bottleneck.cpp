@@ -133,27 +133,30 @@ std::optional<BottleneckMatch> match_bottleneck(const cost::Analysis& a, const s
   wfloats += b.e * (ex ? 2 : 1) + (pr ? b.cout : 0);  // biases
   st.info.name = "fused(" + std::to_string(covered.size()) + " ops, ";
   if (options.fuse_rows) {
-    // The most output rows whose expanded rows and depthwise output fit
-    // kBandBytes, but at least four GEMM row tiles of pixels (narrower bands
-    // run the project GEMM on part-empty tiles and stream its weights once per
-    // band: on 7 x 7 blocks they were 5-10 % slower than op by op, Zen 5);
-    // then as many bands, evened out.
+    // The most output rows whose expanded rows, depthwise output (to the
+    // buffer or, without a project, to the output: in cache either way) and
+    // project output before its shuffle fit kBandBytes, but at least four GEMM
+    // row tiles of pixels (narrower bands run the project GEMM on part-empty
+    // tiles and stream its weights once per band: on 7 x 7 blocks they were
+    // 5-10 % slower than op by op, Zen 5); then as many bands, evened out.
     b.e_stride = band_pixel_stride(e);
     const auto band_bytes = [&](std::int64_t r) {
-      return (b.input_rows(r) * b.mid_in.w + r * b.mid_out.w) * b.e_stride * std::int64_t{4};
+      return ((b.input_rows(r) * b.mid_in.w + r * b.mid_out.w) * b.e_stride + (sh2 ? r * b.mid_out.w * b.cout : 0)) *
+             std::int64_t{4};
     };
     const std::int64_t min_pixels = 4 * kt.gemm_mr;
     std::int64_t r = 1;
     while (r < b.mid_out.h && (band_bytes(r + 1) <= kBandBytes || r * b.mid_out.w < min_pixels)) ++r;
     const std::int64_t bands = (b.mid_out.h + r - 1) / r;
     b.band_rows = (b.mid_out.h + bands - 1) / bands;
-    b.ebuf_floats = ex ? b.input_rows(b.band_rows) * b.mid_in.w * b.e_stride : 0;  // else read in place
-    b.dbuf_floats = pr ? b.band_rows * b.mid_out.w * b.e_stride : 0;               // else written to the output
-    b.pbuf_floats = sh2 ? b.band_rows * b.mid_out.w * b.cout : 0;
+    // Each buffer starts on a cache line (threads' buffers never share one).
+    b.ebuf_floats = ex ? arena_block_floats(b.input_rows(b.band_rows) * b.mid_in.w * b.e_stride) : 0;  // else in place
+    b.dbuf_floats = pr ? arena_block_floats(b.band_rows * b.mid_out.w * b.e_stride) : 0;  // else to the output
+    b.pbuf_floats = sh2 ? arena_block_floats(b.band_rows * b.mid_out.w * b.cout) : 0;
     st.info.name += "rows of " + std::to_string(b.band_rows) + ")";
   } else {
-    b.ebuf_floats = n * b.mid_in.h * b.mid_in.w * widest;
-    b.dbuf_floats = n * b.mid_out.h * b.mid_out.w * widest;
+    b.ebuf_floats = arena_block_floats(n * b.mid_in.h * b.mid_in.w * widest);
+    b.dbuf_floats = arena_block_floats(n * b.mid_out.h * b.mid_out.w * widest);
     st.info.name += std::to_string(slices) + " slices)";
   }
   st.info.out = a.tensors[static_cast<std::size_t>(cur)].shape;

@@ -650,6 +650,12 @@ TEST(FusionChoice, AutoFusesWhereTheModelPredictsLess) {
     EXPECT_EQ(c.fused, 0);
     profile::apply_fusion(igcv3, ia, &flat, {Mode::Rows, 0}, {}, &c);
     EXPECT_EQ(c.fused, 32);
+    // EfficientNet's blocks stop at the depthwise for squeeze-excite: no project to slice for.
+    const ir::Graph eff = testing::load_preset("efficientnet_b0");
+    profile::apply_fusion(eff, cost::analyze(eff), &flat, {Mode::Slices, 4}, {}, &c);
+    EXPECT_EQ(c.candidates, 15);
+    EXPECT_EQ(c.fused, 0);
+    EXPECT_NE(c.summary().find("without an expand or a project"), std::string::npos) << c.summary();
   }
   // A model where the fused step costs more than the ops it covers: nothing fused.
   profile::LatencyModel dear = flat;

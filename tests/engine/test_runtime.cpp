@@ -588,7 +588,7 @@ TEST(FusedBottleneck, GroupedRowBandsTakeIgcv3Permutations) {
       EXPECT_EQ(b.project_groups, 2) << st.info.name;
       EXPECT_EQ(b.shuffle1, 2) << st.info.name;
       EXPECT_EQ(b.shuffle2, 2) << st.info.name;
-      EXPECT_EQ(b.pbuf_floats, b.band_rows * b.mid_out.w * b.cout) << st.info.name;
+      EXPECT_EQ(b.pbuf_floats, runtime::arena_block_floats(b.band_rows * b.mid_out.w * b.cout)) << st.info.name;
     }
     const auto blocks =
         std::count_if(preset.nodes.begin(), preset.nodes.end(), [](const ir::Node& nd) { return nd.kind == "igcv3"; });
@@ -598,7 +598,7 @@ TEST(FusedBottleneck, GroupedRowBandsTakeIgcv3Permutations) {
   }
   for (int threads : {1, 3})
     for (const auto* kt : tables()) compare_with_reference(preset, "igcv3_d row bands", *kt, threads, 5e-4, rows());
-  // Single blocks: groups 2 to 4, stride 1 and 2, batch 2, segments of 4 to 24 floats.
+  // Single blocks: groups 2 to 4, stride 1 and 2, batch 2, segments of 6 to 24 floats.
   struct Case {
     std::int64_t c, t, g1, g2, out, stride;
   };
@@ -681,20 +681,24 @@ TEST(FusedBottleneck, RowBandsSizeTheirBuffersForTheCache) {
       const auto& b = *st.bottleneck;
       ASSERT_GT(b.band_rows, 0) << st.info.name;
       EXPECT_EQ(b.slices(), 1);
-      // Within the budget, unless fewer rows would not fill four GEMM row tiles.
-      if ((b.ebuf_floats + b.dbuf_floats) * 4 > runtime::kBandBytes) {
+      // Within the budget (each buffer rounded up to a cache line), unless
+      // fewer rows would not fill four GEMM row tiles.
+      if (b.buffer_floats() * 4 > runtime::kBandBytes + 3 * 64) {
         EXPECT_LT((b.band_rows - 1) * b.mid_out.w, 4 * s->kt->gemm_mr) << st.info.name;
       }
       EXPECT_TRUE(b.band_rows == b.mid_out.h || b.band_rows * b.mid_out.w >= 4 * s->kt->gemm_mr) << st.info.name;
       // ir1 has no expand: its depthwise reads the block input in place.
-      EXPECT_EQ(b.ebuf_floats, b.expand >= 0 ? b.input_rows(b.band_rows) * b.mid_in.w * b.e : 0);
+      EXPECT_EQ(b.ebuf_floats,
+                b.expand >= 0 ? runtime::arena_block_floats(b.input_rows(b.band_rows) * b.mid_in.w * b.e) : 0);
+      EXPECT_EQ(b.ebuf_floats % runtime::kArenaAlignFloats, 0);  // every buffer on a cache line
+      EXPECT_EQ(b.dbuf_floats % runtime::kArenaAlignFloats, 0);
       bands += b.bands() > 1;
     }
     EXPECT_GE(bands, 10);  // 112 x 112 down to 14 x 14 blocks take several bands
     // One buffer per thread.
     std::int64_t widest = 0;
     for (const auto& st : s->steps)
-      if (st.bottleneck) widest = std::max(widest, st.bottleneck->ebuf_floats + st.bottleneck->dbuf_floats);
+      if (st.bottleneck) widest = std::max(widest, st.bottleneck->buffer_floats());
     EXPECT_EQ(s->bottleneck_floats, threads * widest);
   }
 }
