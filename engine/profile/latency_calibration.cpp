@@ -293,6 +293,20 @@ std::vector<Probe> probes() {
           0, true);
     }
   }
+  // The widest chains in row bands, which the picks above rarely reach: EfficientNet's
+  // and IGCV3-D's second blocks (112 x 112 x 16 expanded to 96, stride 2), and stride 1.
+  for (std::int64_t s : {1, 2}) {
+    add("inverted_residual",
+        graph(112, 112, 16,
+              {{{"kind", "inverted_residual"},
+                {"out", 24},
+                {"expansion", 6},
+                {"stride", s},
+                {"se", true},
+                {"activation", "swish"}}}),
+        0, true);
+    add("igcv3", graph(112, 112, 16, {{{"kind", "igcv3"}, {"out", 24}, {"expansion", 6}, {"stride", s}}}), 0, true);
+  }
   // Element-wise steps and data movement over a grid of sizes.
   for (std::int64_t h : kSizes)
     for (std::int64_t c : {16, 64, 256}) {

@@ -33,6 +33,12 @@ double ramp(double x, double lo, double hi) {
 /// Activations built on an exponential (a vector exp per element): several times
 /// the cost of a clamp, so the steps that apply one fused pay per output element.
 bool exp_based(ir::Activation a) { return a == ir::Activation::Sigmoid || a == ir::Activation::Swish; }
+bool hard(ir::Activation a) { return a == ir::Activation::HSwish || a == ir::Activation::HSigmoid; }
+/// A fused bottleneck's elements through activations of one family: the
+/// expand's (`expanded` elements computed) and the depthwise's (`dw_out`).
+double act_elements(const runtime::BottleneckShape& b, bool (*family)(ir::Activation), double expanded, double dw_out) {
+  return (family(b.act_expand) ? expanded : 0.0) + (family(b.act_dw) ? dw_out : 0.0);
+}
 
 bool costly(ir::Activation a) {
   return a == ir::Activation::HSwish || a == ir::Activation::HSigmoid || a == ir::Activation::Sigmoid ||
@@ -80,7 +86,7 @@ constexpr double kDwChannelTile = 16;
 /// On one thread (or a step too small to split) the parts run one after another.
 struct BandWork {
   GemmWork expand, project;
-  double bands = 0, out_pixels = 0;
+  double bands = 0, out_pixels = 0, expanded = 0;  ///< expanded: elements the expand computes
   double fma() const { return expand.all_fma() + project.all_fma(); }
 };
 BandWork band_work(const kernels::KernelTable& kt, const runtime::BottleneckShape& b, std::int64_t batch,
@@ -97,6 +103,7 @@ BandWork band_work(const kernels::KernelTable& kt, const runtime::BottleneckShap
         GemmWork ex = gemm_work(kt, static_cast<double>(band.hi - band.from) * win, e / g1, cin / g1);
         ex *= g1;
         w.expand += ex;
+        if (b.expand >= 0) w.expanded += static_cast<double>(band.hi - band.from) * win * e;
       }
       if (b.project >= 0) {  // else expand -> depthwise only
         GemmWork pr = gemm_work(kt, static_cast<double>(band.oy1 - band.oy0) * wout, cout / g2, e / g2);
@@ -111,6 +118,7 @@ BandWork band_work(const kernels::KernelTable& kt, const runtime::BottleneckShap
     all.project += w.project;
     all.bands += w.bands;
     all.out_pixels += w.out_pixels;
+    all.expanded += w.expanded;
   }
   return parallel ? busiest : all;
 }
@@ -161,7 +169,9 @@ std::vector<std::string> kind_feature_names(StepKind kind) {
               "output * slices",
               "input + output",
               "GEMM calls beyond one per convolution per band (groups)",
-              "output elements shuffled in bands"};
+              "output elements shuffled in bands",
+              "expanded and depthwise elements through sigmoid, swish",
+              "expanded and depthwise elements through h-swish, h-sigmoid"};
     case StepKind::ConvTranspose:
       return {"fixed", "m*n*k (n padded to vectors)", "weight passes", "output elements"};
     case StepKind::Pool:
@@ -439,6 +449,9 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
       GemmWork expand, project;
       double dw = 0, slices = 0, bands = 0;
       double io_share = 1.0;  // of the block's input and output read and written
+      // Elements the expand and the depthwise compute (their activations run over them).
+      double expanded = b.expand >= 0 ? p_in * static_cast<double>(b.e) : 0.0;
+      double dw_out = p_out * static_cast<double>(b.e);
       if (b.band_rows > 0) {
         const BandWork w = band_work(kt, b, s.batch, s.threads, st.info.parallel);
         expand = w.expand;
@@ -446,6 +459,8 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
         dw = w.out_pixels * round_up(static_cast<double>(b.e), kDwChannelTile) * kk;
         bands = w.bands;
         io_share = w.out_pixels / p_out;
+        expanded = w.expanded;
+        dw_out = w.out_pixels * static_cast<double>(b.e);
       } else {
         for (std::int64_t q = 0; q < b.slices(); ++q) {
           const double es =
@@ -464,7 +479,8 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
                {slices, bands, slices > 0 ? mnk : 0.0, bands > 0 ? mnk : 0.0, expand.b_passes + project.b_passes,
                 s1 ? dw : 0.0, s1 ? 0.0 : dw, p_out * cout * std::max(slices, 1.0) * io_share,
                 (p_in * cin + out_el * (b.shortcut ? 2.0 : 1.0)) * io_share, extra_calls,
-                b.shuffle2 > 0 ? out_el * io_share : 0.0});
+                b.shuffle2 > 0 ? out_el * io_share : 0.0, act_elements(b, exp_based, expanded, dw_out),
+                act_elements(b, hard, expanded, dw_out)});
       break;
     }
     case StepKind::ConvTranspose: {

@@ -70,7 +70,10 @@ namespace convscope::profile {
 /// 34: row-band chains stop at the depthwise when squeeze-excite reads it (no project);
 /// squeeze-excite inverted residual probes in row bands; band buffers on cache lines, a
 /// band's budget counts the output it shuffles; IGCV3 probes of 4 groups only where they fuse.
-inline constexpr int kLatencyModelVersion = 34;
+/// 35: a fused bottleneck's expanded and depthwise elements through exp-based and hard
+/// activations are features (EfficientNet's swish steps measured 1.2-2x their v34
+/// prediction); probes of the widest chains in row bands (112 x 112 x 16, t = 6).
+inline constexpr int kLatencyModelVersion = 35;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).
