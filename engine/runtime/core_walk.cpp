@@ -133,32 +133,88 @@ std::size_t CoreWalk::find(std::int64_t x) const {
   return static_cast<std::size_t>(it - starts_.begin()) - 1;  // the stretch holding x (the first starts at 0, x >= 0)
 }
 
-std::size_t CoreWalk::split_at(std::int64_t x) {
-  const std::size_t i = find(x);
-  if (starts_[i] == x) return i;
-  starts_.insert(starts_.begin() + static_cast<std::ptrdiff_t>(i + 1), x);
-  holders_.insert(holders_.begin() + static_cast<std::ptrdiff_t>(i + 1), holders_[i]);
-  return i + 1;
+std::size_t CoreWalk::find_from(std::int64_t x, std::size_t from) const {
+  // A step's parts follow one another: the stretch holding x is most often
+  // `from` or one of the next few.
+  for (std::size_t i = from; i < from + 4 && i + 1 < starts_.size(); ++i)
+    if (starts_[i] <= x && x < starts_[i + 1]) return i;
+  return find(x);
 }
 
-std::size_t CoreWalk::cut(std::int64_t lo, std::int64_t hi) {
-  split_at(hi);
-  return split_at(lo);
+void CoreWalk::cut_all() {
+  // Those not yet starts, in order; then a merge from the back, in place:
+  // only the stretches above the lowest new start move.
+  std::sort(cuts_.begin(), cuts_.end());
+  std::size_t fresh = 0, i = 0;
+  for (std::size_t c = 0; c < cuts_.size(); ++c) {
+    const std::int64_t x = cuts_[c];
+    if (fresh > 0 && cuts_[fresh - 1] == x) continue;
+    while (starts_[i] < x) ++i;  // the end marker stops it
+    if (starts_[i] != x) cuts_[fresh++] = x;
+  }
+  cuts_.resize(fresh);
+  if (cuts_.empty()) return;
+  i = starts_.size();
+  std::size_t c = cuts_.size();
+  starts_.resize(i + c);
+  holders_.resize(i + c);
+  for (std::size_t out = starts_.size(); c > 0;) {
+    --out;
+    if (starts_[i - 1] > cuts_[c - 1]) {  // stretch i - 1 moves up
+      --i;
+      starts_[out] = starts_[i];
+      holders_[out] = holders_[i];
+    } else {  // the cut starts a stretch inside stretch i - 1, with its holders
+      --c;
+      starts_[out] = cuts_[c];
+      holders_[out] = holders_[i - 1];
+    }
+  }
 }
 
-double CoreWalk::foreign_write(std::int64_t lo, std::int64_t hi, double bytes_per_float, int t, bool stale) const {
-  double foreign = 0;
-  for (std::size_t i = find(lo); starts_[i] < hi; ++i) {
+void CoreWalk::coalesce(std::size_t first, std::size_t last) {
+  first = std::max<std::size_t>(first, 1);
+  last = std::min(last, starts_.size() - 2);  // the end marker stays
+  if (first > last) return;
+  std::size_t kept = first;
+  for (std::size_t i = first; i <= last; ++i) {
+    if (holders_[i] == holders_[kept - 1]) continue;
+    starts_[kept] = starts_[i];
+    holders_[kept] = holders_[i];
+    ++kept;
+  }
+  starts_.erase(starts_.begin() + static_cast<std::ptrdiff_t>(kept),
+                starts_.begin() + static_cast<std::ptrdiff_t>(last + 1));
+  holders_.erase(holders_.begin() + static_cast<std::ptrdiff_t>(kept),
+                 holders_.begin() + static_cast<std::ptrdiff_t>(last + 1));
+}
+
+double CoreWalk::foreign_write(std::int64_t lo, std::int64_t hi, double bytes_per_float, int t, bool stale,
+                               std::size_t& from) const {
+  // Floats counted whole, over other cores' lines for a part (a column write
+  // by every thread), lost from L2 and from L3: summed as integers, so that
+  // how the walk cuts its stretches changes nothing.
+  std::int64_t whole = 0, part = 0, lost_l2 = 0, lost_l3 = 0;
+  std::size_t i = find_from(lo, from);
+  for (; starts_[i] < hi; ++i) {
     const Holder& h = holders_[i];
     const std::int64_t len = std::min(starts_[i + 1], hi) - std::max(starts_[i], lo);
-    double cost = (h.readers & ~bit(t)) != 0 ? 1.0 : others_share(h.writer, t, threads_);
+    if ((h.readers & ~bit(t)) != 0 || (h.writer >= 0 && h.writer != t))
+      whole += len;
+    else if (h.writer == kEveryone)
+      part += len;
     if (stale) {
       const double age = now_ - h.touched;
-      cost += age > kL3FitBytes ? kStaleL3 : age > kL2FitBytes ? kStaleL2 : 0.0;
+      if (age > kL3FitBytes)
+        lost_l3 += len;
+      else if (age > kL2FitBytes)
+        lost_l2 += len;
     }
-    foreign += bytes_per_float * static_cast<double>(len) * cost;
   }
-  return foreign;
+  from = i - 1;  // the stretch holding hi - 1
+  return bytes_per_float *
+         (static_cast<double>(whole) + static_cast<double>(part) * others_share(kEveryone, t, threads_) +
+          kStaleL2 * static_cast<double>(lost_l2) + kStaleL3 * static_cast<double>(lost_l3));
 }
 
 const StepTraffic& CoreWalk::step(const StepTouches& st, const std::vector<std::int64_t>& offset, double step_bytes) {
@@ -169,46 +225,87 @@ const StepTraffic& CoreWalk::step(const StepTouches& st, const std::vector<std::
   out.out_lost.assign(lost_after_.size(), 0.0);
   if (st.no_work) return out;
   auto base = [&](int root) { return offset[static_cast<std::size_t>(root)]; };
-  auto length = [&](std::size_t i) { return static_cast<double>(starts_[i + 1] - starts_[i]); };
+  const std::int64_t o_lo = base(st.out_root) + st.out_lo, o_hi = base(st.out_root) + st.out_hi;
+  const bool count_lost = o_lo < o_hi && !lost_after_.empty();
+  // Every stretch the step touches starts and ends where a touch does: cut
+  // them all in one pass (touch by touch, each cut moved the whole walk).
+  cuts_.clear();
+  auto add_cut = [&](std::int64_t x) {
+    if (cuts_.empty() || cuts_.back() != x) cuts_.push_back(x);  // a part often starts where the last ended
+  };
+  for (const auto* touches : {&st.reads, &st.writes})
+    for (const Touch& x : *touches)
+      if (x.lo < x.hi) {
+        add_cut(base(x.root) + x.lo);
+        add_cut(base(x.root) + x.hi);
+      }
+  if (count_lost) {
+    add_cut(o_lo);
+    add_cut(o_hi);
+  }
+  cut_all();
+
+  std::size_t from = 0;
   for (const Touch& r : st.reads) {
     const std::int64_t lo = base(r.root) + r.lo, hi = base(r.root) + r.hi;
     if (lo >= hi) continue;
-    for (std::size_t i = cut(lo, hi); starts_[i] < hi; ++i) {
+    std::int64_t whole = 0, part = 0;  // floats the thread had not read, written by another core or by every one
+    std::size_t i = find_from(lo, from);
+    for (; starts_[i] < hi; ++i) {
       Holder& h = holders_[i];
-      if ((h.readers & bit(r.thread)) == 0)
-        (r.halo ? out.halo_read : out.read)[static_cast<std::size_t>(r.thread)] +=
-            4.0 * r.density * length(i) * others_share(h.writer, r.thread, threads_);
+      if ((h.readers & bit(r.thread)) == 0) {
+        const std::int64_t len = starts_[i + 1] - starts_[i];
+        if (h.writer == kEveryone)
+          part += len;
+        else if (h.writer >= 0 && h.writer != r.thread)
+          whole += len;
+      }
       h.readers |= bit(r.thread);
       h.touched = now_;
     }
+    from = i - 1;
+    (r.halo ? out.halo_read : out.read)[static_cast<std::size_t>(r.thread)] +=
+        4.0 * r.density *
+        (static_cast<double>(whole) + static_cast<double>(part) * others_share(kEveryone, r.thread, threads_));
   }
-  const std::int64_t o_lo = base(st.out_root) + st.out_lo, o_hi = base(st.out_root) + st.out_hi;
-  if (o_lo < o_hi && !lost_after_.empty())
-    for (std::size_t i = cut(o_lo, o_hi); starts_[i] < o_hi; ++i)
+  if (count_lost) {
+    std::vector<std::int64_t>& lost = lost_floats_;
+    lost.assign(lost_after_.size(), 0);
+    for (std::size_t i = find(o_lo); starts_[i] < o_hi; ++i)
       for (std::size_t k = 0; k < lost_after_.size(); ++k)
-        if (now_ - holders_[i].touched > lost_after_[k]) out.out_lost[k] += st.out_density * length(i);
+        if (now_ - holders_[i].touched > lost_after_[k]) lost[k] += starts_[i + 1] - starts_[i];
+    for (std::size_t k = 0; k < lost.size(); ++k) out.out_lost[k] = st.out_density * static_cast<double>(lost[k]);
+  }
+  from = 0;
   for (const Touch& w : st.writes)
-    out.write[static_cast<std::size_t>(w.thread)] +=
-        foreign_write(base(w.root) + w.lo, base(w.root) + w.hi, 4.0 * w.density * w.share, w.thread, false);
+    if (w.lo < w.hi)
+      out.write[static_cast<std::size_t>(w.thread)] +=
+          foreign_write(base(w.root) + w.lo, base(w.root) + w.hi, 4.0 * w.density * w.share, w.thread, false, from);
+  from = 0;
+  std::int64_t written_lo = std::numeric_limits<std::int64_t>::max(), written_hi = 0;
   for (const Touch& w : st.writes) {
     const std::int64_t lo = base(w.root) + w.lo, hi = base(w.root) + w.hi;
     if (lo >= hi) continue;
-    const std::size_t first = cut(lo, hi), end = find(hi);
-    starts_.erase(starts_.begin() + static_cast<std::ptrdiff_t>(first + 1),
-                  starts_.begin() + static_cast<std::ptrdiff_t>(end));
-    holders_.erase(holders_.begin() + static_cast<std::ptrdiff_t>(first + 1),
-                   holders_.begin() + static_cast<std::ptrdiff_t>(end));
-    holders_[first] = Holder{w.holder, w.holder >= 0 ? bit(w.holder) : std::uint64_t{0}, now_};
+    written_lo = std::min(written_lo, lo);
+    written_hi = std::max(written_hi, hi);
+    const Holder now{w.holder, w.holder >= 0 ? bit(w.holder) : std::uint64_t{0}, now_};
+    std::size_t i = find_from(lo, from);
+    for (; starts_[i] < hi; ++i) holders_[i] = now;
+    from = i - 1;
   }
+  if (written_lo < written_hi) coalesce(find(written_lo), find(written_hi));
   now_ += step_bytes;
   return out;
 }
 
-double CoreWalk::write_cost(const StepTouches& st, std::int64_t out_offset) const {
+double CoreWalk::write_cost(const StepTouches& st, std::int64_t out_offset, double limit) const {
   double cost = 0;
-  for (const Touch& w : st.writes)
+  std::size_t from = 0;
+  for (const Touch& w : st.writes) {
     if (w.lo < w.hi)
-      cost += foreign_write(out_offset + w.lo, out_offset + w.hi, 4.0 * w.density * w.share, w.thread, true);
+      cost += foreign_write(out_offset + w.lo, out_offset + w.hi, 4.0 * w.density * w.share, w.thread, true, from);
+    if (cost > limit) break;
+  }
   return cost;
 }
 
@@ -277,7 +374,9 @@ ArenaPlan move_by_thread(const Schedule& s, const std::vector<StepTouches>& touc
   // steps after r dies are left out (the caches will have lost r's lines).
   constexpr int kHorizon = 8;
   std::vector<std::pair<std::int64_t, std::int64_t>> covered;
-  auto after_cost = [&](std::size_t r, std::int64_t at) {
+  // Stops once `base` + the cost exceeds `limit` (what it returns then is
+  // more than that, not the whole).
+  auto after_cost = [&](std::size_t r, std::int64_t at, double base, double limit) {
     const std::int64_t end = at + block(r);
     const StepTouches& mine = touches[static_cast<std::size_t>(writer[r])];
     covered.clear();
@@ -299,6 +398,7 @@ ArenaPlan move_by_thread(const Schedule& s, const std::vector<StepTouches>& touc
           for (const auto& [c0, c1] : covered) len -= std::max<std::int64_t>(0, std::min(hi, c1) - std::max(lo, c0));
           cost += 4.0 * w.density * w.share * static_cast<double>(len) * others(h.holder, w.thread);
         }
+      if (base + cost > limit) break;
       // What z covers of r's place is now z's: merge it into `covered`.
       std::int64_t c0 = std::max(zo, at), c1 = std::min(ze, end);
       for (auto it = covered.begin(); it != covered.end();)
@@ -341,30 +441,52 @@ ArenaPlan move_by_thread(const Schedule& s, const std::vector<StepTouches>& touc
   // it next (within kNear steps). Ties keep the lower offset.
   constexpr int kNear = 2;
   // Per buffer: those live with it, and those within kNear steps before or after it.
-  std::vector<std::vector<std::size_t>> live_with(n_req), near(n_req);
+  // Those are the buffers alive at a step within kNear of r's life: found
+  // through the buffers alive at each step.
+  std::vector<std::vector<std::size_t>> live_with(n_req), near(n_req), alive(s.steps.size());
+  for (std::size_t q : by_birth)
+    if (block(q) > 0)
+      for (int i = std::max(requests[q].first, 0); i <= requests[q].last && i < static_cast<int>(alive.size()); ++i)
+        alive[static_cast<std::size_t>(i)].push_back(q);
+  std::vector<std::size_t> seen(n_req, n_req);
   for (std::size_t r = 0; r < n_req; ++r) {
     if (writer[r] < 0 || block(r) == 0) continue;
     const ArenaRequest& req = requests[r];
-    for (std::size_t q : by_birth) {
-      const ArenaRequest& o = requests[q];
-      if (o.first > req.last + kNear) break;
-      if (q == r || block(q) == 0) continue;
-      if (o.first <= req.last && req.first <= o.last) live_with[r].push_back(q);
-      const bool before = o.last < req.first && o.last >= req.first - kNear;
-      const bool after = o.first > req.last;
-      if (writer[q] >= 0 && (before || after)) near[r].push_back(q);
-    }
+    const int from = std::max(req.first - kNear, 0),
+              to = std::min(req.last + kNear, static_cast<int>(alive.size()) - 1);
+    for (int i = from; i <= to; ++i)
+      for (std::size_t q : alive[static_cast<std::size_t>(i)]) {
+        if (seen[q] == r) continue;
+        seen[q] = r;
+        const ArenaRequest& o = requests[q];
+        if (q == r) continue;
+        if (o.first <= req.last && req.first <= o.last) live_with[r].push_back(q);
+        const bool before = o.last < req.first && o.last >= req.first - kNear;
+        const bool after = o.first > req.last;
+        if (writer[q] >= 0 && (before || after)) near[r].push_back(q);
+      }
   }
   auto move = [&](std::size_t r) {
     const std::int64_t size = block(r);
     const StepTouches& mine = touches[static_cast<std::size_t>(writer[r])];
     std::int64_t best = plan.offsets[r];
-    double best_cost = walk.write_cost(mine, best) + after_cost(r, best);
+    const double own_write = walk.write_cost(mine, best);
+    double best_cost = own_write + after_cost(r, best, own_write, std::numeric_limits<double>::infinity());
     if (best_cost == 0) return;
+    // The places of the buffers live with r by start, each with the highest
+    // end so far: a place [at, at + size) is free when those starting below
+    // at + size all end by at.
     busy.clear();
     for (std::size_t q : live_with[r]) busy.emplace_back(plan.offsets[q], plan.offsets[q] + block(q));
     candidates.assign({plan.offsets[r], 0});
     for (const auto& b : busy) candidates.push_back(b.second);
+    std::sort(busy.begin(), busy.end());
+    for (std::size_t k = 1; k < busy.size(); ++k) busy[k].second = std::max(busy[k].second, busy[k - 1].second);
+    auto is_free = [&](std::int64_t at) {
+      const auto below = std::lower_bound(busy.begin(), busy.end(), at + size,
+                                          [](const auto& b, std::int64_t x) { return b.first < x; });
+      return below == busy.begin() || std::prev(below)->second <= at;
+    };
     // Part k of r over part k of z, counted from the first part and from the last.
     const std::vector<std::int64_t>& own = bounds[r];
     for (std::size_t z : near[r]) {
@@ -384,11 +506,10 @@ ArenaPlan move_by_thread(const Schedule& s, const std::vector<StepTouches>& touc
     candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
     for (std::int64_t at : candidates) {
       if (at + size > cap || best_cost == 0) break;
-      if (std::any_of(busy.begin(), busy.end(), [&](const auto& b) { return at < b.second && b.first < at + size; }))
-        continue;
-      double cost = walk.write_cost(mine, at);
+      if (!is_free(at)) continue;
+      double cost = walk.write_cost(mine, at, best_cost);
       if (cost > best_cost) continue;
-      cost += after_cost(r, at);
+      cost += after_cost(r, at, cost, best_cost);
       if (cost < best_cost || (cost == best_cost && at < best)) {
         best = at;
         best_cost = cost;

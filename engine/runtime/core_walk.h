@@ -11,6 +11,7 @@
 /// and the memory plan (plan_arena_by_thread) places each tensor so that what
 /// a thread writes lies on lines the same thread held last.
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "runtime/cache_fit.h"
@@ -78,24 +79,33 @@ class CoreWalk {
   /// The bytes the step's threads would write over lines another core holds,
   /// or on lines no step touched within an L2's or an L3's worth of traffic
   /// (weighted: core_walk.cpp, kStaleL2 and kStaleL3), if its output's buffer
-  /// started at `out_offset` (nothing changes).
-  [[nodiscard]] double write_cost(const StepTouches& t, std::int64_t out_offset) const;
+  /// started at `out_offset` (nothing changes). Stops once the count exceeds
+  /// `limit` (what it returns then is more than `limit`, not the whole).
+  [[nodiscard]] double write_cost(const StepTouches& t, std::int64_t out_offset,
+                                  double limit = std::numeric_limits<double>::infinity()) const;
 
  private:
   struct Holder {
     int writer = kNobody;
     std::uint64_t readers = 0;  ///< bit t % 64: thread t read it since it was written
     double touched = -1e300;    ///< traffic count when a step last touched it
+    bool operator==(const Holder&) const = default;
   };
   /// Bytes thread t writes over lines other cores hold in [lo, hi), plus,
   /// with `stale`, those on lines the caches lost (weighted as kStaleL2/L3).
-  [[nodiscard]] double foreign_write(std::int64_t lo, std::int64_t hi, double bytes_per_float, int t, bool stale) const;
-  /// The stretch holding x.
+  /// `from`: a stretch at or a little before lo (a search finds it if not);
+  /// left at the one holding hi - 1, for the next part.
+  [[nodiscard]] double foreign_write(std::int64_t lo, std::int64_t hi, double bytes_per_float, int t, bool stale,
+                                     std::size_t& from) const;
+  /// The stretch holding x; from `from` on when it is at or a little before x.
   [[nodiscard]] std::size_t find(std::int64_t x) const;
-  /// Makes x a stretch's start; that stretch.
-  std::size_t split_at(std::int64_t x);
-  /// Makes lo and hi stretch starts; the stretch that starts at lo.
-  std::size_t cut(std::int64_t lo, std::int64_t hi);
+  [[nodiscard]] std::size_t find_from(std::int64_t x, std::size_t from) const;
+  /// Makes every one of cuts_ a stretch start.
+  void cut_all();
+  /// Merges each of stretches [first, last] into the one before it where
+  /// their holders are the same (what is counted does not depend on where
+  /// the walk cuts its stretches; the walk stays as short as its holders).
+  void coalesce(std::size_t first, std::size_t last);
 
   int threads_;
   std::vector<double> lost_after_;
@@ -104,6 +114,8 @@ class CoreWalk {
   std::vector<std::int64_t> starts_;
   std::vector<Holder> holders_;
   StepTraffic traffic_;
+  // Scratch of step().
+  std::vector<std::int64_t> cuts_, lost_floats_;
 };
 
 /// Offsets (per value id, roots only) of a schedule as laid out.
