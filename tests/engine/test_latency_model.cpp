@@ -797,6 +797,36 @@ TEST(LatencyModel, FitUsesOneBlockProbesForFeaturesNetworksLack) {
   }
 }
 
+TEST(LatencyModel, ExtrapolatedWhereAnOutOfRangeFeatureMatters) {
+  // A kind fitted on features 1..3 in [10, 100]: 1000 ns fixed, 10 ns a unit.
+  profile::LatencyModel m;
+  auto& k = m.fits[static_cast<std::size_t>(StepKind::Gemm)];
+  k.coef = {1000, 10, 10, 10};
+  k.lo = {1, 10, 10, 10};
+  k.hi = {1, 100, 100, 100};
+  auto predict = [&](double a, double b, double c) {
+    profile::StepFeatures f;
+    f.kind = StepKind::Gemm;
+    f.n = 4;
+    f.x[0] = 1;
+    f.x[1] = a;
+    f.x[2] = b;
+    f.x[3] = c;
+    return m.predict(f);
+  };
+  EXPECT_FALSE(predict(50, 50, 50).extrapolated);
+  EXPECT_FALSE(predict(140, 50, 50).extrapolated) << "within half again of the range";
+  EXPECT_TRUE(predict(400, 50, 50).extrapolated) << "4000 ns of 6000 from a feature 4x past the range";
+  EXPECT_TRUE(predict(50, 2, 5000).extrapolated);
+  // Below the range and worth 20 ns of a 2020 ns prediction: not marked.
+  const auto small = predict(50, 2, 50);
+  EXPECT_FALSE(small.extrapolated);
+  EXPECT_DOUBLE_EQ(small.ns, 1000 + 500 + 20 + 500);
+  // Below the range but a tenth of the prediction or more: marked.
+  k.coef[2] = 200;
+  EXPECT_TRUE(predict(50, 2, 50).extrapolated);
+}
+
 TEST(LatencyModel, PairedProbesMeasureTheFusedExp) {
   // One-block pointwise probes timed in pairs (the same shape with and without a
   // fused swish) show 0.16 ns per element; inside networks the swish steps also
