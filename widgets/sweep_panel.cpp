@@ -42,14 +42,14 @@ struct FrontChoice {
   sweep::ParetoAxes axes;
 };
 constexpr std::array<FrontChoice, 4> kFronts = {{
-    {QT_TRANSLATE_NOOP("convscope::gui::SweepPanel", "front: latency × parameters"),
-     {sweep::Metric::Latency, sweep::Metric::Params}},
-    {QT_TRANSLATE_NOOP("convscope::gui::SweepPanel", "front: latency × MAdds"),
-     {sweep::Metric::Latency, sweep::Metric::MAdds}},
-    {QT_TRANSLATE_NOOP("convscope::gui::SweepPanel", "front: latency × peak memory"),
+    {QT_TRANSLATE_NOOP("convscope::gui::SweepPanel", "front: most parameters for the latency"),
+     {sweep::Metric::Latency, sweep::Metric::Params, true}},
+    {QT_TRANSLATE_NOOP("convscope::gui::SweepPanel", "front: most MAdds for the latency"),
+     {sweep::Metric::Latency, sweep::Metric::MAdds, true}},
+    {QT_TRANSLATE_NOOP("convscope::gui::SweepPanel", "front: least latency and peak memory"),
      {sweep::Metric::Latency, sweep::Metric::PeakMemory}},
-    {QT_TRANSLATE_NOOP("convscope::gui::SweepPanel", "front: MAdds × parameters"),
-     {sweep::Metric::MAdds, sweep::Metric::Params}},
+    {QT_TRANSLATE_NOOP("convscope::gui::SweepPanel", "front: most parameters for the MAdds"),
+     {sweep::Metric::MAdds, sweep::Metric::Params, true}},
 }};
 
 const QColor kParetoColour(0xd3, 0x2f, 0x2f);

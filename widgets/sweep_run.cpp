@@ -141,6 +141,7 @@ QString front_text(sweep::ParetoAxes axes) {
     }
     return QString();
   };
+  if (axes.y_more) return tr("Pareto front of the most %1 for the %2").arg(name(axes.y), name(axes.x));
   return tr("Pareto front of %1 against %2").arg(name(axes.x), name(axes.y));
 }
 

@@ -59,7 +59,7 @@ class SweepRun : public QObject {
   std::optional<sweep::Session> session_;
   bool measured_ = false;
   int threads_ = 1;
-  sweep::ParetoAxes pareto_{sweep::Metric::Latency, sweep::Metric::Params};
+  sweep::ParetoAxes pareto_{sweep::Metric::Latency, sweep::Metric::Params, true};
   bool drop_ = false;  ///< clear the sweep when the running measurement ends
   // The worker's copy; the UI thread reads it once the worker has ended.
   std::optional<sweep::Session> work_;

@@ -22,7 +22,7 @@ namespace convscope::cli {
 
 namespace {
 struct Options {
-  std::string file, alphas, resolutions, out, pareto = "latency,params";
+  std::string file, alphas, resolutions, out, pareto = "latency,+params";
   std::vector<std::string> params;
   bool measure = false, no_predict = false;
   int threads = 1;
@@ -164,8 +164,9 @@ Command add_sweep(CLI::App& app) {
                 "first when there is none, about 10 s)");
   cmd->add_option("--min-time", o->min_time, "seconds of timing per point")->check(CLI::Range(0.0, 600.0));
   cmd->add_option("--pareto", o->pareto,
-                  "the front to mark: X,Y from latency, predicted, madds, params, memory (both minimised; latency "
-                  "among measured points only, the predicted latency when none is measured, else MAdds)")
+                  "the front to mark: X,Y from latency, predicted, madds, params, memory (X minimised; Y minimised, "
+                  "or maximised as +Y: by default the most parameters for the latency; latency among measured "
+                  "points only, the predicted latency when none is measured, else MAdds)")
       ->capture_default_str();
   cmd->add_option("--out", o->out, "write the results to FILE.csv or FILE.json (atomic; checkpointed while measuring)");
   return {cmd, [o] { return run(*o); }};

@@ -75,7 +75,7 @@ Result<Session> Session::start(ir::Graph graph, Spec spec, SessionSetup setup) {
 
 void Session::analyse() {
   fill_laws(points_);
-  front_axes_ = mark_pareto(points_, setup_.pareto.x, setup_.pareto.y);
+  front_axes_ = mark_pareto(points_, setup_.pareto);
 }
 
 void Session::recount(const cost::AnalysisOptions& analysis, std::optional<profile::LatencyModel> model) {

@@ -49,7 +49,7 @@ struct SessionSetup {
   cost::AnalysisOptions analysis;
   std::optional<profile::LatencyModel> model;  ///< predicts every point when set
   std::int64_t split = 0;                      ///< bottleneck fusion, as predicted and measured
-  ParetoAxes pareto{Metric::Latency, Metric::Params};
+  ParetoAxes pareto{Metric::Latency, Metric::Params, true};
 };
 
 class Session {
@@ -101,7 +101,7 @@ class Session {
   SessionSetup setup_;
   std::vector<Point> points_;
   GridIndex grid_;
-  ParetoAxes front_axes_{Metric::Latency, Metric::Params};
+  ParetoAxes front_axes_{Metric::Latency, Metric::Params, true};
 };
 
 }  // namespace convscope::sweep

@@ -322,7 +322,9 @@ bool measure(const ir::Graph& graph, const Spec& spec, std::vector<Point>& point
   return true;
 }
 
-ParetoAxes mark_pareto(std::vector<Point>& points, Metric x, Metric y) {
+ParetoAxes mark_pareto(std::vector<Point>& points, ParetoAxes axes) {
+  Metric x = axes.x, y = axes.y;
+  const double y_sign = axes.y_more ? -1.0 : 1.0;  // a larger y is a smaller -y
   const bool any_measured =
       std::any_of(points.begin(), points.end(), [](const Point& p) { return p.valid && p.median_ms.has_value(); });
   const bool by_latency = x == Metric::Latency || y == Metric::Latency;
@@ -340,14 +342,14 @@ ParetoAxes mark_pareto(std::vector<Point>& points, Metric x, Metric y) {
     if (!p.pareto) continue;
     for (const auto& q : points) {
       if (!competes(q) || &q == &p) continue;
-      const double px = metric(p, x), py = metric(p, y), qx = metric(q, x), qy = metric(q, y);
+      const double px = metric(p, x), py = y_sign * metric(p, y), qx = metric(q, x), qy = y_sign * metric(q, y);
       if (qx <= px && qy <= py && (qx < px || qy < py)) {
         p.pareto = false;
         break;
       }
     }
   }
-  return {x, y};
+  return {x, y, axes.y_more};
 }
 
 Result<Metric> parse_metric(const std::string& name) {
@@ -362,12 +364,17 @@ Result<Metric> parse_metric(const std::string& name) {
 Result<ParetoAxes> parse_pareto(const std::string& text) {
   const auto comma = text.find(',');
   if (comma == std::string::npos)
-    return fail("pareto", "expected X,Y from latency, predicted, madds, params, memory; got '" + text + "'");
+    return fail("pareto",
+                "expected X,Y from latency, predicted, madds, params, memory (Y as +Y when more is "
+                "better); got '" +
+                    text + "'");
+  if (text[0] == '+') return fail("pareto", "only Y may be maximised (X,+Y); got '" + text + "'");
   auto x = parse_metric(text.substr(0, comma));
   if (!x) return tl::unexpected(x.error());
-  auto y = parse_metric(text.substr(comma + 1));
+  const bool more = comma + 1 < text.size() && text[comma + 1] == '+';
+  auto y = parse_metric(text.substr(comma + 1 + (more ? 1 : 0)));
   if (!y) return tl::unexpected(y.error());
-  return ParetoAxes{*x, *y};
+  return ParetoAxes{*x, *y, more};
 }
 
 std::size_t merge_previous(std::vector<Point>& points, const std::vector<Point>& previous) {

@@ -97,21 +97,29 @@ struct MeasureOptions {
 /// e.g. read back with read_previous, are kept). Returns false when cancelled.
 bool measure(const ir::Graph& graph, const Spec& spec, std::vector<Point>& points, const MeasureOptions& options);
 
-/// Marks the Pareto front of (x, y), both minimised (by default latency against
-/// parameters). One rule for every caller: latency is compared only among
-/// measured points (a cancelled or resumed run leaves some without one, and
-/// milliseconds never compete with multiply-adds); when no point is measured,
-/// the predicted latency stands in on every point, and without predictions
-/// MAdds do. Returns the metrics used.
+/// Marks the Pareto front of (x, y): x minimised, and y minimised too or, with
+/// `y_more`, maximised. The default is the most parameters for the latency (the
+/// parameters standing in for accuracy, as in the MobileNet papers' plots):
+/// with both minimised, an alpha x resolution grid has a front of one point,
+/// the smallest network, fastest and smallest at once. One rule for every
+/// caller: latency is compared only among measured points (a cancelled or
+/// resumed run leaves some without one, and milliseconds never compete with
+/// multiply-adds); when no point is measured, the predicted latency stands in
+/// on every point, and without predictions MAdds do. Returns the metrics used.
 enum class Metric { Latency, MAdds, Params, PeakMemory, Predicted };
 struct ParetoAxes {
   Metric x, y;
+  bool y_more = false;  ///< more y is better (a capacity: parameters, MAdds)
 };
-ParetoAxes mark_pareto(std::vector<Point>& points, Metric x, Metric y);
+ParetoAxes mark_pareto(std::vector<Point>& points, ParetoAxes axes);
+inline ParetoAxes mark_pareto(std::vector<Point>& points, Metric x, Metric y) {
+  return mark_pareto(points, ParetoAxes{x, y});
+}
 
 /// "latency", "predicted", "madds", "params" or "memory".
 Result<Metric> parse_metric(const std::string& name);
-/// "X,Y" with X and Y metric names ("latency,params").
+/// "X,Y" with X and Y metric names ("latency,params": both minimised), Y
+/// prefixed with + when more of it is better ("latency,+params").
 Result<ParetoAxes> parse_pareto(const std::string& text);
 
 /// Fills the scaling-law columns relative to the point with the largest alpha

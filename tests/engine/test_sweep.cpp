@@ -84,6 +84,19 @@ TEST(Sweep, BlockParameterAxisAndPareto) {
   sweep::mark_pareto(points, sweep::Metric::MAdds, sweep::Metric::Params);
   EXPECT_TRUE(points[0].pareto);   // alpha 0.5, t = 2: fewest of both
   EXPECT_FALSE(points[5].pareto);  // alpha 1, t = 6: dominated
+  EXPECT_EQ(std::count_if(points.begin(), points.end(), [](const sweep::Point& p) { return p.pareto; }), 1);
+  // The most parameters for the MAdds: a point is off the front only where another has at most
+  // its MAdds and at least its parameters, one of them strictly.
+  const auto axes = sweep::mark_pareto(points, {sweep::Metric::MAdds, sweep::Metric::Params, true});
+  EXPECT_TRUE(axes.y_more);
+  for (const auto& p : points) {
+    bool dominated = false;
+    for (const auto& q : points)
+      dominated |= q.madds <= p.madds && q.params >= p.params && (q.madds < p.madds || q.params > p.params);
+    EXPECT_EQ(p.pareto, !dominated) << p.alpha;
+  }
+  EXPECT_TRUE(points[0].pareto);  // the fewest MAdds
+  EXPECT_GT(std::count_if(points.begin(), points.end(), [](const sweep::Point& p) { return p.pareto; }), 1);
   // The CSV has one row per point and names the axis.
   const std::string csv = sweep::to_csv(s, points);
   EXPECT_EQ(csv.rfind("alpha,resolution,inverted_residual.expansion,valid,params,madds", 0), 0u);
@@ -286,6 +299,22 @@ TEST(SweepSession, MeasuresWithTheFrontMarkedAtEveryCheckpoint) {
   EXPECT_EQ(session.summary().measured, 2u);
   EXPECT_EQ(session.summary().unmeasured(), 0u);
   EXPECT_NE(session.csv().find("median_ms"), std::string::npos);
+}
+
+TEST(Sweep, ParsesFrontsWithTheDirectionOfY) {
+  const auto more = sweep::parse_pareto("latency,+params");
+  ASSERT_TRUE(more);
+  EXPECT_EQ(more->x, sweep::Metric::Latency);
+  EXPECT_EQ(more->y, sweep::Metric::Params);
+  EXPECT_TRUE(more->y_more);
+  const auto least = sweep::parse_pareto("latency,memory");
+  ASSERT_TRUE(least);
+  EXPECT_FALSE(least->y_more);
+  const auto x_more = sweep::parse_pareto("+latency,params");
+  ASSERT_FALSE(x_more);
+  EXPECT_NE(x_more.error().front().message.find("only Y may be maximised"), std::string::npos);
+  EXPECT_FALSE(sweep::parse_pareto("latency"));
+  EXPECT_FALSE(sweep::parse_pareto("latency,+speed"));
 }
 
 }  // namespace

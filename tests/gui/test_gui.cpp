@@ -755,14 +755,17 @@ class GuiTest : public QObject {
     QCOMPARE(sp->points().size(), expect.size());
     for (std::size_t i = 0; i < expect.size(); ++i) QCOMPARE(sp->points()[i].madds, expect[i].madds);
     QCOMPARE(sp->table()->rowCount(), 8);
-    // No latency model yet: no predicted column, the front is MAdds against parameters.
+    // No latency model yet: no predicted column, the front is the most parameters for the MAdds,
+    // one point per alpha (its lowest resolution), not the one smallest network.
     QVERIFY(!sp->points()[0].predicted_ms);
-    QVERIFY2(sp->statusText().contains("Pareto front of MAdds"), qPrintable(sp->statusText()));
+    QVERIFY2(sp->statusText().contains("Pareto front of the most parameters for the MAdds: 2 points"),
+             qPrintable(sp->statusText()));
+    for (const auto& p : sp->points()) QCOMPARE(p.pareto, p.resolution == 128);
     // With one: every point predicted (1 us per plan step), the front on predicted latency.
     w.document()->setLatencyModel(unit_model());
     QVERIFY(sp->run());
     for (const auto& p : sp->points()) QVERIFY(p.predicted_ms && *p.predicted_ms > 0);
-    QVERIFY2(sp->statusText().contains("Pareto front of predicted latency"), qPrintable(sp->statusText()));
+    QVERIFY2(sp->statusText().contains("for the predicted latency"), qPrintable(sp->statusText()));
     bool column = false;
     for (int c = 0; c < sp->table()->columnCount(); ++c)
       column |= sp->table()->horizontalHeaderItem(c)->text() == "Predicted (ms)";
@@ -770,11 +773,12 @@ class GuiTest : public QObject {
     // Another front, re-marked without re-running, by the engine's rule.
     auto* front = sp->findChild<QComboBox*>("paretoAxes");
     QVERIFY(front);
-    front->setCurrentIndex(3);  // MAdds x parameters
+    front->setCurrentIndex(2);  // latency x peak memory, both least
     auto expect_front = sp->points();
-    sweep::mark_pareto(expect_front, sweep::Metric::MAdds, sweep::Metric::Params);
+    sweep::mark_pareto(expect_front, sweep::Metric::Latency, sweep::Metric::PeakMemory);
     for (std::size_t i = 0; i < expect_front.size(); ++i) QCOMPARE(sp->points()[i].pareto, expect_front[i].pareto);
-    QVERIFY2(sp->statusText().contains("Pareto front of MAdds against parameters"), qPrintable(sp->statusText()));
+    QVERIFY2(sp->statusText().contains("Pareto front of predicted latency against peak memory"),
+             qPrintable(sp->statusText()));
     front->setCurrentIndex(0);
     QString error;
     QVERIFY2(sp->exportCsv(tmp_.filePath("sweep.csv"), &error), qPrintable(error));
