@@ -189,17 +189,10 @@ void Plan::Impl::run_bottleneck_rows(const Step& s) {
         if (b.expand >= 0 && band.from > lo)
           std::memmove(ebuf, ebuf + (lo - have_lo) * win * es, static_cast<std::size_t>((band.from - lo) * win * es) * 4);
         for (std::int64_t grp = 0; band.from < hi && grp < g1; ++grp) {
-          const std::int64_t kg = b.cin / g1, ng = e / g1;
-          const kernels::GemmArgs ge{(hi - band.from) * win,
-                                     ng,
-                                     kg,
-                                     x + (img * hin + band.from) * win * b.cin + grp * kg,
-                                     b.cin,
-                                     bw.expand_w[static_cast<std::size_t>(grp)].data(),
-                                     ebuf + (band.from - lo) * win * es + grp * ng,
-                                     es,
-                                     bw.expand_bias.data() + grp * ng,
-                                     b.act_expand};
+          const kernels::GemmArgs ge =
+              group_gemm(grp, (hi - band.from) * win, e / g1, b.cin / g1, x + (img * hin + band.from) * win * b.cin,
+                         b.cin, bw.expand_w[static_cast<std::size_t>(grp)].data(), ebuf + (band.from - lo) * win * es,
+                         es, bw.expand_bias.data(), b.act_expand);
           kt->gemm(ge, 0, ge.m);
         }
         have_lo = lo;
@@ -230,23 +223,11 @@ void Plan::Impl::run_bottleneck_rows(const Step& s) {
         float* yb = y + (img * hout + oy0) * wout * b.cout;
         float* const pout = b.shuffle2 > 0 ? pbuf : yb;  // shuffled into yb below
         for (std::int64_t grp = 0; grp < g2; ++grp) {
-          const std::int64_t kg = e / g2, cg = b.cout / g2;
-          kernels::GemmArgs gp{m,
-                               cg,
-                               kg,
-                               dbuf + grp * kg,
-                               es,
-                               bw.project_w[static_cast<std::size_t>(grp)].data(),
-                               pout + grp * cg,
-                               b.cout,
-                               bw.project_bias.data() + grp * cg,
-                               ir::Activation::None};
-          if (b.shuffle1 > 0) {  // the depthwise output is unshuffled: each group's depth in segments
-            gp.a = dbuf;
-            gp.a_seg = kg / b.shuffle1;
-            gp.a_seg_offsets = bw.seg_offsets.data() + grp * (b.shuffle1 + 1);
-          }
-          kt->gemm(gp, 0, m);
+          // After a folded first shuffle the depthwise output is unshuffled: each group's depth in segments.
+          kt->gemm(
+              group_gemm(grp, m, b.cout / g2, e / g2, dbuf, es, bw.project_w[static_cast<std::size_t>(grp)].data(),
+                         pout, b.cout, bw.project_bias.data(), ir::Activation::None, b.shuffle1, bw.seg_offsets.data()),
+              0, m);
         }
         if (b.shuffle2 > 0) kt->shuffle(pbuf, yb, m, b.cout, b.shuffle2);
         if (b.shortcut)  // stride 1 and cin == cout: the input's rows match the output's

@@ -10,6 +10,19 @@
 
 namespace convscope::runtime {
 
+kernels::GemmArgs plan_detail::group_gemm(std::int64_t grp, std::int64_t m, std::int64_t n, std::int64_t k,
+                                          const float* a, std::int64_t lda, const float* packed_w, float* c,
+                                          std::int64_t ldc, const float* bias, ir::Activation act,
+                                          std::int64_t segments, const std::int64_t* seg_offsets) {
+  kernels::GemmArgs g{m, n, k, a + grp * k, lda, packed_w, c + grp * n, ldc, bias + grp * n, act};
+  if (segments > 0) {
+    g.a = a;
+    g.a_seg = k / segments;
+    g.a_seg_offsets = seg_offsets + grp * (segments + 1);
+  }
+  return g;
+}
+
 plan_detail::Buffer plan_detail::allocate(std::int64_t floats) {
   const auto bytes = static_cast<std::size_t>((std::max<std::int64_t>(floats, 1) * 4 + 63) / 64 * 64);
   auto* p = static_cast<float*>(std::aligned_alloc(64, bytes));

@@ -40,10 +40,21 @@ struct Step : ScheduledStep {
   BottleneckWeights bw;
 };
 
+/// Group `grp` of a grouped 1x1 convolution over m rows (pixels) of `a`
+/// (lda floats apart), writing c (ldc apart): its k input channels of each row
+/// and its n output channels, its panels at `packed_w` and its biases at
+/// bias + grp * n. With `segments` > 0 (a folded channel shuffle) the group
+/// reads the whole row instead, in that many segments of k / segments
+/// channels starting at seg_offsets[grp * (segments + 1) ...] (GemmArgs::a_seg).
+kernels::GemmArgs group_gemm(std::int64_t grp, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
+                             std::int64_t lda, const float* packed_w, float* c, std::int64_t ldc, const float* bias,
+                             ir::Activation act, std::int64_t segments = 0, const std::int64_t* seg_offsets = nullptr);
+
 }  // namespace plan_detail
 
 using plan_detail::BottleneckWeights;
 using plan_detail::Buffer;
+using plan_detail::group_gemm;
 using plan_detail::Step;
 
 struct Plan::Impl {

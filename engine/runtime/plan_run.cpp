@@ -118,24 +118,12 @@ void Plan::Impl::run_step(const Step& s) {
         return;
       }
       const std::int64_t per = kernels::packed_b_size(*kt, cout_g, s.k_gemm);
-      // Group grp reads its input channels in place (row stride = all channels, or the padded stride).
+      // Group grp reads its input channels in place (row stride = all channels, or
+      // the padded stride), or after a folded shuffle the whole row in segments.
       auto group = [&](std::int64_t grp) {
-        kernels::GemmArgs ga{m,
-                             cout_g,
-                             s.k_gemm,
-                             ptr(s.in[0]) + grp * s.k_gemm,
-                             fc ? s.k_gemm : stride(s.in[0]),
-                             s.w.data() + grp * per,
-                             y + grp * cout_g,
-                             stride(s.out),
-                             s.bias.data() + grp * cout_g,
-                             s.act};
-        if (s.unshuffled > 0) {  // a folded shuffle: the whole input row, each group in segments
-          ga.a = ptr(s.in[0]);
-          ga.a_seg = s.k_gemm / s.unshuffled;
-          ga.a_seg_offsets = s.seg_offsets.data() + grp * (s.unshuffled + 1);
-        }
-        return ga;
+        return group_gemm(grp, m, cout_g, s.k_gemm, ptr(s.in[0]), fc ? s.k_gemm : stride(s.in[0]),
+                          s.w.data() + grp * per, y, stride(s.out), s.bias.data(), s.act, s.unshuffled,
+                          s.seg_offsets.data());
       };
       // Threads split the rows (every group of a row range on one thread: one
       // hand-off per step, and each thread reads the pixels it wrote before),
