@@ -190,16 +190,19 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
         std::vector<float> dws(static_cast<std::size_t>(kk * kernels::dw_weight_stride(es)));
         kernels::pack_depthwise(dww.data() + lo * kk, es, kk, dws.data());
         bw.dw_w.push_back(std::move(dws));
-        // Project: columns lo..lo+es of W[cout][e / g2] group by group, as rows of K = es / g2.
+        // Project: columns lo..lo+es of W[cout][e / g2] group by group, as rows of K = es / g2
+        // (in row bands, one slice of every column: the group's rows as they are).
         for (std::int64_t grp = 0; b.project >= 0 && grp < g2; ++grp) {
-          const std::int64_t kg = es / g2, cg = b.cout / g2;
-          std::vector<float> cols(static_cast<std::size_t>(cg * kg));
-          for (std::int64_t o2 = 0; o2 < cg; ++o2)
-            for (std::int64_t c = 0; c < kg; ++c)
-              cols[static_cast<std::size_t>(o2 * kg + c)] =
-                  pw[static_cast<std::size_t>((grp * cg + o2) * (b.e / g2) + lo + c)];
+          const std::int64_t kg = es / g2, cg = b.cout / g2, row = b.e / g2;
+          const float* rows = pw.data() + grp * cg * row + lo;
+          std::vector<float> cols;
+          if (kg != row) {
+            cols.resize(static_cast<std::size_t>(cg * kg));
+            for (std::int64_t o2 = 0; o2 < cg; ++o2) std::copy_n(rows + o2 * row, kg, cols.begin() + o2 * kg);
+            rows = cols.data();
+          }
           std::vector<float> packed_p(static_cast<std::size_t>(kernels::packed_b_size(kt, cg, kg)));
-          kernels::pack_gemm_b(kt, cols.data(), cg, kg, packed_p.data());
+          kernels::pack_gemm_b(kt, rows, cg, kg, packed_p.data());
           bw.project_w.push_back(std::move(packed_p));
         }
       }
