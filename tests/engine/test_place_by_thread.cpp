@@ -5,6 +5,7 @@
 // same results as the plan by size.
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -123,6 +124,123 @@ TEST(PlaceByThread, SameResultsAsThePlanBySize) {
     ASSERT_EQ(outputs[0].size(), outputs[1].size()) << name;
     for (std::size_t i = 0; i < outputs[0].size(); ++i)
       EXPECT_EQ(outputs[0][i], outputs[1][i]) << name << " output " << i;
+  }
+}
+
+/// CoreWalk against a float-by-float walk of the same rules on random touches:
+/// the stretches it cuts, merges and finds must count exactly what a holder
+/// per float would (up to rounding: it sums floats per holder class, the
+/// brute force float by float).
+TEST(PlaceByThread, CoreWalkCountsWhatAHolderPerFloatWould) {
+  struct Holder {
+    int writer = runtime::kNobody;
+    std::uint64_t readers = 0;
+    double touched = -1e300;
+  };
+  constexpr std::int64_t kFloats = 3000;
+  std::uint64_t seed = 12345;
+  auto rnd = [&](std::int64_t n) {  // [0, n)
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::int64_t>((seed >> 33) % static_cast<std::uint64_t>(n));
+  };
+  for (int threads : {2, 3}) {
+    const double share = 1.0 / threads, others = static_cast<double>(threads - 1) / threads;
+    auto bit = [](int t) { return std::uint64_t{1} << static_cast<unsigned>(t); };
+    const std::vector<std::int64_t> offset{0, 700, 1900};  // three roots, 1000 floats each at most
+    const std::vector<double> lost_after{runtime::kL2FitBytes, runtime::kL3FitBytes};
+    runtime::CoreWalk walk(threads, lost_after);
+    std::vector<Holder> h(kFloats + 1100);
+    double now = 0;
+    for (int step = 0; step < 300; ++step) {
+      runtime::StepTouches st;
+      auto touch = [&] {
+        runtime::Touch t;
+        t.root = static_cast<int>(rnd(3));
+        t.lo = rnd(1000);
+        t.hi = t.lo + rnd(1000 - t.lo + 1);
+        t.density = rnd(3) == 0 ? 0.6 : 1.0;
+        t.thread = static_cast<int>(rnd(threads));
+        return t;
+      };
+      for (std::int64_t k = rnd(6); k > 0; --k) {
+        runtime::Touch r = touch();
+        r.halo = rnd(4) == 0;
+        st.reads.push_back(r);
+      }
+      // Writes: one root, disjoint parts in thread order or reversed, some by every thread.
+      const int root = static_cast<int>(rnd(3));
+      std::int64_t at = rnd(200);
+      const bool every = rnd(4) == 0;
+      for (std::int64_t k = 1 + rnd(5); k > 0 && at < 1000; --k) {
+        runtime::Touch w = touch();
+        w.root = root;
+        w.lo = at;
+        w.hi = std::min<std::int64_t>(1000, at + rnd(300));
+        at = w.hi + rnd(3);
+        w.share = every ? share : 1.0;
+        w.holder = every ? runtime::kEveryone : w.thread;
+        st.writes.push_back(w);
+      }
+      if (rnd(2) == 0) std::reverse(st.writes.begin(), st.writes.end());
+      st.out_root = root;
+      st.out_lo = 0;
+      st.out_hi = 1000;
+      st.out_density = rnd(2) == 0 ? 1.0 : 0.5;
+      const double step_bytes = static_cast<double>(rnd(3'000'000));
+
+      // What each write would cost at another place (stale lines counted), on the state before the step.
+      const std::int64_t elsewhere = offset[rnd(3)] + rnd(100);
+      double expect_cost = 0;
+      for (const auto& w : st.writes)
+        for (std::int64_t x = elsewhere + w.lo; x < elsewhere + w.hi; ++x) {
+          const Holder& f = h[static_cast<std::size_t>(x)];
+          double c = (f.readers & ~bit(w.thread)) != 0 || (f.writer >= 0 && f.writer != w.thread) ? 1.0
+                     : f.writer == runtime::kEveryone                                             ? others
+                                                                                                  : 0.0;
+          const double age = now - f.touched;
+          c += age > runtime::kL3FitBytes ? 1.0 : age > runtime::kL2FitBytes ? 0.25 : 0.0;
+          expect_cost += 4.0 * w.density * w.share * c;
+        }
+      // The expected counts, float by float.
+      std::vector<double> read(threads, 0.0), halo(threads, 0.0), write(threads, 0.0), lost(2, 0.0);
+      for (const auto& r : st.reads)
+        for (std::int64_t x = offset[r.root] + r.lo; x < offset[r.root] + r.hi; ++x) {
+          Holder& f = h[static_cast<std::size_t>(x)];
+          if ((f.readers & bit(r.thread)) == 0)
+            (r.halo ? halo : read)[r.thread] += 4.0 * r.density *
+                                                (f.writer == runtime::kEveryone          ? others
+                                                 : f.writer >= 0 && f.writer != r.thread ? 1.0
+                                                                                         : 0.0);
+          f.readers |= bit(r.thread);
+          f.touched = now;
+        }
+      for (std::int64_t x = offset[root]; x < offset[root] + 1000; ++x)
+        for (std::size_t k = 0; k < 2; ++k)
+          if (now - h[static_cast<std::size_t>(x)].touched > lost_after[k]) lost[k] += st.out_density;
+      for (const auto& w : st.writes)
+        for (std::int64_t x = offset[w.root] + w.lo; x < offset[w.root] + w.hi; ++x) {
+          const Holder& f = h[static_cast<std::size_t>(x)];
+          write[w.thread] += 4.0 * w.density * w.share *
+                             ((f.readers & ~bit(w.thread)) != 0 || (f.writer >= 0 && f.writer != w.thread) ? 1.0
+                              : f.writer == runtime::kEveryone                                             ? others
+                                                                                                           : 0.0);
+        }
+      for (const auto& w : st.writes)
+        for (std::int64_t x = offset[w.root] + w.lo; x < offset[w.root] + w.hi; ++x)
+          h[static_cast<std::size_t>(x)] = {w.holder, w.holder >= 0 ? bit(w.holder) : 0, now};
+      now += step_bytes;
+
+      // write_cost on the state before the step; the step's reads and lost lines before its writes.
+      EXPECT_NEAR(walk.write_cost(st, elsewhere), expect_cost, 1e-9 * (1 + expect_cost)) << step;
+      const runtime::StepTraffic& got = walk.step(st, offset, step_bytes);
+      for (int t = 0; t < threads; ++t) {
+        EXPECT_NEAR(got.read[t], read[t], 1e-9 * (1 + read[t])) << "step " << step << " thread " << t;
+        EXPECT_NEAR(got.halo_read[t], halo[t], 1e-9 * (1 + halo[t])) << "step " << step << " thread " << t;
+        EXPECT_NEAR(got.write[t], write[t], 1e-9 * (1 + write[t])) << "step " << step << " thread " << t;
+      }
+      for (std::size_t k = 0; k < 2; ++k) EXPECT_NEAR(got.out_lost[k], lost[k], 1e-9 * (1 + lost[k])) << step;
+      if (::testing::Test::HasFailure()) return;
+    }
   }
 }
 
