@@ -164,7 +164,7 @@ std::optional<BottleneckMatch> match_bottleneck(const cost::Analysis& a, const s
   // Traffic: block input and output, weights; the slices stay in cache.
   st.info.bytes =
       (b.mid_in.h * b.mid_in.w * b.cin + st.info.out.elements() * (b.shortcut ? 2 : 1)) * n * 4 + wfloats * 4;
-  st.bottleneck = std::move(b);
+  st.bottleneck = std::make_shared<const BottleneckShape>(std::move(b));
   return BottleneckMatch{std::move(st), block_in, cur};
 }
 
