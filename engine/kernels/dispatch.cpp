@@ -69,15 +69,7 @@ std::int64_t dw_row_tiles(const KernelTable& kt, int k, int s, std::int64_t in_w
                           std::int64_t out_w) {
   const int t_max = k == 3 ? kt.dw_max_tile3 : kt.dw_max_tile57;
   if ((k != 3 && k != 5 && k != 7) || s > 2 || t_max <= 1) return out_w;  // pixel by pixel
-  const int t = dw_tile_width(k, s, in_w, px_stride, t_max);
-  if (kt.dw_columns && t >= 8 && out_w % 8 != 0 && out_w % 7 == 0) return out_w / 7;
-  std::int64_t tiles = 0, left = out_w;
-  for (int w = 8; w >= 1; w /= 2)
-    if (w <= t) {
-      tiles += left / w;
-      left %= w;
-    }
-  return tiles;
+  return dw_row_walk(kt.dw_columns, k, s, in_w, px_stride, out_w, t_max).tiles(out_w);
 }
 
 std::int64_t dw_weight_stride(std::int64_t c) { return c % 256 == 0 ? c + 16 : c; }

@@ -183,12 +183,45 @@ inline int dw_tile_width(int k, int s, std::int64_t in_w, std::int64_t px_stride
   return 1;
 }
 
-/// Tiles per output row of `out_w` pixels as `kt`'s depthwise runs a K x K,
-/// stride S kernel (dilation 1) over an input row of in_w pixels, px_stride
-/// floats apart: column order (kt.dw_columns, where the widest tile fits L1)
-/// runs tiles of 7 on rows of 7 and 14, else 8, then 4, 2, 1; the
-/// pixel-major tiles the widest that fits, then narrower ones; kernels other
-/// than 3, 5, 7 or strides above 2 go pixel by pixel.
+/// How the depthwise kernels walk an output row (simd_impl.h dw_rows), decided
+/// here for the kernels and for the latency model's tile count alike.
+struct DwRowWalk {
+  /// Column order: channel vector by channel vector over bands of rows (a
+  /// table with dw_columns, where tiles of 8 fit L1); else pixel-major.
+  bool columns = false;
+  /// Column order on rows of 7 and 14 pixels (MobileNets' last resolutions): tiles of 7.
+  bool sevens = false;
+  /// The widest tile (8 in column order, else the widest of 8, 4, 2, 1 that
+  /// fits L1); narrower ones, halving, finish each row.
+  int widest = 1;
+
+  /// Tiles per row of out_w pixels.
+  [[nodiscard]] std::int64_t tiles(std::int64_t out_w) const {
+    if (sevens) return out_w / 7;
+    std::int64_t n = 0, left = out_w;
+    for (int w = 8; w >= 1; w /= 2)
+      if (w <= widest) {
+        n += left / w;
+        left %= w;
+      }
+    return n;
+  }
+};
+
+/// The walk of a K x K, stride S depthwise (dilation 1) over rows of out_w
+/// output pixels from input rows of in_w pixels, px_stride floats apart, on
+/// a table with or without column order and tiles of at most t_max pixels.
+inline DwRowWalk dw_row_walk(bool table_columns, int k, int s, std::int64_t in_w, std::int64_t px_stride,
+                             std::int64_t out_w, int t_max) {
+  DwRowWalk w;
+  w.widest = dw_tile_width(k, s, in_w, px_stride, t_max);
+  w.columns = table_columns && w.widest >= 8;
+  w.sevens = w.columns && out_w % 8 != 0 && out_w % 7 == 0;
+  return w;
+}
+
+/// Tiles per output row as `kt`'s depthwise runs it (dw_row_walk); kernels
+/// other than 3, 5, 7 or strides above 2 go pixel by pixel.
 std::int64_t dw_row_tiles(const KernelTable& kt, int k, int s, std::int64_t in_w, std::int64_t px_stride,
                           std::int64_t out_w);
 

@@ -427,11 +427,6 @@ void dw_tiles(const DwArgs& d, std::int64_t oy, std::int64_t ox, std::int64_t ky
   if (ch < c) dw_tile<K, S, T, 1, true, kClip>(d, x, ix0, y, ky_lo, ky_hi, ch, ch + L, clamp, mask);
 }
 
-template <int K, int S>
-int dw_tile_width(const DwArgs& d, int t_max) {
-  return convscope::kernels::dw_tile_width(K, S, d.in.w, d.in.stride, t_max);
-}
-
 /// One output row's tiles of width T from ox on, while they fit in the row;
 /// tiles reaching into the left or right padding take the clipped variant.
 template <int K, int S, int T>
@@ -538,10 +533,10 @@ CONVSCOPE_DW_INLINE void dw_column_row(const DwArgs& d, std::int64_t oy, std::in
 }
 
 /// Every output row of the range for the channel vector at ch: tiles of 8
-/// pixels (of 7 for rows of 7 and 14, MobileNets' last resolutions), then 4, 2, 1.
+/// pixels (of 7 where `sevens`: DwRowWalk), then 4, 2, 1.
 template <int K, int S, bool kMasked>
 void dw_column(const DwArgs& d, std::int64_t ch, M mask, std::int64_t x_lo, std::int64_t x_hi, const DwClamp& clamp,
-               bool clamp_only) {
+               bool clamp_only, bool sevens) {
   const DwColumnWeights<K, kMasked> wts(d, ch, mask);
   // The next vector's 25 or 49 weight lines, a tap row apart (a stride the
   // prefetchers do not follow): in a network they come from L3 or DRAM.
@@ -551,7 +546,6 @@ void dw_column(const DwArgs& d, std::int64_t ch, M mask, std::int64_t x_lo, std:
     if (ch + L < d.in.c)
       for (int t = 0; t < K * K; ++t) __builtin_prefetch(d.weights + t * d.w_stride + ch + L, 0, 3);
   const R b = d.bias ? load<kMasked>(d.bias + ch, mask) : V::zero();
-  const bool sevens = d.out.w % 8 != 0 && d.out.w % 7 == 0;
   for (std::int64_t oy = d.y_begin; oy < d.y_end; ++oy) {
     const std::int64_t iy0 = oy * S - d.pad;
     const std::int64_t ky_lo = std::clamp<std::int64_t>(-iy0, 0, K);
@@ -575,7 +569,7 @@ void dw_column(const DwArgs& d, std::int64_t ch, M mask, std::int64_t x_lo, std:
 inline constexpr std::int64_t kDwColumnBandBytes = 256 << 10;
 
 template <int K, int S>
-void dw_columns(const DwArgs& d, std::int64_t x_lo, std::int64_t x_hi) {
+void dw_columns(const DwArgs& d, std::int64_t x_lo, std::int64_t x_hi, bool sevens) {
   const bool clamp_only = DwClamp::covers(d.act);
   const DwClamp clamp(clamp_only ? d.act : Activation::None);
   const std::int64_t c = d.in.c, cv = c / L * L;
@@ -584,8 +578,9 @@ void dw_columns(const DwArgs& d, std::int64_t x_lo, std::int64_t x_hi) {
   DwArgs b = d;
   for (b.y_begin = d.y_begin; b.y_begin < d.y_end; b.y_begin = b.y_end) {
     b.y_end = std::min(d.y_end, b.y_begin + band);
-    for (std::int64_t ch = 0; ch < cv; ch += L) dw_column<K, S, false>(b, ch, M{}, x_lo, x_hi, clamp, clamp_only);
-    if (cv < c) dw_column<K, S, true>(b, cv, V::tail_mask(c - cv), x_lo, x_hi, clamp, clamp_only);
+    for (std::int64_t ch = 0; ch < cv; ch += L)
+      dw_column<K, S, false>(b, ch, M{}, x_lo, x_hi, clamp, clamp_only, sevens);
+    if (cv < c) dw_column<K, S, true>(b, cv, V::tail_mask(c - cv), x_lo, x_hi, clamp, clamp_only, sevens);
   }
 }
 
@@ -595,9 +590,10 @@ void dw_columns(const DwArgs& d, std::int64_t x_lo, std::int64_t x_hi) {
 /// it is still in cache.
 template <int K, int S>
 void dw_rows(const DwArgs& d, std::int64_t x_lo, std::int64_t x_hi) {
-  const int t = dw_tile_width<K, S>(d, V::dw_max_tile(K));
+  const DwRowWalk walk = dw_row_walk(V::kDwColumns, K, S, d.in.w, d.in.stride, d.out.w, V::dw_max_tile(K));
   if constexpr (V::kDwColumns)
-    if (t >= 8) return dw_columns<K, S>(d, x_lo, x_hi);
+    if (walk.columns) return dw_columns<K, S>(d, x_lo, x_hi, walk.sevens);
+  const int t = walk.widest;
   const bool clamp_only = DwClamp::covers(d.act);
   const DwClamp clamp(clamp_only ? d.act : Activation::None);
   for (std::int64_t oy = d.y_begin; oy < d.y_end; ++oy) {
