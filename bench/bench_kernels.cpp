@@ -30,13 +30,13 @@ std::vector<float> random_vec(std::size_t n) {
   return v;
 }
 
-/// A 1x1 convolution on an H x H image as a GEMM: M = H*H pixels, K input
-/// channels, N output channels (H = 1: a fully connected layer).
 /// Floats between the GEMM's input rows as a plan lays them out: pixels 4 KiB
 /// apart (1024, 2048 channels) would put a tile's rows of A into one L1 set,
 /// so the plan pads them by a cache line (schedule.cpp).
 std::int64_t gemm_lda(std::int64_t k) { return k % 1024 == 0 ? k + 16 : k; }
 
+/// A 1x1 convolution on an H x H image as a GEMM: M = H*H pixels, K input
+/// channels, N output channels (H = 1: a fully connected layer).
 void BM_Gemm(benchmark::State& state) {
   const std::int64_t m = state.range(0) * state.range(0), k = state.range(1), n = state.range(2);
   const auto& kt = state.range(3) ? kernels::kernels_for(kernels::Isa::Portable) : kernels::best_kernels();
