@@ -31,6 +31,7 @@ struct Options {
   std::int64_t memory_limit_mb = 4096;
   bool force_calibration = false;
   std::string fuse = "auto";
+  std::string winograd = "on";
 };
 
 int run(const Options& o) {
@@ -45,6 +46,7 @@ int run(const Options& o) {
     return kExitUsage;
   }
   runtime::PlanOptions po;
+  po.winograd = o.winograd == "on";
   po.threads = o.threads;
   po.kernels = *kt;
   po.memory_limit_bytes = o.memory_limit_mb << 20;
@@ -142,6 +144,11 @@ Command add_profile(CLI::App& app) {
                   "bands and op by op as the latency model predicts), rows (one step over bands of rows, "
                   "the expanded rows kept in cache), off (op by op), or T (one step over T channel slices, "
                   "the MobileNetV2 paper's t-way split)")
+      ->capture_default_str();
+  cmd->add_option("--winograd", o->winograd,
+                  "3x3 stride-1 convolutions of 16+ channels over 40+ tiles by Winograd F(4x4, 3x3) (on) or by "
+                  "the implicit-im2col GEMM, as every other convolution (off)")
+      ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
   o->flags.add_to(cmd);
   return {cmd, [o] { return run(*o); }};

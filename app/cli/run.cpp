@@ -20,7 +20,7 @@ struct Options {
   std::vector<std::string> inputs, outputs, compares;
   double atol = 1e-4, rtol = 1e-4;
   int threads = 1;
-  bool reference = false, fuse = true;
+  bool reference = false, fuse = true, winograd = true;
   std::int64_t memory_limit_mb = 4096;
   std::optional<std::int64_t> resolution;
 };
@@ -113,6 +113,7 @@ int run(const Options& o) {
     po.kernels = *kt;
     po.weights = &weights;
     po.fuse = o.fuse;
+    po.winograd = o.winograd;
     po.memory_limit_bytes = o.memory_limit_mb << 20;
     auto plan = runtime::Plan::build(g, a, po);
     if (!plan) {
@@ -195,6 +196,8 @@ Command add_run(CLI::App& app) {
   add_isa_option(cmd, o->isa);
   cmd->add_flag("--reference", o->reference, "run the plain reference executor instead of the SIMD backend");
   cmd->add_flag("!--no-fuse", o->fuse, "run every op as its own step (no conv + BN + activation fusion)");
+  cmd->add_flag("!--no-winograd", o->winograd,
+                "run 3x3 stride-1 convolutions by the implicit-im2col GEMM, not by Winograd F(4x4, 3x3)");
   cmd->add_option("--resolution", o->resolution, "input height and width of the graph, if not its own")
       ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--memory-limit", o->memory_limit_mb, "refuse plans needing more than this many MiB")

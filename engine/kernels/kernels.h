@@ -88,10 +88,35 @@ struct PoolArgs {
   std::int64_t y_begin = 0, y_end = 0;  ///< output rows to compute
 };
 
+/// Winograd F(4x4, 3x3) (Lavin & Gray 2016) for 3x3 stride-1 convolutions:
+/// each 4 x 4 output tile comes from a 6 x 6 input tile through 36 products
+/// per channel pair instead of 144. The input tiles are transformed (B^T d B)
+/// into 36 matrices of tiles x cin, each multiplied by its transformed weights
+/// (G g G^T, cin x cout, packed by pack_winograd) in one GEMM, and the 36
+/// results transformed back (A^T m A). The plan runs it over bands of tile
+/// rows whose transforms stay in L2 (runtime/winograd.h).
+inline constexpr std::int64_t kWinogradPositions = 36;
+/// Tiles across `out_w` output pixels (4 per tile; the last one clipped).
+inline std::int64_t winograd_tiles(std::int64_t out_w) { return (out_w + 3) / 4; }
+
+/// One image's band of tile rows. Position p of band tile t (t = (ty - ty0) *
+/// winograd_tiles(out.w) + tx) is at v + p * v_pos + t * v_tile (cin floats)
+/// and at m + p * m_pos + t * m_tile (cout floats, m_tile a whole number of
+/// vectors: the output transform reads whole vectors).
+struct WinogradArgs {
+  View in, out;
+  std::int64_t pad = 1;  ///< output pixel (0, 0)'s window starts at input pixel (-pad, -pad)
+  float* v = nullptr;
+  float* m = nullptr;
+  std::int64_t v_pos = 0, v_tile = 0, m_pos = 0, m_tile = 0;
+  const float* bias = nullptr;  ///< [cout] or null
+  ir::Activation act = ir::Activation::None;
+};
+
 /// Revision of the kernels and of how plans use them. Bump it with any change
 /// that moves their speed: latency models calibrated before are then redone.
 inline constexpr int kKernelRevision =
-    25;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
+    26;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
          // transposes; 5: B prefetched in 1-2 row GEMM tiles; 6: row bands of at least 4 GEMM row tiles;
          // 7: every GEMM tile prefetches its share of B's next panel; 8: copies, CReLU, upsampling in the tables
          // and written in place into concats; 9: transposed convolutions as one GEMM per output phase;
@@ -108,7 +133,8 @@ inline constexpr int kKernelRevision =
          // 22: a depthwise's output of 256 * n channels one cache line wider per pixel when read strided, a stride-1
          // depthwise's input too when its K rows crowd an L1 set (56 x 56 x 128); 23: grouped 1x1 convolutions of
          // narrow groups by lane permutes (AVX-512); 24: also on AVX2, and for groups of a whole vector;
-         // 25: global pooling in one pass in memory order (vector tables)
+         // 25: global pooling in one pass in memory order (vector tables); 26: 3x3 stride-1 convolutions
+         // by Winograd F(4x4, 3x3) in bands of tile rows
 
 struct KernelTable {
   Isa isa = Isa::Portable;
@@ -125,6 +151,11 @@ struct KernelTable {
   /// y[i] = x[i] * scale[i] + shift[i] (per-channel, over n channels).
   void (*scale_shift)(const float* x, const float* scale, const float* shift, float* y, std::int64_t n) = nullptr;
   void (*pool)(const PoolArgs& args) = nullptr;
+  /// Winograd transforms of tile rows [ty0, ty1) of one image: input tiles into
+  /// args.v, and args.m (the 36 GEMMs' results) back into the output with bias
+  /// and activation.
+  void (*winograd_input)(const WinogradArgs& args, std::int64_t ty0, std::int64_t ty1) = nullptr;
+  void (*winograd_output)(const WinogradArgs& args, std::int64_t ty0, std::int64_t ty1) = nullptr;
   /// The loops `pool` runs over a window's cell for c channels (its blocks of
   /// channels): what a pooling step costs per tap beyond its elements (the latency model).
   std::int64_t (*pool_loops)(std::int64_t c) = nullptr;
@@ -233,6 +264,12 @@ std::int64_t dw_row_tiles(const KernelTable& kt, int k, int s, std::int64_t in_w
 /// layer's weights do). `out` must hold packed_b_size(kt, n, k) floats.
 std::int64_t packed_b_size(const KernelTable& kt, std::int64_t n, std::int64_t k);
 void pack_gemm_b(const KernelTable& kt, const float* w, std::int64_t n, std::int64_t k, float* out);
+
+/// Transforms 3x3 weights W[cout][3][3][cin] (OHWI) for Winograd F(4x4, 3x3)
+/// and packs each of the 36 positions' cin x cout matrix for `kt`'s GEMM:
+/// position p at out + p * packed_b_size(kt, cout, cin).
+std::int64_t winograd_weights_size(const KernelTable& kt, std::int64_t cout, std::int64_t cin);
+void pack_winograd(const KernelTable& kt, const float* w, std::int64_t cout, std::int64_t cin, float* out);
 
 /// Whether `kt` runs a 1x1 convolution of `groups` groups of cin_g -> cout_g
 /// channels with narrow_groups: groups of at most a vector, at most 8 inputs

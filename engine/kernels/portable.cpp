@@ -1,6 +1,7 @@
 // The portable kernel table: plain C++ the compiler vectorises for the
 // baseline instruction set. Always available; the reference for dispatch.
 #include <algorithm>
+#include <cstring>
 
 #include "kernels/kernels.h"
 
@@ -9,6 +10,9 @@ namespace {
 
 #include "kernels/elementwise_impl.h"
 #include "kernels/gemm_driver.h"
+
+constexpr int kWinoLanes = 4;  // the baseline's vectors (SSE2, NEON)
+#include "kernels/winograd_impl.h"
 
 struct Micro {
   static constexpr std::int64_t kMr = 4, kNr = 16, kKc = 256;
@@ -90,6 +94,8 @@ const KernelTable& table() {
                              .add = add_loop,
                              .scale_shift = scale_shift_loop,
                              .pool = pool_loop,
+                             .winograd_input = winograd_input,
+                             .winograd_output = winograd_output<activation_loop>,
                              .pool_loops = pool_loop_count,
                              .shuffle = shuffle_loop,
                              .channel_scale = channel_scale_loop,

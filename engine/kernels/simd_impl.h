@@ -1016,6 +1016,9 @@ inline double fma_loop(std::int64_t iterations, float* sink) {
 }
 
 /// The table of this ISA.
+inline constexpr int kWinoLanes = L;
+#include "kernels/winograd_impl.h"
+
 inline KernelTable make_table(convscope::kernels::Isa isa) {
   return KernelTable{.isa = isa,
                      .gemm = gemm,
@@ -1025,6 +1028,8 @@ inline KernelTable make_table(convscope::kernels::Isa isa) {
                      .add = add_simd,
                      .scale_shift = scale_shift_loop,
                      .pool = pool_simd,
+                     .winograd_input = winograd_input,
+                     .winograd_output = winograd_output<activation_simd>,
                      .pool_loops = pool_simd_loops,
                      .shuffle = shuffle_simd,
                      .channel_scale = channel_scale_loop,

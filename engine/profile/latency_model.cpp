@@ -4,6 +4,7 @@
 #include "profile/core_traffic.h"
 #include "profile/stats.h"
 #include "runtime/conv_transpose.h"
+#include "runtime/winograd.h"
 
 #include <algorithm>
 #include <cmath>
@@ -174,6 +175,17 @@ std::vector<std::string> kind_feature_names(StepKind kind) {
               "expanded and depthwise elements through h-swish, h-sigmoid"};
     case StepKind::ConvTranspose:
       return {"fixed", "m*n*k (n padded to vectors)", "weight passes", "output elements"};
+    case StepKind::Winograd:
+      return {"fixed",
+              "bands",
+              "tiles*36*cin*cout (m*n*k of the 36 GEMMs, whole panels)",
+              "tiles*36*cin*cout (m*n*k, narrow last panel)",
+              "weight passes",
+              "weight passes (beyond L2)",
+              "tiles*36*cin (input transform, channels padded to vectors)",
+              "tiles*36*cout (output transform, channels padded to vectors)",
+              "output elements",
+              "output elements (sigmoid, swish, h-swish, h-sigmoid after)"};
     case StepKind::Pool:
       return {"fixed", "output pixels*k^2*blocks (a window loop per block of up to 4 vectors)",
               "output*k^2 (channels padded to vectors, stride >1)", "input elements",
@@ -221,7 +233,7 @@ bool streams_inputs(StepKind kind) {
 /// the cross-core bytes of those halo rows are a feature of their own (model v31).
 bool reads_halos(StepKind kind) {
   return kind == StepKind::Depthwise || kind == StepKind::Pool || kind == StepKind::ConvIm2col ||
-         kind == StepKind::FusedBottleneck || kind == StepKind::Upsample;
+         kind == StepKind::Winograd || kind == StepKind::FusedBottleneck || kind == StepKind::Upsample;
 }
 
 /// A kind's features of its shape (the weight features come after these).
@@ -326,6 +338,7 @@ bool has_weights(StepKind kind) {
   switch (kind) {
     case StepKind::Gemm:
     case StepKind::ConvIm2col:
+    case StepKind::Winograd:
     case StepKind::Depthwise:
     case StepKind::ConvTranspose:
     case StepKind::ScaleShift:
@@ -481,6 +494,42 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
                 (p_in * cin + out_el * (b.shortcut ? 2.0 : 1.0)) * io_share, extra_calls,
                 b.shuffle2 > 0 ? out_el * io_share : 0.0, act_elements(b, exp_based, expanded, dw_out),
                 act_elements(b, hard, expanded, dw_out)});
+      break;
+    }
+    case StepKind::Winograd: {
+      // Per band: the input transform, 36 GEMMs of the band's tiles, the output
+      // transform (runtime/winograd.h); the busiest thread's bands.
+      const ir::Shape in = shape(st.in[0]);
+      const runtime::WinogradShape w = runtime::winograd_shape(out, in.c, kt.gemm_lanes);
+      const std::int64_t parts = runtime::winograd_parts(w, s.batch, st.info.parallel ? s.threads : 1);
+      const double vec_in = round_up(static_cast<double>(in.c), static_cast<double>(kt.gemm_lanes));
+      const double vec_out = round_up(static_cast<double>(out.c), static_cast<double>(kt.gemm_lanes));
+      GemmWork busiest;
+      double bands = 0, tiles = 0, out_share = 0;
+      for (std::int64_t part = 0; part < parts; ++part) {
+        GemmWork gw;
+        double b = 0, t = 0, rows = 0;
+        runtime::for_each_winograd_band(w, s.batch, part, parts, [&](std::int64_t, std::int64_t ty0, std::int64_t ty1) {
+          const double band_tiles = static_cast<double>((ty1 - ty0) * w.tiles_w);
+          GemmWork g = gemm_work(kt, band_tiles, static_cast<double>(out.c), static_cast<double>(in.c));
+          g *= static_cast<double>(kernels::kWinogradPositions);
+          gw += g;
+          b += 1;
+          t += band_tiles;
+          rows += static_cast<double>(std::min(out.h, ty1 * 4) - ty0 * 4);
+        });
+        if (gw.all_fma() > busiest.all_fma()) {
+          busiest = gw;
+          bands = b;
+          tiles = t;
+          out_share = rows / (n * static_cast<double>(out.h));
+        }
+      }
+      const bool b_beyond_l2 = static_cast<double>(st.weight_floats) * 4.0 > kL2FitBytes / 2;
+      const double positions = static_cast<double>(kernels::kWinogradPositions);
+      x.insert(x.end(), {bands, busiest.fma, busiest.fma_narrow, busiest.b_passes, b_beyond_l2 ? busiest.b_passes : 0.0,
+                         tiles * positions * vec_in, tiles * positions * vec_out, out_el * out_share,
+                         costly(st.act) ? out_el * out_share : 0.0});
       break;
     }
     case StepKind::ConvTranspose: {

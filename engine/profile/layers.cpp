@@ -25,9 +25,9 @@ ProfileSummary summarize_profile(const ir::Graph& g, const runtime::Plan& plan, 
     row.kind = std::string(runtime::step_kind_name(st.kind));
     row.out = st.out;
     row.madds = st.madds;
-    row.flops = st.flops;
+    row.flops = st.run_flops();
     row.bytes = st.bytes;
-    const auto flops = static_cast<double>(st.flops), bytes = static_cast<double>(st.bytes);
+    const auto flops = static_cast<double>(row.flops), bytes = static_cast<double>(st.bytes);
     row.in_place = st.no_work;
     row.bound_ns = st.no_work ? 0.0 : cal.roofline_ns(flops, bytes, plan.threads());
     if (s < pred.steps.size()) {

@@ -238,6 +238,11 @@ Result<Plan> Plan::build(const ir::Graph& graph, const cost::Analysis& a, const 
           kernels::pack_gemm_b(kt, folded.data() + grp * cout_g * s.k_gemm, cout_g, s.k_gemm, s.w.data() + grp * per);
         break;
       }
+      case StepKind::Winograd:
+        fold_into(s.op, cin, ow, op_w(s.bn), folded, s.bias);
+        s.w.resize(static_cast<std::size_t>(kernels::winograd_weights_size(kt, out_c, cin)));
+        kernels::pack_winograd(kt, folded.data(), out_c, cin, s.w.data());
+        break;
       case StepKind::ConvTranspose:
         fold_into(s.op, cin, ow, op_w(s.bn), folded, s.bias);
         s.w = pack_conv_transpose(kt, s.op, cin, folded);

@@ -100,6 +100,7 @@ struct Plan::Impl {
   void run_step(const Step& s);
   void run_conv_im2col(const Step& s);
   void run_conv_transpose(const Step& s);
+  void run_winograd(const Step& s);
   void run_bottleneck(const Step& s);       // channel slices
   void run_bottleneck_rows(const Step& s);  // row bands
   std::int64_t bottleneck_floats = 0;

@@ -176,6 +176,9 @@ void Plan::Impl::run_step(const Step& s) {
     case StepKind::ConvTranspose:
       run_conv_transpose(s);
       return;
+    case StepKind::Winograd:
+      run_winograd(s);
+      return;
     case StepKind::FusedBottleneck:
       run_bottleneck(s);
       return;

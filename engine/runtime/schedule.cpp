@@ -10,6 +10,7 @@
 #include "runtime/memory_plan.h"
 #include "runtime/reference_executor.h"
 #include "runtime/thread_pool.h"
+#include "runtime/winograd.h"
 
 namespace convscope::runtime {
 
@@ -29,6 +30,7 @@ const StepKindTraits& step_kind_traits(StepKind k) {
       {"shuffle", false, true},      {"pool", true, true},
       {"global_pool", false, false}, {"upsample", true, true},
       {"crelu", true, true},         {"fused_bottleneck", false, false},
+      {"winograd", true, false},
   };
   static_assert(static_cast<int>(StepKind::CReLU) == 14 && static_cast<int>(StepKind::Slice) == 9,
                 "kTraits follows StepKind's order");
@@ -240,6 +242,11 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
         if (depthwise) {
           s.info.kind = StepKind::Depthwise;
           s.weight_floats = kk * kernels::dw_weight_stride(out_c);
+        } else if (options.winograd &&
+                   runs_winograd(o.op, a.tensors[static_cast<std::size_t>(o.output)].shape, in.c, p.batch)) {
+          s.info.kind = StepKind::Winograd;
+          s.k_gemm = in.c;
+          s.weight_floats = kernels::winograd_weights_size(kt, out_c, in.c);
         } else {
           s.info.kind = pointwise ? StepKind::Gemm : StepKind::ConvIm2col;
           s.k_gemm = kk * cin_g;
@@ -306,6 +313,7 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
     std::int64_t in_el = 0;
     for (int t : o.inputs) in_el += a.tensors[static_cast<std::size_t>(t)].shape.elements();
     add_costs(s);
+    if (s.info.kind == StepKind::Winograd) s.info.kernel_flops = winograd_flops(s.info.out, in.c) * n;
     s.info.bytes = (in_el + s.info.out.elements()) * n * 4 + s.weight_floats * 4;
     p.weight_floats += s.weight_floats;
     i += s.info.ops.size();
@@ -478,6 +486,10 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
   for (const ScheduledStep& s : p.steps) {
     if (s.info.kind == StepKind::ConvIm2col)  // windows and results of an im2col tile
       p.scratch_floats = std::max(p.scratch_floats, kIm2colTile * (s.k_gemm + s.op.out_c / s.op.groups));
+    if (s.info.kind == StepKind::Winograd)  // a band's transforms and GEMM results
+      p.scratch_floats = std::max(
+          p.scratch_floats,
+          winograd_shape(p.values[static_cast<std::size_t>(s.out)].shape, s.k_gemm, kt.gemm_lanes).scratch_floats());
     if (s.info.kind == StepKind::ConvTranspose)
       p.scratch_floats = std::max(p.scratch_floats, kIm2colTile * (col_stride(s.k_gemm) + s.op.out_c / s.op.groups));
   }
@@ -570,6 +582,15 @@ std::vector<PixelPart> Schedule::row_parts(std::size_t i, int t) const {
     case StepKind::ConvIm2col: {  // one part of the batch's rows per thread
       const std::int64_t n = batch * out.h, np = std::min<std::int64_t>(threads, n);
       if (t < np) batch_rows(n * t / np, n * (t + 1) / np, windows);
+      break;
+    }
+    case StepKind::Winograd: {  // one part of the batch's bands per thread
+      const WinogradShape w = winograd_shape(out, in.c, kt->gemm_lanes);
+      const std::int64_t np = winograd_parts(w, batch, threads);
+      if (t < np)
+        for_each_winograd_band(w, batch, t, np, [&](std::int64_t b, std::int64_t ty0, std::int64_t ty1) {
+          windows(b, ty0 * 4, std::min(out.h, ty1 * 4));
+        });
       break;
     }
     case StepKind::Upsample: {

@@ -63,6 +63,10 @@ struct PlanOptions {
   /// convolution reads its channels in place, in segments of at least a cache
   /// line (ScheduledStep::unshuffled). Off: the shuffle runs.
   bool fold_shuffles = true;
+  /// 3x3 stride-1 convolutions of one group and at least 16 input and output
+  /// channels run by Winograd F(4x4, 3x3) (runtime/winograd.h). Off: by the
+  /// implicit-im2col GEMM, as every other convolution.
+  bool winograd = true;
   /// Kernels to use (best_kernels() when null): tests pin the portable path.
   const kernels::KernelTable* kernels = nullptr;
 };
@@ -85,8 +89,10 @@ enum class StepKind {
   CReLU,
   /// expand 1x1 + depthwise + project 1x1 (+ shortcut) over channel slices
   FusedBottleneck,
+  /// 3x3 stride-1 convolution by Winograd F(4x4, 3x3) in bands of tile rows (winograd.h)
+  Winograd,
 };
-inline constexpr int kStepKinds = static_cast<int>(StepKind::FusedBottleneck) + 1;
+inline constexpr int kStepKinds = static_cast<int>(StepKind::Winograd) + 1;
 
 /// What the planner may assume about a step kind's executor.
 struct StepKindTraits {
@@ -116,6 +122,11 @@ struct StepInfo {
   std::int64_t madds = 0;  ///< per batch
   std::int64_t flops = 0;  ///< 2 x madds + other ops, per batch
   std::int64_t bytes = 0;  ///< inputs + output + parameters read, per batch
+  /// The arithmetic the kernels run where an algorithm does less than `flops`
+  /// counts (Winograd: 36 products per 16 outputs, not 144, plus its
+  /// transforms); 0: `flops`. Achieved GFLOP/s, %peak and the roofline use it.
+  std::int64_t kernel_flops = 0;
+  [[nodiscard]] std::int64_t run_flops() const { return kernel_flops > 0 ? kernel_flops : flops; }
   /// Nothing to do: a concat whose every input was written in place, a slice
   /// read in place. Runs and profiles skip it; the latency model predicts 0.
   bool no_work = false;
