@@ -166,6 +166,93 @@ TEST(Conv, ImplicitIm2colMatchesReference) {
     }
 }
 
+/// The kinds of the steps a schedule of `g` runs (default plan options but `winograd`).
+std::vector<runtime::StepKind> step_kinds(const ir::Graph& g, bool winograd = true) {
+  runtime::PlanOptions o;
+  o.winograd = winograd;
+  auto s = runtime::Schedule::build(g, cost::analyze(g), o);
+  std::vector<runtime::StepKind> kinds;
+  if (s)
+    for (const auto& st : s->steps) kinds.push_back(st.info.kind);
+  return kinds;
+}
+
+bool has_kind(const std::vector<runtime::StepKind>& kinds, runtime::StepKind k) {
+  return std::find(kinds.begin(), kinds.end(), k) != kinds.end();
+}
+
+// Winograd F(4x4, 3x3) (runtime/winograd.h): output rows and columns that end
+// in partial tiles, channel counts below, at and across every table's vector
+// (4, 8, 16 lanes), paddings 0 to 2, a batch of two, fused activations
+// (ReLU and ReLU6 in the transform, the others after it), one and two threads.
+TEST(Winograd, MatchesReferenceOnTailsPaddingsAndActivations) {
+  struct Case {
+    ir::Shape in;
+    std::int64_t out, padding, batch;
+    const char* act;
+  };
+  int ran = 0;
+  for (const Case& c : {Case{{27, 27, 16}, 24, 1, 1, "relu6"}, Case{{26, 31, 17}, 33, 1, 1, "hswish"},
+                        Case{{12, 40, 20}, 16, 0, 2, "none"}, Case{{12, 38, 48}, 40, 2, 2, "relu"},
+                        Case{{21, 21, 31}, 17, 1, 2, "swish"}}) {
+    const ir::ParamMap params{
+        {"kernel", std::int64_t{3}}, {"out", c.out}, {"padding", c.padding}, {"activation", std::string(c.act)}};
+    ir::Graph g = testing::graph_for_kind("conv", params, c.in);
+    g.settings.batch = c.batch;
+    ASSERT_TRUE(cost::analyze(g).complete()) << c.in.str();
+    ASSERT_TRUE(has_kind(step_kinds(g), runtime::StepKind::Winograd)) << c.in.str() << " did not run by Winograd";
+    const std::string what = "winograd conv on " + c.in.str() + " out " + std::to_string(c.out) + " pad " +
+                             std::to_string(c.padding) + " batch " + std::to_string(c.batch) + " " + c.act;
+    ++ran;
+    for (const auto* kt : tables())
+      for (int threads : {1, 2}) compare_with_reference(g, what, *kt, threads);
+  }
+  EXPECT_EQ(ran, 5);
+}
+
+// A fire module's 3x3 expand by Winograd writes its half of the concat in
+// place, through the concat's pixel stride.
+TEST(Winograd, WritesIntoAConcatInPlace) {
+  const ir::ParamMap params{
+      {"squeeze", std::int64_t{16}}, {"expand1x1", std::int64_t{24}}, {"expand3x3", std::int64_t{40}}};
+  const ir::Graph g = testing::graph_for_kind("fire", params, ir::Shape{28, 28, 32});
+  const auto a = cost::analyze(g);
+  auto s = runtime::Schedule::build(g, a, {});
+  ASSERT_TRUE(s.has_value());
+  int in_place = 0;
+  for (const auto& st : s->steps)
+    if (st.info.kind == runtime::StepKind::Winograd)
+      in_place += s->values[static_cast<std::size_t>(st.out)].parent >= 0;
+  EXPECT_EQ(in_place, 1);
+  for (const auto* kt : tables())
+    for (int threads : {1, 2}) compare_with_reference(g, "fire 32 -> 16 -> 24 + 40 on 28x28x32", *kt, threads);
+}
+
+// Where Winograd does not pay it is not used: maps of fewer than 40 tiles (a
+// 13 x 13 layer's transformed weights, 4x the direct ones, read for 16 tiles),
+// fewer than 16 channels, stride 2, groups; and PlanOptions::winograd off.
+TEST(Winograd, OnlyWhereItPays) {
+  auto conv = [](ir::Shape in, ir::ParamMap p) {
+    p["out"] = std::int64_t{32};
+    return testing::graph_for_kind("conv", p, in);
+  };
+  const ir::ParamMap k3{{"kernel", std::int64_t{3}}};
+  EXPECT_TRUE(has_kind(step_kinds(conv({28, 28, 32}, k3)), runtime::StepKind::Winograd));
+  EXPECT_FALSE(has_kind(step_kinds(conv({28, 28, 32}, k3), false), runtime::StepKind::Winograd));
+  EXPECT_FALSE(has_kind(step_kinds(conv({13, 13, 64}, k3)), runtime::StepKind::Winograd));
+  EXPECT_FALSE(has_kind(step_kinds(conv({28, 28, 8}, k3)), runtime::StepKind::Winograd));
+  ir::ParamMap s2 = k3;
+  s2["stride"] = std::int64_t{2};
+  EXPECT_FALSE(has_kind(step_kinds(conv({56, 56, 32}, s2)), runtime::StepKind::Winograd));
+  ir::ParamMap g2 = k3;
+  g2["groups"] = std::int64_t{2};
+  EXPECT_FALSE(has_kind(step_kinds(conv({28, 28, 32}, g2)), runtime::StepKind::Winograd));
+  // A batch of four brings a 13 x 13 map's 16 tiles to 64: the weights are read once for all.
+  ir::Graph batched = conv({13, 13, 64}, k3);
+  batched.settings.batch = 4;
+  EXPECT_TRUE(has_kind(step_kinds(batched), runtime::StepKind::Winograd));
+}
+
 // Depthwise inputs of 256 / 512 channels get a pixel stride one cache line
 // wider (against L1 set conflicts): written so by the expand GEMM, read so by
 // the depthwise kernel, with batch 2 and both strides.
