@@ -41,7 +41,7 @@ constexpr int kGroups = 5;
 int kind_group(const std::string& kind) {
   if (kind == "gemm") return 0;
   if (kind == "depthwise") return 1;
-  if (kind == "conv_im2col" || kind == "conv_transpose") return 2;
+  if (kind == "conv_im2col" || kind == "conv_transpose" || kind == "winograd") return 2;
   if (kind == "fused_bottleneck") return 4;
   return 3;
 }

@@ -338,7 +338,6 @@ bool has_weights(StepKind kind) {
   switch (kind) {
     case StepKind::Gemm:
     case StepKind::ConvIm2col:
-    case StepKind::Winograd:
     case StepKind::Depthwise:
     case StepKind::ConvTranspose:
     case StepKind::ScaleShift:

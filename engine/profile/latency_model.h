@@ -73,7 +73,10 @@ namespace convscope::profile {
 /// 35: a fused bottleneck's expanded and depthwise elements through exp-based and hard
 /// activations are features (EfficientNet's swish steps measured 1.2-2x their v34
 /// prediction); probes of the widest chains in row bands (112 x 112 x 16, t = 6).
-inline constexpr int kLatencyModelVersion = 35;
+/// 36: Winograd steps (3x3 stride-1 convolutions by F(4x4, 3x3)): the 36 GEMMs'
+/// multiply-adds and weight passes over the busiest thread's bands, the transforms'
+/// elements; Winograd probes alone and in chains of fire modules.
+inline constexpr int kLatencyModelVersion = 36;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

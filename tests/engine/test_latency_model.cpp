@@ -1108,7 +1108,18 @@ TEST(LatencyCalibration, ProbesAreValidGraphs) {
     ASSERT_TRUE(g) << g.error().front().message;
     EXPECT_TRUE(cost::analyze(*g).complete()) << p.json;
   }
-  EXPECT_EQ(networks, 46);  // 40 random, 6 of inception blocks
+  EXPECT_EQ(networks, 50);  // 40 random, 6 of inception blocks, 4 of fire modules
+  // The Winograd probes run as Winograd steps (else the kind would have no samples).
+  int winograd = 0;
+  for (const auto& p : all) {
+    if (p.family != "winograd") continue;
+    const auto g = io::graph_from_json(p.json);
+    ASSERT_TRUE(g);
+    const auto s = runtime::Schedule::build(*g, cost::analyze(*g), {});
+    ASSERT_TRUE(s);
+    for (const auto& st : s->steps) winograd += st.info.kind == StepKind::Winograd;
+  }
+  EXPECT_EQ(winograd, 24);
   EXPECT_EQ(profile::probes().front().json, all.front().json);  // deterministic
 }
 
