@@ -47,7 +47,6 @@ struct WinogradShape {
   std::int64_t tiles_w = 0, tiles_h = 0;  ///< per image
   std::int64_t band_rows = 0;             ///< tile rows per band
   std::int64_t v_tile = 0, m_tile = 0;    ///< floats per tile per position (cin, cout rounded up to vectors)
-  [[nodiscard]] std::int64_t bands() const { return (tiles_h + band_rows - 1) / band_rows; }
   [[nodiscard]] std::int64_t band_tiles() const { return band_rows * tiles_w; }
   [[nodiscard]] std::int64_t v_pos() const { return band_tiles() * v_tile; }
   [[nodiscard]] std::int64_t m_pos() const { return band_tiles() * m_tile; }
@@ -75,21 +74,24 @@ inline WinogradShape winograd_shape(const ir::Shape& out, std::int64_t cin, std:
   return w;
 }
 
-/// The bands of part `part` of `parts` (contiguous shares of the batch's
-/// bands): fn(image, first tile row, end tile row). The executor runs these
-/// and the schedule's row_parts reports them, so the two cannot drift apart.
+/// The bands of part `part` of `parts` (contiguous shares of the batch's tile
+/// rows, so two threads on a 7-row map run 4 and 3 rows, not 5 and 2): bands of
+/// at most band_rows rows, cut at an image's end and at the part's end;
+/// fn(image, first tile row, end tile row). The executor runs these and the
+/// schedule's row_parts reports them, so the two cannot drift apart.
 template <class F>
 void for_each_winograd_band(const WinogradShape& w, std::int64_t batch, std::int64_t part, std::int64_t parts, F&& fn) {
-  const std::int64_t bands = w.bands(), units = batch * bands;
-  for (std::int64_t u = units * part / parts; u < units * (part + 1) / parts; ++u) {
-    const std::int64_t ty0 = u % bands * w.band_rows;
-    fn(u / bands, ty0, std::min(w.tiles_h, ty0 + w.band_rows));
+  const std::int64_t rows = batch * w.tiles_h, end = rows * (part + 1) / parts;
+  for (std::int64_t r = rows * part / parts; r < end;) {
+    const std::int64_t ty0 = r % w.tiles_h, ty1 = std::min({w.tiles_h, ty0 + w.band_rows, ty0 + end - r});
+    fn(r / w.tiles_h, ty0, ty1);
+    r += ty1 - ty0;
   }
 }
 
-/// Parts a Winograd step's bands split into: one per thread, at most one per band.
+/// Parts a Winograd step's tile rows split into: one per thread, at most one per tile row.
 inline std::int64_t winograd_parts(const WinogradShape& w, std::int64_t batch, std::int64_t threads) {
-  return std::max<std::int64_t>(1, std::min(threads, batch * w.bands()));
+  return std::max<std::int64_t>(1, std::min(threads, batch * w.tiles_h));
 }
 
 }  // namespace convscope::runtime
