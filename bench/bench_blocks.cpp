@@ -11,13 +11,13 @@ namespace {
 
 using namespace convscope;
 
-void run_plan(benchmark::State& state, const ir::Graph& g) {
+void run_plan(benchmark::State& state, const ir::Graph& g, const runtime::PlanOptions& options = {}) {
   const auto a = cost::analyze(g);
   if (!a.complete()) {
     state.SkipWithError(format_diagnostics(a.diagnostics).c_str());
     return;
   }
-  auto plan = runtime::Plan::build(g, a);
+  auto plan = runtime::Plan::build(g, a, options);
   if (!plan) {
     state.SkipWithError(format_diagnostics(plan.error()).c_str());
     return;
@@ -88,6 +88,34 @@ BENCHMARK_CAPTURE(BM_Layer, squeezenet_maxpool, std::string("pool"), ir::Shape{1
 BENCHMARK_CAPTURE(BM_Layer, mobilenet_v2_global_pool, std::string("global_pool"), ir::Shape{7, 7, 1280}, ir::ParamMap{})
     ->Unit(benchmark::kMicrosecond);
 
+/// A 3x3 stride-1 convolution (H x H x Cin -> Cout, ReLU) by Winograd F(4x4, 3x3)
+/// (winograd 1) or by the implicit-im2col GEMM (0): the pair's ratio is the
+/// gain. FLOP/s counts the direct convolution's multiply-adds on both.
+void BM_Conv3x3(benchmark::State& state) {
+  const std::int64_t h = state.range(0), cin = state.range(1), cout = state.range(2);
+  ir::Graph g;
+  g.nodes.push_back({.id = "in", .kind = "input", .params = {{"height", h}, {"width", h}, {"channels", cin}}});
+  g.nodes.push_back({.id = "layer",
+                     .kind = "conv",
+                     .inputs = {"in"},
+                     .params = {{"out", cout}, {"activation", std::string("relu")}, {"bias", true}, {"bn", false}}});
+  runtime::PlanOptions o;
+  o.winograd = state.range(3) != 0;
+  run_plan(state, g, o);
+}
+// SqueezeNet 1.1's fire2 and fire4 expands, SqueezeNet 1.0's fire4 and fire8,
+// GoogLeNet's inception 3a and 3b 3x3 branches, a ResNet-style 56 x 56 layer.
+BENCHMARK(BM_Conv3x3)
+    ->ArgNames({"H", "Cin", "Cout", "winograd"})
+    ->ArgsProduct({{55}, {16}, {64}, {0, 1}})
+    ->ArgsProduct({{27}, {32}, {128}, {0, 1}})
+    ->ArgsProduct({{55}, {32}, {128}, {0, 1}})
+    ->ArgsProduct({{27}, {64}, {256}, {0, 1}})
+    ->ArgsProduct({{28}, {96}, {128}, {0, 1}})
+    ->ArgsProduct({{28}, {128}, {192}, {0, 1}})
+    ->ArgsProduct({{56}, {64}, {64}, {0, 1}})
+    ->Unit(benchmark::kMicrosecond);
+
 // Data movement and element-wise layers (no MAdds; bytes/s is the figure).
 BENCHMARK_CAPTURE(BM_Layer, shufflenet_channel_shuffle, std::string("channel_shuffle"), ir::Shape{28, 28, 116},
                   ir::ParamMap{{"groups", std::int64_t{2}}})
@@ -114,6 +142,8 @@ BENCHMARK_CAPTURE(BM_Network, mobilenet_v1, std::string("mobilenet_v1"))->Unit(b
 BENCHMARK_CAPTURE(BM_Network, mobilenet_v3_small, std::string("mobilenet_v3_small"))->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Network, mobilenet_v3_large, std::string("mobilenet_v3_large"))->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Network, squeezenet1_1, std::string("squeezenet1_1"))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Network, squeezenet1_0, std::string("squeezenet1_0"))->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Network, googlenet, std::string("googlenet"))->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Network, shufflenet_v2_x1_0, std::string("shufflenet_v2_x1_0"))->Unit(benchmark::kMillisecond);
 
 }  // namespace
