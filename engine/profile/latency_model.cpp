@@ -979,9 +979,10 @@ Result<LatencyModel> latency_model_from_json(const nlohmann::json& j) {
       k.hi = f.at("hi").get<std::vector<double>>();
       k.samples = f.at("samples").get<int>();
       k.median_abs_error = f.at("median_abs_error").get<double>();
-      const std::size_t want = feature_names(static_cast<StepKind>(kind), false).size();
-      if ((k.coef.size() != want && k.coef.size() != want + 2) || k.lo.size() != k.coef.size() ||
-          k.hi.size() != k.coef.size())
+      // Exactly the kind's features (a kind with weights has the two weight features too).
+      const auto sk = static_cast<StepKind>(kind);
+      const std::size_t want = feature_names(sk, has_weights(sk)).size();
+      if (k.coef.size() != want || k.lo.size() != k.coef.size() || k.hi.size() != k.coef.size())
         return fail("fits." + name, "has " + std::to_string(k.coef.size()) + " coefficients, the model has " +
                                         std::to_string(want) + " features");
       for (double c : k.coef)
