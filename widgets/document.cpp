@@ -305,6 +305,8 @@ void Document::predict() {
     if (!built) return;
     schedule = std::move(*built);
   }
+  // Bounds of what the plan runs (a Winograd step does fewer multiplies than its layer counts).
+  if (calibration_) bound_ns_ = profile::predict_ops_ns(analysis_, *calibration_, 1, &*schedule);
   const auto p = model_->predict(*schedule);
   predicted_ns_.assign(analysis_.ops.size(), 0.0);
   for (std::size_t s = 0; s < p.steps.size(); ++s) {

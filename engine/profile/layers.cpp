@@ -92,12 +92,20 @@ ProfileSummary summarize_checked(const ir::Graph& g, const runtime::Plan& plan, 
   return summarize_profile(g, plan, r, cal, model);
 }
 
-std::vector<double> predict_ops_ns(const cost::Analysis& a, const Calibration& cal, int threads) {
+std::vector<double> predict_ops_ns(const cost::Analysis& a, const Calibration& cal, int threads,
+                                   const runtime::Schedule* schedule) {
+  std::vector<double> share(a.ops.size(), 1.0);  // of each op's counted FLOPs the kernels run
+  if (schedule)
+    for (const auto& st : schedule->steps)
+      if (st.info.kernel_flops > 0 && st.info.flops > 0)
+        for (int k : st.info.ops)
+          share[static_cast<std::size_t>(k)] =
+              static_cast<double>(st.info.kernel_flops) / static_cast<double>(st.info.flops);
   std::vector<double> ns(a.ops.size(), 0.0);
   for (std::size_t i = 0; i < a.ops.size(); ++i) {
     const auto& op = a.ops[i];
     if (a.nodes[static_cast<std::size_t>(op.node)].status != cost::NodeStatus::Ok) continue;
-    const auto flops = static_cast<double>(op.totals.flops + op.totals.other_ops);
+    const auto flops = share[i] * static_cast<double>(op.totals.flops + op.totals.other_ops);
     ns[i] = cal.roofline_ns(flops, static_cast<double>(op.totals.bytes_moved), threads);
   }
   return ns;

@@ -96,7 +96,10 @@ ProfileSummary summarize_checked(const ir::Graph& g, const runtime::Plan& plan, 
 
 /// The roofline bound of every analysis op in nanoseconds (index = op index),
 /// before any plan exists: FLOPs = 2 x MAdds + other ops, bytes = inputs +
-/// output + parameters. Ops of invalid blocks predict 0.
-std::vector<double> predict_ops_ns(const cost::Analysis& a, const Calibration& cal, int threads);
+/// output + parameters. Ops of invalid blocks predict 0. Given the schedule
+/// that runs them, the ops of a step that does less arithmetic than it counts
+/// (Winograd: StepInfo::kernel_flops) are bounded by what it runs.
+std::vector<double> predict_ops_ns(const cost::Analysis& a, const Calibration& cal, int threads,
+                                   const runtime::Schedule* schedule = nullptr);
 
 }  // namespace convscope::profile

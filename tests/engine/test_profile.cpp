@@ -54,6 +54,36 @@ TEST(Calibration, RooflineArithmetic) {
   EXPECT_EQ(c.bound(1e3, 512.0 * 1024, 1), "L2");
 }
 
+// A Winograd step runs a quarter of the multiplies its layer counts: the
+// layer's roofline bound, given the schedule, is what the step runs (else a
+// "floor" above the measured time), and the other layers' stay as counted.
+TEST(Calibration, OpBoundsFollowWhatTheScheduleRuns) {
+  profile::Calibration c;
+  c.cores = 1;
+  c.peak_gflops_1 = c.peak_gflops_all = 100;
+  c.cache_gbps = c.l3_gbps = c.dram_gbps = 100;
+  const ir::Graph g = testing::load_preset("squeezenet1_1");
+  const auto a = cost::analyze(g);
+  const auto s = runtime::Schedule::build(g, a, {});
+  ASSERT_TRUE(s.has_value());
+  const auto counted = profile::predict_ops_ns(a, c, 1);
+  const auto run = profile::predict_ops_ns(a, c, 1, &*s);
+  int winograd = 0, same = 0;
+  for (const auto& st : s->steps) {
+    const auto i = static_cast<std::size_t>(st.info.ops.front());
+    if (st.info.kind == runtime::StepKind::Winograd) {
+      ++winograd;
+      // 36 products of 144 (0.25), plus the transforms and the clipped last tiles.
+      EXPECT_GT(run[i] / counted[i], 0.25) << st.info.name;
+      EXPECT_LT(run[i] / counted[i], 0.32) << st.info.name;
+    } else {
+      same += run[i] == counted[i];
+    }
+  }
+  EXPECT_EQ(winograd, 4);  // fire2-fire5's 3x3 expands (fire6-fire9's maps have 16 tiles)
+  EXPECT_EQ(same, static_cast<int>(s->steps.size()) - 4);
+}
+
 /// A preset at 64 x 64 pixels, planned as a run plans it.
 runtime::Plan plan_at_64(const std::string& preset) {
   ir::Graph g = testing::load_preset(preset);
