@@ -6,8 +6,9 @@
 /// weights, then the output transform writes the band's output rows through
 /// the output's pixel stride (into a concat in place, as SqueezeNet's expands
 /// are). Per 4 x 4 output pixels 36 products per channel pair instead of 144:
-/// on SqueezeNet 1.1's 3x3 expands (Zen 5, one thread) 0.40-0.60 of the time
-/// of the implicit-im2col GEMM (docs/performance.md).
+/// SqueezeNet's and GoogLeNet's 3x3 layers alone took 0.28-0.45 of their
+/// implicit-im2col time (bench_blocks BM_Conv3x3, Zen 5, one thread;
+/// docs/performance.md).
 
 #include <algorithm>
 #include <cstdint>
@@ -24,10 +25,10 @@ namespace convscope::runtime {
 /// tiles over the batch. The transformed weights are 4x the direct ones (36
 /// per channel pair, not 9) and each is used once per tile: a network reads
 /// them from L3 or DRAM, and over 16 tiles (a 13 x 13 or 14 x 14 map) that
-/// stream costs more than the multiplies saved. SqueezeNet 1.1's 13 x 13 x
-/// 64 -> 256 expand in the network (Zen 5, one thread): 233 us by Winograd,
-/// 222 us by the implicit-im2col GEMM; its 27 x 27 x 32 -> 128 (49 tiles)
-/// 142-149 us against about 230.
+/// stream costs as much as the multiplies saved. SqueezeNet 1.1's 13 x 13 x
+/// 64 -> 256 expand in the network (Zen 5, one thread): 233-244 us by
+/// Winograd, 243-248 by the implicit-im2col GEMM (half as long alone and
+/// warm); its 27 x 27 x 32 -> 128 (49 tiles) 100-150 against 220-224.
 inline bool runs_winograd(const ir::Op& op, const ir::Shape& out, std::int64_t cin, std::int64_t batch) {
   const std::int64_t tiles = batch * kernels::winograd_tiles(out.h) * kernels::winograd_tiles(out.w);
   return op.kind == ir::OpKind::Conv && op.k_h == 3 && op.k_w == 3 && op.stride == 1 && op.dilation == 1 &&
