@@ -22,8 +22,9 @@ import sys
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 PEERS = os.path.join(ROOT, "bench", "peers")
 CLI = os.path.join(ROOT, "build", "app", "cli", "convscope-cli")
+# Every preset torchvision has (and MobileNetV1).
 NETWORKS = ["mobilenet_v2", "mobilenet_v1", "mobilenet_v3_large", "mobilenet_v3_small", "squeezenet1_0",
-            "squeezenet1_1", "shufflenet_v2_x1_0"]
+            "squeezenet1_1", "shufflenet_v2_x1_0", "googlenet", "efficientnet_b0"]
 
 
 def run(cmd, **kw):
