@@ -146,7 +146,7 @@ Command add_profile(CLI::App& app) {
                   "the MobileNetV2 paper's t-way split)")
       ->capture_default_str();
   cmd->add_option("--winograd", o->winograd,
-                  "3x3 stride-1 convolutions of 16+ channels over 40+ tiles by Winograd F(4x4, 3x3) (on) or by "
+                  "3x3 stride-1 convolutions of 16+ channels over 16+ tiles by Winograd F(4x4, 3x3) (on) or by "
                   "the implicit-im2col GEMM, as every other convolution (off)")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();

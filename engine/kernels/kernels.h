@@ -116,7 +116,7 @@ struct WinogradArgs {
 /// Revision of the kernels and of how plans use them. Bump it with any change
 /// that moves their speed: latency models calibrated before are then redone.
 inline constexpr int kKernelRevision =
-    26;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
+    27;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
          // transposes; 5: B prefetched in 1-2 row GEMM tiles; 6: row bands of at least 4 GEMM row tiles;
          // 7: every GEMM tile prefetches its share of B's next panel; 8: copies, CReLU, upsampling in the tables
          // and written in place into concats; 9: transposed convolutions as one GEMM per output phase;
@@ -134,7 +134,7 @@ inline constexpr int kKernelRevision =
          // depthwise's input too when its K rows crowd an L1 set (56 x 56 x 128); 23: grouped 1x1 convolutions of
          // narrow groups by lane permutes (AVX-512); 24: also on AVX2, and for groups of a whole vector;
          // 25: global pooling in one pass in memory order (vector tables); 26: 3x3 stride-1 convolutions
-         // by Winograd F(4x4, 3x3) in bands of tile rows
+         // by Winograd F(4x4, 3x3) in bands of tile rows; 27: also over 16 to 39 tiles (13 x 13, 14 x 14 maps)
 
 struct KernelTable {
   Isa isa = Isa::Portable;

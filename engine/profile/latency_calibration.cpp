@@ -388,12 +388,12 @@ std::vector<Probe> probes() {
     blocks.push_back({{"kind", "fc"}, {"out", 1000}});
     add("network", graph(h, h, c, std::move(blocks)));
   }
-  // Winograd convolutions (3x3, stride 1, 40 tiles or more): on their own over
+  // Winograd convolutions (3x3, stride 1, 16 tiles or more): on their own over
   // sizes whose rows end in partial tiles or not, and in chains of fire modules
   // (SqueezeNet's), where their four-times-larger weights come from L3 or DRAM.
   Picker wino(20261205);
   for (int i = 0; i < 24; ++i) {
-    const std::int64_t h = wino.pick(std::vector<std::int64_t>{25, 27, 28, 35, 55, 56, 112});
+    const std::int64_t h = wino.pick(std::vector<std::int64_t>{13, 14, 25, 27, 28, 35, 55, 56, 112});
     std::int64_t cin = wino.pick(std::vector<std::int64_t>{16, 24, 32, 48, 64, 96, 128, 192, 256}),
                  cout = wino.pick(std::vector<std::int64_t>{16, 32, 48, 64, 96, 128, 192, 256});
     while (h * h * cin * cout * 9 > 250'000'000)
@@ -402,7 +402,7 @@ std::vector<Probe> probes() {
         graph(h, h, cin, {{{"kind", "conv"}, {"out", cout}, {"kernel", 3}, {"activation", wino.pick(kActs)}}}));
   }
   for (int i = 0; i < 4; ++i) {
-    const std::int64_t h = wino.pick(std::vector<std::int64_t>{27, 55, 56});
+    const std::int64_t h = wino.pick(std::vector<std::int64_t>{13, 27, 55, 56});
     const std::int64_t s = wino.pick(std::vector<std::int64_t>{16, 32, 48}), e = s * 4;
     std::vector<json> blocks;
     for (int b = 0; b < 3; ++b)

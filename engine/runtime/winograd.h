@@ -21,18 +21,17 @@ namespace convscope::runtime {
 
 /// Whether a convolution runs by Winograd: 3 x 3, stride 1, dilation 1, one
 /// group, at least 16 input and output channels (fewer leave the GEMMs too
-/// shallow or too narrow to gain on the transforms' cost), and at least 40
-/// tiles over the batch. The transformed weights are 4x the direct ones (36
-/// per channel pair, not 9) and each is used once per tile: a network reads
-/// them from L3 or DRAM, and over 16 tiles (a 13 x 13 or 14 x 14 map) that
-/// stream costs as much as the multiplies saved. SqueezeNet 1.1's 13 x 13 x
-/// 64 -> 256 expand in the network (Zen 5, one thread): 233-244 us by
-/// Winograd, 243-248 by the implicit-im2col GEMM (half as long alone and
-/// warm); its 27 x 27 x 32 -> 128 (49 tiles) 100-150 against 220-224.
+/// shallow or too narrow to gain on the transforms' cost), and at least 16
+/// tiles over the batch (a 13 x 13 or 14 x 14 map). The transformed weights
+/// are 4x the direct ones (36 per channel pair, not 9) and a network reads
+/// them from L3 or DRAM; over 16 tiles that still pays (Zen 5, one thread,
+/// alternated profiles: SqueezeNet 1.1's 13 x 13 x 64 -> 256 expands 180-203
+/// us against 232-238 direct, GoogLeNet's 14 x 14 branches 8-20 % faster),
+/// over the 4 tiles of a 7 x 7 map (49 pixels computed as 64) it was not tried.
 inline bool runs_winograd(const ir::Op& op, const ir::Shape& out, std::int64_t cin, std::int64_t batch) {
   const std::int64_t tiles = batch * kernels::winograd_tiles(out.h) * kernels::winograd_tiles(out.w);
   return op.kind == ir::OpKind::Conv && op.k_h == 3 && op.k_w == 3 && op.stride == 1 && op.dilation == 1 &&
-         op.groups == 1 && cin >= 16 && op.out_c >= 16 && tiles >= 40;
+         op.groups == 1 && cin >= 16 && op.out_c >= 16 && tiles >= 16;
 }
 
 /// The arithmetic of one image's Winograd convolution: the 36 GEMMs' multiply-

@@ -73,15 +73,16 @@ TEST(Calibration, OpBoundsFollowWhatTheScheduleRuns) {
     const auto i = static_cast<std::size_t>(st.info.ops.front());
     if (st.info.kind == runtime::StepKind::Winograd) {
       ++winograd;
-      // 36 products of 144 (0.25), plus the transforms and the clipped last tiles.
+      // 36 products of 144 (0.25), plus the transforms and the clipped last
+      // tiles (55 x 55 computed as 56 x 56, 13 x 13 as 16 x 16).
       EXPECT_GT(run[i] / counted[i], 0.25) << st.info.name;
-      EXPECT_LT(run[i] / counted[i], 0.32) << st.info.name;
+      EXPECT_LT(run[i] / counted[i], 0.45) << st.info.name;
     } else {
       same += run[i] == counted[i];
     }
   }
-  EXPECT_EQ(winograd, 4);  // fire2-fire5's 3x3 expands (fire6-fire9's maps have 16 tiles)
-  EXPECT_EQ(same, static_cast<int>(s->steps.size()) - 4);
+  EXPECT_EQ(winograd, 8);  // every fire's 3x3 expand
+  EXPECT_EQ(same, static_cast<int>(s->steps.size()) - 8);
 }
 
 /// A preset at 64 x 64 pixels, planned as a run plans it.

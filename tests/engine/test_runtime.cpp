@@ -229,8 +229,8 @@ TEST(Winograd, WritesIntoAConcatInPlace) {
     for (int threads : {1, 2}) compare_with_reference(g, "fire 32 -> 16 -> 24 + 40 on 28x28x32", *kt, threads);
 }
 
-// Where Winograd does not pay it is not used: maps of fewer than 40 tiles (a
-// 13 x 13 layer's transformed weights, 4x the direct ones, read for 16 tiles),
+// Where Winograd does not pay it is not used: maps of fewer than 16 tiles (a
+// 7 x 7 layer's transformed weights, 4x the direct ones, read for 4 tiles),
 // fewer than 16 channels, stride 2, groups; and PlanOptions::winograd off.
 TEST(Winograd, OnlyWhereItPays) {
   auto conv = [](ir::Shape in, ir::ParamMap p) {
@@ -240,7 +240,8 @@ TEST(Winograd, OnlyWhereItPays) {
   const ir::ParamMap k3{{"kernel", std::int64_t{3}}};
   EXPECT_TRUE(has_kind(step_kinds(conv({28, 28, 32}, k3)), runtime::StepKind::Winograd));
   EXPECT_FALSE(has_kind(step_kinds(conv({28, 28, 32}, k3), false), runtime::StepKind::Winograd));
-  EXPECT_FALSE(has_kind(step_kinds(conv({13, 13, 64}, k3)), runtime::StepKind::Winograd));
+  EXPECT_TRUE(has_kind(step_kinds(conv({13, 13, 64}, k3)), runtime::StepKind::Winograd));
+  EXPECT_FALSE(has_kind(step_kinds(conv({7, 7, 64}, k3)), runtime::StepKind::Winograd));
   EXPECT_FALSE(has_kind(step_kinds(conv({28, 28, 8}, k3)), runtime::StepKind::Winograd));
   ir::ParamMap s2 = k3;
   s2["stride"] = std::int64_t{2};
@@ -248,8 +249,8 @@ TEST(Winograd, OnlyWhereItPays) {
   ir::ParamMap g2 = k3;
   g2["groups"] = std::int64_t{2};
   EXPECT_FALSE(has_kind(step_kinds(conv({28, 28, 32}, g2)), runtime::StepKind::Winograd));
-  // A batch of four brings a 13 x 13 map's 16 tiles to 64: the weights are read once for all.
-  ir::Graph batched = conv({13, 13, 64}, k3);
+  // A batch of four brings a 7 x 7 map's 4 tiles to 16: the weights are read once for all.
+  ir::Graph batched = conv({7, 7, 64}, k3);
   batched.settings.batch = 4;
   EXPECT_TRUE(has_kind(step_kinds(batched), runtime::StepKind::Winograd));
 }
