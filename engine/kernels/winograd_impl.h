@@ -19,6 +19,9 @@
 
 typedef float WinoVec __attribute__((vector_size(kWinoLanes * sizeof(float))));
 
+/// A vector's first n floats (the rest zero), and the reverse. Callers pass
+/// the constant kWinoLanes where the vector is whole: a memcpy of constant
+/// size compiles to one vector load or store, one of n floats to a call.
 inline WinoVec wino_load(const float* p, std::int64_t n) {
   WinoVec v{};
   std::memcpy(&v, p, static_cast<std::size_t>(n) * sizeof(float));

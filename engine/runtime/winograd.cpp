@@ -11,7 +11,9 @@ void Plan::Impl::run_winograd(const Step& s) {
   const WinogradShape w = winograd_shape(out, in.c, kt->gemm_lanes);
   const std::int64_t per = kernels::packed_b_size(*kt, out.c, in.c);
   const std::int64_t xs = stride(s.in[0]), ys = stride(s.out);
-  const std::int64_t parts = winograd_parts(w, batch, static_cast<std::int64_t>(scratch.size()));
+  // One part per thread when the step runs on all of them, else one (the
+  // latency model and the schedule's row parts count the same bands).
+  const std::int64_t parts = winograd_parts(w, batch, s.info.parallel ? static_cast<std::int64_t>(scratch.size()) : 1);
   split(s, parts, [&](std::int64_t part_begin, std::int64_t part_end) {
     for (std::int64_t part = part_begin; part < part_end; ++part) {
       float* buf = scratch[static_cast<std::size_t>(part)].get();
