@@ -322,17 +322,29 @@ std::vector<StepTouches> schedule_touches(const Schedule& s) {
   return out;
 }
 
-double placement_cost(const Schedule& s, const std::vector<StepTouches>& touches,
-                      const std::vector<std::int64_t>& offset) {
+std::vector<SteadyTraffic> steady_traffic(const Schedule& s, const std::vector<StepTouches>& touches,
+                                          const std::vector<std::int64_t>& offset) {
+  std::vector<SteadyTraffic> out(s.steps.size());
   CoreWalk walk(s.threads, {kL2FitBytes, kL3FitBytes});
-  double total = 0;
-  for (int pass = 0; pass < 2; ++pass)
+  for (int pass = 0; pass < 2; ++pass)  // the first run leaves the state the second starts from
     for (std::size_t i = 0; i < s.steps.size(); ++i) {
       const StepTraffic& t = walk.step(touches[i], offset, static_cast<double>(s.steps[i].info.bytes));
-      if (pass == 0) continue;
-      for (double b : t.write) total += b;
-      total += 4.0 * (kStaleL2 * (t.out_lost[0] - t.out_lost[1]) + kStaleL3 * t.out_lost[1]);
+      if (pass == 0 || touches[i].no_work) continue;
+      SteadyTraffic& o = out[i];
+      o.read = *std::max_element(t.read.begin(), t.read.end());
+      o.halo_read = *std::max_element(t.halo_read.begin(), t.halo_read.end());
+      o.write = *std::max_element(t.write.begin(), t.write.end());
+      for (double b : t.write) o.write_all += b;
+      o.out_l2_lost = t.out_lost[0];
+      o.out_l3_lost = t.out_lost[1];
     }
+  return out;
+}
+
+double placement_cost(const std::vector<SteadyTraffic>& traffic) {
+  double total = 0;
+  for (const SteadyTraffic& t : traffic)
+    total += t.write_all + 4.0 * (kStaleL2 * (t.out_l2_lost - t.out_l3_lost) + kStaleL3 * t.out_l3_lost);
   return total;
 }
 
@@ -535,17 +547,21 @@ ArenaPlan move_by_thread(const Schedule& s, const std::vector<StepTouches>& touc
 }  // namespace
 
 ArenaPlan plan_arena_by_thread(const Schedule& s, const std::vector<int>& roots,
-                               const std::vector<ArenaRequest>& requests, const ArenaPlan& by_size) {
+                               const std::vector<ArenaRequest>& requests, const ArenaPlan& by_size,
+                               std::vector<SteadyTraffic>* traffic) {
   if (s.threads <= 1) return by_size;
   const std::vector<StepTouches> touches = schedule_touches(s);
   const std::int64_t cap = by_size.floats + arena_block_floats(by_size.floats / kArenaSlack);
   const ArenaPlan moved = move_by_thread(s, touches, roots, requests, by_size, cap);
-  auto offsets = [&](const ArenaPlan& plan) {
-    std::vector<std::int64_t> out(s.values.size(), 0);
-    for (std::size_t r = 0; r < roots.size(); ++r) out[static_cast<std::size_t>(roots[r])] = plan.offsets[r];
-    return out;
+  auto walk = [&](const ArenaPlan& plan) {
+    std::vector<std::int64_t> offset(s.values.size(), 0);
+    for (std::size_t r = 0; r < roots.size(); ++r) offset[static_cast<std::size_t>(roots[r])] = plan.offsets[r];
+    return steady_traffic(s, touches, offset);
   };
-  return placement_cost(s, touches, offsets(moved)) < placement_cost(s, touches, offsets(by_size)) ? moved : by_size;
+  std::vector<SteadyTraffic> t_moved = walk(moved), t_size = walk(by_size);
+  const bool keep_moved = placement_cost(t_moved) < placement_cost(t_size);
+  if (traffic) *traffic = std::move(keep_moved ? t_moved : t_size);
+  return keep_moved ? moved : by_size;
 }
 
 }  // namespace convscope::runtime

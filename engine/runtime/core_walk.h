@@ -124,12 +124,26 @@ std::vector<std::int64_t> value_offsets(const Schedule& s);
 /// step_touches of every step.
 std::vector<StepTouches> schedule_touches(const Schedule& s);
 
+/// One step's traffic in a steady-state run (the plan runs twice; the second
+/// counts): profile::core_traffic's features and what placement_cost sums.
+struct SteadyTraffic {
+  /// Bytes on the thread with the most of each: read from lines another core
+  /// wrote (outside and in halo rows), written over lines another core holds.
+  double read = 0, halo_read = 0, write = 0;
+  double write_all = 0;  ///< bytes written over other cores' lines, all threads
+  /// Output elements on lines no step touched within an L2's (those lost from
+  /// L3 too) and within an L3's worth of traffic (StepTraffic::out_lost).
+  double out_l2_lost = 0, out_l3_lost = 0;
+};
+
+/// Every step's SteadyTraffic with the roots' buffers at `offset` (per value id).
+std::vector<SteadyTraffic> steady_traffic(const Schedule& s, const std::vector<StepTouches>& touches,
+                                          const std::vector<std::int64_t>& offset);
+
 /// What a memory plan costs its steps, summed over the steps and threads of
-/// a steady-state run (the plan runs twice; the second counts) with the roots'
-/// buffers at `offset` (per value id): bytes written over lines another core
-/// held, and output bytes on lines the caches lost (weighted as CoreWalk::write_cost).
-double placement_cost(const Schedule& s, const std::vector<StepTouches>& touches,
-                      const std::vector<std::int64_t>& offset);
+/// a steady-state run: bytes written over lines another core held, and output
+/// bytes on lines the caches lost (weighted as CoreWalk::write_cost).
+double placement_cost(const std::vector<SteadyTraffic>& traffic);
 
 /// The arena may grow by 1 / kArenaSlack for buffers placed by thread.
 inline constexpr std::int64_t kArenaSlack = 8;
@@ -152,8 +166,10 @@ inline constexpr std::int64_t kArenaSlack = 8;
 /// count only where it looks: at four threads EfficientNet-B0 came out 0.4 %
 /// worse; its first run alone, 0.4 % better), else `by_size`.
 /// `requests` and `roots` as Schedule::build makes them (one request per
-/// root value).
+/// root value); `traffic`, if given, receives the steady_traffic of the plan
+/// returned (walked to compare the two, so the latency model need not again).
 ArenaPlan plan_arena_by_thread(const Schedule& s, const std::vector<int>& roots,
-                               const std::vector<ArenaRequest>& requests, const ArenaPlan& by_size);
+                               const std::vector<ArenaRequest>& requests, const ArenaPlan& by_size,
+                               std::vector<SteadyTraffic>* traffic = nullptr);
 
 }  // namespace convscope::runtime

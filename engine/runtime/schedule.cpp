@@ -478,7 +478,11 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
     roots.push_back(static_cast<int>(v));
   }
   ArenaPlan arena = plan_arena(requests);
-  if (p.threads > 1 && options.place_by_thread) arena = plan_arena_by_thread(p, roots, requests, arena);
+  if (p.threads > 1 && options.place_by_thread) {
+    auto traffic = std::make_shared<std::vector<SteadyTraffic>>();
+    arena = plan_arena_by_thread(p, roots, requests, arena, traffic.get());
+    p.traffic = std::move(traffic);
+  }
   for (std::size_t i = 0; i < roots.size(); ++i) p.values[static_cast<std::size_t>(roots[i])].offset = arena.offsets[i];
   p.arena_floats = arena.floats;
 

@@ -323,6 +323,8 @@ struct PixelPart {
   std::int64_t out0 = 0, out1 = 0, in0 = 0, in1 = 0;
 };
 
+struct SteadyTraffic;  // core_walk.h
+
 struct Schedule {
   const kernels::KernelTable* kt = nullptr;
   int threads = 1;
@@ -334,6 +336,10 @@ struct Schedule {
   std::int64_t scratch_floats = 0;  ///< per thread
   std::int64_t bottleneck_floats = 0;
   std::int64_t weight_floats = 0;
+  /// Each step's traffic between cores and caches with the buffers where the
+  /// memory plan put them (steady_traffic, core_walk.h), when placing them by
+  /// thread walked it already; else null (profile::core_traffic walks then).
+  std::shared_ptr<const std::vector<SteadyTraffic>> traffic;
 
   /// Schedules a complete analysis of `graph` (memory is not limited here).
   static Result<Schedule> build(const ir::Graph& graph, const cost::Analysis& a, const PlanOptions& options = {});

@@ -11,6 +11,7 @@
 #include "profile/core_traffic.h"
 #include "profile/latency_model.h"
 #include "runtime/schedule.h"
+#include "test_util.h"
 
 namespace convscope {
 namespace {
@@ -52,6 +53,33 @@ TEST(CoreTraffic, NoneOnOneThread) {
   for (const profile::CoreTraffic& t : profile::core_traffic(s)) {
     EXPECT_EQ(t.read_bytes, 0.0);
     EXPECT_EQ(t.write_bytes, 0.0);
+  }
+}
+
+// Placing buffers by thread walks the plan it keeps; core_traffic takes that
+// walk's counts, which must be what walking the laid-out schedule again gives.
+TEST(CoreTraffic, ThePlacementsWalkIsTheSchedulesWalk) {
+  for (const char* name : {"squeezenet1_1", "mobilenet_v3_small", "shufflenet_v2_x1_0"}) {
+    const ir::Graph g = testing::load_preset(name);
+    runtime::PlanOptions o;
+    o.threads = 2;
+    auto s = runtime::Schedule::build(g, cost::analyze(g), o);
+    ASSERT_TRUE(s.has_value()) << name;
+    ASSERT_TRUE(s->traffic) << name;
+    const auto kept = profile::core_traffic(*s);
+    s->traffic.reset();
+    const auto walked = profile::core_traffic(*s);
+    ASSERT_EQ(kept.size(), walked.size());
+    double cross = 0;
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+      EXPECT_EQ(kept[i].read_bytes, walked[i].read_bytes) << name << " step " << i;
+      EXPECT_EQ(kept[i].halo_read_bytes, walked[i].halo_read_bytes) << name << " step " << i;
+      EXPECT_EQ(kept[i].write_bytes, walked[i].write_bytes) << name << " step " << i;
+      EXPECT_EQ(kept[i].out_l2_lost, walked[i].out_l2_lost) << name << " step " << i;
+      EXPECT_EQ(kept[i].out_l3_lost, walked[i].out_l3_lost) << name << " step " << i;
+      cross += walked[i].read_bytes + walked[i].write_bytes;
+    }
+    EXPECT_GT(cross, 0.0) << name;  // two threads do move lines between cores
   }
 }
 
