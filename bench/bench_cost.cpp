@@ -78,6 +78,7 @@ BENCHMARK_CAPTURE(BM_PredictLatency, igcv3_d_353_ops_2_threads, "igcv3_d", 0, 2)
 BENCHMARK_CAPTURE(BM_PredictLatency, mobilenet_v2_152_ops, "mobilenet_v2", 0)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_PredictLatency, mobilenet_v2_split_6, "mobilenet_v2", 6)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_PredictLatency, efficientnet_b0_2_threads, "efficientnet_b0", 0, 2)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_PredictLatency, xception_2_threads, "xception", 0, 2)->Unit(benchmark::kMicrosecond);
 
 void BM_LoadPreset(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(load("igcv3_d"));
