@@ -82,7 +82,7 @@ Probe random_network(Picker& r) {
   const std::string act = r.pick(std::vector<std::string>{"relu", "relu6", "hswish", "swish"});
   // A third of the networks are written op by op, as an imported ONNX model is:
   // convolutions without their batch norm and activation, which follow as blocks
-  // of their own (and run as steps of their own).
+  // of their own (the schedule fuses them back into the convolution's step).
   const bool op_by_op = r.pick(std::vector<int>{0, 0, 1}) == 1;
   auto conv = [&](json blk) {
     if (!op_by_op) return push(std::move(blk));

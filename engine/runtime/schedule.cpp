@@ -201,13 +201,15 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
     s.info.name = o.op.name;
     int out_tensor = o.output;
     const ir::Shape in = a.tensors[static_cast<std::size_t>(o.inputs.front())].shape;
-    // Fusion: the next op of the same block that is the only reader of our output.
+    // Fusion: the next op, of this block or the next, that is the only reader
+    // of our output. A graph written op by op (an imported ONNX model: Conv,
+    // BatchNormalization and Relu as blocks of their own) runs as one step
+    // as its blocks would; the step counts under the first op's block.
     auto next_fusable = [&](ir::OpKind kind) -> int {
       const std::size_t j = i + s.info.ops.size();
       if (!options.fuse || j >= a.ops.size()) return -1;
       const auto& nx = a.ops[j];
-      if (nx.node != o.node || nx.op.kind != kind || nx.inputs.front() != out_tensor ||
-          readers[static_cast<std::size_t>(out_tensor)] != 1)
+      if (nx.op.kind != kind || nx.inputs.front() != out_tensor || readers[static_cast<std::size_t>(out_tensor)] != 1)
         return -1;
       return static_cast<int>(j);
     };

@@ -897,6 +897,35 @@ TEST(Plan, FusesConvBatchNormAndActivation) {
   EXPECT_EQ(plan->step(0).ops.size(), 3u);
 }
 
+// A graph written op by op (as an ONNX import is: Conv, BatchNormalization and
+// an activation as blocks of their own) runs as the same one step per
+// convolution; a batch norm or activation whose input has another reader runs
+// on its own.
+TEST(Plan, FusesConvBatchNormAndActivationAcrossBlocks) {
+  const ir::Graph g = *io::graph_from_json(R"({"format": "convscope-graph", "version": 1, "blocks": [
+    {"id": "input", "kind": "input", "height": 20, "width": 20, "channels": 8},
+    {"id": "c1", "kind": "conv", "inputs": ["input"], "out": 24, "kernel": 3, "bn": false, "activation": "none"},
+    {"id": "b1", "kind": "batch_norm", "inputs": ["c1"]},
+    {"id": "r1", "kind": "activation", "inputs": ["b1"], "function": "relu6"},
+    {"id": "dw", "kind": "depthwise", "inputs": ["r1"], "activation": "none"},
+    {"id": "r2", "kind": "activation", "inputs": ["dw"], "function": "hswish"},
+    {"id": "c2", "kind": "conv", "inputs": ["r2"], "out": 16, "kernel": 1, "bn": false, "activation": "none"},
+    {"id": "b2", "kind": "batch_norm", "inputs": ["c2"]},
+    {"id": "r3", "kind": "activation", "inputs": ["b2"], "function": "relu"},
+    {"id": "sum", "kind": "add", "inputs": ["r3", "b2"]}]})");
+  const auto a = cost::analyze(g);
+  ASSERT_TRUE(a.complete()) << format_diagnostics(a.diagnostics);
+  auto plan = runtime::Plan::build(g, a);
+  ASSERT_TRUE(plan.has_value());
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < plan->n_steps(); ++i) names.push_back(plan->step(i).name);
+  // c2's batch norm output is read twice (by r3 and the add): r3 runs on its own.
+  EXPECT_EQ(names, (std::vector<std::string>{"conv+bn+relu6", "dw+dw_bn+hswish", "conv+bn", "relu", "add"}));
+  EXPECT_EQ(g.nodes[static_cast<std::size_t>(plan->step(0).node)].id, "c1");  // counted under the first block
+  for (const kernels::KernelTable* kt : tables())
+    for (int threads : {1, 2}) compare_with_reference(g, "op by op", *kt, threads);
+}
+
 }  // namespace
 }  // namespace convscope
 
