@@ -17,6 +17,7 @@
 #include "io/onnx_export.h"
 #include "io/onnx_import.h"
 #include "runtime/reference_executor.h"
+#include "runtime/schedule.h"
 #include "test_util.h"
 
 namespace convscope {
@@ -75,6 +76,18 @@ TEST_P(RoundTrip, SameCostsAndSameOutputs) {
     ASSERT_EQ(ours[i].shape, back[i].shape);
     EXPECT_LE(relative_l2(back[i].data, ours[i].data), 1e-6) << GetParam();
   }
+  // The import runs as the graph it came from: the same steps (a batch norm
+  // or activation exported as a node of its own fuses into its convolution).
+  auto kinds = [](const ir::Graph& graph, const cost::Analysis& an) {
+    std::vector<std::string> out;
+    const auto s = runtime::Schedule::build(graph, an);
+    EXPECT_TRUE(s.has_value());
+    if (s)
+      for (const auto& st : s->steps)
+        out.push_back(std::string(runtime::step_kind_name(st.info.kind)) + "/" + std::to_string(st.info.ops.size()));
+    return out;
+  };
+  EXPECT_EQ(kinds(m->graph, b), kinds(g, a)) << GetParam();
 }
 
 INSTANTIATE_TEST_SUITE_P(Presets, RoundTrip, ::testing::ValuesIn(testing::preset_names()),
