@@ -285,11 +285,26 @@ double Document::predictedNs(int node) const {
 
 double Document::boundNs(int node) const { return sum_of(bound_ns_, analysis_, node); }
 
+int Document::stepHost(int node) const {
+  if (node < 0 || static_cast<std::size_t>(node) >= analysis_.nodes.size()) return -1;
+  const auto& rec = analysis_.nodes[static_cast<std::size_t>(node)];
+  int host = -1;
+  for (int i = rec.first_op; i < rec.first_op + rec.n_ops; ++i) {
+    const int head = static_cast<std::size_t>(i) < step_head_.size() ? step_head_[static_cast<std::size_t>(i)] : -1;
+    if (head < 0) return -1;
+    const int owner = analysis_.ops[static_cast<std::size_t>(head)].node;
+    if (owner == node) return -1;  // one of its ops heads a step: it has a step of its own
+    host = owner;
+  }
+  return host;
+}
+
 void Document::predict() {
   bound_ns_.clear();
   predicted_ns_.clear();
   predicted_total_ns_ = 0;
   extrapolated_ = 0;
+  step_head_.clear();
   fusion_.clear();
   if (calibration_) bound_ns_ = profile::predict_ops_ns(analysis_, *calibration_, 1);
   if (!model_ || !analysis_.complete()) return;
@@ -309,9 +324,11 @@ void Document::predict() {
   if (calibration_) bound_ns_ = profile::predict_ops_ns(analysis_, *calibration_, 1, &*schedule);
   const auto p = model_->predict(*schedule);
   predicted_ns_.assign(analysis_.ops.size(), 0.0);
+  step_head_.assign(analysis_.ops.size(), -1);
   for (std::size_t s = 0; s < p.steps.size(); ++s) {
     const auto& ops = schedule->steps[s].info.ops;
     if (!ops.empty()) predicted_ns_[static_cast<std::size_t>(ops.front())] = p.steps[s].ns;
+    for (int op : ops) step_head_[static_cast<std::size_t>(op)] = ops.front();
   }
   predicted_total_ns_ = p.total_ns;
   extrapolated_ = p.extrapolated;

@@ -118,6 +118,10 @@ class Document : public QObject {
   /// The roofline bound per analysis op (empty until calibrated): a floor, not a prediction.
   [[nodiscard]] const std::vector<double>& boundOpsNs() const { return bound_ns_; }
   [[nodiscard]] double boundNs(int node = -1) const;
+  /// The block whose step runs all of `node`'s ops (a batch norm or activation
+  /// block fused into the convolution before it, a block inside another's fused
+  /// bottleneck), or -1 when `node` has a step of its own or nothing was scheduled.
+  [[nodiscard]] int stepHost(int node) const;
 
   /// Called by undo commands: installs a graph and re-analyses.
   void installGraph(const ir::Graph& graph);
@@ -148,6 +152,7 @@ class Document : public QObject {
   std::optional<profile::LatencyModel> model_;
   std::vector<double> predicted_ns_, bound_ns_;
   double predicted_total_ns_ = 0;
+  std::vector<int> step_head_;  ///< per analysis op: the first op of the step that runs it (-1: not scheduled)
   int extrapolated_ = 0;
   std::string fusion_;
   void predict();

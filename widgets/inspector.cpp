@@ -471,6 +471,11 @@ void Inspector::updateValues() {
     const double share = t.madds > 0 ? 100.0 * static_cast<double>(rec.totals.madds) / static_cast<double>(t.madds) : 0;
     QStringList ins;
     for (const auto& s : rec.in_shapes) ins << QStringLiteral("%1×%2×%3").arg(s.h).arg(s.w).arg(s.c);
+    // A block run inside another's step has no time of its own: say whose step it is.
+    const int host = doc_->stepHost(index);
+    const QString in_host =
+        host >= 0 ? tr("in %1's step").arg(qs(doc_->graph().nodes[static_cast<std::size_t>(host)].id).toHtmlEscaped())
+                  : QString();
     c = tr("<table>"
            "<tr><td>input&nbsp;</td><td align=right>%1</td></tr>"
            "<tr><td>output</td><td align=right>%2×%3×%4</td></tr>"
@@ -489,12 +494,15 @@ void Inspector::updateValues() {
             .arg(share, 0, 'f', 1)
             .arg(qs(io::human(rec.totals.activation_bytes, true)), qs(io::human(rec.totals.weight_bytes, true)))
             .arg(rec.totals.intensity(), 0, 'f', 1)
-            .arg(doc_->latencyModel() ? ns_text(doc_->predictedNs(index)) : tr("no latency model"))
-            .arg(ns_text(doc_->boundNs(index)));
+            .arg(host >= 0              ? in_host
+                 : doc_->latencyModel() ? ns_text(doc_->predictedNs(index))
+                                        : tr("no latency model"))
+            .arg(host >= 0 ? in_host : ns_text(doc_->boundNs(index)));
     if (doc_->profileCurrent() && static_cast<std::size_t>(index) < doc_->profile()->summary.blocks.size()) {
       const auto& b = doc_->profile()->summary.blocks[static_cast<std::size_t>(index)];
-      c += tr("<tr><td>measured</td><td align=right>%1 (min %2, p90 %3)</td></tr>")
-               .arg(ns_text(b.median_ns), ns_text(b.min_ns), ns_text(b.p90_ns));
+      c += host >= 0 ? tr("<tr><td>measured</td><td align=right>%1</td></tr>").arg(in_host)
+                     : tr("<tr><td>measured</td><td align=right>%1 (min %2, p90 %3)</td></tr>")
+                           .arg(ns_text(b.median_ns), ns_text(b.min_ns), ns_text(b.p90_ns));
     }
     c += "</table>";
   } else {

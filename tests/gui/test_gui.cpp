@@ -656,6 +656,32 @@ class GuiTest : public QObject {
     QVERIFY(w.findChild<QLabel*>("latency")->text().contains("before the last edit"));
   }
 
+  // A batch norm and an activation written as blocks of their own (as an ONNX
+  // import writes them) run in the convolution's step: the inspector says so
+  // instead of a time of their own.
+  void blocksRunInAnothersStepSayWhose() {
+    ir::Graph g = small_graph();
+    g.nodes[1].params["bn"] = false;
+    g.nodes[1].params["activation"] = std::string("none");
+    g.nodes.push_back({.id = "norm", .kind = "batch_norm", .inputs = {"a"}, .pos = edit::Pos{0, 450}});
+    g.nodes.push_back({.id = "act", .kind = "activation", .inputs = {"norm"}, .pos = edit::Pos{0, 600}});
+    g.nodes[2].inputs = {"act"};
+    MainWindow& w = fresh(g);
+    Document& doc = *w.document();
+    QCOMPARE(doc.stepHost(doc.graph().find("norm")), -1);  // nothing scheduled without a model
+    doc.setLatencyModel(unit_model());
+    const int a = doc.graph().find("a");
+    QCOMPARE(doc.stepHost(doc.graph().find("norm")), a);
+    QCOMPARE(doc.stepHost(doc.graph().find("act")), a);
+    QCOMPARE(doc.stepHost(a), -1);
+    QCOMPARE(doc.stepHost(doc.graph().find("b")), -1);
+    doc.select({"act"});
+    const QString text = w.inspector()->findChild<QLabel*>("costs")->text();
+    QVERIFY2(text.contains("in a's step"), qPrintable(text));
+    doc.select({"a"});
+    QVERIFY(!w.inspector()->findChild<QLabel*>("costs")->text().contains("'s step"));
+  }
+
   void cancelsAProfileRun() {
     MainWindow& w = fresh(small_graph());
     QVERIFY(w.openPath("mobilenet_v2"));
