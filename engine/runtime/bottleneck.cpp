@@ -20,14 +20,16 @@ std::optional<BottleneckMatch> match_bottleneck(const cost::Analysis& a, const s
   };
   int cur = -1;
   std::vector<int> covered;
-  auto next_reads_cur = [&](ir::OpKind kind) -> const cost::OpRecord* {
-    const auto* q = op_at(j);
+  // The op at j, of this block or (`any_block`: the chain's last activation, as
+  // Schedule::build fuses a convolution's across blocks) the next.
+  auto next_reads_cur = [&](ir::OpKind kind, bool any_block = false) -> const cost::OpRecord* {
+    const auto* q = any_block && j < a.ops.size() ? &a.ops[j] : op_at(j);
     if (!q || q->op.kind != kind || q->inputs.front() != cur || readers[static_cast<std::size_t>(cur)] != 1)
       return nullptr;
     return q;
   };
-  auto take = [&](ir::OpKind kind) -> const cost::OpRecord* {
-    const auto* q = next_reads_cur(kind);
+  auto take = [&](ir::OpKind kind, bool any_block = false) -> const cost::OpRecord* {
+    const auto* q = next_reads_cur(kind, any_block);
     if (q) {
       covered.push_back(static_cast<int>(j++));
       cur = q->output;
@@ -89,7 +91,8 @@ std::optional<BottleneckMatch> match_bottleneck(const cost::Analysis& a, const s
     covered.push_back(static_cast<int>(j++));
     cur = q->output;
   }
-  const auto* act3 = pr ? take(ir::OpKind::Activation) : nullptr;
+  // Xception's separable blocks end without one and a ReLU block follows.
+  const auto* act3 = pr ? take(ir::OpKind::Activation, /*any_block=*/true) : nullptr;
 
   auto index = [&](const cost::OpRecord* r) { return r ? static_cast<int>(r - a.ops.data()) : -1; };
   ScheduledStep st;
