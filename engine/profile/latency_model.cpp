@@ -78,13 +78,23 @@ GemmWork gemm_work(const kernels::KernelTable& kt, double m, double n, double k)
 /// Depthwise work: the channels padded to two vectors of 8 (the widest tile of any table).
 constexpr double kDwChannelTile = 16;
 
+/// The work of the busiest of `parts` parts (work(part), compared by their
+/// multiply-adds, fma()): the time of a step whose threads each run a part.
+template <class Work, class F>
+Work busiest_part(std::int64_t parts, F&& work) {
+  Work busiest;
+  for (std::int64_t part = 0; part < parts; ++part)
+    if (Work w = work(part); w.fma() > busiest.fma()) busiest = std::move(w);
+  return busiest;
+}
+
 /// A row-band bottleneck's work on its busiest thread, over the bands the
 /// executor runs (runtime::for_each_band): the batch's output rows split in
-/// contiguous parts (one per thread), each part's rows in bands that stop at
-/// the part's end, a band's expanded rows computed except those the thread's
-/// previous band left in its buffer. Each part streams the expand and project
-/// weights once per band, so two threads on a 7 x 7 block each stream them all.
-/// On one thread (or a step too small to split) the parts run one after another.
+/// contiguous parts (one per thread; one for a step too small to split), each
+/// part's rows in bands that stop at the part's end, a band's expanded rows
+/// computed except those the thread's previous band left in its buffer. Each
+/// part streams the expand and project weights once per band, so two threads
+/// on a 7 x 7 block each stream them all.
 struct BandWork {
   GemmWork expand, project;
   double bands = 0, out_pixels = 0, expanded = 0;  ///< expanded: elements the expand computes
@@ -95,9 +105,8 @@ BandWork band_work(const kernels::KernelTable& kt, const runtime::BottleneckShap
   const double e = static_cast<double>(b.e), cin = static_cast<double>(b.cin), cout = static_cast<double>(b.cout);
   const double win = static_cast<double>(b.mid_in.w), wout = static_cast<double>(b.mid_out.w);
   const double g1 = static_cast<double>(b.expand_groups), g2 = static_cast<double>(b.project_groups);
-  const std::int64_t parts = runtime::band_parts(b, batch, threads);
-  BandWork busiest, all;
-  for (std::int64_t part = 0; part < parts; ++part) {
+  const std::int64_t parts = runtime::band_parts(b, batch, parallel ? threads : 1);
+  return busiest_part<BandWork>(parts, [&](std::int64_t part) {
     BandWork w;
     runtime::for_each_band(b, batch, part, parts, [&](const runtime::RowBand& band) {
       if (band.from < band.hi) {
@@ -114,14 +123,8 @@ BandWork band_work(const kernels::KernelTable& kt, const runtime::BottleneckShap
       w.bands += 1;
       w.out_pixels += static_cast<double>(band.oy1 - band.oy0) * wout;
     });
-    if (w.fma() > busiest.fma()) busiest = w;
-    all.expand += w.expand;
-    all.project += w.project;
-    all.bands += w.bands;
-    all.out_pixels += w.out_pixels;
-    all.expanded += w.expanded;
-  }
-  return parallel ? busiest : all;
+    return w;
+  });
 }
 
 }  // namespace
@@ -503,31 +506,30 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
       const std::int64_t parts = runtime::winograd_parts(w, s.batch, st.info.parallel ? s.threads : 1);
       const double vec_in = round_up(static_cast<double>(in.c), static_cast<double>(kt.gemm_lanes));
       const double vec_out = round_up(static_cast<double>(out.c), static_cast<double>(kt.gemm_lanes));
-      GemmWork busiest;
-      double bands = 0, tiles = 0, out_share = 0;
-      for (std::int64_t part = 0; part < parts; ++part) {
-        GemmWork gw;
-        double b = 0, t = 0, rows = 0;
+      struct PartWork {
+        GemmWork gemm;
+        double bands = 0, tiles = 0, rows = 0;
+        double fma() const { return gemm.all_fma(); }
+      };
+      const PartWork busiest = busiest_part<PartWork>(parts, [&](std::int64_t part) {
+        PartWork pw;
         runtime::for_each_winograd_band(w, s.batch, part, parts, [&](std::int64_t, std::int64_t ty0, std::int64_t ty1) {
           const double band_tiles = static_cast<double>((ty1 - ty0) * w.tiles_w);
           GemmWork g = gemm_work(kt, band_tiles, static_cast<double>(out.c), static_cast<double>(in.c));
           g *= static_cast<double>(kernels::kWinogradPositions);
-          gw += g;
-          b += 1;
-          t += band_tiles;
-          rows += static_cast<double>(std::min(out.h, ty1 * 4) - ty0 * 4);
+          pw.gemm += g;
+          pw.bands += 1;
+          pw.tiles += band_tiles;
+          pw.rows += static_cast<double>(std::min(out.h, ty1 * 4) - ty0 * 4);
         });
-        if (gw.all_fma() > busiest.all_fma()) {
-          busiest = gw;
-          bands = b;
-          tiles = t;
-          out_share = rows / (n * static_cast<double>(out.h));
-        }
-      }
+        return pw;
+      });
+      const GemmWork& g = busiest.gemm;
+      const double out_share = busiest.rows / (n * static_cast<double>(out.h));
       const bool b_beyond_l2 = static_cast<double>(st.weight_floats) * 4.0 > kL2FitBytes / 2;
       const double positions = static_cast<double>(kernels::kWinogradPositions);
-      x.insert(x.end(), {bands, busiest.fma, busiest.fma_narrow, busiest.b_passes, b_beyond_l2 ? busiest.b_passes : 0.0,
-                         tiles * positions * vec_in, tiles * positions * vec_out, out_el * out_share,
+      x.insert(x.end(), {busiest.bands, g.fma, g.fma_narrow, g.b_passes, b_beyond_l2 ? g.b_passes : 0.0,
+                         busiest.tiles * positions * vec_in, busiest.tiles * positions * vec_out, out_el * out_share,
                          costly(st.act) ? out_el * out_share : 0.0});
       break;
     }

@@ -178,8 +178,10 @@ void Plan::Impl::run_bottleneck_rows(const Step& s) {
   float* y = ptr(s.out);
   const std::int64_t e = b.e, es = b.e_stride, hin = b.mid_in.h, win = b.mid_in.w, hout = b.mid_out.h, wout = b.mid_out.w;
   const std::int64_t g1 = b.expand_groups, g2 = b.project_groups;
-  // Each thread runs its share of the output rows band by band, in its own buffer.
-  const std::int64_t parts = band_parts(b, batch, pool->threads());
+  // Each thread runs its share of the output rows band by band, in its own
+  // buffer; a step too small to split runs them as one part (as the latency
+  // model and the schedule's row parts count its bands).
+  const std::int64_t parts = band_parts(b, batch, s.info.parallel ? pool->threads() : 1);
   split(s, parts, [&](std::int64_t part_begin, std::int64_t part_end) {
     for (std::int64_t part = part_begin; part < part_end; ++part) {
       float* const ebuf = bottleneck_scratch.get() + part * b.buffer_floats();
