@@ -16,6 +16,7 @@
 #include "io/onnx_consts.h"
 #include "io/onnx_export.h"
 #include "io/onnx_import.h"
+#include "runtime/plan.h"
 #include "runtime/reference_executor.h"
 #include "runtime/schedule.h"
 #include "test_util.h"
@@ -281,6 +282,18 @@ void expect_same_as_ort(const io::ImportedModel& m, const std::string& path, con
   ASSERT_EQ(got.size(), outs.front().data.size()) << name;  // 1 x classes x 1 x 1 either way
   // ONNX Runtime's output is (1, classes); ours 1x1xclasses: the same order.
   EXPECT_LE(relative_l2(got, outs.front().data), 1e-4) << name << ": the engine and ONNX Runtime disagree";
+  // The CPU backend on the model's own weights (batch norms with their real
+  // statistics folded across blocks into the convolutions before them).
+  runtime::PlanOptions po;
+  po.weights = &w;
+  po.threads = 2;
+  auto plan = runtime::Plan::build(m.graph, a, po);
+  ASSERT_TRUE(plan.has_value()) << name;
+  const auto input = testing::random_inputs(a, 3).front();
+  std::copy(input.data.begin(), input.data.end(), plan->input(0));
+  plan->run();
+  const std::vector<float> ours(plan->output(0), plan->output(0) + got.size());
+  EXPECT_LE(relative_l2(ours, got), 1e-4) << name << ": the CPU backend and ONNX Runtime disagree";
   fs::remove_all(dir);
 }
 
