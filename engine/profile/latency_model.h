@@ -76,7 +76,10 @@ namespace convscope::profile {
 /// 36: Winograd steps (3x3 stride-1 convolutions by F(4x4, 3x3)): the 36 GEMMs'
 /// multiply-adds and weight passes over the busiest thread's bands, the transforms'
 /// elements; Winograd probes alone and in chains of fire modules.
-inline constexpr int kLatencyModelVersion = 36;
+/// 37: a convolution's batch norm and activation blocks fuse into its step (the op-by-op
+/// probe networks lose those steps; Schedule::build), and a fused chain takes the next
+/// block's activation; skip probes over 112 x 112 tensors, copied back from DRAM.
+inline constexpr int kLatencyModelVersion = 37;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).
