@@ -139,9 +139,10 @@ runtime::PlanOptions apply_fusion(const ir::Graph& graph, const cost::Analysis& 
       std::vector<int> chosen;
       for (int node : chains) {
         const double fn = f.at(node), un = u.count(node) ? u.at(node) : 0.0;
+        const bool fuse = fn < un * (1.0 - kFusionMargin);
         c.predicted_unfused_ns += un;
-        c.predicted_ns += std::min(fn, un);
-        if (fn < un) chosen.push_back(node);
+        c.predicted_ns += fuse ? fn : un;
+        if (fuse) chosen.push_back(node);
       }
       c.fused = static_cast<int>(chosen.size());
       if (chosen.empty())
