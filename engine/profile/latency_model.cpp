@@ -160,7 +160,8 @@ std::vector<std::string> kind_feature_names(StepKind kind) {
               "row passes (output rows, per channel vector in column order)",
               "pixels*c (sigmoid, swish fused)",
               "pixels*c (h-swish, h-sigmoid fused)",
-              "tiles*vectors (output rows x tiles per row x channel vectors)"};
+              "tiles*vectors (output rows x tiles per row x channel vectors)",
+              "input vectors loaded (k rows x the columns of each tile)"};
     case StepKind::FusedBottleneck:
       return {"fixed",
               "slices",
@@ -451,8 +452,15 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
                                      : out.w;
       const double tile_vectors = n * static_cast<double>(out.h * tiles) *
                                   std::ceil(static_cast<double>(out.c) / static_cast<double>(kt.gemm_lanes));
+      // Each tile loads k input rows of its columns (out.w * stride over a row,
+      // plus k - stride more per tile): narrow tiles and large kernels load more
+      // per multiply-add.
+      const double st_w = static_cast<double>(st.op.stride), kw = static_cast<double>(st.op.k_w);
+      const double loaded = tile_vectors / static_cast<double>(std::max<std::int64_t>(tiles, 1)) *
+                            static_cast<double>(st.op.k_h) *
+                            (static_cast<double>(out.w) * st_w + static_cast<double>(tiles) * std::max(0.0, kw - st_w));
       x.insert(x.end(), {s1 ? work : 0.0, s1 ? 0.0 : work, out_el, n * static_cast<double>(in.elements()), row_passes,
-                         exp_based(st.act) ? out_el : 0.0, hard_act ? out_el : 0.0, tile_vectors});
+                         exp_based(st.act) ? out_el : 0.0, hard_act ? out_el : 0.0, tile_vectors, loaded});
       break;
     }
     case StepKind::FusedBottleneck: {

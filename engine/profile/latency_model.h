@@ -79,7 +79,8 @@ namespace convscope::profile {
 /// 37: a convolution's batch norm and activation blocks fuse into its step (the op-by-op
 /// probe networks lose those steps; Schedule::build), and a fused chain takes the next
 /// block's activation; skip probes over 112 x 112 tensors, copied back from DRAM.
-inline constexpr int kLatencyModelVersion = 37;
+/// 38: depthwise pays per input vector its tiles load (k rows of each tile's columns).
+inline constexpr int kLatencyModelVersion = 38;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

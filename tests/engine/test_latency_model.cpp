@@ -578,14 +578,21 @@ TEST(LatencyModel, DepthwiseCountsTheTilesItRuns) {
   // The feature: output rows x tiles per row x channel vectors (Xception's 19 x 19 x 728).
   const std::size_t at =
       feature_at(StepKind::Depthwise, "tiles*vectors (output rows x tiles per row x channel vectors)");
+  const std::size_t loaded =
+      feature_at(StepKind::Depthwise, "input vectors loaded (k rows x the columns of each tile)");
   ASSERT_LT(at, profile::feature_names(StepKind::Depthwise, true).size());
+  ASSERT_LT(loaded, profile::feature_names(StepKind::Depthwise, true).size());
   const ir::Graph g = testing::graph_for_kind("depthwise", {{"kernel", 3}}, ir::Shape{19, 19, 728});
   for (const kernels::Isa isa : kernels::available_isas()) {
     const auto [s, i] = first_step(g, isa, StepKind::Depthwise);
     ASSERT_LT(i, s.steps.size());
     const double vectors = std::ceil(728.0 / static_cast<double>(kernels::kernels_for(isa).gemm_lanes));
-    EXPECT_DOUBLE_EQ(profile::step_features(s, i).x[at], 19.0 * static_cast<double>(cases[0].tiles.at(isa)) * vectors)
-        << kernels::isa_name(isa);
+    const double tiles = static_cast<double>(cases[0].tiles.at(isa));
+    const profile::StepFeatures f = profile::step_features(s, i);
+    EXPECT_DOUBLE_EQ(f.x[at], 19.0 * tiles * vectors) << kernels::isa_name(isa);
+    // The input vectors its tiles load: 3 rows of the 19 columns and 2 more per tile
+    // (AVX-512: 19 rows x 46 vectors x 3 x (19 + 4 x 2)), for each output row.
+    EXPECT_DOUBLE_EQ(f.x[loaded], 19.0 * vectors * 3.0 * (19.0 + 2.0 * tiles)) << kernels::isa_name(isa);
   }
 }
 
@@ -713,9 +720,9 @@ TEST(LatencyModel, FitRecoversKnownCoefficients) {
   profile::LatencyModel m;
   profile::fit(m, samples);
   const auto& k = m.fits[static_cast<std::size_t>(StepKind::Depthwise)];
-  // 9 of the shape, 2 input and 2 output caches lost, across threads, 2 between cores, halo rows,
+  // 10 of the shape, 2 input and 2 output caches lost, across threads, 2 between cores, halo rows,
   // 2 of the weights
-  ASSERT_EQ(k.coef.size(), 19u);
+  ASSERT_EQ(k.coef.size(), 20u);
   EXPECT_NEAR(k.coef[0], 2000, 1e-3);
   EXPECT_NEAR(k.coef[1], 0.05, 1e-9);
   EXPECT_NEAR(k.coef[2], 0.09, 1e-9);
