@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string>
 
+#include <unistd.h>
+
 #include "kernels/kernels.h"
 
 namespace convscope::kernels {
@@ -63,6 +65,18 @@ void pack_narrow_groups(const KernelTable& kt, const float* w, std::int64_t cin_
         std::memcpy(iv + j * lanes + l, &idx, sizeof idx);
       }
   }
+}
+
+int l1d_ways() {
+  static const int ways = [] {
+#if defined(_SC_LEVEL1_DCACHE_ASSOC)
+    const long w = sysconf(_SC_LEVEL1_DCACHE_ASSOC);
+    return w >= 8 && w <= 32 ? static_cast<int>(w) : 8;
+#else
+    return 8;
+#endif
+  }();
+  return ways;
 }
 
 std::int64_t dw_row_tiles(const KernelTable& kt, int k, int s, std::int64_t in_w, std::int64_t px_stride,

@@ -116,7 +116,7 @@ struct WinogradArgs {
 /// Revision of the kernels and of how plans use them. Bump it with any change
 /// that moves their speed: latency models calibrated before are then redone.
 inline constexpr int kKernelRevision =
-    27;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
+    28;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
          // transposes; 5: B prefetched in 1-2 row GEMM tiles; 6: row bands of at least 4 GEMM row tiles;
          // 7: every GEMM tile prefetches its share of B's next panel; 8: copies, CReLU, upsampling in the tables
          // and written in place into concats; 9: transposed convolutions as one GEMM per output phase;
@@ -134,7 +134,8 @@ inline constexpr int kKernelRevision =
          // depthwise's input too when its K rows crowd an L1 set (56 x 56 x 128); 23: grouped 1x1 convolutions of
          // narrow groups by lane permutes (AVX-512); 24: also on AVX2, and for groups of a whole vector;
          // 25: global pooling in one pass in memory order (vector tables); 26: 3x3 stride-1 convolutions
-         // by Winograd F(4x4, 3x3) in bands of tile rows; 27: also over 16 to 39 tiles (13 x 13, 14 x 14 maps)
+         // by Winograd F(4x4, 3x3) in bands of tile rows; 27: also over 16 to 39 tiles (13 x 13, 14 x 14 maps);
+         // 28: pixel-major depthwise tiles as wide as the L1's ways allow (dw_tile_width)
 
 struct KernelTable {
   Isa isa = Isa::Portable;
@@ -195,20 +196,26 @@ struct KernelTable {
   int dw_max_tile3 = 1, dw_max_tile57 = 1;
 };
 
+/// Ways of this CPU's L1 data cache (sysconf; 8 where the system does not
+/// say: the fewest of any x86 core we know of), read once.
+int l1d_ways();
+
 /// The widest tile (at most t_max pixels, halving) whose K x K, stride S input
 /// lines stay in L1 together. With a pixel stride of 2 KiB (512 channels) every
 /// input line of a tile falls in the same two of L1's 64 sets; more lines than
-/// the 8 ways of a set evict each other and each tile then streams from L2.
-/// Counts the tile's lines per set (64 sets, at least 8 ways: the L1D of every
-/// x86 core we know of). in_w: input row in pixels; px_stride: floats per pixel.
-inline int dw_tile_width(int k, int s, std::int64_t in_w, std::int64_t px_stride, int t_max) {
+/// the `ways` of a set evict each other and each tile then streams from L2.
+/// Counts the tile's lines per set (64 sets). in_w: input row in pixels;
+/// px_stride: floats per pixel. A 12-way L1 (Zen 5, Intel since Ice Lake) holds
+/// 3x3 tiles of 4 over 512 channels where an 8-way one (Zen 3, Zen 4) holds 2:
+/// a dense 14 x 14 x 512 depthwise ran 38.8 -> 26.4 us on Zen 5 (one thread).
+inline int dw_tile_width(int k, int s, std::int64_t in_w, std::int64_t px_stride, int t_max, int ways = l1d_ways()) {
   const std::int64_t px_bytes = px_stride * 4, row_bytes = in_w * px_bytes;
   for (int t = t_max; t > 1; t /= 2) {
     int lines[64] = {};
     bool fits = true;
     const int span = (t - 1) * s + k;
     for (int ky = 0; ky < k && fits; ++ky)
-      for (int i = 0; i < span && fits; ++i) fits = ++lines[((ky * row_bytes + i * px_bytes) / 64) % 64] <= 8;
+      for (int i = 0; i < span && fits; ++i) fits = ++lines[((ky * row_bytes + i * px_bytes) / 64) % 64] <= ways;
     if (fits) return t;
   }
   return 1;
@@ -243,9 +250,9 @@ struct DwRowWalk {
 /// output pixels from input rows of in_w pixels, px_stride floats apart, on
 /// a table with or without column order and tiles of at most t_max pixels.
 inline DwRowWalk dw_row_walk(bool table_columns, int k, int s, std::int64_t in_w, std::int64_t px_stride,
-                             std::int64_t out_w, int t_max) {
+                             std::int64_t out_w, int t_max, int ways = l1d_ways()) {
   DwRowWalk w;
-  w.widest = dw_tile_width(k, s, in_w, px_stride, t_max);
+  w.widest = dw_tile_width(k, s, in_w, px_stride, t_max, ways);
   w.columns = table_columns && w.widest >= 8;
   w.sevens = w.columns && out_w % 8 != 0 && out_w % 7 == 0;
   return w;

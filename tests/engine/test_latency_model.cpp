@@ -552,6 +552,11 @@ TEST(LatencyModel, PoolPaysPerWindowLoopOverChannelBlocks) {
 
 // Model v22: a depthwise step counts the tiles its table runs per row.
 TEST(LatencyModel, DepthwiseCountsTheTilesItRuns) {
+  // A tile of 4 at 3x3 stride 1 over 512 channels puts 9 lines in each of two L1 sets.
+  EXPECT_EQ(kernels::dw_tile_width(3, 1, 14, 512, 8, 8), 2);
+  EXPECT_EQ(kernels::dw_tile_width(3, 1, 14, 512, 8, 12), 4);
+  EXPECT_EQ(kernels::dw_tile_width(3, 1, 14, 528, 8, 8), 8);  // padded by a line: no conflict
+  const std::int64_t crowded = kernels::l1d_ways() >= 9 ? 4 : 7;
   struct Case {
     int k, s;
     std::int64_t in_w, px_stride, out_w;
@@ -562,8 +567,14 @@ TEST(LatencyModel, DepthwiseCountsTheTilesItRuns) {
       {3, 1, 19, 728, 19, {{kernels::Isa::Avx512, 4}, {kernels::Isa::Avx2, 6}, {kernels::Isa::Portable, 19}}},
       // Rows of 14: two tiles of 7 in column order; AVX2 5x5 tiles of 8: 8 + 4 + 2.
       {5, 1, 14, 96, 14, {{kernels::Isa::Avx512, 2}, {kernels::Isa::Avx2, 3}, {kernels::Isa::Portable, 14}}},
-      // 512 channels 2 KiB apart crowd L1: tiles of 2 (pixel-major) on every table that tiles.
-      {3, 1, 14, 512, 14, {{kernels::Isa::Avx512, 7}, {kernels::Isa::Avx2, 7}, {kernels::Isa::Portable, 14}}},
+      // 512 channels 2 KiB apart crowd L1: pixel-major tiles of 2 in an 8-way L1 (7 per row), of 4
+      // in a 12-way one (4 + 4 + 4 + 2), on every table that tiles.
+      {3,
+       1,
+       14,
+       512,
+       14,
+       {{kernels::Isa::Avx512, crowded}, {kernels::Isa::Avx2, crowded}, {kernels::Isa::Portable, 14}}},
       // The same padded by a cache line (as plans lay it out): column order again.
       {3, 1, 14, 528, 14, {{kernels::Isa::Avx512, 2}, {kernels::Isa::Avx2, 4}, {kernels::Isa::Portable, 14}}},
       // Stride 2 from 112 to 56: seven tiles of 8; dilated or 9x9 kernels go pixel by pixel.
