@@ -450,14 +450,14 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
                                      ? kernels::dw_row_tiles(kt, static_cast<int>(k), static_cast<int>(st.op.stride),
                                                              in.w, runtime::pixel_stride(s.values, st.in[0]), out.w)
                                      : out.w;
-      const double tile_vectors = n * static_cast<double>(out.h * tiles) *
-                                  std::ceil(static_cast<double>(out.c) / static_cast<double>(kt.gemm_lanes));
+      const double row_vectors =
+          n * static_cast<double>(out.h) * std::ceil(static_cast<double>(out.c) / static_cast<double>(kt.gemm_lanes));
+      const double tile_vectors = row_vectors * static_cast<double>(tiles);
       // Each tile loads k input rows of its columns (out.w * stride over a row,
       // plus k - stride more per tile): narrow tiles and large kernels load more
       // per multiply-add.
       const double st_w = static_cast<double>(st.op.stride), kw = static_cast<double>(st.op.k_w);
-      const double loaded = tile_vectors / static_cast<double>(std::max<std::int64_t>(tiles, 1)) *
-                            static_cast<double>(st.op.k_h) *
+      const double loaded = row_vectors * static_cast<double>(st.op.k_h) *
                             (static_cast<double>(out.w) * st_w + static_cast<double>(tiles) * std::max(0.0, kw - st_w));
       x.insert(x.end(), {s1 ? work : 0.0, s1 ? 0.0 : work, out_el, n * static_cast<double>(in.elements()), row_passes,
                          exp_based(st.act) ? out_el : 0.0, hard_act ? out_el : 0.0, tile_vectors, loaded});
