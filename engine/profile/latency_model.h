@@ -80,7 +80,10 @@ namespace convscope::profile {
 /// probe networks lose those steps; Schedule::build), and a fused chain takes the next
 /// block's activation; skip probes over 112 x 112 tensors, copied back from DRAM.
 /// 38: depthwise pays per input vector its tiles load (k rows of each tile's columns).
-inline constexpr int kLatencyModelVersion = 38;
+/// 39: a thread's parts that follow one another (a row-band chain's bands, Winograd's tile
+/// bands) walk as one stretch: rows a band reads of the thread's next band are its own, not
+/// halo; the placement by thread, seeing fewer part boundaries, puts some tensors elsewhere.
+inline constexpr int kLatencyModelVersion = 39;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

@@ -94,6 +94,38 @@ TEST(PlaceByThread, MobileNetV1DepthwiseWritesWhereItsThreadsWere) {
   EXPECT_LT(profile::core_traffic(moved)[dw].write_bytes, 112.0 * 32 * 4);
 }
 
+TEST(PlaceByThread, AThreadsBandsWalkAsOneStretch) {
+  // MobileNetV2 fused in row bands at two threads: each thread runs several
+  // bands of a chain one after another; the walk sees one write per thread
+  // covering all of them, and reads of the block input as the thread's own
+  // pixels plus at most a halo on either side (not one halo per band).
+  const ir::Graph g = testing::load_preset("mobilenet_v2");
+  runtime::PlanOptions o;
+  o.threads = 2;
+  o.fuse_rows = true;
+  o.kernels = &kernels::kernels_for(kernels::Isa::Portable);
+  const auto s = Schedule::build(g, cost::analyze(g), o);
+  ASSERT_TRUE(s.has_value());
+  int banded = 0;
+  for (std::size_t i = 0; i < s->steps.size(); ++i) {
+    const auto& st = s->steps[i];
+    if (!st.bottleneck || st.bottleneck->band_rows == 0) continue;
+    const std::vector<runtime::PixelPart> p0 = s->row_parts(i, 0), p1 = s->row_parts(i, 1);
+    if (p0.size() < 2) continue;
+    ++banded;
+    const runtime::StepTouches t = runtime::step_touches(*s, i);
+    ASSERT_EQ(t.writes.size(), 2u) << st.info.name;
+    const std::int64_t stride = runtime::pixel_stride(s->values, st.out);
+    EXPECT_EQ(t.writes[0].lo, p0.front().out0 * stride) << st.info.name;
+    EXPECT_EQ(t.writes[0].hi, p0.back().out1 * stride) << st.info.name;
+    EXPECT_EQ(t.writes[1].lo, p1.front().out0 * stride) << st.info.name;
+    int halos = 0;
+    for (const runtime::Touch& r : t.reads) halos += r.halo && r.root == t.reads[0].root ? 1 : 0;
+    EXPECT_LE(halos, 4) << st.info.name;  // above and below each thread's part, no more
+  }
+  EXPECT_GE(banded, 5);
+}
+
 TEST(PlaceByThread, SameResultsAsThePlanBySize) {
   // Branches, channel splits, concats written in place, shortcuts.
   for (const char* name : {"shufflenet_v2_x1_0", "mobilenet_v2", "squeezenet1_1_bypass"}) {
