@@ -176,7 +176,8 @@ std::vector<std::string> kind_feature_names(StepKind kind) {
               "GEMM calls beyond one per convolution per band (groups)",
               "output elements shuffled in bands",
               "expanded and depthwise elements through sigmoid, swish",
-              "expanded and depthwise elements through h-swish, h-sigmoid"};
+              "expanded and depthwise elements through h-swish, h-sigmoid",
+              "weight floats x bands (weights beyond L2: from L3 every band)"};
     case StepKind::ConvTranspose:
       return {"fixed", "m*n*k (n padded to vectors)", "weight passes", "output elements"};
     case StepKind::Winograd:
@@ -498,12 +499,17 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
       const double mnk = expand.all_fma() + project.all_fma();
       // expand_groups and project_groups are 1 where the chain has no such convolution.
       const double extra_calls = bands * static_cast<double>(b.expand_groups - 1 + b.project_groups - 1);
-      x.insert(x.end(),
-               {slices, bands, slices > 0 ? mnk : 0.0, bands > 0 ? mnk : 0.0, expand.b_passes + project.b_passes,
-                s1 ? dw : 0.0, s1 ? 0.0 : dw, p_out * cout * std::max(slices, 1.0) * io_share,
-                (p_in * cin + out_el * (b.shortcut ? 2.0 : 1.0)) * io_share, extra_calls,
-                b.shuffle2 > 0 ? out_el * io_share : 0.0, act_elements(b, exp_based, expanded, dw_out),
-                act_elements(b, hard, expanded, dw_out)});
+      // Weights that do not stay in L2 beside a band's buffers come back from
+      // L3 for every band (a separable block's 512 x 512 pointwise, 1 MiB),
+      // where the op-by-op GEMM keeps a block of them in L2 over all its rows.
+      const double wt = static_cast<double>(st.weight_floats);
+      const double l3_weights = wt * 4.0 > kL2FitBytes / 2 ? bands * wt : 0.0;
+      const double passes = expand.b_passes + project.b_passes;
+      x.insert(x.end(), {slices, bands, slices > 0 ? mnk : 0.0, bands > 0 ? mnk : 0.0, passes, s1 ? dw : 0.0,
+                         s1 ? 0.0 : dw, p_out * cout * std::max(slices, 1.0) * io_share,
+                         (p_in * cin + out_el * (b.shortcut ? 2.0 : 1.0)) * io_share, extra_calls,
+                         b.shuffle2 > 0 ? out_el * io_share : 0.0, act_elements(b, exp_based, expanded, dw_out),
+                         act_elements(b, hard, expanded, dw_out), l3_weights});
       break;
     }
     case StepKind::Winograd: {

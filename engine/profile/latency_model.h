@@ -83,7 +83,9 @@ namespace convscope::profile {
 /// 39: a thread's parts that follow one another (a row-band chain's bands, Winograd's tile
 /// bands) walk as one stretch: rows a band reads of the thread's next band are its own, not
 /// halo; the placement by thread, seeing fewer part boundaries, puts some tensors elsewhere.
-inline constexpr int kLatencyModelVersion = 39;
+/// 40: a row-band chain whose weights do not stay in L2 pays their floats once per band
+/// (from L3: the op-by-op GEMM keeps a block of them in L2 over all its rows).
+inline constexpr int kLatencyModelVersion = 40;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

@@ -114,6 +114,36 @@ TEST(Schedule, Im2colCoverKeepsWindowsInside) {
   EXPECT_EQ(c.implicit_pixels(), 0);
 }
 
+TEST(LatencyModel, RowBandsPayWeightsBeyondL2OncePerBand) {
+  // MobileNetV1 fused in row bands: sep7's pointwise (512 x 512, 1 MiB) does
+  // not stay in L2 beside a band's buffers and comes back from L3 for every
+  // band; sep1's (32 x 64) stays.
+  const ir::Graph g = testing::load_preset("mobilenet_v1");
+  runtime::PlanOptions o;
+  o.fuse_rows = true;
+  const auto s = runtime::Schedule::build(g, cost::analyze(g), o);
+  ASSERT_TRUE(s.has_value());
+  const std::size_t at =
+      feature_at(StepKind::FusedBottleneck, "weight floats x bands (weights beyond L2: from L3 every band)");
+  const auto features = profile::schedule_features(*s);
+  int checked = 0;
+  for (std::size_t i = 0; i < s->steps.size(); ++i) {
+    const auto& st = s->steps[i];
+    if (!st.bottleneck) continue;
+    const std::string& id = g.nodes[static_cast<std::size_t>(st.info.node)].id;
+    const double bands = static_cast<double>(st.bottleneck->bands());
+    if (id == "sep7") {
+      EXPECT_GT(bands, 1.0);
+      EXPECT_DOUBLE_EQ(features[i].x[at], bands * static_cast<double>(st.weight_floats)) << id;
+      ++checked;
+    } else if (id == "sep1") {
+      EXPECT_EQ(features[i].x[at], 0.0) << id;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 2);
+}
+
 TEST(LatencyModel, FeaturesFollowTheShapes) {
   const runtime::Schedule s = schedule_of("mobilenet_v1");
   const auto& kt = *s.kt;
