@@ -114,6 +114,16 @@ TEST(Schedule, Im2colCoverKeepsWindowsInside) {
   EXPECT_EQ(c.implicit_pixels(), 0);
 }
 
+TEST(LatencyModel, EveryKindsFeaturesFitTheArray) {
+  // StepFeatures holds kMaxFeatures; a kind with more would write past it.
+  for (int k = 0; k < runtime::kStepKinds; ++k) {
+    const auto kind = static_cast<StepKind>(k);
+    EXPECT_LE(profile::feature_names(kind, profile::has_weights(kind)).size(),
+              static_cast<std::size_t>(profile::kMaxFeatures))
+        << runtime::step_kind_name(kind);
+  }
+}
+
 TEST(LatencyModel, RowBandsPayWeightsBeyondL2OncePerBand) {
   // MobileNetV1 fused in row bands: sep7's pointwise (512 x 512, 1 MiB) does
   // not stay in L2 beside a band's buffers and comes back from L3 for every
