@@ -307,6 +307,33 @@ std::vector<Probe> probes() {
         0, true);
     add("igcv3", graph(112, 112, 16, {{{"kind", "igcv3"}, {"out", 24}, {"expansion", 6}, {"stride", s}}}), 0, true);
   }
+  // Separable blocks as wide as MobileNetV1's and Xception's (pointwise weights up to
+  // about 6 MiB, most beyond L2), each timed in both forms one right after the other: in row
+  // bands, then op by op. Whether a block fuses is the difference of the two, small
+  // beside either; the fit then sees it measured in one time window on such shapes,
+  // not only inferred from the narrow chains above.
+  Picker wide(20261206);
+  for (auto [h, c0, grow, s] : std::vector<std::array<std::int64_t, 4>>{{112, 32, 2, 1},
+                                                                        {112, 64, 2, 2},
+                                                                        {56, 128, 1, 1},
+                                                                        {56, 128, 2, 2},
+                                                                        {37, 256, 3, 1},
+                                                                        {28, 256, 1, 1},
+                                                                        {28, 256, 2, 2},
+                                                                        {19, 728, 1, 1},
+                                                                        {14, 512, 1, 1},
+                                                                        {14, 512, 2, 2},
+                                                                        {10, 1024, 1, 1},
+                                                                        {7, 1024, 1, 1}}) {
+    // Widths jittered around the presets' (a pick of their own: the probes after keep theirs).
+    const std::int64_t c = std::max<std::int64_t>(
+        16, std::llround(static_cast<double>(c0) * wide.pick(std::vector<double>{0.75, 1.0, 1.25}) / 16) * 16);
+    const std::string act = wide.pick(std::vector<std::string>{"relu6", "relu", "hswish", "swish"});
+    const std::string text =
+        graph(h, h, c, {{{"kind", "separable"}, {"out", c * grow}, {"kernel", 3}, {"stride", s}, {"activation", act}}});
+    add("separable", text, 0, true);
+    add("separable", text, 0, false);
+  }
   // Element-wise steps and data movement over a grid of sizes.
   for (std::int64_t h : kSizes)
     for (std::int64_t c : {16, 64, 256}) {

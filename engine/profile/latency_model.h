@@ -85,7 +85,9 @@ namespace convscope::profile {
 /// halo; the placement by thread, seeing fewer part boundaries, puts some tensors elsewhere.
 /// 40: a row-band chain whose weights do not stay in L2 pays their floats once per band
 /// (from L3: the op-by-op GEMM keeps a block of them in L2 over all its rows).
-inline constexpr int kLatencyModelVersion = 40;
+/// 41: calibration probes of wide separable blocks (MobileNetV1 and Xception widths), each
+/// timed fused in row bands and op by op in turn, so the fusion choice is fitted on its difference.
+inline constexpr int kLatencyModelVersion = 41;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).
