@@ -1,5 +1,6 @@
 // convscope-cli calibrate: this machine's peak FLOP/s and bandwidths (cached), the ceilings of the roofline;
-// with --latency the latency model of the kernels, with --validate its accuracy report.
+// with --latency the latency model of the kernels, with --validate its accuracy report, with --fusion
+// every fusible block measured fused and op by op beside the model's choice.
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -11,10 +12,12 @@
 
 #include "command.h"
 #include "common.h"
+#include "cost/analysis.h"
 #include "io/graph_json.h"
 #include "kernels/cpu.h"
 #include "kernels/kernels.h"
 #include "profile/calibration.h"
+#include "profile/fusion_choice.h"
 #include "profile/latency_calibration.h"
 #include "profile/latency_validation.h"
 #include "profile/speed_probe.h"
@@ -25,7 +28,8 @@ namespace {
 struct Options {
   std::string isa = "all";
   bool json = false, portable = false;
-  bool latency = false, validate = false, skip_presets = false;
+  bool latency = false, validate = false, fusion = false, skip_presets = false;
+  int rounds = 20;  // --fusion: alternating rounds
   std::vector<int> threads;
   int passes = 2;  // --validate: passes over the networks
   std::vector<std::string> files;
@@ -290,10 +294,90 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
   return failed > 0 ? kExitInvalid : 0;
 }
 
+/// --fusion: every fusible block of each FILE measured fused in row bands and op
+/// by op, alternating, beside the latency model's prediction and auto's choice.
+int run_fusion(const Options& o, const kernels::KernelTable& kt) {
+  if (o.files.empty()) {
+    std::cerr << "convscope-cli: calibrate --fusion: give one or more networks (graph files, ONNX models, presets)\n";
+    return kExitUsage;
+  }
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& f : o.files) {
+    Source src = open_graph(f);
+    if (!src.graph) return print_load_error(src);
+    const cost::Analysis a = cost::analyze(*src.graph);
+    for (int t : thread_counts(o)) {
+      auto m = latency_model(kt, t);
+      if (!m) return kExitUsage;
+      runtime::PlanOptions base;
+      base.threads = t;
+      base.kernels = &kt;
+      auto check = profile::check_fusion(*src.graph, a, *m, base, o.rounds);
+      if (!check) {
+        std::cerr << format_diagnostics(check.error(), "convscope-cli: " + src.shown);
+        return kExitInvalid;
+      }
+      // A block's forms closer than this are even: within what the rounds resolve.
+      constexpr double kEven = 0.02;
+      int agree = 0;
+      for (const auto& b : check->blocks)
+        if (b.lost_ns() <= kEven * std::min(b.fused_ns, b.unfused_ns)) ++agree;
+      if (o.json) {
+        nlohmann::ordered_json j{{"network", src.shown},
+                                 {"threads", t},
+                                 {"rounds", check->rounds},
+                                 {"model", m->describe()},
+                                 {"every_block_fused_ms", check->total_ns(true) / 1e6},
+                                 {"every_block_op_by_op_ms", check->total_ns(false) / 1e6},
+                                 {"as_auto_chose_ms", check->auto_ns() / 1e6},
+                                 {"each_block_faster_form_ms", check->best_ns() / 1e6},
+                                 {"choices_agreeing", agree},
+                                 {"blocks", nlohmann::ordered_json::array()}};
+        for (const auto& b : check->blocks)
+          j["blocks"].push_back({{"block", b.name},
+                                 {"measured_fused_us", b.fused_ns / 1e3},
+                                 {"measured_op_by_op_us", b.unfused_ns / 1e3},
+                                 {"predicted_fused_us", b.predicted_fused_ns / 1e3},
+                                 {"predicted_op_by_op_us", b.predicted_unfused_ns / 1e3},
+                                 {"auto", b.chosen ? "fused" : "op by op"},
+                                 {"lost_us", b.lost_ns() / 1e3}});
+        out.push_back(std::move(j));
+        continue;
+      }
+      std::printf("%s, %d thread%s: %zu fusible block%s, %d rounds alternating the two forms (step medians)\n%s\n\n",
+                  src.shown.c_str(), t, t == 1 ? "" : "s", check->blocks.size(), check->blocks.size() == 1 ? "" : "s",
+                  check->rounds, m->describe().c_str());
+      if (check->blocks.empty()) continue;
+      std::printf("%-22s %30s   %30s   %-9s %8s\n", "", "measured us", "predicted us", "", "");
+      std::printf("%-22s %10s %10s %8s   %10s %10s %8s   %-9s %8s\n", "block", "fused", "op by op", "f / o", "fused",
+                  "op by op", "f / o", "auto", "lost us");
+      for (const auto& b : check->blocks)
+        std::printf("%-22.22s %10.1f %10.1f %8.3f   %10.1f %10.1f %8.3f   %-9s %8.1f\n", b.name.c_str(),
+                    b.fused_ns / 1e3, b.unfused_ns / 1e3, b.unfused_ns > 0 ? b.fused_ns / b.unfused_ns : 0.0,
+                    b.predicted_fused_ns / 1e3, b.predicted_unfused_ns / 1e3,
+                    b.predicted_unfused_ns > 0 ? b.predicted_fused_ns / b.predicted_unfused_ns : 0.0,
+                    b.chosen ? "fused" : "op by op", b.lost_ns() / 1e3);
+      std::printf(
+          "\nthese blocks: every one fused %.3f ms, every one op by op %.3f ms, as auto chose %.3f ms, each in "
+          "its faster form %.3f ms\n",
+          check->total_ns(true) / 1e6, check->total_ns(false) / 1e6, check->auto_ns() / 1e6, check->best_ns() / 1e6);
+      std::printf("auto picked the faster form (or one within %.0f %% of it) for %d of %zu blocks\n\n", kEven * 100,
+                  agree, check->blocks.size());
+    }
+  }
+  if (o.json) std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
 int run(const Options& o) {
-  if (o.latency || o.validate) {
+  if (o.latency || o.validate || o.fusion) {
+    if (o.latency + o.validate + o.fusion > 1) {
+      std::cerr << "convscope-cli: calibrate: --latency, --validate and --fusion are separate runs: give one\n";
+      return kExitUsage;
+    }
     auto kt = pick_kernels(o.isa == "all" ? "auto" : o.isa, o.portable);
     if (!kt) return kt.error();
+    if (o.fusion) return run_fusion(o, **kt);
     return o.latency ? run_latency(o, **kt) : run_validate(o, **kt);
   }
   // Every table this CPU runs (each has its own FMA peak and read bandwidth), or the one asked for.
@@ -357,7 +441,12 @@ Command add_calibrate(CLI::App& app) {
                 "calibrate the latency model: time the kernels on a grid of probe graphs and fit it (cached)");
   cmd->add_flag("--validate", o->validate,
                 "the latency model's accuracy: predicted against measured for every preset, variants and FILEs");
-  cmd->add_option("--threads", o->threads, "thread counts for --latency / --validate, e.g. 1,4 (default: 1 and all)")
+  cmd->add_flag("--fusion", o->fusion,
+                "every fusible block of the FILEs run fused in row bands and op by op, alternating, beside the "
+                "latency model's prediction and auto's choice");
+  cmd->add_option("--rounds", o->rounds, "--fusion: alternating rounds (default 20)")->check(CLI::Range(1, 10000));
+  cmd->add_option("--threads", o->threads,
+                  "thread counts for --latency / --validate / --fusion, e.g. 1,4 (default: 1 and all)")
       ->check(CLI::Range(1, 256))
       ->delimiter(',')
       ->allow_extra_args(false);
@@ -367,7 +456,8 @@ Command add_calibrate(CLI::App& app) {
                   "passes agree: the machine's own repeatability)")
       ->check(CLI::Range(1, 20));
   cmd->add_option("--samples", o->samples, "--latency: write every timed step (features, measured, predicted) as CSV");
-  cmd->add_option("FILE", o->files, "--validate: more networks (graph files, ONNX models, presets)");
+  cmd->add_option("FILE", o->files,
+                  "--validate: more networks; --fusion: the networks to check (graph files, ONNX models, presets)");
   return {cmd, [o] { return run(*o); }};
 }
 }  // namespace convscope::cli

@@ -1,9 +1,15 @@
 #include "profile/fusion_choice.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <map>
+#include <set>
+
+#include "profile/stats.h"
+#include "runtime/plan.h"
 
 namespace convscope::profile {
 
@@ -159,6 +165,103 @@ runtime::PlanOptions apply_fusion(const ir::Graph& graph, const cost::Analysis& 
   if (choice) *choice = c;
   if (schedule && placed_alike) *schedule = std::move(same);
   return base;
+}
+
+double FusionCheck::total_ns(bool fused) const {
+  double t = 0;
+  for (const auto& b : blocks) t += fused ? b.fused_ns : b.unfused_ns;
+  return t;
+}
+
+double FusionCheck::auto_ns() const {
+  double t = 0;
+  for (const auto& b : blocks) t += b.chosen ? b.fused_ns : b.unfused_ns;
+  return t;
+}
+
+double FusionCheck::best_ns() const {
+  double t = 0;
+  for (const auto& b : blocks) t += std::min(b.fused_ns, b.unfused_ns);
+  return t;
+}
+
+Result<FusionCheck> check_fusion(const ir::Graph& graph, const cost::Analysis& a, const LatencyModel& model,
+                                 runtime::PlanOptions base, int rounds, int warmup, const std::atomic<bool>* cancel) {
+  if (rounds < 1) return fail("rounds", "expected at least 1, got " + std::to_string(rounds));
+  FusionCheck out;
+  out.rounds = rounds;
+  out.threads = base.threads;
+  const runtime::PlanOptions chosen = apply_fusion(graph, a, &model, FusionSetting{}, base);
+  std::set<int> chosen_nodes;  // auto's: the chains fused (all of them when fused_nodes is unset)
+  if (chosen.fused_nodes) chosen_nodes.insert(chosen.fused_nodes->begin(), chosen.fused_nodes->end());
+  const bool all_chosen = chosen.fuse_rows && !chosen.fused_nodes;
+  base.split = 0;
+  base.fused_nodes.reset();
+  base.fuse_rows = false;
+  runtime::PlanOptions rows = base;
+  rows.fuse_rows = true;
+  std::array<std::optional<runtime::Plan>, 2> plans;  // op by op, in row bands
+  for (int k = 0; k < 2; ++k) {
+    auto p = runtime::Plan::build(graph, a, k == 0 ? base : rows);
+    if (!p) return tl::unexpected(p.error());
+    plans[static_cast<std::size_t>(k)].emplace(std::move(*p));
+  }
+  for (auto& p : plans)
+    for (std::size_t i = 0; i < p->n_inputs(); ++i) {
+      float* x = p->input(i);
+      const std::int64_t n = p->batch() * p->input_shape(i).elements();
+      for (std::int64_t j = 0; j < n; ++j) x[j] = static_cast<float>((j * 7919) % 2001) / 1000.f - 1.f;
+    }
+  using Clock = std::chrono::steady_clock;
+  std::array<std::vector<std::vector<double>>, 2> ns;
+  for (int k = 0; k < 2; ++k) ns[static_cast<std::size_t>(k)].resize(plans[static_cast<std::size_t>(k)]->n_steps());
+  for (int r = 0; r < warmup + rounds; ++r)
+    for (int k = 0; k < 2; ++k) {
+      if (cancel && cancel->load(std::memory_order_relaxed)) return fail("", "fusion check cancelled");
+      runtime::Plan& p = *plans[static_cast<std::size_t>(k)];
+      auto t0 = Clock::now();
+      for (std::size_t i = 0; i < p.n_steps(); ++i) {
+        if (p.step(i).no_work) continue;
+        p.run_step(i);
+        const auto t1 = Clock::now();
+        if (r >= warmup)
+          ns[static_cast<std::size_t>(k)][i].push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
+        t0 = t1;
+      }
+    }
+  // Each chain fused in row bands, against the steps of the same ops run one by one
+  // (an imported model's chain spans several graph nodes: matched by op, not node).
+  std::vector<std::set<int>> chain_ops;
+  for (int k = 1; k >= 0; --k) {
+    const runtime::Schedule& s = plans[static_cast<std::size_t>(k)]->schedule();
+    const std::vector<StepFeatures> features = schedule_features(s);
+    for (std::size_t i = 0; i < s.steps.size(); ++i) {
+      const runtime::StepInfo& info = s.steps[i].info;
+      auto& samples = ns[static_cast<std::size_t>(k)][i];
+      const double measured = samples.empty() ? 0.0 : summarize(std::move(samples)).median;
+      const double predicted = model.predict(features[i]).ns;
+      if (k == 1) {
+        if (!s.steps[i].bottleneck) continue;
+        BlockFusionCheck b;
+        b.node = info.node;
+        if (info.node >= 0 && info.node < static_cast<int>(graph.nodes.size()))
+          b.name = graph.nodes[static_cast<std::size_t>(info.node)].id;
+        b.fused_ns = measured;
+        b.predicted_fused_ns = predicted;
+        b.chosen = all_chosen || chosen_nodes.count(info.node) > 0;
+        out.blocks.push_back(std::move(b));
+        chain_ops.emplace_back(info.ops.begin(), info.ops.end());
+        continue;
+      }
+      for (std::size_t c = 0; c < chain_ops.size(); ++c)
+        if (std::any_of(info.ops.begin(), info.ops.end(), [&](int op) { return chain_ops[c].count(op) > 0; })) {
+          out.blocks[c].unfused_ns += measured;
+          out.blocks[c].predicted_unfused_ns += predicted;
+          break;
+        }
+    }
+  }
+  return out;
 }
 
 }  // namespace convscope::profile

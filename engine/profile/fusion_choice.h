@@ -8,11 +8,14 @@
 /// the thread count, so by default the latency model decides, block by block,
 /// from the two schedules' predicted steps.
 
+#include <algorithm>
+#include <atomic>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "cost/analysis.h"
+#include "ir/graph.h"
 #include "profile/latency_model.h"
 #include "runtime/schedule.h"
 #include "util/result.h"
@@ -70,5 +73,45 @@ inline constexpr double kFusionMargin = 0.05;
 runtime::PlanOptions apply_fusion(const ir::Graph& graph, const cost::Analysis& a, const LatencyModel* model,
                                   const FusionSetting& setting, runtime::PlanOptions base,
                                   FusionChoice* choice = nullptr, std::optional<runtime::Schedule>* schedule = nullptr);
+
+/// One fusible block of a fusion check: its chain run both ways.
+struct BlockFusionCheck {
+  int node = -1;     ///< graph node
+  std::string name;  ///< its id
+  /// Measured: the block's steps, each the median over the rounds, summed.
+  double fused_ns = 0, unfused_ns = 0;
+  double predicted_fused_ns = 0, predicted_unfused_ns = 0;
+  bool chosen = false;  ///< auto runs it fused
+  /// What auto's choice costs against the faster form measured (0 when it picked it).
+  [[nodiscard]] double lost_ns() const {
+    const double took = chosen ? fused_ns : unfused_ns;
+    return took - std::min(fused_ns, unfused_ns);
+  }
+};
+
+/// Every fusible block of a network measured fused in row bands and op by op,
+/// beside what the latency model predicts and what auto chooses: how far the
+/// choice can be trusted on this machine.
+struct FusionCheck {
+  std::vector<BlockFusionCheck> blocks;
+  int rounds = 0;
+  int threads = 1;
+  /// The measured sums: every block fused, every block op by op, as auto
+  /// chooses, and each block in its faster form.
+  [[nodiscard]] double total_ns(bool fused) const;
+  [[nodiscard]] double auto_ns() const;
+  [[nodiscard]] double best_ns() const;
+};
+
+/// Builds `graph` twice (`base` op by op, and with every chain in row bands),
+/// runs `warmup` rounds and then `rounds` rounds alternating the two plans, each
+/// step timed on its own in run order (as the profile times steps), and sums
+/// each block's steps. Alternating within every round keeps both forms in the
+/// same state of the machine: on a shared machine whole runs of one form and
+/// then the other drift apart by more than the forms differ. Auto's choice is
+/// apply_fusion's with `model`.
+Result<FusionCheck> check_fusion(const ir::Graph& graph, const cost::Analysis& a, const LatencyModel& model,
+                                 runtime::PlanOptions base, int rounds, int warmup = 3,
+                                 const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace convscope::profile

@@ -312,6 +312,37 @@ TEST(Cli, ProfileJsonHasNetworkAndLayers) {
   EXPECT_GT(layer_sum, 0.0);
   EXPECT_TRUE(oj[0]["by_step_kind"][0]["pass_to_pass_within_25"].is_null());
   EXPECT_NE(run("calibrate --validate --passes 0").err.find("--passes"), std::string::npos);
+
+  // The fusion check: both fusible blocks (the inverted residual and the separable
+  // block) timed fused and op by op, beside the prediction and auto's choice.
+  const std::string fc = capture(
+      "sh -c '" + env + CONVSCOPE_CLI + " calibrate --fusion --threads 1 --rounds 3 --json " + net.string() + "'", rc);
+  ASSERT_EQ(rc, 0) << fc;
+  const auto fj = nlohmann::json::parse(fc);
+  ASSERT_EQ(fj.size(), 1u);
+  EXPECT_EQ(fj[0]["rounds"], 3);
+  ASSERT_EQ(fj[0]["blocks"].size(), 2u);
+  EXPECT_EQ(fj[0]["blocks"][0]["block"], "ir");
+  EXPECT_EQ(fj[0]["blocks"][1]["block"], "sep");
+  double fused = 0, op_by_op = 0, best = 0;
+  for (const auto& b : fj[0]["blocks"]) {
+    for (const char* k : {"measured_fused_us", "measured_op_by_op_us", "predicted_fused_us", "predicted_op_by_op_us"})
+      EXPECT_GT(b[k].get<double>(), 0.0) << k;
+    const double f = b["measured_fused_us"].get<double>(), o = b["measured_op_by_op_us"].get<double>();
+    fused += f;
+    op_by_op += o;
+    best += std::min(f, o);
+    // What auto lost: the form it picked against the faster one, measured.
+    EXPECT_NEAR(b["lost_us"].get<double>(), (b["auto"] == "fused" ? f : o) - std::min(f, o), 1e-6);
+  }
+  EXPECT_NEAR(fj[0]["every_block_fused_ms"].get<double>(), fused / 1e3, 1e-9);
+  EXPECT_NEAR(fj[0]["every_block_op_by_op_ms"].get<double>(), op_by_op / 1e3, 1e-9);
+  EXPECT_NEAR(fj[0]["each_block_faster_form_ms"].get<double>(), best / 1e3, 1e-9);
+  EXPECT_GE(fj[0]["as_auto_chose_ms"].get<double>(), best / 1e3 - 1e-9);
+  EXPECT_LE(fj[0]["choices_agreeing"].get<int>(), 2);
+  EXPECT_NE(run("calibrate --fusion").err.find("give one or more networks"), std::string::npos);
+  EXPECT_NE(run("calibrate --fusion --latency mobilenet_v2").err.find("separate runs"), std::string::npos);
+  EXPECT_NE(run("calibrate --fusion --rounds 0 mobilenet_v2").err.find("--rounds"), std::string::npos);
   fs::remove_all(cache);
 }
 
