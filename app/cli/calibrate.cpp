@@ -344,15 +344,19 @@ int run_fusion(const Options& o, const kernels::KernelTable& kt) {
         out.push_back(std::move(j));
         continue;
       }
+      if (check->blocks.empty()) {
+        std::printf("%s: no block fuses (no inverted residual, separable or IGCV3 chain): nothing to check\n\n",
+                    src.shown.c_str());
+        continue;
+      }
       std::printf("%s, %d thread%s: %zu fusible block%s, %d rounds alternating the two forms (step medians)\n%s\n\n",
                   src.shown.c_str(), t, t == 1 ? "" : "s", check->blocks.size(), check->blocks.size() == 1 ? "" : "s",
                   check->rounds, m->describe().c_str());
-      if (check->blocks.empty()) continue;
-      std::printf("%-22s %30s   %30s   %-9s %8s\n", "", "measured us", "predicted us", "", "");
-      std::printf("%-22s %10s %10s %8s   %10s %10s %8s   %-9s %8s\n", "block", "fused", "op by op", "f / o", "fused",
+      std::printf("%-30s %30s   %30s   %-9s %8s\n", "", "measured us", "predicted us", "", "");
+      std::printf("%-30s %10s %10s %8s   %10s %10s %8s   %-9s %8s\n", "block", "fused", "op by op", "f / o", "fused",
                   "op by op", "f / o", "auto", "lost us");
       for (const auto& b : check->blocks)
-        std::printf("%-22.22s %10.1f %10.1f %8.3f   %10.1f %10.1f %8.3f   %-9s %8.1f\n", b.name.c_str(),
+        std::printf("%-30.30s %10.1f %10.1f %8.3f   %10.1f %10.1f %8.3f   %-9s %8.1f\n", b.name.c_str(),
                     b.fused_ns / 1e3, b.unfused_ns / 1e3, b.unfused_ns > 0 ? b.fused_ns / b.unfused_ns : 0.0,
                     b.predicted_fused_ns / 1e3, b.predicted_unfused_ns / 1e3,
                     b.predicted_unfused_ns > 0 ? b.predicted_fused_ns / b.predicted_unfused_ns : 0.0,
