@@ -221,7 +221,8 @@ Result<FusionCheck> check_fusion(const ir::Graph& graph, const cost::Analysis& a
       runtime::Plan& p = *plans[static_cast<std::size_t>(k)];
       // One untimed run first: the timed steps then find the caches as this
       // form's own previous run leaves them (as a user's repeated runs do), not
-      // as the other form's does.
+      // as the other form's does, and the other plan's idle workers, which spin
+      // for 200 us after its last step (thread_pool.cpp), asleep.
       p.run();
       auto t0 = Clock::now();
       for (std::size_t i = 0; i < p.n_steps(); ++i) {

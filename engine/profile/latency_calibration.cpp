@@ -310,8 +310,8 @@ std::vector<Probe> probes() {
   // Separable blocks as wide as MobileNetV1's and Xception's (pointwise weights up to
   // about 6 MiB, most beyond L2), each timed in both forms one right after the other: in row
   // bands, then op by op. Whether a block fuses is the difference of the two, small
-  // beside either; the fit then sees it measured in one time window on such shapes,
-  // not only inferred from the narrow chains above.
+  // beside either: the fused chains' fit then sees such shapes, not only the narrow
+  // chains above, and the one-block fits of depthwise and GEMM their op-by-op steps.
   Picker wide(20261206);
   for (auto [h, c0, grow, s] : std::vector<std::array<std::int64_t, 4>>{{112, 32, 2, 1},
                                                                         {112, 64, 2, 2},
