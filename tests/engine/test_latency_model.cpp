@@ -666,6 +666,40 @@ TEST(FusionChoice, ParsesWhatUsersType) {
   }
 }
 
+TEST(FusionChoice, CheckSetsEachChainBesideItsOwnSteps) {
+  // IGCV3-D: its first block runs op by op as expand, permute, depthwise, project and
+  // permute; in its last the first permute folds into the depthwise and the last one
+  // into the head's 1x1 convolution, whose step is not the block's (it runs other ops too).
+  const ir::Graph g = testing::load_preset("igcv3_d");
+  const cost::Analysis a = cost::analyze(g);
+  const auto flat = profile::LatencyModel::per_step(1000.0);  // every step 1 us
+  const auto check = profile::check_fusion(g, a, flat, {}, 2, 1);
+  ASSERT_TRUE(check.has_value());
+  EXPECT_EQ(check->rounds, 2);
+  ASSERT_EQ(check->blocks.size(), 32u);
+  EXPECT_EQ(check->blocks.front().name, "igc1");
+  EXPECT_DOUBLE_EQ(check->blocks.front().predicted_fused_ns, 1000.0);
+  EXPECT_DOUBLE_EQ(check->blocks.front().predicted_unfused_ns, 5000.0);
+  EXPECT_EQ(check->blocks.back().name, "igc32");
+  EXPECT_DOUBLE_EQ(check->blocks.back().predicted_unfused_ns, 3000.0);
+  double best = 0;
+  for (const auto& b : check->blocks) {
+    EXPECT_GT(b.fused_ns, 0.0) << b.name;
+    EXPECT_GT(b.unfused_ns, 0.0) << b.name;
+    EXPECT_TRUE(b.chosen) << b.name;  // one step against three or more: fused everywhere
+    EXPECT_DOUBLE_EQ(b.lost_ns(), b.fused_ns - std::min(b.fused_ns, b.unfused_ns));
+    best += std::min(b.fused_ns, b.unfused_ns);
+  }
+  EXPECT_DOUBLE_EQ(check->best_ns(), best);
+  EXPECT_DOUBLE_EQ(check->auto_ns(), check->total_ns(true));
+  EXPECT_FALSE(profile::check_fusion(g, a, flat, {}, 0).has_value());  // no rounds
+  // Nothing to fuse: no blocks.
+  const ir::Graph sq = testing::load_preset("squeezenet1_1");
+  const auto none = profile::check_fusion(sq, cost::analyze(sq), flat, {}, 1, 0);
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->blocks.empty());
+}
+
 TEST(FusionChoice, AutoFusesWhereTheModelPredictsLess) {
   const ir::Graph g = testing::load_preset("mobilenet_v2");
   const cost::Analysis a = cost::analyze(g);
