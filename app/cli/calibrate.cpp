@@ -365,8 +365,18 @@ int run_fusion(const Options& o, const kernels::KernelTable& kt) {
           "\nthese blocks: every one fused %.3f ms, every one op by op %.3f ms, as auto chose %.3f ms, each in "
           "its faster form %.3f ms\n",
           check->total_ns(true) / 1e6, check->total_ns(false) / 1e6, check->auto_ns() / 1e6, check->best_ns() / 1e6);
-      std::printf("auto picked the faster form (or one within %.0f %% of it) for %d of %zu blocks\n\n", kEven * 100,
+      std::printf("auto picked the faster form (or one within %.0f %% of it) for %d of %zu blocks\n", kEven * 100,
                   agree, check->blocks.size());
+      // Where forcing one form beats auto by more than the rounds resolve, say which.
+      const double a_ns = check->auto_ns(), rows_ns = check->total_ns(true), off_ns = check->total_ns(false);
+      const bool rows_better = rows_ns <= off_ns;
+      const double forced = rows_better ? rows_ns : off_ns;
+      if (forced < a_ns * (1.0 - kEven))
+        std::printf(
+            "here --fuse-bottleneck %s ran these blocks %.1f %% faster than auto (run the check again to "
+            "confirm: at two threads runs differ by more)\n",
+            rows_better ? "rows" : "off", (1.0 - forced / a_ns) * 100);
+      std::printf("\n");
     }
   }
   if (o.json) std::cout << out.dump(2) << "\n";

@@ -340,6 +340,11 @@ TEST(Cli, ProfileJsonHasNetworkAndLayers) {
   EXPECT_NEAR(fj[0]["each_block_faster_form_ms"].get<double>(), best / 1e3, 1e-9);
   EXPECT_GE(fj[0]["as_auto_chose_ms"].get<double>(), best / 1e3 - 1e-9);
   EXPECT_LE(fj[0]["choices_agreeing"].get<int>(), 2);
+  const std::string ft =
+      capture("sh -c '" + env + CONVSCOPE_CLI + " calibrate --fusion --threads 1 --rounds 2 " + net.string() + "'", rc);
+  ASSERT_EQ(rc, 0) << ft;
+  EXPECT_NE(ft.find("1 thread: 2 fusible blocks, 2 rounds"), std::string::npos) << ft;
+  EXPECT_NE(ft.find("of 2 blocks"), std::string::npos) << ft;
   EXPECT_NE(run("calibrate --fusion").err.find("give one or more networks"), std::string::npos);
   EXPECT_NE(run("calibrate --fusion --latency mobilenet_v2").err.find("separate runs"), std::string::npos);
   EXPECT_NE(run("calibrate --fusion --rounds 0 mobilenet_v2").err.find("--rounds"), std::string::npos);
