@@ -78,12 +78,7 @@ int run(const Options& o) {
     std::cerr << format_diagnostics(plan.error(), "convscope-cli: " + shown);
     return kExitInvalid;
   }
-  // Deterministic input values: latency does not depend on them.
-  for (std::size_t i = 0; i < plan->n_inputs(); ++i) {
-    float* x = plan->input(i);
-    const std::int64_t n = plan->batch() * plan->input_shape(i).elements();
-    for (std::int64_t k = 0; k < n; ++k) x[k] = static_cast<float>((k * 7919) % 2001) / 1000.f - 1.f;
-  }
+  profile::fill_timing_inputs(*plan);
   profile::ProfileOptions popt;
   popt.warmup = o.warmup;
   popt.min_runs = o.min_runs;

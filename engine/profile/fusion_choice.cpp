@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "profile/profiler.h"
 #include "profile/stats.h"
 #include "runtime/plan.h"
 
@@ -192,9 +193,8 @@ Result<FusionCheck> check_fusion(const ir::Graph& graph, const cost::Analysis& a
   out.rounds = rounds;
   out.threads = base.threads;
   const runtime::PlanOptions chosen = apply_fusion(graph, a, &model, FusionSetting{}, base);
-  std::set<int> chosen_nodes;  // auto's: the chains fused (all of them when fused_nodes is unset)
+  std::set<int> chosen_nodes;  // auto's fused chains (auto names them whenever it fuses any)
   if (chosen.fused_nodes) chosen_nodes.insert(chosen.fused_nodes->begin(), chosen.fused_nodes->end());
-  const bool all_chosen = chosen.fuse_rows && !chosen.fused_nodes;
   base.split = 0;
   base.fused_nodes.reset();
   base.fuse_rows = false;
@@ -206,12 +206,7 @@ Result<FusionCheck> check_fusion(const ir::Graph& graph, const cost::Analysis& a
     if (!p) return tl::unexpected(p.error());
     plans[static_cast<std::size_t>(k)].emplace(std::move(*p));
   }
-  for (auto& p : plans)
-    for (std::size_t i = 0; i < p->n_inputs(); ++i) {
-      float* x = p->input(i);
-      const std::int64_t n = p->batch() * p->input_shape(i).elements();
-      for (std::int64_t j = 0; j < n; ++j) x[j] = static_cast<float>((j * 7919) % 2001) / 1000.f - 1.f;
-    }
+  for (auto& p : plans) fill_timing_inputs(*p);
   using Clock = std::chrono::steady_clock;
   std::array<std::vector<std::vector<double>>, 2> ns;
   for (int k = 0; k < 2; ++k) ns[static_cast<std::size_t>(k)].resize(plans[static_cast<std::size_t>(k)]->n_steps());
@@ -253,7 +248,7 @@ Result<FusionCheck> check_fusion(const ir::Graph& graph, const cost::Analysis& a
           b.name = graph.nodes[static_cast<std::size_t>(info.node)].id;
         b.fused_ns = measured;
         b.predicted_fused_ns = predicted;
-        b.chosen = all_chosen || chosen_nodes.count(info.node) > 0;
+        b.chosen = chosen_nodes.count(info.node) > 0;
         out.blocks.push_back(std::move(b));
         chain_ops.emplace_back(info.ops.begin(), info.ops.end());
         continue;

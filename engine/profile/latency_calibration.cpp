@@ -485,11 +485,7 @@ Result<Pass> time_pass(const kernels::KernelTable& kt, const LatencyCalibrationO
     po.fuse_rows = p.rows;
     auto plan = runtime::Plan::build(*g, a, po);
     if (!plan) return fail("probe " + std::to_string(pi) + " (" + p.family + ")", plan.error().front().message);
-    for (std::size_t i = 0; i < plan->n_inputs(); ++i) {
-      float* x = plan->input(i);
-      const std::int64_t n = plan->batch() * plan->input_shape(i).elements();
-      for (std::int64_t k = 0; k < n; ++k) x[k] = static_cast<float>((k * 7919) % 2001) / 1000.f - 1.f;
-    }
+    fill_timing_inputs(*plan);
     // Timed by the profiler itself: whole runs, then each step on its own in run order.
     ProfileOptions popt;
     popt.warmup = 2;

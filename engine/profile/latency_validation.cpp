@@ -44,11 +44,7 @@ Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::Ker
   auto plan = runtime::Plan::build(c.graph, a, po);
   if (!plan) return tl::unexpected(plan.error());
   const NetworkPrediction p = m.predict(plan->schedule());  // what a run would do, predicted before it runs
-  for (std::size_t i = 0; i < plan->n_inputs(); ++i) {
-    float* x = plan->input(i);
-    const std::int64_t n = plan->batch() * plan->input_shape(i).elements();
-    for (std::int64_t k = 0; k < n; ++k) x[k] = static_cast<float>((k * 7919) % 2001) / 1000.f - 1.f;
-  }
+  fill_timing_inputs(*plan);
   ProfileOptions po2;
   po2.min_seconds = min_seconds;
   ProfileResult r;

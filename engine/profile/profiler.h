@@ -38,4 +38,9 @@ struct ProfileResult {
 
 ProfileResult profile_plan(runtime::Plan& plan, const ProfileOptions& options = {});
 
+/// Fills every input of `plan` with the same deterministic values in [-1, 1]:
+/// latency does not depend on them, and every timing (profile, calibration,
+/// validation, speed probe, fusion check) runs on these.
+void fill_timing_inputs(runtime::Plan& plan);
+
 }  // namespace convscope::profile

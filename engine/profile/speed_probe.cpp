@@ -48,9 +48,7 @@ Result<SpeedProbe> SpeedProbe::build(const kernels::KernelTable& kt, int threads
   po.kernels = &kt;
   auto plan = runtime::Plan::build(*g, a, po);
   if (!plan) return tl::unexpected(plan.error());
-  float* x = plan->input(0);
-  const std::int64_t n = plan->batch() * plan->input_shape(0).elements();
-  for (std::int64_t k = 0; k < n; ++k) x[k] = static_cast<float>((k * 7919) % 2001) / 1000.f - 1.f;
+  fill_timing_inputs(*plan);
   SpeedProbe p;
   p.plan_ = std::make_unique<runtime::Plan>(std::move(*plan));
   return p;
