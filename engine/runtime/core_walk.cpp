@@ -239,10 +239,20 @@ const StepTraffic& CoreWalk::step(const StepTouches& st, const std::vector<std::
   out.write.assign(static_cast<std::size_t>(threads_), 0.0);
   out.halo_read.assign(static_cast<std::size_t>(threads_), 0.0);
   out.out_lost.assign(lost_after_.size(), 0.0);
-  if (st.no_work) return out;
+  walk(st, offset, step_bytes, true);
+  return out;
+}
+
+void CoreWalk::mark(const StepTouches& st, const std::vector<std::int64_t>& offset, double step_bytes) {
+  walk(st, offset, step_bytes, false);
+}
+
+void CoreWalk::walk(const StepTouches& st, const std::vector<std::int64_t>& offset, double step_bytes, bool count) {
+  StepTraffic& out = traffic_;
+  if (st.no_work) return;
   auto base = [&](int root) { return offset[static_cast<std::size_t>(root)]; };
   const std::int64_t o_lo = base(st.out_root) + st.out_lo, o_hi = base(st.out_root) + st.out_hi;
-  const bool count_lost = o_lo < o_hi && !lost_after_.empty();
+  const bool count_lost = count && o_lo < o_hi && !lost_after_.empty();
   // Every stretch the step touches starts and ends where a touch does: cut
   // them all in one pass (touch by touch, each cut moved the whole walk).
   cuts_.clear();
@@ -269,7 +279,7 @@ const StepTraffic& CoreWalk::step(const StepTouches& st, const std::vector<std::
     std::size_t i = find_from(lo, from);
     for (; starts_[i] < hi; ++i) {
       Holder& h = holders_[i];
-      if ((h.readers & bit(r.thread)) == 0) {
+      if (count && (h.readers & bit(r.thread)) == 0) {
         const std::int64_t len = starts_[i + 1] - starts_[i];
         if (h.writer == kEveryone)
           part += len;
@@ -280,9 +290,10 @@ const StepTraffic& CoreWalk::step(const StepTouches& st, const std::vector<std::
       h.touched = now_;
     }
     from = i - 1;
-    (r.halo ? out.halo_read : out.read)[static_cast<std::size_t>(r.thread)] +=
-        4.0 * r.density *
-        (static_cast<double>(whole) + static_cast<double>(part) * others_share(kEveryone, r.thread, threads_));
+    if (count)
+      (r.halo ? out.halo_read : out.read)[static_cast<std::size_t>(r.thread)] +=
+          4.0 * r.density *
+          (static_cast<double>(whole) + static_cast<double>(part) * others_share(kEveryone, r.thread, threads_));
   }
   if (count_lost) {
     std::vector<std::int64_t>& lost = lost_floats_;
@@ -294,7 +305,7 @@ const StepTraffic& CoreWalk::step(const StepTouches& st, const std::vector<std::
   }
   from = 0;
   for (const Touch& w : st.writes)
-    if (w.lo < w.hi)
+    if (count && w.lo < w.hi)
       out.write[static_cast<std::size_t>(w.thread)] +=
           foreign_write(base(w.root) + w.lo, base(w.root) + w.hi, 4.0 * w.density * w.share, w.thread, false, from);
   from = 0;
@@ -311,7 +322,6 @@ const StepTraffic& CoreWalk::step(const StepTouches& st, const std::vector<std::
   }
   if (written_lo < written_hi) coalesce(find(written_lo), find(written_hi));
   now_ += step_bytes;
-  return out;
 }
 
 double CoreWalk::write_cost(const StepTouches& st, std::int64_t out_offset, double limit) const {
@@ -342,18 +352,20 @@ std::vector<SteadyTraffic> steady_traffic(const Schedule& s, const std::vector<S
                                           const std::vector<std::int64_t>& offset) {
   std::vector<SteadyTraffic> out(s.steps.size());
   CoreWalk walk(s.threads, {kL2FitBytes, kL3FitBytes});
-  for (int pass = 0; pass < 2; ++pass)  // the first run leaves the state the second starts from
-    for (std::size_t i = 0; i < s.steps.size(); ++i) {
-      const StepTraffic& t = walk.step(touches[i], offset, static_cast<double>(s.steps[i].info.bytes));
-      if (pass == 0 || touches[i].no_work) continue;
-      SteadyTraffic& o = out[i];
-      o.read = *std::max_element(t.read.begin(), t.read.end());
-      o.halo_read = *std::max_element(t.halo_read.begin(), t.halo_read.end());
-      o.write = *std::max_element(t.write.begin(), t.write.end());
-      for (double b : t.write) o.write_all += b;
-      o.out_l2_lost = t.out_lost[0];
-      o.out_l3_lost = t.out_lost[1];
-    }
+  // The first run leaves the state the second starts from; only the second counts.
+  for (std::size_t i = 0; i < s.steps.size(); ++i)
+    walk.mark(touches[i], offset, static_cast<double>(s.steps[i].info.bytes));
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    const StepTraffic& t = walk.step(touches[i], offset, static_cast<double>(s.steps[i].info.bytes));
+    if (touches[i].no_work) continue;
+    SteadyTraffic& o = out[i];
+    o.read = *std::max_element(t.read.begin(), t.read.end());
+    o.halo_read = *std::max_element(t.halo_read.begin(), t.halo_read.end());
+    o.write = *std::max_element(t.write.begin(), t.write.end());
+    for (double b : t.write) o.write_all += b;
+    o.out_l2_lost = t.out_lost[0];
+    o.out_l3_lost = t.out_lost[1];
+  }
   return out;
 }
 
@@ -553,7 +565,7 @@ ArenaPlan move_by_thread(const Schedule& s, const std::vector<StepTouches>& touc
       if (r >= 0 && writer[static_cast<std::size_t>(r)] == static_cast<int>(i) &&
           block(static_cast<std::size_t>(r)) > 0)
         move(static_cast<std::size_t>(r));
-      walk.step(touches[i], offset, static_cast<double>(s.steps[i].info.bytes));
+      walk.mark(touches[i], offset, static_cast<double>(s.steps[i].info.bytes));
     }
   plan.floats = 0;
   for (std::size_t r = 0; r < n_req; ++r) plan.floats = std::max(plan.floats, plan.offsets[r] + block(r));

@@ -75,6 +75,9 @@ class CoreWalk {
   /// Runs one step: counts its threads' cross-core bytes, then marks what
   /// they wrote. The result lives until the next call.
   const StepTraffic& step(const StepTouches& t, const std::vector<std::int64_t>& offset, double step_bytes);
+  /// Runs one step without counting: marks what its threads read and wrote
+  /// (the state after it is step()'s).
+  void mark(const StepTouches& t, const std::vector<std::int64_t>& offset, double step_bytes);
 
   /// The bytes the step's threads would write over lines another core holds,
   /// or on lines no step touched within an L2's or an L3's worth of traffic
@@ -97,6 +100,8 @@ class CoreWalk {
   /// left at the one holding hi - 1, for the next part.
   [[nodiscard]] double foreign_write(std::int64_t lo, std::int64_t hi, double bytes_per_float, int t, bool stale,
                                      std::size_t& from) const;
+  /// step() and mark(): counts into traffic_ only with `count`.
+  void walk(const StepTouches& t, const std::vector<std::int64_t>& offset, double step_bytes, bool count);
   /// The stretch holding x; from `from` on when it is at or a little before x.
   [[nodiscard]] std::size_t find(std::int64_t x) const;
   [[nodiscard]] std::size_t find_from(std::int64_t x, std::size_t from) const;
