@@ -180,6 +180,46 @@ Probe random_network(Picker& r) {
           r.pick(std::vector<std::int64_t>{0, 0, 3, 6})};
 }
 
+/// A network in EfficientNet's style at a random width and depth: inverted
+/// residuals with squeeze-excite in every block, as wide as EfficientNet-B0
+/// to B4 (weights + arena 16-70 MiB). Squeeze-excite's one-pixel GEMMs run
+/// there with their weights beyond what L3 keeps between runs: EfficientNet-B0
+/// and MobileNetV3-Large timed them at 1.4-2.1 times the v41 fit, which had
+/// seen cold one-pixel GEMMs only in networks below about 12 MiB.
+Probe se_network(Picker& r) {
+  const double w = r.pick(std::vector<double>{0.75, 1.0, 1.25, 1.5, 2.0});
+  const std::int64_t res = r.pick(std::vector<std::int64_t>{128, 160});
+  const std::string act = r.pick(std::vector<std::string>{"swish", "swish", "hswish"});
+  // (out, units, stride, kernel) of EfficientNet-B0's stages.
+  const std::int64_t stages[7][4] = {{16, 1, 1, 3},  {24, 2, 2, 3},  {40, 2, 2, 5}, {80, 3, 2, 3},
+                                     {112, 3, 1, 5}, {192, 4, 2, 5}, {320, 1, 1, 3}};
+  std::vector<json> b;
+  std::int64_t c = round8(32 * w);
+  b.push_back({{"kind", "conv"}, {"out", c}, {"stride", 2}, {"activation", act}});
+  for (const auto& st : stages) {
+    const std::int64_t out = round8(static_cast<double>(st[0]) * w);
+    const std::int64_t units = std::max<std::int64_t>(1, st[1] - r.pick(std::vector<std::int64_t>{0, 0, 1}));
+    for (std::int64_t u = 0; u < units; ++u) {
+      const std::int64_t e = st[0] == 16 ? 1 : 6;
+      b.push_back({{"kind", "inverted_residual"},
+                   {"out", out},
+                   {"expansion", e},
+                   {"kernel", st[3]},
+                   {"stride", u == 0 ? st[2] : 1},
+                   {"activation", act},
+                   {"se", true},
+                   {"se_channels", std::max<std::int64_t>(8, c / 4)},
+                   {"se_activation", act},
+                   {"se_gate", act == "swish" ? "sigmoid" : "hsigmoid"}});
+      c = out;
+    }
+  }
+  b.push_back({{"kind", "conv"}, {"out", round8(1280 * std::max(1.0, w))}, {"kernel", 1}, {"activation", act}});
+  b.push_back({{"kind", "global_pool"}});
+  b.push_back({{"kind", "fc"}, {"out", 1000}});
+  return {"network", graph(res, res, 3, std::move(b)), 0, r.pick(std::vector<bool>{false, true})};
+}
+
 }  // namespace
 
 std::vector<Probe> probes() {
@@ -439,6 +479,8 @@ std::vector<Probe> probes() {
     blocks.push_back({{"kind", "global_pool"}});
     add("network", graph(h, h, 2 * e, std::move(blocks)));
   }
+  Picker se(20261207);
+  for (int i = 0; i < 5; ++i) out.push_back(se_network(se));
   return out;
 }
 

@@ -87,7 +87,9 @@ namespace convscope::profile {
 /// (from L3: the op-by-op GEMM keeps a block of them in L2 over all its rows).
 /// 41: calibration probes of wide separable blocks (MobileNetV1 and Xception widths), each
 /// timed fused in row bands and op by op in turn, so the fusion choice is fitted on its difference.
-inline constexpr int kLatencyModelVersion = 41;
+/// 42: calibration networks in EfficientNet's style (squeeze-excite in every block, 16-70 MiB),
+/// where squeeze-excite's one-pixel GEMMs fetch weights L3 did not keep.
+inline constexpr int kLatencyModelVersion = 42;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).
