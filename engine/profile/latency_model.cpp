@@ -31,6 +31,13 @@ double ramp(double x, double lo, double hi) {
   return std::log(x / lo) / std::log(hi / lo);
 }
 
+/// The footprint ramps of a one-row-tile GEMM's weights (bytes).
+constexpr std::array<std::pair<double, double>, 5> kOneTileRamps{{{kL2FitBytes, kSharedL3FitBytes},
+                                                                  {kSharedL3FitBytes, 2 * kSharedL3FitBytes},
+                                                                  {2 * kSharedL3FitBytes, kL3FitBytes},
+                                                                  {kL3FitBytes, 2 * kL3FitBytes},
+                                                                  {2 * kL3FitBytes, 4 * kL3FitBytes}}};
+
 /// Activations built on an exponential (a vector exp per element): several times
 /// the cost of a clamp, so the steps that apply one fused pay per output element.
 bool exp_based(ir::Activation a) { return a == ir::Activation::Sigmoid || a == ir::Activation::Swish; }
@@ -144,8 +151,10 @@ std::vector<std::string> kind_feature_names(StepKind kind) {
               "m*n (sigmoid, swish fused)",
               "one row tile (network beyond L2)",
               "weights of one row tile (network 1 -> 4 MiB)",
-              "weights of one row tile (network 4 -> 16 MiB)",
-              "weights of one row tile (network 16 -> 64 MiB)",
+              "weights of one row tile (network 4 -> 8 MiB)",
+              "weights of one row tile (network 8 -> 16 MiB)",
+              "weights of one row tile (network 16 -> 32 MiB)",
+              "weights of one row tile (network 32 -> 64 MiB)",
               "pixels*vectors*cin_g (narrow groups: a permute and an FMA each)"};
     case StepKind::ConvIm2col:
       return {"fixed",         "m*n*k (whole panels)",     "m*n*k (narrow last panel)",
@@ -409,10 +418,14 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
                            : 0.0;
       x.insert(x.end(), {nw * g, nw * g * w.fma, nw * g * w.fma_narrow, nw * g * w.b_passes, g * m * nn, g * m * k,
                          b_beyond_l2 ? nw * g * w.b_passes : 0.0, exp_based(st.act) ? g * m * nn : 0.0,
-                         one_tile && footprint > kL2FitBytes ? 1.0 : 0.0,
-                         one_tile ? wt * ramp(footprint, kL2FitBytes, kSharedL3FitBytes) : 0.0,
-                         one_tile ? wt * ramp(footprint, kSharedL3FitBytes, kL3FitBytes) : 0.0,
-                         one_tile ? wt * ramp(footprint, kL3FitBytes, 4 * kL3FitBytes) : 0.0, narrow});
+                         one_tile && footprint > kL2FitBytes ? 1.0 : 0.0});
+      // Its weights' cost rises with the network's footprint piecewise linearly
+      // in log(footprint), knots at 1, 4, 8, 16, 32 and 64 MiB: where a shared L3
+      // stops keeping them moves with the machine and its tenants, and can be
+      // sharp (Zen 4 VM: a classifier's 4 MiB at 54 GB/s in MobileNetV3-Small's
+      // 10 MiB, at 17 GB/s in EfficientNet-B0's 21 MiB; model v43).
+      for (const auto& [lo, hi] : kOneTileRamps) x.push_back(one_tile ? wt * ramp(footprint, lo, hi) : 0.0);
+      x.push_back(narrow);
       break;
     }
     case StepKind::ConvIm2col: {

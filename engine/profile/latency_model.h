@@ -89,7 +89,8 @@ namespace convscope::profile {
 /// timed fused in row bands and op by op in turn, so the fusion choice is fitted on its difference.
 /// 42: calibration networks in EfficientNet's style (squeeze-excite in every block, 16-70 MiB),
 /// where squeeze-excite's one-pixel GEMMs fetch weights L3 did not keep.
-inline constexpr int kLatencyModelVersion = 42;
+/// 43: a one-row-tile GEMM's weights on five footprint ramps (knots 1, 4, 8, 16, 32, 64 MiB), not three.
+inline constexpr int kLatencyModelVersion = 43;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).
