@@ -46,7 +46,7 @@ inline void scale_shift_loop(const float* x, const float* scale, const float* sh
   for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] * scale[i] + shift[i];
 }
 
-inline void channel_scale_loop(const float* __restrict x, const float* __restrict s, float* __restrict y,
+inline void channel_scale_loop(const float* x, const float* __restrict s, float* y,  // y may be x
                                std::int64_t pixels, std::int64_t c) {
   for (std::int64_t p = 0; p < pixels; ++p)
     for (std::int64_t i = 0; i < c; ++i) y[p * c + i] = x[p * c + i] * s[i];

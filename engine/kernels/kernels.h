@@ -148,7 +148,7 @@ struct KernelTable {
   void (*narrow_groups)(const NarrowGroupArgs& args, std::int64_t pixel_begin, std::int64_t pixel_end) = nullptr;
   /// y[i] = act(y[i]) over n floats.
   void (*activation)(float* y, std::int64_t n, ir::Activation act) = nullptr;
-  /// y[i] = act(a[i] + b[i]).
+  /// y[i] = act(a[i] + b[i]); y may be a or b (an add in place).
   void (*add)(const float* a, const float* b, float* y, std::int64_t n, ir::Activation act) = nullptr;
   /// y[i] = x[i] * scale[i] + shift[i] (per-channel, over n channels).
   void (*scale_shift)(const float* x, const float* scale, const float* shift, float* y, std::int64_t n) = nullptr;
@@ -164,7 +164,8 @@ struct KernelTable {
   /// Channel shuffle of `pixels` pixels of c channels in `groups` groups:
   /// y[a * groups + g] = x[g * (c / groups) + a].
   void (*shuffle)(const float* x, float* y, std::int64_t pixels, std::int64_t c, std::int64_t groups) = nullptr;
-  /// Channel scale (squeeze-excite's gate applied): y[p * c + i] = x[p * c + i] * s[i] over `pixels` pixels.
+  /// Channel scale (squeeze-excite's gate applied): y[p * c + i] = x[p * c + i] * s[i] over `pixels` pixels;
+  /// y may be x (in place).
   void (*channel_scale)(const float* x, const float* s, float* y, std::int64_t pixels, std::int64_t c) = nullptr;
   /// Global pooling of `pixels` pixels of c channels: y[i] = max or mean over p of x[p * c + i].
   void (*global_pool)(const float* x, float* y, std::int64_t pixels, std::int64_t c, bool max) = nullptr;

@@ -446,6 +446,47 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
       if (std::count(q.in.begin(), q.in.end(), st.out) > 0 && reads_strided(q)) pad(st.out, c % 256 == 0);
   }
 
+  // Element-wise steps in place: a channel scale or an add whose output has
+  // the shape of an input that no later step reads writes over that input
+  // (the output becomes a view of its buffer, as a slice read in place is).
+  // The lines it writes are those its threads just read, so none is fetched
+  // for the write: squeeze-excite's 14 x 14 x 672 scale, Zen 4, one thread,
+  // 11.7 -> 6.3 us. After the pixel strides: both values keep their own
+  // (unpadded) strides, which the element-wise executors assume.
+  if (options.elementwise_in_place) {
+    std::vector<int> last_reader(p.values.size(), -1);
+    std::vector<char> held(p.values.size(), 0);  // a graph input or output, or another value's home
+    for (std::size_t si = 0; si < p.steps.size(); ++si)
+      for (int v : p.steps[si].in) last_reader[static_cast<std::size_t>(v)] = static_cast<int>(si);
+    for (const ScheduledValue& val : p.values)
+      if (val.parent >= 0) held[static_cast<std::size_t>(val.parent)] = 1;
+    for (int v : p.inputs) held[static_cast<std::size_t>(v)] = 1;
+    for (int v : p.outputs) held[static_cast<std::size_t>(v)] = 1;
+    auto free_root = [&](int v) {
+      const ScheduledValue& val = p.values[static_cast<std::size_t>(v)];
+      return val.parent < 0 && val.pad_c == 0 && !held[static_cast<std::size_t>(v)];
+    };
+    for (std::size_t si = 0; si < p.steps.size(); ++si) {
+      const ScheduledStep& st = p.steps[si];
+      if ((st.info.kind != StepKind::Mul && st.info.kind != StepKind::Add) || !free_root(st.out)) continue;
+      ScheduledValue& out = p.values[static_cast<std::size_t>(st.out)];
+      // A channel scale's second input is the scales (one pixel): only the first can host.
+      const std::size_t hosts = st.info.kind == StepKind::Mul ? 1 : st.in.size();
+      for (std::size_t k = 0; k < hosts; ++k) {
+        const int v = st.in[k];
+        const ir::Shape& in = p.values[static_cast<std::size_t>(v)].shape;
+        if (!free_root(v) || last_reader[static_cast<std::size_t>(v)] != static_cast<int>(si) ||
+            std::count(st.in.begin(), st.in.end(), v) != 1 || in.h != out.shape.h || in.w != out.shape.w ||
+            in.c != out.shape.c)
+          continue;
+        out.parent = v;
+        out.channel_offset = 0;
+        held[static_cast<std::size_t>(v)] = 1;
+        break;
+      }
+    }
+  }
+
   // Liveness, then each value's place in the arena (memory_plan.h).
   const int n_steps = static_cast<int>(p.steps.size());
   for (auto& v : p.values) {

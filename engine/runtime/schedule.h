@@ -52,6 +52,11 @@ struct PlanOptions {
   /// output directly, and a slice read only through pixel strides is a view
   /// of its source (no copy). Off: every value has its own buffer.
   bool concat_in_place = true;
+  /// A channel scale (squeeze-excite's) or an add writes over an input of its
+  /// own shape that no later step reads: its output is a view of that input
+  /// (no new lines to fetch for the writes, one tensor less live). Off: a
+  /// buffer of its own.
+  bool elementwise_in_place = true;
   /// On several threads, move each tensor to where every thread writes lines
   /// it held last, for up to an eighth more arena (plan_arena_by_thread,
   /// core_walk.h). Off: the arena by liveness and size alone (plan_arena).

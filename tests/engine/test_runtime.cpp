@@ -1060,3 +1060,71 @@ TEST(Plan, NarrowGroupsMatchReference) {
 
 }  // namespace
 }  // namespace convscope
+
+namespace convscope {
+namespace {
+
+// Squeeze-excite's channel scale and the shortcut add write over an input no
+// later step reads (their outputs are views of it); an input read later, a
+// graph output, and the option off keep buffers of their own. Outputs match
+// the reference on every table at 1 and 2 threads either way.
+TEST(Plan, ElementwiseStepsWriteOverAnInputNoLaterStepReads) {
+  // An inverted residual with squeeze-excite and a shortcut, then a 1x1 convolution
+  // (the graph's output, which no step may write over).
+  auto parsed = io::graph_from_json(R"({"format": "convscope-graph", "version": 1, "name": "t", "blocks": [
+    {"id": "input", "kind": "input", "height": 14, "width": 14, "channels": 24},
+    {"id": "ir", "kind": "inverted_residual", "inputs": ["input"], "out": 24, "se": true, "activation": "swish"},
+    {"id": "head", "kind": "conv", "inputs": ["ir"], "out": 16, "kernel": 1}]})");
+  ASSERT_TRUE(parsed.has_value());
+  const ir::Graph& g = *parsed;
+  const auto a = cost::analyze(g);
+  ASSERT_TRUE(a.complete());
+  auto s = runtime::Schedule::build(g, a, {});
+  ASSERT_TRUE(s.has_value());
+  int in_place = 0;
+  for (const auto& st : s->steps) {
+    if (st.info.kind != runtime::StepKind::Mul && st.info.kind != runtime::StepKind::Add) continue;
+    // The scale over the depthwise output, the add over the projection (its first input).
+    EXPECT_EQ(s->values[static_cast<std::size_t>(st.out)].parent, st.in[0]) << runtime::step_kind_name(st.info.kind);
+    ++in_place;
+  }
+  EXPECT_EQ(in_place, 2);
+  runtime::PlanOptions off;
+  off.elementwise_in_place = false;
+  auto apart = runtime::Schedule::build(g, a, off);
+  ASSERT_TRUE(apart.has_value());
+  for (const auto& st : apart->steps) EXPECT_LT(apart->values[static_cast<std::size_t>(st.out)].parent, 0);
+  EXPECT_LT(s->arena_floats, apart->arena_floats);  // one 14 x 14 x 144 tensor less at the scale
+  for (const kernels::KernelTable* kt : tables())
+    for (int threads : {1, 2}) {
+      compare_with_reference(g, "in place", *kt, threads);
+      compare_with_reference(g, "apart", *kt, threads, 1e-4, off);
+    }
+
+  // c1 is read again after the add, and the add is the graph's output: nothing in place.
+  auto kept = io::graph_from_json(R"({"format": "convscope-graph", "version": 1, "name": "t", "blocks": [
+    {"id": "input", "kind": "input", "height": 8, "width": 8, "channels": 16},
+    {"id": "c1", "kind": "conv", "inputs": ["input"], "out": 16, "kernel": 1},
+    {"id": "c2", "kind": "conv", "inputs": ["input"], "out": 16, "kernel": 1},
+    {"id": "sum", "kind": "add", "inputs": ["c1", "c2"]},
+    {"id": "c3", "kind": "conv", "inputs": ["c1"], "out": 16, "kernel": 1},
+    {"id": "sum2", "kind": "add", "inputs": ["sum", "c3"]}]})");
+  ASSERT_TRUE(kept.has_value());
+  const auto ka = cost::analyze(*kept);
+  auto ks = runtime::Schedule::build(*kept, ka, {});
+  ASSERT_TRUE(ks.has_value());
+  std::vector<int> hosts;  // per add: the input its output is a view of, or -1
+  for (const auto& st : ks->steps)
+    if (st.info.kind == runtime::StepKind::Add) hosts.push_back(ks->values[static_cast<std::size_t>(st.out)].parent);
+  ASSERT_EQ(hosts.size(), 2u);
+  // The first add writes over c2 (c1 is read later); the second is the graph output.
+  const auto& first = *std::find_if(ks->steps.begin(), ks->steps.end(),
+                                    [](const auto& st) { return st.info.kind == runtime::StepKind::Add; });
+  EXPECT_EQ(hosts[0], first.in[1]);
+  EXPECT_EQ(hosts[1], -1);
+  for (const kernels::KernelTable* kt : tables())
+    for (int threads : {1, 2}) compare_with_reference(*kept, "kept", *kt, threads);
+}
+
+}  // namespace
+}  // namespace convscope
