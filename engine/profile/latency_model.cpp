@@ -338,9 +338,12 @@ Missing inputs_missing_from_cache(const runtime::Schedule& s, std::size_t i) {
 double busiest_share(const runtime::Schedule& s, const runtime::ScheduledStep& st) {
   if (!st.info.parallel || s.threads <= 1) return 1.0;
   const ir::Shape& out = s.values[static_cast<std::size_t>(st.out)].shape;
-  const bool by_rows =
-      st.info.kind == StepKind::Depthwise || st.info.kind == StepKind::Pool || st.info.kind == StepKind::Upsample;
-  const std::int64_t n = by_rows ? (st.info.kind == StepKind::Upsample ? s.batch : 1) * out.h : s.batch * out.h * out.w;
+  const ir::Shape& in = s.values[static_cast<std::size_t>(st.in[0])].shape;
+  const bool by_rows = st.info.kind == StepKind::Depthwise || st.info.kind == StepKind::Pool ||
+                       st.info.kind == StepKind::Upsample || st.info.kind == StepKind::GlobalPool;
+  const std::int64_t n = st.info.kind == StepKind::GlobalPool ? in.h
+                         : by_rows ? (st.info.kind == StepKind::Upsample ? s.batch : 1) * out.h
+                                   : s.batch * out.h * out.w;
   const std::int64_t grain = by_rows ? 1 : 8, units = (n + grain - 1) / grain;
   const std::int64_t parts = std::min<std::int64_t>(s.threads, units);
   if (n <= 0 || parts <= 1) return 1.0;

@@ -266,9 +266,35 @@ void Plan::Impl::run_step(const Step& s) {
     }
     case StepKind::GlobalPool: {
       const ir::Shape in = shape(s.in[0]);
-      const std::int64_t hw = in.h * in.w;
-      for (std::int64_t b = 0; b < batch; ++b)
-        kt->global_pool(ptr(s.in[0]) + b * hw * in.c, y + b * out.c, hw, out.c, s.op.pool == ir::PoolMode::Max);
+      const std::int64_t hw = in.h * in.w, c = out.c;
+      const bool max = s.op.pool == ir::PoolMode::Max;
+      const auto parts = static_cast<int>(scratch.size());
+      for (std::int64_t b = 0; b < batch; ++b) {
+        const float* x = ptr(s.in[0]) + b * hw * in.c;
+        if (!s.info.parallel || parts <= 1) {
+          kt->global_pool(x, y + b * c, hw, c, max);
+          continue;
+        }
+        // Each thread pools the rows it wrote (Schedule::row_parts) into its
+        // scratch; the parts' means, weighted by their rows, or their maxima
+        // make the result. Read by one thread, the other threads' rows became
+        // shared with its core, and the squeeze-excite scale writing over them
+        // next waited for every line (Zen 4 VM, two threads: 21-28 us against 6-12).
+        split(s, in.h, [&](std::int64_t r0, std::int64_t r1) {
+          int t = 0;
+          while (t + 1 < parts && ThreadPool::chunk(in.h, 1, parts, t).first != r0) ++t;
+          kt->global_pool(x + r0 * in.w * in.c, scratch[static_cast<std::size_t>(t)].get(), (r1 - r0) * in.w, c, max);
+        });
+        float* yb = y + b * c;
+        for (int t = 0; t < parts; ++t) {
+          const auto [r0, r1] = ThreadPool::chunk(in.h, 1, parts, t);
+          if (r0 >= r1) continue;
+          const float* part = scratch[static_cast<std::size_t>(t)].get();
+          const float wt = static_cast<float>(r1 - r0) / static_cast<float>(in.h);
+          for (std::int64_t i = 0; i < c; ++i)
+            yb[i] = t == 0 ? (max ? part[i] : part[i] * wt) : (max ? std::max(yb[i], part[i]) : yb[i] + part[i] * wt);
+        }
+      }
       return;
     }
     case StepKind::Upsample: {

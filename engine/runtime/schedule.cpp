@@ -20,16 +20,17 @@ const StepKindTraits& step_kind_traits(StepKind k) {
   // steps over flat arrays, shuffles and the fused bottleneck do not).
   // splits_pixels: it splits its output pixels or rows across the threads in
   // contiguous ranges, as GEMMs split theirs (small GEMMs split columns;
-  // global pooling runs on one thread).
+  // global pooling splits each image's input rows, and the calling thread
+  // combines the parts' results).
   static constexpr StepKindTraits kTraits[kStepKinds] = {
-      {"gemm", true, false},         {"conv_im2col", true, false},
-      {"depthwise", true, true},     {"conv_transpose", true, false},
-      {"scale_shift", false, true},  {"activation", false, true},
-      {"add", false, true},          {"mul", false, true},
-      {"concat", false, true},       {"slice", true, true},
-      {"shuffle", false, true},      {"pool", true, true},
-      {"global_pool", false, false}, {"upsample", true, true},
-      {"crelu", true, true},         {"fused_bottleneck", false, false},
+      {"gemm", true, false},        {"conv_im2col", true, false},
+      {"depthwise", true, true},    {"conv_transpose", true, false},
+      {"scale_shift", false, true}, {"activation", false, true},
+      {"add", false, true},         {"mul", false, true},
+      {"concat", false, true},      {"slice", true, true},
+      {"shuffle", false, true},     {"pool", true, true},
+      {"global_pool", false, true}, {"upsample", true, true},
+      {"crelu", true, true},        {"fused_bottleneck", false, false},
       {"winograd", true, false},
   };
   static_assert(static_cast<int>(StepKind::CReLU) == 14 && static_cast<int>(StepKind::Slice) == 9,
@@ -539,6 +540,8 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
           winograd_shape(p.values[static_cast<std::size_t>(s.out)].shape, s.k_gemm, kt.gemm_lanes).scratch_floats());
     if (s.info.kind == StepKind::ConvTranspose)
       p.scratch_floats = std::max(p.scratch_floats, kIm2colTile * (col_stride(s.k_gemm) + s.op.out_c / s.op.groups));
+    if (s.info.kind == StepKind::GlobalPool && s.info.parallel)  // a part's pooled channels
+      p.scratch_floats = std::max(p.scratch_floats, p.values[static_cast<std::size_t>(s.out)].shape.c);
   }
   return p;
 }
@@ -569,7 +572,7 @@ GemmDims Schedule::gemm_dims(const ScheduledStep& st) const {
 
 ThreadSplit Schedule::thread_split(std::size_t i) const {
   const ScheduledStep& st = steps.at(i);
-  if (threads <= 1 || !st.info.parallel || st.info.kind == StepKind::GlobalPool) return ThreadSplit::One;
+  if (threads <= 1 || !st.info.parallel) return ThreadSplit::One;
   if (st.info.kind == StepKind::Gemm && !st.narrow_groups) {
     const GemmDims d = gemm_dims(st);
     return gemm_splits_columns(*kt, d.m, d.n, threads) ? ThreadSplit::Columns : ThreadSplit::Rows;
@@ -624,6 +627,12 @@ std::vector<PixelPart> Schedule::row_parts(std::size_t i, int t) const {
       for (std::int64_t b = 0; b < batch; ++b) {
         const auto [y0, y1] = ThreadPool::chunk(out.h, 1, threads, t);
         windows(b, y0, y1);
+      }
+      break;
+    case StepKind::GlobalPool:  // each image's input rows split; the calling thread writes the result
+      for (std::int64_t b = 0; b < batch; ++b) {
+        const auto [y0, y1] = ThreadPool::chunk(in.h, 1, threads, t);
+        if (y0 < y1 || t == 0) parts.push_back({b, t == 0 ? b + 1 : b, b * ihw + y0 * in.w, b * ihw + y1 * in.w});
       }
       break;
     case StepKind::ConvIm2col: {  // one part of the batch's rows per thread

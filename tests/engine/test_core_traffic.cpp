@@ -89,31 +89,35 @@ TEST(CoreTraffic, FollowsWhoWroteAndWhoReadEachPart) {
   const std::size_t pool = step_of(s, StepKind::GlobalPool), fc = step_of(s, StepKind::Gemm, 2);
   ASSERT_EQ(s.thread_split(c1), ThreadSplit::Rows);
   ASSERT_EQ(s.thread_split(c2), ThreadSplit::Rows);
-  ASSERT_EQ(s.thread_split(pool), ThreadSplit::One);
+  ASSERT_EQ(s.thread_split(pool), ThreadSplit::Rows);   // each thread pools the rows it wrote
   ASSERT_EQ(s.thread_split(fc), ThreadSplit::Columns);  // one row: each thread its columns
   const auto t = profile::core_traffic(s);
   const double half = 28.0 * 28 * 256 * 4 / 2;  // the second thread's pixels of c2's output
   // c2 reads the rows each thread wrote in c1.
   EXPECT_EQ(t[c2].read_bytes, 0.0);
-  // The pool, on the calling thread, fetches the other thread's half.
-  EXPECT_DOUBLE_EQ(t[pool].read_bytes, half);
-  // In the next run the second thread writes that half again: lines the first read.
-  EXPECT_DOUBLE_EQ(t[c2].write_bytes, half);
+  // The pool's threads read their own rows: at most the pixels of a GEMM row
+  // tile across the boundary (c2 splits its pixels by tiles, the pool by rows).
+  EXPECT_LT(t[pool].read_bytes, half / 50);
+  // So in the next run the second thread writes its half of c2 again over fewer
+  // lines another core read than the whole half a pool on one thread fetched
+  // (what remains depends on the arena).
+  EXPECT_LT(t[c2].write_bytes, half);
   // The classifier's second thread reads the whole pooled vector the first wrote.
   EXPECT_DOUBLE_EQ(t[fc].read_bytes, 256.0 * 4);
   // (c1's reads depend on the arena: the input's memory holds c2's output too.)
 }
 
 TEST(CoreTraffic, AreFeaturesOfEveryKind) {
+  // The classifier's second thread reads the pooled vector the first wrote.
   const runtime::Schedule s = schedule(2);
-  const std::size_t pool = step_of(s, StepKind::GlobalPool);
-  const auto names = profile::feature_names(StepKind::GlobalPool, false);
+  const std::size_t fc = step_of(s, StepKind::Gemm, 2);
+  const auto names = profile::feature_names(StepKind::Gemm, true);
   const auto at = static_cast<std::size_t>(
       std::find(names.begin(), names.end(), "bytes read from lines another core wrote (busiest thread)") -
       names.begin());
   ASSERT_LT(at, names.size());
-  const profile::StepFeatures f = profile::step_features(s, pool);
-  EXPECT_DOUBLE_EQ(f.x[at], profile::core_traffic(s)[pool].read_bytes);
+  const profile::StepFeatures f = profile::step_features(s, fc);
+  EXPECT_DOUBLE_EQ(f.x[at], profile::core_traffic(s)[fc].read_bytes);
   EXPECT_GT(f.x[at], 0.0);
 }
 
