@@ -1128,3 +1128,34 @@ TEST(Plan, ElementwiseStepsWriteOverAnInputNoLaterStepReads) {
 
 }  // namespace
 }  // namespace convscope
+
+namespace convscope {
+namespace {
+
+// Global pooling after a step across the threads splits its input rows (each
+// thread pools the rows it wrote) and combines the parts: averages weighted by
+// their rows (29 rows: 15 and 14), maxima. Against the reference on every
+// table at 2 and 3 threads.
+TEST(Plan, GlobalPoolingSplitsItsRowsAcrossTheThreads) {
+  for (const std::string mode : {"avg", "max"}) {
+    auto g = io::graph_from_json(R"({"format": "convscope-graph", "version": 1, "name": "t", "blocks": [
+      {"id": "input", "kind": "input", "height": 29, "width": 27, "channels": 24},
+      {"id": "pw", "kind": "conv", "inputs": ["input"], "out": 72, "kernel": 1},
+      {"id": "gap", "kind": "global_pool", "inputs": ["pw"], "mode": ")" +
+                                 mode + R"("}]})");
+    ASSERT_TRUE(g.has_value()) << g.error().front().message;
+    const auto a = cost::analyze(*g);
+    runtime::PlanOptions two;
+    two.threads = 2;
+    const auto s = runtime::Schedule::build(*g, a, two);
+    ASSERT_TRUE(s.has_value());
+    ASSERT_EQ(s->steps.back().info.kind, runtime::StepKind::GlobalPool);
+    EXPECT_TRUE(s->steps.back().info.parallel) << mode;
+    EXPECT_EQ(s->thread_split(s->steps.size() - 1), runtime::ThreadSplit::Rows) << mode;
+    for (const kernels::KernelTable* kt : tables())
+      for (int threads : {2, 3}) compare_with_reference(*g, "global pool " + mode, *kt, threads);
+  }
+}
+
+}  // namespace
+}  // namespace convscope
