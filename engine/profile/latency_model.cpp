@@ -321,6 +321,10 @@ Missing inputs_missing_from_cache(const runtime::Schedule& s, std::size_t i) {
         if (!s.steps[k].info.no_work) traffic += static_cast<double>(s.steps[k].info.bytes);
     const double elements = static_cast<double>(s.batch) * static_cast<double>(val.shape.elements());
     const double size = 4 * elements;
+    // An LRU cache loses lines to distinct data only: no more passes through it
+    // than the rest of the run's weights and arena, however often its steps
+    // reread them (model v46: a network that fits a level loses nothing from it).
+    traffic = std::min(traffic, std::max(0.0, static_cast<double>(s.weight_floats + s.arena_floats) * 4.0 - size));
     const auto missed = [&](double cache) {
       const double free = cache - traffic;
       const double hits = size <= free ? size : std::max(0.0, 2 * free - size);

@@ -349,9 +349,12 @@ std::vector<StepTouches> schedule_touches(const Schedule& s) {
 }
 
 std::vector<SteadyTraffic> steady_traffic(const Schedule& s, const std::vector<StepTouches>& touches,
-                                          const std::vector<std::int64_t>& offset) {
+                                          const std::vector<std::int64_t>& offset, std::int64_t arena_floats) {
   std::vector<SteadyTraffic> out(s.steps.size());
-  CoreWalk walk(s.threads, {kL2FitBytes, kL3FitBytes});
+  // min(traffic since, footprint) > size <=> traffic since > size where the footprint is larger, else never.
+  const double footprint = 4.0 * static_cast<double>(s.weight_floats + arena_floats);
+  const auto level = [&](double size) { return footprint > size ? size : std::numeric_limits<double>::infinity(); };
+  CoreWalk walk(s.threads, {level(kL2FitBytes), level(kL3FitBytes)});
   // The first run leaves the state the second starts from; only the second counts.
   for (std::size_t i = 0; i < s.steps.size(); ++i)
     walk.mark(touches[i], offset, static_cast<double>(s.steps[i].info.bytes));
@@ -584,7 +587,7 @@ ArenaPlan plan_arena_by_thread(const Schedule& s, const std::vector<int>& roots,
   auto walk = [&](const ArenaPlan& plan) {
     std::vector<std::int64_t> offset(s.values.size(), 0);
     for (std::size_t r = 0; r < roots.size(); ++r) offset[static_cast<std::size_t>(roots[r])] = plan.offsets[r];
-    return steady_traffic(s, touches, offset);
+    return steady_traffic(s, touches, offset, plan.floats);
   };
   std::vector<SteadyTraffic> t_moved = walk(moved), t_size = walk(by_size);
   const bool keep_moved = placement_cost(t_moved) < placement_cost(t_size);

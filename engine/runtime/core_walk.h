@@ -141,9 +141,13 @@ struct SteadyTraffic {
   double out_l2_lost = 0, out_l3_lost = 0;
 };
 
-/// Every step's SteadyTraffic with the roots' buffers at `offset` (per value id).
+/// Every step's SteadyTraffic with the roots' buffers at `offset` (per value id)
+/// in an arena of `arena_floats`. A cache loses a line only when the distinct
+/// data touched since passes its size: the traffic since, but never more than
+/// the run's footprint (its weights and arena): a network that fits L3 loses
+/// nothing from it, however many bytes its steps move.
 std::vector<SteadyTraffic> steady_traffic(const Schedule& s, const std::vector<StepTouches>& touches,
-                                          const std::vector<std::int64_t>& offset);
+                                          const std::vector<std::int64_t>& offset, std::int64_t arena_floats);
 
 /// What a memory plan costs its steps, summed over the steps and threads of
 /// a steady-state run: bytes written over lines another core held, and output

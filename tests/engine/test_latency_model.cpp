@@ -510,6 +510,33 @@ TEST(LatencyModel, InputsLargerThanACacheMissInItRightAfterTheirWriter) {
   }
 }
 
+TEST(LatencyModel, ANetworkThatFitsL3LosesNothingFromIt) {
+  // IGCV2-MobileNet's steps move about 150 MiB a run over 10 MiB of weights and
+  // arena: an LRU L3 of kL3FitBytes keeps all of it (model v46), where counting
+  // the bytes moved priced its first depthwise as if its output came from DRAM.
+  // Xception's 88 MiB of weights do not fit: some of its steps lose lines.
+  for (const char* preset : {"igcv2_mobilenet", "xception"}) {
+    const ir::Graph g = testing::load_preset(preset);
+    auto s = runtime::Schedule::build(g, cost::analyze(g), runtime::PlanOptions{});
+    ASSERT_TRUE(s.has_value());
+    const double footprint = 4.0 * static_cast<double>(s->weight_floats + s->arena_floats);
+    double moved = 0, lost = 0;
+    const auto features = profile::schedule_features(*s);
+    for (std::size_t i = 0; i < s->steps.size(); ++i) {
+      moved += static_cast<double>(s->steps[i].info.bytes);
+      const auto names = profile::feature_names(features[i].kind, profile::has_weights(features[i].kind));
+      for (std::size_t j = 0; j < names.size(); ++j)
+        if (names[j].find("L3 lost") != std::string::npos) lost += features[i].x[j];
+    }
+    EXPECT_GT(moved, 4 * profile::kL3FitBytes) << preset;
+    if (footprint <= profile::kL3FitBytes)
+      EXPECT_EQ(lost, 0.0) << preset;
+    else
+      EXPECT_GT(lost, 0.0) << preset;
+    EXPECT_EQ(footprint <= profile::kL3FitBytes, std::string(preset) == "igcv2_mobilenet") << footprint;
+  }
+}
+
 // Depthwise in column order (AVX-512) pays per row of each channel
 // vector; pixel-major tables per row. A fused h-swish has a feature of its own.
 TEST(LatencyModel, DepthwiseRowPassesFollowTheTablesOrder) {

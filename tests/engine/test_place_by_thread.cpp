@@ -52,7 +52,8 @@ void expect_disjoint(const Schedule& s, const std::string& what) {
 }
 
 double cost(const Schedule& s) {
-  return runtime::placement_cost(runtime::steady_traffic(s, runtime::schedule_touches(s), runtime::value_offsets(s)));
+  return runtime::placement_cost(
+      runtime::steady_traffic(s, runtime::schedule_touches(s), runtime::value_offsets(s), s.arena_floats));
 }
 
 TEST(PlaceByThread, EveryPresetCostsLessInAtMostAnEighthMore) {
