@@ -217,7 +217,7 @@ std::vector<std::string> kind_feature_names(StepKind kind) {
       return {"fixed", "output elements (2 groups)", "output elements (other groups)", "output pixels"};
     case StepKind::Slice:
       return {"fixed", "output elements", "output pixels", "output elements (rows off a cache line)",
-              "output elements (written inside a wider tensor)"};
+              "output pixels (written inside a wider tensor)"};
     case StepKind::Upsample:
     case StepKind::CReLU:
       return {"fixed", "output elements", "output pixels"};
@@ -644,12 +644,15 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
       // (model v27): every pixel's copy loads across lines and ends in a masked tail.
       // And its left half is copied into the concat's buffer, every pixel's row
       // a part of a wider one: in networks such copies took 1.5-2x what the
-      // one-block probes, writing a tensor of their own, predicted.
+      // one-block probes, writing a tensor of their own, predicted. Per pixel
+      // since model v47 (a row's partial first and last lines, whatever its
+      // length): per element, the probe networks' rows of 8-24 floats priced
+      // ShuffleNet V2's of 58-232 at 1.6x their time.
       constexpr std::int64_t line = runtime::kArenaAlignFloats;  // a 64-byte line
       const std::int64_t out_stride = runtime::pixel_stride(s.values, st.out);
       const bool off = st.op.slice_start % line != 0 || runtime::pixel_stride(s.values, st.in[0]) % line != 0 ||
                        out_stride % line != 0;
-      x.insert(x.end(), {out_el, out_px, off ? out_el : 0.0, out_stride > out.c ? out_el : 0.0});
+      x.insert(x.end(), {out_el, out_px, off ? out_el : 0.0, out_stride > out.c ? out_px : 0.0});
       break;
     }
     case StepKind::Upsample:

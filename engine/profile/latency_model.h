@@ -92,7 +92,7 @@ namespace convscope::profile {
 /// 43: a one-row-tile GEMM's weights on five footprint ramps (knots 1, 4, 8, 16, 32, 64 MiB), not three.
 /// 44: a channel scale or an add writes over an input no later step reads (PlanOptions::elementwise_in_place).
 /// 45: global pooling splits its input rows across the threads (each pools the rows it wrote).
-inline constexpr int kLatencyModelVersion = 46;
+inline constexpr int kLatencyModelVersion = 47;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

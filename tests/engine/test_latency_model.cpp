@@ -339,9 +339,11 @@ TEST(LatencyModel, DataStepsPayPerPixel) {
       const bool off = st.op.slice_start % 16 != 0 || runtime::pixel_stride(sh.values, st.in[0]) % 16 != 0 ||
                        runtime::pixel_stride(sh.values, st.out) % 16 != 0;
       EXPECT_DOUBLE_EQ(f.x[3], off ? f.x[1] : 0.0) << st.info.name;
-      // Each copies the left half into the concat's buffer: rows inside wider ones.
+      // Each copies the left half into the concat's buffer: rows inside wider
+      // ones, counted per pixel (model v47).
       EXPECT_GT(runtime::pixel_stride(sh.values, st.out), st.info.out.c) << st.info.name;
-      EXPECT_DOUBLE_EQ(f.x[4], f.x[1]) << st.info.name;
+      EXPECT_DOUBLE_EQ(f.x[4], f.x[2]) << st.info.name;
+      EXPECT_DOUBLE_EQ(f.x[2], px) << st.info.name;
       off_line += off ? 1 : 0;
     }
   }
