@@ -92,6 +92,8 @@ namespace convscope::profile {
 /// 43: a one-row-tile GEMM's weights on five footprint ramps (knots 1, 4, 8, 16, 32, 64 MiB), not three.
 /// 44: a channel scale or an add writes over an input no later step reads (PlanOptions::elementwise_in_place).
 /// 45: global pooling splits its input rows across the threads (each pools the rows it wrote).
+/// 46: the lines a cache lost counted by distinct data: traffic since a touch at most the run's footprint.
+/// 47: a slice written inside a wider tensor pays per pixel (its rows' partial lines), not per element.
 inline constexpr int kLatencyModelVersion = 47;
 inline constexpr int kMaxFeatures = 20;
 
