@@ -278,10 +278,11 @@ std::vector<std::string> shape_feature_names(StepKind kind) {
 /// LRU cache of C bytes keeps the last free = C - traffic bytes written of a tensor of
 /// size S; reading it from the start, the S - free misses evict that tail
 /// oldest first, so max(0, 2 free - S) bytes hit (all of S when S <= free).
+/// `footprint`: the run's weights and arena (bytes), step_features'.
 struct Missing {
   double l2 = 0, l3 = 0;
 };
-Missing inputs_missing_from_cache(const runtime::Schedule& s, std::size_t i) {
+Missing inputs_missing_from_cache(const runtime::Schedule& s, std::size_t i, double footprint) {
   const runtime::ScheduledStep& st = s.steps[i];
   Missing out;
   for (int v : st.in) {
@@ -320,7 +321,7 @@ Missing inputs_missing_from_cache(const runtime::Schedule& s, std::size_t i) {
     // An LRU cache loses lines to distinct data only: no more passes through it
     // than the rest of the run's weights and arena, however often its steps
     // reread them (model v46: a network that fits a level loses nothing from it).
-    traffic = std::min(traffic, std::max(0.0, static_cast<double>(s.weight_floats + s.arena_floats) * 4.0 - size));
+    traffic = std::min(traffic, std::max(0.0, footprint - size));
     const auto missed = [&](double cache) {
       const double free = cache - traffic;
       const double hits = size <= free ? size : std::max(0.0, 2 * free - size);
@@ -657,7 +658,7 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
       break;
   }
   if (streams_inputs(st.info.kind)) {
-    const Missing in = inputs_missing_from_cache(s, i);
+    const Missing in = inputs_missing_from_cache(s, i, footprint);
     x.insert(x.end(), {in.l2, in.l3, traffic.out_l2_lost, traffic.out_l3_lost});
   }
   if (runtime::step_kind_traits(st.info.kind).splits_pixels) {
