@@ -85,7 +85,7 @@ struct Plan::Impl {
     if (!s.info.parallel)
       fn(0, n);
     else
-      pool->parallel_for(n, fn, grain);
+      pool->parallel_for(n, fn, grain, step_kind_traits(s.info.kind).balances);
   }
   /// Splits a step's pixels [0, n) in contiguous ranges, as GEMM steps split
   /// their rows: each thread then reads the pixels it wrote in the step before

@@ -280,10 +280,13 @@ void Plan::Impl::run_step(const Step& s) {
         // make the result. Read by one thread, the other threads' rows became
         // shared with its core, and the squeeze-excite scale writing over them
         // next waited for every line (Zen 4 VM, two threads: 21-28 us against 6-12).
-        split(s, in.h, [&](std::int64_t r0, std::int64_t r1) {
-          int t = 0;
-          while (t + 1 < parts && ThreadPool::chunk(in.h, 1, parts, t).first != r0) ++t;
-          kt->global_pool(x + r0 * in.w * in.c, scratch[static_cast<std::size_t>(t)].get(), (r1 - r0) * in.w, c, max);
+        split(s, parts, [&](std::int64_t part_begin, std::int64_t part_end) {
+          for (auto t = static_cast<int>(part_begin); t < part_end; ++t) {
+            const auto [r0, r1] = ThreadPool::chunk(in.h, 1, parts, t);
+            if (r0 < r1)
+              kt->global_pool(x + r0 * in.w * in.c, scratch[static_cast<std::size_t>(t)].get(), (r1 - r0) * in.w, c,
+                              max);
+          }
         });
         float* yb = y + b * c;
         for (int t = 0; t < parts; ++t) {

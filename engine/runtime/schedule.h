@@ -109,6 +109,11 @@ struct StepKindTraits {
   /// Splits its output pixels (or rows) across threads in contiguous ranges:
   /// a small one follows the threads that wrote its input (see StepInfo::parallel).
   bool splits_pixels = false;
+  /// Across threads, a thread done with its own range takes over the unstarted
+  /// pieces of a slower one (ThreadPool::parallel_for's balance). Not for
+  /// channel copies (concat, slice, shuffle): a piece copied by the other core
+  /// leaves its output there for the next step, which costs more than waiting.
+  bool balances = true;
 };
 /// A step under both of these runs on one thread unless it follows its input's
 /// threads (splits_pixels): waking a worker costs about a microsecond.
