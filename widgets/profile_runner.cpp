@@ -80,12 +80,16 @@ void ProfileRunner::run(const ProfileJob& job, const std::atomic<bool>& cancel, 
     progress(f, tr("measuring"));
   };
   // The speed probe around the run: how fast the machine runs against the model's calibration.
-  const double speed =
-      profile::SpeedProbe::speed_around(kernels::best_kernels(), job.threads, model ? model->reference_ns : 0, [&] {
-        data->result = profile::profile_plan(*plan, opt);
-        return !data->result.cancelled;
-      });
-  if (job.model && job.model->threads == job.threads) data->model = job.model;
+  const double placed_before = model ? profile::placement_scale(*model) : 1;
+  const double speed = profile::SpeedProbe::speed_around(kernels::best_kernels(), model ? model->reference_ns : 0, [&] {
+    data->result = profile::profile_plan(*plan, opt);
+    return !data->result.cancelled;
+  });
+  if (model) {
+    // Predicted beside the measurement at the cores' placement the run had (LatencyModel::cross_core_scale).
+    data->model = *model;
+    data->model->cross_core_scale = 0.5 * (placed_before + profile::placement_scale(*model));
+  }
   // A step faster than the calibrated peak means the ceilings were measured under load: measured again first.
   std::string note;
   data->summary = profile::summarize_checked(job.graph, *plan, data->result, data->calibration,

@@ -89,8 +89,11 @@ int run_latency(const Options& o, const kernels::KernelTable& kt) {
                 m->reference_ns / 1e6, m->calibration_drift * 100,
                 m->calibration_drift > 0.15 ? " (a loaded machine: calibrate again when it is quieter)" : "");
     if (t > 1)
-      std::printf("core-to-core round trip of a cache line: %.0f ns before the calibration, %.0f ns after\n",
-                  m->core_round_trip_ns[0], m->core_round_trip_ns[1]);
+      std::printf(
+          "core-to-core round trip of a cache line: %.0f ns before the calibration, %.0f ns after, %.0f the median "
+          "beside the speed probe (the cross-core costs are priced per this; a prediction scales them by the round "
+          "trip then)\n",
+          m->core_round_trip_ns[0], m->core_round_trip_ns[1], m->round_trip_ns);
     std::printf("a whole run: %.3f x the sum of its steps + %.2f us per step\n\n", m->network_factor,
                 m->network_step_ns / 1e3);
     std::printf("%-18s %8s %14s\n", "step kind", "samples", "median error");
@@ -124,7 +127,7 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
   for (int t : thread_counts(o)) {
     auto m = latency_model(kt, t);
     if (!m) return kExitUsage;
-    auto probe = profile::SpeedProbe::build(kt, t);
+    auto probe = profile::SpeedProbe::build(kt);
     if (!probe) {
       std::cerr << format_diagnostics(probe.error(), "convscope-cli: speed probe");
       return kExitInvalid;
@@ -216,6 +219,7 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
                                  {"error", r.error()},
                                  {"speed", r.speed},
                                  {"error_speed_corrected", r.corrected_error()},
+                                 {"cross_core_scale", r.cross_core_scale},
                                  {"steps", r.steps},
                                  {"extrapolated_steps", r.extrapolated},
                                  {"layers", layers_json(r)}});
@@ -228,22 +232,12 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
         "(1.20 = 20 %% slower);\ncorrected: the error with the prediction scaled by it (the model's own "
         "error, without the machine's drift)\n\n",
         m->reference_ns / 1e6);
-    if (t > 1) {
-      // A note when the report's cores are 1.5x further apart or closer than the calibration's.
-      const double then_lo = std::min(m->core_round_trip_ns[0], m->core_round_trip_ns[1]),
-                   then_hi = std::max(m->core_round_trip_ns[0], m->core_round_trip_ns[1]);
-      const double now_lo = std::min(trip_before, trip_after), now_hi = std::max(trip_before, trip_after);
-      const bool known = then_lo > 0 && now_lo > 0;
-      const char* regime = !known ? ""
-                           : now_hi > 1.5 * then_hi
-                               ? " (the cores are further apart now: cross-core costs are priced low)"
-                           : now_lo * 1.5 < then_lo ? " (the cores are closer now: cross-core costs are priced high)"
-                                                    : "";
+    if (t > 1)
       std::printf(
-          "core-to-core round trip of a cache line: %.0f / %.0f ns before / after this report, %.0f / %.0f "
-          "while calibrating%s\n\n",
-          trip_before, trip_after, m->core_round_trip_ns[0], m->core_round_trip_ns[1], regime);
-    }
+          "core-to-core round trip of a cache line: %.0f / %.0f ns before / after this report, %.0f at "
+          "calibration;\neach network is predicted with its cross-core costs scaled by the round trip around its "
+          "run over the calibration's\n\n",
+          trip_before, trip_after, m->round_trip_ns);
     if (o.passes > 1)
       std::printf(
           "measured: the median of %d passes over every network; passes: how far apart they were "

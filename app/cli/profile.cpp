@@ -67,8 +67,8 @@ int run(const Options& o) {
   }
   // The latency model for these kernels and threads: cached, else calibrated now (about 40 s).
   // It predicts every step and, by default, picks which bottlenecks run fused.
-  const auto model = latency_model(**kt, o.threads, o.force_calibration);
-  const profile::LatencyModel* m = model ? &*model : nullptr;
+  auto model = latency_model(**kt, o.threads, o.force_calibration);
+  profile::LatencyModel* m = model ? &*model : nullptr;
   const auto weights = runtime::Weights::with_named(g, a, named);
   po.weights = &weights;
   profile::FusionChoice choice;
@@ -92,10 +92,14 @@ int run(const Options& o) {
     };
   // The speed probe just before and after: how fast the machine runs now against the calibration.
   profile::ProfileResult r;
-  const double speed = profile::SpeedProbe::speed_around(**kt, o.threads, m ? m->reference_ns : 0, [&] {
+  // And the cores' round trip: on several threads the prediction prices the
+  // cross-core lines at the placement the run had (LatencyModel::cross_core_scale).
+  const double placed_before = m ? profile::placement_scale(*m) : 1;
+  const double speed = profile::SpeedProbe::speed_around(**kt, m ? m->reference_ns : 0, [&] {
     r = profile::profile_plan(*plan, popt);
     return !r.cancelled;
   });
+  if (m) m->cross_core_scale = 0.5 * (placed_before + profile::placement_scale(*m));
   if (tty) std::fprintf(stderr, "\r%60s\r", "");
   // A step faster than the calibrated peak: the ceilings were measured under load; measure them again.
   std::string note;

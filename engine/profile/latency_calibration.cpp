@@ -495,6 +495,7 @@ struct NetworkRun {
 struct SpeedMark {
   std::size_t sample = 0;  // first sample timed after this mark
   double ns = 0;
+  double round_trip_ns = 0;  // between the cores, on several threads (else 0)
 };
 
 /// One timing of every probe: its samples in probe order, with the speed
@@ -510,12 +511,16 @@ Result<Pass> time_pass(const kernels::KernelTable& kt, const LatencyCalibrationO
                        const std::vector<Probe>& all, int threads, SpeedProbe& speed, int pass, int passes) {
   Pass out;
   const int stride = std::max(1, o.probe_stride);
-  out.marks.push_back({0, speed.time_ns()});
+  auto mark = [&] {
+    const double ns = speed.time_ns();
+    out.marks.push_back({out.samples.size(), ns, threads > 1 ? core_round_trip_ns(1000, 3) : 0.0});
+  };
+  mark();
   const std::size_t per_pass = (all.size() + static_cast<std::size_t>(stride) - 1) / static_cast<std::size_t>(stride);
   int timed = 0;
   for (std::size_t pi = 0; pi < all.size(); pi += static_cast<std::size_t>(stride)) {
     if (o.cancel && o.cancel->load(std::memory_order_relaxed)) return fail("", "calibration cancelled");
-    if (timed > 0 && timed % kProbesPerSpeedMark == 0) out.marks.push_back({out.samples.size(), speed.time_ns()});
+    if (timed > 0 && timed % kProbesPerSpeedMark == 0) mark();
     const Probe& p = all[pi];
     auto g = io::graph_from_json(p.json);
     if (!g) return fail("probe " + std::to_string(pi) + " (" + p.family + ")", g.error().front().message);
@@ -550,7 +555,7 @@ Result<Pass> time_pass(const kernels::KernelTable& kt, const LatencyCalibrationO
     ++timed;
     if (o.progress) o.progress((pass + static_cast<double>(timed) / static_cast<double>(per_pass)) / passes);
   }
-  out.marks.push_back({out.samples.size(), speed.time_ns()});
+  mark();
   // A load burst during one timing of the speed probe is not the machine's
   // speed: each inner mark is the median of itself and its neighbours.
   std::vector<double> ref(out.marks.size());
@@ -567,23 +572,36 @@ Result<Pass> time_pass(const kernels::KernelTable& kt, const LatencyCalibrationO
   return out;
 }
 
-/// Scales each probe's times in `p` to the speed `reference_ns` (the marks
-/// before and after the probe, interpolated by position).
-void normalize(Pass& p, double reference_ns) {
-  std::vector<double> probe_scale(p.probe_first.size(), 1.0);
+/// Each probe's value of a mark's `field` (the marks before and after the
+/// probe, interpolated by position).
+std::vector<double> at_probes(const Pass& p, double SpeedMark::*field) {
+  std::vector<double> out(p.probe_first.size(), 0.0);
   std::size_t k = 0;
   for (std::size_t i = 0; i < p.probe_first.size(); ++i) {
-    const std::size_t begin = p.probe_first[i],
-                      end = i + 1 < p.probe_first.size() ? p.probe_first[i + 1] : p.samples.size();
+    const std::size_t begin = p.probe_first[i];
     while (k + 2 < p.marks.size() && p.marks[k + 1].sample <= begin) ++k;
     const SpeedMark &a = p.marks[k], &b = p.marks[k + 1];
     const double t = b.sample > a.sample ? (static_cast<double>(begin) - static_cast<double>(a.sample)) /
                                                static_cast<double>(b.sample - a.sample)
                                          : 0.0;
-    probe_scale[i] = reference_ns / (a.ns + std::clamp(t, 0.0, 1.0) * (b.ns - a.ns));
-    for (std::size_t s = begin; s < end; ++s) p.samples[s].ns *= probe_scale[i];
+    out[i] = a.*field + std::clamp(t, 0.0, 1.0) * (b.*field - a.*field);
   }
-  for (auto& n : p.networks) n.whole_ns *= probe_scale[n.probe];
+  return out;
+}
+
+/// The samples of probe i in `p`.
+std::pair<std::size_t, std::size_t> probe_samples(const Pass& p, std::size_t i) {
+  return {p.probe_first[i], i + 1 < p.probe_first.size() ? p.probe_first[i + 1] : p.samples.size()};
+}
+
+/// Scales each probe's times in `p` to the speed `reference_ns`.
+void normalize(Pass& p, double reference_ns) {
+  const std::vector<double> speed = at_probes(p, &SpeedMark::ns);
+  for (std::size_t i = 0; i < speed.size(); ++i) {
+    const auto [begin, end] = probe_samples(p, i);
+    for (std::size_t s = begin; s < end; ++s) p.samples[s].ns *= reference_ns / speed[i];
+  }
+  for (auto& n : p.networks) n.whole_ns *= reference_ns / speed[n.probe];
 }
 
 }  // namespace
@@ -600,8 +618,12 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
   // The speed probe, timed every few probes: where the machine's speed moves
   // during the calibration (other tenants, clocks), each probe's times are
   // scaled to the calibration's median speed, so the fit sees the kernels and
-  // not the load.
-  auto speed = SpeedProbe::build(kt, m.threads);
+  // not the load. On several threads the cross-core round trip is measured
+  // beside it: each probe's cross-core features are scaled by its round trip
+  // against the calibration's median (LatencyModel::round_trip_ns), so that a
+  // calibration whose vCPUs moved between core complexes fits one price per
+  // nanosecond of round trip.
+  auto speed = SpeedProbe::build(kt);
   if (!speed) return tl::unexpected(speed.error());
   if (m.threads > 1) m.core_round_trip_ns[0] = core_round_trip_ns();
   const int passes = std::max(1, o.passes);
@@ -628,6 +650,30 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
   // passes, 14.3-14.6 % with their least, 16.6-17.9 % with one pass; the
   // fitted predictions of the probe steps by 5.2-5.4 %, 6.1-7.7 %, 7.6-11.1 %.
   Pass& first = timed.front();
+  if (m.threads > 1) {
+    std::vector<double> trips;
+    for (const Pass& p : timed)
+      for (const SpeedMark& mk : p.marks)
+        if (mk.round_trip_ns > 0) trips.push_back(mk.round_trip_ns);
+    m.round_trip_ns = trips.empty() ? 0 : summarize(trips).median;
+  }
+  if (m.round_trip_ns > 0) {
+    // A probe's time is the mean of its passes', so its features' scale is the mean of theirs (the model is linear).
+    std::vector<double> scale(first.probe_first.size(), 0.0);
+    for (const Pass& p : timed) {
+      const std::vector<double> trip = at_probes(p, &SpeedMark::round_trip_ns);
+      for (std::size_t i = 0; i < scale.size() && i < trip.size(); ++i)
+        scale[i] += (trip[i] > 0 ? trip[i] / m.round_trip_ns : 1.0) / static_cast<double>(timed.size());
+    }
+    for (std::size_t i = 0; i < scale.size(); ++i) {
+      const auto [begin, end] = probe_samples(first, i);
+      for (std::size_t s = begin; s < end; ++s) {
+        StepFeatures& f = first.samples[s].f;
+        for (int j = 0; j < f.n; ++j)
+          if (f.cross_core >> j & 1u) f.x[static_cast<std::size_t>(j)] *= scale[i];
+      }
+    }
+  }
   for (std::size_t q = 1; q < timed.size(); ++q) {
     if (timed[q].samples.size() != first.samples.size() || timed[q].networks.size() != first.networks.size())
       return fail("", "the probes scheduled differently from one pass to the next");

@@ -664,12 +664,15 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
   if (runtime::step_kind_traits(st.info.kind).splits_pixels) {
     const double share = busiest_share(s, st);
     for (std::size_t j = 1; j < x.size(); ++j) x[j] *= share;
+    f.cross_core |= 1u << x.size();
     x.push_back(st.info.parallel && s.threads > 1 ? 1.0 : 0.0);
   }
   const bool halos = reads_halos(st.info.kind);
+  const std::size_t cross_first = x.size();
   x.push_back(traffic.read_bytes + (halos ? 0.0 : traffic.halo_read_bytes));
   x.push_back(traffic.write_bytes);
   if (halos) x.push_back(traffic.halo_read_bytes);
+  for (std::size_t j = cross_first; j < x.size(); ++j) f.cross_core |= 1u << j;
   // Weights read where a whole network's footprint pushed them: its weights and
   // activations between two runs of this step either fit in L2, in L3, or not.
   if (has_weights(st.info.kind)) {

@@ -35,7 +35,9 @@ StepPrediction LatencyModel::predict(const StepFeatures& f) const {
   StepPrediction p;
   if (k.coef.size() != static_cast<std::size_t>(f.n)) return p;
   p.fitted = true;
-  for (int j = 0; j < f.n; ++j) p.ns += k.coef[static_cast<std::size_t>(j)] * f.x[static_cast<std::size_t>(j)];
+  for (int j = 0; j < f.n; ++j)
+    p.ns += k.coef[static_cast<std::size_t>(j)] * f.x[static_cast<std::size_t>(j)] *
+            (f.cross_core >> j & 1u ? cross_core_scale : 1.0);
   // Extrapolated: a feature outside the calibrated range by more than half
   // again that makes a tenth of the prediction or more. (EfficientNet's
   // squeeze-excite GEMMs fuse a swish over 20-1152 outputs where the probes
@@ -66,7 +68,8 @@ NetworkPrediction LatencyModel::predict(const runtime::Schedule& s) const {
     r.steps.push_back(p);
     working += 1;
   }
-  r.total_ns = r.total_ns * network_factor + network_step_ns * working;
+  // The extra per step of a network run on several threads is mostly the hand-offs: cross-core too.
+  r.total_ns = r.total_ns * network_factor + network_step_ns * cross_core_scale * working;
   return r;
 }
 
@@ -304,6 +307,7 @@ nlohmann::json to_json(const LatencyModel& m) {
           {"reference_ns", m.reference_ns},
           {"calibration_drift", m.calibration_drift},
           {"core_round_trip_ns", {m.core_round_trip_ns[0], m.core_round_trip_ns[1]}},
+          {"core_round_trip_reference_ns", m.round_trip_ns},
           {"fits", fits}};
 }
 
@@ -337,6 +341,9 @@ Result<LatencyModel> latency_model_from_json(const nlohmann::json& j) {
       m.core_round_trip_ns[0] = rt[0];
       m.core_round_trip_ns[1] = rt[1];
     }
+    m.round_trip_ns = j.at("core_round_trip_reference_ns").get<double>();
+    if (!std::isfinite(m.round_trip_ns) || m.round_trip_ns < 0)
+      return fail("core_round_trip_reference_ns", "is negative or not finite");
     for (int kind = 0; kind < runtime::kStepKinds; ++kind) {
       const std::string name(runtime::step_kind_name(static_cast<StepKind>(kind)));
       if (!j.at("fits").contains(name)) continue;

@@ -94,7 +94,11 @@ namespace convscope::profile {
 /// 45: global pooling splits its input rows across the threads (each pools the rows it wrote).
 /// 46: the lines a cache lost counted by distinct data: traffic since a touch at most the run's footprint.
 /// 47: a slice written inside a wider tensor pays per pixel (its rows' partial lines), not per element.
-inline constexpr int kLatencyModelVersion = 47;
+/// 48: on several threads, the cross-core features (the hand-off, lines read from or written over
+/// another core's) priced per the cache-line round trip between the cores at the time: the speed
+/// probe runs on one thread, the round trip is measured beside it, and a prediction scales them by
+/// the round trip now against the calibration's (LatencyModel::cross_core_scale).
+inline constexpr int kLatencyModelVersion = 48;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).
@@ -102,6 +106,9 @@ struct StepFeatures {
   runtime::StepKind kind = runtime::StepKind::Gemm;
   int n = 0;  ///< features used
   std::array<double, kMaxFeatures> x{};
+  /// Bit j set: feature j is a cross-core one, whose cost goes with the round
+  /// trip of a cache line between the cores (scaled by cross_core_scale).
+  std::uint32_t cross_core = 0;
 };
 
 struct CoreTraffic;
@@ -167,6 +174,15 @@ struct LatencyModel {
   /// calibration (speed_probe.h): which cross-core regime the two-thread fit
   /// saw. 0: not measured (one thread, or a model saved before it was).
   std::array<double, 2> core_round_trip_ns{};
+  /// The round trip the cross-core coefficients are for: the median of those
+  /// measured beside the speed probe through the calibration (each probe's
+  /// cross-core features scaled by its own round trip against it). 0: one thread.
+  double round_trip_ns = 0;
+  /// Not saved: the round trip now over round_trip_ns, by which predictions
+  /// scale the cross-core features (placement_scale() measures it; 1: as calibrated).
+  /// The hypervisor of a 2-vCPU VM moves its vCPUs between one core complex
+  /// (90-110 ns) and two (360-400 ns): two-thread steps then cost up to 4x.
+  double cross_core_scale = 1;
 
   /// A model where every step costs `ns`, whatever its shape (tests and benchmarks
   /// count steps with it; nothing is calibrated).

@@ -43,7 +43,6 @@ Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::Ker
   po = apply_fusion(c.graph, a, &m, c.fusion, po);
   auto plan = runtime::Plan::build(c.graph, a, po);
   if (!plan) return tl::unexpected(plan.error());
-  const NetworkPrediction p = m.predict(plan->schedule());  // what a run would do, predicted before it runs
   fill_timing_inputs(*plan);
   ProfileOptions po2;
   po2.min_seconds = min_seconds;
@@ -52,7 +51,13 @@ Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::Ker
     r = profile_plan(*plan, po2);
     return true;
   };
+  const double placed_before = placement_scale(m);
   const double speed = probe ? probe->speed_around(m.reference_ns, run) : (run(), 0.0);
+  // Predicted from the schedule alone, with the cross-core lines priced at the
+  // cores' round trip around the run (one core complex or two: speed_probe.h).
+  LatencyModel placed = m;
+  placed.cross_core_scale = 0.5 * (placed_before + placement_scale(m));
+  const NetworkPrediction p = placed.predict(plan->schedule());
   ValidatedNetwork v;
   v.name = c.name;
   v.predicted_ns = p.total_ns;
@@ -60,6 +65,7 @@ Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::Ker
   v.steps = static_cast<int>(p.steps.size());
   v.extrapolated = p.extrapolated;
   v.speed = speed;
+  v.cross_core_scale = placed.cross_core_scale;
   for (std::size_t i = 0; i < p.steps.size(); ++i) {
     v.layer_predicted_ns.push_back(p.steps[i].ns);
     v.layer_measured_ns.push_back(r.step_ns[i].median);
@@ -133,6 +139,11 @@ std::vector<ValidatedNetwork> combine_passes(const std::vector<std::vector<Valid
     v.pass_measured_ns.clear();
     for (const auto* r : same) v.pass_measured_ns.push_back(r->measured_ns);
     v.speed = over_passes([](const ValidatedNetwork& r) { return r.speed; });
+    // Each pass predicted at its own placement of the cores: the median of those too.
+    v.predicted_ns = over_passes([](const ValidatedNetwork& r) { return r.predicted_ns; });
+    v.cross_core_scale = over_passes([](const ValidatedNetwork& r) { return r.cross_core_scale; });
+    for (std::size_t i = 0; i < v.layer_predicted_ns.size(); ++i)
+      v.layer_predicted_ns[i] = over_passes([i](const ValidatedNetwork& r) { return r.layer_predicted_ns[i]; });
     for (std::size_t i = 0; i < v.layer_measured_ns.size(); ++i)
       v.layer_measured_ns[i] = over_passes([i](const ValidatedNetwork& r) { return r.layer_measured_ns[i]; });
     out.push_back(std::move(v));

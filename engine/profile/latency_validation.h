@@ -38,6 +38,9 @@ struct ValidatedNetwork {
   /// The machine's speed while it was measured: the speed probe's time then over
   /// its time at calibration (1.2: 20 % slower). 0: not known.
   double speed = 0;
+  /// The cores' round trip around the measurement over the calibration's (the
+  /// prediction's LatencyModel::cross_core_scale); 1 on one thread.
+  double cross_core_scale = 1;
   std::vector<double> pass_measured_ns;  ///< combine_passes(): measured_ns of every pass
   [[nodiscard]] double error() const { return measured_ns > 0 ? predicted_ns / measured_ns - 1.0 : 0.0; }
   /// The error with the prediction scaled by the machine's speed: the model's own error.
@@ -46,9 +49,10 @@ struct ValidatedNetwork {
   }
 };
 
-/// Predicts, then measures one case with the model's thread count (min_seconds per
-/// phase). With a speed probe (and a model that has a reference time) the probe
-/// is timed before and after, which gives the network's speed.
+/// Measures one case with the model's thread count (min_seconds per phase) and
+/// predicts it, the cross-core lines priced at the cores' round trip measured
+/// around the run. With a speed probe (and a model that has a reference time)
+/// the probe is timed before and after, which gives the network's speed.
 Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::KernelTable& kt, const ValidationCase& c,
                                        double min_seconds = 0.2, SpeedProbe* probe = nullptr);
 

@@ -12,6 +12,7 @@
 
 #include "cost/analysis.h"
 #include "io/graph_json.h"
+#include "profile/latency_model.h"
 #include "profile/profiler.h"
 #include "runtime/plan.h"
 
@@ -39,12 +40,12 @@ SpeedProbe::SpeedProbe(SpeedProbe&&) noexcept = default;
 SpeedProbe& SpeedProbe::operator=(SpeedProbe&&) noexcept = default;
 SpeedProbe::~SpeedProbe() = default;
 
-Result<SpeedProbe> SpeedProbe::build(const kernels::KernelTable& kt, int threads) {
+Result<SpeedProbe> SpeedProbe::build(const kernels::KernelTable& kt) {
   auto g = io::graph_from_json(kReferenceNetwork);
   if (!g) return tl::unexpected(g.error());
   const cost::Analysis a = cost::analyze(*g);
   runtime::PlanOptions po;
-  po.threads = threads;
+  po.threads = 1;
   po.kernels = &kt;
   auto plan = runtime::Plan::build(*g, a, po);
   if (!plan) return tl::unexpected(plan.error());
@@ -73,12 +74,17 @@ double SpeedProbe::speed_around(double reference_ns, const std::function<bool()>
   return std::min(before, time_ns()) / reference_ns;
 }
 
-double SpeedProbe::speed_around(const kernels::KernelTable& kt, int threads, double reference_ns,
-                                const std::function<bool()>& run) {
+double SpeedProbe::speed_around(const kernels::KernelTable& kt, double reference_ns, const std::function<bool()>& run) {
   if (reference_ns > 0)
-    if (auto probe = build(kt, threads)) return probe->speed_around(reference_ns, run);
+    if (auto probe = build(kt)) return probe->speed_around(reference_ns, run);
   run();
   return 0;
+}
+
+double placement_scale(const LatencyModel& m) {
+  if (m.threads <= 1 || !(m.round_trip_ns > 0)) return 1;
+  const double now = core_round_trip_ns(1000, 3);
+  return now > 0 ? now / m.round_trip_ns : 1;
 }
 
 std::string describe_drift(double speed, double tolerance) {

@@ -7,6 +7,11 @@
 /// whose expanded tensors leave L2, a 3x3 convolution, a classifier: GEMM,
 /// depthwise and memory-bound steps, about two milliseconds) is timed when the model is calibrated and again when it
 /// predicts; the ratio tells the model's error apart from the machine's drift.
+/// It runs on one thread for models of any thread count: where several threads
+/// sit (one core complex or two) is told apart by the cross-core round trip
+/// (core_round_trip_ns, placement_scale), which the model prices on its own; a
+/// two-thread probe ran 1.8x slower when a VM's vCPUs moved to two complexes,
+/// and normalising by it would have taken that for the machine's speed.
 
 #include <functional>
 #include <memory>
@@ -21,10 +26,12 @@ class Plan;
 
 namespace convscope::profile {
 
-/// The reference network, built once for a kernel table and thread count.
+struct LatencyModel;
+
+/// The reference network, built once for a kernel table, on one thread.
 class SpeedProbe {
  public:
-  static Result<SpeedProbe> build(const kernels::KernelTable& kt, int threads);
+  static Result<SpeedProbe> build(const kernels::KernelTable& kt);
   SpeedProbe(SpeedProbe&&) noexcept;
   SpeedProbe& operator=(SpeedProbe&&) noexcept;
   ~SpeedProbe();
@@ -38,10 +45,9 @@ class SpeedProbe {
   /// reference_ns is 0 (a model without one) or `run` returns false (cancelled).
   double speed_around(double reference_ns, const std::function<bool()>& run);
 
-  /// speed_around with a probe built for `kt` and `threads`; without a probe
+  /// speed_around with a probe built for `kt`; without a probe
   /// (reference_ns 0, or it cannot be built) `run` still runs and the speed is 0.
-  static double speed_around(const kernels::KernelTable& kt, int threads, double reference_ns,
-                             const std::function<bool()>& run);
+  static double speed_around(const kernels::KernelTable& kt, double reference_ns, const std::function<bool()>& run);
 
  private:
   SpeedProbe();
@@ -60,6 +66,11 @@ class SpeedProbe {
 /// would then wait for the scheduler, not the cache), or when not one batch
 /// finished within a second (a machine too busy to tell).
 double core_round_trip_ns(int round_trips = 5000, int batches = 5);
+
+/// The round trip now over the one `m`'s cross-core coefficients are for
+/// (LatencyModel::cross_core_scale): a quick core_round_trip_ns (about a
+/// millisecond). 1 for one thread, a model without one, or no second CPU.
+double placement_scale(const LatencyModel& m);
 
 /// "the machine runs 18 % slower than when the model was calibrated", or "" within +-tolerance.
 std::string describe_drift(double speed, double tolerance = 0.10);

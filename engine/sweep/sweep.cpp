@@ -268,7 +268,7 @@ bool measure(const ir::Graph& graph, const Spec& spec, std::vector<Point>& point
   // SpeedProbe::speed_around does for one run.
   std::optional<profile::SpeedProbe> probe;
   if (o.model && o.model->reference_ns > 0 && total > 0)
-    if (auto made = profile::SpeedProbe::build(kernels::best_kernels(), o.threads)) probe = std::move(*made);
+    if (auto made = profile::SpeedProbe::build(kernels::best_kernels())) probe = std::move(*made);
   using Clock = std::chrono::steady_clock;
   double before_ns = probe ? probe->time_ns() : 0;
   auto timed_at = Clock::now();

@@ -1004,8 +1004,58 @@ TEST(SpeedProbe, TimesACacheLineBetweenCores) {
   EXPECT_EQ(profile::core_round_trip_ns(0, 3), 0.0);
 }
 
+TEST(LatencyModel, CrossCoreFeaturesScaleWithTheCoresRoundTrip) {
+  // Two threads: the features marked cross-core are exactly those named for
+  // the hand-off and the lines of another core, and only they scale.
+  ir::Graph g = testing::graph_for_kind("inverted_residual", {{"out", 32}, {"expansion", 6}}, ir::Shape{28, 28, 32});
+  const cost::Analysis a = cost::analyze(g);
+  runtime::PlanOptions po;
+  po.threads = 2;
+  auto s = runtime::Schedule::build(g, a, po);
+  ASSERT_TRUE(s);
+  const auto features = profile::schedule_features(*s);
+  int marked = 0;
+  for (const auto& f : features) {
+    const auto names = profile::feature_names(f.kind, profile::has_weights(f.kind));
+    ASSERT_EQ(static_cast<int>(names.size()), f.n);
+    for (int j = 0; j < f.n; ++j) {
+      const std::string& name = names[static_cast<std::size_t>(j)];
+      const bool cross = name.find("another core") != std::string::npos || name.find("hand-off") != std::string::npos;
+      EXPECT_EQ((f.cross_core >> j & 1u) != 0, cross) << name;
+      marked += cross ? 1 : 0;
+    }
+  }
+  EXPECT_GT(marked, 0);
+  // A model costing 1 ns per unit of every feature: scaling by 3 adds twice the cross-core features' sum.
+  profile::LatencyModel m;
+  m.threads = 2;
+  for (const auto& f : features) {
+    auto& fit = m.fits[static_cast<std::size_t>(f.kind)];
+    fit.coef.assign(static_cast<std::size_t>(f.n), 1.0);
+    fit.lo.assign(static_cast<std::size_t>(f.n), 0.0);
+    fit.hi.assign(static_cast<std::size_t>(f.n), 1e12);
+  }
+  for (const auto& f : features) {
+    double all = 0, cross = 0;
+    for (int j = 0; j < f.n; ++j) {
+      all += f.x[static_cast<std::size_t>(j)];
+      cross += f.cross_core >> j & 1u ? f.x[static_cast<std::size_t>(j)] : 0.0;
+    }
+    m.cross_core_scale = 1;
+    EXPECT_DOUBLE_EQ(m.predict(f).ns, all);
+    m.cross_core_scale = 3;
+    EXPECT_NEAR(m.predict(f).ns, all + 2 * cross, 1e-9 * (all + cross) + 1e-9);
+  }
+  // One thread, or a model without a reference round trip: nothing to scale by.
+  m.round_trip_ns = 0;
+  EXPECT_EQ(profile::placement_scale(m), 1.0);
+  m.threads = 1;
+  m.round_trip_ns = 100;
+  EXPECT_EQ(profile::placement_scale(m), 1.0);
+}
+
 TEST(SpeedProbe, TimesTheReferenceAndNamesTheDrift) {
-  auto probe = profile::SpeedProbe::build(kernels::best_kernels(), 1);
+  auto probe = profile::SpeedProbe::build(kernels::best_kernels());
   ASSERT_TRUE(probe) << probe.error().front().message;
   const double a = probe->time_ns(0.005), b = probe->time_ns(0.005);
   EXPECT_GT(a, 1e4);  // a network of some 30 M multiply-adds: more than 10 us on any CPU
@@ -1017,8 +1067,8 @@ TEST(SpeedProbe, TimesTheReferenceAndNamesTheDrift) {
   EXPECT_NEAR(probe->speed_around(a, run), 1.0, 0.9);  // the same probe a moment later: about 1 (a shared machine)
   EXPECT_EQ(probe->speed_around(0, run), 0.0);
   EXPECT_EQ(probe->speed_around(a, [&] { return ++runs < 0; }), 0.0);
-  EXPECT_EQ(profile::SpeedProbe::speed_around(kernels::best_kernels(), 1, 0, run), 0.0);
-  EXPECT_GT(profile::SpeedProbe::speed_around(kernels::best_kernels(), 1, a, run), 0.0);
+  EXPECT_EQ(profile::SpeedProbe::speed_around(kernels::best_kernels(), 0, run), 0.0);
+  EXPECT_GT(profile::SpeedProbe::speed_around(kernels::best_kernels(), a, run), 0.0);
   EXPECT_EQ(runs, 5);
   EXPECT_EQ(profile::describe_drift(1.05), "");
   EXPECT_EQ(profile::describe_drift(0), "");
@@ -1040,6 +1090,8 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   m.reference_ns = 1.25e6;
   m.calibration_drift = 0.07;
   m.core_round_trip_ns = {480, 137};
+  m.round_trip_ns = 402;
+  m.cross_core_scale = 3;  // not saved: a prediction's, not the model's
   m.fits[static_cast<std::size_t>(StepKind::Add)] = {{100, 0.5, 0.1, 0.3, 0.6, 0.2, 0.4, 900, 0.05, 0.1},
                                                      12,
                                                      {1, 10, 0, 0, 0, 0, 0, 0, 0, 0},
@@ -1055,6 +1107,8 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   EXPECT_DOUBLE_EQ(back->reference_ns, 1.25e6);
   EXPECT_DOUBLE_EQ(back->calibration_drift, 0.07);
   EXPECT_EQ(back->core_round_trip_ns, (std::array<double, 2>{480, 137}));
+  EXPECT_DOUBLE_EQ(back->round_trip_ns, 402);
+  EXPECT_DOUBLE_EQ(back->cross_core_scale, 1);
   EXPECT_EQ(back->mismatch(m.cpu, "avx2", 1), "");
   EXPECT_NE(back->mismatch("Another CPU", "avx2", 1).find("calibrated on '" + m.cpu + "'"), std::string::npos);
   EXPECT_NE(back->mismatch(m.cpu, "avx512", 1).find("timed the avx2 kernels"), std::string::npos);
@@ -1074,6 +1128,10 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   EXPECT_EQ(bad.error().front().where, "core_round_trip_ns");
   j.erase("core_round_trip_ns");  // a model saved before it was measured: not measured
   EXPECT_EQ(profile::latency_model_from_json(j)->core_round_trip_ns, (std::array<double, 2>{0, 0}));
+  j = profile::to_json(m);
+  j["core_round_trip_reference_ns"] = -402;
+  ASSERT_FALSE(profile::latency_model_from_json(j));
+  EXPECT_EQ(profile::latency_model_from_json(j).error().front().where, "core_round_trip_reference_ns");
   j = profile::to_json(m);
   j["network_step_ns"] = -3;
   ASSERT_FALSE(profile::latency_model_from_json(j));

@@ -616,7 +616,7 @@ class GuiTest : public QObject {
     // Calibrated, says the model, on a machine that ran the speed probe four times as fast as this one
     // does (a shared machine's probe swings by up to 2x between two timings: the drift must still show).
     profile::LatencyModel model = unit_model();
-    model.reference_ns = profile::SpeedProbe::build(kernels::best_kernels(), 1)->time_ns() / 4;
+    model.reference_ns = profile::SpeedProbe::build(kernels::best_kernels())->time_ns() / 4;
     w.document()->setLatencyModel(model);
     const auto steps = runtime::Schedule::build(w.document()->graph(), w.document()->analysis())->steps.size();
     QCOMPARE(w.document()->predictedNs(), 1000.0 * static_cast<double>(steps));
