@@ -495,7 +495,6 @@ struct NetworkRun {
 struct SpeedMark {
   std::size_t sample = 0;  // first sample timed after this mark
   double ns = 0;
-  double round_trip_ns = 0;  // between the cores, on several threads (else 0)
 };
 
 /// One timing of every probe: its samples in probe order, with the speed
@@ -504,6 +503,10 @@ struct Pass {
   std::vector<Sample> samples;
   std::vector<NetworkRun> networks;
   std::vector<std::size_t> probe_first;  // each probe's first sample
+  /// On several threads, the cores' round trip around each probe: the mean of
+  /// one timed just before and one just after it (the placement moves in
+  /// jumps, minutes apart: interpolating between speed marks smeared them).
+  std::vector<double> probe_trip;
   std::vector<SpeedMark> marks;
 };
 
@@ -511,16 +514,18 @@ Result<Pass> time_pass(const kernels::KernelTable& kt, const LatencyCalibrationO
                        const std::vector<Probe>& all, int threads, SpeedProbe& speed, int pass, int passes) {
   Pass out;
   const int stride = std::max(1, o.probe_stride);
-  auto mark = [&] {
-    const double ns = speed.time_ns();
-    out.marks.push_back({out.samples.size(), ns, threads > 1 ? core_round_trip_ns(1000, 3) : 0.0});
-  };
+  auto mark = [&] { out.marks.push_back({out.samples.size(), speed.time_ns()}); };
+  auto trip = [&] { return threads > 1 ? core_round_trip_ns(1000, 3) : 0.0; };
   mark();
+  double trip_before = trip();
   const std::size_t per_pass = (all.size() + static_cast<std::size_t>(stride) - 1) / static_cast<std::size_t>(stride);
   int timed = 0;
   for (std::size_t pi = 0; pi < all.size(); pi += static_cast<std::size_t>(stride)) {
     if (o.cancel && o.cancel->load(std::memory_order_relaxed)) return fail("", "calibration cancelled");
-    if (timed > 0 && timed % kProbesPerSpeedMark == 0) mark();
+    if (timed > 0 && timed % kProbesPerSpeedMark == 0) {
+      mark();
+      trip_before = trip();
+    }
     const Probe& p = all[pi];
     auto g = io::graph_from_json(p.json);
     if (!g) return fail("probe " + std::to_string(pi) + " (" + p.family + ")", g.error().front().message);
@@ -543,6 +548,9 @@ Result<Pass> time_pass(const kernels::KernelTable& kt, const LatencyCalibrationO
     if (r.cancelled) return fail("", "calibration cancelled");
     const std::size_t first = out.samples.size();
     out.probe_first.push_back(first);
+    const double trip_after = trip();
+    out.probe_trip.push_back(0.5 * (trip_before + trip_after));
+    trip_before = trip_after;
     std::size_t working = 0;  // steps that run (a run skips those with no work)
     const std::vector<StepFeatures> features = schedule_features(plan->schedule());
     for (std::size_t s = 0; s < plan->n_steps(); ++s) {
@@ -572,9 +580,9 @@ Result<Pass> time_pass(const kernels::KernelTable& kt, const LatencyCalibrationO
   return out;
 }
 
-/// Each probe's value of a mark's `field` (the marks before and after the
-/// probe, interpolated by position).
-std::vector<double> at_probes(const Pass& p, double SpeedMark::*field) {
+/// Each probe's speed-probe time (the marks before and after the probe,
+/// interpolated by position).
+std::vector<double> speed_at_probes(const Pass& p) {
   std::vector<double> out(p.probe_first.size(), 0.0);
   std::size_t k = 0;
   for (std::size_t i = 0; i < p.probe_first.size(); ++i) {
@@ -584,7 +592,7 @@ std::vector<double> at_probes(const Pass& p, double SpeedMark::*field) {
     const double t = b.sample > a.sample ? (static_cast<double>(begin) - static_cast<double>(a.sample)) /
                                                static_cast<double>(b.sample - a.sample)
                                          : 0.0;
-    out[i] = a.*field + std::clamp(t, 0.0, 1.0) * (b.*field - a.*field);
+    out[i] = a.ns + std::clamp(t, 0.0, 1.0) * (b.ns - a.ns);
   }
   return out;
 }
@@ -596,7 +604,7 @@ std::pair<std::size_t, std::size_t> probe_samples(const Pass& p, std::size_t i) 
 
 /// Scales each probe's times in `p` to the speed `reference_ns`.
 void normalize(Pass& p, double reference_ns) {
-  const std::vector<double> speed = at_probes(p, &SpeedMark::ns);
+  const std::vector<double> speed = speed_at_probes(p);
   for (std::size_t i = 0; i < speed.size(); ++i) {
     const auto [begin, end] = probe_samples(p, i);
     for (std::size_t s = begin; s < end; ++s) p.samples[s].ns *= reference_ns / speed[i];
@@ -653,18 +661,16 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
   if (m.threads > 1) {
     std::vector<double> trips;
     for (const Pass& p : timed)
-      for (const SpeedMark& mk : p.marks)
-        if (mk.round_trip_ns > 0) trips.push_back(mk.round_trip_ns);
+      for (double t : p.probe_trip)
+        if (t > 0) trips.push_back(t);
     m.round_trip_ns = trips.empty() ? 0 : summarize(trips).median;
   }
   if (m.round_trip_ns > 0) {
     // A probe's time is the mean of its passes', so its features' scale is the mean of theirs (the model is linear).
     std::vector<double> scale(first.probe_first.size(), 0.0);
-    for (const Pass& p : timed) {
-      const std::vector<double> trip = at_probes(p, &SpeedMark::round_trip_ns);
-      for (std::size_t i = 0; i < scale.size() && i < trip.size(); ++i)
-        scale[i] += (trip[i] > 0 ? trip[i] / m.round_trip_ns : 1.0) / static_cast<double>(timed.size());
-    }
+    for (const Pass& p : timed)
+      for (std::size_t i = 0; i < scale.size() && i < p.probe_trip.size(); ++i)
+        scale[i] += (p.probe_trip[i] > 0 ? p.probe_trip[i] / m.round_trip_ns : 1.0) / static_cast<double>(timed.size());
     for (std::size_t i = 0; i < scale.size(); ++i) {
       const auto [begin, end] = probe_samples(first, i);
       for (std::size_t s = begin; s < end; ++s) {
