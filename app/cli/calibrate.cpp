@@ -91,7 +91,7 @@ int run_latency(const Options& o, const kernels::KernelTable& kt) {
     if (t > 1)
       std::printf(
           "core-to-core round trip of a cache line: %.0f ns before the calibration, %.0f ns after, %.0f the median "
-          "beside the speed probe (the cross-core costs are priced per this; a prediction scales them by the round "
+          "around the probes (the cross-core costs are priced per this; a prediction scales them by the round "
           "trip then)\n",
           m->core_round_trip_ns[0], m->core_round_trip_ns[1], m->round_trip_ns);
     std::printf("a whole run: %.3f x the sum of its steps + %.2f us per step\n\n", m->network_factor,

@@ -627,8 +627,8 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
   // during the calibration (other tenants, clocks), each probe's times are
   // scaled to the calibration's median speed, so the fit sees the kernels and
   // not the load. On several threads the cross-core round trip is measured
-  // beside it: each probe's cross-core features are scaled by its round trip
-  // against the calibration's median (LatencyModel::round_trip_ns), so that a
+  // around every probe: each probe's cross-core features are scaled by its
+  // round trip against the calibration's median (LatencyModel::round_trip_ns), so that a
   // calibration whose vCPUs moved between core complexes fits one price per
   // nanosecond of round trip.
   auto speed = SpeedProbe::build(kt);

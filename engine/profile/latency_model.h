@@ -96,8 +96,8 @@ namespace convscope::profile {
 /// 47: a slice written inside a wider tensor pays per pixel (its rows' partial lines), not per element.
 /// 48: on several threads, the cross-core features (the hand-off, lines read from or written over
 /// another core's) priced per the cache-line round trip between the cores at the time: the speed
-/// probe runs on one thread, the round trip is measured beside it, and a prediction scales them by
-/// the round trip now against the calibration's (LatencyModel::cross_core_scale).
+/// probe runs on one thread, the round trip is measured around every probe, and a prediction
+/// scales them by the round trip now against the calibration's (LatencyModel::cross_core_scale).
 inline constexpr int kLatencyModelVersion = 48;
 inline constexpr int kMaxFeatures = 20;
 
@@ -175,7 +175,7 @@ struct LatencyModel {
   /// saw. 0: not measured (one thread, or a model saved before it was).
   std::array<double, 2> core_round_trip_ns{};
   /// The round trip the cross-core coefficients are for: the median of those
-  /// measured beside the speed probe through the calibration (each probe's
+  /// measured between the probes through the calibration (each probe's
   /// cross-core features scaled by its own round trip against it). 0: one thread.
   double round_trip_ns = 0;
   /// Not saved: the round trip now over round_trip_ns, by which predictions
