@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <optional>
 
@@ -74,8 +75,15 @@ NetworkPrediction LatencyModel::predict(const runtime::Schedule& s) const {
 }
 
 std::string LatencyModel::describe() const {
+  std::string placed;
+  if (std::abs(cross_core_scale - 1.0) > 0.1) {
+    char b[96];
+    std::snprintf(b, sizeof b, "; cross-core costs x%.2f (the cores' round trip against the calibration's)",
+                  cross_core_scale);
+    placed = b;
+  }
   return "latency model v" + std::to_string(version) + ", " + cpu + " / " + isa + ", " + std::to_string(threads) +
-         (threads == 1 ? " thread, " : " threads, ") + "calibrated " + measured_at;
+         (threads == 1 ? " thread, " : " threads, ") + "calibrated " + measured_at + placed;
 }
 
 std::string LatencyModel::mismatch(const std::string& cpu_model, const std::string& isa_name, int n_threads) const {

@@ -190,7 +190,8 @@ struct LatencyModel {
 
   [[nodiscard]] StepPrediction predict(const StepFeatures& f) const;
   [[nodiscard]] NetworkPrediction predict(const runtime::Schedule& s) const;
-  /// "latency model v1, AMD EPYC 9R45 / avx512, 1 thread, 2026-12-01 22:40"
+  /// "latency model v1, AMD EPYC 9R45 / avx512, 1 thread, 2026-12-01 22:40", and on several threads
+  /// "; cross-core costs x3.60 (...)" when cross_core_scale is more than 10 % from 1.
   [[nodiscard]] std::string describe() const;
   /// Why this model must not be used on this machine with these kernels, or "" when it may.
   [[nodiscard]] std::string mismatch(const std::string& cpu_model, const std::string& isa_name, int n_threads) const;

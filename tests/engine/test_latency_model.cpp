@@ -1046,6 +1046,10 @@ TEST(LatencyModel, CrossCoreFeaturesScaleWithTheCoresRoundTrip) {
     m.cross_core_scale = 3;
     EXPECT_NEAR(m.predict(f).ns, all + 2 * cross, 1e-9 * (all + cross) + 1e-9);
   }
+  // The description says so (the profile's and the app's "predicted ... (model)" line).
+  EXPECT_NE(m.describe().find("cross-core costs x3.00"), std::string::npos);
+  m.cross_core_scale = 1.05;
+  EXPECT_EQ(m.describe().find("cross-core"), std::string::npos);
   // One thread, or a model without a reference round trip: nothing to scale by.
   m.round_trip_ns = 0;
   EXPECT_EQ(profile::placement_scale(m), 1.0);
