@@ -80,22 +80,21 @@ void ProfileRunner::run(const ProfileJob& job, const std::atomic<bool>& cancel, 
     progress(f, tr("measuring"));
   };
   // The speed probe around the run: how fast the machine runs against the model's calibration.
-  const double placed_before = model ? profile::placement_scale(*model) : 1;
-  const double speed = profile::SpeedProbe::speed_around(kernels::best_kernels(), model ? model->reference_ns : 0, [&] {
+  const profile::RunConditions around = profile::conditions_around(kernels::best_kernels(), model, [&] {
     data->result = profile::profile_plan(*plan, opt);
     return !data->result.cancelled;
   });
   if (model) {
     // Predicted beside the measurement at the cores' placement the run had (LatencyModel::cross_core_scale).
     data->model = *model;
-    data->model->cross_core_scale = 0.5 * (placed_before + profile::placement_scale(*model));
+    data->model->cross_core_scale = around.cross_core_scale;
   }
   // A step faster than the calibrated peak means the ceilings were measured under load: measured again first.
   std::string note;
   data->summary = profile::summarize_checked(job.graph, *plan, data->result, data->calibration,
                                              data->model ? &*data->model : nullptr, kernels::best_kernels(), &note);
   data->summary.fusion = fusion.summary();
-  data->summary.speed = speed;
+  data->summary.speed = around.speed;
   data->recalibrated = QString::fromStdString(note);
   data_ = std::move(data);
 }

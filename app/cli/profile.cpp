@@ -94,18 +94,17 @@ int run(const Options& o) {
   profile::ProfileResult r;
   // And the cores' round trip: on several threads the prediction prices the
   // cross-core lines at the placement the run had (LatencyModel::cross_core_scale).
-  const double placed_before = m ? profile::placement_scale(*m) : 1;
-  const double speed = profile::SpeedProbe::speed_around(**kt, m ? m->reference_ns : 0, [&] {
+  const profile::RunConditions around = profile::conditions_around(**kt, m, [&] {
     r = profile::profile_plan(*plan, popt);
     return !r.cancelled;
   });
-  if (m) m->cross_core_scale = 0.5 * (placed_before + profile::placement_scale(*m));
+  if (m) m->cross_core_scale = around.cross_core_scale;
   if (tty) std::fprintf(stderr, "\r%60s\r", "");
   // A step faster than the calibrated peak: the ceilings were measured under load; measure them again.
   std::string note;
   profile::ProfileSummary sum = profile::summarize_checked(g, *plan, r, *cal, m, **kt, &note);
   sum.fusion = choice.summary();
-  sum.speed = speed;
+  sum.speed = around.speed;
   if (!note.empty()) std::fprintf(stderr, "convscope-cli: %s\n", note.c_str());
   if (o.json)
     std::cout << io::profile_json(g, a, *plan, r, *cal, sum);

@@ -51,12 +51,11 @@ Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::Ker
     r = profile_plan(*plan, po2);
     return true;
   };
-  const double placed_before = placement_scale(m);
-  const double speed = probe ? probe->speed_around(m.reference_ns, run) : (run(), 0.0);
+  const RunConditions around = conditions_around(probe, &m, run);
   // Predicted from the schedule alone, with the cross-core lines priced at the
   // cores' round trip around the run (one core complex or two: speed_probe.h).
   LatencyModel placed = m;
-  placed.cross_core_scale = 0.5 * (placed_before + placement_scale(m));
+  placed.cross_core_scale = around.cross_core_scale;
   const NetworkPrediction p = placed.predict(plan->schedule());
   ValidatedNetwork v;
   v.name = c.name;
@@ -64,7 +63,7 @@ Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::Ker
   v.measured_ns = r.network_ns.median;
   v.steps = static_cast<int>(p.steps.size());
   v.extrapolated = p.extrapolated;
-  v.speed = speed;
+  v.speed = around.speed;
   v.cross_core_scale = placed.cross_core_scale;
   for (std::size_t i = 0; i < p.steps.size(); ++i) {
     v.layer_predicted_ns.push_back(p.steps[i].ns);

@@ -74,11 +74,23 @@ double SpeedProbe::speed_around(double reference_ns, const std::function<bool()>
   return std::min(before, time_ns()) / reference_ns;
 }
 
-double SpeedProbe::speed_around(const kernels::KernelTable& kt, double reference_ns, const std::function<bool()>& run) {
-  if (reference_ns > 0)
-    if (auto probe = build(kt)) return probe->speed_around(reference_ns, run);
-  run();
-  return 0;
+RunConditions conditions_around(SpeedProbe* probe, const LatencyModel* m, const std::function<bool()>& run) {
+  RunConditions c;
+  if (!m) {
+    run();
+    return c;
+  }
+  const double placed_before = placement_scale(*m);
+  c.speed = probe ? probe->speed_around(m->reference_ns, run) : (run(), 0.0);
+  c.cross_core_scale = 0.5 * (placed_before + placement_scale(*m));
+  return c;
+}
+
+RunConditions conditions_around(const kernels::KernelTable& kt, const LatencyModel* m,
+                                const std::function<bool()>& run) {
+  if (m && m->reference_ns > 0)
+    if (auto probe = SpeedProbe::build(kt)) return conditions_around(&*probe, m, run);
+  return conditions_around(nullptr, m, run);
 }
 
 double placement_scale(const LatencyModel& m) {

@@ -45,10 +45,6 @@ class SpeedProbe {
   /// reference_ns is 0 (a model without one) or `run` returns false (cancelled).
   double speed_around(double reference_ns, const std::function<bool()>& run);
 
-  /// speed_around with a probe built for `kt`; without a probe
-  /// (reference_ns 0, or it cannot be built) `run` still runs and the speed is 0.
-  static double speed_around(const kernels::KernelTable& kt, double reference_ns, const std::function<bool()>& run);
-
  private:
   SpeedProbe();
   std::unique_ptr<runtime::Plan> plan_;
@@ -71,6 +67,20 @@ double core_round_trip_ns(int round_trips = 5000, int batches = 5);
 /// (LatencyModel::cross_core_scale): a quick core_round_trip_ns (about a
 /// millisecond). 1 for one thread, a model without one, or no second CPU.
 double placement_scale(const LatencyModel& m);
+
+/// The machine around one measured run, for the prediction shown beside it.
+struct RunConditions {
+  double speed = 0;             ///< SpeedProbe::speed_around; 0 without a probe or a reference
+  double cross_core_scale = 1;  ///< placement_scale just before and just after the run, averaged
+};
+
+/// Runs `run` between measurements of the machine: the speed probe (`probe`,
+/// may be null) against `m`'s reference time, the cores' round trip against
+/// `m`'s. Without a model (`m` null) `run` still runs and both stay neutral.
+RunConditions conditions_around(SpeedProbe* probe, const LatencyModel* m, const std::function<bool()>& run);
+/// The same with a probe built for `kt` when `m` has a reference time.
+RunConditions conditions_around(const kernels::KernelTable& kt, const LatencyModel* m,
+                                const std::function<bool()>& run);
 
 /// "the machine runs 18 % slower than when the model was calibrated", or "" within +-tolerance.
 std::string describe_drift(double speed, double tolerance = 0.10);

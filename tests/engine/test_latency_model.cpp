@@ -1071,9 +1071,21 @@ TEST(SpeedProbe, TimesTheReferenceAndNamesTheDrift) {
   EXPECT_NEAR(probe->speed_around(a, run), 1.0, 0.9);  // the same probe a moment later: about 1 (a shared machine)
   EXPECT_EQ(probe->speed_around(0, run), 0.0);
   EXPECT_EQ(probe->speed_around(a, [&] { return ++runs < 0; }), 0.0);
-  EXPECT_EQ(profile::SpeedProbe::speed_around(kernels::best_kernels(), 0, run), 0.0);
-  EXPECT_GT(profile::SpeedProbe::speed_around(kernels::best_kernels(), a, run), 0.0);
-  EXPECT_EQ(runs, 5);
+  // The conditions around a run: neutral without a model or a reference.
+  const profile::RunConditions none = profile::conditions_around(kernels::best_kernels(), nullptr, run);
+  EXPECT_EQ(none.speed, 0.0);
+  EXPECT_EQ(none.cross_core_scale, 1.0);
+  profile::LatencyModel m;
+  m.threads = 1;
+  m.round_trip_ns = 100;
+  EXPECT_EQ(profile::conditions_around(kernels::best_kernels(), &m, run).speed, 0.0);
+  m.reference_ns = a;
+  const profile::RunConditions one = profile::conditions_around(&*probe, &m, run);
+  EXPECT_NEAR(one.speed, 1.0, 0.9);
+  EXPECT_EQ(one.cross_core_scale, 1.0);  // one thread: no cores to cross
+  m.threads = 2;                         // the round trip now against 100 ns, if this machine has a second CPU
+  EXPECT_GT(profile::conditions_around(kernels::best_kernels(), &m, run).cross_core_scale, 0.0);
+  EXPECT_EQ(runs, 7);
   EXPECT_EQ(profile::describe_drift(1.05), "");
   EXPECT_EQ(profile::describe_drift(0), "");
   EXPECT_EQ(profile::describe_drift(1.2), "the machine runs 20 % slower than when the latency model was calibrated");
