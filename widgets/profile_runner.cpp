@@ -87,14 +87,14 @@ void ProfileRunner::run(const ProfileJob& job, const std::atomic<bool>& cancel, 
   if (model) {
     // Predicted beside the measurement at the cores' placement the run had (LatencyModel::cross_core_scale).
     data->model = *model;
-    data->model->cross_core_scale = around.cross_core_scale;
+    data->model->cross_core_scale = around.cross_core_scale(*model);
   }
   // A step faster than the calibrated peak means the ceilings were measured under load: measured again first.
   std::string note;
   data->summary = profile::summarize_checked(job.graph, *plan, data->result, data->calibration,
                                              data->model ? &*data->model : nullptr, kernels::best_kernels(), &note);
   data->summary.fusion = fusion.summary();
-  data->summary.speed = around.speed;
+  data->summary.speed = model ? around.speed(*model) : 0;
   data->recalibrated = QString::fromStdString(note);
   data_ = std::move(data);
 }

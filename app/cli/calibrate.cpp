@@ -132,6 +132,8 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
       std::cerr << format_diagnostics(probe.error(), "convscope-cli: speed probe");
       return kExitInvalid;
     }
+    // Each case predicted with the model of the cores' placement it ran in, where the cache has two.
+    const std::vector<profile::LatencyModel> placements = profile::load_latency_model(kt, t).placements;
     // Which cross-core regime the report ran in, against the calibration's
     // (speed_probe.h: the same VM moved between 137 and 400-650 ns).
     const double trip_before = t > 1 ? profile::core_round_trip_ns() : 0;
@@ -143,7 +145,7 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
       for (std::size_t i = 0; i < cases.size(); ++i) {
         if (refused[i]) continue;
         progress_bar("measuring", static_cast<double>(p * cases.size() + i) / total);
-        auto v = profile::validate_case(*m, kt, cases[i], 0.2, &*probe);
+        auto v = profile::validate_case(*m, kt, cases[i], 0.2, &*probe, placements.size() > 1 ? &placements : nullptr);
         if (!v) {
           std::cerr << format_diagnostics(v.error(), "convscope-cli: " + cases[i].name);
           refused[i] = true;

@@ -98,13 +98,13 @@ int run(const Options& o) {
     r = profile::profile_plan(*plan, popt);
     return !r.cancelled;
   });
-  if (m) m->cross_core_scale = around.cross_core_scale;
+  if (m) m->cross_core_scale = around.cross_core_scale(*m);
   if (tty) std::fprintf(stderr, "\r%60s\r", "");
   // A step faster than the calibrated peak: the ceilings were measured under load; measure them again.
   std::string note;
   profile::ProfileSummary sum = profile::summarize_checked(g, *plan, r, *cal, m, **kt, &note);
   sum.fusion = choice.summary();
-  sum.speed = around.speed;
+  sum.speed = m ? around.speed(*m) : 0;
   if (!note.empty()) std::fprintf(stderr, "convscope-cli: %s\n", note.c_str());
   if (o.json)
     std::cout << io::profile_json(g, a, *plan, r, *cal, sum);

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <fstream>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -716,6 +718,9 @@ std::string key_of(const kernels::KernelTable& kt, int threads) {
   return kernels::cpu_info().model + " | " + kernels::isa_name(kt.isa) + " | " + std::to_string(threads);
 }
 
+/// Where the newest model of the other placement of the cores is kept (kOtherPlacement).
+std::string other_placement_key(const std::string& key) { return key + " | other core placement"; }
+
 json read_cache() {
   std::ifstream in(latency_cache_path());
   if (!in) return json::object();
@@ -728,17 +733,63 @@ json read_cache() {
 }
 }  // namespace
 
+const LatencyModel& nearest_placement(const std::vector<LatencyModel>& placements, double round_trip_ns,
+                                      const LatencyModel& fallback) {
+  const LatencyModel* best = &fallback;
+  double best_gap = std::numeric_limits<double>::infinity();
+  if (round_trip_ns > 0)
+    for (const LatencyModel& m : placements)
+      if (m.round_trip_ns > 0)
+        if (const double gap = std::abs(std::log(round_trip_ns / m.round_trip_ns)); gap < best_gap) {
+          best = &m;
+          best_gap = gap;
+        }
+  return *best;
+}
+
 CachedModel load_latency_model(const kernels::KernelTable& kt, int threads) {
   const json all = read_cache();
   const std::string key = key_of(kt, threads);
   if (!all.contains(key))
-    return {std::nullopt, "no latency model for " + kernels::isa_name(kt.isa) + " with " + std::to_string(threads) +
-                              (threads == 1 ? " thread" : " threads") + " on this CPU yet"};
+    return {std::nullopt,
+            "no latency model for " + kernels::isa_name(kt.isa) + " with " + std::to_string(threads) +
+                (threads == 1 ? " thread" : " threads") + " on this CPU yet",
+            {}};
   auto m = latency_model_from_json(all[key]);
-  if (!m) return {std::nullopt, "the cached latency model is damaged (" + m.error().front().message + ")"};
-  if (auto why = m->mismatch(kernels::cpu_info().model, kernels::isa_name(kt.isa), threads); !why.empty())
-    return {std::nullopt, "the cached latency model is stale: " + why};
-  return {std::move(*m), ""};
+  if (!m) return {std::nullopt, "the cached latency model is damaged (" + m.error().front().message + ")", {}};
+  const auto valid = [&](const LatencyModel& x) {
+    return x.mismatch(kernels::cpu_info().model, kernels::isa_name(kt.isa), threads).empty();
+  };
+  if (!valid(*m))
+    return {std::nullopt,
+            "the cached latency model is stale: " +
+                m->mismatch(kernels::cpu_info().model, kernels::isa_name(kt.isa), threads),
+            {}};
+  CachedModel out{std::nullopt, "", {std::move(*m)}};
+  // The other placement's model, when there is a valid one (a stale one is not used).
+  if (const std::string other = other_placement_key(key); all.contains(other))
+    if (auto o = latency_model_from_json(all[other]); o && valid(*o)) out.placements.push_back(std::move(*o));
+  const double trip = out.placements.size() > 1 ? core_round_trip_ns(1000, 3) : 0;
+  out.model = nearest_placement(out.placements, trip, out.placements.front());
+  return out;
+}
+
+void save_latency_model(const kernels::KernelTable& kt, const LatencyModel& m) {
+  json all = read_cache();
+  const std::string key = key_of(kt, m.threads);
+  // The model it replaces is kept when it is of the other placement of the cores.
+  if (m.threads > 1 && all.contains(key))
+    if (auto old = latency_model_from_json(all[key]);
+        old && old->mismatch(kernels::cpu_info().model, kernels::isa_name(kt.isa), m.threads).empty() &&
+        old->round_trip_ns > 0 && m.round_trip_ns > 0 &&
+        std::max(old->round_trip_ns, m.round_trip_ns) >=
+            kOtherPlacement * std::min(old->round_trip_ns, m.round_trip_ns))
+      all[other_placement_key(key)] = all[key];
+  all[key] = to_json(m);
+  std::error_code ec;
+  std::filesystem::create_directories(latency_cache_path().parent_path(), ec);
+  // A cache that cannot be written only costs a calibration next time.
+  (void)io::write_file_atomic(latency_cache_path(), all.dump(1) + "\n");
 }
 
 Result<LatencyModel> load_or_calibrate_latency(const kernels::KernelTable& kt, const LatencyCalibrationOptions& o,
@@ -754,12 +805,7 @@ Result<LatencyModel> load_or_calibrate_latency(const kernels::KernelTable& kt, c
   }
   auto m = calibrate_latency(kt, o, samples);
   if (!m) return m;
-  json all = read_cache();
-  all[key_of(kt, threads)] = to_json(*m);
-  std::error_code ec;
-  std::filesystem::create_directories(latency_cache_path().parent_path(), ec);
-  // A cache that cannot be written only costs a calibration next time.
-  (void)io::write_file_atomic(latency_cache_path(), all.dump(1) + "\n");
+  save_latency_model(kt, *m);
   return m;
 }
 

@@ -51,12 +51,34 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
 /// Where models are cached: latency-models.json beside calibration.json.
 std::filesystem::path latency_cache_path();
 
+/// Several threads: the cache keeps the newest model of each placement of the
+/// cores (speed_probe.h: a VM's two vCPUs on one core complex, 90-140 ns a
+/// round trip, or on two, 350-650 ns), models whose round trips differ by this
+/// factor or more. One placement's coefficients scaled to the other's round
+/// trip (LatencyModel::cross_core_scale) missed by a median 23 % (Zen 4).
+inline constexpr double kOtherPlacement = 1.6;
+
+/// The model of `placements` whose calibration round trip is nearest
+/// `round_trip_ns` (by ratio); `fallback` when none is, or the round trip is unknown.
+const LatencyModel& nearest_placement(const std::vector<LatencyModel>& placements, double round_trip_ns,
+                                      const LatencyModel& fallback);
+
 struct CachedModel {
   std::optional<LatencyModel> model;  ///< set when a model for this machine exists and matches
   std::string why_not;                ///< why there is none ("" when there is)
+  /// Every valid model of this thread count, one per placement of the cores,
+  /// the newest first; `model` is the one for the placement measured on loading.
+  std::vector<LatencyModel> placements;
 };
-/// The cached model for this CPU, kernel table and thread count, if it is valid.
+/// The cached model for this CPU, kernel table and thread count, if it is
+/// valid; on several threads, with models of two placements, the one nearest
+/// the cores' round trip now.
 CachedModel load_latency_model(const kernels::KernelTable& kt, int threads);
+
+/// Caches `m` for this CPU, kernel table and its thread count (atomically):
+/// it replaces the model there, which is kept as the other placement's when
+/// their round trips differ by kOtherPlacement or more.
+void save_latency_model(const kernels::KernelTable& kt, const LatencyModel& m);
 
 /// The cached model for `o.threads`, or a fresh calibration (saved) when there
 /// is none, it does not match, or `force` is set. `why` (optional) receives why

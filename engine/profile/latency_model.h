@@ -179,7 +179,7 @@ struct LatencyModel {
   /// cross-core features scaled by its own round trip against it). 0: one thread.
   double round_trip_ns = 0;
   /// Not saved: the round trip now over round_trip_ns, by which predictions
-  /// scale the cross-core features (placement_scale() measures it; 1: as calibrated).
+  /// scale the cross-core features (RunConditions::cross_core_scale; 1: as calibrated).
   /// The hypervisor of a 2-vCPU VM moves its vCPUs between one core complex
   /// (90-110 ns) and two (360-400 ns): two-thread steps then cost up to 4x.
   double cross_core_scale = 1;

@@ -7,6 +7,7 @@
 #include "cost/analysis.h"
 #include "io/graph_json.h"
 #include "io/presets.h"
+#include "profile/latency_calibration.h"
 #include "profile/profiler.h"
 #include "runtime/plan.h"
 
@@ -34,7 +35,8 @@ std::vector<ValidationCase> default_validation_cases() {
 }
 
 Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::KernelTable& kt, const ValidationCase& c,
-                                       double min_seconds, SpeedProbe* probe) {
+                                       double min_seconds, SpeedProbe* probe,
+                                       const std::vector<LatencyModel>* placements) {
   const cost::Analysis a = cost::analyze(c.graph);
   if (!a.complete()) return fail(c.name, "the graph has problems");
   runtime::PlanOptions po;
@@ -54,8 +56,8 @@ Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::Ker
   const RunConditions around = conditions_around(probe, &m, run);
   // Predicted from the schedule alone, with the cross-core lines priced at the
   // cores' round trip around the run (one core complex or two: speed_probe.h).
-  LatencyModel placed = m;
-  placed.cross_core_scale = around.cross_core_scale;
+  LatencyModel placed = placements ? nearest_placement(*placements, around.round_trip_ns, m) : m;
+  placed.cross_core_scale = around.cross_core_scale(placed);
   const NetworkPrediction p = placed.predict(plan->schedule());
   ValidatedNetwork v;
   v.name = c.name;
@@ -63,7 +65,7 @@ Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::Ker
   v.measured_ns = r.network_ns.median;
   v.steps = static_cast<int>(p.steps.size());
   v.extrapolated = p.extrapolated;
-  v.speed = around.speed;
+  v.speed = around.speed(placed);
   v.cross_core_scale = placed.cross_core_scale;
   for (std::size_t i = 0; i < p.steps.size(); ++i) {
     v.layer_predicted_ns.push_back(p.steps[i].ns);

@@ -53,8 +53,12 @@ struct ValidatedNetwork {
 /// predicts it, the cross-core lines priced at the cores' round trip measured
 /// around the run. With a speed probe (and a model that has a reference time)
 /// the probe is timed before and after, which gives the network's speed.
+/// With `placements` (models of the same thread count for other placements of
+/// the cores: CachedModel::placements) the prediction uses the one nearest the
+/// round trip measured around the run; `m` still chooses the plan's fusion.
 Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::KernelTable& kt, const ValidationCase& c,
-                                       double min_seconds = 0.2, SpeedProbe* probe = nullptr);
+                                       double min_seconds = 0.2, SpeedProbe* probe = nullptr,
+                                       const std::vector<LatencyModel>* placements = nullptr);
 
 struct ValidationSummary {
   int networks = 0, layers = 0;

@@ -69,9 +69,21 @@ double SpeedProbe::speed_around(double reference_ns, const std::function<bool()>
     run();
     return 0;
   }
+  return time_around(run) / reference_ns;
+}
+
+double SpeedProbe::time_around(const std::function<bool()>& run) {
   const double before = time_ns();
   if (!run()) return 0;
-  return std::min(before, time_ns()) / reference_ns;
+  return std::min(before, time_ns());
+}
+
+double RunConditions::speed(const LatencyModel& m) const {
+  return probe_ns > 0 && m.reference_ns > 0 ? probe_ns / m.reference_ns : 0;
+}
+
+double RunConditions::cross_core_scale(const LatencyModel& m) const {
+  return m.threads > 1 && round_trip_ns > 0 && m.round_trip_ns > 0 ? round_trip_ns / m.round_trip_ns : 1;
 }
 
 RunConditions conditions_around(SpeedProbe* probe, const LatencyModel* m, const std::function<bool()>& run) {
@@ -80,9 +92,12 @@ RunConditions conditions_around(SpeedProbe* probe, const LatencyModel* m, const 
     run();
     return c;
   }
-  const double placed_before = placement_scale(*m);
-  c.speed = probe ? probe->speed_around(m->reference_ns, run) : (run(), 0.0);
-  c.cross_core_scale = 0.5 * (placed_before + placement_scale(*m));
+  // A quick round trip (about a millisecond) each side: where the threads run.
+  auto trip = [&] { return m->threads > 1 ? core_round_trip_ns(1000, 3) : 0.0; };
+  const double trip_before = trip();
+  c.probe_ns = probe && m->reference_ns > 0 ? probe->time_around(run) : (run(), 0.0);
+  const double trip_after = trip();
+  if (trip_before > 0 && trip_after > 0) c.round_trip_ns = 0.5 * (trip_before + trip_after);
   return c;
 }
 
@@ -91,12 +106,6 @@ RunConditions conditions_around(const kernels::KernelTable& kt, const LatencyMod
   if (m && m->reference_ns > 0)
     if (auto probe = SpeedProbe::build(kt)) return conditions_around(&*probe, m, run);
   return conditions_around(nullptr, m, run);
-}
-
-double placement_scale(const LatencyModel& m) {
-  if (m.threads <= 1 || !(m.round_trip_ns > 0)) return 1;
-  const double now = core_round_trip_ns(1000, 3);
-  return now > 0 ? now / m.round_trip_ns : 1;
 }
 
 std::string describe_drift(double speed, double tolerance) {

@@ -9,7 +9,7 @@
 /// predicts; the ratio tells the model's error apart from the machine's drift.
 /// It runs on one thread for models of any thread count: where several threads
 /// sit (one core complex or two) is told apart by the cross-core round trip
-/// (core_round_trip_ns, placement_scale), which the model prices on its own; a
+/// (core_round_trip_ns, RunConditions), which the model prices on its own; a
 /// two-thread probe ran 1.8x slower when a VM's vCPUs moved to two complexes,
 /// and normalising by it would have taken that for the machine's speed.
 
@@ -44,6 +44,8 @@ class SpeedProbe {
   /// the faster of the two (load bursts only ever slow it down). 0 when
   /// reference_ns is 0 (a model without one) or `run` returns false (cancelled).
   double speed_around(double reference_ns, const std::function<bool()>& run);
+  /// The probe's time (ns) just before and just after `run`, the faster; 0 when `run` returns false.
+  double time_around(const std::function<bool()>& run);
 
  private:
   SpeedProbe();
@@ -63,20 +65,21 @@ class SpeedProbe {
 /// finished within a second (a machine too busy to tell).
 double core_round_trip_ns(int round_trips = 5000, int batches = 5);
 
-/// The round trip now over the one `m`'s cross-core coefficients are for
-/// (LatencyModel::cross_core_scale): a quick core_round_trip_ns (about a
-/// millisecond). 1 for one thread, a model without one, or no second CPU.
-double placement_scale(const LatencyModel& m);
-
-/// The machine around one measured run, for the prediction shown beside it.
+/// The machine around one measured run, for the prediction shown beside it:
+/// what was measured, against any model of the thread count that ran.
 struct RunConditions {
-  double speed = 0;             ///< SpeedProbe::speed_around; 0 without a probe or a reference
-  double cross_core_scale = 1;  ///< placement_scale just before and just after the run, averaged
+  double probe_ns = 0;       ///< the speed probe just before and just after, the faster; 0: not timed
+  double round_trip_ns = 0;  ///< core_round_trip_ns just before and just after, averaged; 0: not measured
+  /// probe_ns over `m`'s reference time (SpeedProbe::speed_around); 0 when either is unknown.
+  [[nodiscard]] double speed(const LatencyModel& m) const;
+  /// round_trip_ns over `m`'s (LatencyModel::cross_core_scale); 1 on one thread or when either is unknown.
+  [[nodiscard]] double cross_core_scale(const LatencyModel& m) const;
 };
 
 /// Runs `run` between measurements of the machine: the speed probe (`probe`,
-/// may be null) against `m`'s reference time, the cores' round trip against
-/// `m`'s. Without a model (`m` null) `run` still runs and both stay neutral.
+/// may be null; only when `m` has a reference time) and, on several threads,
+/// the cores' round trip. Without a model (`m` null) `run` still runs and
+/// nothing is measured.
 RunConditions conditions_around(SpeedProbe* probe, const LatencyModel* m, const std::function<bool()>& run);
 /// The same with a probe built for `kt` when `m` has a reference time.
 RunConditions conditions_around(const kernels::KernelTable& kt, const LatencyModel* m,

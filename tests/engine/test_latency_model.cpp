@@ -1050,12 +1050,25 @@ TEST(LatencyModel, CrossCoreFeaturesScaleWithTheCoresRoundTrip) {
   EXPECT_NE(m.describe().find("cross-core costs x3.00"), std::string::npos);
   m.cross_core_scale = 1.05;
   EXPECT_EQ(m.describe().find("cross-core"), std::string::npos);
-  // One thread, or a model without a reference round trip: nothing to scale by.
-  m.round_trip_ns = 0;
-  EXPECT_EQ(profile::placement_scale(m), 1.0);
-  m.threads = 1;
+  // Against what was measured around a run: one thread, or a round trip
+  // unknown on either side, has nothing to scale by.
+  profile::RunConditions around;
+  around.round_trip_ns = 300;
   m.round_trip_ns = 100;
-  EXPECT_EQ(profile::placement_scale(m), 1.0);
+  EXPECT_DOUBLE_EQ(around.cross_core_scale(m), 3.0);
+  m.round_trip_ns = 0;
+  EXPECT_EQ(around.cross_core_scale(m), 1.0);
+  m.round_trip_ns = 100;
+  around.round_trip_ns = 0;
+  EXPECT_EQ(around.cross_core_scale(m), 1.0);
+  around.round_trip_ns = 300;
+  m.threads = 1;
+  EXPECT_EQ(around.cross_core_scale(m), 1.0);
+  around.probe_ns = 1.5e6;
+  m.reference_ns = 1.2e6;
+  EXPECT_DOUBLE_EQ(around.speed(m), 1.25);
+  m.reference_ns = 0;
+  EXPECT_EQ(around.speed(m), 0.0);
 }
 
 TEST(SpeedProbe, TimesTheReferenceAndNamesTheDrift) {
@@ -1073,24 +1086,92 @@ TEST(SpeedProbe, TimesTheReferenceAndNamesTheDrift) {
   EXPECT_EQ(probe->speed_around(a, [&] { return ++runs < 0; }), 0.0);
   // The conditions around a run: neutral without a model or a reference.
   const profile::RunConditions none = profile::conditions_around(kernels::best_kernels(), nullptr, run);
-  EXPECT_EQ(none.speed, 0.0);
-  EXPECT_EQ(none.cross_core_scale, 1.0);
+  EXPECT_EQ(none.probe_ns, 0.0);
+  EXPECT_EQ(none.round_trip_ns, 0.0);
   profile::LatencyModel m;
   m.threads = 1;
   m.round_trip_ns = 100;
-  EXPECT_EQ(profile::conditions_around(kernels::best_kernels(), &m, run).speed, 0.0);
+  EXPECT_EQ(profile::conditions_around(kernels::best_kernels(), &m, run).probe_ns, 0.0);  // no reference time
   m.reference_ns = a;
   const profile::RunConditions one = profile::conditions_around(&*probe, &m, run);
-  EXPECT_NEAR(one.speed, 1.0, 0.9);
-  EXPECT_EQ(one.cross_core_scale, 1.0);  // one thread: no cores to cross
-  m.threads = 2;                         // the round trip now against 100 ns, if this machine has a second CPU
-  EXPECT_GT(profile::conditions_around(kernels::best_kernels(), &m, run).cross_core_scale, 0.0);
+  EXPECT_NEAR(one.speed(m), 1.0, 0.9);
+  EXPECT_EQ(one.round_trip_ns, 0.0);  // one thread: no cores to cross
+  m.threads = 2;                      // the round trip measured, if this machine lets the process run on a second CPU
+  const profile::RunConditions two = profile::conditions_around(kernels::best_kernels(), &m, run);
+  EXPECT_GT(two.probe_ns, 0.0);
+  EXPECT_GE(two.round_trip_ns, 0.0);
   EXPECT_EQ(runs, 7);
   EXPECT_EQ(profile::describe_drift(1.05), "");
   EXPECT_EQ(profile::describe_drift(0), "");
   EXPECT_EQ(profile::describe_drift(1.2), "the machine runs 20 % slower than when the latency model was calibrated");
   EXPECT_EQ(profile::describe_drift(0.75), "the machine runs 25 % faster than when the latency model was calibrated");
   EXPECT_EQ(profile::describe_drift(1.07, 0.05).find("7 % slower") != std::string::npos, true);
+}
+
+TEST(LatencyModel, CacheKeepsOneModelPerPlacementOfTheCores) {
+  const auto dir = std::filesystem::temp_directory_path() / ("convscope_placements_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  ::setenv("CONVSCOPE_CACHE_DIR", dir.c_str(), 1);
+  const kernels::KernelTable& kt = kernels::best_kernels();
+  auto model = [&](double trip, const char* at) {
+    profile::LatencyModel m;
+    m.cpu = kernels::cpu_info().model;
+    m.isa = kernels::isa_name(kt.isa);
+    m.threads = 2;
+    m.kernel_revision = kernels::kKernelRevision;
+    m.measured_at = at;
+    m.round_trip_ns = trip;
+    return m;
+  };
+  auto trips = [&] {
+    std::vector<double> out;
+    for (const auto& m : profile::load_latency_model(kt, 2).placements) out.push_back(m.round_trip_ns);
+    return out;
+  };
+  profile::save_latency_model(kt, model(110, "2026-12-06T20:00:00Z"));
+  EXPECT_EQ(trips(), (std::vector<double>{110}));
+  // The same placement again replaces it; another keeps both, the newest first.
+  profile::save_latency_model(kt, model(130, "2026-12-06T20:01:00Z"));
+  EXPECT_EQ(trips(), (std::vector<double>{130}));
+  profile::save_latency_model(kt, model(380, "2026-12-06T20:02:00Z"));
+  EXPECT_EQ(trips(), (std::vector<double>{380, 130}));
+  profile::save_latency_model(kt, model(400, "2026-12-06T20:03:00Z"));  // the far one again: the near one stays
+  EXPECT_EQ(trips(), (std::vector<double>{400, 130}));
+  profile::save_latency_model(kt, model(100, "2026-12-06T20:04:00Z"));
+  EXPECT_EQ(trips(), (std::vector<double>{100, 400}));
+  // The model loaded is one of the two whichever placement this machine has now.
+  const auto cached = profile::load_latency_model(kt, 2);
+  ASSERT_TRUE(cached.model);
+  EXPECT_TRUE(cached.model->round_trip_ns == 100 || cached.model->round_trip_ns == 400);
+  // One thread has one model: nothing to place.
+  profile::LatencyModel one = model(0, "2026-12-06T20:05:00Z");
+  one.threads = 1;
+  profile::save_latency_model(kt, one);
+  EXPECT_EQ(profile::load_latency_model(kt, 1).placements.size(), 1u);
+  // A stale model of the other placement is not used.
+  {
+    std::ifstream in(profile::latency_cache_path());
+    nlohmann::json all = nlohmann::json::parse(in);
+    for (auto& [key, value] : all.items())
+      if (key.find("other core placement") != std::string::npos) value["kernel_revision"] = 1;
+    std::ofstream(profile::latency_cache_path()) << all.dump();
+  }
+  EXPECT_EQ(trips(), (std::vector<double>{100}));
+  ::unsetenv("CONVSCOPE_CACHE_DIR");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(LatencyModel, NearestPlacementByRatio) {
+  profile::LatencyModel near, far, fallback;
+  near.round_trip_ns = 110;
+  far.round_trip_ns = 390;
+  const std::vector<profile::LatencyModel> both{near, far};
+  EXPECT_EQ(profile::nearest_placement(both, 120, fallback).round_trip_ns, 110);
+  EXPECT_EQ(profile::nearest_placement(both, 350, fallback).round_trip_ns, 390);
+  EXPECT_EQ(profile::nearest_placement(both, 200, fallback).round_trip_ns, 110);  // 1.82x from 110, 1.95x from 390
+  EXPECT_EQ(profile::nearest_placement(both, 1000, fallback).round_trip_ns, 390);
+  EXPECT_EQ(&profile::nearest_placement(both, 0, fallback), &fallback);  // not measured
+  EXPECT_EQ(&profile::nearest_placement({}, 120, fallback), &fallback);
 }
 
 TEST(LatencyModel, FileRoundTripAndStaleDetection) {
