@@ -94,6 +94,20 @@ int run_latency(const Options& o, const kernels::KernelTable& kt) {
           "around the probes (the cross-core costs are priced per this; a prediction scales them by the round "
           "trip then)\n",
           m->core_round_trip_ns[0], m->core_round_trip_ns[1], m->round_trip_ns);
+    if (t > 1) {
+      // The cache's models of this thread count: one per placement of the cores.
+      const auto kept = profile::load_latency_model(kt, t).placements;
+      if (kept.size() > 1)
+        std::printf(
+            "kept beside it: the model of the other placement of the cores (round trip %.0f ns, calibrated %s); "
+            "predictions use the one nearer the round trip they find\n",
+            kept[1].round_trip_ns, kept[1].measured_at.c_str());
+      else
+        std::printf(
+            "one placement of the cores calibrated: a calibration while the round trip is %.1fx this or more (or "
+            "as much less) is kept beside it\n",
+            profile::kOtherPlacement);
+    }
     std::printf("a whole run: %.3f x the sum of its steps + %.2f us per step\n\n", m->network_factor,
                 m->network_step_ns / 1e3);
     std::printf("%-18s %8s %14s\n", "step kind", "samples", "median error");
