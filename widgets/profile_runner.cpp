@@ -4,6 +4,7 @@
 
 #include "kernels/kernels.h"
 #include "profile/fusion_choice.h"
+#include "profile/latency_calibration.h"
 #include "profile/layers.h"
 #include "profile/speed_probe.h"
 #include "runtime/plan.h"
@@ -86,8 +87,10 @@ void ProfileRunner::run(const ProfileJob& job, const std::atomic<bool>& cancel, 
   });
   if (model) {
     // Predicted beside the measurement at the cores' placement the run had (LatencyModel::cross_core_scale).
-    data->model = *model;
-    data->model->cross_core_scale = around.cross_core_scale(*model);
+    // The model of the placement the run found, where the cache has one per placement.
+    const auto placements = profile::load_latency_model(kernels::best_kernels(), job.threads).placements;
+    data->model = placements.size() > 1 ? profile::nearest_placement(placements, around.round_trip_ns, *model) : *model;
+    data->model->cross_core_scale = around.cross_core_scale(*data->model);
   }
   // A step faster than the calibrated peak means the ceilings were measured under load: measured again first.
   std::string note;

@@ -98,7 +98,12 @@ int run(const Options& o) {
     r = profile::profile_plan(*plan, popt);
     return !r.cancelled;
   });
-  if (m) m->cross_core_scale = around.cross_core_scale(*m);
+  if (m) {
+    // The model of the placement the run found, where the cache has one per placement.
+    const auto placements = profile::load_latency_model(**kt, o.threads).placements;
+    if (placements.size() > 1) *m = profile::nearest_placement(placements, around.round_trip_ns, *m);
+    m->cross_core_scale = around.cross_core_scale(*m);
+  }
   if (tty) std::fprintf(stderr, "\r%60s\r", "");
   // A step faster than the calibrated peak: the ceilings were measured under load; measure them again.
   std::string note;
