@@ -776,15 +776,22 @@ CachedModel load_latency_model(const kernels::KernelTable& kt, int threads) {
 
 void save_latency_model(const kernels::KernelTable& kt, const LatencyModel& m) {
   json all = read_cache();
-  const std::string key = key_of(kt, m.threads);
-  // The model it replaces is kept when it is of the other placement of the cores.
-  if (m.threads > 1 && all.contains(key))
-    if (auto old = latency_model_from_json(all[key]);
-        old && old->mismatch(kernels::cpu_info().model, kernels::isa_name(kt.isa), m.threads).empty() &&
-        old->round_trip_ns > 0 && m.round_trip_ns > 0 &&
-        std::max(old->round_trip_ns, m.round_trip_ns) >=
-            kOtherPlacement * std::min(old->round_trip_ns, m.round_trip_ns))
-      all[other_placement_key(key)] = all[key];
+  const std::string key = key_of(kt, m.threads), other = other_placement_key(key);
+  // A valid model of the other placement of the cores than m's.
+  const auto apart = [&](const json& j) {
+    const auto x = latency_model_from_json(j);
+    return x && x->mismatch(kernels::cpu_info().model, kernels::isa_name(kt.isa), m.threads).empty() &&
+           x->round_trip_ns > 0 && m.round_trip_ns > 0 &&
+           std::max(x->round_trip_ns, m.round_trip_ns) >= kOtherPlacement * std::min(x->round_trip_ns, m.round_trip_ns);
+  };
+  if (m.threads > 1) {
+    // The model it replaces is kept when it is of the other placement; one kept
+    // before that is not (m's own placement, stale, or m without a round trip) goes.
+    if (all.contains(key) && apart(all[key]))
+      all[other] = all[key];
+    else if (all.contains(other) && !apart(all[other]))
+      all.erase(other);
+  }
   all[key] = to_json(m);
   std::error_code ec;
   std::filesystem::create_directories(latency_cache_path().parent_path(), ec);

@@ -1157,6 +1157,18 @@ TEST(LatencyModel, CacheKeepsOneModelPerPlacementOfTheCores) {
     std::ofstream(profile::latency_cache_path()) << all.dump();
   }
   EXPECT_EQ(trips(), (std::vector<double>{100}));
+  // A stale model in front, a far one kept: a new far one leaves no second far model.
+  profile::save_latency_model(kt, model(390, "2026-12-06T20:06:00Z"));
+  EXPECT_EQ(trips(), (std::vector<double>{390, 100}));
+  {
+    std::ifstream in(profile::latency_cache_path());
+    nlohmann::json all = nlohmann::json::parse(in);
+    all[kernels::cpu_info().model + " | " + kernels::isa_name(kt.isa) + " | 2"]["kernel_revision"] = 1;
+    std::ofstream(profile::latency_cache_path()) << all.dump();
+  }
+  EXPECT_FALSE(profile::load_latency_model(kt, 2).model);  // the model in front is stale
+  profile::save_latency_model(kt, model(120, "2026-12-06T20:07:00Z"));
+  EXPECT_EQ(trips(), (std::vector<double>{120}));  // the near model of 20:04 was not kept behind the stale one
   ::unsetenv("CONVSCOPE_CACHE_DIR");
   std::filesystem::remove_all(dir);
 }
