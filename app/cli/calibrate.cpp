@@ -191,6 +191,15 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
                                     {"layers_within_25", v.layers_within_25},
                                     {"median_abs_error", v.median_abs_error}};
     };
+    // The calibration round trips of the models the cases could be predicted with (one per placement).
+    auto placement_trips = [&] {
+      auto a = nlohmann::ordered_json::array();
+      if (placements.size() > 1)
+        for (const auto& p : placements) a.push_back(p.round_trip_ns);
+      else
+        a.push_back(m->round_trip_ns);
+      return a;
+    };
     auto optional_json = [](std::optional<double> x) { return x ? nlohmann::ordered_json(*x) : nullptr; };
     auto ms_list = [](const std::vector<double>& ns) {
       auto a = nlohmann::ordered_json::array();
@@ -205,7 +214,8 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
                                {"passes", o.passes},
                                {"core_round_trip_ns",
                                 {{"report", {trip_before, trip_after}},
-                                 {"calibration", {m->core_round_trip_ns[0], m->core_round_trip_ns[1]}}}},
+                                 {"calibration", {m->core_round_trip_ns[0], m->core_round_trip_ns[1]}},
+                                 {"models", placement_trips()}}},
                                {"summary", summary_json(s)},
                                {"summary_speed_corrected", summary_json(sc)},
                                {"summary_pass_to_pass", summary_json(sr)},
@@ -236,6 +246,8 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
                                  {"speed", r.speed},
                                  {"error_speed_corrected", r.corrected_error()},
                                  {"cross_core_scale", r.cross_core_scale},
+                                 {"core_round_trip_ns", r.round_trip_ns},
+                                 {"model_round_trip_ns", r.model_round_trip_ns},
                                  {"steps", r.steps},
                                  {"extrapolated_steps", r.extrapolated},
                                  {"layers", layers_json(r)}});
@@ -254,6 +266,11 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
           "calibration;\neach network is predicted with its cross-core costs scaled by the round trip around its "
           "run over the calibration's\n\n",
           trip_before, trip_after, m->round_trip_ns);
+    if (placements.size() > 1)
+      std::printf(
+          "models of two placements of the cores (calibrated at round trips of %.0f and %.0f ns): each network "
+          "is predicted with the one nearer the round trip around its run, scaled from there\n\n",
+          placements[0].round_trip_ns, placements[1].round_trip_ns);
     if (o.passes > 1)
       std::printf(
           "measured: the median of %d passes over every network; passes: how far apart they were "

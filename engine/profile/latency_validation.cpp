@@ -67,6 +67,8 @@ Result<ValidatedNetwork> validate_case(const LatencyModel& m, const kernels::Ker
   v.extrapolated = p.extrapolated;
   v.speed = around.speed(placed);
   v.cross_core_scale = placed.cross_core_scale;
+  v.round_trip_ns = around.round_trip_ns;
+  v.model_round_trip_ns = placed.round_trip_ns;
   for (std::size_t i = 0; i < p.steps.size(); ++i) {
     v.layer_predicted_ns.push_back(p.steps[i].ns);
     v.layer_measured_ns.push_back(r.step_ns[i].median);
@@ -143,6 +145,8 @@ std::vector<ValidatedNetwork> combine_passes(const std::vector<std::vector<Valid
     // Each pass predicted at its own placement of the cores: the median of those too.
     v.predicted_ns = over_passes([](const ValidatedNetwork& r) { return r.predicted_ns; });
     v.cross_core_scale = over_passes([](const ValidatedNetwork& r) { return r.cross_core_scale; });
+    v.round_trip_ns = over_passes([](const ValidatedNetwork& r) { return r.round_trip_ns; });
+    v.model_round_trip_ns = over_passes([](const ValidatedNetwork& r) { return r.model_round_trip_ns; });
     for (std::size_t i = 0; i < v.layer_predicted_ns.size(); ++i)
       v.layer_predicted_ns[i] = over_passes([i](const ValidatedNetwork& r) { return r.layer_predicted_ns[i]; });
     for (std::size_t i = 0; i < v.layer_measured_ns.size(); ++i)

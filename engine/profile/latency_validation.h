@@ -41,6 +41,9 @@ struct ValidatedNetwork {
   /// The cores' round trip around the measurement over the calibration's (the
   /// prediction's LatencyModel::cross_core_scale); 1 on one thread.
   double cross_core_scale = 1;
+  /// The cores' round trip around the run, and the calibration round trip of
+  /// the model that predicted it (one of several placements'); 0 on one thread.
+  double round_trip_ns = 0, model_round_trip_ns = 0;
   std::vector<double> pass_measured_ns;  ///< combine_passes(): measured_ns of every pass
   [[nodiscard]] double error() const { return measured_ns > 0 ? predicted_ns / measured_ns - 1.0 : 0.0; }
   /// The error with the prediction scaled by the machine's speed: the model's own error.
