@@ -10,6 +10,7 @@
 #include <map>
 
 #include <thread>
+#include <tuple>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -1053,17 +1054,14 @@ TEST(LatencyModel, CrossCoreFeaturesScaleWithTheCoresRoundTrip) {
   // Against what was measured around a run: one thread, or a round trip
   // unknown on either side, has nothing to scale by.
   profile::RunConditions around;
-  around.round_trip_ns = 300;
-  m.round_trip_ns = 100;
-  EXPECT_DOUBLE_EQ(around.cross_core_scale(m), 3.0);
-  m.round_trip_ns = 0;
-  EXPECT_EQ(around.cross_core_scale(m), 1.0);
-  m.round_trip_ns = 100;
-  around.round_trip_ns = 0;
-  EXPECT_EQ(around.cross_core_scale(m), 1.0);
-  around.round_trip_ns = 300;
-  m.threads = 1;
-  EXPECT_EQ(around.cross_core_scale(m), 1.0);
+  // (the run's round trip, the model's, its threads) -> the scale
+  for (const auto& [run, model, threads, scale] : std::vector<std::tuple<double, double, int, double>>{
+           {300, 100, 2, 3.0}, {300, 0, 2, 1.0}, {0, 100, 2, 1.0}, {300, 100, 1, 1.0}}) {
+    around.round_trip_ns = run;
+    m.round_trip_ns = model;
+    m.threads = threads;
+    EXPECT_DOUBLE_EQ(around.cross_core_scale(m), scale) << run << " " << model << " " << threads;
+  }
   around.probe_ns = 1.5e6;
   m.reference_ns = 1.2e6;
   EXPECT_DOUBLE_EQ(around.speed(m), 1.25);
