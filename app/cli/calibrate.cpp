@@ -94,6 +94,12 @@ int run_latency(const Options& o, const kernels::KernelTable& kt) {
           "around the probes (the cross-core costs are priced per this; a prediction scales them by the round "
           "trip then)\n",
           m->core_round_trip_ns[0], m->core_round_trip_ns[1], m->round_trip_ns);
+    if (t > 1 && m->other_placement_share > 0.05)
+      std::printf(
+          "the cores moved during the calibration: %.0f %% of the probes ran %.1fx the median round trip or more "
+          "apart (their cross-core costs scaled by their own round trip); calibrate again while the placement "
+          "holds for a model of one placement\n",
+          m->other_placement_share * 100, profile::kOtherPlacement);
     if (t > 1) {
       // The cache's models of this thread count: one per placement of the cores.
       const auto kept = profile::load_latency_model(kt, t).placements;

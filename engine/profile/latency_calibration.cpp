@@ -666,6 +666,14 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
       for (double t : p.probe_trip)
         if (t > 0) trips.push_back(t);
     m.round_trip_ns = trips.empty() ? 0 : summarize(trips).median;
+    if (!trips.empty())
+      m.other_placement_share =
+          static_cast<double>(std::count_if(trips.begin(), trips.end(),
+                                            [&](double t) {
+                                              return std::max(t, m.round_trip_ns) >=
+                                                     kOtherPlacement * std::min(t, m.round_trip_ns);
+                                            })) /
+          static_cast<double>(trips.size());
   }
   if (m.round_trip_ns > 0) {
     // A probe's time is the mean of its passes', so its features' scale is the mean of theirs (the model is linear).

@@ -316,6 +316,7 @@ nlohmann::json to_json(const LatencyModel& m) {
           {"calibration_drift", m.calibration_drift},
           {"core_round_trip_ns", {m.core_round_trip_ns[0], m.core_round_trip_ns[1]}},
           {"core_round_trip_reference_ns", m.round_trip_ns},
+          {"core_round_trip_other_placement_share", m.other_placement_share},
           {"fits", fits}};
 }
 
@@ -352,6 +353,9 @@ Result<LatencyModel> latency_model_from_json(const nlohmann::json& j) {
     m.round_trip_ns = j.at("core_round_trip_reference_ns").get<double>();
     if (!std::isfinite(m.round_trip_ns) || m.round_trip_ns < 0)
       return fail("core_round_trip_reference_ns", "is negative or not finite");
+    m.other_placement_share = j.value("core_round_trip_other_placement_share", 0.0);  // absent before it was counted
+    if (!(m.other_placement_share >= 0 && m.other_placement_share <= 1))
+      return fail("core_round_trip_other_placement_share", "is not a share between 0 and 1");
     for (int kind = 0; kind < runtime::kStepKinds; ++kind) {
       const std::string name(runtime::step_kind_name(static_cast<StepKind>(kind)));
       if (!j.at("fits").contains(name)) continue;

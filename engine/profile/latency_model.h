@@ -178,6 +178,10 @@ struct LatencyModel {
   /// measured between the probes through the calibration (each probe's
   /// cross-core features scaled by its own round trip against it). 0: one thread.
   double round_trip_ns = 0;
+  /// The share of the probes' round trips kOtherPlacement times round_trip_ns
+  /// or more away from it (either way): the cores moved to their other
+  /// placement for that part of the calibration, and the fit mixes the two.
+  double other_placement_share = 0;
   /// Not saved: the round trip now over round_trip_ns, by which predictions
   /// scale the cross-core features (RunConditions::cross_core_scale; 1: as calibrated).
   /// The hypervisor of a 2-vCPU VM moves its vCPUs between one core complex

@@ -1198,6 +1198,7 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   m.calibration_drift = 0.07;
   m.core_round_trip_ns = {480, 137};
   m.round_trip_ns = 402;
+  m.other_placement_share = 0.25;
   m.cross_core_scale = 3;  // not saved: a prediction's, not the model's
   m.fits[static_cast<std::size_t>(StepKind::Add)] = {{100, 0.5, 0.1, 0.3, 0.6, 0.2, 0.4, 900, 0.05, 0.1},
                                                      12,
@@ -1215,6 +1216,16 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   EXPECT_DOUBLE_EQ(back->calibration_drift, 0.07);
   EXPECT_EQ(back->core_round_trip_ns, (std::array<double, 2>{480, 137}));
   EXPECT_DOUBLE_EQ(back->round_trip_ns, 402);
+  EXPECT_DOUBLE_EQ(back->other_placement_share, 0.25);
+  {
+    nlohmann::json bad = profile::to_json(m);
+    bad["core_round_trip_other_placement_share"] = 1.5;
+    const auto refused = profile::latency_model_from_json(bad);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().front().where, "core_round_trip_other_placement_share");
+    bad.erase("core_round_trip_other_placement_share");  // a model saved before it was counted
+    EXPECT_DOUBLE_EQ(profile::latency_model_from_json(bad)->other_placement_share, 0.0);
+  }
   EXPECT_DOUBLE_EQ(back->cross_core_scale, 1);
   EXPECT_EQ(back->mismatch(m.cpu, "avx2", 1), "");
   EXPECT_NE(back->mismatch("Another CPU", "avx2", 1).find("calibrated on '" + m.cpu + "'"), std::string::npos);
