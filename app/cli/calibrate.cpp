@@ -34,6 +34,7 @@ struct Options {
   int passes = 2;  // --validate: passes over the networks
   std::vector<std::string> files;
   std::string samples;  // --samples CSV
+  double round_trip_above = 0, round_trip_below = 0;  // --latency: the placement of the cores to wait for
 };
 
 /// Every timed step of a calibration: kind, features, measured and predicted ns.
@@ -73,10 +74,18 @@ std::string pct(double share) {
 
 /// --latency: calibrate the model for each thread count and print the fits.
 int run_latency(const Options& o, const kernels::KernelTable& kt) {
+  if (o.round_trip_above > 0 && o.round_trip_below > 0 && o.round_trip_above >= o.round_trip_below) {
+    std::fprintf(stderr, "convscope-cli: --round-trip-above %.0f must be below --round-trip-below %.0f\n",
+                 o.round_trip_above, o.round_trip_below);
+    return kExitUsage;
+  }
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (int t : thread_counts(o)) {
     std::vector<profile::Sample> samples;
-    auto m = latency_model(kt, t, true, o.samples.empty() ? nullptr : &samples);
+    if (t == 1 && (o.round_trip_above > 0 || o.round_trip_below > 0))
+      std::fprintf(stderr, "convscope-cli: --round-trip-above/--round-trip-below ignored for 1 thread\n");
+    auto m =
+        latency_model(kt, t, true, o.samples.empty() ? nullptr : &samples, {o.round_trip_above, o.round_trip_below});
     if (!m) return kExitUsage;
     if (!o.samples.empty())
       write_samples(o.samples + (thread_counts(o).size() > 1 ? "." + std::to_string(t) : ""), *m, samples);
@@ -503,6 +512,13 @@ Command add_calibrate(CLI::App& app) {
                   "passes agree: the machine's own repeatability)")
       ->check(CLI::Range(1, 20));
   cmd->add_option("--samples", o->samples, "--latency: write every timed step (features, measured, predicted) as CSV");
+  cmd->add_option("--round-trip-above", o->round_trip_above,
+                  "--latency on several threads: time each probe only while the cores' cache-line round trip is at "
+                  "least NS (a VM's vCPUs on two core complexes), waiting for it otherwise (up to 15 minutes)")
+      ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--round-trip-below", o->round_trip_below,
+                  "--latency on several threads: only while the round trip is below NS (the vCPUs on one complex)")
+      ->check(CLI::Range(0.0, 1e6));
   cmd->add_option("FILE", o->files,
                   "--validate: more networks; --fusion: the networks to check (graph files, ONNX models, presets)");
   return {cmd, [o] { return run(*o); }};

@@ -127,10 +127,13 @@ void add_isa_option(CLI::App* cmd, std::string& isa, const std::string& extra) {
 }
 
 std::optional<profile::LatencyModel> latency_model(const kernels::KernelTable& kt, int threads, bool force,
-                                                   std::vector<profile::Sample>* samples) {
+                                                   std::vector<profile::Sample>* samples,
+                                                   std::pair<double, double> round_trip) {
   const bool tty = ::isatty(2) != 0;
   profile::LatencyCalibrationOptions o;
   o.threads = threads;
+  o.min_round_trip_ns = round_trip.first;
+  o.max_round_trip_ns = round_trip.second;
   if (tty)
     o.progress = [threads](double f) {
       std::fprintf(stderr, "\rcalibrating the latency model (%d thread%s) %3d%%", threads, threads == 1 ? "" : "s",

@@ -74,8 +74,11 @@ void add_isa_option(CLI::App* cmd, std::string& isa, const std::string& extra = 
 
 /// The latency model for these kernels and threads: the cached one, else a
 /// calibration now (about 10 s; a progress line on a terminal, and why on
-/// stderr). Failure is printed and gives nullopt.
+/// stderr). Failure is printed and gives nullopt. `round_trip` (ns, 0:
+/// unbounded): the placement of the cores a calibration waits for
+/// (LatencyCalibrationOptions::min_round_trip_ns, max_round_trip_ns).
 std::optional<profile::LatencyModel> latency_model(const kernels::KernelTable& kt, int threads, bool force = false,
-                                                   std::vector<profile::Sample>* samples = nullptr);
+                                                   std::vector<profile::Sample>* samples = nullptr,
+                                                   std::pair<double, double> round_trip = {0, 0});
 
 }  // namespace convscope::cli

@@ -4,8 +4,10 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <limits>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -518,6 +520,28 @@ Result<Pass> time_pass(const kernels::KernelTable& kt, const LatencyCalibrationO
   const int stride = std::max(1, o.probe_stride);
   auto mark = [&] { out.marks.push_back({out.samples.size(), speed.time_ns()}); };
   auto trip = [&] { return threads > 1 ? core_round_trip_ns(1000, 3) : 0.0; };
+  // A placement asked for (LatencyCalibrationOptions::min_round_trip_ns): wait for it.
+  const bool placed = threads > 1 && (o.min_round_trip_ns > 0 || o.max_round_trip_ns > 0);
+  auto in_place = [&](double t) {
+    return !placed || (t > 0 && t >= o.min_round_trip_ns && (o.max_round_trip_ns <= 0 || t < o.max_round_trip_ns));
+  };
+  double waited = 0;
+  auto wait_for_place = [&](double& t) -> Result<bool> {
+    while (!in_place(t)) {
+      if (o.cancel && o.cancel->load(std::memory_order_relaxed)) return fail("", "calibration cancelled");
+      if (waited > o.placement_wait_seconds) {
+        char b[200];
+        std::snprintf(b, sizeof b,
+                      "the cores' round trip stayed outside %.0f-%.0f ns (last %.0f ns) for %.0f s of waiting",
+                      o.min_round_trip_ns, o.max_round_trip_ns > 0 ? o.max_round_trip_ns : HUGE_VAL, t, waited);
+        return fail("", b);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      waited += 0.1;
+      t = trip();
+    }
+    return true;
+  };
   mark();
   double trip_before = trip();
   const std::size_t per_pass = (all.size() + static_cast<std::size_t>(stride) - 1) / static_cast<std::size_t>(stride);
@@ -546,11 +570,18 @@ Result<Pass> time_pass(const kernels::KernelTable& kt, const LatencyCalibrationO
     popt.min_runs = o.min_runs;
     popt.min_seconds = o.seconds_per_probe / 2;  // per phase
     popt.cancel = o.cancel;
-    const ProfileResult r = profile_plan(*plan, popt);
-    if (r.cancelled) return fail("", "calibration cancelled");
+    ProfileResult r;
+    double trip_after = 0;
+    for (;;) {  // once, unless the cores left the placement asked for while it ran
+      if (auto ok = wait_for_place(trip_before); !ok) return tl::unexpected(ok.error());
+      r = profile_plan(*plan, popt);
+      if (r.cancelled) return fail("", "calibration cancelled");
+      trip_after = trip();
+      if (in_place(trip_after)) break;
+      trip_before = trip_after;
+    }
     const std::size_t first = out.samples.size();
     out.probe_first.push_back(first);
-    const double trip_after = trip();
     out.probe_trip.push_back(0.5 * (trip_before + trip_after));
     trip_before = trip_after;
     std::size_t working = 0;  // steps that run (a run skips those with no work)

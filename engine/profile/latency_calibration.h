@@ -42,6 +42,14 @@ struct LatencyCalibrationOptions {
   /// Times every probe this many times, a whole pass after another, and fits
   /// each step's mean: a load burst rarely hits a probe in both passes.
   int passes = 2;
+  /// Several threads: time a probe only while the cores' round trip is within
+  /// [min_round_trip_ns, max_round_trip_ns) (0: unbounded), waiting for it
+  /// otherwise and timing a probe again when the round trip left the range
+  /// meanwhile: a model of one placement of the cores on a VM that moves its
+  /// vCPUs between core complexes (kOtherPlacement). The calibration fails
+  /// after waiting `placement_wait_seconds` in all.
+  double min_round_trip_ns = 0, max_round_trip_ns = 0;
+  double placement_wait_seconds = 900;
 };
 
 /// Times every probe (twice by default) and fits a model (about 40 seconds per thread count).

@@ -312,6 +312,12 @@ TEST(Cli, ProfileJsonHasNetworkAndLayers) {
   EXPECT_GT(layer_sum, 0.0);
   EXPECT_TRUE(oj[0]["by_step_kind"][0]["pass_to_pass_within_25"].is_null());
   EXPECT_NE(run("calibrate --validate --passes 0").err.find("--passes"), std::string::npos);
+  // A placement of the cores to wait for: an empty range is refused before anything is timed.
+  const CliRun empty = run("calibrate --latency --threads 2 --round-trip-above 300 --round-trip-below 200");
+  EXPECT_NE(empty.rc, 0);
+  EXPECT_NE(empty.err.find("--round-trip-above 300 must be below --round-trip-below 200"), std::string::npos)
+      << empty.err;
+  EXPECT_NE(run("calibrate --latency --round-trip-above -5").err.find("--round-trip-above"), std::string::npos);
 
   // The fusion check: both fusible blocks (the inverted residual and the separable
   // block) timed fused and op by op, beside the prediction and auto's choice.

@@ -1171,6 +1171,19 @@ TEST(LatencyModel, CacheKeepsOneModelPerPlacementOfTheCores) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(LatencyCalibration, WaitsForThePlacementAskedForAndSaysWhenItNeverCame) {
+  // A round trip no machine has: the calibration waits, then fails naming the range, before timing a probe.
+  profile::LatencyCalibrationOptions o;
+  o.threads = 2;
+  o.probe_stride = 1000;
+  o.min_round_trip_ns = 1e9;
+  o.placement_wait_seconds = 0.3;
+  const auto m = profile::calibrate_latency(kernels::best_kernels(), o);
+  ASSERT_FALSE(m);
+  EXPECT_NE(m.error().front().message.find("the cores' round trip stayed outside 1000000000-inf ns"), std::string::npos)
+      << m.error().front().message;
+}
+
 TEST(LatencyModel, NearestPlacementByRatio) {
   profile::LatencyModel near, far, fallback;
   near.round_trip_ns = 110;
