@@ -514,7 +514,7 @@ Command add_calibrate(CLI::App& app) {
   cmd->add_option("--samples", o->samples, "--latency: write every timed step (features, measured, predicted) as CSV");
   cmd->add_option("--round-trip-above", o->round_trip_above,
                   "--latency on several threads: time each probe only while the cores' cache-line round trip is at "
-                  "least NS (a VM's vCPUs on two core complexes), waiting for it otherwise (up to 15 minutes)")
+                  "least NS (a VM's vCPUs on two core complexes), waiting for it otherwise (up to 15 minutes per pass)")
       ->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--round-trip-below", o->round_trip_below,
                   "--latency on several threads: only while the round trip is below NS (the vCPUs on one complex)")

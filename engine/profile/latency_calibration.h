@@ -47,7 +47,7 @@ struct LatencyCalibrationOptions {
   /// otherwise and timing a probe again when the round trip left the range
   /// meanwhile: a model of one placement of the cores on a VM that moves its
   /// vCPUs between core complexes (kOtherPlacement). The calibration fails
-  /// after waiting `placement_wait_seconds` in all.
+  /// after waiting `placement_wait_seconds` in one pass.
   double min_round_trip_ns = 0, max_round_trip_ns = 0;
   double placement_wait_seconds = 900;
 };
