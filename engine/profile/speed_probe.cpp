@@ -64,14 +64,6 @@ double SpeedProbe::time_ns(double seconds) {
   return profile_plan(*plan_, o).network_ns.median;
 }
 
-double SpeedProbe::speed_around(double reference_ns, const std::function<bool()>& run) {
-  if (!(reference_ns > 0)) {
-    run();
-    return 0;
-  }
-  return time_around(run) / reference_ns;
-}
-
 double SpeedProbe::time_around(const std::function<bool()>& run) {
   const double before = time_ns();
   if (!run()) return 0;

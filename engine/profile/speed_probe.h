@@ -39,12 +39,10 @@ class SpeedProbe {
   /// Median of whole runs over about `seconds` (at least 7 runs), in ns.
   double time_ns(double seconds = 0.02);
 
-  /// The machine's speed while `run` runs, against a calibration whose probe took
-  /// `reference_ns` (1.2: 20 % slower): the probe timed just before and just after,
-  /// the faster of the two (load bursts only ever slow it down). 0 when
-  /// reference_ns is 0 (a model without one) or `run` returns false (cancelled).
-  double speed_around(double reference_ns, const std::function<bool()>& run);
-  /// The probe's time (ns) just before and just after `run`, the faster; 0 when `run` returns false.
+  /// The probe's time (ns) just before and just after `run`, the faster of the
+  /// two (load bursts only ever slow it down); 0 when `run` returns false
+  /// (cancelled). Over a calibration's reference time it is the machine's speed
+  /// (RunConditions::speed; 1.2: 20 % slower).
   double time_around(const std::function<bool()>& run);
 
  private:
@@ -70,7 +68,7 @@ double core_round_trip_ns(int round_trips = 5000, int batches = 5);
 struct RunConditions {
   double probe_ns = 0;       ///< the speed probe just before and just after, the faster; 0: not timed
   double round_trip_ns = 0;  ///< core_round_trip_ns just before and just after, averaged; 0: not measured
-  /// probe_ns over `m`'s reference time (SpeedProbe::speed_around); 0 when either is unknown.
+  /// probe_ns over `m`'s reference time; 0 when either is unknown.
   [[nodiscard]] double speed(const LatencyModel& m) const;
   /// round_trip_ns over `m`'s (LatencyModel::cross_core_scale); 1 on one thread or when either is unknown.
   [[nodiscard]] double cross_core_scale(const LatencyModel& m) const;

@@ -265,7 +265,7 @@ bool measure(const ir::Graph& graph, const Spec& spec, std::vector<Point>& point
   // speed moves meanwhile. The probe is timed before the first point and then
   // after a point once a second has passed (about 2 % of the sweep's time); the
   // points in between get the faster of the timings either side of them, as
-  // SpeedProbe::speed_around does for one run.
+  // SpeedProbe::time_around does for one run.
   std::optional<profile::SpeedProbe> probe;
   if (o.model && o.model->reference_ns > 0 && total > 0)
     if (auto made = profile::SpeedProbe::build(kernels::best_kernels())) probe = std::move(*made);
