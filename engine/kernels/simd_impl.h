@@ -247,9 +247,25 @@ struct Micro {
     // The next panel's lines, a few per depth step (see MicroArgs::pf).
     const float* pf = m.pf;
     std::int64_t pf_left = m.pf_lines;
-    const std::int64_t pf_per_step = (m.pf_lines + m.kc - 1) / m.kc;
-    auto prefetch_next = [&] {
-      for (std::int64_t l = 0; l < pf_per_step && pf_left > 0; ++l, --pf_left, pf += 16) __builtin_prefetch(pf, 0, 2);
+    const std::int64_t pf_per_step = m.pf_per_step;
+    auto prefetch_next = [&](std::int64_t lines) {
+      for (; lines > 0 && pf_left > 0; --lines, --pf_left, pf += 16) __builtin_prefetch(pf, 0, 2);
+    };
+    // n depth steps from `ak` (row 0) on. The prefetches go out four steps
+    // worth at a time, so the loop that does the FMAs holds nothing else: with
+    // the prefetch loop inside every step (a dozen integer and branch
+    // instructions beside 12 FMAs), a Zen 3 core ran MobileNet's 1x1 shapes at
+    // 50-55 % of its peak.
+    auto depths = [&](const float* ak, std::int64_t n) {
+      std::int64_t j = 0;
+      while (pf_left > 0 && j < n) {
+        const std::int64_t steps = std::min<std::int64_t>(4, n - j);
+        prefetch_next(steps * pf_per_step);
+#pragma GCC unroll 1
+        for (const std::int64_t end = j + steps; j < end; ++j, b += kNr) depth_step(ak + j, b);
+      }
+#pragma GCC unroll 1
+      for (; j < n; ++j, b += kNr) depth_step(ak + j, b);
     };
     if constexpr (kSeg) {
       // A in segments (an implicit im2col): each segment's depths in a loop of
@@ -261,19 +277,13 @@ struct Micro {
       const std::int64_t* next = m.seg_next;
       while (k < m.kc) {
         const std::int64_t n = std::min(left, m.kc - k);
-        for (std::int64_t j = 0; j < n; ++j, b += kNr) {
-          prefetch_next();
-          depth_step(ak + j, b);
-        }
+        depths(ak, n);
         k += n;
         ak = m.seg_base + *next++;
         left = m.seg;
       }
     }
-    for (; k < m.kc; ++k, b += kNr) {
-      prefetch_next();
-      depth_step(a + k, b);
-    }
+    if (k < m.kc) depths(a + k, m.kc - k);
     if (m.last) {
       if (m.bias && !bias_first) {
 #pragma GCC unroll 4
