@@ -31,7 +31,7 @@ ProfileResult profile_plan(runtime::Plan& plan, const ProfileOptions& o) {
   for (int i = 0; i < o.warmup && !cancelled(); ++i) plan.run();
   std::vector<double> whole;
   double spent = 0;
-  while (!cancelled() && static_cast<int>(whole.size()) < o.max_runs &&
+  while (!o.steps_only && !cancelled() && static_cast<int>(whole.size()) < o.max_runs &&
          (static_cast<int>(whole.size()) < o.min_runs || spent < phase_ns)) {
     const auto t0 = Clock::now();
     plan.run();
@@ -65,7 +65,7 @@ ProfileResult profile_plan(runtime::Plan& plan, const ProfileOptions& o) {
     }
     spent += ns_between(start, t0);
     ++runs;
-    report(0.5 + 0.5 * phase_fraction(runs, spent));
+    report(o.steps_only ? phase_fraction(runs, spent) : 0.5 + 0.5 * phase_fraction(runs, spent));
   }
   r.step_ns.reserve(n);
   for (auto& samples : per) {

@@ -25,6 +25,9 @@ struct ProfileOptions {
   const std::atomic<bool>* cancel = nullptr;
   /// Time only the whole network (sweeps); step_ns stays empty.
   bool whole_network_only = false;
+  /// Time only the steps (after the warm-up runs); network_ns stays empty.
+  /// The latency calibration's kernel probes, which fit steps only.
+  bool steps_only = false;
 };
 
 struct ProfileResult {

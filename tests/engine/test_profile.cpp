@@ -125,6 +125,36 @@ TEST(Profiler, TimesEveryStepAndTheWholeNetwork) {
   EXPECT_FALSE(r.cpu.empty());
 }
 
+// The latency calibration's kernel probes time their steps only; sweeps time
+// whole runs only. Progress still runs 0 -> 1 in order.
+TEST(Profiler, StepsOnlyAndWholeNetworkOnly) {
+  auto plan = plan_at_64("mobilenet_v3_small");
+  profile::ProfileOptions o = quick(4);
+  std::vector<double> progress;
+  o.progress = [&](double f) { progress.push_back(f); };
+  o.steps_only = true;
+  const auto steps = profile::profile_plan(plan, o);
+  EXPECT_EQ(steps.network_ns.n, 0);
+  EXPECT_EQ(steps.network_ns.median, 0);
+  ASSERT_EQ(steps.step_ns.size(), plan.n_steps());
+  for (std::size_t s = 0; s < plan.n_steps(); ++s) {
+    if (!plan.step(s).no_work) {
+      EXPECT_EQ(steps.step_ns[s].n, 4) << s;
+    }
+  }
+  ASSERT_EQ(progress.size(), 5u);  // one per run and the final 1.0, none for a whole-network phase
+  EXPECT_DOUBLE_EQ(progress.back(), 1.0);
+  EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
+
+  o.steps_only = false;
+  o.whole_network_only = true;
+  o.progress = nullptr;
+  const auto whole = profile::profile_plan(plan, o);
+  EXPECT_EQ(whole.network_ns.n, 4);
+  EXPECT_GT(whole.network_ns.median, 0);
+  EXPECT_TRUE(whole.step_ns.empty());
+}
+
 // ShuffleNet V2's in-place concats and slices read in place have no work: runs
 // skip them and the profiler does not time them (median 0, no samples).
 TEST(Profiler, StepsWithNoWorkAreNotTimed) {
