@@ -88,7 +88,7 @@ void ProfileRunner::run(const ProfileJob& job, const std::atomic<bool>& cancel, 
   if (model) {
     // Predicted beside the measurement at the cores' placement the run had (LatencyModel::cross_core_scale).
     // The model of the placement the run found, where the cache has one per placement.
-    const auto placements = profile::load_latency_model(kernels::best_kernels(), job.threads).placements;
+    const auto placements = profile::cached_latency_models(kernels::best_kernels(), job.threads).placements;
     data->model = placements.size() > 1 ? profile::nearest_placement(placements, around.round_trip_ns, *model) : *model;
     data->model->cross_core_scale = around.cross_core_scale(*data->model);
   }

@@ -111,7 +111,7 @@ int run_latency(const Options& o, const kernels::KernelTable& kt) {
           m->other_placement_share * 100, profile::kOtherPlacement);
     if (t > 1) {
       // The cache's models of this thread count: one per placement of the cores.
-      const auto kept = profile::load_latency_model(kt, t).placements;
+      const auto kept = profile::cached_latency_models(kt, t).placements;
       if (kept.size() > 1)
         std::printf(
             "kept beside it: the model of the other placement of the cores (round trip %.0f ns, calibrated %s); "
@@ -162,7 +162,7 @@ int run_validate(const Options& o, const kernels::KernelTable& kt) {
       return kExitInvalid;
     }
     // Each case predicted with the model of the cores' placement it ran in, where the cache has two.
-    const std::vector<profile::LatencyModel> placements = profile::load_latency_model(kt, t).placements;
+    const std::vector<profile::LatencyModel> placements = profile::cached_latency_models(kt, t).placements;
     // Which cross-core regime the report ran in, against the calibration's
     // (speed_probe.h: the same VM moved between 137 and 400-650 ns).
     const double trip_before = t > 1 ? profile::core_round_trip_ns() : 0;

@@ -100,7 +100,7 @@ int run(const Options& o) {
   });
   if (m) {
     // The model of the placement the run found, where the cache has one per placement.
-    const auto placements = profile::load_latency_model(**kt, o.threads).placements;
+    const auto placements = profile::cached_latency_models(**kt, o.threads).placements;
     if (placements.size() > 1) *m = profile::nearest_placement(placements, around.round_trip_ns, *m);
     m->cross_core_scale = around.cross_core_scale(*m);
   }

@@ -790,6 +790,12 @@ const LatencyModel& nearest_placement(const std::vector<LatencyModel>& placement
 }
 
 CachedModel load_latency_model(const kernels::KernelTable& kt, int threads) {
+  CachedModel out = cached_latency_models(kt, threads);
+  if (out.placements.size() > 1) out.model = nearest_placement(out.placements, core_round_trip_ns(1000, 3), *out.model);
+  return out;
+}
+
+CachedModel cached_latency_models(const kernels::KernelTable& kt, int threads) {
   const json all = read_cache();
   const std::string key = key_of(kt, threads);
   if (!all.contains(key))
@@ -811,8 +817,7 @@ CachedModel load_latency_model(const kernels::KernelTable& kt, int threads) {
   // The other placement's model, when there is a valid one (a stale one is not used).
   if (const std::string other = other_placement_key(key); all.contains(other))
     if (auto o = latency_model_from_json(all[other]); o && valid(*o)) out.placements.push_back(std::move(*o));
-  const double trip = out.placements.size() > 1 ? core_round_trip_ns(1000, 3) : 0;
-  out.model = nearest_placement(out.placements, trip, out.placements.front());
+  out.model = out.placements.front();
   return out;
 }
 

@@ -80,8 +80,12 @@ struct CachedModel {
 };
 /// The cached model for this CPU, kernel table and thread count, if it is
 /// valid; on several threads, with models of two placements, the one nearest
-/// the cores' round trip now.
+/// the cores' round trip now (measured: about a millisecond).
 CachedModel load_latency_model(const kernels::KernelTable& kt, int threads);
+/// The same models without measuring anything: `model` is the newest, for
+/// callers that pick a placement themselves (after a run, by the round trip it
+/// ran with).
+CachedModel cached_latency_models(const kernels::KernelTable& kt, int threads);
 
 /// Caches `m` for this CPU, kernel table and its thread count (atomically):
 /// it replaces the model there, which is kept as the other placement's when

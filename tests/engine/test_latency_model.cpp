@@ -1136,7 +1136,7 @@ TEST(LatencyModel, CacheKeepsOneModelPerPlacementOfTheCores) {
   };
   auto trips = [&] {
     std::vector<double> out;
-    for (const auto& m : profile::load_latency_model(kt, 2).placements) out.push_back(m.round_trip_ns);
+    for (const auto& m : profile::cached_latency_models(kt, 2).placements) out.push_back(m.round_trip_ns);
     return out;
   };
   profile::save_latency_model(kt, model(110, "2026-12-06T20:00:00Z"));
@@ -1154,6 +1154,11 @@ TEST(LatencyModel, CacheKeepsOneModelPerPlacementOfTheCores) {
   const auto cached = profile::load_latency_model(kt, 2);
   ASSERT_TRUE(cached.model);
   EXPECT_TRUE(cached.model->round_trip_ns == 100 || cached.model->round_trip_ns == 400);
+  EXPECT_EQ(cached.placements.size(), 2u);
+  // Without measuring, the newest is the model.
+  const auto unmeasured = profile::cached_latency_models(kt, 2);
+  ASSERT_TRUE(unmeasured.model);
+  EXPECT_EQ(unmeasured.model->round_trip_ns, 100);
   // One thread has one model: nothing to place.
   profile::LatencyModel one = model(0, "2026-12-06T20:05:00Z");
   one.threads = 1;
@@ -1178,6 +1183,7 @@ TEST(LatencyModel, CacheKeepsOneModelPerPlacementOfTheCores) {
     std::ofstream(profile::latency_cache_path()) << all.dump();
   }
   EXPECT_FALSE(profile::load_latency_model(kt, 2).model);  // the model in front is stale
+  EXPECT_FALSE(profile::cached_latency_models(kt, 2).model);
   profile::save_latency_model(kt, model(120, "2026-12-06T20:07:00Z"));
   EXPECT_EQ(trips(), (std::vector<double>{120}));  // the near model of 20:04 was not kept behind the stale one
   ::unsetenv("CONVSCOPE_CACHE_DIR");
