@@ -37,7 +37,7 @@ struct MicroArgs {
   // share of the next panel), spread over its depth steps; pf_lines == 0: none.
   const float* pf = nullptr;
   std::int64_t pf_lines = 0;
-  std::int64_t pf_per_step = 0;  // lines per depth step: pf_lines / kc, rounded up
+  std::int64_t pf_per_step = 0;  // lines per depth step: the panel's share / kc, rounded up
 };
 
 /// One micro-kernel call for `rows` (1 <= rows <= Micro::kMr) rows: every row
@@ -82,8 +82,9 @@ void gemm_rows(const convscope::kernels::GemmArgs& g, std::int64_t row_begin, st
         const std::int64_t next_lines = std::min(kc * kNr, b_end - next) * 4 / 64;
         const std::int64_t tiles = (m1 - m0 + Micro::kMr - 1) / Micro::kMr;
         const std::int64_t share = next_lines > 0 ? (next_lines + tiles - 1) / tiles : 0;
-        // Divided here, once per panel: a 64-bit division in every tile cost
-        // the short-depth GEMMs (k = 16, 24) a few percent.
+        // Divided here, once per panel, not in every tile: a 64-bit division
+        // takes tens of cycles on some cores, and a shallow GEMM's tile (k =
+        // 16, 24) has only that many depth steps.
         const std::int64_t pf_per_step = (share + kc - 1) / kc;
         for (std::int64_t i = m0, t = 0; i < m1; i += Micro::kMr, ++t) {
           const float* arow = g.a + i * g.lda;

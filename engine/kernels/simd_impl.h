@@ -253,9 +253,10 @@ struct Micro {
     };
     // n depth steps from `ak` (row 0) on. The prefetches go out four steps
     // worth at a time, so the loop that does the FMAs holds nothing else: with
-    // the prefetch loop inside every step (a dozen integer and branch
-    // instructions beside 12 FMAs), a Zen 3 core ran MobileNet's 1x1 shapes at
-    // 50-55 % of its peak.
+    // the prefetch loop inside every step the AVX2 6 x 16 tile's loop carried
+    // about 35 instructions and several branches per 12 FMAs, now 25 and one
+    // (docs/performance.md, the Zen 3 section). Not unrolled: four steps
+    // unrolled made GCC spill accumulators.
     auto depths = [&](const float* ak, std::int64_t n) {
       std::int64_t j = 0;
       while (pf_left > 0 && j < n) {
