@@ -6,7 +6,12 @@ The peer models are torchvision's (MobileNetV1 written out from the paper)
 with random weights, exported to ONNX with Debian's python3-torch; their
 parameter counts are checked against ConvScope's presets first, so both sides
 run the same network. Rounds alternate ours and the peer, and the ratio is
-taken from the medians over rounds (the machine is shared and noisy).
+taken from the medians over rounds (the machine is shared and noisy). Beside
+it, the ratio of each side's fastest round and the spread of the rounds
+(slowest / fastest, the worse side's): on a machine whose speed switches
+between states (another tenant on the same core's SIMD units), the fastest
+rounds compare the two in the quiet state and the spread says how much the
+median ratio can be trusted.
 
 Needs: apt-get install python3-torch python3-torchvision libopenblas0-openmp nodejs npm
        (cd bench/peers && ONNXRUNTIME_NODE_INSTALL=skip npm install)   # done by this script if missing
@@ -80,12 +85,13 @@ def main():
                 cpu = line.split(":", 1)[1].strip()
                 break
     print(f"machine: {cpu}, {os.cpu_count()} logical CPUs; {args.rounds} alternating rounds, "
-          f"median of round medians; batch 1, 224x224, fp32; ONNX Runtime's MLAS picks its own kernels "
+          f"median of round medians (fastest: each side's fastest round; spread: slowest / fastest round); batch 1, 224x224, fp32; ONNX Runtime's MLAS picks its own kernels "
           f"from CPUID (AVX-512 ones where the CPU has AVX512F)")
     flags = open("/proc/cpuinfo").read()
     print("CPU ISA: " + ", ".join(f for f in ("avx2", "fma", "avx512f", "avx512vl", "avx512bw", "avx512_vnni",
                                                 "avx512_bf16") if " " + f + " " in flags))
-    print(f"{'network':20} {'threads':>7} {'ours ms':>9} {'ORT ms':>9} {'ours/ORT':>9}  {'our ISA':8} params (same on both sides)")
+    print(f"{'network':20} {'threads':>7} {'ours ms':>9} {'ORT ms':>9} {'ours/ORT':>9} {'fastest':>8} {'spread':>7}"
+          f"  {'our ISA':8} params (same on both sides)")
     for name in args.networks.split(","):
         ours_params = check_same_network(name, onnx_dir)
         if torch_params.get(name) != ours_params:
@@ -102,8 +108,10 @@ def main():
                 peer.append(p["median_ms"])
                 version = p["ort_version"]
             o, q = statistics.median(ours), statistics.median(peer)
-            print(f"{name:20} {t:7d} {o:9.3f} {q:9.3f} {o / q:9.2f}  {isa:8} {ours_params:,}  (ONNX Runtime {version})",
-                  flush=True)
+            fastest = min(ours) / min(peer)
+            spread = max(max(ours) / min(ours), max(peer) / min(peer))
+            print(f"{name:20} {t:7d} {o:9.3f} {q:9.3f} {o / q:9.2f} {fastest:8.2f} {spread:7.2f}  {isa:8} "
+                  f"{ours_params:,}  (ONNX Runtime {version})", flush=True)
 
 
 if __name__ == "__main__":
