@@ -87,9 +87,7 @@ void ProfileRunner::run(const ProfileJob& job, const std::atomic<bool>& cancel, 
   });
   if (model) {
     // Predicted beside the measurement at the cores' placement the run had (LatencyModel::cross_core_scale).
-    // The model of the placement the run found, where the cache has one per placement.
-    const auto placements = profile::cached_latency_models(kernels::best_kernels(), job.threads).placements;
-    data->model = placements.size() > 1 ? profile::nearest_placement(placements, around.round_trip_ns, *model) : *model;
+    data->model = profile::model_for_round_trip(kernels::best_kernels(), job.threads, around.round_trip_ns, *model);
     data->model->cross_core_scale = around.cross_core_scale(*data->model);
   }
   // A step faster than the calibrated peak means the ceilings were measured under load: measured again first.

@@ -99,9 +99,7 @@ int run(const Options& o) {
     return !r.cancelled;
   });
   if (m) {
-    // The model of the placement the run found, where the cache has one per placement.
-    const auto placements = profile::cached_latency_models(**kt, o.threads).placements;
-    if (placements.size() > 1) *m = profile::nearest_placement(placements, around.round_trip_ns, *m);
+    *m = profile::model_for_round_trip(**kt, o.threads, around.round_trip_ns, *m);
     m->cross_core_scale = around.cross_core_scale(*m);
   }
   if (tty) std::fprintf(stderr, "\r%60s\r", "");

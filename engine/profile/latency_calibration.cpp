@@ -795,6 +795,12 @@ CachedModel load_latency_model(const kernels::KernelTable& kt, int threads) {
   return out;
 }
 
+LatencyModel model_for_round_trip(const kernels::KernelTable& kt, int threads, double round_trip_ns,
+                                  const LatencyModel& fallback) {
+  const std::vector<LatencyModel> placements = cached_latency_models(kt, threads).placements;
+  return placements.size() > 1 ? nearest_placement(placements, round_trip_ns, fallback) : fallback;
+}
+
 CachedModel cached_latency_models(const kernels::KernelTable& kt, int threads) {
   const json all = read_cache();
   const std::string key = key_of(kt, threads);

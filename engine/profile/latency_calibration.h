@@ -86,6 +86,11 @@ CachedModel load_latency_model(const kernels::KernelTable& kt, int threads);
 /// callers that pick a placement themselves (after a run, by the round trip it
 /// ran with).
 CachedModel cached_latency_models(const kernels::KernelTable& kt, int threads);
+/// After a run on `threads` that found the cores' round trip `round_trip_ns`:
+/// the cached model of that placement where the cache has one per placement,
+/// else `fallback`.
+LatencyModel model_for_round_trip(const kernels::KernelTable& kt, int threads, double round_trip_ns,
+                                  const LatencyModel& fallback);
 
 /// Caches `m` for this CPU, kernel table and its thread count (atomically):
 /// it replaces the model there, which is kept as the other placement's when

@@ -1159,6 +1159,10 @@ TEST(LatencyModel, CacheKeepsOneModelPerPlacementOfTheCores) {
   const auto unmeasured = profile::cached_latency_models(kt, 2);
   ASSERT_TRUE(unmeasured.model);
   EXPECT_EQ(unmeasured.model->round_trip_ns, 100);
+  // After a run, the model of the placement the run found; the fallback where one thread has no placements.
+  EXPECT_EQ(profile::model_for_round_trip(kt, 2, 370, *unmeasured.model).round_trip_ns, 400);
+  EXPECT_EQ(profile::model_for_round_trip(kt, 2, 90, *unmeasured.model).round_trip_ns, 100);
+  EXPECT_EQ(profile::model_for_round_trip(kt, 3, 90, model(55, "x")).round_trip_ns, 55);
   // One thread has one model: nothing to place.
   profile::LatencyModel one = model(0, "2026-12-06T20:05:00Z");
   one.threads = 1;
