@@ -232,14 +232,23 @@ struct Micro {
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[r][v] = V::add(V::add(acc[r][v], p[0][r][v]), V::add(p[1][r][v], p[2][r][v]));
     }
-    // One depth step: NV vectors of B, one broadcast of A per row (`ak`: row 0 at this depth).
-    auto depth_step = [&](const float* ak, const float* bk) {
+    // One depth step j: NV vectors of B, one broadcast of A per row. Row r
+    // is read from base[r / 3] at (r % 3) * lda + j: one pointer per three
+    // rows, the stride scaled in the address (base + index * 4 or 8), so the
+    // addresses take a few registers. With one offset per row the 14 x 32
+    // AVX-512 tile ran out of registers: GCC reloaded three offsets from the
+    // stack and one from a vector register in every depth step (on an Intel
+    // Xeon with AVX-512 the tile in L1 ran 8 % slower that way,
+    // docs/performance.md).
+    constexpr int kGroups = (MR + 2) / 3;
+    const std::int64_t lda = m.lda;
+    auto depth_step = [&](const float* const* base, std::int64_t j, const float* bk) {
       R bv[NV];
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) bv[v] = load_b(bk + v * L, v);
 #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) {
-        const R av = V::set1(ak[r * m.lda]);
+        const R av = V::set1(base[r / 3][(r % 3) * lda + j]);
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[r][v] = fma(v, av, bv[v], acc[r][v]);
       }
@@ -258,15 +267,18 @@ struct Micro {
     // (docs/performance.md, the Zen 3 section). Not unrolled: four steps
     // unrolled made GCC spill accumulators.
     auto depths = [&](const float* ak, std::int64_t n) {
+      const float* base[kGroups];
+#pragma GCC unroll 8
+      for (int g = 0; g < kGroups; ++g) base[g] = ak + 3 * g * lda;
       std::int64_t j = 0;
       while (pf_left > 0 && j < n) {
         const std::int64_t steps = std::min<std::int64_t>(4, n - j);
         prefetch_next(steps * pf_per_step);
 #pragma GCC unroll 1
-        for (const std::int64_t end = j + steps; j < end; ++j, b += kNr) depth_step(ak + j, b);
+        for (const std::int64_t end = j + steps; j < end; ++j, b += kNr) depth_step(base, j, b);
       }
 #pragma GCC unroll 1
-      for (; j < n; ++j, b += kNr) depth_step(ak + j, b);
+      for (; j < n; ++j, b += kNr) depth_step(base, j, b);
     };
     if constexpr (kSeg) {
       // A in segments (an implicit im2col): each segment's depths in a loop of
