@@ -53,6 +53,11 @@ void run_micro(const MicroArgs& a, std::int64_t rows) {
   kTable[static_cast<std::size_t>(rows - 1)][a.seg > 0 ? 1 : 0](a);
 }
 
+/// Blocks of packed B up to this size run row tile by row tile (see gemm_rows):
+/// half of the smallest L1 data cache of the x86 cores measured (32 KiB: Zen 3
+/// and Zen 4; 48 KiB on Zen 5 and Intel's server cores), the rest for A and C.
+inline constexpr std::int64_t kTilesOuterBytes = 16 * 1024;
+
 template <class Micro>
 void gemm_rows(const convscope::kernels::GemmArgs& g, std::int64_t row_begin, std::int64_t row_end) {
   constexpr std::int64_t kKc = Micro::kKc, kNr = Micro::kNr;
@@ -64,14 +69,26 @@ void gemm_rows(const convscope::kernels::GemmArgs& g, std::int64_t row_begin, st
   for (std::int64_t k0 = 0; k0 < g.k; k0 += kKc) {
     const std::int64_t kc = std::min(kKc, g.k - k0);
     const bool first = k0 == 0 && !g.accumulate, last = k0 + kc == g.k;
+    // A block of B this small stays in L1 whole (MobileNetV1's first pointwise
+    // layer, 32 x 64; MobileNetV2's expansions of 16 and 24 channels): each row
+    // tile then runs every panel while its rows of A are in L1, instead of
+    // every row tile running one panel while that panel is (on an Intel Xeon
+    // with AVX-512: 4-18 % faster on those shapes; with larger blocks of B,
+    // mixed, docs/performance.md). Its first tile brings in the next panel.
+    const bool tiles_outer = kc * (p_end - p_begin) * kNr * 4 <= kTilesOuterBytes;
     for (std::int64_t m0 = row_begin; m0 < row_end; m0 += kMc) {
       const std::int64_t m1 = std::min(m0 + kMc, row_end);
-      for (std::int64_t p = p_begin; p < p_end; ++p) {
+      const std::int64_t tiles = (m1 - m0 + Micro::kMr - 1) / Micro::kMr;
+      // Row tile t (rows from i) over panel p.
+      auto run_tile = [&](std::int64_t p, std::int64_t i, std::int64_t t) {
         const std::int64_t j = p * kNr;
         const std::int64_t nr = std::min(kNr, (g.col_end > 0 ? g.col_end : g.n) - j);
+        // The tile reads whole vectors of bias: a partial panel's come zero-padded.
         const float* bias = nullptr;
-        if (last && g.bias) {
-          for (std::int64_t t = 0; t < kNr; ++t) bias_pad[t] = t < nr ? g.bias[j + t] : 0.f;
+        if (last && g.bias && nr == kNr) {
+          bias = g.bias + j;
+        } else if (last && g.bias) {
+          for (std::int64_t q = 0; q < kNr; ++q) bias_pad[q] = q < nr ? g.bias[j + q] : 0.f;
           bias = bias_pad;
         }
         const float* bp = g.packed_b + (k0 * panels + p * kc) * kNr;  // see pack_gemm_b
@@ -80,30 +97,34 @@ void gemm_rows(const convscope::kernels::GemmArgs& g, std::int64_t row_begin, st
         // tiles of a small layer cannot hide that latency on their own.
         const float* next = bp + kc * kNr;
         const std::int64_t next_lines = std::min(kc * kNr, b_end - next) * 4 / 64;
-        const std::int64_t tiles = (m1 - m0 + Micro::kMr - 1) / Micro::kMr;
-        const std::int64_t share = next_lines > 0 ? (next_lines + tiles - 1) / tiles : 0;
-        // Divided here, once per panel, not in every tile: a 64-bit division
-        // takes tens of cycles on some cores, and a shallow GEMM's tile (k =
-        // 16, 24) has only that many depth steps.
-        const std::int64_t pf_per_step = (share + kc - 1) / kc;
-        for (std::int64_t i = m0, t = 0; i < m1; i += Micro::kMr, ++t) {
-          const float* arow = g.a + i * g.lda;
-          MicroArgs a{kc, arow + k0, g.lda, bp, g.c + i * g.ldc + j, g.ldc, nr, first, bias, g.act, last};
-          if (share > 0) {
-            a.pf = next + t * share * 16;
-            a.pf_lines = std::max<std::int64_t>(0, std::min(share, next_lines - t * share));
-            a.pf_per_step = pf_per_step;
-          }
-          if (g.a_seg > 0) {
-            const std::int64_t si = k0 / g.a_seg, within = k0 % g.a_seg;
-            a.a = arow + g.a_seg_offsets[si] + within;
-            a.seg = g.a_seg;
-            a.seg_left = g.a_seg - within;
-            a.seg_base = arow;
-            a.seg_next = g.a_seg_offsets + si + 1;
-          }
-          run_micro<Micro>(a, std::min<std::int64_t>(Micro::kMr, m1 - i));
+        const std::int64_t sharers = tiles_outer ? 1 : tiles;
+        const std::int64_t share = next_lines > 0 && t < sharers ? (next_lines + sharers - 1) / sharers : 0;
+        MicroArgs a{kc, g.a + i * g.lda + k0, g.lda, bp, g.c + i * g.ldc + j, g.ldc, nr, first, bias, g.act, last};
+        if (share > 0) {
+          a.pf = next + t * share * 16;
+          a.pf_lines = std::max<std::int64_t>(0, std::min(share, next_lines - t * share));
+          // Divided here, not in the tile's loop: a 64-bit division takes tens
+          // of cycles on some cores, and a shallow GEMM's tile (k = 16, 24) has
+          // only that many depth steps.
+          a.pf_per_step = (share + kc - 1) / kc;
         }
+        if (g.a_seg > 0) {
+          const float* arow = g.a + i * g.lda;
+          const std::int64_t si = k0 / g.a_seg, within = k0 % g.a_seg;
+          a.a = arow + g.a_seg_offsets[si] + within;
+          a.seg = g.a_seg;
+          a.seg_left = g.a_seg - within;
+          a.seg_base = arow;
+          a.seg_next = g.a_seg_offsets + si + 1;
+        }
+        run_micro<Micro>(a, std::min<std::int64_t>(Micro::kMr, m1 - i));
+      };
+      if (tiles_outer) {
+        for (std::int64_t i = m0, t = 0; i < m1; i += Micro::kMr, ++t)
+          for (std::int64_t p = p_begin; p < p_end; ++p) run_tile(p, i, t);
+      } else {
+        for (std::int64_t p = p_begin; p < p_end; ++p)
+          for (std::int64_t i = m0, t = 0; i < m1; i += Micro::kMr, ++t) run_tile(p, i, t);
       }
     }
   }

@@ -8,6 +8,7 @@
 // fails. Tolerance: 1e-5 relative to the largest |output| (float32 sums of at
 // most a few thousand products).
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -164,6 +165,17 @@ TEST(Gemm, BiasAndEveryActivation) {
   for (Isa isa : isas())
     for (auto act : ir::kAllActivations)
       GemmTester().M(11).N(37).K(29).Bias(true).Act(act).test(isa);
+}
+
+// Both orders of the row tiles and panels (gemm_driver.h, kTilesOuterBytes):
+// blocks of B small enough to run tile by tile, over more rows than one row
+// block, and blocks run panel by panel over two depth blocks, with bias on
+// whole and partial panels.
+TEST(Gemm, SmallAndLargeBlocksOfBWithBias) {
+  for (Isa isa : isas())
+    for (auto [m, n, k] : std::vector<std::array<std::int64_t, 3>>{
+             {200, 48, 24}, {197, 65, 16}, {171, 96, 32}, {200, 65, 300}, {30, 129, 260}})
+      GemmTester().M(m).N(n).K(k).Bias(true).Act(ir::Activation::ReLU6).test(isa);
 }
 
 struct DwTester {
