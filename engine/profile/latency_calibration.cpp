@@ -483,6 +483,16 @@ std::vector<Probe> probes() {
     blocks.push_back({{"kind", "global_pool"}});
     add("network", graph(h, h, 2 * e, std::move(blocks)));
   }
+  // Winograd weights from DRAM: GoogLeNet's 14 x 14 inception branches (160 ->
+  // 320 channels: 7.4 MB of transformed weights for 16 tiles) in a network whose
+  // footprint passes L3, as no probe above has it (GoogLeNet's steps ran at
+  // 1.6-2.0x the prediction on an Intel Xeon, model v48).
+  for (const auto& [h, c, c2] :
+       std::vector<std::array<std::int64_t, 3>>{{14, 160, 320}, {13, 256, 384}, {28, 128, 224}}) {
+    std::vector<json> chain;
+    for (int i = 0; i < 4; ++i) chain.push_back({{"kind", "conv"}, {"out", i % 2 ? c : c2}, {"kernel", 3}});
+    add("network", graph(h, h, c, std::move(chain)));
+  }
   Picker se(20261207);
   for (int i = 0; i < 5; ++i) out.push_back(se_network(se));
   return out;

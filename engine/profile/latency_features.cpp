@@ -360,6 +360,7 @@ bool has_weights(StepKind kind) {
     case StepKind::ConvTranspose:
     case StepKind::ScaleShift:
     case StepKind::FusedBottleneck:
+    case StepKind::Winograd:  // model v49: 36 transformed taps per filter, 4x a 3x3's floats
       return true;
     default:
       return false;

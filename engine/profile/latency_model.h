@@ -98,7 +98,9 @@ namespace convscope::profile {
 /// another core's) priced per the cache-line round trip between the cores at the time: the speed
 /// probe runs on one thread, the round trip is measured around every probe, and a prediction
 /// scales them by the round trip now against the calibration's (LatencyModel::cross_core_scale).
-inline constexpr int kLatencyModelVersion = 48;
+/// 49: Winograd steps get the weight features (their network's footprint beyond L2, beyond
+/// L3), and calibration networks of Winograd chains whose weights come from DRAM.
+inline constexpr int kLatencyModelVersion = 49;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

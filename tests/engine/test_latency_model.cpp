@@ -1441,7 +1441,21 @@ TEST(LatencyCalibration, ProbesAreValidGraphs) {
     ASSERT_TRUE(g) << g.error().front().message;
     EXPECT_TRUE(cost::analyze(*g).complete()) << p.json;
   }
-  EXPECT_EQ(networks, 55);  // 40 random, 6 of inception blocks, 4 of fire modules, 5 of squeeze-excite
+  // 40 random, 6 of inception blocks, 4 of fire modules, 3 Winograd chains, 5 of squeeze-excite
+  EXPECT_EQ(networks, 58);
+  // The Winograd chains (the three before the squeeze-excite networks) run as
+  // Winograd steps in networks whose footprint passes 16 MiB (their weights from DRAM).
+  for (std::size_t i = all.size() - 8; i < all.size() - 5; ++i) {
+    ASSERT_EQ(all[i].family, "network");
+    const auto g = io::graph_from_json(all[i].json);
+    ASSERT_TRUE(g);
+    const auto s = runtime::Schedule::build(*g, cost::analyze(*g), {});
+    ASSERT_TRUE(s);
+    EXPECT_GT(static_cast<double>(s->total_bytes()) / (1 << 20), 16.0) << i;
+    int steps = 0;
+    for (const auto& st : s->steps) steps += st.info.kind == runtime::StepKind::Winograd;
+    EXPECT_EQ(steps, 4) << i;
+  }
   // The squeeze-excite networks (the last five probes) reach footprints past
   // 16 MiB, where their one-pixel GEMMs fetch weights L3 did not keep.
   int past_16_mib = 0;
