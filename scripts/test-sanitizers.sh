@@ -7,7 +7,8 @@
 #   bash scripts/test-sanitizers.sh          every engine and CLI test, then the fuzz corpora
 #   bash scripts/test-sanitizers.sh --quick  the file-facing tests (I/O, ONNX import, graph
 #                                            files, validation, edits, CLI), the fuzz corpora
-#                                            and a short fuzzing run per harness; what
+#                                            and a short fuzzing run per harness, the SIMD
+#                                            kernel tables uninstrumented; what
 #                                            scripts/test.sh runs on CI
 #
 # Clang (clang++-14, installed by scripts/install-deps.sh) builds it, so the same
