@@ -79,6 +79,13 @@ void gemm_rows(const convscope::kernels::GemmArgs& g, std::int64_t row_begin, st
     for (std::int64_t m0 = row_begin; m0 < row_end; m0 += kMc) {
       const std::int64_t m1 = std::min(m0 + kMc, row_end);
       const std::int64_t tiles = (m1 - m0 + Micro::kMr - 1) / Micro::kMr;
+      // Each tile's share of the next panel's lines and the lines per depth
+      // step, divided here once per row block, not per tile: a 64-bit division
+      // takes tens of cycles on some cores, and a shallow GEMM's tile (k = 16,
+      // 24) has only that many depth steps.
+      const std::int64_t sharers = tiles_outer ? 1 : tiles;
+      const std::int64_t share = (kc * kNr * 4 / 64 + sharers - 1) / sharers;
+      const std::int64_t pf_per_step = (share + kc - 1) / kc;
       // Row tile t (rows from i) over panel p.
       auto run_tile = [&](std::int64_t p, std::int64_t i, std::int64_t t) {
         const std::int64_t j = p * kNr;
@@ -97,16 +104,11 @@ void gemm_rows(const convscope::kernels::GemmArgs& g, std::int64_t row_begin, st
         // tiles of a small layer cannot hide that latency on their own.
         const float* next = bp + kc * kNr;
         const std::int64_t next_lines = std::min(kc * kNr, b_end - next) * 4 / 64;
-        const std::int64_t sharers = tiles_outer ? 1 : tiles;
-        const std::int64_t share = next_lines > 0 && t < sharers ? (next_lines + sharers - 1) / sharers : 0;
         MicroArgs a{kc, g.a + i * g.lda + k0, g.lda, bp, g.c + i * g.ldc + j, g.ldc, nr, first, bias, g.act, last};
-        if (share > 0) {
+        if (next_lines > 0 && t < sharers) {
           a.pf = next + t * share * 16;
           a.pf_lines = std::max<std::int64_t>(0, std::min(share, next_lines - t * share));
-          // Divided here, not in the tile's loop: a 64-bit division takes tens
-          // of cycles on some cores, and a shallow GEMM's tile (k = 16, 24) has
-          // only that many depth steps.
-          a.pf_per_step = (share + kc - 1) / kc;
+          a.pf_per_step = pf_per_step;
         }
         if (g.a_seg > 0) {
           const float* arow = g.a + i * g.lda;
