@@ -79,11 +79,10 @@ int l1d_ways() {
   return ways;
 }
 
-std::int64_t dw_row_tiles(const KernelTable& kt, int k, int s, std::int64_t in_w, std::int64_t px_stride,
-                          std::int64_t out_w) {
+DwRowWalk dw_walk(const KernelTable& kt, int k, int s, std::int64_t in_w, std::int64_t px_stride, std::int64_t out_w) {
   const int t_max = k == 3 ? kt.dw_max_tile3 : kt.dw_max_tile57;
-  if ((k != 3 && k != 5 && k != 7) || s > 2 || t_max <= 1) return out_w;  // pixel by pixel
-  return dw_row_walk(kt.dw_columns, k, s, in_w, px_stride, out_w, t_max).tiles(out_w);
+  if ((k != 3 && k != 5 && k != 7) || s > 2 || t_max <= 1) return {};  // pixel by pixel
+  return dw_row_walk(kt.dw_columns, k, s, in_w, px_stride, out_w, t_max);
 }
 
 std::int64_t dw_weight_stride(std::int64_t c) { return c % 256 == 0 ? c + 16 : c; }

@@ -116,7 +116,7 @@ struct WinogradArgs {
 /// Revision of the kernels and of how plans use them. Bump it with any change
 /// that moves their speed: latency models calibrated before are then redone.
 inline constexpr int kKernelRevision =
-    33;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
+    34;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
          // transposes; 5: B prefetched in 1-2 row GEMM tiles; 6: row bands of at least 4 GEMM row tiles;
          // 7: every GEMM tile prefetches its share of B's next panel; 8: copies, CReLU, upsampling in the tables
          // and written in place into concats; 9: transposed convolutions as one GEMM per output phase;
@@ -140,7 +140,8 @@ inline constexpr int kKernelRevision =
          // 30: across threads, a thread done with its range takes over a slower one's unstarted pieces;
          // 31: GEMM tiles issue their next-panel prefetches four depth steps at a time, outside the FMA loop;
          // 32: GEMM tiles address A's rows from one pointer per three rows (no offsets spilled, 14 x 32 tile);
-         // 33: GEMMs whose block of B fits in 16 KiB run each row tile over every panel
+         // 33: GEMMs whose block of B fits in 16 KiB run each row tile over every panel;
+         // 34: depthwise in pixel-major order where column order's input rows crowd L1 (dw_column_rows_crowd_l1)
 
 struct KernelTable {
   Isa isa = Isa::Portable;
@@ -227,11 +228,42 @@ inline int dw_tile_width(int k, int s, std::int64_t in_w, std::int64_t px_stride
   return 1;
 }
 
+/// The most cache lines that one of L1's 64 sets holds when a depthwise in
+/// column order keeps one channel vector's K input rows there (in_w pixels
+/// each, px_stride floats apart; the vector's line of every pixel). More than
+/// its ways and they evict each other before the next output row reads them
+/// again: each then comes from L2 (or further) once per output row.
+inline int dw_column_rows_per_set(int k, std::int64_t in_w, std::int64_t px_stride) {
+  const std::int64_t px_bytes = px_stride * 4, row_bytes = in_w * px_bytes;
+  int lines[64] = {}, most = 0;
+  for (int ky = 0; ky < k; ++ky)
+    for (std::int64_t x = 0; x < in_w; ++x) {
+      const int n = ++lines[((ky * row_bytes + x * px_bytes) / 64) % 64];
+      most = n > most ? n : most;
+    }
+  return most;
+}
+
+/// Whether column order's K input rows crowd L1 (dw_column_rows_per_set) past
+/// what it gains there; then pixel-major order, whose tiles read each pixel's
+/// channels as one run the prefetchers follow, is faster. At stride 1 column
+/// order reuses two of its three rows from one output row to the next and
+/// pays off up to 16 lines a set (the schedule pads crowded inputs instead,
+/// schedule.cpp); at stride 2 only one, and it lost from 2/3 of the ways on
+/// (on an Intel Xeon with AVX-512, 12-way L1: 112 x 112 x 96 at stride 2, 11
+/// lines a set, 279 -> 217 us in pixel-major; 56 x 56 x 144 at stride 2, 3 a
+/// set, 47 -> 52 us; MobileNetV1's fused blocks over 112 x 112 x 64 and
+/// 56 x 56 x 128, 21 a set, 8-10 % faster in pixel-major; docs/performance.md).
+inline bool dw_column_rows_crowd_l1(int k, int s, std::int64_t in_w, std::int64_t px_stride, int ways) {
+  return dw_column_rows_per_set(k, in_w, px_stride) > (s == 1 ? 16 : 2 * ways / 3);
+}
+
 /// How the depthwise kernels walk an output row (simd_impl.h dw_rows), decided
 /// here for the kernels and for the latency model's tile count alike.
 struct DwRowWalk {
   /// Column order: channel vector by channel vector over bands of rows (a
-  /// table with dw_columns, where tiles of 8 fit L1); else pixel-major.
+  /// table with dw_columns, where tiles of 8 fit L1 and the vector's input
+  /// rows do not crowd it: dw_column_rows_crowd_l1); else pixel-major.
   bool columns = false;
   /// Column order on rows of 7 and 14 pixels (MobileNets' last resolutions): tiles of 7.
   bool sevens = false;
@@ -259,15 +291,14 @@ inline DwRowWalk dw_row_walk(bool table_columns, int k, int s, std::int64_t in_w
                              std::int64_t out_w, int t_max, int ways = l1d_ways()) {
   DwRowWalk w;
   w.widest = dw_tile_width(k, s, in_w, px_stride, t_max, ways);
-  w.columns = table_columns && w.widest >= 8;
+  w.columns = table_columns && w.widest >= 8 && !dw_column_rows_crowd_l1(k, s, in_w, px_stride, ways);
   w.sevens = w.columns && out_w % 8 != 0 && out_w % 7 == 0;
   return w;
 }
 
-/// Tiles per output row as `kt`'s depthwise runs it (dw_row_walk); kernels
-/// other than 3, 5, 7 or strides above 2 go pixel by pixel.
-std::int64_t dw_row_tiles(const KernelTable& kt, int k, int s, std::int64_t in_w, std::int64_t px_stride,
-                          std::int64_t out_w);
+/// The walk of `kt`'s depthwise over rows of out_w pixels (dw_row_walk);
+/// kernels other than 3, 5, 7 or strides above 2 go pixel by pixel (widest 1).
+DwRowWalk dw_walk(const KernelTable& kt, int k, int s, std::int64_t in_w, std::int64_t px_stride, std::int64_t out_w);
 
 /// Packs B given as rows of K weights per output column (W[n][k], the OHWI
 /// layout of a 1x1 convolution) for table `kt`: panels of kt.gemm_nr columns,

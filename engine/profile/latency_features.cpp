@@ -455,9 +455,13 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
                           round_up(static_cast<double>(out.c), kDwChannelTile) *
                           static_cast<double>(st.op.k_h * st.op.k_w);
       const bool s1 = st.op.stride == 1;
-      const std::int64_t k = st.op.k_h;  // the shapes dw_rows runs (the others go pixel by pixel)
-      const bool columns =
-          kt.dw_columns && k == st.op.k_w && (k == 3 || k == 5 || k == 7) && st.op.stride <= 2 && st.op.dilation == 1;
+      // The shapes dw_rows runs (square kernels, no dilation); the others go pixel by pixel.
+      const kernels::DwRowWalk walk =
+          st.op.dilation == 1 && st.op.k_h == st.op.k_w
+              ? kernels::dw_walk(kt, static_cast<int>(st.op.k_h), static_cast<int>(st.op.stride), in.w,
+                                 runtime::pixel_stride(s.values, st.in[0]), out.w)
+              : kernels::DwRowWalk{};
+      const bool columns = walk.columns;
       const double row_passes =
           n * static_cast<double>(out.h) *
           (columns ? std::ceil(static_cast<double>(out.c) / static_cast<double>(kt.gemm_lanes)) : 1.0);
@@ -465,10 +469,7 @@ StepFeatures step_features(const runtime::Schedule& s, std::size_t i, const Core
       // Model v22: a row's tiles each load their input columns and store their
       // pixels; narrow ones (the 2 + 1 after 8 + 8 of a 19-pixel row, or all
       // tiles where the input crowds L1) do fewer multiply-adds per load.
-      const std::int64_t tiles = st.op.dilation == 1 && st.op.k_h == st.op.k_w
-                                     ? kernels::dw_row_tiles(kt, static_cast<int>(k), static_cast<int>(st.op.stride),
-                                                             in.w, runtime::pixel_stride(s.values, st.in[0]), out.w)
-                                     : out.w;
+      const std::int64_t tiles = walk.tiles(out.w);
       const double row_vectors =
           n * static_cast<double>(out.h) * std::ceil(static_cast<double>(out.c) / static_cast<double>(kt.gemm_lanes));
       const double tile_vectors = row_vectors * static_cast<double>(tiles);

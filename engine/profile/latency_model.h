@@ -100,7 +100,8 @@ namespace convscope::profile {
 /// scales them by the round trip now against the calibration's (LatencyModel::cross_core_scale).
 /// 49: Winograd steps get the weight features (their network's footprint beyond L2, beyond
 /// L3), and calibration networks of Winograd chains whose weights come from DRAM.
-inline constexpr int kLatencyModelVersion = 49;
+/// 50: a depthwise's row passes follow its walk (dw_walk): pixel-major where column order's rows crowd L1.
+inline constexpr int kLatencyModelVersion = 50;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

@@ -666,7 +666,7 @@ TEST(LatencyModel, DepthwiseCountsTheTilesItRuns) {
       {9, 1, 20, 32, 20, {{kernels::Isa::Avx512, 20}, {kernels::Isa::Avx2, 20}, {kernels::Isa::Portable, 20}}}};
   for (const kernels::Isa isa : kernels::available_isas())
     for (const Case& c : cases)
-      EXPECT_EQ(kernels::dw_row_tiles(kernels::kernels_for(isa), c.k, c.s, c.in_w, c.px_stride, c.out_w),
+      EXPECT_EQ(kernels::dw_walk(kernels::kernels_for(isa), c.k, c.s, c.in_w, c.px_stride, c.out_w).tiles(c.out_w),
                 c.tiles.at(isa))
           << kernels::isa_name(isa) << " k" << c.k << " s" << c.s << " w" << c.in_w << " stride " << c.px_stride;
 
@@ -688,6 +688,42 @@ TEST(LatencyModel, DepthwiseCountsTheTilesItRuns) {
     // The input vectors its tiles load: 3 rows of the 19 columns and 2 more per tile
     // (AVX-512: 19 rows x 46 vectors x 3 x (19 + 4 x 2)), for each output row.
     EXPECT_DOUBLE_EQ(f.x[loaded], 19.0 * vectors * 3.0 * (19.0 + 2.0 * tiles)) << kernels::isa_name(isa);
+  }
+}
+
+// Column order leaves a shape whose input rows crowd L1 to pixel-major
+// order (dw_column_rows_crowd_l1), on the kernels and in the model alike.
+TEST(LatencyModel, DepthwiseLeavesColumnOrderWhereItsRowsCrowdL1) {
+  // Lines a set for one channel vector's three rows: 112 pixels 384 bytes
+  // apart fall in the 32 even sets, 10 or 11 a set; 56 pixels 512 bytes apart
+  // in 8 sets, 21 a set; 576 bytes apart in all 64, 2 or 3.
+  EXPECT_EQ(kernels::dw_column_rows_per_set(3, 112, 96), 11);
+  EXPECT_EQ(kernels::dw_column_rows_per_set(3, 56, 128), 21);
+  EXPECT_EQ(kernels::dw_column_rows_per_set(3, 56, 144), 3);
+  for (const int ways : {8, 12}) {
+    EXPECT_TRUE(kernels::dw_column_rows_crowd_l1(3, 2, 112, 96, ways)) << ways;   // stride 2: beyond 2/3 of the ways
+    EXPECT_FALSE(kernels::dw_column_rows_crowd_l1(3, 1, 112, 32, ways)) << ways;  // stride 1: 11 <= 16
+    EXPECT_TRUE(kernels::dw_column_rows_crowd_l1(3, 1, 56, 128, ways)) << ways;   // 21 > 16
+    EXPECT_FALSE(kernels::dw_column_rows_crowd_l1(3, 2, 56, 144, ways)) << ways;  // 3
+    EXPECT_FALSE(kernels::dw_column_rows_crowd_l1(3, 1, 56, 144, ways)) << ways;  // padded by a line
+  }
+  const std::vector<kernels::Isa> isas = kernels::available_isas();
+  if (std::find(isas.begin(), isas.end(), kernels::Isa::Avx512) == isas.end())
+    GTEST_SKIP() << "the AVX-512 table's walk (column order): this CPU has no AVX-512";
+  const kernels::KernelTable& t512 = kernels::kernels_for(kernels::Isa::Avx512);
+  EXPECT_FALSE(kernels::dw_walk(t512, 3, 2, 112, 96, 56).columns);
+  EXPECT_TRUE(kernels::dw_walk(t512, 3, 2, 56, 144, 28).columns);
+  EXPECT_TRUE(kernels::dw_walk(t512, 3, 1, 112, 32, 112).columns);
+  // The model's row passes follow: one per output row in pixel-major order,
+  // one per row and channel vector (16 channels) in column order.
+  const std::size_t rows =
+      feature_at(StepKind::Depthwise, "row passes (output rows, per channel vector in column order)");
+  ASSERT_LT(rows, profile::feature_names(StepKind::Depthwise, true).size());
+  for (const auto& [hw, c, passes] : {std::tuple{112, 96, 56.0}, std::tuple{56, 144, 28.0 * 9}}) {
+    const ir::Graph g = testing::graph_for_kind("depthwise", {{"kernel", 3}, {"stride", 2}}, ir::Shape{hw, hw, c});
+    const auto [s, dw] = first_step(g, kernels::Isa::Avx512, StepKind::Depthwise);
+    ASSERT_LT(dw, s.steps.size());
+    EXPECT_DOUBLE_EQ(profile::step_features(s, dw).x[rows], passes) << hw << " x " << hw << " x " << c;
   }
 }
 
