@@ -116,7 +116,7 @@ struct WinogradArgs {
 /// Revision of the kernels and of how plans use them. Bump it with any change
 /// that moves their speed: latency models calibrated before are then redone.
 inline constexpr int kKernelRevision =
-    34;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
+    35;  // 2: sigmoid and swish in vector form; 3: channel scale, global pooling; 4: shuffles of 4+ groups in 4 x 4
          // transposes; 5: B prefetched in 1-2 row GEMM tiles; 6: row bands of at least 4 GEMM row tiles;
          // 7: every GEMM tile prefetches its share of B's next panel; 8: copies, CReLU, upsampling in the tables
          // and written in place into concats; 9: transposed convolutions as one GEMM per output phase;
@@ -141,7 +141,8 @@ inline constexpr int kKernelRevision =
          // 31: GEMM tiles issue their next-panel prefetches four depth steps at a time, outside the FMA loop;
          // 32: GEMM tiles address A's rows from one pointer per three rows (no offsets spilled, 14 x 32 tile);
          // 33: GEMMs whose block of B fits in 16 KiB run each row tile over every panel;
-         // 34: depthwise in pixel-major order where column order's input rows crowd L1 (dw_column_rows_crowd_l1)
+         // 34: depthwise in pixel-major order where column order's input rows crowd L1 (dw_column_rows_crowd_l1);
+         // 35: GEMM tiles of the last depth block prefetch (for writing) the C lines of the tile two on
 
 struct KernelTable {
   Isa isa = Isa::Portable;
