@@ -124,9 +124,10 @@ void gemm_rows(const convscope::kernels::GemmArgs& g, std::int64_t row_begin, st
         // module's expand, k = 16) takes about a memory latency, and its
         // stores into lines that left the cache (a network's large outputs)
         // otherwise wait on them in the store buffer. On an Intel Xeon
-        // (AVX-512), one thread: the first convolutions of MobileNetV1 and
-        // SqueezeNet 1.1 5 % faster, SqueezeNet's expands 14 %, MobileNetV1's
-        // first fused block 7 %; networks within noise (docs/performance.md).
+        // (AVX-512), one thread, in the network: MobileNetV1's first
+        // convolution 298-304 us without, 251-271 two tiles ahead (246-264 one
+        // ahead, 269-286 four), its first fused block 623-637 -> 581-599;
+        // SqueezeNet 1.1's expands 14 % faster (docs/performance.md).
         if (last) {
           const std::int64_t r0 = i + 2 * Micro::kMr, r1 = std::min(r0 + Micro::kMr, row_end);
           for (std::int64_t r = r0; r < r1; ++r)
