@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <optional>
 
 #include <unistd.h>
@@ -28,7 +29,7 @@ namespace {
 struct Options {
   std::string isa = "all";
   bool json = false, portable = false;
-  bool latency = false, validate = false, fusion = false, skip_presets = false;
+  bool latency = false, validate = false, fusion = false, skip_presets = false, no_save = false;
   int rounds = 20;  // --fusion: alternating rounds
   std::vector<int> threads;
   int passes = 2;  // --validate: passes over the networks
@@ -359,6 +360,21 @@ int run_fusion(const Options& o, const kernels::KernelTable& kt) {
         std::cerr << format_diagnostics(check.error(), "convscope-cli: " + src.shown);
         return kExitInvalid;
       }
+      // Each chain's measured forms, kept for auto on this machine (blocks of
+      // the same shape pooled: sums of their medians).
+      std::string saved;
+      if (!o.no_save && !check->blocks.empty()) {
+        std::map<std::string, profile::MeasuredForm> forms;
+        for (const auto& b : check->blocks) {
+          profile::MeasuredForm& form = forms[b.key];
+          form.fused_ns += b.fused_ns;
+          form.unfused_ns += b.unfused_ns;
+        }
+        if (auto w = profile::save_measured_forms(m->isa, t, forms); w)
+          saved = profile::fusion_cache_path().string();
+        else
+          std::cerr << format_diagnostics(w.error(), "convscope-cli: calibrate --fusion: not saved");
+      }
       // A block's forms closer than this are even: within what the rounds resolve.
       constexpr double kEven = 0.02;
       int agree = 0;
@@ -374,6 +390,7 @@ int run_fusion(const Options& o, const kernels::KernelTable& kt) {
                                  {"as_auto_chose_ms", check->auto_ns() / 1e6},
                                  {"each_block_faster_form_ms", check->best_ns() / 1e6},
                                  {"choices_agreeing", agree},
+                                 {"saved_to", saved.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(saved)},
                                  {"blocks", nlohmann::ordered_json::array()}};
         for (const auto& b : check->blocks)
           j["blocks"].push_back({{"block", b.name},
@@ -409,6 +426,11 @@ int run_fusion(const Options& o, const kernels::KernelTable& kt) {
           check->total_ns(true) / 1e6, check->total_ns(false) / 1e6, check->auto_ns() / 1e6, check->best_ns() / 1e6);
       std::printf("auto picked the faster form (or one within %.0f %% of it) for %d of %zu blocks\n", kEven * 100,
                   agree, check->blocks.size());
+      if (!saved.empty())
+        std::printf(
+            "saved these measurements (%s): from now on auto runs each of these block shapes in its faster form "
+            "measured here, at %d thread%s, until the kernels change (--no-save to leave them out)\n",
+            saved.c_str(), t, t == 1 ? "" : "s");
       // Where forcing one form beats auto by more than the rounds resolve, say which.
       const double a_ns = check->auto_ns(), rows_ns = check->total_ns(true), off_ns = check->total_ns(false);
       const bool rows_better = rows_ns <= off_ns;
@@ -501,6 +523,9 @@ Command add_calibrate(CLI::App& app) {
                 "every fusible block of the FILEs run fused in row bands and op by op, alternating, beside the "
                 "latency model's prediction and auto's choice");
   cmd->add_option("--rounds", o->rounds, "--fusion: alternating rounds (default 20)")->check(CLI::Range(1, 10000));
+  cmd->add_flag("--no-save", o->no_save,
+                "--fusion: do not keep the measured forms (by default auto then runs each measured block shape in "
+                "its faster form on this machine)");
   cmd->add_option("--threads", o->threads,
                   "thread counts for --latency / --validate / --fusion, e.g. 1,4 (default: 1 and all)")
       ->check(CLI::Range(1, 256))

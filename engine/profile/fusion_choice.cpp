@@ -5,9 +5,17 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
+#include "io/graph_json.h"
+#include "kernels/cpu.h"
+#include "profile/calibration.h"
+#include "profile/latency_calibration.h"
 #include "profile/profiler.h"
 #include "profile/stats.h"
 #include "runtime/plan.h"
@@ -56,7 +64,14 @@ std::string FusionChoice::summary() const {
     case FusionSetting::Mode::Auto:
       if (candidates == 0) return out + ": no block to fuse";
       if (!model_used) return out + " (no latency model: every block op by op)";
-      out += " (latency model): " + of + " in row bands";
+      if (measured == 0)
+        out += " (latency model): ";
+      else if (measured == candidates)
+        out += " (measured on this machine): ";
+      else
+        out += " (measured on this machine for " + std::to_string(measured) + ", latency model for " +
+               std::to_string(candidates - measured) + "): ";
+      out += of + " in row bands";
       if (fused > 0) {
         char buf[64];
         std::snprintf(buf, sizeof buf, ", predicted %.3f ms faster", (predicted_unfused_ns - predicted_ns) / 1e6);
@@ -74,6 +89,113 @@ std::string FusionChoice::summary() const {
       return out;
   }
   return out;
+}
+
+std::string chain_key(const runtime::BottleneckShape& b, std::int64_t batch) {
+  const auto shape = [](const ir::Shape& x) {
+    return std::to_string(x.h) + "x" + std::to_string(x.w) + "x" + std::to_string(x.c);
+  };
+  const auto act = [](ir::Activation a) { return std::to_string(static_cast<int>(a)); };
+  std::string k = "in " + std::to_string(b.cin) + (b.expand >= 0 ? " expand" : "") + " " + shape(b.mid_in) + " dw " +
+                  std::to_string(b.dw_op.k_h) + "x" + std::to_string(b.dw_op.k_w) + "/" +
+                  std::to_string(b.dw_op.stride) + " pad " + std::to_string(b.dw_op.pad) + " dil " +
+                  std::to_string(b.dw_op.dilation) + " -> " + shape(b.mid_out) + " out " + std::to_string(b.cout);
+  k += (b.project >= 0 ? " project" : "") + std::string(b.shortcut ? " shortcut" : "");
+  k += " groups " + std::to_string(b.expand_groups) + "/" + std::to_string(b.project_groups) + " shuffles " +
+       std::to_string(b.shuffle1) + "/" + std::to_string(b.shuffle2);
+  k += " act " + act(b.act_expand) + "/" + act(b.act_dw) + "/" + act(b.act_out) + " batch " + std::to_string(batch);
+  return k;
+}
+
+std::filesystem::path fusion_cache_path() { return latency_cache_path().parent_path() / "fusion-choices.json"; }
+
+namespace {
+
+std::string forms_key(const std::string& isa, int threads) {
+  return kernels::cpu_info().model + " | " + isa + " | " + std::to_string(threads);
+}
+
+nlohmann::json read_forms_file() {
+  std::ifstream in(fusion_cache_path());
+  if (!in) return nlohmann::json::object();
+  try {
+    nlohmann::json j = nlohmann::json::parse(in);
+    return j.is_object() ? j : nlohmann::json::object();
+  } catch (const nlohmann::json::exception&) {
+    return nlohmann::json::object();  // damaged: measured again when asked
+  }
+}
+
+/// One entry's forms at this kernel revision (none when stale or malformed).
+std::map<std::string, MeasuredForm> forms_of(const nlohmann::json& entry) {
+  std::map<std::string, MeasuredForm> out;
+  if (!entry.is_object() || entry.value("kernel_revision", -1) != kernels::kKernelRevision ||
+      !entry.contains("blocks") || !entry["blocks"].is_object())
+    return out;
+  for (const auto& [key, v] : entry["blocks"].items()) {
+    if (!v.is_object() || !v.contains("fused_ns") || !v.contains("unfused_ns") || !v["fused_ns"].is_number() ||
+        !v["unfused_ns"].is_number())
+      continue;
+    const MeasuredForm f{v["fused_ns"].get<double>(), v["unfused_ns"].get<double>()};
+    if (f.fused_ns > 0 && f.unfused_ns > 0) out[key] = f;
+  }
+  return out;
+}
+
+}  // namespace
+
+namespace {
+/// The file as last read (measured_forms runs on every keystroke's prediction):
+/// read again when its path, time or size changes, or after a save here.
+struct FormsFile {
+  std::mutex mu;
+  std::filesystem::path path;
+  std::filesystem::file_time_type stamp;
+  std::uintmax_t size = 0;
+  bool valid = false;
+  nlohmann::json all;
+};
+FormsFile& forms_file() {
+  static FormsFile f;
+  return f;
+}
+}  // namespace
+
+std::map<std::string, MeasuredForm> measured_forms(const std::string& isa, int threads) {
+  FormsFile& f = forms_file();
+  const std::lock_guard<std::mutex> lock(f.mu);
+  const std::filesystem::path path = fusion_cache_path();
+  std::error_code ec, ec2;
+  const auto stamp = std::filesystem::last_write_time(path, ec);
+  const auto size = std::filesystem::file_size(path, ec2);
+  if (ec || ec2) return {};
+  if (!f.valid || path != f.path || stamp != f.stamp || size != f.size) {
+    f.all = read_forms_file();
+    f.path = path;
+    f.stamp = stamp;
+    f.size = size;
+    f.valid = true;
+  }
+  const std::string key = forms_key(isa, threads);
+  return f.all.contains(key) ? forms_of(f.all[key]) : std::map<std::string, MeasuredForm>{};
+}
+
+Result<bool> save_measured_forms(const std::string& isa, int threads,
+                                 const std::map<std::string, MeasuredForm>& forms) {
+  nlohmann::json all = read_forms_file();
+  const std::string key = forms_key(isa, threads);
+  nlohmann::json blocks = nlohmann::json::object();
+  if (all.contains(key))
+    for (const auto& [k, f] : forms_of(all[key])) blocks[k] = {{"fused_ns", f.fused_ns}, {"unfused_ns", f.unfused_ns}};
+  for (const auto& [k, f] : forms) blocks[k] = {{"fused_ns", f.fused_ns}, {"unfused_ns", f.unfused_ns}};
+  all[key] = {{"kernel_revision", kernels::kKernelRevision}, {"measured_at", now_iso()}, {"blocks", blocks}};
+  std::error_code ec;
+  std::filesystem::create_directories(fusion_cache_path().parent_path(), ec);
+  auto written = io::write_file_atomic(fusion_cache_path(), all.dump(1) + "\n");
+  FormsFile& f = forms_file();
+  const std::lock_guard<std::mutex> lock(f.mu);
+  f.valid = false;  // within the file system's clock tick the time alone would not show it
+  return written;
 }
 
 namespace {
@@ -143,10 +265,26 @@ runtime::PlanOptions apply_fusion(const ir::Graph& graph, const cost::Analysis& 
       if (!unfused) break;
       c.model_used = true;
       const auto f = per_node(*fused, *model), u = per_node(*unfused, *model);
+      // Forms measured on this machine decide where there are some: only
+      // beside its own calibrated model (a synthetic or foreign one predicts
+      // for another machine).
+      const kernels::KernelTable& kt = *fused->kt;
+      const bool this_machine = model->cpu == kernels::cpu_info().model && model->isa == kernels::isa_name(kt.isa) &&
+                                model->threads == fused->threads;
+      const std::map<std::string, MeasuredForm> forms =
+          this_machine ? measured_forms(model->isa, model->threads) : std::map<std::string, MeasuredForm>{};
+      std::map<int, const MeasuredForm*> measured;
+      if (!forms.empty())
+        for (const auto& st : fused->steps)
+          if (st.bottleneck)
+            if (const auto it = forms.find(chain_key(*st.bottleneck, fused->batch)); it != forms.end())
+              measured[st.info.node] = &it->second;
       std::vector<int> chosen;
       for (int node : chains) {
         const double fn = f.at(node), un = u.count(node) ? u.at(node) : 0.0;
-        const bool fuse = fn < un * (1.0 - kFusionMargin);
+        const auto m = measured.find(node);
+        const bool fuse = m != measured.end() ? m->second->fused_faster() : fn < un * (1.0 - kFusionMargin);
+        c.measured += m != measured.end() ? 1 : 0;
         c.predicted_unfused_ns += un;
         c.predicted_ns += fuse ? fn : un;
         if (fuse) chosen.push_back(node);
@@ -244,6 +382,7 @@ Result<FusionCheck> check_fusion(const ir::Graph& graph, const cost::Analysis& a
         if (!s.steps[i].bottleneck) continue;
         BlockFusionCheck b;
         b.node = info.node;
+        b.key = chain_key(*s.steps[i].bottleneck, s.batch);
         if (info.node >= 0 && info.node < static_cast<int>(graph.nodes.size()))
           b.name = graph.nodes[static_cast<std::size_t>(info.node)].id;
         b.fused_ns = measured;

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,9 +46,35 @@ struct FusionChoice {
   /// Auto: the predicted time of the chosen form and of every chain op by op.
   double predicted_ns = 0, predicted_unfused_ns = 0;
   bool model_used = false;  ///< auto with a latency model (else op by op)
+  /// Auto: chains whose form was measured on this machine (calibrate --fusion)
+  /// rather than predicted.
+  int measured = 0;
   /// "auto (latency model): 11 of 17 blocks fused in row bands, predicted 0.52 ms faster"
   [[nodiscard]] std::string summary() const;
 };
+
+/// A fusible chain timed both ways on this machine (calibrate --fusion).
+struct MeasuredForm {
+  double fused_ns = 0, unfused_ns = 0;
+  [[nodiscard]] bool fused_faster() const { return fused_ns < unfused_ns; }
+};
+
+/// What identifies a chain's two forms for a measured choice: its shape
+/// (channels, maps, kernel, stride, activations, groups, shuffles, shortcut)
+/// and the batch; the same chain in another network runs alike.
+std::string chain_key(const runtime::BottleneckShape& b, std::int64_t batch);
+
+/// Where measured forms are kept: fusion-choices.json beside the latency models.
+std::filesystem::path fusion_cache_path();
+
+/// The forms measured on this CPU with table `isa` and `threads` threads at
+/// this kernel revision, by chain_key (empty when none: other revisions'
+/// are stale and not used). Read again only when the file changes.
+std::map<std::string, MeasuredForm> measured_forms(const std::string& isa, int threads);
+
+/// Adds (or replaces) `forms` for this CPU, `isa` and `threads`, written
+/// atomically; forms of an older kernel revision are dropped.
+Result<bool> save_measured_forms(const std::string& isa, int threads, const std::map<std::string, MeasuredForm>& forms);
 
 /// A chain fuses only where the model predicts its band step at least this
 /// share faster than its ops one by one: smaller differences are within what
@@ -60,9 +88,11 @@ struct FusionChoice {
 inline constexpr double kFusionMargin = 0.05;
 
 /// `base` with `setting` applied (split, fuse_rows, fused_nodes). Auto: each
-/// chain runs in row bands where `model` predicts them faster than its ops one
-/// by one by kFusionMargin, op by op elsewhere and everywhere when there is no
-/// model.
+/// chain runs in the form measured faster on this machine (measured_forms,
+/// when `model` is this machine's calibrated model for the table and thread
+/// count), else in row bands where `model` predicts them faster than its ops
+/// one by one by kFusionMargin, op by op elsewhere and everywhere when there
+/// is no model.
 /// Building the two schedules and predicting them costs well under a
 /// millisecond for a preset. `schedule`, when given, receives the schedule of
 /// the options returned if one built on the way is it (nothing to fuse, every
@@ -78,6 +108,7 @@ runtime::PlanOptions apply_fusion(const ir::Graph& graph, const cost::Analysis& 
 struct BlockFusionCheck {
   int node = -1;     ///< graph node
   std::string name;  ///< its id
+  std::string key;   ///< chain_key
   /// Measured: the block's steps, each the median over the rounds, summed.
   double fused_ns = 0, unfused_ns = 0;
   double predicted_fused_ns = 0, predicted_unfused_ns = 0;

@@ -346,11 +346,24 @@ TEST(Cli, ProfileJsonHasNetworkAndLayers) {
   EXPECT_NEAR(fj[0]["each_block_faster_form_ms"].get<double>(), best / 1e3, 1e-9);
   EXPECT_GE(fj[0]["as_auto_chose_ms"].get<double>(), best / 1e3 - 1e-9);
   EXPECT_LE(fj[0]["choices_agreeing"].get<int>(), 2);
-  const std::string ft =
-      capture("sh -c '" + env + CONVSCOPE_CLI + " calibrate --fusion --threads 1 --rounds 2 " + net.string() + "'", rc);
+  // The measurements are kept: auto then runs both blocks in their faster form here.
+  ASSERT_TRUE(fj[0]["saved_to"].is_string()) << fc;
+  EXPECT_TRUE(fs::exists(fj[0]["saved_to"].get<std::string>()));
+  EXPECT_EQ(fs::path(fj[0]["saved_to"].get<std::string>()).parent_path(), fs::path(cache));
+  const std::string pj =
+      capture("sh -c '" + env + CONVSCOPE_CLI + " profile --threads 1 --min-time 0 --min-runs 1 --warmup 0 --json " +
+                  net.string() + "'",
+              rc);
+  ASSERT_EQ(rc, 0) << pj;
+  const std::string chose = nlohmann::json::parse(pj)["network"]["fusion"].get<std::string>();
+  EXPECT_NE(chose.find("auto (measured on this machine): "), std::string::npos) << chose;
+  const std::string ft = capture(
+      "sh -c '" + env + CONVSCOPE_CLI + " calibrate --fusion --threads 1 --rounds 2 --no-save " + net.string() + "'",
+      rc);
   ASSERT_EQ(rc, 0) << ft;
   EXPECT_NE(ft.find("1 thread: 2 fusible blocks, 2 rounds"), std::string::npos) << ft;
   EXPECT_NE(ft.find("of 2 blocks"), std::string::npos) << ft;
+  EXPECT_EQ(ft.find("saved these measurements"), std::string::npos) << ft;
   EXPECT_NE(run("calibrate --fusion").err.find("give one or more networks"), std::string::npos);
   EXPECT_NE(run("calibrate --fusion --latency mobilenet_v2").err.find("separate runs"), std::string::npos);
   EXPECT_NE(run("calibrate --fusion --rounds 0 mobilenet_v2").err.find("--rounds"), std::string::npos);

@@ -12,6 +12,8 @@
 #include <thread>
 #include <tuple>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -778,6 +780,73 @@ TEST(FusionChoice, CheckSetsEachChainBesideItsOwnSteps) {
   const auto none = profile::check_fusion(sq, cost::analyze(sq), flat, {}, 1, 0);
   ASSERT_TRUE(none.has_value());
   EXPECT_TRUE(none->blocks.empty());
+}
+
+// Forms measured on this machine (calibrate --fusion) decide over the model's
+// prediction, beside this machine's model only, and only at this kernel revision.
+TEST(FusionChoice, MeasuredFormsDecideOnThisMachine) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("convscope_test_fusion_forms_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  ::setenv("CONVSCOPE_CACHE_DIR", dir.c_str(), 1);
+  const ir::Graph g = testing::load_preset("mobilenet_v2");
+  const cost::Analysis a = cost::analyze(g);
+  // Every step costs the same: the model fuses all 17 chains.
+  auto model = profile::LatencyModel::per_step(1000.0);
+  model.cpu = kernels::cpu_info().model;
+  model.isa = kernels::isa_name(kernels::best_kernels().isa);
+  model.threads = 1;
+  profile::FusionChoice c;
+  profile::apply_fusion(g, a, &model, {}, {}, &c);
+  EXPECT_EQ(c.fused, 17);
+  EXPECT_EQ(c.measured, 0);  // nothing measured yet
+  // Measured: ir2's shape and ir3's faster op by op, the rest unmeasured.
+  runtime::PlanOptions rows;
+  rows.fuse_rows = true;
+  const auto fused = runtime::Schedule::build(g, a, rows);
+  ASSERT_TRUE(fused.has_value());
+  std::vector<std::string> keys;
+  for (const auto& st : fused->steps)
+    if (st.bottleneck) keys.push_back(profile::chain_key(*st.bottleneck, fused->batch));
+  ASSERT_EQ(keys.size(), 17u);
+  EXPECT_NE(keys[1], keys[2]);  // ir2 (stride 2) and ir3 (stride 1, shortcut) differ
+  ASSERT_TRUE(profile::save_measured_forms(model.isa, 1, {{keys[1], {2000, 1000}}}).has_value());
+  ASSERT_TRUE(profile::save_measured_forms(model.isa, 1, {{keys[2], {3000, 1500}}}).has_value());  // merged
+  EXPECT_EQ(profile::measured_forms(model.isa, 1).size(), 2u);
+  const auto measured =
+      static_cast<int>(std::count(keys.begin(), keys.end(), keys[1]) + std::count(keys.begin(), keys.end(), keys[2]));
+  runtime::PlanOptions o = profile::apply_fusion(g, a, &model, {}, {}, &c);
+  EXPECT_EQ(c.measured, measured);
+  EXPECT_EQ(c.fused, 17 - measured);
+  ASSERT_TRUE(o.fused_nodes.has_value());
+  EXPECT_EQ(static_cast<int>(o.fused_nodes->size()), 17 - measured);
+  EXPECT_NE(c.summary().find("measured on this machine for " + std::to_string(measured) + ", latency model for"),
+            std::string::npos)
+      << c.summary();
+  // Another thread count, another machine's model, a synthetic one: not used.
+  EXPECT_TRUE(profile::measured_forms(model.isa, 2).empty());
+  auto foreign = model;
+  foreign.cpu = "another CPU";
+  profile::apply_fusion(g, a, &foreign, {}, {}, &c);
+  EXPECT_EQ(c.measured, 0);
+  EXPECT_EQ(c.fused, 17);
+  // Measured at another kernel revision: stale, not used; a damaged file: ignored.
+  {
+    std::ifstream in(profile::fusion_cache_path());
+    nlohmann::json j = nlohmann::json::parse(in);
+    for (auto& [key, entry] : j.items()) entry["kernel_revision"] = kernels::kKernelRevision - 1;
+    std::ofstream(profile::fusion_cache_path()) << j.dump();
+  }
+  EXPECT_TRUE(profile::measured_forms(model.isa, 1).empty());
+  profile::apply_fusion(g, a, &model, {}, {}, &c);
+  EXPECT_EQ(c.fused, 17);
+  std::ofstream(profile::fusion_cache_path()) << "{ not json";
+  EXPECT_TRUE(profile::measured_forms(model.isa, 1).empty());
+  // Saving over a damaged file starts it again.
+  ASSERT_TRUE(profile::save_measured_forms(model.isa, 1, {{keys[1], {1000, 2000}}}).has_value());
+  EXPECT_EQ(profile::measured_forms(model.isa, 1).size(), 1u);
+  ::unsetenv("CONVSCOPE_CACHE_DIR");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(FusionChoice, AutoFusesWhereTheModelPredictsLess) {
