@@ -252,9 +252,10 @@ inline int dw_column_rows_per_set(int k, std::int64_t in_w, std::int64_t px_stri
 /// pays off up to 16 lines a set (the schedule pads crowded inputs instead,
 /// schedule.cpp); at stride 2 only one, and it lost from 2/3 of the ways on
 /// (on an Intel Xeon with AVX-512, 12-way L1: 112 x 112 x 96 at stride 2, 11
-/// lines a set, 279 -> 217 us in pixel-major; 56 x 56 x 144 at stride 2, 3 a
-/// set, 47 -> 52 us; MobileNetV1's fused blocks over 112 x 112 x 64 and
-/// 56 x 56 x 128, 21 a set, 8-10 % faster in pixel-major; docs/performance.md).
+/// lines a set, 279 us in column order, 217 in pixel-major; 56 x 56 x 144 at
+/// stride 2, 3 a set, 47 in column order, 52 in pixel-major; MobileNetV1's
+/// fused blocks over 112 x 112 x 64 and 56 x 56 x 128, 21 a set, 8-10 %
+/// faster in pixel-major; docs/performance.md).
 inline bool dw_column_rows_crowd_l1(int k, int s, std::int64_t in_w, std::int64_t px_stride, int ways) {
   return dw_column_rows_per_set(k, in_w, px_stride) > (s == 1 ? 16 : 2 * ways / 3);
 }

@@ -142,9 +142,6 @@ std::map<std::string, MeasuredForm> forms_of(const nlohmann::json& entry) {
   return out;
 }
 
-}  // namespace
-
-namespace {
 /// The file as last read (measured_forms runs on every keystroke's prediction):
 /// read again when its path, time or size changes, or after a save here.
 struct FormsFile {
@@ -159,6 +156,7 @@ FormsFile& forms_file() {
   static FormsFile f;
   return f;
 }
+
 }  // namespace
 
 std::map<std::string, MeasuredForm> measured_forms(const std::string& isa, int threads) {
