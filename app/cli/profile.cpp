@@ -107,6 +107,10 @@ int run(const Options& o) {
   std::string note;
   profile::ProfileSummary sum = profile::summarize_checked(g, *plan, r, *cal, m, **kt, &note);
   sum.fusion = choice.summary();
+  // Where the model chose, say how to have the choice measured instead.
+  if (!o.json && choice.model_used && choice.measured < choice.candidates)
+    sum.fusion += "\n  (predicted: `convscope-cli calibrate --fusion " + o.file +
+                  "` times both forms of each block on this machine, and auto then runs the faster)";
   sum.speed = m ? around.speed(*m) : 0;
   if (!note.empty()) std::fprintf(stderr, "convscope-cli: %s\n", note.c_str());
   if (o.json)

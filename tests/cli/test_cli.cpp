@@ -319,6 +319,16 @@ TEST(Cli, ProfileJsonHasNetworkAndLayers) {
       << empty.err;
   EXPECT_NE(run("calibrate --latency --round-trip-above -5").err.find("--round-trip-above"), std::string::npos);
 
+  // Before any measurement the model chooses, and the table says how to measure instead.
+  const std::string before =
+      capture("sh -c '" + env + CONVSCOPE_CLI + " profile --threads 1 --min-time 0 --min-runs 1 --warmup 0 " +
+                  net.string() + "'",
+              rc);
+  ASSERT_EQ(rc, 0) << before;
+  EXPECT_NE(before.find("bottleneck fusion: auto (latency model): "), std::string::npos) << before;
+  EXPECT_NE(before.find("(predicted: `convscope-cli calibrate --fusion " + net.string() + "` times both forms"),
+            std::string::npos)
+      << before;
   // The fusion check: both fusible blocks (the inverted residual and the separable
   // block) timed fused and op by op, beside the prediction and auto's choice.
   const std::string fc = capture(
@@ -357,6 +367,13 @@ TEST(Cli, ProfileJsonHasNetworkAndLayers) {
   ASSERT_EQ(rc, 0) << pj;
   const std::string chose = nlohmann::json::parse(pj)["network"]["fusion"].get<std::string>();
   EXPECT_NE(chose.find("auto (measured on this machine): "), std::string::npos) << chose;
+  // Measured: the table does not suggest measuring (it does while the model chooses).
+  const std::string pt = capture("sh -c '" + env + CONVSCOPE_CLI +
+                                     " profile --threads 1 --min-time 0 --min-runs 1 --warmup 0 " + net.string() + "'",
+                                 rc);
+  ASSERT_EQ(rc, 0) << pt;
+  EXPECT_NE(pt.find("bottleneck fusion: auto (measured on this machine): "), std::string::npos) << pt;
+  EXPECT_EQ(pt.find("calibrate --fusion"), std::string::npos) << pt;
   const std::string ft = capture(
       "sh -c '" + env + CONVSCOPE_CLI + " calibrate --fusion --threads 1 --rounds 2 --no-save " + net.string() + "'",
       rc);
