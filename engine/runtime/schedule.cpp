@@ -426,7 +426,7 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
   // pixel stride, the depthwise writes it one line wider too (bench_kernels
   // BM_DepthwisePadded, Zen 5: 7 x 7 x 1024 31-33 us into a 4 KiB stride, 9 us
   // into a 4160-byte one). And a stride-1 depthwise whose K input rows crowd
-  // L1 (more than 16 lines a set: kernels::dw_column_rows_per_set) reads them padded: 56 x 56 x 128 112 -> 80 us
+  // L1 (kernels::dw_column_rows_crowd_l1) reads them padded: 56 x 56 x 128 112 -> 80 us
   // (no gain at stride 2 or for 112 x 112 x 32).
   // A concat copies its inputs pixel by pixel, so it writes a padded output
   // too (MobileNet-seg's decoders: a 14 x 14 x 1024 concat into a depthwise).
@@ -445,7 +445,8 @@ Result<Schedule> Schedule::build(const ir::Graph& graph, const cost::Analysis& a
     if (st.info.kind != StepKind::Depthwise) continue;
     const std::int64_t w = p.values[static_cast<std::size_t>(st.in[0])].shape.w;
     const int k = static_cast<int>(st.op.k_h);
-    pad(st.in[0], c % 256 == 0 || (st.op.stride == 1 && c % 16 == 0 && kernels::dw_column_rows_per_set(k, w, c) > 16));
+    pad(st.in[0], c % 256 == 0 || (st.op.stride == 1 && c % 16 == 0 &&
+                                   kernels::dw_column_rows_crowd_l1(k, 1, w, c, kernels::l1d_ways())));
     for (const ScheduledStep& q : p.steps)
       if (std::count(q.in.begin(), q.in.end(), st.out) > 0 && reads_strided(q)) pad(st.out, c % 256 == 0);
   }
