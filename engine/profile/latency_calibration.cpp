@@ -224,6 +224,56 @@ Probe se_network(Picker& r) {
   return {"network", graph(res, res, 3, std::move(b)), 0, r.pick(std::vector<bool>{false, true})};
 }
 
+/// A network of interleaved group convolutions on MobileNetV1's skeleton at a
+/// random width: IGCV2 blocks (a channel-wise 3x3, then two or three group 1x1
+/// convolutions of 4 to 64 groups with permutations between) and ShuffleNet V1
+/// units (group 1x1, shuffle, depthwise, group 1x1, residual add). Their grouped
+/// GEMMs and many-group shuffles appear in no other probe network, and the
+/// GEMM's fit uses only steps timed inside networks: without these, IGCV2's
+/// steps were priced from the groups <= 2 of the random networks (extrapolated,
+/// 14-18 % over at half width on an Intel Xeon, model v50).
+Probe group_network(Picker& r) {
+  const double w = r.pick(std::vector<double>{0.5, 0.75, 1.0});
+  const std::int64_t res = r.pick(std::vector<std::int64_t>{160, 224});
+  const std::int64_t g = r.pick(std::vector<std::int64_t>{2, 3, 4, 8});
+  std::vector<json> b;
+  std::string cur = "input";
+  auto push = [&](json blk, std::vector<std::string> inputs = {}) {
+    blk["id"] = "n" + std::to_string(b.size());
+    blk["inputs"] = inputs.empty() ? std::vector<std::string>{cur} : inputs;
+    b.push_back(blk);
+    return cur = blk["id"].get<std::string>();
+  };
+  // Widths multiples of 8 g that double as MobileNetV1's do: an IGCV2 block's last
+  // group count (a divisor of its input) then divides its output.
+  std::int64_t c = std::max<std::int64_t>(1, std::llround(32 * w / static_cast<double>(8 * g))) * 8 * g;
+  push({{"kind", "conv"}, {"out", c}, {"stride", 2}});
+  // (width relative to the previous unit's, stride) of MobileNetV1's 13 units.
+  const std::int64_t units[][2] = {{2, 1}, {2, 2}, {1, 1}, {2, 2}, {1, 1}, {2, 2}, {1, 1},
+                                   {1, 1}, {1, 1}, {1, 1}, {1, 1}, {2, 2}, {1, 1}};
+  for (const auto& [grow, s] : units) {
+    const std::int64_t out = c * grow;
+    if (s == 1 && c == out && r.pick(std::vector<int>{0, 1}) == 1) {  // a ShuffleNet V1 unit
+      const std::string in = cur;
+      push({{"kind", "conv"}, {"out", std::max(g, c / 4 / g * g)}, {"kernel", 1}, {"groups", g}});
+      push({{"kind", "channel_shuffle"}, {"groups", g}});
+      push({{"kind", "depthwise"}, {"kernel", 3}, {"activation", "none"}});
+      const std::string last = push({{"kind", "conv"}, {"out", c}, {"kernel", 1}, {"groups", g}});
+      push({{"kind", "add"}}, {in, last});
+      continue;
+    }
+    push({{"kind", "igcv2"}, {"out", out}, {"layers", r.pick(std::vector<int>{3, 3, 4})}, {"stride", s}});
+    c = out;
+  }
+  push({{"kind", "global_pool"}});
+  push({{"kind", "fc"}, {"out", 1000}});
+  std::vector<json> all{{{"id", "input"}, {"kind", "input"}, {"height", res}, {"width", res}, {"channels", 3}}};
+  all.insert(all.end(), b.begin(), b.end());
+  return {"network",
+          json{{"format", "convscope-graph"}, {"version", 1}, {"name", "probe network"}, {"blocks", all}}.dump(), 0,
+          false};
+}
+
 }  // namespace
 
 std::vector<Probe> probes() {
@@ -495,6 +545,8 @@ std::vector<Probe> probes() {
   }
   Picker se(20261207);
   for (int i = 0; i < 5; ++i) out.push_back(se_network(se));
+  Picker groups(20261208);
+  for (int i = 0; i < 6; ++i) out.push_back(group_network(groups));
   return out;
 }
 

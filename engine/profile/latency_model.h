@@ -101,7 +101,9 @@ namespace convscope::profile {
 /// 49: Winograd steps get the weight features (their network's footprint beyond L2, beyond
 /// L3), and calibration networks of Winograd chains whose weights come from DRAM.
 /// 50: a depthwise's row passes follow its walk (dw_walk): pixel-major where column order's rows crowd L1.
-inline constexpr int kLatencyModelVersion = 50;
+/// 51: calibration networks of interleaved group convolutions (IGCV2 blocks, ShuffleNet V1
+/// units): grouped GEMMs of 2 to 64 groups and many-group shuffles timed inside networks.
+inline constexpr int kLatencyModelVersion = 51;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).

@@ -1546,11 +1546,29 @@ TEST(LatencyCalibration, ProbesAreValidGraphs) {
     ASSERT_TRUE(g) << g.error().front().message;
     EXPECT_TRUE(cost::analyze(*g).complete()) << p.json;
   }
-  // 40 random, 6 of inception blocks, 4 of fire modules, 3 Winograd chains, 5 of squeeze-excite
-  EXPECT_EQ(networks, 58);
+  // 40 random, 6 of inception blocks, 4 of fire modules, 3 Winograd chains, 5 of
+  // squeeze-excite, 6 of group convolutions (the last).
+  EXPECT_EQ(networks, 64);
+  const std::size_t group_first = all.size() - 6, se_first = group_first - 5;
+  // The group networks time grouped GEMMs of 4 groups or more and shuffles of
+  // more than 2 groups inside networks (the GEMM's fit uses only such steps).
+  int wide_groups = 0, shuffles = 0;
+  for (std::size_t i = group_first; i < all.size(); ++i) {
+    ASSERT_EQ(all[i].family, "network");
+    const auto g = io::graph_from_json(all[i].json);
+    ASSERT_TRUE(g);
+    const auto s = runtime::Schedule::build(*g, cost::analyze(*g), {});
+    ASSERT_TRUE(s);
+    for (const auto& st : s->steps) {
+      wide_groups += st.info.kind == StepKind::Gemm && s->gemm_dims(st).groups >= 4;
+      shuffles += st.info.kind == StepKind::Shuffle && st.op.groups > 2;
+    }
+  }
+  EXPECT_GT(wide_groups, 50);
+  EXPECT_GT(shuffles, 20);
   // The Winograd chains (the three before the squeeze-excite networks) run as
   // Winograd steps in networks whose footprint passes 16 MiB (their weights from DRAM).
-  for (std::size_t i = all.size() - 8; i < all.size() - 5; ++i) {
+  for (std::size_t i = se_first - 3; i < se_first; ++i) {
     ASSERT_EQ(all[i].family, "network");
     const auto g = io::graph_from_json(all[i].json);
     ASSERT_TRUE(g);
@@ -1561,10 +1579,10 @@ TEST(LatencyCalibration, ProbesAreValidGraphs) {
     for (const auto& st : s->steps) steps += st.info.kind == runtime::StepKind::Winograd;
     EXPECT_EQ(steps, 4) << i;
   }
-  // The squeeze-excite networks (the last five probes) reach footprints past
-  // 16 MiB, where their one-pixel GEMMs fetch weights L3 did not keep.
+  // The squeeze-excite networks reach footprints past 16 MiB, where their
+  // one-pixel GEMMs fetch weights L3 did not keep.
   int past_16_mib = 0;
-  for (std::size_t i = all.size() - 5; i < all.size(); ++i) {
+  for (std::size_t i = se_first; i < group_first; ++i) {
     ASSERT_EQ(all[i].family, "network");
     const auto g = io::graph_from_json(all[i].json);
     ASSERT_TRUE(g);
