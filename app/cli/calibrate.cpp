@@ -124,8 +124,17 @@ int run_latency(const Options& o, const kernels::KernelTable& kt) {
             "as much less) is kept beside it\n",
             profile::kOtherPlacement);
     }
-    std::printf("a whole run: %.3f x the sum of its steps + %.2f us per step\n\n", m->network_factor,
+    std::printf("a whole run: %.3f x the sum of its steps + %.2f us per step\n", m->network_factor,
                 m->network_step_ns / 1e3);
+    if (m->footprint_slope > 0)
+      std::printf(
+          "each step x%.3f at %.1f MiB of weights and arena, x1 at %.1f MiB, x%.3f at %.1f MiB (the probe "
+          "networks' range; %+.1f %% per doubling)\n\n",
+          m->footprint_scale(std::exp2(m->footprint_log2_lo) * 1048576.0), std::exp2(m->footprint_log2_lo),
+          std::exp2(m->footprint_log2_mid), m->footprint_scale(std::exp2(m->footprint_log2_hi) * 1048576.0),
+          std::exp2(m->footprint_log2_hi), 100 * m->footprint_slope);
+    else
+      std::printf("steps not scaled by the network's footprint\n\n");
     std::printf("%-18s %8s %14s\n", "step kind", "samples", "median error");
     for (int k = 0; k < runtime::kStepKinds; ++k) {
       const auto& f = m->fits[static_cast<std::size_t>(k)];

@@ -556,6 +556,7 @@ struct NetworkRun {
   std::size_t probe = 0;             // index into Pass::probe_first
   std::size_t first = 0, steps = 0;  // its samples
   double whole_ns = 0;               // median of un-instrumented runs
+  double footprint = 0;              // bytes: its weights and arena
 };
 
 struct SpeedMark {
@@ -657,7 +658,8 @@ Result<Pass> time_pass(const kernels::KernelTable& kt, const LatencyCalibrationO
       ++working;
     }
     if (p.family == "network")
-      out.networks.push_back({out.probe_first.size() - 1, first, working, r.network_ns.median});
+      out.networks.push_back(
+          {out.probe_first.size() - 1, first, working, r.network_ns.median, network_footprint(plan->schedule())});
     ++timed;
     if (o.progress) o.progress((pass + static_cast<double>(timed) / static_cast<double>(per_pass)) / passes);
   }
@@ -804,7 +806,7 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
   fit(m, samples);
   std::vector<NetworkSample> whole;
   for (const auto& n : networks) {
-    NetworkSample w{n.whole_ns, 0, static_cast<int>(n.steps)};
+    NetworkSample w{n.whole_ns, 0, static_cast<int>(n.steps), n.footprint};
     for (std::size_t s = n.first; s < n.first + n.steps; ++s) w.steps_ns += m.predict(samples[s].f).ns;
     whole.push_back(w);
   }

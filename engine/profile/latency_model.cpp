@@ -52,17 +52,29 @@ StepPrediction LatencyModel::predict(const StepFeatures& f) const {
   return p;
 }
 
+double network_footprint(const runtime::Schedule& s) {
+  return 4.0 * static_cast<double>(s.weight_floats + s.arena_floats);
+}
+
+double LatencyModel::footprint_scale(double footprint_bytes) const {
+  if (footprint_slope == 0 || footprint_bytes <= 0) return 1.0;
+  const double x = std::clamp(std::log2(footprint_bytes / (1024.0 * 1024.0)), footprint_log2_lo, footprint_log2_hi);
+  return std::max(0.5, 1.0 + footprint_slope * (x - footprint_log2_mid));
+}
+
 NetworkPrediction LatencyModel::predict(const runtime::Schedule& s) const {
   NetworkPrediction r;
   r.steps.reserve(s.steps.size());
   const std::vector<StepFeatures> features = schedule_features(s);
+  const double tilt = footprint_scale(network_footprint(s));
   double working = 0;
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     if (s.steps[i].info.no_work) {  // skipped by runs
       r.steps.push_back(StepPrediction{0.0, true, false});
       continue;
     }
-    const StepPrediction p = predict(features[i]);
+    StepPrediction p = predict(features[i]);
+    p.ns *= tilt;
     r.total_ns += p.ns;
     r.extrapolated += p.extrapolated ? 1 : 0;
     r.unfitted += p.fitted ? 0 : 1;
@@ -265,32 +277,64 @@ void fit(LatencyModel& m, const std::vector<Sample>& samples) {
   }
 }
 
+namespace {
+double median_of(std::vector<double> v) { return summarize(std::move(v)).median; }
+
+/// Theil-Sen: the median of the slopes between every pair of points whose x
+/// differ by more than `min_dx`; nothing without such a pair.
+std::optional<double> theil_sen_slope(const std::vector<double>& x, const std::vector<double>& y, double min_dx) {
+  std::vector<double> slopes;
+  for (std::size_t i = 0; i < y.size(); ++i)
+    for (std::size_t j = i + 1; j < y.size(); ++j)
+      if (std::abs(x[j] - x[i]) > min_dx) slopes.push_back((y[j] - y[i]) / (x[j] - x[i]));
+  if (slopes.empty()) return std::nullopt;
+  return median_of(std::move(slopes));
+}
+}  // namespace
+
 void fit_network(LatencyModel& m, const std::vector<NetworkSample>& networks) {
-  std::vector<double> y, x;  // whole / sum, steps / sum
+  std::vector<double> y, x, fp;  // whole / sum, steps / sum, log2 of the footprint in MiB
   for (const auto& n : networks)
     if (n.steps_ns > 0 && n.whole_ns > 0) {
       y.push_back(n.whole_ns / n.steps_ns);
       x.push_back(static_cast<double>(n.steps) / n.steps_ns);
+      fp.push_back(n.footprint_bytes > 0 ? std::log2(n.footprint_bytes / (1024.0 * 1024.0)) : 0.0);
     }
   m.network_factor = 1.0;
   m.network_step_ns = 0;
+  m.footprint_slope = 0;
+  m.footprint_log2_mid = m.footprint_log2_lo = m.footprint_log2_hi = 0;
   if (y.empty()) return;
-  const double median_ratio = std::clamp(summarize(y).median, 0.5, 2.0);
-  m.network_factor = median_ratio;
+  // The footprint tilt, from networks whose footprints are known and spread
+  // over at least a doubling; relative to the median ratio at the median footprint.
+  if (y.size() >= 4 &&
+      std::all_of(networks.begin(), networks.end(), [](const auto& n) { return n.footprint_bytes > 0; })) {
+    // From the tenth smallest footprint up (a tiny network or two, below what
+    // the presets reach, would stretch the tilt down to x0.75) to the largest.
+    std::vector<double> sorted = fp;
+    std::sort(sorted.begin(), sorted.end());
+    const double lo = sorted[sorted.size() / 10], hi = sorted.back();
+    if (hi - lo >= 1.0)
+      if (const auto slope = theil_sen_slope(fp, y, 0.25)) {
+        m.footprint_log2_lo = lo;
+        m.footprint_log2_hi = hi;
+        m.footprint_log2_mid = median_of(fp);
+        m.footprint_slope = std::clamp(*slope / median_of(y), 0.0, 0.2);
+        for (std::size_t i = 0; i < y.size(); ++i) y[i] /= m.footprint_scale(std::exp2(fp[i]) * 1024.0 * 1024.0);
+      }
+  }
+  m.network_factor = std::clamp(median_of(y), 0.5, 2.0);
   if (y.size() < 4) return;
   // Theil-Sen: the median of the slopes between every pair of networks, then the
   // median intercept; one network timed during a load burst moves neither.
-  std::vector<double> slopes, intercepts;
-  for (std::size_t i = 0; i < y.size(); ++i)
-    for (std::size_t j = i + 1; j < y.size(); ++j)
-      if (std::abs(x[j] - x[i]) > 1e-12 * std::max(x[i], x[j])) slopes.push_back((y[j] - y[i]) / (x[j] - x[i]));
-  if (slopes.empty()) return;
-  const double step_ns = summarize(slopes).median;
-  for (std::size_t i = 0; i < y.size(); ++i) intercepts.push_back(y[i] - step_ns * x[i]);
-  const double factor = summarize(intercepts).median;
-  if (step_ns < 0 || step_ns > 20'000 || factor < 0.5 || factor > 2.0) return;
+  const auto step_ns = theil_sen_slope(x, y, 0);
+  if (!step_ns) return;
+  std::vector<double> intercepts;
+  for (std::size_t i = 0; i < y.size(); ++i) intercepts.push_back(y[i] - *step_ns * x[i]);
+  const double factor = median_of(std::move(intercepts));
+  if (*step_ns < 0 || *step_ns > 20'000 || factor < 0.5 || factor > 2.0) return;
   m.network_factor = factor;
-  m.network_step_ns = step_ns;
+  m.network_step_ns = *step_ns;
 }
 
 nlohmann::json to_json(const LatencyModel& m) {
@@ -311,6 +355,8 @@ nlohmann::json to_json(const LatencyModel& m) {
           {"probes", m.probes},
           {"network_factor", m.network_factor},
           {"network_step_ns", m.network_step_ns},
+          {"footprint_slope", m.footprint_slope},
+          {"footprint_log2_mib", {m.footprint_log2_lo, m.footprint_log2_mid, m.footprint_log2_hi}},
           {"peak_gflops", m.peak_gflops},
           {"reference_ns", m.reference_ns},
           {"calibration_drift", m.calibration_drift},
@@ -338,6 +384,16 @@ Result<LatencyModel> latency_model_from_json(const nlohmann::json& j) {
     m.network_step_ns = j.at("network_step_ns").get<double>();
     if (!std::isfinite(m.network_step_ns) || m.network_step_ns < 0 || m.network_step_ns > 20'000)
       return fail("network_step_ns", "is outside 0..20000");
+    m.footprint_slope = j.at("footprint_slope").get<double>();
+    if (!std::isfinite(m.footprint_slope) || m.footprint_slope < 0 || m.footprint_slope > 0.2)
+      return fail("footprint_slope", "is outside 0..0.2");
+    const auto fl = j.at("footprint_log2_mib").get<std::vector<double>>();
+    if (fl.size() != 3 || !std::all_of(fl.begin(), fl.end(), [](double v) { return std::isfinite(v); }) ||
+        fl[0] > fl[1] || fl[1] > fl[2])
+      return fail("footprint_log2_mib", "is not three ascending numbers (lowest, median, highest)");
+    m.footprint_log2_lo = fl[0];
+    m.footprint_log2_mid = fl[1];
+    m.footprint_log2_hi = fl[2];
     m.peak_gflops = j.at("peak_gflops").get<double>();
     if (!std::isfinite(m.peak_gflops) || m.peak_gflops < 0) return fail("peak_gflops", "is negative or not finite");
     m.reference_ns = j.at("reference_ns").get<double>();

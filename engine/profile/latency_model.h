@@ -103,7 +103,8 @@ namespace convscope::profile {
 /// 50: a depthwise's row passes follow its walk (dw_walk): pixel-major where column order's rows crowd L1.
 /// 51: calibration networks of interleaved group convolutions (IGCV2 blocks, ShuffleNet V1
 /// units): grouped GEMMs of 2 to 64 groups and many-group shuffles timed inside networks.
-inline constexpr int kLatencyModelVersion = 51;
+/// 52: every step scaled along its network's footprint (LatencyModel::footprint_slope).
+inline constexpr int kLatencyModelVersion = 52;
 inline constexpr int kMaxFeatures = 20;
 
 /// One step's features for its kind's linear model (x[0] = 1: the fixed cost).
@@ -166,6 +167,14 @@ struct LatencyModel {
   /// total is network_factor x the sum of its steps + network_step_ns per step.
   double network_factor = 1.0;
   double network_step_ns = 0;
+  /// How a step's time moves with its network's footprint (weights and arena,
+  /// which pass through the caches between two runs of a step): each step is
+  /// scaled by 1 + footprint_slope x (log2 footprint - footprint_log2_mid), the
+  /// footprint in MiB and its log2 clamped to the probe networks' range
+  /// [footprint_log2_lo, footprint_log2_hi] (fit_network: from the tenth smallest to
+  /// the largest). 0: no tilt.
+  double footprint_slope = 0;
+  double footprint_log2_mid = 0, footprint_log2_lo = 0, footprint_log2_hi = 0;
   /// The speed probe's median time over the calibration (profile/speed_probe.h): a
   /// prediction is for a machine that runs the probe in this time. 0: not timed.
   double reference_ns = 0;
@@ -199,6 +208,8 @@ struct LatencyModel {
 
   [[nodiscard]] StepPrediction predict(const StepFeatures& f) const;
   [[nodiscard]] NetworkPrediction predict(const runtime::Schedule& s) const;
+  /// The factor on every step of a network of `footprint_bytes` (footprint_slope).
+  [[nodiscard]] double footprint_scale(double footprint_bytes) const;
   /// "latency model v1, AMD EPYC 9R45 / avx512, 1 thread, 2026-12-01 22:40", and on several threads
   /// "; cross-core costs x3.60 (...)" when cross_core_scale is more than 10 % from 1.
   [[nodiscard]] std::string describe() const;
@@ -224,7 +235,11 @@ struct NetworkSample {
   double whole_ns = 0;
   double steps_ns = 0;  ///< sum of the predicted steps
   int steps = 0;
+  double footprint_bytes = 0;  ///< its weights and arena (network_footprint); 0: not known
 };
+
+/// What passes through the caches between two runs of one step of `s`: its weights and arena (bytes).
+double network_footprint(const runtime::Schedule& s);
 
 /// Fits network_factor and network_step_ns: whole = factor x steps_ns + step_ns x
 /// steps, fitted on the relative error (whole / steps_ns against steps /
@@ -235,6 +250,12 @@ struct NetworkSample {
 /// long ones. step_ns is kept within 0..20 us and the factor within 0.5..2;
 /// with fewer than four networks, or a fit outside those, step_ns is 0 and the
 /// factor the median ratio.
+/// First the footprint tilt (footprint_slope): the Theil-Sen slope of whole /
+/// steps_ns against log2 of the footprint, relative to the median ratio and
+/// kept within 0..0.2 per doubling; the factor and step_ns are then fitted on
+/// the ratios with the tilt taken out. The calibration's own networks ran
+/// further over their fitted steps the larger they were (Intel Xeon, one
+/// thread: 0.86-0.96 below 8 MiB, 1.05-1.13 at 9-22, 1.3-1.4 at 54-69).
 void fit_network(LatencyModel& m, const std::vector<NetworkSample>& networks);
 
 nlohmann::json to_json(const LatencyModel& m);

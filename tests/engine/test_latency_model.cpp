@@ -1334,6 +1334,10 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
   m.measured_at = "2026-12-01T00:00:00Z";
   m.network_factor = 1.04;
   m.network_step_ns = 850;
+  m.footprint_slope = 0.055;
+  m.footprint_log2_lo = -0.5;
+  m.footprint_log2_mid = 3.7;
+  m.footprint_log2_hi = 6.1;
   m.peak_gflops = 118.2;
   m.reference_ns = 1.25e6;
   m.calibration_drift = 0.07;
@@ -1352,6 +1356,10 @@ TEST(LatencyModel, FileRoundTripAndStaleDetection) {
             (std::vector<double>{100, 0.5, 0.1, 0.3, 0.6, 0.2, 0.4, 900, 0.05, 0.1}));
   EXPECT_DOUBLE_EQ(back->network_factor, 1.04);
   EXPECT_DOUBLE_EQ(back->network_step_ns, 850);
+  EXPECT_DOUBLE_EQ(back->footprint_slope, 0.055);
+  EXPECT_DOUBLE_EQ(back->footprint_log2_lo, -0.5);
+  EXPECT_DOUBLE_EQ(back->footprint_log2_mid, 3.7);
+  EXPECT_DOUBLE_EQ(back->footprint_log2_hi, 6.1);
   EXPECT_DOUBLE_EQ(back->peak_gflops, 118.2);
   EXPECT_DOUBLE_EQ(back->reference_ns, 1.25e6);
   EXPECT_DOUBLE_EQ(back->calibration_drift, 0.07);
@@ -1434,6 +1442,70 @@ TEST(LatencyModel, NetworkOverheadPerStepIsFittedRobustly) {
   EXPECT_NEAR(m.network_factor, 1.15, 1e-9);
   profile::fit_network(m, {});
   EXPECT_EQ(m.network_factor, 1.0);
+}
+
+TEST(LatencyModel, StepsTiltAlongTheNetworksFootprint) {
+  // Probe networks of 1 to 64 MiB whose whole runs cost 1.05 x their steps x
+  // (1 + 0.06 per doubling of the footprint past 8 MiB); one timed in a load burst.
+  constexpr double kMiB = 1024.0 * 1024.0;
+  std::vector<profile::NetworkSample> nets;
+  for (int i = 0; i < 25; ++i) {
+    const double log2_mib = 6.0 * ((i * 7) % 25) / 24.0;  // 0..6, not in order
+    const double sum = 1e6 + 4e4 * i;
+    nets.push_back({1.05 * sum * (1 + 0.06 * (log2_mib - 3.0)), sum, 30, std::exp2(log2_mib) * kMiB});
+  }
+  nets[11].whole_ns *= 3;
+  profile::LatencyModel m;
+  profile::fit_network(m, nets);
+  EXPECT_NEAR(m.footprint_slope, 0.06, 0.003);
+  EXPECT_NEAR(m.footprint_log2_mid, 3.0, 0.3);
+  EXPECT_DOUBLE_EQ(m.footprint_log2_lo, 0.5);  // the tenth smallest's: 2 of 25 below it
+  EXPECT_DOUBLE_EQ(m.footprint_log2_hi, 6.0);
+  EXPECT_NEAR(m.network_factor, 1.05, 0.01);
+  EXPECT_EQ(m.network_step_ns, 0);
+  // Each network is predicted as far over its steps as it ran (the burst and the two
+  // below the range aside).
+  for (std::size_t i = 0; i < nets.size(); ++i) {
+    if (i == 11 || nets[i].footprint_bytes < std::sqrt(2.0) * kMiB) continue;
+    EXPECT_NEAR(m.network_factor * m.footprint_scale(nets[i].footprint_bytes) * nets[i].steps_ns / nets[i].whole_ns,
+                1.0, 0.02)
+        << i;
+  }
+  // Beyond the probe networks' footprints the tilt stays where theirs ended.
+  EXPECT_DOUBLE_EQ(m.footprint_scale(512 * kMiB), m.footprint_scale(64 * kMiB));
+  EXPECT_DOUBLE_EQ(m.footprint_scale(0.1 * kMiB), m.footprint_scale(std::sqrt(2.0) * kMiB));
+  EXPECT_LT(m.footprint_scale(1 * kMiB), 1.0);
+  EXPECT_GT(m.footprint_scale(64 * kMiB), 1.0);
+  // A network's steps carry the tilt of its own footprint.
+  const ir::Graph g = testing::load_preset("mobilenet_v2");
+  const auto s = runtime::Schedule::build(g, cost::analyze(g), {});
+  ASSERT_TRUE(s);
+  profile::LatencyModel flat = profile::LatencyModel::per_step(1000.0);
+  const profile::NetworkPrediction plain = flat.predict(*s);
+  flat.footprint_slope = m.footprint_slope;
+  flat.footprint_log2_lo = m.footprint_log2_lo;
+  flat.footprint_log2_mid = m.footprint_log2_mid;
+  flat.footprint_log2_hi = m.footprint_log2_hi;
+  const double tilt = flat.footprint_scale(profile::network_footprint(*s));
+  EXPECT_GT(profile::network_footprint(*s), 8 * kMiB);  // 19 MiB: past the middle
+  EXPECT_GT(tilt, 1.0);
+  const profile::NetworkPrediction tilted = flat.predict(*s);
+  EXPECT_NEAR(tilted.total_ns, plain.total_ns * tilt, 1e-6 * plain.total_ns);
+  for (std::size_t i = 0; i < plain.steps.size(); ++i) EXPECT_DOUBLE_EQ(tilted.steps[i].ns, plain.steps[i].ns * tilt);
+  // Footprints all alike (less than a doubling apart), or unknown: no tilt.
+  for (auto& n : nets) n.footprint_bytes = 8 * kMiB * (1 + 0.01 * (n.steps_ns / 1e6));
+  profile::fit_network(m, nets);
+  EXPECT_EQ(m.footprint_slope, 0);
+  EXPECT_DOUBLE_EQ(m.footprint_scale(64 * kMiB), 1.0);
+  // A saved tilt whose range is out of order is refused, naming the field.
+  profile::LatencyModel saved;
+  saved.footprint_slope = 0.05;
+  saved.footprint_log2_lo = 5;
+  saved.footprint_log2_mid = 3;
+  saved.footprint_log2_hi = 6;
+  const auto refused = profile::latency_model_from_json(profile::to_json(saved));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().front().where, "footprint_log2_mib");
 }
 
 TEST(LatencyValidation, CombinesPassesAndMeasuresTheMachinesRepeatability) {
