@@ -202,7 +202,8 @@ namespace {
 std::map<int, double> per_node(const runtime::Schedule& s, const LatencyModel& m) {
   std::map<int, double> out;
   const std::vector<StepFeatures> features = schedule_features(s);
-  for (std::size_t i = 0; i < s.steps.size(); ++i) out[s.steps[i].info.node] += m.predict(features[i]).ns;
+  const double tilt = m.footprint_scale(network_footprint(s));  // as LatencyModel::predict(schedule) scales them
+  for (std::size_t i = 0; i < s.steps.size(); ++i) out[s.steps[i].info.node] += m.predict(features[i]).ns * tilt;
   return out;
 }
 
@@ -371,11 +372,12 @@ Result<FusionCheck> check_fusion(const ir::Graph& graph, const cost::Analysis& a
   for (int k = 1; k >= 0; --k) {
     const runtime::Schedule& s = plans[static_cast<std::size_t>(k)]->schedule();
     const std::vector<StepFeatures> features = schedule_features(s);
+    const double tilt = model.footprint_scale(network_footprint(s));
     for (std::size_t i = 0; i < s.steps.size(); ++i) {
       const runtime::StepInfo& info = s.steps[i].info;
       auto& samples = ns[static_cast<std::size_t>(k)][i];
       const double measured = samples.empty() ? 0.0 : summarize(std::move(samples)).median;
-      const double predicted = model.predict(features[i]).ns;
+      const double predicted = model.predict(features[i]).ns * tilt;
       if (k == 1) {
         if (!s.steps[i].bottleneck) continue;
         BlockFusionCheck b;
