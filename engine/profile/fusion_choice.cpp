@@ -111,10 +111,6 @@ std::filesystem::path fusion_cache_path() { return latency_cache_path().parent_p
 
 namespace {
 
-std::string forms_key(const std::string& isa, int threads) {
-  return kernels::cpu_info().model + " | " + isa + " | " + std::to_string(threads);
-}
-
 nlohmann::json read_forms_file() {
   std::ifstream in(fusion_cache_path());
   if (!in) return nlohmann::json::object();
@@ -174,14 +170,14 @@ std::map<std::string, MeasuredForm> measured_forms(const std::string& isa, int t
     f.size = size;
     f.valid = true;
   }
-  const std::string key = forms_key(isa, threads);
+  const std::string key = machine_cache_key(isa, threads);
   return f.all.contains(key) ? forms_of(f.all[key]) : std::map<std::string, MeasuredForm>{};
 }
 
 Result<bool> save_measured_forms(const std::string& isa, int threads,
                                  const std::map<std::string, MeasuredForm>& forms) {
   nlohmann::json all = read_forms_file();
-  const std::string key = forms_key(isa, threads);
+  const std::string key = machine_cache_key(isa, threads);
   nlohmann::json blocks = nlohmann::json::object();
   if (all.contains(key))
     for (const auto& [k, f] : forms_of(all[key])) blocks[k] = {{"fused_ns", f.fused_ns}, {"unfused_ns", f.unfused_ns}};

@@ -819,9 +819,13 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
 
 std::filesystem::path latency_cache_path() { return cache_path().parent_path() / "latency-models.json"; }
 
+std::string machine_cache_key(const std::string& isa, int threads) {
+  return kernels::cpu_info().model + " | " + isa + " | " + std::to_string(threads);
+}
+
 namespace {
 std::string key_of(const kernels::KernelTable& kt, int threads) {
-  return kernels::cpu_info().model + " | " + kernels::isa_name(kt.isa) + " | " + std::to_string(threads);
+  return machine_cache_key(kernels::isa_name(kt.isa), threads);
 }
 
 /// Where the newest model of the other placement of the cores is kept (kOtherPlacement).

@@ -58,6 +58,9 @@ Result<LatencyModel> calibrate_latency(const kernels::KernelTable& kt, const Lat
 
 /// Where models are cached: latency-models.json beside calibration.json.
 std::filesystem::path latency_cache_path();
+/// What a cached model (and a measured fusion form) is kept under: this CPU's
+/// model, the kernel table and the thread count ("AMD EPYC 9R45 | avx512 | 2").
+std::string machine_cache_key(const std::string& isa, int threads);
 
 /// Several threads: the cache keeps the newest model of each placement of the
 /// cores (speed_probe.h: a VM's two vCPUs on one core complex, 90-140 ns a
